@@ -1,0 +1,14 @@
+//! leadcard's pure rules, shared by the app (compiled to wasm) and the server (native): no IO.
+
+pub mod email;
+pub mod filter;
+pub mod presence;
+pub mod property;
+pub mod subscription;
+pub mod wire;
+
+pub use email::{EmailAddress, EmailError, normalize_email};
+pub use filter::{Condition, Filter, FilterError, PropertyOp, PropertyTest, ValidCondition, ValidFilter};
+pub use presence::Presence;
+pub use property::{PropertyError, PropertyName, PropertyType, PropertyValue};
+pub use subscription::{BounceKind, SubscriptionStatus};

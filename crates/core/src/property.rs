@@ -1,0 +1,363 @@
+//! Property names and typed values with the limits of SPEC section 3.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Longest text value, in characters.
+pub const MAX_TEXT_CHARS: usize = 255;
+/// Most strings in a list value.
+pub const MAX_LIST_ITEMS: usize = 30;
+/// Largest integer a number may hold exactly (2^53).
+pub const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_992.0;
+/// Most properties in one request.
+pub const MAX_PROPERTIES_PER_REQUEST: usize = 250;
+/// Longest property name, in characters.
+pub const MAX_NAME_CHARS: usize = 255;
+
+/// A system property: its name, type, label, and whether only tracking may set it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SystemProperty {
+    pub name: &'static str,
+    pub ty: PropertyType,
+    pub label: &'static str,
+    pub read_only: bool,
+}
+
+const fn sys(name: &'static str, ty: PropertyType, label: &'static str, read_only: bool) -> SystemProperty {
+    SystemProperty { name, ty, label, read_only }
+}
+
+/// Every system property, in the order the card lists them.
+pub const SYSTEM_PROPERTIES: &[SystemProperty] = &[
+    sys("$name", PropertyType::Text, "Name", false),
+    sys("$email", PropertyType::Text, "Email", false),
+    sys("$phone", PropertyType::Text, "Phone", false),
+    sys("$user_id", PropertyType::Text, "User ID", false),
+    sys("$avatar", PropertyType::Text, "Avatar", false),
+    sys("$city", PropertyType::Text, "City", false),
+    sys("$country", PropertyType::Text, "Country", false),
+    sys("$timezone", PropertyType::Text, "Time zone", false),
+    sys("$first_seen", PropertyType::DateTime, "First seen", true),
+    sys("$last_seen", PropertyType::DateTime, "Last seen", true),
+    sys("$sessions", PropertyType::Number, "Sessions", true),
+    sys("$browser", PropertyType::Text, "Browser", true),
+    sys("$os", PropertyType::Text, "OS", true),
+    sys("$initial_referrer", PropertyType::Text, "Initial referrer", true),
+    sys("$referrer", PropertyType::Text, "Referrer", true),
+    sys("$utm_source", PropertyType::Text, "UTM source", true),
+    sys("$utm_medium", PropertyType::Text, "UTM medium", true),
+    sys("$utm_campaign", PropertyType::Text, "UTM campaign", true),
+    sys("$utm_term", PropertyType::Text, "UTM term", true),
+    sys("$utm_content", PropertyType::Text, "UTM content", true),
+];
+
+pub fn system_property(name: &str) -> Option<&'static SystemProperty> {
+    SYSTEM_PROPERTIES.iter().find(|p| p.name == name)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PropertyType {
+    Text,
+    Number,
+    Bool,
+    DateTime,
+    List,
+}
+
+impl PropertyType {
+    pub const ALL: [PropertyType; 5] =
+        [PropertyType::Text, PropertyType::Number, PropertyType::Bool, PropertyType::DateTime, PropertyType::List];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PropertyType::Text => "text",
+            PropertyType::Number => "number",
+            PropertyType::Bool => "bool",
+            PropertyType::DateTime => "date_time",
+            PropertyType::List => "list",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PropertyType::Text => "Text",
+            PropertyType::Number => "Number",
+            PropertyType::Bool => "True / false",
+            PropertyType::DateTime => "Date and time",
+            PropertyType::List => "List",
+        }
+    }
+}
+
+/// Why a property name or value is refused. The message is what the operator reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PropertyError {
+    #[error("a property name cannot be empty")]
+    EmptyName,
+    #[error("a property name can have at most {MAX_NAME_CHARS} characters")]
+    NameTooLong,
+    #[error("a property name cannot contain control characters")]
+    NameControlChar,
+    #[error("names starting with $ are reserved for system properties; \"{0}\" is not one")]
+    UnknownSystemName(String),
+    #[error("\"{0}\" is set by tracking only and cannot be changed here")]
+    ReadOnly(String),
+    #[error("text can have at most {MAX_TEXT_CHARS} characters")]
+    TextTooLong,
+    #[error("a list can have at most {MAX_LIST_ITEMS} items")]
+    TooManyItems,
+    #[error("each item of a list can have at most {MAX_TEXT_CHARS} characters")]
+    ListItemTooLong,
+    #[error("a number must be finite")]
+    NotFinite,
+    #[error("whole numbers must lie within ±2^53")]
+    IntegerOutOfRange,
+    #[error("\"{name}\" holds {expected}, not {got}")]
+    WrongType { name: String, expected: &'static str, got: &'static str },
+    #[error("at most {MAX_PROPERTIES_PER_REQUEST} properties in one request")]
+    TooManyProperties,
+}
+
+/// A valid property name: `$`-names only from the system list; custom names never start with `$`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct PropertyName(String);
+
+impl PropertyName {
+    pub fn parse(raw: &str) -> Result<Self, PropertyError> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(PropertyError::EmptyName);
+        }
+        if name.chars().count() > MAX_NAME_CHARS {
+            return Err(PropertyError::NameTooLong);
+        }
+        if name.chars().any(char::is_control) {
+            return Err(PropertyError::NameControlChar);
+        }
+        if name.starts_with('$') && system_property(name).is_none() {
+            return Err(PropertyError::UnknownSystemName(name.to_owned()));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn system(&self) -> Option<&'static SystemProperty> {
+        system_property(&self.0)
+    }
+
+    pub fn is_system(&self) -> bool {
+        self.0.starts_with('$')
+    }
+
+    /// Whether an operator may change it from the card (tracking-only system properties may not).
+    pub fn editable_by_operator(&self) -> bool {
+        self.system().is_none_or(|p| !p.read_only)
+    }
+
+    /// What the card shows as the property's label.
+    pub fn label(&self) -> &str {
+        self.system().map_or(&self.0, |p| p.label)
+    }
+}
+
+impl<'de> Deserialize<'de> for PropertyName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        PropertyName::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A typed value. On the wire: `{"type": "number", "value": 120.5}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum PropertyValue {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+    DateTime(DateTime<Utc>),
+    List(Vec<String>),
+}
+
+impl PropertyValue {
+    pub fn ty(&self) -> PropertyType {
+        match self {
+            PropertyValue::Text(_) => PropertyType::Text,
+            PropertyValue::Number(_) => PropertyType::Number,
+            PropertyValue::Bool(_) => PropertyType::Bool,
+            PropertyValue::DateTime(_) => PropertyType::DateTime,
+            PropertyValue::List(_) => PropertyType::List,
+        }
+    }
+
+    /// Checks the limits of SPEC section 3.
+    pub fn check(&self) -> Result<(), PropertyError> {
+        match self {
+            PropertyValue::Text(s) if s.chars().count() > MAX_TEXT_CHARS => Err(PropertyError::TextTooLong),
+            PropertyValue::Number(n) if !n.is_finite() => Err(PropertyError::NotFinite),
+            PropertyValue::Number(n) if n.fract() == 0.0 && n.abs() > MAX_SAFE_INTEGER => {
+                Err(PropertyError::IntegerOutOfRange)
+            }
+            PropertyValue::List(items) if items.len() > MAX_LIST_ITEMS => Err(PropertyError::TooManyItems),
+            PropertyValue::List(items) if items.iter().any(|s| s.chars().count() > MAX_TEXT_CHARS) => {
+                Err(PropertyError::ListItemTooLong)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks the limits, and for system properties the type the system expects.
+    pub fn check_for(&self, name: &PropertyName) -> Result<(), PropertyError> {
+        self.check()?;
+        match name.system() {
+            Some(sys) if sys.ty != self.ty() => Err(PropertyError::WrongType {
+                name: name.as_str().to_owned(),
+                expected: sys.ty.label(),
+                got: self.ty().label(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The value as the card shows it, without time-zone formatting for dates (RFC 3339, UTC).
+    pub fn display(&self) -> String {
+        match self {
+            PropertyValue::Text(s) => s.clone(),
+            PropertyValue::Number(n) => format_number(*n),
+            PropertyValue::Bool(true) => "true".to_owned(),
+            PropertyValue::Bool(false) => "false".to_owned(),
+            PropertyValue::DateTime(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            PropertyValue::List(items) => items.join(", "),
+        }
+    }
+
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            PropertyValue::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Whole numbers without a fraction, others as Rust prints them (shortest round-trip form).
+pub fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// The name a card shows: the lead's name, else its email, else `Lead #id`.
+pub fn display_name(name: Option<&str>, email: Option<&str>, id: i64) -> String {
+    [name, email]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|s| !s.is_empty())
+        .map_or_else(|| format!("Lead #{id}"), str::to_owned)
+}
+
+/// Up to two initials for an avatar without a picture.
+pub fn initials(display_name: &str) -> String {
+    let words: Vec<&str> = display_name.split(|c: char| c.is_whitespace() || c == '@' || c == '.').filter(|w| !w.is_empty()).collect();
+    let letters: String = match words.as_slice() {
+        [] => String::new(),
+        [one] => first_letter(one).into_iter().collect(),
+        [first, .., last] if !display_name.contains('@') => first_letter(first).into_iter().chain(first_letter(last)).collect(),
+        [first, ..] => first_letter(first).into_iter().collect(),
+    };
+    letters.to_uppercase()
+}
+
+fn first_letter(word: &str) -> Option<char> {
+    word.chars().find(|c| c.is_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn custom_names_must_not_start_with_dollar_unless_system() {
+        assert!(PropertyName::parse("Last purchase amount").is_ok());
+        assert!(PropertyName::parse("$email").unwrap().is_system());
+        assert_eq!(PropertyName::parse("$plan"), Err(PropertyError::UnknownSystemName("$plan".into())));
+        assert_eq!(PropertyName::parse("  "), Err(PropertyError::EmptyName));
+    }
+
+    #[test]
+    fn tracking_only_system_properties_are_read_only_for_operators() {
+        assert!(!PropertyName::parse("$last_seen").unwrap().editable_by_operator());
+        assert!(!PropertyName::parse("$sessions").unwrap().editable_by_operator());
+        assert!(PropertyName::parse("$email").unwrap().editable_by_operator());
+        assert!(PropertyName::parse("plan").unwrap().editable_by_operator());
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        assert!(PropertyValue::Text("x".repeat(255)).check().is_ok());
+        assert_eq!(PropertyValue::Text("x".repeat(256)).check(), Err(PropertyError::TextTooLong));
+        assert!(PropertyValue::List(vec!["a".into(); 30]).check().is_ok());
+        assert_eq!(PropertyValue::List(vec!["a".into(); 31]).check(), Err(PropertyError::TooManyItems));
+        assert!(PropertyValue::Number(MAX_SAFE_INTEGER).check().is_ok());
+        assert_eq!(PropertyValue::Number(MAX_SAFE_INTEGER * 2.0).check(), Err(PropertyError::IntegerOutOfRange));
+        assert_eq!(PropertyValue::Number(f64::NAN).check(), Err(PropertyError::NotFinite));
+    }
+
+    #[test]
+    fn system_properties_keep_their_type() {
+        let email = PropertyName::parse("$email").unwrap();
+        assert!(PropertyValue::Text("a@b.co".into()).check_for(&email).is_ok());
+        assert!(matches!(PropertyValue::Number(1.0).check_for(&email), Err(PropertyError::WrongType { .. })));
+    }
+
+    #[test]
+    fn values_have_a_tagged_wire_form() {
+        let v: PropertyValue = serde_json::from_str(r#"{"type":"number","value":120.5}"#).unwrap();
+        assert_eq!(v, PropertyValue::Number(120.5));
+        assert_eq!(serde_json::to_string(&PropertyValue::Bool(true)).unwrap(), r#"{"type":"bool","value":true}"#);
+    }
+
+    #[test]
+    fn display_name_falls_back_to_email_then_id() {
+        assert_eq!(display_name(Some("Anna"), Some("a@x.com"), 7), "Anna");
+        assert_eq!(display_name(Some(" "), Some("a@x.com"), 7), "a@x.com");
+        assert_eq!(display_name(None, None, 7), "Lead #7");
+        assert_eq!(initials("Anna Maria Schmidt"), "AS");
+        assert_eq!(initials("anna@x.com"), "A");
+        assert_eq!(initials("Lead #7"), "L7");
+    }
+
+    proptest! {
+        #[test]
+        fn text_within_limit_is_accepted_and_over_it_refused(s in "\\PC{0,300}") {
+            let ok = s.chars().count() <= MAX_TEXT_CHARS;
+            prop_assert_eq!(PropertyValue::Text(s).check().is_ok(), ok);
+        }
+
+        #[test]
+        fn integers_within_two_to_the_53_are_accepted(n in -9_007_199_254_740_992i64..=9_007_199_254_740_992i64) {
+            prop_assert!(PropertyValue::Number(n as f64).check().is_ok());
+        }
+
+        #[test]
+        fn values_round_trip_through_json(s in "\\PC{0,20}", n in -1e12f64..1e12, b: bool) {
+            for v in [PropertyValue::Text(s.clone()), PropertyValue::Number(n), PropertyValue::Bool(b), PropertyValue::List(vec![s.clone()])] {
+                let json = serde_json::to_string(&v).unwrap();
+                prop_assert_eq!(serde_json::from_str::<PropertyValue>(&json).unwrap(), v);
+            }
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The API's wire types: what the server sends and the page reads, in one definition.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::presence::Presence;
+use crate::property::{PropertyType, PropertyValue};
+use crate::subscription::{BounceKind, SubscriptionStatus};
+
+/// Every API error: `{"error": {"code", "message", "field"?}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `invalid_credentials`, `not_found`, `invalid_filter`.
+    pub code: String,
+    /// What the operator reads.
+    pub message: String,
+    /// The offending field, e.g. `email` or `filter.all[1].value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// `POST /api/v1/session`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignIn {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Operator,
+}
+
+/// The signed-in operator (`GET /api/v1/me`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Operator {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// One row of the Leads Database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LeadSummary {
+    pub id: i64,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub avatar_url: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub last_seen: Option<DateTime<Utc>>,
+    /// Presence inputs; the page computes the badge with [`Presence::at`] on its own clock.
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    pub last_active: Option<DateTime<Utc>>,
+    pub tags: Vec<String>,
+    pub subscription: SubscriptionStatus,
+}
+
+impl LeadSummary {
+    pub fn presence(&self, now: DateTime<Utc>) -> Presence {
+        Presence::at(now, self.last_heartbeat, self.last_active)
+    }
+}
+
+/// `GET /api/v1/leads`: one page of a keyset-paginated list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LeadPage {
+    pub items: Vec<LeadSummary>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
+    pub total: Total,
+}
+
+/// How many leads match. Counting stops at a cap; above it `exact` is false and `count` is the cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Total {
+    pub count: u64,
+    pub exact: bool,
+}
+
+impl Total {
+    /// "1,234 leads" or "10,000+ leads".
+    pub fn label(&self) -> String {
+        let digits = self.count.to_string();
+        let mut grouped = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        let plus = if self.exact { "" } else { "+" };
+        let noun = if self.count == 1 && self.exact { "lead" } else { "leads" };
+        format!("{grouped}{plus} {noun}")
+    }
+}
+
+/// `GET /api/v1/leads/{id}`: the card. The response's ETag is `"<version>"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LeadCard {
+    pub id: i64,
+    /// Grows by one with every change; writes send it back as If-Match.
+    pub version: i64,
+    pub display_name: String,
+    pub avatar_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    pub last_active: Option<DateTime<Utc>>,
+    /// System properties first (in `SYSTEM_PROPERTIES` order), then custom ones by name.
+    pub properties: Vec<Property>,
+    pub tags: Vec<String>,
+    pub subscription: Subscription,
+}
+
+impl LeadCard {
+    pub fn presence(&self, now: DateTime<Utc>) -> Presence {
+        Presence::at(now, self.last_heartbeat, self.last_active)
+    }
+
+    pub fn property(&self, name: &str) -> Option<&PropertyValue> {
+        self.properties.iter().find(|p| p.name == name).map(|p| &p.value)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Property {
+    pub name: String,
+    pub value: PropertyValue,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The subscription status of the card's address (shared by every card with that address).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Subscription {
+    /// Absent when the lead has no email address; `status` is then `invalid_email`.
+    pub email: Option<String>,
+    pub status: SubscriptionStatus,
+    pub bounce: Option<BounceKind>,
+    pub reason: Option<String>,
+    pub changed_at: Option<DateTime<Utc>>,
+}
+
+/// A property name known in the project, for the filter builder (`GET /api/v1/properties`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PropertyInfo {
+    pub name: String,
+    pub label: String,
+    #[serde(rename = "type")]
+    pub ty: PropertyType,
+}
+
+/// A tag in use, with how many leads carry it (`GET /api/v1/tags`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TagInfo {
+    pub tag: String,
+    pub leads: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_read_as_operators_expect() {
+        assert_eq!(Total { count: 1234, exact: true }.label(), "1,234 leads");
+        assert_eq!(Total { count: 10_000, exact: false }.label(), "10,000+ leads");
+        assert_eq!(Total { count: 1, exact: true }.label(), "1 lead");
+        assert_eq!(Total { count: 0, exact: true }.label(), "0 leads");
+    }
+}
