@@ -201,7 +201,11 @@ impl Condition {
                     return Err(FilterError::at(index, "value", format!("\"{}\" needs a value", op.label())));
                 }
                 if value.chars().count() > MAX_TEXT_CHARS {
-                    return Err(FilterError::at(index, "value", format!("a value can have at most {MAX_TEXT_CHARS} characters")));
+                    return Err(FilterError::at(
+                        index,
+                        "value",
+                        format!("a value can have at most {MAX_TEXT_CHARS} characters"),
+                    ));
                 }
                 let number = || {
                     value
@@ -210,7 +214,11 @@ impl Condition {
                         .filter(|n| n.is_finite())
                         .ok_or_else(|| FilterError::at(index, "value", format!("\"{value}\" is not a number")))
                 };
-                let date = || parse_date(value).ok_or_else(|| FilterError::at(index, "value", format!("\"{value}\" is not a date (use YYYY-MM-DD)")));
+                let date = || {
+                    parse_date(value).ok_or_else(|| {
+                        FilterError::at(index, "value", format!("\"{value}\" is not a date (use YYYY-MM-DD)"))
+                    })
+                };
                 let test = match op {
                     PropertyOp::Equals => PropertyTest::Equals(value.to_owned()),
                     PropertyOp::NotEquals => PropertyTest::NotEquals(value.to_owned()),
@@ -270,7 +278,10 @@ mod tests {
 
     #[test]
     fn bad_conditions_name_the_condition_and_field() {
-        let err = filter(r#"{"all":[{"kind":"tag","tag":"vip"},{"kind":"property","name":"plan","op":"greater","value":"abc"}]}"#).unwrap_err();
+        let err = filter(
+            r#"{"all":[{"kind":"tag","tag":"vip"},{"kind":"property","name":"plan","op":"greater","value":"abc"}]}"#,
+        )
+        .unwrap_err();
         assert_eq!(err.field, "filter.all[1].value");
         assert!(err.message.contains("not a number"));
 

@@ -251,11 +251,7 @@ impl PropertyValue {
 
 /// Whole numbers without a fraction, others as Rust prints them (shortest round-trip form).
 pub fn format_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
+    if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER { format!("{}", n as i64) } else { format!("{n}") }
 }
 
 /// The name a card shows: the lead's name, else its email, else `Lead #id`.
@@ -270,11 +266,14 @@ pub fn display_name(name: Option<&str>, email: Option<&str>, id: i64) -> String 
 
 /// Up to two initials for an avatar without a picture.
 pub fn initials(display_name: &str) -> String {
-    let words: Vec<&str> = display_name.split(|c: char| c.is_whitespace() || c == '@' || c == '.').filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> =
+        display_name.split(|c: char| c.is_whitespace() || c == '@' || c == '.').filter(|w| !w.is_empty()).collect();
     let letters: String = match words.as_slice() {
         [] => String::new(),
         [one] => first_letter(one).into_iter().collect(),
-        [first, .., last] if !display_name.contains('@') => first_letter(first).into_iter().chain(first_letter(last)).collect(),
+        [first, .., last] if !display_name.contains('@') => {
+            first_letter(first).into_iter().chain(first_letter(last)).collect()
+        }
         [first, ..] => first_letter(first).into_iter().collect(),
     };
     letters.to_uppercase()
