@@ -1,1 +1,39 @@
-fn main() {}
+//! `cargo xtask run | dev | test | bench`: installs what is missing and runs leadcard.
+
+mod bench;
+mod postgres;
+mod setup;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+  run     build the app (release) and start the server on http://127.0.0.1:8080 with demo data
+  dev     the server plus `trunk serve` (http://127.0.0.1:8081, /api proxied to the server)
+  test    every check: fmt, clippy, wasm check, native tests (SQLite and PostgreSQL),
+          wasm-bindgen-test browser tests, Playwright end to end, benchmark smoke run
+  bench   seed leads and measure list latency and first-load size
+          [--leads N (default 1000000)] [--db sqlite|postgres]";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => setup::run_cmd(&args[1..]),
+        Some("dev") => setup::dev(),
+        Some("test") => test::all(),
+        Some("bench") => bench::run(&args[1..]),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! `cargo xtask bench`: seeds leads through the server's own bulk loader, then measures the
+//! Leads Database API over real HTTP and the release app's first-load size.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::postgres::Postgres;
+use crate::setup::{build_server, step};
+use crate::util::{Guard, agent, free_port, root, wait_for_http};
+
+const BENCH_EMAIL: &str = "bench@leadcard.test";
+const BENCH_PASSWORD: &str = "bench-password-long-enough";
+/// A filter every seeded data set answers: country is one of the seeded countries.
+const FILTER: &str = r#"{"all":[{"kind":"property","name":"$country","op":"equals","value":"Germany"}]}"#;
+
+struct Options {
+    leads: u64,
+    postgres: bool,
+    smoke: bool,
+}
+
+fn options(args: &[String]) -> Result<Options> {
+    let mut o = Options { leads: 1_000_000, postgres: false, smoke: false };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--leads" => {
+                o.leads = it
+                    .next()
+                    .context("--leads needs a number")?
+                    .replace('_', "")
+                    .parse()
+                    .context("--leads needs a number")?
+            }
+            "--db" => match it.next().map(String::as_str) {
+                Some("sqlite") => o.postgres = false,
+                Some("postgres") => o.postgres = true,
+                other => bail!("--db takes sqlite or postgres, not {other:?}"),
+            },
+            "--smoke" => o.smoke = true,
+            other => bail!("unknown bench option {other}"),
+        }
+    }
+    Ok(o)
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let o = options(args)?;
+    // The smoke run reuses the test build; real figures come from an optimised server.
+    let server = build_server(!o.smoke)?;
+    let pg = if o.postgres { Some(Postgres::start()?) } else { None };
+    let dir = std::env::temp_dir().join(format!("leadcard-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let url = match &pg {
+        Some(pg) => pg.create_database("bench")?,
+        None => format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
+    };
+    let db_name = if o.postgres { "PostgreSQL" } else { "SQLite" };
+
+    step(&format!("seeding {} leads with 10 properties each ({db_name})", o.leads));
+    let out = Command::new(&server)
+        .args(["bench-seed", "--leads", &o.leads.to_string(), "--properties", "10", "--database-url", &url])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running bench-seed")?;
+    if !out.status.success() {
+        bail!("bench-seed failed");
+    }
+    let seeded: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .context("bench-seed printed no JSON line")?;
+
+    let mut add = Command::new(&server)
+        .args(["operator", "add", "--email", BENCH_EMAIL, "--name", "Bench", "--role", "admin", "--database-url", &url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    writeln!(add.stdin.take().context("stdin")?, "{BENCH_PASSWORD}")?;
+    if !add.wait()?.success() {
+        bail!("operator add failed");
+    }
+
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = Command::new(&server)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database-url", &url, "--log", "warn", "--dist"])
+        .arg(root().join("dist"))
+        .spawn()?;
+    wait_for_http(&format!("{base}/api/v1/health"), &mut child, Duration::from_secs(120))?;
+    let _server = Guard(child);
+
+    let http = agent();
+    let sign_in = http
+        .post(format!("{base}/api/v1/session"))
+        .header("Content-Type", "application/json")
+        .send(format!(r#"{{"email":"{BENCH_EMAIL}","password":"{BENCH_PASSWORD}"}}"#))?;
+    if sign_in.status() != 200 {
+        bail!("bench sign-in answered {}", sign_in.status());
+    }
+    let cookie = sign_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("leadcard_session="))
+        .and_then(|c| c.split(';').next())
+        .context("no session cookie")?
+        .to_owned();
+    let get = |query: &str| -> Result<(Duration, serde_json::Value)> {
+        let start = Instant::now();
+        let mut resp = http.get(format!("{base}/api/v1/leads?{query}")).header("Cookie", &cookie).call()?;
+        let body: serde_json::Value = serde_json::from_str(&resp.body_mut().read_to_string()?)?;
+        let took = start.elapsed();
+        if resp.status() != 200 {
+            bail!("GET /api/v1/leads?{query} answered {}: {body}", resp.status());
+        }
+        Ok((took, body))
+    };
+    let filter = format!("filter={}", encode(FILTER));
+    let samples = if o.smoke { 20 } else { 200 };
+
+    let unfiltered = measure(samples, || get("limit=50").map(|r| r.0))?;
+    let first = measure(samples, || get(&format!("{filter}&limit=50")).map(|r| r.0))?;
+    let (_, body) = get(&format!("{filter}&limit=50"))?;
+    let total = body["total"].clone();
+
+    // Walk the filtered list to page 1,000 (or its last page on a small data set).
+    let mut cursor: Option<String> = None;
+    let mut page = 1;
+    let walk = Instant::now();
+    while page < 1000 {
+        let query = match &cursor {
+            Some(c) => format!("{filter}&limit=50&after={}", encode(c)),
+            None => format!("{filter}&limit=50"),
+        };
+        let (_, body) = get(&query)?;
+        match body["next"].as_str() {
+            Some(next) => {
+                cursor = Some(next.to_owned());
+                page += 1;
+            }
+            None => break,
+        }
+    }
+    let walk_secs = walk.elapsed().as_secs_f64();
+    let deep_query = match &cursor {
+        Some(c) => format!("{filter}&limit=50&after={}", encode(c)),
+        None => format!("{filter}&limit=50"),
+    };
+    let deep = measure(samples, || get(&deep_query).map(|r| r.0))?;
+
+    println!("\n## Leads Database over HTTP — {db_name}, {} leads\n", o.leads);
+    println!("| figure | value |\n|---|---|");
+    println!(
+        "| seed (bench-seed, 10 properties each) | {} leads/s ({:.1} s) |",
+        seeded["leads_per_sec"],
+        seeded["seconds"].as_f64().unwrap_or(0.0)
+    );
+    println!("| unfiltered first page, 50 rows | p50 {:.1} ms, p95 {:.1} ms |", unfiltered.0, unfiltered.1);
+    println!(
+        "| filtered first page (`$country` equals Germany), 50 rows | p50 {:.1} ms, p95 {:.1} ms (goal p95 <= 50 ms) |",
+        first.0, first.1
+    );
+    println!(
+        "| filtered page {page} | p50 {:.1} ms, p95 {:.1} ms ({:.2}x page 1 p95; goal <= 1.5x) |",
+        deep.0,
+        deep.1,
+        deep.1 / first.1.max(0.001)
+    );
+    println!("| walk to page {page} | {walk_secs:.1} s |");
+    println!("| filtered total | {total} |");
+    println!("| samples per figure | {samples} |");
+    first_load()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// p50 and p95 in milliseconds of `n` runs of `f`.
+fn measure(n: usize, mut f: impl FnMut() -> Result<Duration>) -> Result<(f64, f64)> {
+    let mut ms = (0..n).map(|_| f().map(|d| d.as_secs_f64() * 1000.0)).collect::<Result<Vec<_>>>()?;
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() as f64 * q).ceil() as usize).saturating_sub(1).min(ms.len() - 1)];
+    Ok((at(0.5), at(0.95)))
+}
+
+/// The release app's first load: wasm + JS + CSS in dist/, raw and brotli.
+fn first_load() -> Result<()> {
+    let dist = root().join("dist");
+    let Ok(entries) = std::fs::read_dir(&dist) else {
+        println!("\n(no dist/: run `cargo xtask run` or `trunk build --release` to measure the first load)");
+        return Ok(());
+    };
+    let mut rows = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if matches!(ext, "wasm" | "js" | "css") {
+            let bytes = std::fs::read(&path)?;
+            let mut compressed = Vec::new();
+            brotli::BrotliCompress(
+                &mut bytes.as_slice(),
+                &mut compressed,
+                &brotli::enc::BrotliEncoderParams { quality: 11, ..Default::default() },
+            )?;
+            rows.push((ext.to_owned(), bytes.len(), compressed.len()));
+        }
+    }
+    rows.sort();
+    println!("\n## First load of the release app\n\n| file | raw | brotli |\n|---|---|---|");
+    for (ext, raw, br) in &rows {
+        println!("| {ext} | {:.1} KB | {:.1} KB |", *raw as f64 / 1000.0, *br as f64 / 1000.0);
+    }
+    let (raw, br) = rows.iter().fold((0, 0), |(a, b), r| (a + r.1, b + r.2));
+    println!("| **total** | {:.1} KB | {:.1} KB (goal <= 150 KB) |", raw as f64 / 1000.0, br as f64 / 1000.0);
+    Ok(())
+}
+
+/// Percent-encodes a query value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

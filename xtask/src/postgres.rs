@@ -1,0 +1,101 @@
+//! A throwaway PostgreSQL server for the tests and the benchmark: Debian's packages (installed
+//! from apt when missing), a fresh data directory, a free port, stopped when dropped.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::setup::{apt_install, is_root, step};
+use crate::util::{free_port, run};
+
+pub struct Postgres {
+    bin: PathBuf,
+    dir: PathBuf,
+    pub port: u16,
+}
+
+impl Postgres {
+    pub fn start() -> Result<Self> {
+        let bin = match find_bin() {
+            Some(bin) => bin,
+            None if is_root() => {
+                step("installing postgresql from apt");
+                apt_install(&["postgresql"])?;
+                find_bin().context("postgresql installed but initdb not found under /usr/lib/postgresql")?
+            }
+            None => bail!("PostgreSQL is missing: install it with `sudo apt-get install -y postgresql`"),
+        };
+        let port = free_port()?;
+        let dir = std::env::temp_dir().join(format!("leadcard-pg-{port}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let as_root = is_root();
+        if as_root {
+            run(Command::new("chown").arg("postgres").arg(&dir))?;
+        }
+        let data = dir.join("data");
+        let initdb =
+            format!("{} -D {} -A trust -U postgres --no-sync -E UTF8", bin.join("initdb").display(), data.display());
+        let start = format!(
+            "{} -D {} -o \"-p {port} -k {} -c fsync=off -c listen_addresses=127.0.0.1\" -l {} -w start",
+            bin.join("pg_ctl").display(),
+            data.display(),
+            dir.display(),
+            dir.join("log").display()
+        );
+        shell(as_root, &format!("{initdb} > {}/initdb.log 2>&1 && {start} > /dev/null", dir.display()))
+            .with_context(|| format!("starting PostgreSQL (see {})", dir.display()))?;
+        Ok(Self { bin, dir, port })
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// A fresh, empty database on this server.
+    pub fn create_database(&self, name: &str) -> Result<String> {
+        run(Command::new(self.bin.join("psql")).args([
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ]))?;
+        Ok(format!("postgres://postgres@127.0.0.1:{}/{name}", self.port))
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let stop = format!(
+            "{} -D {} -m fast -w stop > /dev/null 2>&1",
+            self.bin.join("pg_ctl").display(),
+            self.dir.join("data").display()
+        );
+        let _ = shell(is_root(), &stop);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn shell(as_postgres: bool, script: &str) -> Result<()> {
+    if as_postgres {
+        run(Command::new("su").args(["postgres", "-s", "/bin/sh", "-c", script]))
+    } else {
+        run(Command::new("sh").args(["-c", script]))
+    }
+}
+
+fn find_bin() -> Option<PathBuf> {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|b| b.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions.pop()
+}

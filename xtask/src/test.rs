@@ -1,0 +1,147 @@
+//! `cargo xtask test`: every check, one summary line per stage; fails if any stage fails.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::postgres::Postgres;
+use crate::setup::{self, build_app, build_server, chromium, step, toolchain};
+use crate::util::{Guard, cargo, free_port, root, run, wait_for_http};
+
+struct Stages {
+    results: Vec<(String, bool, Duration, String)>,
+}
+
+impl Stages {
+    fn stage(&mut self, name: &str, f: impl FnOnce() -> Result<()>) -> bool {
+        step(&format!("stage: {name}"));
+        let start = Instant::now();
+        let result = f();
+        let ok = result.is_ok();
+        let detail = result.err().map(|e| format!("{e:#}")).unwrap_or_default();
+        let line = format!(
+            "{} {name} ({:.1}s){}",
+            if ok { "PASS" } else { "FAIL" },
+            start.elapsed().as_secs_f64(),
+            if ok { String::new() } else { format!(": {detail}") }
+        );
+        eprintln!("xtask: {line}");
+        self.results.push((name.to_owned(), ok, start.elapsed(), detail));
+        ok
+    }
+
+    fn skip(&mut self, name: &str, why: &str) {
+        eprintln!("xtask: FAIL {name}: not run, {why}");
+        self.results.push((name.to_owned(), false, Duration::ZERO, format!("not run, {why}")));
+    }
+}
+
+pub fn all() -> Result<()> {
+    let started = Instant::now();
+    let mut s = Stages { results: Vec::new() };
+    let mut path = String::new();
+    let setup_ok = s.stage("setup (toolchain, Chromium, Playwright)", || {
+        path = toolchain()?;
+        chromium()?;
+        playwright_deps()
+    });
+    let wasm = "wasm32-unknown-unknown";
+    s.stage("fmt", || run(cargo().args(["fmt", "--all", "--check"])));
+    s.stage("clippy (native)", || {
+        run(cargo().args(["clippy", "--workspace", "--exclude", "leadcard", "--all-targets", "--", "-D", "warnings"]))
+    });
+    s.stage("clippy (app, wasm)", || {
+        run(cargo().args(["clippy", "-p", "leadcard", "--target", wasm, "--all-targets", "--", "-D", "warnings"]))
+    });
+    s.stage("core builds for wasm", || run(cargo().args(["check", "-p", "leadcard-core", "--target", wasm])));
+    s.stage("native tests (SQLite)", || run(cargo().args(["test", "--workspace", "--exclude", "leadcard"])));
+    s.stage("API tests (PostgreSQL)", || {
+        let pg = Postgres::start()?;
+        run(cargo()
+            .args(["test", "-p", "leadcard-server", "--test", "api"])
+            .env("LEADCARD_TEST_POSTGRES_URL", pg.url()))
+    });
+    if setup_ok {
+        s.stage("browser component tests (wasm-bindgen-test)", || {
+            run(cargo()
+                .args(["test", "-p", "leadcard", "--target", wasm])
+                .env("PATH", &path)
+                .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+                .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner"))
+        });
+        let built = s.stage("app release build (trunk)", || build_app(&path));
+        if built {
+            s.stage("end to end (Playwright, Chromium)", end_to_end);
+        } else {
+            s.skip("end to end (Playwright, Chromium)", "the app did not build");
+        }
+    } else {
+        for name in [
+            "browser component tests (wasm-bindgen-test)",
+            "app release build (trunk)",
+            "end to end (Playwright, Chromium)",
+        ] {
+            s.skip(name, "the toolchain set-up failed");
+        }
+    }
+    s.stage("benchmark smoke run", || crate::bench::run(&["--leads".into(), "3000".into(), "--smoke".into()]));
+
+    eprintln!("\nxtask: summary ({:.0}s)", started.elapsed().as_secs_f64());
+    for (name, ok, took, detail) in &s.results {
+        let d = if detail.is_empty() { String::new() } else { format!(" — {}", detail.lines().next().unwrap_or("")) };
+        eprintln!("  {} {name} ({:.1}s){d}", if *ok { "PASS" } else { "FAIL" }, took.as_secs_f64());
+    }
+    let failed = s.results.iter().filter(|r| !r.1).count();
+    println!("stages: {} passed, {failed} failed", s.results.len() - failed);
+    if failed > 0 {
+        bail!("{failed} stage(s) failed");
+    }
+    Ok(())
+}
+
+fn playwright_deps() -> Result<()> {
+    let dir = root().join("tests/e2e");
+    if dir.join("node_modules/@playwright/test").exists() {
+        return Ok(());
+    }
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir)
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"))
+}
+
+/// Playwright against the release app and a server on a free port with a temporary database.
+fn end_to_end() -> Result<()> {
+    let server = build_server(false)?;
+    let port = free_port()?;
+    let data = std::env::temp_dir().join(format!("leadcard-e2e-{port}"));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data)?;
+    let db = format!("sqlite://{}?mode=rwc", data.join("e2e.db").display());
+    let base = format!("http://127.0.0.1:{port}");
+    let log = std::fs::File::create(data.join("server.log"))?;
+    let mut child = Command::new(&server)
+        .current_dir(root())
+        .args(["serve", "--seed-demo", "--bind", &format!("127.0.0.1:{port}"), "--database-url", &db, "--dist"])
+        .arg(root().join("dist"))
+        .env("LEADCARD_TEST_MODE", "1")
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .context("starting the server")?;
+    wait_for_http(&format!("{base}/api/v1/health"), &mut child, Duration::from_secs(60))?;
+    let _server = Guard(child);
+    let result = run(Command::new("npx")
+        .args(["playwright", "test"])
+        .current_dir(root().join("tests/e2e"))
+        .env("LEADCARD_BASE_URL", &base)
+        .env("LEADCARD_DEMO_EMAIL", setup::DEMO_EMAIL)
+        .env("LEADCARD_DEMO_PASSWORD", setup::DEMO_PASSWORD));
+    if result.is_err() {
+        eprintln!("xtask: server log: {}", data.join("server.log").display());
+    } else {
+        let _ = std::fs::remove_dir_all(&data);
+    }
+    result
+}
