@@ -2,6 +2,7 @@
 
 pub mod email;
 pub mod filter;
+pub mod operation;
 pub mod presence;
 pub mod property;
 pub mod subscription;
@@ -9,6 +10,7 @@ pub mod wire;
 
 pub use email::{EmailAddress, EmailError, normalize_email};
 pub use filter::{Condition, Filter, FilterError, PropertyOp, PropertyTest, ValidCondition, ValidFilter};
+pub use operation::{Operation, OperationError};
 pub use presence::Presence;
 pub use property::{PropertyError, PropertyName, PropertyType, PropertyValue};
 pub use subscription::{BounceKind, SubscriptionStatus};
