@@ -13,4 +13,4 @@ pub use filter::{Condition, Filter, FilterError, PropertyOp, PropertyTest, Valid
 pub use operation::{Operation, OperationError};
 pub use presence::Presence;
 pub use property::{PropertyError, PropertyName, PropertyType, PropertyValue};
-pub use subscription::{BounceKind, SubscriptionStatus};
+pub use subscription::{AddressState, BounceKind, EmailSettings, MailKind, Refusal, StatusEvent, SubscriptionStatus};
