@@ -1,0 +1,137 @@
+//! The leads table. Rows have one fixed height and only the rows in view (plus a few either side)
+//! are in the DOM, between two spacers, so the page stays light however many leads are loaded.
+
+use chrono::{DateTime, Utc};
+use leadcard_core::wire::LeadSummary;
+use leptos::html::Div;
+use leptos::prelude::*;
+
+use crate::components::avatar::{Avatar, AvatarSize};
+use crate::components::presence_badge::PresenceBadge;
+use crate::components::tag_list::TagList;
+use crate::{paths, time};
+
+/// Height of every row, in CSS pixels; the windowing arithmetic depends on it.
+pub const ROW_HEIGHT: f64 = 52.0;
+/// Rows rendered above and below the visible ones, so fast scrolling shows no gaps.
+const OVERSCAN: usize = 8;
+/// Ask for more rows when the window comes this close to the end of the loaded ones.
+const NEAR_END: usize = 20;
+
+/// Which loaded rows to render, `first..end`, for a scroll position and a viewport height.
+pub fn visible_range(scroll_top: f64, viewport: f64, len: usize) -> (usize, usize) {
+    let first = (scroll_top.max(0.0) / ROW_HEIGHT).floor() as usize;
+    let last = ((scroll_top.max(0.0) + viewport.max(0.0)) / ROW_HEIGHT).ceil() as usize;
+    (first.saturating_sub(OVERSCAN).min(len), last.saturating_add(OVERSCAN).min(len))
+}
+
+/// `rows` are the loaded leads; `on_near_end` asks for the next page; `children` go below the
+/// last row (loading, end of list, retry).
+#[component]
+pub fn LeadTable(
+    #[prop(into)] rows: Signal<Vec<LeadSummary>>,
+    #[prop(into)] now: Signal<DateTime<Utc>>,
+    #[prop(into)] on_near_end: Callback<()>,
+    children: Children,
+) -> impl IntoView {
+    let body = NodeRef::<Div>::new();
+    let scroll_top = RwSignal::new(0.0);
+    let viewport = RwSignal::new(0.0);
+    let measure = move || {
+        if let Some(el) = body.get_untracked() {
+            // Never more than the window's height, so the DOM stays bounded even if the container
+            // is not constrained by the style sheet.
+            let window_height = window().inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(f64::MAX);
+            scroll_top.set(f64::from(el.scroll_top()));
+            viewport.set(f64::from(el.client_height()).min(window_height));
+        }
+    };
+    Effect::new(move || {
+        if body.get().is_some() {
+            measure();
+        }
+    });
+    let resize = window_event_listener(leptos::ev::resize, move |_| measure());
+    on_cleanup(move || resize.remove());
+
+    let len = Memo::new(move |_| rows.with(Vec::len));
+    let range = Memo::new(move |_| visible_range(scroll_top.get(), viewport.get(), len.get()));
+    Effect::new(move || {
+        let (_, end) = range.get();
+        if viewport.get() > 0.0 && end + NEAR_END >= len.get() {
+            untrack(|| on_near_end.run(()));
+        }
+    });
+    let spacer = |rows: usize| format!("{}px", rows as f64 * ROW_HEIGHT);
+
+    view! {
+        <div class="lead-table" role="table" aria-label="Leads">
+            <div class="lead-table__head" role="row">
+                <span role="columnheader" class="lead-table__avatar-head"></span>
+                <span role="columnheader">"Name"</span>
+                <span role="columnheader">"Email"</span>
+                <span role="columnheader">"Presence"</span>
+                <span role="columnheader">"Last seen"</span>
+                <span role="columnheader">"Location"</span>
+                <span role="columnheader">"Tags"</span>
+            </div>
+            <div class="lead-table__body" role="rowgroup" node_ref=body on:scroll=move |_| measure()>
+                <div class="lead-table__spacer" aria-hidden="true" style:height=move || spacer(range.get().0)></div>
+                <For
+                    each=move || {
+                        let (first, end) = range.get();
+                        rows.with(|rows| rows[first..end].to_vec())
+                    }
+                    key=|lead| lead.id
+                    let:lead
+                >
+                    <LeadRow lead now/>
+                </For>
+                <div
+                    class="lead-table__spacer"
+                    aria-hidden="true"
+                    style:height=move || spacer(len.get() - range.get().1)
+                ></div>
+                {children()}
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn LeadRow(lead: LeadSummary, now: Signal<DateTime<Utc>>) -> impl IntoView {
+    let LeadSummary {
+        id,
+        display_name,
+        email,
+        avatar_url,
+        city,
+        country,
+        last_seen,
+        last_heartbeat,
+        last_active,
+        tags,
+        ..
+    } = lead;
+    let place = [city, country].into_iter().flatten().filter(|s| !s.trim().is_empty()).collect::<Vec<_>>().join(", ");
+    let seen = move || last_seen.map_or_else(|| "Never".to_owned(), |t| time::relative(t, now.get()));
+    view! {
+        <div class="lead-row" role="row" data-testid="lead-row" style:height=format!("{ROW_HEIGHT}px")>
+            <span class="lead-row__cell" role="cell">
+                <Avatar name=display_name.clone() url=avatar_url size=AvatarSize::Small/>
+            </span>
+            <span class="lead-row__cell" role="cell">
+                <a class="lead-row__name" href=paths::lead(id)>{display_name}</a>
+            </span>
+            <span class="lead-row__cell lead-row__muted" role="cell">{email}</span>
+            <span class="lead-row__cell" role="cell">
+                <PresenceBadge now last_heartbeat last_active/>
+            </span>
+            <span class="lead-row__cell lead-row__muted" role="cell" title=last_seen.map(time::local)>{seen}</span>
+            <span class="lead-row__cell lead-row__muted" role="cell">{place}</span>
+            <span class="lead-row__cell" role="cell">
+                <TagList tags/>
+            </span>
+        </div>
+    }
+}

@@ -1,0 +1,87 @@
+//! The operator's frame around every signed-in page: the session guard, the navigation, who is
+//! signed in, and signing out.
+
+use leadcard_core::wire::Operator;
+use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::components::{A, Outlet};
+use leptos_router::hooks::use_navigate;
+
+use crate::api;
+use crate::components::avatar::{Avatar, AvatarSize};
+use crate::components::error_notice::{ErrorNotice, SignInAgain};
+use crate::paths;
+use crate::session::Session;
+
+/// Shows its child route only with a session; without one, goes to the sign-in page.
+#[component]
+pub fn Shell() -> impl IntoView {
+    let session = Session::expect();
+    view! {
+        <Transition fallback=|| view! { <div class="app-loading" aria-busy="true">"Loading…"</div> }>
+            {move || Suspend::new(async move {
+                match session.me.await {
+                    Ok(operator) => view! { <Frame operator/> }.into_any(),
+                    Err(error) if error.is_unauthenticated() => view! { <SignInAgain/> }.into_any(),
+                    Err(error) => view! {
+                        <main class="app-main">
+                            <ErrorNotice error/>
+                        </main>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Frame(operator: Operator) -> impl IntoView {
+    let session = Session::expect();
+    let navigate = use_navigate();
+    let sign_out = Action::new_local(move |_: &()| {
+        let navigate = navigate.clone();
+        async move {
+            match api::sign_out().await {
+                Err(error) if !error.is_unauthenticated() => Err(error),
+                _ => {
+                    navigate(paths::LOGIN, NavigateOptions { replace: true, ..Default::default() });
+                    session.signed_out();
+                    Ok(())
+                }
+            }
+        }
+    });
+    let sign_out_error = move || sign_out.value().get().and_then(Result::err).map(|e| e.message);
+    view! {
+        <div class="app">
+            <header class="app-nav">
+                <span class="app-nav__brand">"leadcard"</span>
+                <nav class="app-nav__links" aria-label="Main">
+                    <A href=paths::LEADS>"Leads Database"</A>
+                </nav>
+                <div class="app-nav__operator">
+                    <Avatar name=operator.name.clone() url=None size=AvatarSize::Small/>
+                    <span class="app-nav__name" data-testid="me" title=operator.email>
+                        {operator.name}
+                    </span>
+                    <button
+                        type="button"
+                        class="button button--ghost"
+                        data-testid="sign-out"
+                        disabled=move || sign_out.pending().get()
+                        on:click=move |_| {
+                            sign_out.dispatch(());
+                        }
+                    >
+                        "Sign out"
+                    </button>
+                    {move || sign_out_error().map(|message| view! { <span class="app-nav__error" role="alert">{message}</span> })}
+                </div>
+            </header>
+            <main class="app-main">
+                <Outlet/>
+            </main>
+        </div>
+    }
+}

@@ -1,0 +1,35 @@
+//! leadcard's browser app: the operators' console (Leptos CSR), its routes and its pages.
+
+pub mod api;
+pub mod components;
+pub mod pages;
+pub mod paths;
+pub mod session;
+pub mod time;
+
+use leptos::prelude::*;
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::components::not_found::NotFound;
+use crate::components::shell::Shell;
+use crate::pages::{lead::LeadPage, leads::LeadsPage, login::LoginPage};
+use crate::session::Session;
+
+/// The whole app: the session, the router, and the routes.
+#[component]
+pub fn App() -> impl IntoView {
+    Session::provide();
+    view! {
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/") view=|| view! { <Redirect path=paths::LEADS/> }/>
+                <ParentRoute path=path!("") view=Shell>
+                    <Route path=path!("/leads") view=LeadsPage/>
+                    <Route path=path!("/leads/:id") view=LeadPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,5 @@
+//! The app's pages, one per route; each places components and reads its state from the URL.
+
+pub mod lead;
+pub mod leads;
+pub mod login;

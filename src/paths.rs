@@ -1,0 +1,60 @@
+//! The app's own URLs: every in-app link, redirect and query string is built here.
+
+use web_sys::UrlSearchParams;
+
+/// The Leads Database.
+pub const LEADS: &str = "/leads";
+/// The sign-in page.
+pub const LOGIN: &str = "/login";
+
+/// The card of one lead.
+pub fn lead(id: i64) -> String {
+    format!("{LEADS}/{id}")
+}
+
+/// The Leads Database showing a search and a filter (`filter` in its query form; empty means none).
+pub fn leads(q: &str, filter: &str) -> String {
+    let params = [("q", q.trim()), ("filter", filter)];
+    with_query(LEADS, params.into_iter().filter(|(_, value)| !value.is_empty()))
+}
+
+/// The sign-in page, coming back to `next` afterwards.
+pub fn login(next: &str) -> String {
+    with_query(LOGIN, [("next", next)])
+}
+
+/// Where to go after signing in: `next` when it is a path on this site, otherwise the Leads Database.
+/// `//host` and `/\host` are refused because browsers read them as another site.
+pub fn after_sign_in(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\") => path.to_owned(),
+        _ => LEADS.to_owned(),
+    }
+}
+
+/// A path of this app as an absolute URL, e.g. for a link copied to the clipboard.
+pub fn absolute(path: &str) -> String {
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    format!("{origin}{path}")
+}
+
+/// The current path with its query string, from the router's location.
+pub fn current(pathname: &str, search: &str) -> String {
+    match search.trim_start_matches('?') {
+        "" => pathname.to_owned(),
+        query => format!("{pathname}?{query}"),
+    }
+}
+
+fn with_query<'a>(path: &str, params: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let Ok(query) = UrlSearchParams::new() else {
+        return path.to_owned();
+    };
+    for (name, value) in params {
+        query.append(name, value);
+    }
+    match String::from(query.to_string()) {
+        encoded if encoded.is_empty() => path.to_owned(),
+        encoded => format!("{path}?{encoded}"),
+    }
+}
