@@ -1,0 +1,127 @@
+//! The application: state shared by handlers, and a server that binds, serves and stops.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::auth::SessionSettings;
+use crate::auth::rate_limit::SignInLimiter;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::demo::{self, SeedError};
+use crate::routes;
+use crate::store::{Store, StoreError, redact};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: Arc<Clock>,
+    pub sessions: SessionSettings,
+    pub sign_in_limiter: Arc<SignInLimiter>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("demo data: {0}")]
+    Seed(#[from] SeedError),
+    #[error("cannot listen on {address}: {source}")]
+    Bind { address: SocketAddr, source: std::io::Error },
+}
+
+/// A bound server, ready to run: tests build it on port 0 and read the port.
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    router: axum::Router,
+    state: AppState,
+}
+
+/// How often expired sessions and idle rate-limit keys are dropped.
+const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Application, StartError> {
+        let store = Store::connect(&config.database.database_url).await?;
+        tracing::info!(database = %redact(&config.database.database_url), "database ready");
+        let clock = Arc::new(Clock::default());
+        if config.seed_demo {
+            demo::seed_if_empty(&store, clock.now()).await?;
+        }
+        let state =
+            AppState { store, clock, sessions: config.sessions(), sign_in_limiter: Arc::new(SignInLimiter::default()) };
+        let router = routes::router(state.clone(), &config.dist);
+        let listener =
+            TcpListener::bind(config.bind).await.map_err(|source| StartError::Bind { address: config.bind, source })?;
+        let address = listener.local_addr().map_err(|source| StartError::Bind { address: config.bind, source })?;
+        Ok(Application { listener, address, router, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The server's clock; tests move it forward to expire sessions or presence.
+    pub fn clock(&self) -> Arc<Clock> {
+        self.state.clock.clone()
+    }
+
+    pub fn store(&self) -> Store {
+        self.state.store.clone()
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown_signal()).await;
+        housekeeping.abort();
+        self.state.store.close().await;
+        served
+    }
+}
+
+async fn housekeeping(state: AppState) {
+    let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
+    loop {
+        every.tick().await;
+        let now = state.clock.now();
+        match state.store.delete_stale_sessions(now, now - state.sessions.idle).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(sessions = n, "expired sessions deleted"),
+            Err(e) => tracing::warn!(error = %e, "cannot delete expired sessions"),
+        }
+        state.sign_in_limiter.forget_idle();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

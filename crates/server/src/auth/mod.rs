@@ -1,0 +1,154 @@
+//! Operator authentication: sessions in a cookie, the middleware that guards every operator
+//! route, and the CSRF rule for state-changing requests.
+
+pub mod password;
+pub mod rate_limit;
+pub mod token;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use chrono::{DateTime, Duration, Utc};
+use leadcard_core::wire::Operator;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::extract::is_json;
+
+pub const SESSION_COOKIE: &str = "leadcard_session";
+/// `last_used_at` is written at most this often per session.
+const TOUCH_INTERVAL: Duration = Duration::minutes(1);
+
+/// How long sessions live and how their cookie is marked.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    /// Unused this long -> signed out.
+    pub idle: Duration,
+    /// This long after sign-in -> signed out, however active.
+    pub absolute: Duration,
+    pub secure_cookies: bool,
+}
+
+impl SessionSettings {
+    /// Whether a session last used at `last_used_at` and expiring at `expires_at` is still valid.
+    pub fn is_live(&self, now: DateTime<Utc>, last_used_at: DateTime<Utc>, expires_at: DateTime<Utc>) -> bool {
+        now < expires_at && now - last_used_at < self.idle
+    }
+
+    /// `Set-Cookie` for a new session token.
+    pub fn cookie(&self, token: &str) -> HeaderValue {
+        self.cookie_header(token, self.absolute.num_seconds())
+    }
+
+    /// `Set-Cookie` that removes the session cookie.
+    pub fn clearing_cookie(&self) -> HeaderValue {
+        self.cookie_header("", 0)
+    }
+
+    fn cookie_header(&self, value: &str, max_age: i64) -> HeaderValue {
+        let secure = if self.secure_cookies { "; Secure" } else { "" };
+        let cookie = format!("{SESSION_COOKIE}={value}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}{secure}");
+        HeaderValue::try_from(cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+}
+
+/// The signed-in operator of this request, put there by [`require_session`].
+#[derive(Debug, Clone)]
+pub struct CurrentSession {
+    pub operator: Operator,
+    pub token_hash: String,
+}
+
+/// The session cookie's value, if the request carries one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
+
+/// POST, PUT, PATCH and DELETE must show they come from the app: a JSON body (which a plain
+/// HTML form cannot send) or the `X-Requested-With: leadcard` header (which needs CORS).
+fn passes_csrf_rule(method: &Method, headers: &HeaderMap) -> bool {
+    let changes_state = [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(method);
+    !changes_state
+        || is_json(headers.get(header::CONTENT_TYPE))
+        || headers.get("x-requested-with").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"leadcard"))
+}
+
+/// Guards the operator routes: a live session (401 otherwise), then the CSRF rule (403).
+pub async fn require_session(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let token_hash = session_cookie(request.headers()).and_then(token::token_hash).ok_or(ApiError::Unauthenticated)?;
+    let record = state.store.session(&token_hash).await?.ok_or(ApiError::Unauthenticated)?;
+    let now = state.clock.now();
+    if !state.sessions.is_live(now, record.last_used_at, record.expires_at) {
+        state.store.delete_session(&token_hash).await?;
+        return Err(ApiError::Unauthenticated);
+    }
+    if !passes_csrf_rule(request.method(), request.headers()) {
+        return Err(ApiError::Csrf);
+    }
+    if now - record.last_used_at >= TOUCH_INTERVAL {
+        state.store.touch_session(&token_hash, now).await?;
+    }
+    request.extensions_mut().insert(CurrentSession { operator: record.operator, token_hash });
+    Ok(next.run(request).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> SessionSettings {
+        SessionSettings { idle: Duration::minutes(30), absolute: Duration::hours(12), secure_cookies: true }
+    }
+
+    #[test]
+    fn sessions_end_when_idle_or_past_their_absolute_limit() {
+        let s = settings();
+        let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let expires = t0 + s.absolute;
+        assert!(s.is_live(t0 + Duration::minutes(29), t0, expires));
+        assert!(!s.is_live(t0 + Duration::minutes(30), t0, expires));
+        let recent = t0 + Duration::hours(12) - Duration::minutes(1);
+        assert!(!s.is_live(t0 + Duration::hours(12), recent, expires));
+    }
+
+    #[test]
+    fn cookies_are_http_only_lax_and_secure_when_asked() {
+        let cookie = settings().cookie("tok");
+        let cookie = cookie.to_str().unwrap();
+        assert!(cookie.starts_with("leadcard_session=tok;"));
+        for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Secure", "Max-Age=43200"] {
+            assert!(cookie.contains(attr), "{cookie}");
+        }
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; leadcard_session=xyz; b=2"));
+        assert_eq!(session_cookie(&headers), Some("xyz"));
+    }
+
+    #[test]
+    fn state_changing_requests_need_json_or_the_header() {
+        let mut headers = HeaderMap::new();
+        assert!(passes_csrf_rule(&Method::GET, &headers));
+        assert!(!passes_csrf_rule(&Method::DELETE, &headers));
+        headers.insert("x-requested-with", HeaderValue::from_static("leadcard"));
+        assert!(passes_csrf_rule(&Method::DELETE, &headers));
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        assert!(passes_csrf_rule(&Method::POST, &headers));
+    }
+}

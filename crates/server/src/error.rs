@@ -1,0 +1,142 @@
+//! The API's one error type: every failure becomes `{"error": {"code", "message", "field"?}}`
+//! with its status; internal failures are logged and answered with a generic message.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use leadcard_core::FilterError;
+use leadcard_core::wire::{ErrorBody, ErrorDetail};
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Sign in to continue.")]
+    Unauthenticated,
+    #[error("Wrong email or password.")]
+    InvalidCredentials,
+    #[error("This request needs the header X-Requested-With: leadcard or a JSON body.")]
+    Csrf,
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("This method is not allowed here.")]
+    MethodNotAllowed,
+    #[error("{message}")]
+    Invalid { field: Option<String>, message: String },
+    #[error("{}", .0.message)]
+    InvalidFilter(FilterError),
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("Send the body as JSON (Content-Type: application/json).")]
+    UnsupportedMediaType,
+    #[error("The request body is too large.")]
+    PayloadTooLarge,
+    #[error("Too many sign-in attempts. Try again in {retry_after_secs} seconds.")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Invalid { field: Some(field.into()), message: message.into() }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Csrf => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Invalid { .. } | ApiError::InvalidFilter(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::Csrf => "csrf",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Invalid { .. } => "invalid",
+            ApiError::InvalidFilter(_) => "invalid_filter",
+            ApiError::BadRequest { code, .. } => code,
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn field(&self) -> Option<String> {
+        match self {
+            ApiError::Invalid { field, .. } => field.clone(),
+            ApiError::InvalidFilter(e) => Some(e.field.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        let message = match self {
+            ApiError::Internal(_) => "Something went wrong on the server. Try again.".to_owned(),
+            other => other.to_string(),
+        };
+        ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message, field: self.field() } }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<FilterError> for ApiError {
+    fn from(e: FilterError) -> Self {
+        ApiError::InvalidFilter(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(%detail, "request failed");
+        }
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if let ApiError::RateLimited { retry_after_secs } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_details_never_reach_the_client() {
+        let body = ApiError::Internal("password authentication failed for user x".into()).body();
+        assert_eq!(body.error.code, "internal");
+        assert!(!body.error.message.contains("password"));
+    }
+
+    #[test]
+    fn filter_errors_name_their_field() {
+        let err = leadcard_core::Filter::from_query(
+            r#"{"all":[{"kind":"property","name":"plan","op":"greater","value":"x"}]}"#,
+        )
+        .unwrap()
+        .check()
+        .unwrap_err();
+        let body = ApiError::from(err).body();
+        assert_eq!(body.error.code, "invalid_filter");
+        assert_eq!(body.error.field.as_deref(), Some("filter.all[0].value"));
+    }
+}

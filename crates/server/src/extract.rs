@@ -1,0 +1,116 @@
+//! Request extractors whose rejections are the API's JSON errors, never axum's plain text.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A JSON body. Wrong content type -> 415, malformed JSON -> 400 `invalid_json`, a value of the
+/// wrong shape -> 422 `invalid` naming the field.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json(req.headers().get(header::CONTENT_TYPE)) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest { code: "invalid_body", message: e.body_text() }
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+pub fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
+    let Some(mime) = content_type.and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = mime.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_data() {
+            let message = inner.to_string();
+            let field = if path == "." { missing_field(&message) } else { Some(path) };
+            let message = strip_position(&message);
+            ApiError::Invalid { field, message }
+        } else {
+            ApiError::BadRequest { code: "invalid_json", message: format!("The body is not valid JSON: {inner}") }
+        }
+    })?;
+    de.end().map_err(|e| ApiError::BadRequest {
+        code: "invalid_json",
+        message: format!("The body is not valid JSON: {e}"),
+    })?;
+    Ok(value)
+}
+
+/// serde names a missing field only in its message: "missing field `email`".
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split_once('`').map(|(name, _)| name.to_owned())
+}
+
+/// serde_json appends " at line 1 column 20"; the operator needs only the reason.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Query parameters; a query string that does not fit `T` -> 400 `invalid_query`.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|e| ApiError::BadRequest { code: "invalid_query", message: e.body_text() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use leadcard_core::wire::SignIn;
+
+    use super::*;
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        let err = parse_json::<SignIn>(br#"{"email": 5, "password": "x"}"#).err().unwrap();
+        assert!(matches!(err, ApiError::Invalid { field: Some(ref f), .. } if f == "email"), "{err:?}");
+        let err = parse_json::<SignIn>(br#"{"email": "a@b.co"}"#).err().unwrap();
+        assert!(matches!(err, ApiError::Invalid { field: Some(ref f), .. } if f == "password"), "{err:?}");
+        let err = parse_json::<SignIn>(b"{nope").err().unwrap();
+        assert!(matches!(err, ApiError::BadRequest { code: "invalid_json", .. }), "{err:?}");
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        let v = |s: &'static str| header::HeaderValue::from_static(s);
+        assert!(is_json(Some(&v("application/json"))));
+        assert!(is_json(Some(&v("Application/JSON; charset=utf-8"))));
+        assert!(is_json(Some(&v("application/merge-patch+json"))));
+        assert!(!is_json(Some(&v("text/plain"))));
+        assert!(!is_json(None));
+    }
+}

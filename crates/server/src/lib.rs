@@ -1,0 +1,18 @@
+//! leadcard's server: the API under `/api/v1`, the store (SQLite by default, or PostgreSQL),
+//! and the built app, on one port.
+
+pub mod app;
+pub mod auth;
+pub mod bench;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod store;
+pub mod web;
+
+pub use app::{AppState, Application, StartError};
+pub use clock::Clock;
+pub use config::Config;

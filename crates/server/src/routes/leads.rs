@@ -1,0 +1,142 @@
+//! The Leads Database (`GET /leads`) and the card (`GET /leads/{id}`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use leadcard_core::property::MAX_TEXT_CHARS;
+use leadcard_core::wire::{ErrorBody, LeadCard, LeadPage};
+use leadcard_core::{Filter, ValidFilter};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::extract::ApiQuery;
+use crate::store::LeadQuery;
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+/// The list's query parameters, as sent; [`LeadsParams::parse`] checks them.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct LeadsParams {
+    /// Search in name, email, phone and user id (case-insensitive substring).
+    q: Option<String>,
+    /// A `Filter` as JSON (what the page's filter builder writes to its URL).
+    filter: Option<String>,
+    /// The `next` cursor of the previous page.
+    after: Option<String>,
+    /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    limit: Option<String>,
+}
+
+impl LeadsParams {
+    fn parse(self) -> Result<LeadQuery, ApiError> {
+        let search = self.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+        if search.as_ref().is_some_and(|q| q.chars().count() > MAX_TEXT_CHARS) {
+            return Err(ApiError::invalid("q", format!("Search text can have at most {MAX_TEXT_CHARS} characters.")));
+        }
+        let filter = match self.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+            Some(raw) => Filter::from_query(raw)?.check()?,
+            None => ValidFilter::default(),
+        };
+        let after =
+            match self.after.as_deref().filter(|a| !a.is_empty()) {
+                Some(raw) => Some(raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+                    ApiError::invalid("after", "This is not a cursor of this list; reload the list.")
+                })?),
+                None => None,
+            };
+        let limit = match self.limit.as_deref().filter(|l| !l.is_empty()) {
+            Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
+                ApiError::invalid("limit", format!("The page size must be a number from 1 to {MAX_LIMIT}."))
+            })?,
+            None => DEFAULT_LIMIT,
+        };
+        Ok(LeadQuery { filter, search, after, limit })
+    }
+}
+
+/// One page of leads, newest first, with a total that is exact up to 10,000.
+#[utoipa::path(
+    get, path = "/leads", tag = "leads", params(LeadsParams), security(("session" = [])),
+    responses(
+        (status = 200, body = LeadPage),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 422, description = "`invalid_filter` (field `filter.all[i]...`) or `invalid` (`q`, `after`, `limit`)", body = ErrorBody),
+    )
+)]
+async fn list(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<LeadsParams>,
+) -> Result<Json<LeadPage>, ApiError> {
+    let query = params.parse()?;
+    Ok(Json(state.store.lead_page(&query, state.clock.now()).await?))
+}
+
+/// A lead's card; the ETag is its version.
+#[utoipa::path(
+    get, path = "/leads/{id}", tag = "leads", security(("session" = [])),
+    params(("id" = i64, Path, description = "The lead's id")),
+    responses(
+        (status = 200, body = LeadCard, headers(("ETag" = String, description = "`\"<version>\"`"))),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+    )
+)]
+async fn card(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    const NOT_FOUND: ApiError = ApiError::NotFound("There is no lead with this id.");
+    let id = id.parse::<i64>().map_err(|_| NOT_FOUND)?;
+    let card = state.store.lead_card(id).await?.ok_or(NOT_FOUND)?;
+    let etag =
+        HeaderValue::try_from(format!("\"{}\"", card.version)).map_err(|e| ApiError::Internal(format!("ETag: {e}")))?;
+    Ok(([(header::ETAG, etag)], Json(card)))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(card))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(q: Option<&str>, filter: Option<&str>, after: Option<&str>, limit: Option<&str>) -> LeadsParams {
+        LeadsParams {
+            q: q.map(Into::into),
+            filter: filter.map(Into::into),
+            after: after.map(Into::into),
+            limit: limit.map(Into::into),
+        }
+    }
+
+    fn field(err: ApiError) -> Option<String> {
+        err.body().error.field
+    }
+
+    #[test]
+    fn defaults_apply_when_parameters_are_absent_or_empty() {
+        let q = params(Some("  "), Some(""), Some(""), None).parse().unwrap();
+        assert_eq!((q.search, q.after, q.limit), (None, None, DEFAULT_LIMIT));
+    }
+
+    #[test]
+    fn bad_parameters_name_their_field() {
+        assert_eq!(field(params(None, None, Some("abc"), None).parse().unwrap_err()).as_deref(), Some("after"));
+        assert_eq!(field(params(None, None, Some("-4"), None).parse().unwrap_err()).as_deref(), Some("after"));
+        assert_eq!(field(params(None, None, None, Some("0")).parse().unwrap_err()).as_deref(), Some("limit"));
+        assert_eq!(field(params(None, None, None, Some("201")).parse().unwrap_err()).as_deref(), Some("limit"));
+        let long = "x".repeat(256);
+        assert_eq!(field(params(Some(&long), None, None, None).parse().unwrap_err()).as_deref(), Some("q"));
+        let bad = r#"{"all":[{"kind":"tag","tag":"vip"},{"kind":"tag","tag":" "}]}"#;
+        assert_eq!(
+            field(params(None, Some(bad), None, None).parse().unwrap_err()).as_deref(),
+            Some("filter.all[1].tag")
+        );
+    }
+}

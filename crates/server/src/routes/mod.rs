@@ -1,0 +1,87 @@
+//! The HTTP surface: `/api/v1` (public and operator routes, described by one OpenAPI document)
+//! and the built app for every other path.
+
+mod catalog;
+mod health;
+mod leads;
+mod session;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::{Extension, Router, middleware};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::auth::{SESSION_COOKIE, require_session};
+use crate::error::ApiError;
+use crate::web;
+
+pub const API_BASE: &str = "/api/v1";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "leadcard API", description = "The operators' console API. Errors are `ErrorBody`."),
+    components(schemas(leadcard_core::wire::ErrorBody, leadcard_core::Filter)),
+    modifiers(&SessionCookie),
+    tags(
+        (name = "meta", description = "Health and this document"),
+        (name = "session", description = "Signing in and out"),
+        (name = "leads", description = "The Leads Database and the card"),
+        (name = "catalog", description = "Property names and tags in use"),
+    )
+)]
+struct ApiDoc;
+
+/// The `session` security scheme: the cookie set by `POST /api/v1/session`.
+struct SessionCookie;
+
+impl Modify for SessionCookie {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components
+            .add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))));
+    }
+}
+
+/// The OpenAPI document, served as it was generated at start.
+struct Document(String);
+
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "meta",
+    responses((status = 200, description = "This API's OpenAPI 3.1 document", content_type = "application/json"))
+)]
+async fn openapi_json(Extension(doc): Extension<Arc<Document>>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], doc.0.clone())
+}
+
+/// Every route, the app and the error fallbacks, ready to serve.
+pub fn router(state: AppState, dist: &Path) -> Router {
+    // The layer goes last, over every operator route merged above it.
+    let operator = OpenApiRouter::new()
+        .merge(session::operator_routes())
+        .merge(leads::routes())
+        .merge(catalog::routes())
+        .layer(middleware::from_fn_with_state(state.clone(), require_session));
+    let public =
+        OpenApiRouter::new().merge(health::routes()).merge(session::public_routes()).routes(routes!(openapi_json));
+
+    let (api, doc) =
+        OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(API_BASE, public.merge(operator)).split_for_parts();
+    let doc = doc.to_json().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot serialize the OpenAPI document");
+        "{}".to_owned()
+    });
+
+    api.layer(Extension(Arc::new(Document(doc))))
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .fallback_service(web::app_or_not_found(dist))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

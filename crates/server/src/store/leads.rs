@@ -1,0 +1,675 @@
+//! Leads: creating them with their properties, tags and address status in one transaction, and
+//! reading the Leads Database page and the card.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use leadcard_core::property::{MAX_TEXT_CHARS, SYSTEM_PROPERTIES, display_name};
+use leadcard_core::wire::{LeadCard, LeadPage, LeadSummary, Property, Subscription, Total};
+use leadcard_core::{
+    BounceKind, EmailAddress, PropertyName, PropertyValue, SubscriptionStatus, ValidFilter, normalize_email,
+};
+use sqlx::{Any, FromRow, Transaction};
+
+use super::sql::{Sql, Value, push_lead_conditions};
+use super::{Store, StoreError, StoreResult};
+use crate::clock::{from_ms, to_ms};
+
+/// Counting stops here: above it the total reads "10,000+".
+pub const TOTAL_CAP: i64 = 10_000;
+
+/// Longest stored text form of a value, in bytes: long lists are cut so that the
+/// `(name, text_value)` index entry stays within PostgreSQL's B-tree row limit.
+const MAX_TEXT_FORM_BYTES: usize = 1000;
+
+/// Double Opt-In is a project setting that a later issue adds; until then it is off, so a valid
+/// new address starts Subscribed.
+const DOUBLE_OPT_IN: bool = false;
+
+/// A lead to create, with every property (system ones included) already parsed.
+#[derive(Debug, Clone)]
+pub struct NewLead {
+    pub created_at: DateTime<Utc>,
+    pub properties: Vec<(PropertyName, PropertyValue)>,
+    pub tags: Vec<String>,
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    pub last_active: Option<DateTime<Utc>>,
+    /// Events the lead already performed, stored with it.
+    pub events: Vec<NewEvent>,
+}
+
+/// An event a lead performed.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub name: String,
+    /// A JSON object.
+    pub properties: serde_json::Value,
+    pub occurred_at: DateTime<Utc>,
+    pub source: EventSource,
+}
+
+/// A new status for an address.
+#[derive(Debug, Clone)]
+pub struct EmailStatusChange {
+    pub email: String,
+    pub status: SubscriptionStatus,
+    pub bounce: Option<BounceKind>,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// One page request of the Leads Database, already validated.
+#[derive(Debug, Clone, Default)]
+pub struct LeadQuery {
+    pub filter: ValidFilter,
+    pub search: Option<String>,
+    /// The last id of the previous page.
+    pub after: Option<i64>,
+    pub limit: u32,
+}
+
+/// Who added an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventSource {
+    Tracked,
+    Manual,
+}
+
+impl EventSource {
+    fn as_str(self) -> &'static str {
+        match self {
+            EventSource::Tracked => "tracked",
+            EventSource::Manual => "manual",
+        }
+    }
+}
+
+/// The stored columns of one property value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PropertyRow {
+    pub value_type: &'static str,
+    /// Lower-cased text form, for equals / contains / search.
+    pub text_value: String,
+    /// Numbers; dates as unix ms; true/false as 1/0.
+    pub number_value: Option<f64>,
+    /// The exact value (`PropertyValue` as JSON).
+    pub json_value: String,
+}
+
+impl PropertyRow {
+    pub fn of(value: &PropertyValue) -> StoreResult<Self> {
+        let number_value = match value {
+            PropertyValue::Number(n) => Some(*n),
+            PropertyValue::DateTime(t) => Some(to_ms(*t) as f64),
+            PropertyValue::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+            PropertyValue::Text(_) | PropertyValue::List(_) => None,
+        };
+        let json_value = serde_json::to_string(value)
+            .map_err(|e| StoreError::Invalid(format!("a property value cannot be stored: {e}")))?;
+        Ok(PropertyRow { value_type: value.ty().as_str(), text_value: text_form(value), number_value, json_value })
+    }
+}
+
+/// Case folding for comparisons, the same on both databases (SQLite's LOWER() is ASCII-only).
+pub(crate) fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
+fn text_form(value: &PropertyValue) -> String {
+    let mut text = fold(&value.display());
+    if text.len() > MAX_TEXT_FORM_BYTES {
+        let mut end = MAX_TEXT_FORM_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
+/// The `leads` columns that mirror system properties.
+#[derive(Debug, Default)]
+struct LeadColumns {
+    name: Option<String>,
+    email: Option<String>,
+    email_norm: Option<String>,
+    phone: Option<String>,
+    user_id: Option<String>,
+    avatar_url: Option<String>,
+    city: Option<String>,
+    country: Option<String>,
+    timezone: Option<String>,
+    last_seen_at: Option<i64>,
+}
+
+impl LeadColumns {
+    fn from_properties(properties: &[(PropertyName, PropertyValue)]) -> Self {
+        let mut columns = LeadColumns::default();
+        for (name, value) in properties {
+            let text = value.as_text().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+            match name.as_str() {
+                "$name" => columns.name = text,
+                "$email" => {
+                    columns.email_norm = text.as_deref().map(normalize_email);
+                    columns.email = text;
+                }
+                "$phone" => columns.phone = text,
+                "$user_id" => columns.user_id = text,
+                "$avatar" => columns.avatar_url = text,
+                "$city" => columns.city = text,
+                "$country" => columns.country = text,
+                "$timezone" => columns.timezone = text,
+                "$last_seen" => {
+                    if let PropertyValue::DateTime(t) = value {
+                        columns.last_seen_at = Some(to_ms(*t));
+                    }
+                }
+                _ => {}
+            }
+        }
+        columns
+    }
+}
+
+/// Checks every value and keeps the last value of a name given twice.
+fn checked_properties(properties: &[(PropertyName, PropertyValue)]) -> StoreResult<Vec<(PropertyName, PropertyValue)>> {
+    let mut checked: Vec<(PropertyName, PropertyValue)> = Vec::with_capacity(properties.len());
+    for (name, value) in properties {
+        value
+            .check_for(name)
+            .map_err(|source| StoreError::InvalidProperty { name: name.as_str().to_owned(), source })?;
+        match checked.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = value.clone(),
+            None => checked.push((name.clone(), value.clone())),
+        }
+    }
+    Ok(checked)
+}
+
+/// A tag as stored: trimmed, not empty, within the text limit.
+pub(crate) fn checked_tag(tag: &str) -> StoreResult<String> {
+    let tag = tag.trim();
+    if tag.is_empty() {
+        return Err(StoreError::Invalid("a tag cannot be empty".to_owned()));
+    }
+    if tag.chars().count() > MAX_TEXT_CHARS {
+        return Err(StoreError::Invalid(format!("a tag can have at most {MAX_TEXT_CHARS} characters")));
+    }
+    Ok(tag.to_owned())
+}
+
+pub(crate) fn bounce_str(bounce: BounceKind) -> &'static str {
+    match bounce {
+        BounceKind::Hard => "hard",
+        BounceKind::Soft => "soft",
+    }
+}
+
+fn parse_bounce(raw: &str) -> StoreResult<BounceKind> {
+    match raw {
+        "hard" => Ok(BounceKind::Hard),
+        "soft" => Ok(BounceKind::Soft),
+        other => Err(StoreError::Corrupt(format!("unknown bounce kind {other:?}"))),
+    }
+}
+
+fn parse_status(raw: &str) -> StoreResult<SubscriptionStatus> {
+    SubscriptionStatus::parse(raw).ok_or_else(|| StoreError::Corrupt(format!("unknown subscription status {raw:?}")))
+}
+
+/// The status a newly seen address starts in.
+pub(crate) fn initial_status(email: &str) -> SubscriptionStatus {
+    SubscriptionStatus::initial(EmailAddress::parse(email).is_ok(), DOUBLE_OPT_IN)
+}
+
+/// Most parameters one statement binds: under SQLite's limit (32,766) and PostgreSQL's (65,535).
+const MAX_PARAMETERS: usize = 16_000;
+/// Lead rows per INSERT (14 values each).
+const LEADS_PER_STATEMENT: usize = MAX_PARAMETERS / 14;
+
+/// Inserts rows of `N` values with as few statements as the parameter limit allows.
+async fn insert_rows<const N: usize>(
+    tx: &mut Transaction<'static, Any>,
+    head: &str,
+    tail: &str,
+    rows: Vec<[Value; N]>,
+) -> StoreResult<()> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut sql = Sql::new(head);
+        for (i, row) in rows.by_ref().take(MAX_PARAMETERS / N).enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind_list(row);
+        }
+        sql.push(tail);
+        sql.query().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Gives newly seen addresses their first status; an address already known keeps its status.
+async fn ensure_email_statuses(tx: &mut Transaction<'static, Any>, addresses: Vec<(String, i64)>) -> StoreResult<()> {
+    let mut seen = std::collections::HashSet::new();
+    let rows = addresses
+        .into_iter()
+        .filter_map(|(email, at)| {
+            let email_norm = normalize_email(&email);
+            seen.insert(email_norm.clone())
+                .then(|| [Value::from(email_norm), Value::from(initial_status(&email).as_str()), Value::from(at)])
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "INSERT INTO email_statuses (email_norm, status, changed_at) VALUES ",
+        " ON CONFLICT (email_norm) DO NOTHING",
+        rows,
+    )
+    .await
+}
+
+#[derive(FromRow)]
+struct SummaryRow {
+    id: i64,
+    name: Option<String>,
+    email: Option<String>,
+    avatar_url: Option<String>,
+    city: Option<String>,
+    country: Option<String>,
+    last_seen_at: Option<i64>,
+    last_heartbeat_at: Option<i64>,
+    last_active_at: Option<i64>,
+    status: Option<String>,
+}
+
+#[derive(FromRow)]
+struct CardRow {
+    id: i64,
+    version: i64,
+    name: Option<String>,
+    email: Option<String>,
+    email_norm: Option<String>,
+    avatar_url: Option<String>,
+    created_at: i64,
+    last_seen_at: Option<i64>,
+    last_heartbeat_at: Option<i64>,
+    last_active_at: Option<i64>,
+}
+
+#[derive(FromRow)]
+struct StoredProperty {
+    name: String,
+    json_value: String,
+    updated_at: i64,
+}
+
+#[derive(FromRow)]
+struct StatusRow {
+    status: String,
+    bounce: Option<String>,
+    reason: Option<String>,
+    changed_at: i64,
+}
+
+/// Where a property goes in the card: system ones in their fixed order, then custom by name.
+fn card_order(name: &str) -> (usize, &str) {
+    let system = SYSTEM_PROPERTIES.iter().position(|p| p.name == name);
+    (system.unwrap_or(SYSTEM_PROPERTIES.len()), name)
+}
+
+fn opt_time(ms: Option<i64>) -> Option<DateTime<Utc>> {
+    ms.map(from_ms)
+}
+
+impl Store {
+    /// Creates a lead with its properties, tags, events and the status of its address, atomically.
+    pub async fn create_lead(&self, lead: &NewLead) -> StoreResult<i64> {
+        let ids = self.create_leads(std::slice::from_ref(lead)).await?;
+        ids.first().copied().ok_or_else(|| StoreError::Corrupt("no id for a new lead".to_owned()))
+    }
+
+    /// Creates many leads in one transaction with multi-row statements; returns their ids in
+    /// the order given.
+    pub async fn create_leads(&self, leads: &[NewLead]) -> StoreResult<Vec<i64>> {
+        let mut checked = Vec::with_capacity(leads.len());
+        for lead in leads {
+            let properties = checked_properties(&lead.properties)?;
+            let tags = lead.tags.iter().map(|t| checked_tag(t)).collect::<StoreResult<Vec<_>>>()?;
+            let columns = LeadColumns::from_properties(&properties);
+            checked.push((lead, properties, tags, columns));
+        }
+
+        let mut tx = self.begin().await?;
+        let mut ids = Vec::with_capacity(leads.len());
+        for chunk in checked.chunks(LEADS_PER_STATEMENT) {
+            let mut sql = Sql::new(
+                "INSERT INTO leads (name, email, email_norm, phone, user_id, avatar_url, city, \
+                 country, timezone, created_at, updated_at, last_seen_at, last_heartbeat_at, \
+                 last_active_at) VALUES ",
+            );
+            for (i, (lead, _, _, c)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                let created = to_ms(lead.created_at);
+                sql.bind_list([
+                    Value::from(c.name.clone()),
+                    Value::from(c.email.clone()),
+                    Value::from(c.email_norm.clone()),
+                    Value::from(c.phone.clone()),
+                    Value::from(c.user_id.clone()),
+                    Value::from(c.avatar_url.clone()),
+                    Value::from(c.city.clone()),
+                    Value::from(c.country.clone()),
+                    Value::from(c.timezone.clone()),
+                    Value::from(created),
+                    Value::from(created),
+                    Value::from(c.last_seen_at),
+                    Value::from(lead.last_heartbeat.map(to_ms)),
+                    Value::from(lead.last_active.map(to_ms)),
+                ]);
+            }
+            sql.push(" RETURNING id");
+            let mut chunk_ids: Vec<i64> = sql.query_scalar().fetch_all(&mut *tx).await?;
+            // Both databases number the rows of one VALUES list in order; RETURNING's own order
+            // is unspecified, so sort.
+            chunk_ids.sort_unstable();
+            if chunk_ids.len() != chunk.len() {
+                return Err(StoreError::Corrupt("a lead insert returned the wrong number of ids".to_owned()));
+            }
+            ids.extend(chunk_ids);
+        }
+
+        let mut property_rows = Vec::new();
+        let mut tag_rows = Vec::new();
+        let mut event_rows = Vec::new();
+        let mut addresses: Vec<(String, i64)> = Vec::new();
+        for (id, (lead, properties, tags, columns)) in ids.iter().zip(&checked) {
+            let now = to_ms(lead.created_at);
+            for (name, value) in properties {
+                let row = PropertyRow::of(value)?;
+                property_rows.push([
+                    Value::from(*id),
+                    Value::from(name.as_str()),
+                    Value::from(row.value_type),
+                    Value::from(row.text_value),
+                    Value::from(row.number_value),
+                    Value::from(row.json_value),
+                    Value::from(now),
+                ]);
+            }
+            for tag in tags {
+                tag_rows.push([Value::from(*id), Value::from(tag.as_str()), Value::from(now)]);
+            }
+            for event in &lead.events {
+                event_rows.push([
+                    Value::from(*id),
+                    Value::from(event.name.as_str()),
+                    Value::from(event.properties.to_string()),
+                    Value::from(to_ms(event.occurred_at)),
+                    Value::from(event.source.as_str()),
+                ]);
+            }
+            if let Some(email) = &columns.email {
+                addresses.push((email.clone(), now));
+            }
+        }
+        insert_rows(
+            &mut tx,
+            "INSERT INTO lead_properties \
+             (lead_id, name, value_type, text_value, number_value, json_value, updated_at) VALUES ",
+            "",
+            property_rows,
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            "INSERT INTO lead_tags (lead_id, tag, created_at) VALUES ",
+            " ON CONFLICT (lead_id, tag) DO NOTHING",
+            tag_rows,
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            "INSERT INTO events (lead_id, name, properties, occurred_at, source) VALUES ",
+            "",
+            event_rows,
+        )
+        .await?;
+        ensure_email_statuses(&mut tx, addresses).await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Sets the status of an address (every lead with it shares the status).
+    pub async fn set_email_status(
+        &self,
+        email: &str,
+        status: SubscriptionStatus,
+        bounce: Option<BounceKind>,
+        reason: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let change =
+            EmailStatusChange { email: email.to_owned(), status, bounce, reason: reason.map(str::to_owned), at };
+        self.set_email_statuses(&[change]).await
+    }
+
+    /// Sets the status of many addresses in one transaction.
+    pub async fn set_email_statuses(&self, changes: &[EmailStatusChange]) -> StoreResult<()> {
+        let mut by_address: HashMap<String, &EmailStatusChange> = HashMap::new();
+        for change in changes {
+            by_address.insert(normalize_email(&change.email), change);
+        }
+        let rows = by_address
+            .into_iter()
+            .map(|(email_norm, c)| {
+                [
+                    Value::from(email_norm),
+                    Value::from(c.status.as_str()),
+                    Value::from(c.bounce.map(|b| bounce_str(b).to_owned())),
+                    Value::from(c.reason.clone()),
+                    Value::from(to_ms(c.at)),
+                ]
+            })
+            .collect();
+        let mut tx = self.begin().await?;
+        insert_rows(
+            &mut tx,
+            "INSERT INTO email_statuses (email_norm, status, bounce, reason, changed_at) VALUES ",
+            " ON CONFLICT (email_norm) DO UPDATE SET status = excluded.status, \
+             bounce = excluded.bounce, reason = excluded.reason, changed_at = excluded.changed_at",
+            rows,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether the database holds any lead.
+    pub async fn has_leads(&self) -> StoreResult<bool> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM leads LIMIT 1) t").fetch_one(&self.pool).await?;
+        Ok(n > 0)
+    }
+
+    /// One page of the Leads Database, newest first, with a capped total.
+    pub async fn lead_page(&self, query: &LeadQuery, now: DateTime<Utc>) -> StoreResult<LeadPage> {
+        let search = query.search.as_deref();
+
+        let mut count = Sql::new("SELECT COUNT(*) FROM (SELECT 1 FROM leads l WHERE 1 = 1");
+        push_lead_conditions(&mut count, &query.filter, search, now);
+        count.push(" LIMIT ").bind(TOTAL_CAP + 1).push(") t");
+        let counted: i64 = count.query_scalar().fetch_one(&self.pool).await?;
+        let total = Total { count: counted.clamp(0, TOTAL_CAP) as u64, exact: counted <= TOTAL_CAP };
+
+        let mut page = Sql::new(
+            "SELECT l.id, l.name, l.email, l.avatar_url, l.city, l.country, l.last_seen_at, \
+             l.last_heartbeat_at, l.last_active_at, s.status \
+             FROM leads l LEFT JOIN email_statuses s ON s.email_norm = l.email_norm WHERE 1 = 1",
+        );
+        push_lead_conditions(&mut page, &query.filter, search, now);
+        if let Some(after) = query.after {
+            page.push(" AND l.id < ").bind(after);
+        }
+        page.push(" ORDER BY l.id DESC LIMIT ").bind(i64::from(query.limit) + 1);
+        let mut rows: Vec<SummaryRow> = page.query_as().fetch_all(&self.pool).await?;
+
+        let more = rows.len() > query.limit as usize;
+        rows.truncate(query.limit as usize);
+        let next = if more { rows.last().map(|r| r.id.to_string()) } else { None };
+        let mut tags = self.tags_of(&rows.iter().map(|r| r.id).collect::<Vec<_>>()).await?;
+
+        let items = rows
+            .into_iter()
+            .map(|row| {
+                let subscription = match &row.status {
+                    Some(status) => parse_status(status)?,
+                    None => SubscriptionStatus::InvalidEmail,
+                };
+                Ok(LeadSummary {
+                    id: row.id,
+                    display_name: display_name(row.name.as_deref(), row.email.as_deref(), row.id),
+                    tags: tags.remove(&row.id).unwrap_or_default(),
+                    email: row.email,
+                    avatar_url: row.avatar_url,
+                    city: row.city,
+                    country: row.country,
+                    last_seen: opt_time(row.last_seen_at),
+                    last_heartbeat: opt_time(row.last_heartbeat_at),
+                    last_active: opt_time(row.last_active_at),
+                    subscription,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(LeadPage { items, next, total })
+    }
+
+    /// The tags of each given lead, in name order.
+    async fn tags_of(&self, ids: &[i64]) -> StoreResult<HashMap<i64, Vec<String>>> {
+        let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+        if ids.is_empty() {
+            return Ok(tags);
+        }
+        let mut sql = Sql::new("SELECT lead_id, tag FROM lead_tags WHERE lead_id IN ");
+        sql.bind_list(ids.iter().copied()).push(" ORDER BY lead_id, tag");
+        let rows: Vec<(i64, String)> = sql.query_as().fetch_all(&self.pool).await?;
+        for (id, tag) in rows {
+            tags.entry(id).or_default().push(tag);
+        }
+        Ok(tags)
+    }
+
+    /// The card of a lead, or `None` when there is no such lead.
+    pub async fn lead_card(&self, id: i64) -> StoreResult<Option<LeadCard>> {
+        let Some(row) = sqlx::query_as::<_, CardRow>(
+            "SELECT id, version, name, email, email_norm, avatar_url, created_at, last_seen_at, \
+             last_heartbeat_at, last_active_at FROM leads WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+
+        let stored: Vec<StoredProperty> =
+            sqlx::query_as("SELECT name, json_value, updated_at FROM lead_properties WHERE lead_id = $1")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut properties = stored
+            .into_iter()
+            .map(|p| {
+                let value = serde_json::from_str(&p.json_value)
+                    .map_err(|e| StoreError::Corrupt(format!("property {:?} of lead {id}: {e}", p.name)))?;
+                Ok(Property { name: p.name, value, updated_at: from_ms(p.updated_at) })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        properties.sort_by(|a, b| card_order(&a.name).cmp(&card_order(&b.name)));
+
+        let tags = self.tags_of(&[id]).await?.remove(&id).unwrap_or_default();
+        let subscription = match &row.email_norm {
+            Some(email_norm) => self.subscription(row.email.clone(), email_norm).await?,
+            None => Subscription {
+                email: None,
+                status: SubscriptionStatus::InvalidEmail,
+                bounce: None,
+                reason: None,
+                changed_at: None,
+            },
+        };
+
+        Ok(Some(LeadCard {
+            id: row.id,
+            version: row.version,
+            display_name: display_name(row.name.as_deref(), row.email.as_deref(), row.id),
+            avatar_url: row.avatar_url,
+            created_at: from_ms(row.created_at),
+            last_seen: opt_time(row.last_seen_at),
+            last_heartbeat: opt_time(row.last_heartbeat_at),
+            last_active: opt_time(row.last_active_at),
+            properties,
+            tags,
+            subscription,
+        }))
+    }
+
+    async fn subscription(&self, email: Option<String>, email_norm: &str) -> StoreResult<Subscription> {
+        let row: Option<StatusRow> =
+            sqlx::query_as("SELECT status, bounce, reason, changed_at FROM email_statuses WHERE email_norm = $1")
+                .bind(email_norm.to_owned())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(match row {
+            Some(row) => Subscription {
+                email,
+                status: parse_status(&row.status)?,
+                bounce: row.bounce.as_deref().map(parse_bounce).transpose()?,
+                reason: row.reason,
+                changed_at: Some(from_ms(row.changed_at)),
+            },
+            None => {
+                Subscription { status: initial_status(email_norm), email, bounce: None, reason: None, changed_at: None }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_stored_with_a_folded_text_form_and_a_number() {
+        let row = PropertyRow::of(&PropertyValue::Text("Ärzte GmbH".into())).unwrap();
+        assert_eq!(row.text_value, "ärzte gmbh");
+        assert_eq!(row.number_value, None);
+        let row = PropertyRow::of(&PropertyValue::Number(120.5)).unwrap();
+        assert_eq!((row.text_value.as_str(), row.number_value), ("120.5", Some(120.5)));
+        let row = PropertyRow::of(&PropertyValue::Bool(true)).unwrap();
+        assert_eq!((row.text_value.as_str(), row.number_value), ("true", Some(1.0)));
+        let long = PropertyValue::List(vec!["ж".repeat(255); 30]);
+        assert!(PropertyRow::of(&long).unwrap().text_value.len() <= MAX_TEXT_FORM_BYTES);
+    }
+
+    #[test]
+    fn card_lists_system_properties_in_their_order_then_custom_by_name() {
+        let mut names = vec!["plan", "$email", "Amount", "$name", "$utm_source"];
+        names.sort_by(|a, b| card_order(a).cmp(&card_order(b)));
+        assert_eq!(names, ["$name", "$email", "$utm_source", "Amount", "plan"]);
+    }
+
+    #[test]
+    fn a_name_given_twice_keeps_its_last_value() {
+        let name = PropertyName::parse("plan").unwrap();
+        let checked = checked_properties(&[
+            (name.clone(), PropertyValue::Text("free".into())),
+            (name, PropertyValue::Text("pro".into())),
+        ])
+        .unwrap();
+        assert_eq!(checked.len(), 1);
+        assert_eq!(checked[0].1, PropertyValue::Text("pro".into()));
+    }
+}

@@ -1,0 +1,176 @@
+//! Persistence: one portable store over sqlx's Any driver, on SQLite (the default) or PostgreSQL.
+//!
+//! SQL is written once with `$n` placeholders and types both databases share through Any
+//! (i64, f64, text): times are unix milliseconds, JSON is text. Each database has its own
+//! migrations, chosen by the URL scheme.
+
+mod catalog;
+mod leads;
+mod operators;
+mod sessions;
+mod sql;
+
+use std::path::Path;
+use std::time::Duration;
+
+use leadcard_core::PropertyError;
+use sqlx::migrate::Migrator;
+use sqlx::pool::PoolOptions;
+use sqlx::{Any, Pool};
+use sqlx::{Executor, Transaction};
+
+pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, PropertyRow, TOTAL_CAP};
+pub use operators::{NewOperator, OperatorWithHash};
+pub use sessions::SessionRecord;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl(redact(url)))
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir { path: String, source: std::io::Error },
+    #[error("property {name:?}: {source}")]
+    InvalidProperty { name: String, source: PropertyError },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} already exists")]
+    Duplicate(String),
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The database behind the API. Cheap to clone (a pool handle).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool<Any>,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects (creating an SQLite file and its directory when missing) and applies migrations.
+    pub async fn connect(url: &str) -> StoreResult<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)?;
+        let (url, options) = match backend {
+            Backend::Sqlite => (prepare_sqlite_url(url)?, sqlite_pool_options()),
+            Backend::Postgres => (url.to_owned(), PoolOptions::<Any>::new().max_connections(16)),
+        };
+        let pool = options.acquire_timeout(Duration::from_secs(10)).connect(&url).await?;
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn begin(&self) -> StoreResult<Transaction<'static, sqlx::Any>> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+/// WAL lets readers run beside the one writer; `synchronous` keeps SQLite's durable default.
+fn sqlite_pool_options() -> PoolOptions<Any> {
+    PoolOptions::<Any>::new().max_connections(8).after_connect(|conn, _meta| {
+        Box::pin(async move {
+            conn.execute("PRAGMA journal_mode = WAL").await?;
+            conn.execute("PRAGMA foreign_keys = ON").await?;
+            conn.execute("PRAGMA busy_timeout = 10000").await?;
+            Ok(())
+        })
+    })
+}
+
+/// Creates the file's directory and makes sure SQLite may create the file (`mode=rwc`).
+fn prepare_sqlite_url(url: &str) -> StoreResult<String> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path.contains(":memory:") {
+        return Ok(url.to_owned());
+    }
+    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|source| StoreError::CreateDir { path: dir.display().to_string(), source })?;
+    }
+    if query.split('&').any(|kv| kv.starts_with("mode=")) {
+        Ok(url.to_owned())
+    } else if query.is_empty() {
+        Ok(format!("{url}?mode=rwc"))
+    } else {
+        Ok(format!("{url}&mode=rwc"))
+    }
+}
+
+/// A URL fit for logs: the password, if any, replaced.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode_and_keep_an_explicit_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/sub/x.db", dir.path().display());
+        assert_eq!(prepare_sqlite_url(&url).unwrap(), format!("{url}?mode=rwc"));
+        assert!(dir.path().join("sub").is_dir());
+        let ro = format!("{url}?mode=ro");
+        assert_eq!(prepare_sqlite_url(&ro).unwrap(), ro);
+    }
+
+    #[test]
+    fn urls_choose_the_backend_and_passwords_stay_out_of_logs() {
+        assert_eq!(Backend::of_url("sqlite://data/x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of_url("postgres://u@h/db").unwrap(), Backend::Postgres);
+        assert!(Backend::of_url("mysql://h/db").is_err());
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

@@ -1,0 +1,44 @@
+//! The demo seed: the demo operator and a few hundred leads of every kind, only once.
+
+use leadcard_server::demo::{DEMO_LEADS, DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD, seed_if_empty};
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app_with;
+
+#[tokio::test]
+async fn the_demo_seed_creates_the_operator_and_leads_of_every_kind_once() {
+    let app = spawn_app_with(|c| c.seed_demo = true).await;
+    let response = app.sign_in_with(&app.client, DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD).await;
+    assert_eq!(response.status(), 200);
+    let me: Value = response.json().await.unwrap();
+    assert_eq!(me["role"], "admin");
+
+    let page: Value = app.leads(&[]).await.json().await.unwrap();
+    assert_eq!(page["total"], json!({ "count": DEMO_LEADS, "exact": true }));
+
+    let count = |filter: Value| {
+        let filter = json!({ "all": [filter] }).to_string();
+        let app = &app;
+        async move {
+            let page: Value = app.leads(&[("filter", &filter)]).await.json().await.unwrap();
+            page["total"]["count"].as_u64().unwrap()
+        }
+    };
+    for status in ["subscribed", "waiting_for_confirmation", "invalid_email", "unsubscribed", "bounced"] {
+        assert!(count(json!({ "kind": "subscription", "status": status })).await > 0, "{status}");
+    }
+    for presence in ["online", "sleeping", "offline"] {
+        assert!(count(json!({ "kind": "presence", "presence": presence })).await > 0, "{presence}");
+    }
+    assert!(count(json!({ "kind": "tag", "tag": "vip" })).await > 0);
+    assert!(
+        count(json!({ "kind": "property", "name": "Last purchase amount", "op": "greater", "value": "100" })).await > 0
+    );
+
+    let page: Value = app.leads(&[("q", "иван")]).await.json().await.unwrap();
+    assert_eq!(page["items"][0]["subscription"], "invalid_email");
+
+    assert!(!seed_if_empty(&app.store, app.clock.now()).await.unwrap(), "a database with leads is left alone");
+    let page: Value = app.leads(&[]).await.json().await.unwrap();
+    assert_eq!(page["total"]["count"], DEMO_LEADS);
+}

@@ -1,0 +1,182 @@
+//! Starting a test server and talking to it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Utc};
+use leadcard_core::wire::{Operator, Role};
+use leadcard_core::{PropertyName, PropertyValue};
+use leadcard_server::auth::password::hash_password;
+use leadcard_server::config::DatabaseArgs;
+use leadcard_server::store::{NewLead, NewOperator, Store};
+use leadcard_server::{Application, Clock, Config};
+use reqwest::{Client, Response};
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub base: String,
+    /// Keeps cookies, like a browser.
+    pub client: Client,
+    pub store: Store,
+    pub clock: Arc<Clock>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn default_config(database_url: String, dir: &std::path::Path) -> Config {
+    Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        database: DatabaseArgs { database_url },
+        dist: dir.join("dist"),
+        seed_demo: false,
+        secure_cookies: false,
+        session_idle_minutes: 30,
+        session_absolute_hours: 12,
+    }
+}
+
+/// A fresh, empty database: a new PostgreSQL database on `LEADCARD_TEST_POSTGRES_URL`'s server,
+/// or an SQLite file in `dir`.
+async fn fresh_database(dir: &std::path::Path) -> String {
+    match std::env::var("LEADCARD_TEST_POSTGRES_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            static NEXT: AtomicU64 = AtomicU64::new(0);
+            let name = format!(
+                "t_{}_{}_{}",
+                std::process::id(),
+                Utc::now().timestamp_micros(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            );
+            sqlx::any::install_default_drivers();
+            let mut admin = sqlx::AnyConnection::connect(&admin_url).await.expect("PostgreSQL for tests");
+            admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+            admin.close().await.unwrap();
+            let (server, _) = admin_url.rsplit_once('/').expect("a postgres:// URL with a database");
+            format!("{server}/{name}")
+        }
+        _ => format!("sqlite://{}/test.db", dir.display()),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = default_config(fresh_database(dir.path()).await, dir.path());
+    customize(&mut config);
+    let app = Application::build(config).await.expect("the server starts");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let store = app.store();
+    let clock = app.clock();
+    tokio::spawn(app.run_until_stopped());
+    TestApp { base, client: new_client(), store, clock, _dir: dir }
+}
+
+pub fn new_client() -> Client {
+    Client::builder().cookie_store(true).build().unwrap()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn add_operator(&self, email: &str) -> Operator {
+        let password_hash = tokio::task::spawn_blocking(|| hash_password(PASSWORD)).await.unwrap().unwrap();
+        let new = NewOperator {
+            email: email.to_owned(),
+            name: "Test Operator".to_owned(),
+            role: Role::Operator,
+            password_hash,
+        };
+        self.store.create_operator(&new, self.clock.now()).await.unwrap()
+    }
+
+    pub async fn sign_in_with(&self, client: &Client, email: &str, password: &str) -> Response {
+        client
+            .post(self.url("/api/v1/session"))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Adds an operator and signs `self.client` in as them.
+    pub async fn signed_in(&self) -> Operator {
+        let operator = self.add_operator("anna@leadcard.test").await;
+        let response = self.sign_in_with(&self.client, "anna@leadcard.test", PASSWORD).await;
+        assert_eq!(response.status(), 200);
+        operator
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    /// `GET /api/v1/leads` with these query parameters.
+    pub async fn leads(&self, query: &[(&str, &str)]) -> Response {
+        self.client.get(self.url("/api/v1/leads")).query(query).send().await.unwrap()
+    }
+
+    /// The ids of every lead matching a filter (JSON), newest first.
+    pub async fn ids_matching(&self, filter: Value) -> Vec<i64> {
+        let filter = filter.to_string();
+        let response = self.leads(&[("filter", &filter), ("limit", "200")]).await;
+        assert_eq!(response.status(), 200, "filter {filter}");
+        ids(&response.json().await.unwrap())
+    }
+
+    pub async fn add_lead(&self, properties: &[(&str, PropertyValue)], tags: &[&str]) -> i64 {
+        self.store.create_lead(&lead(self.clock.now(), properties, tags)).await.unwrap()
+    }
+}
+
+pub fn lead(created_at: DateTime<Utc>, properties: &[(&str, PropertyValue)], tags: &[&str]) -> NewLead {
+    NewLead {
+        created_at,
+        properties: properties
+            .iter()
+            .map(|(name, value)| (PropertyName::parse(name).unwrap(), value.clone()))
+            .collect(),
+        tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+        last_heartbeat: None,
+        last_active: None,
+        events: Vec::new(),
+    }
+}
+
+pub fn text(s: &str) -> PropertyValue {
+    PropertyValue::Text(s.to_owned())
+}
+
+/// The ids of a `LeadPage`'s items.
+pub fn ids(page: &Value) -> Vec<i64> {
+    page["items"].as_array().unwrap().iter().map(|item| item["id"].as_i64().unwrap()).collect()
+}
+
+/// The `leadcard_session` value a response sets.
+pub fn session_token(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("leadcard_session="))
+        .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+}
+
+pub async fn error_of(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("a JSON error body");
+    (status, body["error"].clone())
+}

@@ -1,0 +1,300 @@
+//! The Leads Database: search, every filter kind, errors, keyset pagination, totals, the card.
+
+use std::collections::HashSet;
+
+use chrono::{Duration, TimeZone, Utc};
+use leadcard_core::{BounceKind, PropertyValue, SubscriptionStatus};
+use serde_json::{Value, json};
+
+use crate::helpers::{error_of, ids, lead, spawn_app, text};
+
+fn filter(conditions: Value) -> Value {
+    json!({ "all": conditions })
+}
+
+#[tokio::test]
+async fn filter_errors_are_422_naming_the_condition_and_field() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let cases = [
+        (
+            r#"{"all":[{"kind":"tag","tag":"vip"},{"kind":"property","name":"plan","op":"greater","value":"abc"}]}"#,
+            "filter.all[1].value",
+        ),
+        (r#"{"all":[{"kind":"property","name":"$nope","op":"exists"}]}"#, "filter.all[0].name"),
+        (r#"{"all":[{"kind":"property","name":"Signed up","op":"after","value":"yesterday"}]}"#, "filter.all[0].value"),
+        (r#"{"all":[{"kind":"tag","tag":"  "}]}"#, "filter.all[0].tag"),
+        (r#"{"all":[{"kind":"sounds_like"}]}"#, "filter"),
+        ("not json", "filter"),
+    ];
+    for (raw, field) in cases {
+        let (status, error) = error_of(app.leads(&[("filter", raw)]).await).await;
+        assert_eq!(status, 422, "{raw}");
+        assert_eq!(error["code"], "invalid_filter", "{raw}");
+        assert_eq!(error["field"], field, "{raw}");
+        assert!(!error["message"].as_str().unwrap().is_empty());
+    }
+    for (name, value, field) in
+        [("after", "abc", "after"), ("limit", "0", "limit"), ("limit", "201", "limit"), ("limit", "x", "limit")]
+    {
+        let (status, error) = error_of(app.leads(&[(name, value)]).await).await;
+        assert_eq!((status, error["code"].as_str(), error["field"].as_str()), (422, Some("invalid"), Some(field)));
+    }
+}
+
+#[tokio::test]
+async fn walking_every_page_sees_each_lead_once_while_leads_are_added() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let now = app.clock.now();
+    let batch: Vec<_> = (0..230).map(|i| lead(now, &[("$name", text(&format!("Lead {i}")))], &[])).collect();
+    let original: HashSet<i64> = app.store.create_leads(&batch).await.unwrap().into_iter().collect();
+
+    let store = app.store.clone();
+    let writer = tokio::spawn(async move {
+        for i in 0..60 {
+            store.create_lead(&lead(now, &[("$name", text(&format!("New {i}")))], &[])).await.unwrap();
+            tokio::task::yield_now().await;
+        }
+    });
+
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut query = vec![("limit", "7".to_owned())];
+        if let Some(cursor) = &after {
+            query.push(("after", cursor.clone()));
+        }
+        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let response = app.leads(&query).await;
+        assert_eq!(response.status(), 200);
+        let page: Value = response.json().await.unwrap();
+        let page_ids = ids(&page);
+        assert!(page_ids.len() <= 7);
+        seen.extend(page_ids);
+        match page["next"].as_str() {
+            Some(next) => after = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    writer.await.unwrap();
+
+    assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first, no repeats");
+    let seen_original: Vec<i64> = seen.iter().copied().filter(|id| original.contains(id)).collect();
+    assert_eq!(seen_original.len(), original.len(), "no lead of the original set skipped or repeated");
+    assert_eq!(seen_original.iter().copied().collect::<HashSet<_>>(), original);
+}
+
+#[tokio::test]
+async fn totals_are_exact_up_to_ten_thousand_then_capped() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let now = app.clock.now();
+    let batch: Vec<_> =
+        (0..10_001).map(|i| lead(now, &[("plan", text(if i < 3 { "pro" } else { "free" }))], &[])).collect();
+    app.store.create_leads(&batch).await.unwrap();
+
+    let page: Value = app.leads(&[]).await.json().await.unwrap();
+    assert_eq!(page["total"], json!({ "count": 10_000, "exact": false }));
+    assert_eq!(ids(&page).len(), 50);
+    let pro = filter(json!([{ "kind": "property", "name": "plan", "op": "equals", "value": "Pro" }])).to_string();
+    let page: Value = app.leads(&[("filter", &pro)]).await.json().await.unwrap();
+    assert_eq!(page["total"], json!({ "count": 3, "exact": true }));
+    assert!(page["next"].is_null());
+}
+
+#[tokio::test]
+async fn search_looks_in_name_email_phone_and_user_id_case_insensitively() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let anna = app.add_lead(&[("$name", text("Anna Müller")), ("$email", text("anna@example.com"))], &[]).await;
+    let phone = app.add_lead(&[("$name", text("Ben")), ("$phone", text("+49 30 1234 5678"))], &[]).await;
+    let user = app.add_lead(&[("$user_id", text("CRM-42"))], &[]).await;
+    let percent = app.add_lead(&[("$name", text("100% Cotton Ltd"))], &[]).await;
+    app.add_lead(&[("$name", text("Other")), ("city", text("anna-town"))], &[]).await;
+
+    for (q, expected) in [
+        ("MÜLLER", vec![anna]),
+        ("ANNA@EXAMPLE", vec![anna]),
+        ("1234 5678", vec![phone]),
+        ("crm-4", vec![user]),
+        ("100%", vec![percent]),
+        ("%", vec![percent]),
+        ("nobody", vec![]),
+    ] {
+        let page: Value = app.leads(&[("q", q)]).await.json().await.unwrap();
+        assert_eq!(ids(&page), expected, "q={q}");
+    }
+}
+
+#[tokio::test]
+async fn property_conditions_filter_by_text_number_date_and_presence_of_a_value() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let day = |d| PropertyValue::DateTime(Utc.with_ymd_and_hms(2026, 3, d, 12, 0, 0).unwrap());
+    let munich = app
+        .add_lead(
+            &[
+                ("$city", text("München")),
+                ("Last purchase amount", PropertyValue::Number(120.5)),
+                ("Signed up", day(1)),
+            ],
+            &[],
+        )
+        .await;
+    let berlin = app
+        .add_lead(
+            &[("$city", text("Berlin")), ("Last purchase amount", PropertyValue::Number(30.0)), ("Signed up", day(20))],
+            &[],
+        )
+        .await;
+    let nothing = app.add_lead(&[("$name", text("No city"))], &[]).await;
+    let is = |op: &str, name: &str, value: &str| {
+        filter(json!([{ "kind": "property", "name": name, "op": op, "value": value }]))
+    };
+
+    assert_eq!(app.ids_matching(is("equals", "$city", "MÜNCHEN")).await, [munich]);
+    assert_eq!(app.ids_matching(is("not_equals", "$city", "münchen")).await, [nothing, berlin]);
+    assert_eq!(app.ids_matching(is("contains", "$city", "erl")).await, [berlin]);
+    assert_eq!(app.ids_matching(is("exists", "$city", "")).await, [berlin, munich]);
+    assert_eq!(app.ids_matching(is("not_exists", "$city", "")).await, [nothing]);
+    assert_eq!(app.ids_matching(is("greater", "Last purchase amount", "100")).await, [munich]);
+    assert_eq!(app.ids_matching(is("less", "Last purchase amount", "100")).await, [berlin]);
+    assert_eq!(app.ids_matching(is("equals", "Last purchase amount", "120.50")).await, [munich]);
+    assert_eq!(app.ids_matching(is("before", "Signed up", "2026-03-10")).await, [munich]);
+    assert_eq!(app.ids_matching(is("after", "Signed up", "2026-03-10")).await, [berlin]);
+    let both = filter(json!([
+        { "kind": "property", "name": "$city", "op": "exists" },
+        { "kind": "property", "name": "Last purchase amount", "op": "greater", "value": "100" },
+    ]));
+    assert_eq!(app.ids_matching(both).await, [munich]);
+}
+
+#[tokio::test]
+async fn tag_conditions_filter_by_having_a_tag_or_not() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let vip = app.add_lead(&[], &["vip", "newsletter"]).await;
+    let plain = app.add_lead(&[], &["newsletter"]).await;
+    assert_eq!(app.ids_matching(filter(json!([{ "kind": "tag", "tag": "vip" }]))).await, [vip]);
+    assert_eq!(app.ids_matching(filter(json!([{ "kind": "tag", "tag": "vip", "has": false }]))).await, [plain]);
+    let page: Value = app.leads(&[]).await.json().await.unwrap();
+    assert_eq!(page["items"][1]["tags"], json!(["newsletter", "vip"]));
+}
+
+#[tokio::test]
+async fn subscription_conditions_follow_the_shared_status_of_an_address() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let phone = app.add_lead(&[("$email", text("Lena@Example.com"))], &[]).await;
+    let laptop = app.add_lead(&[("$email", text("lena@example.com "))], &[]).await;
+    let other = app.add_lead(&[("$email", text("max@example.com"))], &[]).await;
+    let cyrillic = app.add_lead(&[("$email", text("иван@пример.рф"))], &[]).await;
+    let none = app.add_lead(&[("$name", text("No address"))], &[]).await;
+    let bounced = app.add_lead(&[("$email", text("gone@example.com"))], &[]).await;
+    let now = app.clock.now();
+    app.store.set_email_status("LENA@example.com", SubscriptionStatus::Unsubscribed, None, None, now).await.unwrap();
+    app.store
+        .set_email_status(
+            "gone@example.com",
+            SubscriptionStatus::Bounced,
+            Some(BounceKind::Hard),
+            Some("550 5.1.1"),
+            now,
+        )
+        .await
+        .unwrap();
+
+    let status = |s: &str| filter(json!([{ "kind": "subscription", "status": s }]));
+    assert_eq!(app.ids_matching(status("unsubscribed")).await, [laptop, phone]);
+    assert_eq!(app.ids_matching(status("subscribed")).await, [other]);
+    assert_eq!(app.ids_matching(status("invalid_email")).await, [none, cyrillic]);
+    assert_eq!(app.ids_matching(status("bounced")).await, [bounced]);
+    assert_eq!(app.ids_matching(status("waiting_for_confirmation")).await, Vec::<i64>::new());
+
+    let card = app.get_json(&format!("/api/v1/leads/{laptop}")).await;
+    assert_eq!(card["subscription"]["status"], "unsubscribed");
+    let card = app.get_json(&format!("/api/v1/leads/{bounced}")).await;
+    assert_eq!(
+        (card["subscription"]["bounce"].as_str(), card["subscription"]["reason"].as_str()),
+        (Some("hard"), Some("550 5.1.1"))
+    );
+    let card = app.get_json(&format!("/api/v1/leads/{none}")).await;
+    assert_eq!(
+        card["subscription"],
+        json!({ "email": null, "status": "invalid_email", "bounce": null, "reason": null, "changed_at": null })
+    );
+}
+
+#[tokio::test]
+async fn presence_conditions_use_heartbeats_and_activity_against_the_server_clock() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let now = app.clock.now();
+    let mut online = lead(now, &[], &[]);
+    online.last_heartbeat = Some(now - Duration::seconds(30));
+    online.last_active = Some(now - Duration::seconds(30));
+    let mut sleeping = lead(now, &[], &[]);
+    sleeping.last_heartbeat = Some(now - Duration::seconds(30));
+    sleeping.last_active = Some(now - Duration::minutes(5));
+    let mut gone = lead(now, &[], &[]);
+    gone.last_heartbeat = Some(now - Duration::minutes(3));
+    gone.last_active = Some(now - Duration::minutes(3));
+    let ids_of = app.store.create_leads(&[online, sleeping, gone, lead(now, &[], &[])]).await.unwrap();
+    let (online, sleeping, gone, never) = (ids_of[0], ids_of[1], ids_of[2], ids_of[3]);
+
+    let presence = |p: &str| filter(json!([{ "kind": "presence", "presence": p }]));
+    assert_eq!(app.ids_matching(presence("online")).await, [online]);
+    assert_eq!(app.ids_matching(presence("sleeping")).await, [sleeping]);
+    assert_eq!(app.ids_matching(presence("offline")).await, [never, gone]);
+
+    app.clock.advance(Duration::minutes(2));
+    assert_eq!(app.ids_matching(presence("online")).await, Vec::<i64>::new());
+    assert_eq!(app.ids_matching(presence("offline")).await, [never, gone, sleeping, online]);
+}
+
+#[tokio::test]
+async fn the_card_lists_system_then_custom_properties_with_an_etag() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let id = app
+        .add_lead(
+            &[
+                ("plan", text("pro")),
+                ("$email", text("anna@example.com")),
+                ("$name", text("Anna")),
+                ("Interests", PropertyValue::List(vec!["shoes".into(), "bags".into()])),
+            ],
+            &["vip"],
+        )
+        .await;
+    let response = app.get(&format!("/api/v1/leads/{id}")).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    let card: Value = response.json().await.unwrap();
+    assert_eq!(card["display_name"], "Anna");
+    let names: Vec<&str> = card["properties"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["$name", "$email", "Interests", "plan"]);
+    assert_eq!(card["properties"][2]["value"], json!({ "type": "list", "value": ["shoes", "bags"] }));
+    assert_eq!(card["tags"], json!(["vip"]));
+    assert_eq!(card["subscription"]["status"], "subscribed");
+    assert_eq!(card["subscription"]["email"], "anna@example.com");
+
+    for missing in ["999999", "abc", "-1"] {
+        let (status, error) = error_of(app.get(&format!("/api/v1/leads/{missing}")).await).await;
+        assert_eq!((status, error["code"].as_str()), (404, Some("not_found")), "{missing}");
+    }
+}
+
+#[tokio::test]
+async fn a_lead_without_a_name_shows_its_email_or_its_number() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let by_email = app.add_lead(&[("$email", text("zoe@example.com"))], &[]).await;
+    let bare = app.add_lead(&[], &[]).await;
+    let page: Value = app.leads(&[]).await.json().await.unwrap();
+    assert_eq!(page["items"][0]["display_name"], format!("Lead #{bare}"));
+    assert_eq!(page["items"][1]["display_name"], "zoe@example.com");
+    assert_eq!(page["items"][1]["id"], by_email);
+    assert_eq!(page["items"][1]["subscription"], "subscribed");
+}

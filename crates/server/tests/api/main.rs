@@ -1,0 +1,10 @@
+//! API tests: each starts the real server on port 0 with a fresh database (SQLite in a temporary
+//! directory, or a new PostgreSQL database when `LEADCARD_TEST_POSTGRES_URL` is set).
+
+mod catalog;
+mod demo;
+mod helpers;
+mod leads;
+mod openapi;
+mod session;
+mod web;

@@ -1,0 +1,31 @@
+//! The OpenAPI document is served and lists every route.
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn the_openapi_document_is_3_1_and_lists_every_route() {
+    let app = spawn_app().await;
+    let doc = app.get_json("/api/v1/openapi.json").await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    let expected = [
+        ("/api/v1/health", "get"),
+        ("/api/v1/openapi.json", "get"),
+        ("/api/v1/session", "post"),
+        ("/api/v1/session", "delete"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/leads", "get"),
+        ("/api/v1/leads/{id}", "get"),
+        ("/api/v1/properties", "get"),
+        ("/api/v1/tags", "get"),
+    ];
+    for (path, method) in expected {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path} is documented");
+    }
+    let documented: usize =
+        doc["paths"].as_object().unwrap().values().map(|item| item.as_object().unwrap().len()).sum();
+    assert_eq!(documented, expected.len(), "a route is documented but not expected here: add it above");
+    for schema in ["ErrorBody", "LeadPage", "LeadCard", "Filter", "SignIn", "Operator"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema}");
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["session"]["in"], "cookie");
+}
