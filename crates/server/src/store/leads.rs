@@ -12,7 +12,7 @@ use leadcard_core::{
 use sqlx::{Any, FromRow, Transaction};
 
 use super::sql::{Sql, Value, push_lead_conditions};
-use super::{Store, StoreError, StoreResult};
+use super::{Backend, Store, StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
 
 /// Counting stops here: above it the total reads "10,000+".
@@ -230,13 +230,14 @@ const LEADS_PER_STATEMENT: usize = MAX_PARAMETERS / 14;
 /// Inserts rows of `N` values with as few statements as the parameter limit allows.
 async fn insert_rows<const N: usize>(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     head: &str,
     tail: &str,
     rows: Vec<[Value; N]>,
 ) -> StoreResult<()> {
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let mut sql = Sql::new(head);
+        let mut sql = Sql::new(backend, head);
         for (i, row) in rows.by_ref().take(MAX_PARAMETERS / N).enumerate() {
             if i > 0 {
                 sql.push(", ");
@@ -250,7 +251,11 @@ async fn insert_rows<const N: usize>(
 }
 
 /// Gives newly seen addresses their first status; an address already known keeps its status.
-async fn ensure_email_statuses(tx: &mut Transaction<'static, Any>, addresses: Vec<(String, i64)>) -> StoreResult<()> {
+async fn ensure_email_statuses(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    addresses: Vec<(String, i64)>,
+) -> StoreResult<()> {
     let mut seen = std::collections::HashSet::new();
     let rows = addresses
         .into_iter()
@@ -262,6 +267,7 @@ async fn ensure_email_statuses(tx: &mut Transaction<'static, Any>, addresses: Ve
         .collect();
     insert_rows(
         tx,
+        backend,
         "INSERT INTO email_statuses (email_norm, status, changed_at) VALUES ",
         " ON CONFLICT (email_norm) DO NOTHING",
         rows,
@@ -344,6 +350,7 @@ impl Store {
         let mut ids = Vec::with_capacity(leads.len());
         for chunk in checked.chunks(LEADS_PER_STATEMENT) {
             let mut sql = Sql::new(
+                self.backend,
                 "INSERT INTO leads (name, email, email_norm, phone, user_id, avatar_url, city, \
                  country, timezone, created_at, updated_at, last_seen_at, last_heartbeat_at, \
                  last_active_at) VALUES ",
@@ -417,6 +424,7 @@ impl Store {
         }
         insert_rows(
             &mut tx,
+            self.backend,
             "INSERT INTO lead_properties \
              (lead_id, name, value_type, text_value, number_value, json_value, updated_at) VALUES ",
             "",
@@ -425,6 +433,7 @@ impl Store {
         .await?;
         insert_rows(
             &mut tx,
+            self.backend,
             "INSERT INTO lead_tags (lead_id, tag, created_at) VALUES ",
             " ON CONFLICT (lead_id, tag) DO NOTHING",
             tag_rows,
@@ -432,12 +441,13 @@ impl Store {
         .await?;
         insert_rows(
             &mut tx,
+            self.backend,
             "INSERT INTO events (lead_id, name, properties, occurred_at, source) VALUES ",
             "",
             event_rows,
         )
         .await?;
-        ensure_email_statuses(&mut tx, addresses).await?;
+        ensure_email_statuses(&mut tx, self.backend, addresses).await?;
         tx.commit().await?;
         Ok(ids)
     }
@@ -477,6 +487,7 @@ impl Store {
         let mut tx = self.begin().await?;
         insert_rows(
             &mut tx,
+            self.backend,
             "INSERT INTO email_statuses (email_norm, status, bounce, reason, changed_at) VALUES ",
             " ON CONFLICT (email_norm) DO UPDATE SET status = excluded.status, \
              bounce = excluded.bounce, reason = excluded.reason, changed_at = excluded.changed_at",
@@ -498,13 +509,14 @@ impl Store {
     pub async fn lead_page(&self, query: &LeadQuery, now: DateTime<Utc>) -> StoreResult<LeadPage> {
         let search = query.search.as_deref();
 
-        let mut count = Sql::new("SELECT COUNT(*) FROM (SELECT 1 FROM leads l WHERE 1 = 1");
+        let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM leads l WHERE 1 = 1");
         push_lead_conditions(&mut count, &query.filter, search, now);
         count.push(" LIMIT ").bind(TOTAL_CAP + 1).push(") t");
         let counted: i64 = count.query_scalar().fetch_one(&self.pool).await?;
         let total = Total { count: counted.clamp(0, TOTAL_CAP) as u64, exact: counted <= TOTAL_CAP };
 
         let mut page = Sql::new(
+            self.backend,
             "SELECT l.id, l.name, l.email, l.avatar_url, l.city, l.country, l.last_seen_at, \
              l.last_heartbeat_at, l.last_active_at, s.status \
              FROM leads l LEFT JOIN email_statuses s ON s.email_norm = l.email_norm WHERE 1 = 1",
@@ -552,7 +564,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(tags);
         }
-        let mut sql = Sql::new("SELECT lead_id, tag FROM lead_tags WHERE lead_id IN ");
+        let mut sql = Sql::new(self.backend, "SELECT lead_id, tag FROM lead_tags WHERE lead_id IN ");
         sql.bind_list(ids.iter().copied()).push(" ORDER BY lead_id, tag");
         let rows: Vec<(i64, String)> = sql.query_as().fetch_all(&self.pool).await?;
         for (id, tag) in rows {

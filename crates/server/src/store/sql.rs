@@ -9,6 +9,8 @@ use sqlx::{Any, AssertSqlSafe, FromRow};
 
 use crate::clock::to_ms;
 
+use super::Backend;
+
 use super::leads::fold;
 
 /// A value bound to a `$n` placeholder: the types both databases read through Any. NULLs are
@@ -67,16 +69,19 @@ impl From<Option<f64>> for Value {
     }
 }
 
-/// A statement being built: fixed SQL text from this module, values as numbered parameters.
-#[derive(Debug, Default)]
+/// A statement being built: fixed SQL text from the store, values as parameters.
+#[derive(Debug)]
 pub(crate) struct Sql {
     text: String,
     values: Vec<Value>,
+    /// SQLite finds a numbered parameter's name by a linear scan, so binding thousands of `$n`
+    /// takes quadratic time; its anonymous `?` binds in order at no cost. PostgreSQL needs `$n`.
+    anonymous: bool,
 }
 
 impl Sql {
-    pub fn new(text: &str) -> Self {
-        Sql { text: text.to_owned(), values: Vec::new() }
+    pub fn new(backend: Backend, text: &str) -> Self {
+        Sql { text: text.to_owned(), values: Vec::new(), anonymous: backend == Backend::Sqlite }
     }
 
     pub fn push(&mut self, text: &str) -> &mut Self {
@@ -89,7 +94,7 @@ impl Sql {
         let value = value.into();
         let nullable_float = matches!(value, Value::NullableFloat(_));
         self.values.push(value);
-        let placeholder = format!("${}", self.values.len());
+        let placeholder = if self.anonymous { "?".to_owned() } else { format!("${}", self.values.len()) };
         if nullable_float {
             self.text.push_str(&format!("NULLIF({placeholder}, 'NaN')"));
         } else {
@@ -299,7 +304,7 @@ mod tests {
         .unwrap()
         .check()
         .unwrap();
-        let mut sql = Sql::new("SELECT 1 FROM leads l WHERE 1 = 1");
+        let mut sql = Sql::new(Backend::Postgres, "SELECT 1 FROM leads l WHERE 1 = 1");
         push_lead_conditions(&mut sql, &filter, Some("o'hara"), Utc::now());
         assert!(!sql.text().contains("DROP"));
         assert!(!sql.text().contains("hara"));
