@@ -45,6 +45,10 @@ const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(3
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
+        // Listen first: a taken port fails at once, before any database work.
+        let listener =
+            TcpListener::bind(config.bind).await.map_err(|source| StartError::Bind { address: config.bind, source })?;
+        let address = listener.local_addr().map_err(|source| StartError::Bind { address: config.bind, source })?;
         let store = Store::connect(&config.database.database_url).await?;
         tracing::info!(database = %redact(&config.database.database_url), "database ready");
         let clock = Arc::new(Clock::default());
@@ -54,9 +58,6 @@ impl Application {
         let state =
             AppState { store, clock, sessions: config.sessions(), sign_in_limiter: Arc::new(SignInLimiter::default()) };
         let router = routes::router(state.clone(), &config.dist);
-        let listener =
-            TcpListener::bind(config.bind).await.map_err(|source| StartError::Bind { address: config.bind, source })?;
-        let address = listener.local_addr().map_err(|source| StartError::Bind { address: config.bind, source })?;
         Ok(Application { listener, address, router, state })
     }
 

@@ -172,7 +172,7 @@ const SEARCHED_PROPERTIES: [&str; 4] = ["$name", "$email", "$phone", "$user_id"]
 /// Appends ` AND <condition>` for the search text and every filter condition, over `leads l`.
 pub(crate) fn push_lead_conditions(sql: &mut Sql, filter: &ValidFilter, search: Option<&str>, now: DateTime<Utc>) {
     if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
-        sql.push(" AND EXISTS (SELECT 1 FROM lead_properties p WHERE p.lead_id = l.id AND p.name IN ")
+        sql.push(" AND l.id IN (SELECT p.lead_id FROM lead_properties p WHERE p.name IN ")
             .bind_list(SEARCHED_PROPERTIES)
             .push(" AND p.text_value LIKE ")
             .bind(like_contains(search))
@@ -184,39 +184,32 @@ pub(crate) fn push_lead_conditions(sql: &mut Sql, filter: &ValidFilter, search: 
     }
 }
 
+/// Conditions on other tables are `[NOT] IN (subquery)` sets read from an index, rather than
+/// correlated EXISTS probes: SQLite runs EXISTS once per lead, which is slow when few leads match,
+/// while PostgreSQL plans both forms as the same semi-join.
 fn push_condition(sql: &mut Sql, condition: &ValidCondition, now: DateTime<Utc>) {
     match condition {
         ValidCondition::Property { name, test } => {
             let negated = matches!(test, PropertyTest::NotEquals(_) | PropertyTest::NotExists);
-            sql.push(if negated { "NOT EXISTS" } else { "EXISTS" })
-                .push(" (SELECT 1 FROM lead_properties p WHERE p.lead_id = l.id AND p.name = ")
+            sql.push(if negated { "l.id NOT IN" } else { "l.id IN" })
+                .push(" (SELECT p.lead_id FROM lead_properties p WHERE p.name = ")
                 .bind(name.as_str());
             push_property_test(sql, test);
             sql.push(")");
         }
         ValidCondition::Tag { tag, has } => {
-            sql.push(if *has { "EXISTS" } else { "NOT EXISTS" })
-                .push(" (SELECT 1 FROM lead_tags t WHERE t.lead_id = l.id AND t.tag = ")
+            sql.push(if *has { "l.id IN" } else { "l.id NOT IN" })
+                .push(" (SELECT t.lead_id FROM lead_tags t WHERE t.tag = ")
                 .bind(tag.as_str())
                 .push(")");
         }
         ValidCondition::Subscription(status) => {
-            let shared = |sql: &mut Sql| {
-                sql.push(
-                    "EXISTS (SELECT 1 FROM email_statuses s \
-                     WHERE s.email_norm = l.email_norm AND s.status = ",
-                )
+            // A lead without an address has no status row and counts as an invalid address.
+            let no_address = *status == SubscriptionStatus::InvalidEmail;
+            sql.push(if no_address { "(l.email_norm IS NULL OR " } else { "(" })
+                .push("l.email_norm IN (SELECT s.email_norm FROM email_statuses s WHERE s.status = ")
                 .bind(status.as_str())
-                .push(")");
-            };
-            if *status == SubscriptionStatus::InvalidEmail {
-                // A lead without an address has no status row and counts as an invalid address.
-                sql.push("(l.email_norm IS NULL OR ");
-                shared(sql);
-                sql.push(")");
-            } else {
-                shared(sql);
-            }
+                .push("))");
         }
         ValidCondition::Presence(presence) => {
             let cutoff = to_ms(Presence::cutoff(now));
