@@ -13,8 +13,9 @@ pub fn lead(id: i64) -> String {
 }
 
 /// The Leads Database showing a search and a filter (`filter` in its query form; empty means none).
+/// The search is kept as typed (a trailing space included), so the search box keeps it too.
 pub fn leads(q: &str, filter: &str) -> String {
-    let params = [("q", q.trim()), ("filter", filter)];
+    let params = [("q", q), ("filter", filter)];
     with_query(LEADS, params.into_iter().filter(|(_, value)| !value.is_empty()))
 }
 

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use leadcard_core::wire::LeadSummary;
 use leptos::html::Div;
 use leptos::prelude::*;
+use leptos_use::{UseElementSizeReturn, use_element_size};
 
 use crate::components::avatar::{Avatar, AvatarSize};
 use crate::components::presence_badge::PresenceBadge;
@@ -36,23 +37,18 @@ pub fn LeadTable(
 ) -> impl IntoView {
     let body = NodeRef::<Div>::new();
     let scroll_top = RwSignal::new(0.0);
-    let viewport = RwSignal::new(0.0);
-    let measure = move || {
+    let UseElementSizeReturn { height, .. } = use_element_size(body);
+    // Never more than the window's height, so the DOM stays bounded even if the style sheet does
+    // not constrain the container.
+    let viewport = Memo::new(move |_| {
+        let window_height = window().inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(f64::MAX);
+        height.get().min(window_height)
+    });
+    let on_scroll = move |_| {
         if let Some(el) = body.get_untracked() {
-            // Never more than the window's height, so the DOM stays bounded even if the container
-            // is not constrained by the style sheet.
-            let window_height = window().inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(f64::MAX);
             scroll_top.set(f64::from(el.scroll_top()));
-            viewport.set(f64::from(el.client_height()).min(window_height));
         }
     };
-    Effect::new(move || {
-        if body.get().is_some() {
-            measure();
-        }
-    });
-    let resize = window_event_listener(leptos::ev::resize, move |_| measure());
-    on_cleanup(move || resize.remove());
 
     let len = Memo::new(move |_| rows.with(Vec::len));
     let range = Memo::new(move |_| visible_range(scroll_top.get(), viewport.get(), len.get()));
@@ -75,7 +71,7 @@ pub fn LeadTable(
                 <span role="columnheader">"Location"</span>
                 <span role="columnheader">"Tags"</span>
             </div>
-            <div class="lead-table__body" role="rowgroup" node_ref=body on:scroll=move |_| measure()>
+            <div class="lead-table__body" role="rowgroup" node_ref=body on:scroll=on_scroll>
                 <div class="lead-table__spacer" aria-hidden="true" style:height=move || spacer(range.get().0)></div>
                 <For
                     each=move || {
