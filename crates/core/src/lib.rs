@@ -7,6 +7,7 @@ pub mod operation;
 pub mod presence;
 pub mod property;
 pub mod subscription;
+pub mod tag;
 pub mod wire;
 
 pub use email::{EmailAddress, EmailError, normalize_email};

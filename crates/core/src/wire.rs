@@ -178,6 +178,53 @@ pub struct TagInfo {
     pub leads: u64,
 }
 
+/// `PATCH /api/v1/leads/{id}/properties`: operations applied in one transaction, all or nothing.
+/// Send `If-Match: "<version>"`; it is required when any operation is a set or a delete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatchProperties {
+    pub operations: Vec<crate::operation::Operation>,
+}
+
+/// 412 body: the write was based on an old version; here is the card as it is now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Conflict {
+    pub error: ErrorDetail,
+    pub current: LeadCard,
+}
+
+/// `PUT /api/v1/pins`: the signed-in operator's pinned property names, in pin order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Pins {
+    pub names: Vec<String>,
+}
+
+/// `POST /api/v1/leads/{id}/tags`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewTag {
+    pub tag: String,
+}
+
+/// `POST /api/v1/leads/{id}/notes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewNote {
+    pub body: String,
+}
+
+/// An operator's note on a lead; `body` is plain text, shown as text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Note {
+    pub id: i64,
+    pub body: String,
+    pub author_id: i64,
+    pub author_name: String,
+    pub created_at: DateTime<Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
