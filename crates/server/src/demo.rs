@@ -191,8 +191,18 @@ fn demo_lead(
     let (city, country, timezone, phone_prefix) = *PLACES.choose(rng).unwrap_or(&PLACES[0]);
     // Older leads first, so the newest id is the most recent lead.
     let created_at = now - Duration::minutes(((DEMO_LEADS - i) * 1750) as i64 + rng.random_range(0..600));
-    let last_seen =
-        (created_at + Duration::minutes(rng.random_range(0..=(now - created_at).num_minutes().max(1)))).min(now);
+    // A handful of the newest leads are on the site now: some active, some with the tab idle.
+    let on_site = match DEMO_LEADS - i {
+        1..=6 => Some((now - Duration::seconds(20), now - Duration::seconds(45))),
+        7..=10 => Some((now - Duration::seconds(30), now - Duration::minutes(9))),
+        _ => None,
+    };
+    let last_seen = match on_site {
+        Some((heartbeat, _)) => heartbeat,
+        None => {
+            (created_at + Duration::minutes(rng.random_range(0..=(now - created_at).num_minutes().max(1)))).min(now)
+        }
+    };
 
     let mut props: Vec<(&str, PropertyValue)> = Vec::new();
     let text = |s: &str| PropertyValue::Text(s.to_owned());
@@ -256,11 +266,9 @@ fn demo_lead(
     let tag_count = rng.random_range(0..=3);
     let tags = TAGS.sample(rng, tag_count).map(|s| (*s).to_owned()).collect();
 
-    // A handful of the newest leads are on the site now: some active, some with the tab idle.
-    let (last_heartbeat, last_active) = match DEMO_LEADS - i {
-        1..=6 => (Some(now - Duration::seconds(20)), Some(now - Duration::seconds(45))),
-        7..=10 => (Some(now - Duration::seconds(30)), Some(now - Duration::minutes(9))),
-        _ => (Some(last_seen), Some(last_seen)),
+    let (last_heartbeat, last_active) = match on_site {
+        Some((heartbeat, active)) => (Some(heartbeat), Some(active)),
+        None => (Some(last_seen), Some(last_seen)),
     };
 
     Ok(NewLead { created_at, properties, tags, last_heartbeat, last_active, events: demo_events(rng, now, created_at) })
