@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::property::{MAX_PROPERTIES_PER_REQUEST, PropertyError, PropertyName, PropertyValue};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Operation {
     /// Replace the value.

@@ -126,6 +126,7 @@ pub enum PropertyError {
 
 /// A valid property name: `$`-names only from the system list; custom names never start with `$`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct PropertyName(String);
 

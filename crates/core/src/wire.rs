@@ -181,6 +181,7 @@ pub struct TagInfo {
 /// `PATCH /api/v1/leads/{id}/properties`: operations applied in one transaction, all or nothing.
 /// Send `If-Match: "<version>"`; it is required when any operation is a set or a delete.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PatchProperties {
     pub operations: Vec<crate::operation::Operation>,
 }
