@@ -12,6 +12,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 const BASE: &str = "/api/v1";
+/// The code of [`ApiError::signed_out`]; the server never sends it.
+const SIGNED_OUT: &str = "signed_out";
 
 /// An API error as the server describes it (`{"error": {"code", "message", "field"?}}`), or a
 /// failure to reach the server at all (`status` 0). `message` is what the operator reads.
@@ -38,9 +40,14 @@ impl ApiError {
         self.status == 422 && self.field.as_deref().is_some_and(|f| f.starts_with("filter"))
     }
 
-    /// What the session holds after signing out.
+    /// What the session holds after the operator signed out on purpose.
     pub fn signed_out() -> Self {
-        Self { status: 401, code: "unauthenticated".to_owned(), message: "Signed out.".to_owned(), field: None }
+        Self { status: 401, code: SIGNED_OUT.to_owned(), message: "Signed out.".to_owned(), field: None }
+    }
+
+    /// The operator signed out (rather than the session ending by itself).
+    pub fn is_signed_out(&self) -> bool {
+        self.status == 401 && self.code == SIGNED_OUT
     }
 
     fn unreachable() -> Self {

@@ -3,9 +3,9 @@
 
 use leadcard_core::wire::Operator;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
-use leptos_router::components::{A, Outlet};
-use leptos_router::hooks::use_navigate;
+use leptos_router::components::{A, Outlet, Redirect};
 
 use crate::api;
 use crate::components::avatar::{Avatar, AvatarSize};
@@ -22,6 +22,10 @@ pub fn Shell() -> impl IntoView {
             {move || Suspend::new(async move {
                 match session.me.await {
                     Ok(operator) => view! { <Frame operator/> }.into_any(),
+                    Err(error) if error.is_signed_out() => {
+                        view! { <Redirect path=paths::LOGIN options=NavigateOptions { replace: true, ..Default::default() }/> }
+                            .into_any()
+                    }
                     Err(error) if error.is_unauthenticated() => view! { <SignInAgain/> }.into_any(),
                     Err(error) => view! {
                         <main class="app-main">
@@ -38,21 +42,23 @@ pub fn Shell() -> impl IntoView {
 #[component]
 fn Frame(operator: Operator) -> impl IntoView {
     let session = Session::expect();
-    let navigate = use_navigate();
-    let sign_out = Action::new_local(move |_: &()| {
-        let navigate = navigate.clone();
-        async move {
+    let signing_out = RwSignal::new(false);
+    let sign_out_error = RwSignal::new(None::<String>);
+    // Not an Action: a successful sign-out disposes this frame (the guard above leaves for the
+    // sign-in page), and an Action would then update its own, disposed, signals.
+    let sign_out = move |_| {
+        signing_out.set(true);
+        sign_out_error.set(None);
+        spawn_local(async move {
             match api::sign_out().await {
-                Err(error) if !error.is_unauthenticated() => Err(error),
-                _ => {
-                    navigate(paths::LOGIN, NavigateOptions { replace: true, ..Default::default() });
-                    session.signed_out();
-                    Ok(())
+                Err(error) if !error.is_unauthenticated() => {
+                    signing_out.set(false);
+                    sign_out_error.set(Some(error.message));
                 }
+                _ => session.signed_out(),
             }
-        }
-    });
-    let sign_out_error = move || sign_out.value().get().and_then(Result::err).map(|e| e.message);
+        });
+    };
     view! {
         <div class="app">
             <header class="app-nav">
@@ -69,14 +75,12 @@ fn Frame(operator: Operator) -> impl IntoView {
                         type="button"
                         class="button button--ghost"
                         data-testid="sign-out"
-                        disabled=move || sign_out.pending().get()
-                        on:click=move |_| {
-                            sign_out.dispatch(());
-                        }
+                        disabled=signing_out
+                        on:click=sign_out
                     >
                         "Sign out"
                     </button>
-                    {move || sign_out_error().map(|message| view! { <span class="app-nav__error" role="alert">{message}</span> })}
+                    {move || sign_out_error.get().map(|message| view! { <span class="app-nav__error" role="alert">{message}</span> })}
                 </div>
             </header>
             <main class="app-main">

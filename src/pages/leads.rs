@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use leadcard_core::filter::Filter;
 use leadcard_core::wire::LeadPage;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_use::use_debounce_fn_with_arg;
@@ -126,34 +127,47 @@ fn LeadsResults(query: LeadQuery, page: LeadPage, now: Signal<DateTime<Utc>>) ->
 
     let rows = RwSignal::new(items);
     let next = RwSignal::new(next);
-    let load_more = Action::new_local(move |after: &String| {
-        let query = query.after(after.clone());
-        async move {
-            let page = api::leads(query).await?;
-            rows.update(|rows| rows.extend(page.items));
-            next.set(page.next);
-            Ok::<(), ApiError>(())
-        }
-    });
-    let failed = move || load_more.value().with(|v| matches!(v, Some(Err(_))));
+    let loading = RwSignal::new(false);
+    let failure = RwSignal::new(None::<ApiError>);
+    let query = StoredValue::new(query);
+    // Not an Action: a new search replaces this component while a page may be on its way, and
+    // then the late page must land nowhere (updates of disposed signals are ignored).
     let fetch_next = move || {
-        if let Some(after) = next.get_untracked() {
-            load_more.dispatch(after);
+        let Some(after) = next.get_untracked() else { return };
+        if loading.get_untracked() {
+            return;
         }
+        loading.set(true);
+        failure.set(None);
+        let query = query.with_value(|query| query.after(after));
+        spawn_local(async move {
+            match api::leads(query).await {
+                Ok(page) => {
+                    rows.update(|rows| rows.extend(page.items));
+                    next.set(page.next);
+                }
+                Err(error) => failure.set(Some(error)),
+            }
+            loading.set(false);
+        });
     };
+    // After a failure, more pages come only when the operator asks again.
     let on_near_end = move || {
-        if !load_more.pending().get_untracked() && !untrack(failed) {
+        if failure.with_untracked(Option::is_none) {
             fetch_next();
         }
     };
     let footer = move || {
-        if load_more.pending().get() {
+        if loading.get() {
             view! { <p class="lead-table__footer" aria-busy="true">"Loading more…"</p> }.into_any()
-        } else if let Some(Err(error)) = load_more.value().get() {
+        } else if let Some(error) = failure.get() {
             view! {
                 <p class="lead-table__footer lead-table__footer--error" role="alert">
-                    {error.message} " "
-                    <button type="button" class="button button--ghost" on:click=move |_| fetch_next()>"Try again"</button>
+                    {error.message}
+                    " "
+                    <button type="button" class="button button--ghost" on:click=move |_| fetch_next()>
+                        "Try again"
+                    </button>
                 </p>
             }
             .into_any()
