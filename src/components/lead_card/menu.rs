@@ -45,7 +45,15 @@ pub fn CardMenu(id: i64) -> impl IntoView {
     };
 
     view! {
-        <div class="card-menu" node_ref=root>
+        <div
+            class="card-menu"
+            node_ref=root
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" {
+                    open.set(false);
+                }
+            }
+        >
             <button
                 type="button"
                 class="button button--icon card-menu__button"
