@@ -11,12 +11,16 @@ use leadcard_core::{
 };
 use sqlx::{Any, FromRow, Transaction};
 
-use super::sql::{Sql, Value, push_lead_conditions};
+use super::sql::{Join, Sql, Value, push_lead_conditions, related_rows_count};
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
 
 /// Counting stops here: above it the total reads "10,000+".
 pub const TOTAL_CAP: i64 = 10_000;
+
+/// A condition with fewer rows than this in its table is read as a set; one with more is probed
+/// lead by lead (see `sql::Join`).
+const SET_JOIN_LIMIT: i64 = 5_000;
 
 /// Longest stored text form of a value, in bytes: long lists are cut so that the
 /// `(name, text_value)` index entry stays within PostgreSQL's B-tree row limit.
@@ -508,9 +512,10 @@ impl Store {
     /// One page of the Leads Database, newest first, with a capped total.
     pub async fn lead_page(&self, query: &LeadQuery, now: DateTime<Utc>) -> StoreResult<LeadPage> {
         let search = query.search.as_deref();
+        let joins = self.plan_joins(&query.filter).await?;
 
         let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM leads l WHERE 1 = 1");
-        push_lead_conditions(&mut count, &query.filter, search, now);
+        push_lead_conditions(&mut count, &query.filter, &joins, search, now);
         count.push(" LIMIT ").bind(TOTAL_CAP + 1).push(") t");
         let counted: i64 = count.query_scalar().fetch_one(&self.pool).await?;
         let total = Total { count: counted.clamp(0, TOTAL_CAP) as u64, exact: counted <= TOTAL_CAP };
@@ -521,7 +526,7 @@ impl Store {
              l.last_heartbeat_at, l.last_active_at, s.status \
              FROM leads l LEFT JOIN email_statuses s ON s.email_norm = l.email_norm WHERE 1 = 1",
         );
-        push_lead_conditions(&mut page, &query.filter, search, now);
+        push_lead_conditions(&mut page, &query.filter, &joins, search, now);
         if let Some(after) = query.after {
             page.push(" AND l.id < ").bind(after);
         }
@@ -556,6 +561,23 @@ impl Store {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(LeadPage { items, next, total })
+    }
+
+    /// Chooses per condition between reading its rows as a set and probing lead by lead, from
+    /// how many rows it has (counted no further than [`SET_JOIN_LIMIT`], through an index).
+    async fn plan_joins(&self, filter: &ValidFilter) -> StoreResult<Vec<Join>> {
+        let mut joins = Vec::with_capacity(filter.all.len());
+        for condition in &filter.all {
+            let join = match related_rows_count(self.backend, condition, SET_JOIN_LIMIT) {
+                Some(count) => {
+                    let rows: i64 = count.query_scalar().fetch_one(&self.pool).await?;
+                    if rows < SET_JOIN_LIMIT { Join::Set } else { Join::Probe }
+                }
+                None => Join::Set,
+            };
+            joins.push(join);
+        }
+        Ok(joins)
     }
 
     /// The tags of each given lead, in name order.

@@ -169,8 +169,81 @@ impl Sql {
 /// The properties the search box looks in.
 const SEARCHED_PROPERTIES: [&str; 4] = ["$name", "$email", "$phone", "$user_id"];
 
-/// Appends ` AND <condition>` for the search text and every filter condition, over `leads l`.
-pub(crate) fn push_lead_conditions(sql: &mut Sql, filter: &ValidFilter, search: Option<&str>, now: DateTime<Utc>) {
+/// How a condition on another table meets `leads l`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Join {
+    /// `l.id [NOT] IN (subquery)`: the subquery's rows are read once, from an index. Cheap when
+    /// they are few.
+    Set,
+    /// `[NOT] EXISTS (correlated subquery)`: one index probe per lead, newest first. Cheap when the
+    /// rows are many, because a page (or the capped count) fills after few leads; SQLite runs it
+    /// as written, while PostgreSQL plans both forms alike.
+    Probe,
+}
+
+/// A condition's rows in another table, keyed to a column of `leads l`.
+struct Related {
+    table: &'static str,
+    key: &'static str,
+    outer: &'static str,
+    negated: bool,
+}
+
+fn related(condition: &ValidCondition) -> Option<Related> {
+    match condition {
+        ValidCondition::Property { test, .. } => Some(Related {
+            table: "lead_properties p",
+            key: "p.lead_id",
+            outer: "l.id",
+            negated: matches!(test, PropertyTest::NotEquals(_) | PropertyTest::NotExists),
+        }),
+        ValidCondition::Tag { has, .. } => {
+            Some(Related { table: "lead_tags t", key: "t.lead_id", outer: "l.id", negated: !has })
+        }
+        ValidCondition::Subscription(_) => {
+            Some(Related { table: "email_statuses s", key: "s.email_norm", outer: "l.email_norm", negated: false })
+        }
+        ValidCondition::Presence(_) => None,
+    }
+}
+
+/// The WHERE of a condition's rows in its table, without the link to the lead.
+fn push_related_where(sql: &mut Sql, condition: &ValidCondition) {
+    match condition {
+        ValidCondition::Property { name, test } => {
+            sql.push("p.name = ").bind(name.as_str());
+            push_property_test(sql, test);
+        }
+        ValidCondition::Tag { tag, .. } => {
+            sql.push("t.tag = ").bind(tag.as_str());
+        }
+        ValidCondition::Subscription(status) => {
+            sql.push("s.status = ").bind(status.as_str());
+        }
+        ValidCondition::Presence(_) => {}
+    }
+}
+
+/// `SELECT COUNT(*)` of a condition's rows in its table, counting no further than `cap`; `None`
+/// for conditions on the lead's own columns.
+pub(crate) fn related_rows_count(backend: Backend, condition: &ValidCondition, cap: i64) -> Option<Sql> {
+    let related = related(condition)?;
+    let mut sql = Sql::new(backend, "SELECT COUNT(*) FROM (SELECT 1 FROM ");
+    sql.push(related.table).push(" WHERE ");
+    push_related_where(&mut sql, condition);
+    sql.push(" LIMIT ").bind(cap).push(") n");
+    Some(sql)
+}
+
+/// Appends ` AND <condition>` for the search text and every filter condition, over `leads l`;
+/// `joins[i]` says how condition `i` meets the lead (see [`Join`]).
+pub(crate) fn push_lead_conditions(
+    sql: &mut Sql,
+    filter: &ValidFilter,
+    joins: &[Join],
+    search: Option<&str>,
+    now: DateTime<Utc>,
+) {
     if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
         sql.push(" AND l.id IN (SELECT p.lead_id FROM lead_properties p WHERE p.name IN ")
             .bind_list(SEARCHED_PROPERTIES)
@@ -178,59 +251,48 @@ pub(crate) fn push_lead_conditions(sql: &mut Sql, filter: &ValidFilter, search: 
             .bind(like_contains(search))
             .push(" ESCAPE '\\')");
     }
-    for condition in &filter.all {
+    for (i, condition) in filter.all.iter().enumerate() {
         sql.push(" AND ");
-        push_condition(sql, condition, now);
+        push_condition(sql, condition, joins.get(i).copied().unwrap_or(Join::Set), now);
     }
 }
 
-/// Conditions on other tables are `[NOT] IN (subquery)` sets read from an index, rather than
-/// correlated EXISTS probes: SQLite runs EXISTS once per lead, which is slow when few leads match,
-/// while PostgreSQL plans both forms as the same semi-join.
-fn push_condition(sql: &mut Sql, condition: &ValidCondition, now: DateTime<Utc>) {
-    match condition {
-        ValidCondition::Property { name, test } => {
-            let negated = matches!(test, PropertyTest::NotEquals(_) | PropertyTest::NotExists);
-            sql.push(if negated { "l.id NOT IN" } else { "l.id IN" })
-                .push(" (SELECT p.lead_id FROM lead_properties p WHERE p.name = ")
-                .bind(name.as_str());
-            push_property_test(sql, test);
-            sql.push(")");
+fn push_condition(sql: &mut Sql, condition: &ValidCondition, join: Join, now: DateTime<Utc>) {
+    if let Some(related) = related(condition) {
+        // A lead without an address has no status row and counts as an invalid address.
+        let no_address = *condition == ValidCondition::Subscription(SubscriptionStatus::InvalidEmail);
+        sql.push(if no_address { "(l.email_norm IS NULL OR " } else { "(" });
+        let not = if related.negated { "NOT " } else { "" };
+        match join {
+            Join::Set => {
+                sql.push(related.outer).push(" ").push(not).push("IN (SELECT ").push(related.key);
+                sql.push(" FROM ").push(related.table).push(" WHERE ");
+            }
+            Join::Probe => {
+                sql.push(not).push("EXISTS (SELECT 1 FROM ").push(related.table).push(" WHERE ");
+                sql.push(related.key).push(" = ").push(related.outer).push(" AND ");
+            }
         }
-        ValidCondition::Tag { tag, has } => {
-            sql.push(if *has { "l.id IN" } else { "l.id NOT IN" })
-                .push(" (SELECT t.lead_id FROM lead_tags t WHERE t.tag = ")
-                .bind(tag.as_str())
-                .push(")");
-        }
-        ValidCondition::Subscription(status) => {
-            // A lead without an address has no status row and counts as an invalid address.
-            let no_address = *status == SubscriptionStatus::InvalidEmail;
-            sql.push(if no_address { "(l.email_norm IS NULL OR " } else { "(" })
-                .push("l.email_norm IN (SELECT s.email_norm FROM email_statuses s WHERE s.status = ")
-                .bind(status.as_str())
-                .push("))");
-        }
-        ValidCondition::Presence(presence) => {
-            let cutoff = to_ms(Presence::cutoff(now));
-            match presence {
-                Presence::Online => sql
-                    .push("(l.last_heartbeat_at > ")
-                    .bind(cutoff)
-                    .push(" AND l.last_active_at > ")
-                    .bind(cutoff)
-                    .push(")"),
-                Presence::Sleeping => sql
-                    .push("(l.last_heartbeat_at > ")
-                    .bind(cutoff)
-                    .push(" AND (l.last_active_at IS NULL OR l.last_active_at <= ")
-                    .bind(cutoff)
-                    .push("))"),
-                Presence::Offline => {
-                    sql.push("(l.last_heartbeat_at IS NULL OR l.last_heartbeat_at <= ").bind(cutoff).push(")")
-                }
-            };
-        }
+        push_related_where(sql, condition);
+        sql.push("))");
+        return;
+    }
+    if let ValidCondition::Presence(presence) = condition {
+        let cutoff = to_ms(Presence::cutoff(now));
+        match presence {
+            Presence::Online => {
+                sql.push("(l.last_heartbeat_at > ").bind(cutoff).push(" AND l.last_active_at > ").bind(cutoff).push(")")
+            }
+            Presence::Sleeping => sql
+                .push("(l.last_heartbeat_at > ")
+                .bind(cutoff)
+                .push(" AND (l.last_active_at IS NULL OR l.last_active_at <= ")
+                .bind(cutoff)
+                .push("))"),
+            Presence::Offline => {
+                sql.push("(l.last_heartbeat_at IS NULL OR l.last_heartbeat_at <= ").bind(cutoff).push(")")
+            }
+        };
     }
 }
 
@@ -298,7 +360,7 @@ mod tests {
         .check()
         .unwrap();
         let mut sql = Sql::new(Backend::Postgres, "SELECT 1 FROM leads l WHERE 1 = 1");
-        push_lead_conditions(&mut sql, &filter, Some("o'hara"), Utc::now());
+        push_lead_conditions(&mut sql, &filter, &[Join::Set, Join::Probe], Some("o'hara"), Utc::now());
         assert!(!sql.text().contains("DROP"));
         assert!(!sql.text().contains("hara"));
         assert!(!sql.text().contains("vip"));
