@@ -9,7 +9,7 @@ pub mod time;
 
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{NavigateOptions, path};
 
 use crate::components::not_found::NotFound;
 use crate::components::shell::Shell;
@@ -24,7 +24,10 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view=LoginPage/>
-                <Route path=path!("/") view=|| view! { <Redirect path=paths::LEADS/> }/>
+                <Route
+                    path=path!("/")
+                    view=|| view! { <Redirect path=paths::LEADS options=NavigateOptions { replace: true, ..Default::default() }/> }
+                />
                 <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("/leads") view=LeadsPage/>
                     <Route path=path!("/leads/:id") view=LeadPage/>
