@@ -18,9 +18,11 @@ use crate::clock::{from_ms, to_ms};
 /// Counting stops here: above it the total reads "10,000+".
 pub const TOTAL_CAP: i64 = 10_000;
 
-/// A condition with fewer rows than this in its table is read as a set; one with more is probed
-/// lead by lead (see `sql::Join`).
-const SET_JOIN_LIMIT: i64 = 5_000;
+/// A condition with fewer rows than this in its table is read as a set for the page; one with
+/// more is probed lead by lead (see `sql::Join`).
+const PAGE_SET_LIMIT: i64 = 5_000;
+/// The same limit for the capped count.
+const COUNT_SET_LIMIT: i64 = 100_000;
 
 /// Longest stored text form of a value, in bytes: long lists are cut so that the
 /// `(name, text_value)` index entry stays within PostgreSQL's B-tree row limit.
@@ -512,10 +514,10 @@ impl Store {
     /// One page of the Leads Database, newest first, with a capped total.
     pub async fn lead_page(&self, query: &LeadQuery, now: DateTime<Utc>) -> StoreResult<LeadPage> {
         let search = query.search.as_deref();
-        let joins = self.plan_joins(&query.filter).await?;
+        let (page_joins, count_joins) = self.plan_joins(&query.filter).await?;
 
         let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM leads l WHERE 1 = 1");
-        push_lead_conditions(&mut count, &query.filter, &joins, search, now);
+        push_lead_conditions(&mut count, &query.filter, &count_joins, search, now);
         count.push(" LIMIT ").bind(TOTAL_CAP + 1).push(") t");
         let counted: i64 = count.query_scalar().fetch_one(&self.pool).await?;
         let total = Total { count: counted.clamp(0, TOTAL_CAP) as u64, exact: counted <= TOTAL_CAP };
@@ -526,7 +528,7 @@ impl Store {
              l.last_heartbeat_at, l.last_active_at, s.status \
              FROM leads l LEFT JOIN email_statuses s ON s.email_norm = l.email_norm WHERE 1 = 1",
         );
-        push_lead_conditions(&mut page, &query.filter, &joins, search, now);
+        push_lead_conditions(&mut page, &query.filter, &page_joins, search, now);
         if let Some(after) = query.after {
             page.push(" AND l.id < ").bind(after);
         }
@@ -563,21 +565,21 @@ impl Store {
         Ok(LeadPage { items, next, total })
     }
 
-    /// Chooses per condition between reading its rows as a set and probing lead by lead, from
-    /// how many rows it has (counted no further than [`SET_JOIN_LIMIT`], through an index).
-    async fn plan_joins(&self, filter: &ValidFilter) -> StoreResult<Vec<Join>> {
-        let mut joins = Vec::with_capacity(filter.all.len());
+    /// Chooses per condition, for the page and for the count, between reading its rows as a set
+    /// and probing lead by lead, from how many rows it has (counted through an index, no further
+    /// than [`COUNT_SET_LIMIT`]). The page needs only ~50 matches, so probing wins early; the
+    /// count needs up to 10,001, so a set stays cheaper for longer.
+    async fn plan_joins(&self, filter: &ValidFilter) -> StoreResult<(Vec<Join>, Vec<Join>)> {
+        let (mut page, mut count) = (Vec::new(), Vec::new());
         for condition in &filter.all {
-            let join = match related_rows_count(self.backend, condition, SET_JOIN_LIMIT) {
-                Some(count) => {
-                    let rows: i64 = count.query_scalar().fetch_one(&self.pool).await?;
-                    if rows < SET_JOIN_LIMIT { Join::Set } else { Join::Probe }
-                }
-                None => Join::Set,
+            let rows = match related_rows_count(self.backend, condition, COUNT_SET_LIMIT) {
+                Some(sql) => sql.query_scalar::<i64>().fetch_one(&self.pool).await?,
+                None => 0,
             };
-            joins.push(join);
+            page.push(if rows < PAGE_SET_LIMIT { Join::Set } else { Join::Probe });
+            count.push(if rows < COUNT_SET_LIMIT { Join::Set } else { Join::Probe });
         }
-        Ok(joins)
+        Ok((page, count))
     }
 
     /// The tags of each given lead, in name order.
