@@ -4,6 +4,7 @@ pub mod email;
 pub mod event;
 pub mod filter;
 pub mod operation;
+pub mod pin;
 pub mod presence;
 pub mod property;
 pub mod subscription;

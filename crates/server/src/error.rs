@@ -5,7 +5,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use leadcard_core::FilterError;
-use leadcard_core::wire::{ErrorBody, ErrorDetail};
+use leadcard_core::wire::{Conflict, ErrorBody, ErrorDetail, LeadCard};
 
 use crate::store::StoreError;
 
@@ -18,6 +18,8 @@ pub enum ApiError {
     #[error("This request needs the header X-Requested-With: leadcard or a JSON body.")]
     Csrf,
     #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
     NotFound(&'static str),
     #[error("This method is not allowed here.")]
     MethodNotAllowed,
@@ -25,6 +27,14 @@ pub enum ApiError {
     Invalid { field: Option<String>, message: String },
     #[error("{}", .0.message)]
     InvalidFilter(FilterError),
+    /// A property operation refused by the core rules; `field` is the property's name.
+    #[error("{message}")]
+    InvalidProperty { field: String, message: String },
+    #[error("Send If-Match with the card's version (its ETag) to set or delete a property.")]
+    PreconditionRequired,
+    /// The write was based on an older version of the card; the body carries the current one.
+    #[error("This card was changed by someone else since you opened it. Here is what it holds now.")]
+    VersionConflict(Box<LeadCard>),
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
     #[error("Send the body as JSON (Content-Type: application/json).")]
@@ -45,10 +55,14 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ApiError::Csrf => StatusCode::FORBIDDEN,
+            ApiError::Csrf | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Invalid { .. } | ApiError::InvalidFilter(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid { .. } | ApiError::InvalidFilter(_) | ApiError::InvalidProperty { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::VersionConflict(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -62,10 +76,14 @@ impl ApiError {
             ApiError::Unauthenticated => "unauthenticated",
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::Csrf => "csrf",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Invalid { .. } => "invalid",
             ApiError::InvalidFilter(_) => "invalid_filter",
+            ApiError::InvalidProperty { .. } => "invalid_property",
+            ApiError::PreconditionRequired => "precondition_required",
+            ApiError::VersionConflict(_) => "version_conflict",
             ApiError::BadRequest { code, .. } => code,
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::PayloadTooLarge => "payload_too_large",
@@ -78,6 +96,7 @@ impl ApiError {
         match self {
             ApiError::Invalid { field, .. } => field.clone(),
             ApiError::InvalidFilter(e) => Some(e.field.clone()),
+            ApiError::InvalidProperty { field, .. } => Some(field.clone()),
             _ => None,
         }
     }
@@ -93,7 +112,12 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            StoreError::InvalidProperty { name, source } => {
+                ApiError::InvalidProperty { field: name, message: source.to_string() }
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 
@@ -108,12 +132,26 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             tracing::error!(%detail, "request failed");
         }
-        let mut response = (self.status(), Json(self.body())).into_response();
-        if let ApiError::RateLimited { retry_after_secs } = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        let status = self.status();
+        let ErrorBody { error } = self.body();
+        match self {
+            ApiError::VersionConflict(current) => {
+                let etag = etag(current.version);
+                ([(header::ETAG, etag)], (status, Json(Conflict { error, current: *current }))).into_response()
+            }
+            ApiError::RateLimited { retry_after_secs } => {
+                let retry_after = HeaderValue::from(retry_after_secs);
+                ([(header::RETRY_AFTER, retry_after)], (status, Json(ErrorBody { error }))).into_response()
+            }
+            _ => (status, Json(ErrorBody { error })).into_response(),
         }
-        response
     }
+}
+
+/// The ETag of a card at `version`: `"<version>"`.
+pub fn etag(version: i64) -> HeaderValue {
+    // A number in quotes is always a valid header value; the fallback is never used.
+    HeaderValue::try_from(format!("\"{version}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"\""))
 }
 
 #[cfg(test)]

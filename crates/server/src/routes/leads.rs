@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use leadcard_core::property::MAX_TEXT_CHARS;
 use leadcard_core::wire::{ErrorBody, LeadCard, LeadPage};
@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, etag};
 use crate::extract::ApiQuery;
 use crate::store::LeadQuery;
 
@@ -90,12 +90,16 @@ async fn list(
     )
 )]
 async fn card(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
-    const NOT_FOUND: ApiError = ApiError::NotFound("There is no lead with this id.");
-    let id = id.parse::<i64>().map_err(|_| NOT_FOUND)?;
-    let card = state.store.lead_card(id).await?.ok_or(NOT_FOUND)?;
-    let etag =
-        HeaderValue::try_from(format!("\"{}\"", card.version)).map_err(|e| ApiError::Internal(format!("ETag: {e}")))?;
-    Ok(([(header::ETAG, etag)], Json(card)))
+    let id = lead_id(&id)?;
+    let card = state.store.lead_card(id).await?.ok_or(LEAD_NOT_FOUND)?;
+    Ok(([(header::ETAG, etag(card.version))], Json(card)))
+}
+
+pub(super) const LEAD_NOT_FOUND: ApiError = ApiError::NotFound("There is no lead with this id.");
+
+/// A lead id from the path; one that is not a number names no lead.
+pub(super) fn lead_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().map_err(|_| LEAD_NOT_FOUND)
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -4,7 +4,11 @@
 mod catalog;
 mod health;
 mod leads;
+mod notes;
+mod pins;
+mod properties;
 mod session;
+mod tags;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -35,6 +39,7 @@ pub const API_BASE: &str = "/api/v1";
         (name = "session", description = "Signing in and out"),
         (name = "leads", description = "The Leads Database and the card"),
         (name = "catalog", description = "Property names and tags in use"),
+        (name = "pins", description = "Each operator's pinned properties"),
     )
 )]
 struct ApiDoc;
@@ -67,6 +72,10 @@ pub fn router(state: AppState, dist: &Path) -> Router {
     let operator = OpenApiRouter::new()
         .merge(session::operator_routes())
         .merge(leads::routes())
+        .merge(properties::routes())
+        .merge(tags::routes())
+        .merge(notes::routes())
+        .merge(pins::routes())
         .merge(catalog::routes())
         .layer(middleware::from_fn_with_state(state.clone(), require_session));
     let public =

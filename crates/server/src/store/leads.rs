@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 use leadcard_core::property::{MAX_TEXT_CHARS, SYSTEM_PROPERTIES, display_name};
 use leadcard_core::wire::{LeadCard, LeadPage, LeadSummary, Property, Subscription, Total};
 use leadcard_core::{
-    BounceKind, EmailAddress, PropertyName, PropertyValue, SubscriptionStatus, ValidFilter, normalize_email,
+    AddressState, BounceKind, EmailAddress, EmailSettings, PropertyName, PropertyValue, SubscriptionStatus,
+    ValidFilter, normalize_email,
 };
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::{Any, AnyConnection, FromRow, Transaction};
 
 use super::sql::{Join, Sql, Value, push_lead_conditions, related_rows_count};
 use super::{Backend, Store, StoreError, StoreResult};
@@ -148,11 +149,28 @@ struct LeadColumns {
     last_seen_at: Option<i64>,
 }
 
+/// The system properties mirrored in a text column of `leads`, with that column.
+pub(super) const MIRRORED_TEXT_COLUMNS: [(&str, &str); 8] = [
+    ("$name", "name"),
+    ("$email", "email"),
+    ("$phone", "phone"),
+    ("$user_id", "user_id"),
+    ("$avatar", "avatar_url"),
+    ("$city", "city"),
+    ("$country", "country"),
+    ("$timezone", "timezone"),
+];
+
+/// What a text column of `leads` holds for a property value: trimmed text, NULL when blank.
+pub(super) fn mirrored_text(value: &PropertyValue) -> Option<String> {
+    value.as_text().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
 impl LeadColumns {
     fn from_properties(properties: &[(PropertyName, PropertyValue)]) -> Self {
         let mut columns = LeadColumns::default();
         for (name, value) in properties {
-            let text = value.as_text().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+            let text = mirrored_text(value);
             match name.as_str() {
                 "$name" => columns.name = text,
                 "$email" => {
@@ -223,9 +241,15 @@ fn parse_status(raw: &str) -> StoreResult<SubscriptionStatus> {
     SubscriptionStatus::parse(raw).ok_or_else(|| StoreError::Corrupt(format!("unknown subscription status {raw:?}")))
 }
 
+/// The state a newly seen address starts in.
+pub(super) fn new_address_state(email: &str) -> AddressState {
+    let settings = EmailSettings { double_opt_in: DOUBLE_OPT_IN, ..EmailSettings::default() };
+    AddressState::new(EmailAddress::parse(email).is_ok(), &settings)
+}
+
 /// The status a newly seen address starts in.
 pub(crate) fn initial_status(email: &str) -> SubscriptionStatus {
-    SubscriptionStatus::initial(EmailAddress::parse(email).is_ok(), DOUBLE_OPT_IN)
+    new_address_state(email).status
 }
 
 /// Most parameters one statement binds: under SQLite's limit (32,766) and PostgreSQL's (65,535).
@@ -234,7 +258,7 @@ const MAX_PARAMETERS: usize = 16_000;
 const LEADS_PER_STATEMENT: usize = MAX_PARAMETERS / 14;
 
 /// Inserts rows of `N` values with as few statements as the parameter limit allows.
-async fn insert_rows<const N: usize>(
+pub(super) async fn insert_rows<const N: usize>(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
     head: &str,
@@ -257,7 +281,7 @@ async fn insert_rows<const N: usize>(
 }
 
 /// Gives newly seen addresses their first status; an address already known keeps its status.
-async fn ensure_email_statuses(
+pub(super) async fn ensure_email_statuses(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
     addresses: Vec<(String, i64)>,
@@ -582,95 +606,119 @@ impl Store {
         Ok((page, count))
     }
 
-    /// The tags of each given lead, in name order.
+    /// The tags of each given lead, sorted (by byte order, the same on both databases).
     async fn tags_of(&self, ids: &[i64]) -> StoreResult<HashMap<i64, Vec<String>>> {
         let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
         if ids.is_empty() {
             return Ok(tags);
         }
         let mut sql = Sql::new(self.backend, "SELECT lead_id, tag FROM lead_tags WHERE lead_id IN ");
-        sql.bind_list(ids.iter().copied()).push(" ORDER BY lead_id, tag");
+        sql.bind_list(ids.iter().copied());
         let rows: Vec<(i64, String)> = sql.query_as().fetch_all(&self.pool).await?;
         for (id, tag) in rows {
             tags.entry(id).or_default().push(tag);
         }
+        tags.values_mut().for_each(|t| t.sort_unstable());
         Ok(tags)
     }
 
     /// The card of a lead, or `None` when there is no such lead.
     pub async fn lead_card(&self, id: i64) -> StoreResult<Option<LeadCard>> {
-        let Some(row) = sqlx::query_as::<_, CardRow>(
-            "SELECT id, version, name, email, email_norm, avatar_url, created_at, last_seen_at, \
-             last_heartbeat_at, last_active_at FROM leads WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        else {
-            return Ok(None);
-        };
-
-        let stored: Vec<StoredProperty> =
-            sqlx::query_as("SELECT name, json_value, updated_at FROM lead_properties WHERE lead_id = $1")
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?;
-        let mut properties = stored
-            .into_iter()
-            .map(|p| {
-                let value = serde_json::from_str(&p.json_value)
-                    .map_err(|e| StoreError::Corrupt(format!("property {:?} of lead {id}: {e}", p.name)))?;
-                Ok(Property { name: p.name, value, updated_at: from_ms(p.updated_at) })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        properties.sort_by(|a, b| card_order(&a.name).cmp(&card_order(&b.name)));
-
-        let tags = self.tags_of(&[id]).await?.remove(&id).unwrap_or_default();
-        let subscription = match &row.email_norm {
-            Some(email_norm) => self.subscription(row.email.clone(), email_norm).await?,
-            None => Subscription {
-                email: None,
-                status: SubscriptionStatus::InvalidEmail,
-                bounce: None,
-                reason: None,
-                changed_at: None,
-            },
-        };
-
-        Ok(Some(LeadCard {
-            id: row.id,
-            version: row.version,
-            display_name: display_name(row.name.as_deref(), row.email.as_deref(), row.id),
-            avatar_url: row.avatar_url,
-            created_at: from_ms(row.created_at),
-            last_seen: opt_time(row.last_seen_at),
-            last_heartbeat: opt_time(row.last_heartbeat_at),
-            last_active: opt_time(row.last_active_at),
-            properties,
-            tags,
-            subscription,
-        }))
+        let mut conn = self.pool.acquire().await?;
+        read_card(&mut conn, id).await
     }
+}
 
-    async fn subscription(&self, email: Option<String>, email_norm: &str) -> StoreResult<Subscription> {
-        let row: Option<StatusRow> =
-            sqlx::query_as("SELECT status, bounce, reason, changed_at FROM email_statuses WHERE email_norm = $1")
-                .bind(email_norm.to_owned())
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(match row {
-            Some(row) => Subscription {
-                email,
-                status: parse_status(&row.status)?,
-                bounce: row.bounce.as_deref().map(parse_bounce).transpose()?,
-                reason: row.reason,
-                changed_at: Some(from_ms(row.changed_at)),
-            },
-            None => {
-                Subscription { status: initial_status(email_norm), email, bounce: None, reason: None, changed_at: None }
-            }
+/// The card of a lead as `conn` sees it (inside a transaction: as that transaction sees it).
+pub(super) async fn read_card(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<LeadCard>> {
+    let Some(row) = sqlx::query_as::<_, CardRow>(
+        "SELECT id, version, name, email, email_norm, avatar_url, created_at, last_seen_at, \
+         last_heartbeat_at, last_active_at FROM leads WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+
+    let stored: Vec<StoredProperty> =
+        sqlx::query_as("SELECT name, json_value, updated_at FROM lead_properties WHERE lead_id = $1")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut properties = stored
+        .into_iter()
+        .map(|p| {
+            let value = parse_stored_value(&p.json_value, &p.name, id)?;
+            Ok(Property { name: p.name, value, updated_at: from_ms(p.updated_at) })
         })
-    }
+        .collect::<StoreResult<Vec<_>>>()?;
+    properties.sort_by(|a, b| card_order(&a.name).cmp(&card_order(&b.name)));
+
+    let tags = read_tags(conn, id).await?;
+    let subscription = match &row.email_norm {
+        Some(email_norm) => read_subscription(conn, row.email.clone(), email_norm).await?,
+        None => Subscription {
+            email: None,
+            status: SubscriptionStatus::InvalidEmail,
+            bounce: None,
+            reason: None,
+            changed_at: None,
+        },
+    };
+
+    Ok(Some(LeadCard {
+        id: row.id,
+        version: row.version,
+        display_name: display_name(row.name.as_deref(), row.email.as_deref(), row.id),
+        avatar_url: row.avatar_url,
+        created_at: from_ms(row.created_at),
+        last_seen: opt_time(row.last_seen_at),
+        last_heartbeat: opt_time(row.last_heartbeat_at),
+        last_active: opt_time(row.last_active_at),
+        properties,
+        tags,
+        subscription,
+    }))
+}
+
+/// A stored `json_value` read back as the typed value it was written from.
+pub(super) fn parse_stored_value(json_value: &str, name: &str, lead_id: i64) -> StoreResult<PropertyValue> {
+    serde_json::from_str(json_value)
+        .map_err(|e| StoreError::Corrupt(format!("property {name:?} of lead {lead_id}: {e}")))
+}
+
+/// The tags of one lead, sorted (by byte order, the same on both databases).
+pub(super) async fn read_tags(conn: &mut AnyConnection, id: i64) -> StoreResult<Vec<String>> {
+    let mut tags: Vec<String> =
+        sqlx::query_scalar("SELECT tag FROM lead_tags WHERE lead_id = $1").bind(id).fetch_all(&mut *conn).await?;
+    tags.sort_unstable();
+    Ok(tags)
+}
+
+async fn read_subscription(
+    conn: &mut AnyConnection,
+    email: Option<String>,
+    email_norm: &str,
+) -> StoreResult<Subscription> {
+    let row: Option<StatusRow> =
+        sqlx::query_as("SELECT status, bounce, reason, changed_at FROM email_statuses WHERE email_norm = $1")
+            .bind(email_norm.to_owned())
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(match row {
+        Some(row) => Subscription {
+            email,
+            status: parse_status(&row.status)?,
+            bounce: row.bounce.as_deref().map(parse_bounce).transpose()?,
+            reason: row.reason,
+            changed_at: Some(from_ms(row.changed_at)),
+        },
+        None => {
+            Subscription { status: initial_status(email_norm), email, bounce: None, reason: None, changed_at: None }
+        }
+    })
 }
 
 #[cfg(test)]

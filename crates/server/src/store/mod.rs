@@ -5,8 +5,11 @@
 //! migrations, chosen by the URL scheme.
 
 mod catalog;
+mod edits;
 mod leads;
+mod notes;
 mod operators;
+mod pins;
 mod sessions;
 mod sql;
 
@@ -19,7 +22,9 @@ use sqlx::pool::PoolOptions;
 use sqlx::{Any, Pool};
 use sqlx::{Executor, Transaction};
 
+pub use edits::{VersionCheck, Written};
 pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, PropertyRow, TOTAL_CAP};
+pub use notes::NoteDeletion;
 pub use operators::{NewOperator, OperatorWithHash};
 pub use sessions::SessionRecord;
 

@@ -17,6 +17,14 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         ("/api/v1/leads/{id}", "get"),
         ("/api/v1/properties", "get"),
         ("/api/v1/tags", "get"),
+        ("/api/v1/leads/{id}/properties", "patch"),
+        ("/api/v1/leads/{id}/tags", "post"),
+        ("/api/v1/leads/{id}/tags/{tag}", "delete"),
+        ("/api/v1/leads/{id}/notes", "get"),
+        ("/api/v1/leads/{id}/notes", "post"),
+        ("/api/v1/leads/{id}/notes/{note_id}", "delete"),
+        ("/api/v1/pins", "get"),
+        ("/api/v1/pins", "put"),
     ];
     for (path, method) in expected {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} is documented");
@@ -24,7 +32,21 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
     let documented: usize =
         doc["paths"].as_object().unwrap().values().map(|item| item.as_object().unwrap().len()).sum();
     assert_eq!(documented, expected.len(), "a route is documented but not expected here: add it above");
-    for schema in ["ErrorBody", "LeadPage", "LeadCard", "Filter", "SignIn", "Operator"] {
+    for schema in [
+        "ErrorBody",
+        "LeadPage",
+        "LeadCard",
+        "Filter",
+        "SignIn",
+        "Operator",
+        "PatchProperties",
+        "Operation",
+        "Conflict",
+        "Pins",
+        "NewTag",
+        "NewNote",
+        "Note",
+    ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema}");
     }
     assert_eq!(doc["components"]["securitySchemes"]["session"]["in"], "cookie");

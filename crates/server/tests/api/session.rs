@@ -165,7 +165,7 @@ async fn every_operator_route_in_the_openapi_document_answers_401_without_a_sess
             if PUBLIC.contains(&(method.as_str(), path.as_str())) {
                 continue;
             }
-            let url = app.url(&path.replace("{id}", "1"));
+            let url = app.url(&path.replace("{id}", "1").replace("{tag}", "vip").replace("{note_id}", "1"));
             let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let response =
                 new_client().request(method.clone(), url).header("x-requested-with", "leadcard").send().await.unwrap();
@@ -178,7 +178,16 @@ async fn every_operator_route_in_the_openapi_document_answers_401_without_a_sess
             );
         }
     }
-    for route in ["GET /api/v1/me", "GET /api/v1/leads", "GET /api/v1/leads/{id}", "DELETE /api/v1/session"] {
+    for route in [
+        "GET /api/v1/me",
+        "GET /api/v1/leads",
+        "GET /api/v1/leads/{id}",
+        "DELETE /api/v1/session",
+        "PATCH /api/v1/leads/{id}/properties",
+        "DELETE /api/v1/leads/{id}/tags/{tag}",
+        "DELETE /api/v1/leads/{id}/notes/{note_id}",
+        "PUT /api/v1/pins",
+    ] {
         assert!(checked.contains(&route.to_owned()), "{route} was checked: {checked:?}");
     }
 }
