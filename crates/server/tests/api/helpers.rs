@@ -180,3 +180,50 @@ pub async fn error_of(response: Response) -> (u16, Value) {
     let body: Value = response.json().await.expect("a JSON error body");
     (status, body["error"].clone())
 }
+
+impl TestApp {
+    /// Adds an operator with this email and returns a new client signed in as them.
+    pub async fn operator_client(&self, email: &str) -> (Operator, Client) {
+        let operator = self.add_operator(email).await;
+        let client = new_client();
+        assert_eq!(self.sign_in_with(&client, email, PASSWORD).await.status(), 200);
+        (operator, client)
+    }
+
+    /// `PATCH /api/v1/leads/{id}/properties` from `client`, with `If-Match: "<version>"` when given.
+    pub async fn patch_with(&self, client: &Client, id: i64, operations: Value, if_match: Option<i64>) -> Response {
+        let mut request = client
+            .patch(self.url(&format!("/api/v1/leads/{id}/properties")))
+            .json(&json!({ "operations": operations }));
+        if let Some(version) = if_match {
+            request = request.header("if-match", format!("\"{version}\""));
+        }
+        request.send().await.unwrap()
+    }
+
+    /// [`TestApp::patch_with`] from `self.client`.
+    pub async fn patch(&self, id: i64, operations: Value, if_match: Option<i64>) -> Response {
+        self.patch_with(&self.client, id, operations, if_match).await
+    }
+
+    /// The card of a lead as JSON.
+    pub async fn card(&self, id: i64) -> Value {
+        self.get_json(&format!("/api/v1/leads/{id}")).await
+    }
+}
+
+/// A card's property value (`{"type", "value"}`), or null when absent.
+pub fn property(card: &Value, name: &str) -> Value {
+    card["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .map_or(Value::Null, |p| p["value"].clone())
+}
+
+/// The version a response's ETag names.
+pub fn etag_version(response: &Response) -> i64 {
+    let etag = response.headers()["etag"].to_str().unwrap();
+    etag.trim_matches('"').parse().unwrap()
+}

@@ -6,5 +6,8 @@ mod demo;
 mod helpers;
 mod leads;
 mod openapi;
+mod pins;
+mod properties;
 mod session;
+mod tags_notes;
 mod web;
