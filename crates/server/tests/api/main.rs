@@ -8,6 +8,7 @@ mod leads;
 mod openapi;
 mod pins;
 mod properties;
+mod race;
 mod session;
 mod tags_notes;
 mod web;
