@@ -35,7 +35,8 @@ async fn get_pins(
         (status = 200, description = "The pins as stored", body = Pins),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 403, description = "`csrf`", body = ErrorBody),
-        (status = 422, description = "`invalid`: field `names` (more than 20) or `names[i]` (not a property name)", body = ErrorBody),
+        (status = 422, body = ErrorBody,
+            description = "`invalid`: field `names` (more than 20) or `names[i]` (not a property name)"),
     )
 )]
 async fn put_pins(

@@ -73,7 +73,8 @@ fn version_check(headers: &HeaderMap) -> Option<VersionCheck> {
     patch, path = "/leads/{id}/properties", tag = "leads", security(("session" = [])),
     params(
         ("id" = i64, Path, description = "The lead's id"),
-        ("If-Match" = Option<String>, Header, description = "`\"<version>\"` from the card's ETag; required with set or delete"),
+        ("If-Match" = Option<String>, Header,
+            description = "`\"<version>\"` from the card's ETag; required with set or delete"),
     ),
     request_body = PatchProperties,
     responses(
@@ -82,8 +83,10 @@ fn version_check(headers: &HeaderMap) -> Option<VersionCheck> {
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 403, description = "`csrf`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 412, description = "`version_conflict`: the card changed; `current` is the card now", body = Conflict),
-        (status = 422, description = "`invalid_property` (field: the property's name) or `invalid` (field `operations[i]...`)", body = ErrorBody),
+        (status = 412, body = Conflict,
+            description = "`version_conflict`: the card changed; `current` is the card now"),
+        (status = 422, body = ErrorBody,
+            description = "`invalid_property` (field: the property's name) or `invalid` (field `operations[i]...`)"),
         (status = 428, description = "`precondition_required`: set or delete without If-Match", body = ErrorBody),
     )
 )]

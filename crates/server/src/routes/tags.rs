@@ -50,7 +50,10 @@ async fn add_tag(
 /// Removes a tag (URL-encoded in the path); removing one the lead does not have is no error.
 #[utoipa::path(
     delete, path = "/leads/{id}/tags/{tag}", tag = "leads", security(("session" = [])),
-    params(("id" = i64, Path, description = "The lead's id"), ("tag" = String, Path, description = "The tag, URL-encoded")),
+    params(
+        ("id" = i64, Path, description = "The lead's id"),
+        ("tag" = String, Path, description = "The tag, URL-encoded"),
+    ),
     responses(
         (status = 200, description = "The lead's tags, sorted", body = Vec<String>,
             headers(("ETag" = String, description = "The card's new version, `\"<version>\"`"))),

@@ -45,8 +45,8 @@ async fn edit(client: Client, base: String, id: i64, seed: i64) -> Tally {
             let set = json!([{ "op": "set", "name": "counter", "value": { "type": "number", "value": next } }]);
             match patch(&client, &url, set, card["version"].as_i64()).await {
                 (200, body) => {
+                    // The add below answers with a newer card still; this one only shows the set.
                     assert_eq!(number(&body, "counter"), next);
-                    card = body;
                     tally.sets += 1;
                     break;
                 }
