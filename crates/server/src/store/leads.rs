@@ -242,7 +242,7 @@ fn parse_status(raw: &str) -> StoreResult<SubscriptionStatus> {
 }
 
 /// The state a newly seen address starts in.
-pub(super) fn new_address_state(email: &str) -> AddressState {
+fn new_address_state(email: &str) -> AddressState {
     let settings = EmailSettings { double_opt_in: DOUBLE_OPT_IN, ..EmailSettings::default() };
     AddressState::new(EmailAddress::parse(email).is_ok(), &settings)
 }
