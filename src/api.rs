@@ -4,8 +4,12 @@
 use std::fmt;
 
 use gloo_net::http::{Method, RequestBuilder, Response};
+use leadcard_core::Operation;
 use leadcard_core::filter::{Filter, FilterError};
-use leadcard_core::wire::{ErrorBody, LeadCard, LeadPage, Operator, PropertyInfo, SignIn, TagInfo};
+use leadcard_core::wire::{
+    Conflict, ErrorBody, LeadCard, LeadPage, NewNote, NewTag, Note, Operator, PatchProperties, Pins, PropertyInfo,
+    SignIn, TagInfo,
+};
 use leptos::prelude::on_cleanup;
 use send_wrapper::SendWrapper;
 use serde::Serialize;
@@ -84,6 +88,20 @@ impl From<FilterError> for ApiError {
     }
 }
 
+/// Why a property write did not land.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteError {
+    /// The card changed since the version the write was based on; this is the card as it is now.
+    Conflict(Box<LeadCard>),
+    Refused(ApiError),
+}
+
+impl From<ApiError> for WriteError {
+    fn from(e: ApiError) -> Self {
+        Self::Refused(e)
+    }
+}
+
 /// One request for the Leads Database: search text, filter, and where the page starts.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LeadQuery {
@@ -138,6 +156,58 @@ pub async fn tags() -> Result<Vec<TagInfo>, ApiError> {
     call(request(Method::GET, "/tags")).await
 }
 
+/// `PATCH /leads/{id}/properties`: applies the operations, all or nothing, to the card at `version`
+/// (sent as If-Match); the card after them, or the current card when `version` is stale.
+pub async fn patch_properties(id: i64, version: i64, operations: Vec<Operation>) -> Result<LeadCard, WriteError> {
+    let builder =
+        request(Method::PATCH, &format!("/leads/{id}/properties")).header("If-Match", &format!("\"{version}\""));
+    let response = transmit(builder, Some(&PatchProperties { operations })).await?;
+    match response.status() {
+        412 => match response.json::<Conflict>().await {
+            Ok(conflict) => Err(WriteError::Conflict(Box::new(conflict.current))),
+            Err(_) => Err(ApiError::unreadable(412).into()),
+        },
+        _ if response.ok() => Ok(json(response).await?),
+        _ => Err(error_of(&response).await.into()),
+    }
+}
+
+/// `GET /pins`: the signed-in operator's pinned property names, in pin order.
+pub async fn pins() -> Result<Pins, ApiError> {
+    call(request(Method::GET, "/pins")).await
+}
+
+/// `PUT /pins`: replaces the signed-in operator's pins; the pins as stored.
+pub async fn set_pins(pins: &Pins) -> Result<Pins, ApiError> {
+    json(send(request(Method::PUT, "/pins"), Some(pins)).await?).await
+}
+
+/// `POST /leads/{id}/tags`: the lead's tags afterwards, sorted.
+pub async fn add_tag(id: i64, tag: &NewTag) -> Result<Vec<String>, ApiError> {
+    json(send(request(Method::POST, &format!("/leads/{id}/tags")), Some(tag)).await?).await
+}
+
+/// `DELETE /leads/{id}/tags/{tag}`: the lead's tags afterwards, sorted.
+pub async fn remove_tag(id: i64, tag: &str) -> Result<Vec<String>, ApiError> {
+    let tag = String::from(js_sys::encode_uri_component(tag));
+    json(send(request(Method::DELETE, &format!("/leads/{id}/tags/{tag}")), None::<&()>).await?).await
+}
+
+/// `GET /leads/{id}/notes`: the operators' notes on the lead, newest first.
+pub async fn notes(id: i64) -> Result<Vec<Note>, ApiError> {
+    call(request(Method::GET, &format!("/leads/{id}/notes"))).await
+}
+
+/// `POST /leads/{id}/notes`: the note as stored.
+pub async fn add_note(id: i64, note: &NewNote) -> Result<Note, ApiError> {
+    json(send(request(Method::POST, &format!("/leads/{id}/notes")), Some(note)).await?).await
+}
+
+/// `DELETE /leads/{id}/notes/{note_id}`: only the note's author may.
+pub async fn delete_note(id: i64, note_id: i64) -> Result<(), ApiError> {
+    send(request(Method::DELETE, &format!("/leads/{id}/notes/{note_id}")), None::<&()>).await.map(drop)
+}
+
 fn request(method: Method, path: &str) -> RequestBuilder {
     RequestBuilder::new(&format!("{BASE}{path}")).method(method).header("X-Requested-With", "leadcard")
 }
@@ -146,8 +216,15 @@ async fn call<T: DeserializeOwned>(builder: RequestBuilder) -> Result<T, ApiErro
     json(send(builder, None::<&()>).await?).await
 }
 
-/// Sends a request; it is aborted when the component or resource that made it is cleaned up.
+/// Sends a request and reads a refusal as the server's error.
 async fn send(builder: RequestBuilder, body: Option<&impl Serialize>) -> Result<Response, ApiError> {
+    let response = transmit(builder, body).await?;
+    if response.ok() { Ok(response) } else { Err(error_of(&response).await) }
+}
+
+/// Sends a request and returns any answer; it is aborted when the component or resource that made
+/// it is cleaned up.
+async fn transmit(builder: RequestBuilder, body: Option<&impl Serialize>) -> Result<Response, ApiError> {
     let controller = web_sys::AbortController::new().ok();
     let builder = builder.abort_signal(controller.as_ref().map(|c| c.signal()).as_ref());
     let controller = SendWrapper::new(controller);
@@ -161,8 +238,7 @@ async fn send(builder: RequestBuilder, body: Option<&impl Serialize>) -> Result<
         None => builder.build(),
     }
     .map_err(|_| ApiError::unreachable())?;
-    let response = request.send().await.map_err(|_| ApiError::unreachable())?;
-    if response.ok() { Ok(response) } else { Err(error_of(&response).await) }
+    request.send().await.map_err(|_| ApiError::unreachable())
 }
 
 async fn json<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {

@@ -5,18 +5,20 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use leadcard::components::filter_builder::FilterBuilder;
-use leadcard::components::lead_card::{CardHeader, LeadCardView, PropertyRow, SubscriptionInfo};
+use leadcard::components::lead_card::{
+    CardHeader, CardNotes, LeadCardView, LeadLocation, PropertyEditor, SubscriptionInfo,
+};
 use leadcard::components::lead_table::{LeadTable, ROW_HEIGHT};
 use leadcard::components::presence_badge::PresenceBadge;
 use leadcard::paths;
 use leadcard_core::filter::{Condition, Filter, PropertyOp};
-use leadcard_core::wire::{LeadCard, LeadSummary, Property, Subscription};
-use leadcard_core::{BounceKind, PropertyValue, SubscriptionStatus};
+use leadcard_core::wire::{LeadCard, LeadSummary, Note, Property, Subscription};
+use leadcard_core::{BounceKind, PropertyName, PropertyValue, SubscriptionStatus};
 use leptos::mount::mount_to;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use web_sys::{Element, HtmlElement};
+use web_sys::{Element, EventInit, HtmlElement, HtmlInputElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -55,6 +57,47 @@ fn text(root: &Element, selector: &str) -> String {
 fn texts(root: &Element, selector: &str) -> Vec<String> {
     let nodes = root.query_selector_all(selector).expect("selector");
     (0..nodes.length()).filter_map(|i| nodes.item(i)?.text_content()).map(|t| t.trim().to_owned()).collect()
+}
+
+fn click(root: &Element, selector: &str) {
+    find(root, selector).unchecked_into::<HtmlElement>().click();
+}
+
+/// Types `value` into the input matching `selector`, as the browser reports typing (a bubbling input event).
+fn type_into(root: &Element, selector: &str, value: &str) {
+    let input = find(root, selector).unchecked_into::<HtmlInputElement>();
+    input.set_value(value);
+    let init = EventInit::new();
+    init.set_bubbles(true);
+    input
+        .dispatch_event(&web_sys::Event::new_with_event_init_dict("input", &init).expect("event"))
+        .expect("dispatched");
+}
+
+fn property(name: &str, value: PropertyValue) -> Property {
+    Property { name: name.into(), value, updated_at: t(0) }
+}
+
+fn card(properties: Vec<Property>) -> LeadCard {
+    LeadCard {
+        id: 42,
+        version: 3,
+        display_name: "Lead #42".into(),
+        avatar_url: None,
+        created_at: t(0),
+        last_seen: Some(t(0)),
+        last_heartbeat: Some(t(100)),
+        last_active: Some(t(100)),
+        properties,
+        tags: vec!["vip".into(), "trial".into()],
+        subscription: Subscription {
+            email: Some("a@example.com".into()),
+            status: SubscriptionStatus::Subscribed,
+            bounce: None,
+            reason: None,
+            changed_at: None,
+        },
+    }
 }
 
 fn lead(id: i64) -> LeadSummary {
@@ -129,7 +172,6 @@ fn card_header_shows_initials_without_an_avatar_and_the_picture_with_one() {
 #[wasm_bindgen_test]
 fn property_rows_format_values_by_type_and_render_markup_as_text() {
     let root = host();
-    let property = |name: &str, value: PropertyValue| Property { name: name.into(), value, updated_at: t(0) };
     let script = "<script>window.injected = true</script><b>bold</b>";
     let rows = vec![
         property("Last purchase amount", PropertyValue::Number(120.5)),
@@ -138,8 +180,9 @@ fn property_rows_format_values_by_type_and_render_markup_as_text() {
         property("interests", PropertyValue::List(vec!["shoes".into(), "hats".into()])),
         property("newsletter", PropertyValue::Bool(true)),
     ];
+    let card = card(rows);
     let _mounted = mount_to(root.clone(), move || {
-        view! { <dl>{rows.into_iter().map(|property| view! { <PropertyRow property/> }).collect_view()}</dl> }
+        view! { <LeadCardView card now=t(0) pins=Some(Vec::new()) notes=Ok(Vec::new()) me=None/> }
     });
     assert_eq!(text(&root, "[data-name='Last purchase amount'] .property__value"), "120.5");
     assert_eq!(text(&root, "[data-name='$sessions'] .property__value"), "1000");
@@ -150,6 +193,197 @@ fn property_rows_format_values_by_type_and_render_markup_as_text() {
     assert_eq!(count(&root, "b"), 0);
     assert_eq!(count(&root, "[data-name=interests] .property__item"), 2);
     assert_eq!(text(&root, "[data-name=newsletter] .property__value"), "true");
+}
+
+#[wasm_bindgen_test]
+async fn tracking_only_properties_offer_copy_but_not_edit_or_delete() {
+    let root = host();
+    let card = card(vec![
+        property("$sessions", PropertyValue::Number(4.0)),
+        property("plan", PropertyValue::Text("pro".into())),
+    ]);
+    let _mounted = mount_to(root.clone(), move || {
+        view! { <LeadCardView card now=t(0) pins=Some(Vec::new()) notes=Ok(Vec::new()) me=None/> }
+    });
+    click(&root, "[data-name='$sessions'] [data-testid=property-menu]");
+    leptos::task::tick().await;
+    assert_eq!(count(&root, "[data-name='$sessions'] [data-testid=property-copy]"), 1);
+    assert_eq!(count(&root, "[data-name='$sessions'] [data-testid=property-edit]"), 0);
+    assert_eq!(count(&root, "[data-name='$sessions'] [data-testid=property-delete]"), 0);
+
+    click(&root, "[data-name=plan] [data-testid=property-menu]");
+    leptos::task::tick().await;
+    assert_eq!(count(&root, "[data-name=plan] [data-testid=property-delete]"), 1);
+    click(&root, "[data-name=plan] [data-testid=property-edit]");
+    settle().await;
+    let input = find(&root, "[data-name=plan] [data-testid=property-editor] input[name=value]");
+    assert_eq!(input.unchecked_into::<HtmlInputElement>().value(), "pro");
+}
+
+#[wasm_bindgen_test]
+fn pinned_properties_show_in_the_header_in_pin_order() {
+    let root = host();
+    let card = card(vec![
+        property("$email", PropertyValue::Text("a@example.com".into())),
+        property("plan", PropertyValue::Text("pro".into())),
+    ]);
+    let pins = Some(vec!["plan".to_owned(), "$email".to_owned(), "$phone".to_owned()]);
+    let _mounted = mount_to(root.clone(), move || {
+        view! { <LeadCardView card now=t(0) pins notes=Ok(Vec::new()) me=None/> }
+    });
+    assert_eq!(texts(&root, "[data-testid=pinned-property] .pinned__label"), ["plan", "Email", "Phone"]);
+    assert_eq!(texts(&root, "[data-testid=pinned-property] .pinned__value"), ["pro", "a@example.com", "—"]);
+    assert_eq!(count(&root, "[data-testid=pinned] [data-testid=unpin]"), 3);
+    assert_eq!(
+        find(&root, "[data-name=plan] [data-testid=pin]").get_attribute("aria-pressed").as_deref(),
+        Some("true")
+    );
+}
+
+#[wasm_bindgen_test]
+fn without_pins_there_is_nothing_to_pin_with() {
+    let root = host();
+    let card = card(vec![property("plan", PropertyValue::Text("pro".into()))]);
+    let _mounted = mount_to(root.clone(), move || {
+        view! { <LeadCardView card now=t(0) pins=None notes=Ok(Vec::new()) me=None/> }
+    });
+    assert_eq!(count(&root, "[data-testid=pin]"), 0);
+    assert_eq!(count(&root, "[data-testid=pinned-property]"), 0);
+}
+
+type Saved = Arc<Mutex<Vec<(PropertyName, PropertyValue)>>>;
+
+/// Mounts an editor of `name` starting from `value`; what it saves lands in the returned list.
+fn editor(root: &HtmlElement, name: &str, value: PropertyValue) -> (impl Sized, Saved) {
+    let saved = Saved::default();
+    let on_save = {
+        let saved = saved.clone();
+        move |save| saved.lock().expect("lock").push(save)
+    };
+    let name = name.to_owned();
+    let mounted = mount_to(root.clone(), move || {
+        view! { <PropertyEditor name value on_save on_cancel=|()| {} saving=false refusal=RwSignal::new(None)/> }
+    });
+    (mounted, saved)
+}
+
+#[wasm_bindgen_test]
+async fn the_email_editor_says_why_a_cyrillic_address_is_invalid_as_the_operator_types() {
+    let root = host();
+    let (_mounted, saved) = editor(&root, "$email", PropertyValue::Text("anna@example.com".into()));
+    assert_eq!(count(&root, "[data-testid=editor-error]"), 0);
+    type_into(&root, "input[name=value]", "иван@пример.рф");
+    leptos::task::tick().await;
+    let error = text(&root, "[data-testid=editor-error]");
+    assert!(error.contains("contains non-ASCII characters"), "{error}");
+
+    // An invalid address can still be stored.
+    click(&root, "[data-testid=editor-save]");
+    leptos::task::tick().await;
+    let name = PropertyName::parse("$email").expect("system name");
+    assert_eq!(*saved.lock().expect("lock"), [(name, PropertyValue::Text("иван@пример.рф".into()))]);
+
+    type_into(&root, "input[name=value]", "ivan@example.com");
+    leptos::task::tick().await;
+    assert_eq!(count(&root, "[data-testid=editor-error]"), 0);
+}
+
+#[wasm_bindgen_test]
+async fn the_number_editor_shows_numbers_as_the_card_does_and_refuses_what_core_refuses() {
+    let root = host();
+    let (_mounted, saved) = editor(&root, "Last purchase amount", PropertyValue::Number(120.5));
+    let whole = host();
+    let _whole = editor(&whole, "visits", PropertyValue::Number(1_000_000.0));
+    // Reactive properties such as an input's value are set after the first render.
+    leptos::task::tick().await;
+    let input = find(&root, "input[name=value]").unchecked_into::<HtmlInputElement>();
+    assert_eq!((input.type_().as_str(), input.value().as_str()), ("number", "120.5"));
+
+    assert_eq!(find(&whole, "input[name=value]").unchecked_into::<HtmlInputElement>().value(), "1000000");
+
+    type_into(&root, "input[name=value]", "18014398509481984");
+    leptos::task::tick().await;
+    assert_eq!(text(&root, "[data-testid=editor-error]"), "whole numbers must lie within ±2^53");
+    click(&root, "[data-testid=editor-save]");
+    leptos::task::tick().await;
+    assert!(saved.lock().expect("lock").is_empty(), "a refused value is not saved");
+
+    type_into(&root, "input[name=value]", "99.95");
+    leptos::task::tick().await;
+    click(&root, "[data-testid=editor-save]");
+    leptos::task::tick().await;
+    assert_eq!(saved.lock().expect("lock").last().map(|(_, v)| v.clone()), Some(PropertyValue::Number(99.95)));
+}
+
+#[wasm_bindgen_test]
+async fn the_date_editor_shows_the_operators_local_time_and_saves_utc() {
+    let root = host();
+    let moment = t(0);
+    let (_mounted, saved) = editor(&root, "Renewal", PropertyValue::DateTime(moment));
+    leptos::task::tick().await;
+    let input = find(&root, "input[name=value]").unchecked_into::<HtmlInputElement>();
+    assert_eq!(input.type_(), "datetime-local");
+    // The browser's own reading of the moment in the operator's zone.
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(moment.timestamp_millis() as f64));
+    let expected = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        date.get_full_year(),
+        date.get_month() + 1,
+        date.get_date(),
+        date.get_hours(),
+        date.get_minutes()
+    );
+    assert_eq!(input.value(), expected);
+
+    click(&root, "[data-testid=editor-save]");
+    leptos::task::tick().await;
+    assert_eq!(saved.lock().expect("lock").last().map(|(_, v)| v.clone()), Some(PropertyValue::DateTime(moment)));
+
+    type_into(&root, "input[name=value]", "2027-03-01T10:00");
+    leptos::task::tick().await;
+    click(&root, "[data-testid=editor-save]");
+    leptos::task::tick().await;
+    let typed = js_sys::Date::new(&"2027-03-01T10:00".into()).get_time();
+    let saved_at = saved.lock().expect("lock").last().map(|(_, v)| v.clone());
+    assert_eq!(saved_at, Some(PropertyValue::DateTime(DateTime::from_timestamp_millis(typed as i64).expect("time"))));
+}
+
+#[wasm_bindgen_test]
+fn a_note_is_shown_as_text_and_only_its_author_may_delete_it() {
+    let root = host();
+    let body = "Called <img src=x onerror=\"window.pwned = 1\">\nsecond line";
+    let notes = vec![
+        Note { id: 2, body: body.into(), author_id: 7, author_name: "Demo Operator".into(), created_at: t(60) },
+        Note { id: 1, body: "first".into(), author_id: 8, author_name: "Someone Else".into(), created_at: t(0) },
+    ];
+    let _mounted = mount_to(root.clone(), move || view! { <CardNotes lead=42 notes=Ok(notes) me=Some(7)/> });
+    assert_eq!(count(&root, "[data-testid=note]"), 2);
+    assert_eq!(find(&root, "[data-testid=note] .note__body").text_content().as_deref(), Some(body));
+    assert_eq!(count(&root, "img"), 0);
+    assert_eq!(texts(&root, "[data-testid=note] .note__author"), ["Demo Operator", "Someone Else"]);
+    assert_eq!(count(&root, "[data-testid=note]:nth-child(1) [data-testid=note-delete]"), 1);
+    assert_eq!(count(&root, "[data-testid=note]:nth-child(2) [data-testid=note-delete]"), 0);
+}
+
+#[wasm_bindgen_test]
+fn the_local_time_follows_the_lead_zone_and_an_unknown_zone_shows_none() {
+    let root = host();
+    let _mounted = mount_to(root.clone(), || {
+        view! {
+            <div class="berlin">
+                <LeadLocation city=Some("Berlin".into()) country=Some("Germany".into()) timezone=Some("Europe/Berlin".into()) now=t(0)/>
+            </div>
+            <div class="mars">
+                <LeadLocation city=Some("Olympus Base".into()) country=None timezone=Some("Mars/Olympus".into()) now=t(0)/>
+            </div>
+        }
+    });
+    assert_eq!(text(&root, ".berlin [data-testid=location]"), "Berlin, Germany");
+    // 2027-01-15 08:00 UTC is 09:00 in Berlin (CET).
+    let time = text(&root, ".berlin [data-testid=local-time]");
+    assert!(time.contains("09:00") || time.contains("9:00"), "{time}");
+    assert_eq!(text(&root, ".mars [data-testid=location]"), "Olympus Base");
+    assert_eq!(count(&root, ".mars [data-testid=local-time]"), 0);
 }
 
 #[wasm_bindgen_test]
@@ -171,41 +405,35 @@ fn subscription_shows_the_core_label_and_the_bounce() {
 #[wasm_bindgen_test]
 fn the_card_places_every_block_with_its_selectors() {
     let root = host();
-    let card = LeadCard {
-        id: 42,
-        version: 3,
-        display_name: "Lead #42".into(),
-        avatar_url: None,
-        created_at: t(0),
-        last_seen: Some(t(0)),
-        last_heartbeat: Some(t(100)),
-        last_active: Some(t(100)),
-        properties: vec![
-            Property { name: "plan".into(), value: PropertyValue::Text("pro".into()), updated_at: t(0) },
-            Property { name: "$email".into(), value: PropertyValue::Text("a@example.com".into()), updated_at: t(0) },
-        ],
-        tags: vec!["vip".into(), "trial".into()],
-        subscription: Subscription {
-            email: Some("a@example.com".into()),
-            status: SubscriptionStatus::Subscribed,
-            bounce: None,
-            reason: None,
-            changed_at: None,
-        },
-    };
-    let _mounted = mount_to(root.clone(), move || view! { <LeadCardView card now=t(130)/> });
+    let mut card = card(vec![
+        property("plan", PropertyValue::Text("pro".into())),
+        property("$email", PropertyValue::Text("a@example.com".into())),
+        property("$city", PropertyValue::Text("Berlin".into())),
+        property("$timezone", PropertyValue::Text("Europe/Berlin".into())),
+    ]);
+    card.subscription.status = SubscriptionStatus::Subscribed;
+    let _mounted = mount_to(root.clone(), move || {
+        view! { <LeadCardView card now=t(130) pins=Some(Vec::new()) notes=Ok(Vec::new()) me=Some(1)/> }
+    });
     assert_eq!(count(&root, "[data-testid=lead-card]"), 1);
     assert_eq!(text(&root, "[data-testid=lead-name]"), "Lead #42");
     assert_eq!(text(&root, "[data-testid=lead-avatar]"), "L4");
     assert_eq!(text(&root, "[data-testid=lead-presence]"), "online");
     assert_eq!(
         texts(&root, "[data-testid=property-row] .property__name"),
-        ["Email", "plan"],
+        ["Email", "City", "Time zone", "plan"],
         "system properties come first"
     );
     assert_eq!(text(&root, "[data-testid=subscription-status]"), "Subscribed");
-    assert_eq!(count(&root, "[data-testid=lead-tags] .tag"), 2);
+    assert_eq!(count(&root, "[data-testid=lead-tags] [data-testid=tag]"), 2);
+    assert_eq!(count(&root, "[data-testid=lead-tags] [data-testid=tag-remove]"), 2);
+    assert_eq!(count(&root, "input[data-testid=tag-input]"), 1);
     assert_eq!(count(&root, "[data-testid=card-menu]"), 1);
+    assert_eq!(count(&root, "[data-testid=property-add]"), 1);
+    assert_eq!(count(&root, "[data-testid=notes] textarea[data-testid=note-input]"), 1);
+    assert_eq!(text(&root, "[data-testid=location]"), "Berlin");
+    assert_eq!(count(&root, "[data-testid=local-time]"), 1);
+    assert_eq!(count(&root, "[data-testid=conflict]"), 0);
 }
 
 #[wasm_bindgen_test]

@@ -1,4 +1,5 @@
-//! The page's clock: the time presence and "5 min ago" are computed against, ticking every 30 s.
+//! The page's clocks: one ticking every 30 s for presence and "5 min ago", one changing exactly
+//! when the minute does, for times shown to the minute.
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -11,5 +12,20 @@ pub const TICK_MS: u64 = 30_000;
 pub fn use_now() -> Signal<DateTime<Utc>> {
     let now = RwSignal::new(Utc::now());
     use_interval_fn(move || now.set(Utc::now()), TICK_MS);
+    now.into()
+}
+
+/// The current time, changing within a second of each new minute while the calling component lives.
+pub fn use_minute_clock() -> Signal<DateTime<Utc>> {
+    let now = RwSignal::new(Utc::now());
+    use_interval_fn(
+        move || {
+            let t = Utc::now();
+            if t.timestamp().div_euclid(60) != now.get_untracked().timestamp().div_euclid(60) {
+                now.set(t);
+            }
+        },
+        1_000,
+    );
     now.into()
 }

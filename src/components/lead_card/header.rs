@@ -1,8 +1,11 @@
-//! The card's header: avatar, name, and a live presence badge with when the lead was last seen.
+//! The card's header: avatar, name, a live presence badge with when the lead was last seen, and the
+//! operator's pinned properties.
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
+use super::properties::{label_of, value_text};
+use super::state::CardState;
 use crate::components::avatar::{Avatar, AvatarSize};
 use crate::components::presence_badge::PresenceBadge;
 use crate::time;
@@ -31,5 +34,47 @@ pub fn CardHeader(
                 </div>
             </div>
         </header>
+    }
+}
+
+/// The operator's pinned properties, in pin order, with this lead's values; each can be unpinned.
+#[component]
+pub fn PinnedProperties() -> impl IntoView {
+    let state = CardState::expect();
+    let pinned = move || {
+        let names = state.pins.get().unwrap_or_default();
+        state
+            .card
+            .with(|card| names.into_iter().map(|name| (card.property(&name).map(value_text), name)).collect::<Vec<_>>())
+    };
+    view! {
+        <ul class="pinned" data-testid="pinned" aria-label="Pinned properties">
+            <For each=pinned key=|pin| pin.clone() let:pin>
+                {
+                    let (value, name) = pin;
+                    let unknown = value.is_none();
+                    let value = value.unwrap_or_else(|| "—".to_owned());
+                    let label = label_of(&name);
+                    let unpin_label = format!("Unpin {label}");
+                    let unpin = name.clone();
+                    view! {
+                        <li class="pinned__property" data-testid="pinned-property" data-name=name>
+                            <span class="pinned__label">{label}</span>
+                            <span class="pinned__value" class:pinned__value--unknown=unknown>
+                                {value}
+                            </span>
+                            <button
+                                type="button"
+                                class="pinned__unpin"
+                                data-testid="unpin"
+                                aria-label=unpin_label
+                                title="Unpin"
+                                on:click=move |_| state.toggle_pin(unpin.clone())
+                            ></button>
+                        </li>
+                    }
+                }
+            </For>
+        </ul>
     }
 }

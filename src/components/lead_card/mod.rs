@@ -1,38 +1,71 @@
 //! The lead card: one component, placed by the Leads Database card page now and by Inbox and
-//! Visitors later. It takes the lead's id, loads the card, and lays out one block per file.
+//! Visitors later. It takes the lead's id, loads the card with its notes and the operator's pins,
+//! and lays out one block per file; every write updates the card from the server's answer.
 
+mod add_property;
+mod conflict;
+mod editor;
 mod header;
+mod location;
 mod menu;
+mod notes;
 mod properties;
+mod state;
 mod subscription;
 mod tags;
+mod toast;
 
 use chrono::{DateTime, Utc};
-use leadcard_core::wire;
+use leadcard_core::wire::{self, Note};
 use leptos::prelude::*;
 
+pub use editor::PropertyEditor;
 pub use header::CardHeader;
-pub use menu::CardMenu;
-pub use properties::{PropertyList, PropertyRow};
+pub use location::LeadLocation;
+pub use notes::CardNotes;
 pub use subscription::SubscriptionInfo;
-pub use tags::CardTags;
 
-use crate::api;
-use crate::components::clock::use_now;
+use add_property::AddProperty;
+use conflict::ConflictView;
+use header::PinnedProperties;
+use menu::CardMenu;
+use properties::PropertyList;
+use state::CardState;
+use tags::CardTags;
+use toast::CardToast;
+
+use crate::api::{self, ApiError};
+use crate::components::clock::{use_minute_clock, use_now};
 use crate::components::error_notice::api_error_fallback;
 use crate::components::not_found::NotFound;
+use crate::session::Session;
+
+/// What the card shows, loaded together; only the card itself is required.
+#[derive(Clone)]
+struct CardData {
+    card: wire::LeadCard,
+    notes: Result<Vec<Note>, ApiError>,
+    pins: Option<Vec<String>>,
+}
+
+async fn load(id: i64) -> Result<CardData, ApiError> {
+    let (card, notes, pins) = futures::future::join3(api::lead(id), api::notes(id), api::pins()).await;
+    Ok(CardData { card: card?, notes, pins: pins.ok().map(|pins| pins.names) })
+}
 
 /// Loads and shows the card of lead `id`; an unknown id shows the not-found view.
 #[component]
 pub fn LeadCard(#[prop(into)] id: Signal<i64>) -> impl IntoView {
-    let card = LocalResource::new(move || api::lead(id.get()));
+    let session = Session::expect();
+    let data = LocalResource::new(move || load(id.get()));
     let now = use_now();
     view! {
         <Transition fallback=|| view! { <div class="lead-card lead-card--loading" aria-busy="true">"Loading the card…"</div> }>
             <ErrorBoundary fallback=api_error_fallback>
                 {move || Suspend::new(async move {
-                    match card.await {
-                        Ok(card) => Ok(view! { <LeadCardView card now/> }.into_any()),
+                    let me = session.me.await.ok().map(|me| me.id);
+                    match data.await {
+                        Ok(CardData { card, notes, pins }) => Ok(view! { <LeadCardView card now pins notes me/> }.into_any()),
                         Err(error) if error.is_not_found() => {
                             Ok(view! { <NotFound message="There is no lead with this id; it may have been removed."/> }.into_any())
                         }
@@ -44,36 +77,64 @@ pub fn LeadCard(#[prop(into)] id: Signal<i64>) -> impl IntoView {
     }
 }
 
-/// The card of loaded data, with no network of its own; `now` drives the presence badge.
+/// The card of loaded data, with no network until the operator changes something. `now` drives
+/// the presence badge; `pins` are the operator's (None: could not be loaded, pinning is off);
+/// `me` is the signed-in operator's id, who may delete their own notes.
 #[component]
-pub fn LeadCardView(card: wire::LeadCard, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl IntoView {
-    let wire::LeadCard {
-        id,
-        display_name,
-        avatar_url,
-        last_seen,
-        last_heartbeat,
-        last_active,
-        properties,
-        tags,
-        subscription,
-        ..
-    } = card;
+pub fn LeadCardView(
+    card: wire::LeadCard,
+    #[prop(into)] now: Signal<DateTime<Utc>>,
+    pins: Option<Vec<String>>,
+    notes: Result<Vec<Note>, ApiError>,
+    me: Option<i64>,
+) -> impl IntoView {
+    let id = card.id;
+    let state = CardState::provide(card, pins);
+    let minute = use_minute_clock();
+    let head = Memo::new(move |_| {
+        state
+            .card
+            .with(|c| (c.display_name.clone(), c.avatar_url.clone(), c.last_seen, c.last_heartbeat, c.last_active))
+    });
+    let place = Memo::new(move |_| {
+        state.card.with(|c| {
+            let text = |name: &str| c.property(name).and_then(|v| v.as_text()).map(str::to_owned);
+            (text("$city"), text("$country"), text("$timezone"))
+        })
+    });
+    let subscription = Memo::new(move |_| state.card.with(|c| c.subscription.clone()));
     view! {
         <article class="lead-card" data-testid="lead-card">
             <div class="lead-card__top">
-                <CardHeader name=display_name url=avatar_url last_seen last_heartbeat last_active now/>
+                <div class="lead-card__summary">
+                    {move || {
+                        let (name, url, last_seen, last_heartbeat, last_active) = head.get();
+                        view! { <CardHeader name url last_seen last_heartbeat last_active now/> }
+                    }}
+                    {move || {
+                        let (city, country, timezone) = place.get();
+                        view! { <LeadLocation city country timezone now=minute/> }
+                    }}
+                    <PinnedProperties/>
+                </div>
                 <CardMenu id/>
             </div>
             <section class="lead-card__section" aria-labelledby="lead-card-properties">
                 <h2 class="lead-card__section-title" id="lead-card-properties">"Properties"</h2>
-                <PropertyList properties/>
-                <SubscriptionInfo subscription/>
+                <ConflictView/>
+                <PropertyList/>
+                {move || view! { <SubscriptionInfo subscription=subscription.get()/> }}
+                <AddProperty/>
             </section>
             <section class="lead-card__section" aria-labelledby="lead-card-tags">
                 <h2 class="lead-card__section-title" id="lead-card-tags">"Tags"</h2>
-                <CardTags tags/>
+                <CardTags/>
             </section>
+            <section class="lead-card__section" aria-labelledby="lead-card-notes">
+                <h2 class="lead-card__section-title" id="lead-card-notes">"Notes"</h2>
+                <CardNotes lead=id notes me/>
+            </section>
+            <CardToast/>
         </article>
     }
 }

@@ -1,35 +1,224 @@
 //! The card's properties: system properties first with their labels, then custom ones, each value
-//! formatted by its type. Values are always text, never markup.
+//! formatted by its type and always as text. Each row pins, copies, edits and deletes its property.
 
-use leadcard_core::PropertyValue;
-use leadcard_core::property::{SYSTEM_PROPERTIES, format_number, system_property};
+use leadcard_core::property::{SYSTEM_PROPERTIES, format_number};
 use leadcard_core::wire::Property;
+use leadcard_core::{PropertyName, PropertyValue};
+use leptos::html::Div;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
+use super::editor::PropertyEditor;
+use super::menu::MenuList;
+use super::state::{CardState, Toast, WriteFailure};
 use crate::time;
 
+/// The card's properties as the card state holds them. A row is rebuilt when its value changes.
 #[component]
-pub fn PropertyList(properties: Vec<Property>) -> impl IntoView {
-    let mut properties = properties;
-    // Stable: custom properties keep the server's order (by name) after the system ones.
-    properties.sort_by_key(|p| SYSTEM_PROPERTIES.iter().position(|s| s.name == p.name).unwrap_or(usize::MAX));
+pub fn PropertyList() -> impl IntoView {
+    let state = CardState::expect();
+    let rows = move || {
+        let mut properties = state.card.with(|card| card.properties.clone());
+        // Stable: custom properties keep the server's order (by name) after the system ones.
+        properties.sort_by_key(|p| SYSTEM_PROPERTIES.iter().position(|s| s.name == p.name).unwrap_or(usize::MAX));
+        properties
+    };
     view! {
         <dl class="property-list">
-            {properties.into_iter().map(|property| view! { <PropertyRow property/> }).collect_view()}
+            <For each=rows key=|p| (p.name.clone(), p.updated_at, p.value.display()) let:property>
+                <PropertyRow property/>
+            </For>
         </dl>
     }
 }
 
+/// A value on one line, as the header shows it and Copy copies it: dates in the operator's zone.
+pub fn value_text(value: &PropertyValue) -> String {
+    match value {
+        PropertyValue::DateTime(t) => time::local(*t),
+        other => other.display(),
+    }
+}
+
+/// What the card calls a property: a system property's label, otherwise its name.
+pub fn label_of(name: &str) -> String {
+    PropertyName::parse(name).map_or_else(|_| name.to_owned(), |name| name.label().to_owned())
+}
+
 #[component]
 pub fn PropertyRow(property: Property) -> impl IntoView {
+    let state = CardState::expect();
     let Property { name, value, .. } = property;
-    let label = system_property(&name).map_or_else(|| name.clone(), |p| p.label.to_owned());
+    // Only properties an operator may change get Edit and Delete.
+    let editable = PropertyName::parse(&name).ok().filter(PropertyName::editable_by_operator);
+    let label = label_of(&name);
     let value_class = format!("property__value property__value--{}", value.ty().as_str());
+    let copied_text = value_text(&value);
+    let editing = RwSignal::new(false);
+    let saving = RwSignal::new(false);
+    let refusal = RwSignal::new(None::<String>);
+    let stored = StoredValue::new(value.clone());
+    let pinnable = state.pins.with_untracked(Option::is_some);
+
+    let copy = {
+        let text = copied_text.clone();
+        move || state.copy(text.clone())
+    };
+    let save = move |(name, value): (PropertyName, PropertyValue)| {
+        saving.set(true);
+        spawn_local(async move {
+            match state.write(name, Some(value), Some(stored.get_value())).await {
+                Ok(()) | Err(WriteFailure::Clashed) => editing.set(false),
+                Err(WriteFailure::Refused(error)) => refusal.set(Some(error.message)),
+            }
+            saving.set(false);
+        });
+    };
+    let delete = editable.clone().map(|name| {
+        move || {
+            let (name, value) = (name.clone(), stored.get_value());
+            spawn_local(async move {
+                match state.write(name.clone(), None, Some(value.clone())).await {
+                    Ok(()) => state.show(Toast::Deleted { name, value }),
+                    Err(WriteFailure::Clashed) => {}
+                    Err(WriteFailure::Refused(error)) => state.show(Toast::Failed(error.message)),
+                }
+            });
+        }
+    });
+    let pin_name = name.clone();
+    let pinned = move || state.is_pinned(&pin_name);
+    let pin_label = format!("Pin {label} to the header");
+    let toggle_pin = {
+        let name = name.clone();
+        move |_| state.toggle_pin(name.clone())
+    };
+    let editor_name = name.clone();
     let title = name.clone();
+
     view! {
-        <div class="property" data-testid="property-row" data-name=name>
-            <dt class="property__name" title=title>{label}</dt>
-            <dd class=value_class>{value_view(value)}</dd>
+        <div class="property" class:property--editing=editing data-testid="property-row" data-name=name>
+            <dt class="property__name" title=title>
+                <span class="property__label">{label}</span>
+                {pinnable.then(|| view! {
+                    <button
+                        type="button"
+                        class="property__pin"
+                        data-testid="pin"
+                        aria-label=pin_label
+                        title="Pin to the header"
+                        aria-pressed=move || pinned().to_string()
+                        on:click=toggle_pin
+                    ></button>
+                })}
+            </dt>
+            <Show
+                when=move || editing.get()
+                fallback={
+                    let copy = copy.clone();
+                    let value = value.clone();
+                    move || {
+                        let (on_click, on_key) = (copy.clone(), copy.clone());
+                        view! {
+                            <dd
+                                class=value_class.clone()
+                                title="Click to copy"
+                                tabindex="0"
+                                on:click=move |_| on_click()
+                                on:keydown=move |ev| {
+                                    if ev.key() == "Enter" {
+                                        on_key();
+                                    }
+                                }
+                            >
+                                {value_view(value.clone())}
+                            </dd>
+                        }
+                    }
+                }
+            >
+                <dd class="property__editing">
+                    <PropertyEditor
+                        name=editor_name.clone()
+                        value=stored.get_value()
+                        on_save=save
+                        on_cancel=move |()| {
+                            refusal.set(None);
+                            editing.set(false);
+                        }
+                        saving
+                        refusal
+                    />
+                </dd>
+            </Show>
+            <PropertyMenu
+                on_edit=editable.is_some().then_some(Callback::new(move |()| editing.set(true)))
+                on_copy=Callback::new(move |()| copy())
+                on_delete=delete.map(|delete| Callback::new(move |()| delete()))
+            />
+        </div>
+    }
+}
+
+/// The ellipsis menu of a property: Edit value and Delete only where the operator may change it.
+#[component]
+fn PropertyMenu(
+    on_edit: Option<Callback<()>>,
+    on_copy: Callback<()>,
+    on_delete: Option<Callback<()>>,
+) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let root = NodeRef::<Div>::new();
+    let item = move |callback: Callback<()>| {
+        move |_| {
+            open.set(false);
+            callback.run(());
+        }
+    };
+    view! {
+        <div
+            class="property__actions"
+            node_ref=root
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" {
+                    open.set(false);
+                }
+            }
+        >
+            <button
+                type="button"
+                class="button button--icon property__menu-button"
+                data-testid="property-menu"
+                aria-label="Property menu"
+                aria-haspopup="menu"
+                aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|o| *o = !*o)
+            >
+                "⋯"
+            </button>
+            <Show when=move || open.get()>
+                <MenuList root open>
+                    {on_edit.map(|edit| view! {
+                        <button type="button" class="card-menu__item" role="menuitem" data-testid="property-edit" on:click=item(edit)>
+                            "Edit value"
+                        </button>
+                    })}
+                    <button type="button" class="card-menu__item" role="menuitem" data-testid="property-copy" on:click=item(on_copy)>
+                        "Copy"
+                    </button>
+                    {on_delete.map(|delete| view! {
+                        <button
+                            type="button"
+                            class="card-menu__item card-menu__item--danger"
+                            role="menuitem"
+                            data-testid="property-delete"
+                            on:click=item(delete)
+                        >
+                            "Delete"
+                        </button>
+                    })}
+                </MenuList>
+            </Show>
         </div>
     }
 }

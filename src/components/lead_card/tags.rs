@@ -1,18 +1,118 @@
-//! The card's tags.
+//! The card's tags: remove one, or add one with suggestions from the tags in use; the core rule
+//! for a tag is checked before asking the server.
 
+use leadcard_core::tag::parse_tag;
+use leadcard_core::wire::NewTag;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
-use crate::components::tag_list::TagList;
+use super::state::CardState;
+use crate::api;
+
+enum TagChange {
+    Add(String),
+    Remove(String),
+}
 
 #[component]
-pub fn CardTags(tags: Vec<String>) -> impl IntoView {
+pub fn CardTags() -> impl IntoView {
+    let state = CardState::expect();
+    let lead = state.lead_id();
+    let tags = Memo::new(move |_| state.card.with(|card| card.tags.clone()));
+    let draft = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    // The tags in use, asked for when the operator first goes to the input.
+    let suggestions = RwSignal::new(None::<Vec<String>>);
+    let list_id = format!("lead-card-{lead}-tags");
+
+    let change = move |change: TagChange| {
+        busy.set(true);
+        spawn_local(async move {
+            let added = matches!(change, TagChange::Add(_));
+            let result = match change {
+                TagChange::Add(tag) => api::add_tag(lead, &NewTag { tag }).await,
+                TagChange::Remove(tag) => api::remove_tag(lead, &tag).await,
+            };
+            match result {
+                Ok(tags) => {
+                    state.card.update(|card| card.tags = tags);
+                    problem.set(None);
+                    if added {
+                        draft.set(String::new());
+                    }
+                }
+                Err(error) => problem.set(Some(error.message)),
+            }
+            busy.set(false);
+        });
+    };
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match parse_tag(&draft.get_untracked()) {
+            Ok(tag) => change(TagChange::Add(tag)),
+            Err(reason) => problem.set(Some(format!("A tag {reason}."))),
+        }
+    };
+    let load_suggestions = move |_| {
+        if suggestions.with_untracked(Option::is_some) {
+            return;
+        }
+        suggestions.set(Some(Vec::new()));
+        spawn_local(async move {
+            if let Ok(in_use) = api::tags().await {
+                suggestions.set(Some(in_use.into_iter().map(|info| info.tag).collect()));
+            }
+        });
+    };
+    let options = move || {
+        suggestions.with(|known| {
+            known
+                .iter()
+                .flatten()
+                .filter(|tag| tags.with(|tags| !tags.contains(tag)))
+                .map(|tag| view! { <option value=tag.clone()></option> })
+                .collect_view()
+        })
+    };
+
     view! {
         <div class="lead-card__tags" data-testid="lead-tags">
-            {if tags.is_empty() {
-                view! { <p class="lead-card__empty">"No tags"</p> }.into_any()
-            } else {
-                view! { <TagList tags/> }.into_any()
-            }}
+            <ul class="tag-list tag-list--editable">
+                <For each=move || tags.get() key=String::clone let:tag>
+                    <li class="tag" data-testid="tag">
+                        <span class="tag__text">{tag.clone()}</span>
+                        <button
+                            type="button"
+                            class="tag__remove"
+                            data-testid="tag-remove"
+                            aria-label=format!("Remove the tag {tag}")
+                            title="Remove"
+                            disabled=busy
+                            on:click=move |_| change(TagChange::Remove(tag.clone()))
+                        ></button>
+                    </li>
+                </For>
+            </ul>
+            <form class="tag-form" on:submit=add>
+                <input
+                    class="input tag-form__input"
+                    data-testid="tag-input"
+                    list=list_id.clone()
+                    autocomplete="off"
+                    placeholder="Add a tag"
+                    aria-label="Add a tag"
+                    prop:value=draft
+                    on:focus=load_suggestions
+                    on:input=move |ev| {
+                        draft.set(event_target_value(&ev));
+                        problem.set(None);
+                    }
+                />
+                <datalist id=list_id>{options}</datalist>
+                <button type="submit" class="button button--secondary" disabled=busy>"Add"</button>
+            </form>
+            {move || problem.get().map(|message| view! { <p class="editor__error" role="alert" data-testid="tag-error">{message}</p> })}
         </div>
     }
 }

@@ -1,0 +1,119 @@
+//! Operators' notes on the lead: newest first with author and time, added as multi-line text and
+//! always shown as text, deleted only by their author.
+
+use leadcard_core::tag::parse_note;
+use leadcard_core::wire::{NewNote, Note};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::{self, ApiError};
+use crate::components::error_notice::ErrorNotice;
+use crate::time;
+
+/// `notes` as loaded with the card (an error shows in place of the list; adding still works);
+/// `me` is the signed-in operator's id, who may delete their own notes.
+#[component]
+pub fn CardNotes(lead: i64, notes: Result<Vec<Note>, ApiError>, me: Option<i64>) -> impl IntoView {
+    let (loaded, load_error) = match notes {
+        Ok(notes) => (notes, None),
+        Err(error) => (Vec::new(), Some(error)),
+    };
+    let notes = RwSignal::new(loaded);
+    let draft = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<String>);
+    let saving = RwSignal::new(false);
+
+    let add = move || {
+        let body = match parse_note(&draft.get_untracked()) {
+            Ok(body) => body,
+            Err(reason) => return problem.set(Some(format!("A note {reason}."))),
+        };
+        saving.set(true);
+        spawn_local(async move {
+            match api::add_note(lead, &NewNote { body }).await {
+                Ok(note) => {
+                    notes.update(|notes| notes.insert(0, note));
+                    draft.set(String::new());
+                    problem.set(None);
+                }
+                Err(error) => problem.set(Some(error.message)),
+            }
+            saving.set(false);
+        });
+    };
+    let delete = Callback::new(move |id: i64| {
+        spawn_local(async move {
+            match api::delete_note(lead, id).await {
+                Ok(()) => notes.update(|notes| notes.retain(|note| note.id != id)),
+                Err(error) => problem.set(Some(error.message)),
+            }
+        });
+    });
+
+    view! {
+        <div class="notes" data-testid="notes">
+            <form
+                class="notes__form"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    add();
+                }
+            >
+                <textarea
+                    class="input notes__input"
+                    data-testid="note-input"
+                    rows="3"
+                    placeholder="Write a note for your team (Ctrl+Enter adds it)"
+                    aria-label="New note"
+                    prop:value=draft
+                    on:input=move |ev| {
+                        draft.set(event_target_value(&ev));
+                        problem.set(None);
+                    }
+                    on:keydown=move |ev| {
+                        if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+                            ev.prevent_default();
+                            add();
+                        }
+                    }
+                ></textarea>
+                <button type="submit" class="button button--primary notes__add" data-testid="note-add" disabled=saving>
+                    "Add note"
+                </button>
+            </form>
+            {move || problem.get().map(|message| view! { <p class="editor__error" role="alert">{message}</p> })}
+            {load_error.map(|error| view! { <ErrorNotice error/> })}
+            <Show when=move || notes.with(|notes| !notes.is_empty())>
+                <ul class="notes__list">
+                    <For each=move || notes.get() key=|note| note.id let:note>
+                        <NoteItem own=me == Some(note.author_id) note on_delete=delete/>
+                    </For>
+                </ul>
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+fn NoteItem(note: Note, own: bool, on_delete: Callback<i64>) -> impl IntoView {
+    let Note { id, body, author_name, created_at, .. } = note;
+    view! {
+        <li class="note" data-testid="note">
+            <div class="note__meta">
+                <span class="note__author">{author_name}</span>
+                <time class="note__time" datetime=created_at.to_rfc3339()>{time::local(created_at)}</time>
+                {own.then(|| view! {
+                    <button
+                        type="button"
+                        class="button button--ghost note__delete"
+                        data-testid="note-delete"
+                        on:click=move |_| on_delete.run(id)
+                    >
+                        "Delete"
+                    </button>
+                })}
+            </div>
+            <p class="note__body">{body}</p>
+        </li>
+    }
+}

@@ -1,0 +1,57 @@
+//! The card's toast: "Copied", the text to copy by hand when the browser refuses, a deleted
+//! property with Undo, or a failure.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::properties::label_of;
+use super::state::{CardState, Toast, WriteFailure};
+
+fn select_all(ev: leptos::ev::FocusEvent) {
+    event_target::<web_sys::HtmlInputElement>(&ev).select();
+}
+
+#[component]
+pub fn CardToast() -> impl IntoView {
+    let state = CardState::expect();
+    let close = move |_| state.hide_toast();
+    move || {
+        state.toast.get().map(|(_, toast)| match toast {
+            Toast::Copied => view! { <div class="toast" role="status" data-testid="toast">"Copied"</div> }.into_any(),
+            Toast::CopyRefused(text) => view! {
+                <div class="toast toast--warning" role="alert" data-testid="toast">
+                    <span>"The browser did not allow copying. Copy it yourself:"</span>
+                    <input class="input toast__link" readonly value=text on:focus=select_all/>
+                    <button type="button" class="button button--ghost" on:click=close>"Close"</button>
+                </div>
+            }
+            .into_any(),
+            Toast::Deleted { name, value } => {
+                let label = label_of(name.as_str());
+                let undo = move |_| {
+                    state.hide_toast();
+                    let (name, value) = (name.clone(), value.clone());
+                    spawn_local(async move {
+                        if let Err(WriteFailure::Refused(error)) = state.write(name, Some(value), None).await {
+                            state.show(Toast::Failed(error.message));
+                        }
+                    });
+                };
+                view! {
+                    <div class="toast" role="status" data-testid="toast">
+                        <span>"Deleted " {label}</span>
+                        <button type="button" class="button toast__action" data-testid="toast-undo" on:click=undo>"Undo"</button>
+                    </div>
+                }
+                .into_any()
+            }
+            Toast::Failed(message) => view! {
+                <div class="toast toast--error" role="alert" data-testid="toast">
+                    <span>{message}</span>
+                    <button type="button" class="button toast__action" on:click=close>"Close"</button>
+                </div>
+            }
+            .into_any(),
+        })
+    }
+}
