@@ -182,15 +182,27 @@ pub async fn set_pins(pins: &Pins) -> Result<Pins, ApiError> {
     json(send(request(Method::PUT, "/pins"), Some(pins)).await?).await
 }
 
-/// `POST /leads/{id}/tags`: the lead's tags afterwards, sorted.
-pub async fn add_tag(id: i64, tag: &NewTag) -> Result<Vec<String>, ApiError> {
-    json(send(request(Method::POST, &format!("/leads/{id}/tags")), Some(tag)).await?).await
+/// A lead's tags after a change, sorted, and the card version the change made (its ETag).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagsChanged {
+    pub tags: Vec<String>,
+    pub version: Option<i64>,
 }
 
-/// `DELETE /leads/{id}/tags/{tag}`: the lead's tags afterwards, sorted.
-pub async fn remove_tag(id: i64, tag: &str) -> Result<Vec<String>, ApiError> {
+/// `POST /leads/{id}/tags`.
+pub async fn add_tag(id: i64, tag: &NewTag) -> Result<TagsChanged, ApiError> {
+    tags_changed(send(request(Method::POST, &format!("/leads/{id}/tags")), Some(tag)).await?).await
+}
+
+/// `DELETE /leads/{id}/tags/{tag}`.
+pub async fn remove_tag(id: i64, tag: &str) -> Result<TagsChanged, ApiError> {
     let tag = String::from(js_sys::encode_uri_component(tag));
-    json(send(request(Method::DELETE, &format!("/leads/{id}/tags/{tag}")), None::<&()>).await?).await
+    tags_changed(send(request(Method::DELETE, &format!("/leads/{id}/tags/{tag}")), None::<&()>).await?).await
+}
+
+async fn tags_changed(response: Response) -> Result<TagsChanged, ApiError> {
+    let version = response.headers().get("ETag").and_then(|etag| etag.trim_matches('"').parse().ok());
+    Ok(TagsChanged { tags: json(response).await?, version })
 }
 
 /// `GET /leads/{id}/notes`: the operators' notes on the lead, newest first.

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::state::CardState;
-use crate::api;
+use crate::api::{self, TagsChanged};
 
 enum TagChange {
     Add(String),
@@ -35,8 +35,15 @@ pub fn CardTags() -> impl IntoView {
                 TagChange::Remove(tag) => api::remove_tag(lead, &tag).await,
             };
             match result {
-                Ok(tags) => {
-                    state.card.update(|card| card.tags = tags);
+                Ok(TagsChanged { tags, version }) => {
+                    state.card.update(|card| {
+                        card.tags = tags;
+                        // Only when nothing else changed the card meanwhile may it take the new
+                        // version; otherwise its next write must meet the other change (412).
+                        if version == Some(card.version + 1) {
+                            card.version += 1;
+                        }
+                    });
                     problem.set(None);
                     if added {
                         draft.set(String::new());
