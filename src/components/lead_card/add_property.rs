@@ -6,7 +6,7 @@ use leadcard_core::{PropertyName, PropertyType};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::editor::{ValueInput, Verdict};
+use super::editor::{InlineError, ValueInput, Verdict};
 use super::state::{CardState, WriteFailure};
 
 #[component]
@@ -136,7 +136,7 @@ fn AddPropertyForm(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
                     "Cancel"
                 </button>
             </div>
-            {move || message().map(|message| view! { <p class="editor__error" role="alert" data-testid="property-add-error">{message}</p> })}
+            <InlineError message=Signal::derive(message) testid="property-add-error"/>
         </form>
     }
 }

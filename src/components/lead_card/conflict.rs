@@ -5,6 +5,7 @@ use leadcard_core::PropertyValue;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::editor::InlineError;
 use super::properties::{label_of, value_text};
 use super::state::{CardState, Clash, WriteFailure};
 
@@ -63,7 +64,7 @@ fn ClashPanel(clash: Clash) -> impl IntoView {
                     "Keep mine"
                 </button>
             </div>
-            {move || refusal.get().map(|message| view! { <p class="editor__error" role="alert">{message}</p> })}
+            <InlineError message=refusal/>
         </div>
     }
 }

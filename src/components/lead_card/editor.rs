@@ -126,6 +126,17 @@ pub fn ValueInput(#[prop(into)] ty: Signal<PropertyType>, draft: RwSignal<String
     }
 }
 
+/// A message under a form: why it cannot be saved, or what the server said.
+#[component]
+pub fn InlineError(
+    #[prop(into)] message: Signal<Option<String>>,
+    #[prop(optional)] testid: Option<&'static str>,
+) -> impl IntoView {
+    move || {
+        message.get().map(|message| view! { <p class="editor__error" role="alert" data-testid=testid>{message}</p> })
+    }
+}
+
 /// Edits the value of `name`, starting from `value` and keeping its type. Saving hands the checked
 /// value to `on_save`; `refusal` holds the server's answer to the last save until the operator types.
 #[component]
@@ -181,7 +192,7 @@ pub fn PropertyEditor(
                     "Cancel"
                 </button>
             </div>
-            {move || message().map(|message| view! { <p class="editor__error" role="alert" data-testid="editor-error">{message}</p> })}
+            <InlineError message=Signal::derive(message) testid="editor-error"/>
         </form>
     }
 }

@@ -49,9 +49,8 @@ pub fn PinnedProperties() -> impl IntoView {
     };
     view! {
         <ul class="pinned" data-testid="pinned" aria-label="Pinned properties">
-            <For each=pinned key=|pin| pin.clone() let:pin>
-                {
-                    let (value, name) = pin;
+            {move || {
+                pinned().into_iter().map(|(value, name)| {
                     let unknown = value.is_none();
                     let value = value.unwrap_or_else(|| "—".to_owned());
                     let label = label_of(&name);
@@ -73,8 +72,8 @@ pub fn PinnedProperties() -> impl IntoView {
                             ></button>
                         </li>
                     }
-                }
-            </For>
+                }).collect_view()
+            }}
         </ul>
     }
 }

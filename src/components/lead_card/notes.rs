@@ -6,6 +6,7 @@ use leadcard_core::wire::{NewNote, Note};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::editor::InlineError;
 use crate::api::{self, ApiError};
 use crate::components::error_notice::ErrorNotice;
 use crate::time;
@@ -24,7 +25,8 @@ pub fn CardNotes(lead: i64, notes: Result<Vec<Note>, ApiError>, me: Option<i64>)
     let saving = RwSignal::new(false);
 
     let add = move || {
-        let body = match parse_note(&draft.get_untracked()) {
+        let typed = draft.get_untracked();
+        let body = match parse_note(&typed) {
             Ok(body) => body,
             Err(reason) => return problem.set(Some(format!("A note {reason}."))),
         };
@@ -33,7 +35,12 @@ pub fn CardNotes(lead: i64, notes: Result<Vec<Note>, ApiError>, me: Option<i64>)
             match api::add_note(lead, &NewNote { body }).await {
                 Ok(note) => {
                     notes.update(|notes| notes.insert(0, note));
-                    draft.set(String::new());
+                    // What the operator typed meanwhile stays.
+                    draft.update(|draft| {
+                        if *draft == typed {
+                            draft.clear();
+                        }
+                    });
                     problem.set(None);
                 }
                 Err(error) => problem.set(Some(error.message)),
@@ -81,13 +88,17 @@ pub fn CardNotes(lead: i64, notes: Result<Vec<Note>, ApiError>, me: Option<i64>)
                     "Add note"
                 </button>
             </form>
-            {move || problem.get().map(|message| view! { <p class="editor__error" role="alert">{message}</p> })}
+            <InlineError message=problem/>
             {load_error.map(|error| view! { <ErrorNotice error/> })}
             <Show when=move || notes.with(|notes| !notes.is_empty())>
                 <ul class="notes__list">
-                    <For each=move || notes.get() key=|note| note.id let:note>
-                        <NoteItem own=me == Some(note.author_id) note on_delete=delete/>
-                    </For>
+                    {move || {
+                        notes
+                            .get()
+                            .into_iter()
+                            .map(|note| view! { <NoteItem own=me == Some(note.author_id) note on_delete=delete/> })
+                            .collect_view()
+                    }}
                 </ul>
             </Show>
         </div>

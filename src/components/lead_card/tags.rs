@@ -6,6 +6,7 @@ use leadcard_core::wire::NewTag;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::editor::InlineError;
 use super::state::CardState;
 use crate::api::{self, TagsChanged};
 
@@ -28,6 +29,7 @@ pub fn CardTags() -> impl IntoView {
 
     let change = move |change: TagChange| {
         busy.set(true);
+        let typed = draft.get_untracked();
         spawn_local(async move {
             let added = matches!(change, TagChange::Add(_));
             let result = match change {
@@ -45,8 +47,13 @@ pub fn CardTags() -> impl IntoView {
                         }
                     });
                     problem.set(None);
+                    // What the operator typed meanwhile stays.
                     if added {
-                        draft.set(String::new());
+                        draft.update(|draft| {
+                            if *draft == typed {
+                                draft.clear();
+                            }
+                        });
                     }
                 }
                 Err(error) => problem.set(Some(error.message)),
@@ -86,20 +93,28 @@ pub fn CardTags() -> impl IntoView {
     view! {
         <div class="lead-card__tags" data-testid="lead-tags">
             <ul class="tag-list tag-list--editable">
-                <For each=move || tags.get() key=String::clone let:tag>
-                    <li class="tag" data-testid="tag">
-                        <span class="tag__text">{tag.clone()}</span>
-                        <button
-                            type="button"
-                            class="tag__remove"
-                            data-testid="tag-remove"
-                            aria-label=format!("Remove the tag {tag}")
-                            title="Remove"
-                            disabled=busy
-                            on:click=move |_| change(TagChange::Remove(tag.clone()))
-                        ></button>
-                    </li>
-                </For>
+                {move || {
+                    tags.get()
+                        .into_iter()
+                        .map(|tag| {
+                            let label = format!("Remove the tag {tag}");
+                            view! {
+                                <li class="tag" data-testid="tag">
+                                    <span class="tag__text">{tag.clone()}</span>
+                                    <button
+                                        type="button"
+                                        class="tag__remove"
+                                        data-testid="tag-remove"
+                                        aria-label=label
+                                        title="Remove"
+                                        disabled=busy
+                                        on:click=move |_| change(TagChange::Remove(tag.clone()))
+                                    ></button>
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                }}
             </ul>
             <form class="tag-form" on:submit=add>
                 <input
@@ -119,7 +134,7 @@ pub fn CardTags() -> impl IntoView {
                 <datalist id=list_id>{options}</datalist>
                 <button type="submit" class="button button--secondary" disabled=busy>"Add"</button>
             </form>
-            {move || problem.get().map(|message| view! { <p class="editor__error" role="alert" data-testid="tag-error">{message}</p> })}
+            <InlineError message=problem testid="tag-error"/>
         </div>
     }
 }
