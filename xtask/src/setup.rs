@@ -115,7 +115,7 @@ pub fn build_server(release: bool) -> Result<PathBuf> {
         cmd.arg("--release");
     }
     run(&mut cmd)?;
-    Ok(root().join("target").join(if release { "release" } else { "debug" }).join("leadcard-server"))
+    Ok(util::target_dir().join(if release { "release" } else { "debug" }).join("leadcard-server"))
 }
 
 pub fn run_cmd(args: &[String]) -> Result<()> {
