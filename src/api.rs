@@ -14,6 +14,9 @@ use leptos::prelude::on_cleanup;
 use send_wrapper::SendWrapper;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::json;
 
 const BASE: &str = "/api/v1";
 /// The code of [`ApiError::signed_out`]; the server never sends it.
@@ -135,7 +138,7 @@ pub async fn me() -> Result<Operator, ApiError> {
 
 /// `GET /leads`: one page of leads matching the search and filter.
 pub async fn leads(query: LeadQuery) -> Result<LeadPage, ApiError> {
-    let filter = if query.filter.is_empty() { String::new() } else { query.filter.to_query() };
+    let filter = if query.filter.is_empty() { String::new() } else { json::filter_to_query(&query.filter) };
     let params = [("q", query.q.trim()), ("filter", filter.as_str()), ("after", query.after.as_deref().unwrap_or(""))];
     let builder = request(Method::GET, "/leads").query(params.into_iter().filter(|(_, value)| !value.is_empty()));
     call(builder).await
@@ -163,12 +166,12 @@ pub async fn patch_properties(id: i64, version: i64, operations: Vec<Operation>)
         request(Method::PATCH, &format!("/leads/{id}/properties")).header("If-Match", &format!("\"{version}\""));
     let response = transmit(builder, Some(&PatchProperties { operations })).await?;
     match response.status() {
-        412 => match response.json::<Conflict>().await {
-            Ok(conflict) => Err(WriteError::Conflict(Box::new(conflict.current))),
-            Err(_) => Err(ApiError::unreadable(412).into()),
+        412 => match read_body::<Conflict>(response).await {
+            Some(conflict) => Err(WriteError::Conflict(Box::new(conflict.current))),
+            None => Err(ApiError::unreadable(412).into()),
         },
         _ if response.ok() => Ok(json(response).await?),
-        _ => Err(error_of(&response).await.into()),
+        _ => Err(error_of(response).await.into()),
     }
 }
 
@@ -231,7 +234,7 @@ async fn call<T: DeserializeOwned>(builder: RequestBuilder) -> Result<T, ApiErro
 /// Sends a request and reads a refusal as the server's error.
 async fn send(builder: RequestBuilder, body: Option<&impl Serialize>) -> Result<Response, ApiError> {
     let response = transmit(builder, body).await?;
-    if response.ok() { Ok(response) } else { Err(error_of(&response).await) }
+    if response.ok() { Ok(response) } else { Err(error_of(response).await) }
 }
 
 /// Sends a request and returns any answer; it is aborted when the component or resource that made
@@ -246,7 +249,10 @@ async fn transmit(builder: RequestBuilder, body: Option<&impl Serialize>) -> Res
         }
     });
     let request = match body {
-        Some(body) => builder.json(body),
+        Some(body) => {
+            let text = json::to_string(body).ok_or_else(ApiError::unreachable)?;
+            builder.header("Content-Type", "application/json").body(text)
+        }
         None => builder.build(),
     }
     .map_err(|_| ApiError::unreachable())?;
@@ -254,13 +260,20 @@ async fn transmit(builder: RequestBuilder, body: Option<&impl Serialize>) -> Res
 }
 
 async fn json<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
-    response.json().await.map_err(|_| ApiError::unreadable(response.status()))
+    let status = response.status();
+    read_body(response).await.ok_or_else(|| ApiError::unreadable(status))
 }
 
-async fn error_of(response: &Response) -> ApiError {
+async fn error_of(response: Response) -> ApiError {
     let status = response.status();
-    match response.json::<ErrorBody>().await {
-        Ok(ErrorBody { error }) => ApiError { status, code: error.code, message: error.message, field: error.field },
-        Err(_) => ApiError::unreadable(status),
+    match read_body::<ErrorBody>(response).await {
+        Some(ErrorBody { error }) => ApiError { status, code: error.code, message: error.message, field: error.field },
+        None => ApiError::unreadable(status),
     }
+}
+
+/// The JSON body as `T`, parsed by the browser; `None` when it is not JSON or not a `T`.
+async fn read_body<T: DeserializeOwned>(response: Response) -> Option<T> {
+    let parsing = web_sys::Response::from(response).json().ok()?;
+    json::from_value(JsFuture::from(parsing).await.ok()?).ok()
 }

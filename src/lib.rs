@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod components;
+pub mod json;
 pub mod pages;
 pub mod paths;
 pub mod session;

@@ -1,11 +1,21 @@
 //! How times read on the page: in the operator's own time zone, as "5 min ago", in a lead's zone,
 //! and as the value of a date-time input.
 
-use chrono::{DateTime, Local, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Local, NaiveDateTime, TimeZone, Timelike, Utc};
+
+/// Month abbreviations as in "28 Nov 2026". Written out rather than through chrono's `format`,
+/// whose pattern machinery would be a large part of the wasm.
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// A moment as a local date and time, e.g. "28 Nov 2026, 16:21".
 pub fn local(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Local).format("%-d %b %Y, %H:%M").to_string()
+    let t = t.with_timezone(&Local);
+    format!("{}, {:02}:{:02}", date(&t), t.hour(), t.minute())
+}
+
+/// The local date alone, e.g. "28 Nov 2026".
+fn date(t: &DateTime<Local>) -> String {
+    format!("{} {} {}", t.day(), MONTHS[t.month0() as usize], t.year())
 }
 
 /// A past moment relative to `now`: "just now", "5 min ago", "3 h ago", "yesterday", "4 days ago",
@@ -22,16 +32,16 @@ pub fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
         secs @ HOUR..DAY => format!("{} h ago", secs / HOUR),
         DAY..TWO_DAYS => "yesterday".to_owned(),
         secs @ TWO_DAYS..WEEK => format!("{} days ago", secs / DAY),
-        _ => t.with_timezone(&Local).format("%-d %b %Y").to_string(),
+        _ => date(&t.with_timezone(&Local)),
     }
 }
 
 /// A moment as the value of an `<input type=datetime-local>` in the operator's zone; seconds only
 /// when there are some, so an unchanged editor saves the same moment.
 pub fn to_datetime_local(t: DateTime<Utc>) -> String {
-    let local = t.with_timezone(&Local);
-    let format = if local.second() == 0 { "%Y-%m-%dT%H:%M" } else { "%Y-%m-%dT%H:%M:%S" };
-    local.format(format).to_string()
+    let t = t.with_timezone(&Local);
+    let minute = format!("{:04}-{:02}-{:02}T{:02}:{:02}", t.year(), t.month(), t.day(), t.hour(), t.minute());
+    if t.second() == 0 { minute } else { format!("{minute}:{:02}", t.second()) }
 }
 
 /// Why a datetime-local value does not name a moment.

@@ -13,7 +13,9 @@ use crate::components::tag_list::TagList;
 use crate::{paths, time};
 
 /// Height of every row, in CSS pixels; the windowing arithmetic depends on it.
-pub const ROW_HEIGHT: f64 = 52.0;
+pub const ROW_HEIGHT: f64 = ROW_HEIGHT_PX as f64;
+/// The same, for styles: whole pixels print without the float formatting code.
+const ROW_HEIGHT_PX: usize = 52;
 /// Rows rendered above and below the visible ones, so fast scrolling shows no gaps.
 const OVERSCAN: usize = 8;
 /// Ask for more rows when the window comes this close to the end of the loaded ones.
@@ -58,7 +60,7 @@ pub fn LeadTable(
             untrack(|| on_near_end.run(()));
         }
     });
-    let spacer = |rows: usize| format!("{}px", rows as f64 * ROW_HEIGHT);
+    let spacer = |rows: usize| format!("{}px", rows * ROW_HEIGHT_PX);
 
     view! {
         <div class="lead-table" role="table" aria-label="Leads">
@@ -112,7 +114,7 @@ fn LeadRow(lead: LeadSummary, now: Signal<DateTime<Utc>>) -> impl IntoView {
     let place = [city, country].into_iter().flatten().filter(|s| !s.trim().is_empty()).collect::<Vec<_>>().join(", ");
     let seen = move || last_seen.map_or_else(|| "Never".to_owned(), |t| time::relative(t, now.get()));
     view! {
-        <div class="lead-row" role="row" data-testid="lead-row" style:height=format!("{ROW_HEIGHT}px")>
+        <div class="lead-row" role="row" data-testid="lead-row" style:height=format!("{ROW_HEIGHT_PX}px")>
             <span class="lead-row__cell" role="cell">
                 <Avatar name=display_name.clone() url=avatar_url size=AvatarSize::Small/>
             </span>

@@ -2,6 +2,7 @@
 //! a view is a link that reloads to the same list; the list loads more as the operator scrolls.
 
 use chrono::{DateTime, Utc};
+use futures::future::join;
 use leadcard_core::filter::Filter;
 use leadcard_core::wire::LeadPage;
 use leptos::prelude::*;
@@ -15,7 +16,7 @@ use crate::components::clock::use_now;
 use crate::components::error_notice::api_error_fallback;
 use crate::components::filter_builder::FilterBuilder;
 use crate::components::lead_table::LeadTable;
-use crate::paths;
+use crate::{json, paths};
 
 /// Typing pauses this long before the search runs.
 const SEARCH_DEBOUNCE_MS: f64 = 300.0;
@@ -26,7 +27,7 @@ pub fn LeadsPage() -> impl IntoView {
     let q = Memo::new(move |_| query_map.with(|m| m.get("q").unwrap_or_default()));
     let raw_filter = Memo::new(move |_| query_map.with(|m| m.get("filter").unwrap_or_default()));
     let filter = Memo::new(move |_| {
-        raw_filter.with(|raw| if raw.is_empty() { Ok(Filter::default()) } else { Filter::from_query(raw) })
+        raw_filter.with(|raw| if raw.is_empty() { Ok(Filter::default()) } else { json::filter_from_query(raw) })
     });
 
     let first_page = LocalResource::new(move || {
@@ -39,8 +40,8 @@ pub fn LeadsPage() -> impl IntoView {
             Ok::<_, ApiError>((query, page))
         }
     });
-    let properties = LocalResource::new(api::properties);
-    let tags = LocalResource::new(api::tags);
+    // What the filter builder offers: both lists in one resource, asked for at the same time.
+    let options = LocalResource::new(|| join(api::properties(), api::tags()));
     let now = use_now();
 
     let navigate = use_navigate();
@@ -55,17 +56,18 @@ pub fn LeadsPage() -> impl IntoView {
         SEARCH_DEBOUNCE_MS,
     );
     let apply = move |filter: Filter| {
-        let raw = if filter.is_empty() { String::new() } else { filter.to_query() };
+        let raw = if filter.is_empty() { String::new() } else { json::filter_to_query(&filter) };
         navigate(&paths::leads(&q.get_untracked(), &raw), NavigateOptions { scroll: false, ..Default::default() });
     };
     let server_error = Signal::derive(move || {
         first_page.with(|page| page.as_ref().and_then(|r| r.as_ref().err()).filter(|e| e.is_filter_error()).cloned())
     });
     let properties = Signal::derive(move || {
-        properties.with(|p| p.as_ref().and_then(|r| r.as_ref().ok()).cloned().unwrap_or_default())
+        options.with(|o| o.as_ref().and_then(|(p, _)| p.as_ref().ok()).cloned().unwrap_or_default())
     });
-    let tags =
-        Signal::derive(move || tags.with(|t| t.as_ref().and_then(|r| r.as_ref().ok()).cloned().unwrap_or_default()));
+    let tags = Signal::derive(move || {
+        options.with(|o| o.as_ref().and_then(|(_, t)| t.as_ref().ok()).cloned().unwrap_or_default())
+    });
 
     view! {
         <section class="leads">

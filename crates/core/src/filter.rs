@@ -3,6 +3,8 @@
 //! typed tests that the server compiles to SQL. The Segments work extends `Condition` with event
 //! conditions and OR groups; existing JSON stays valid.
 
+use std::fmt;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -157,6 +159,11 @@ impl FilterError {
     fn at(index: usize, part: &str, message: impl Into<String>) -> Self {
         Self { index, field: format!("filter.all[{index}].{part}"), message: message.into() }
     }
+
+    /// The query form is not a filter at all (not JSON, or not this shape); `reason` is the parser's.
+    pub fn malformed(reason: impl fmt::Display) -> Self {
+        Self { index: 0, field: "filter".to_owned(), message: format!("is not a valid filter: {reason}") }
+    }
 }
 
 impl Filter {
@@ -171,11 +178,7 @@ impl Filter {
 
     /// Reads the URL / query form; malformed JSON is reported as a filter error on the whole filter.
     pub fn from_query(raw: &str) -> Result<Self, FilterError> {
-        serde_json::from_str(raw).map_err(|e| FilterError {
-            index: 0,
-            field: "filter".to_owned(),
-            message: format!("is not a valid filter: {e}"),
-        })
+        serde_json::from_str(raw).map_err(FilterError::malformed)
     }
 
     pub fn check(&self) -> Result<ValidFilter, FilterError> {
