@@ -62,7 +62,7 @@ impl LeadsParams {
     }
 }
 
-/// One page of leads, newest first, with a total that is exact up to 10,000.
+/// One page of leads, newest first, with a total that is exact up to 1,000.
 #[utoipa::path(
     get, path = "/leads", tag = "leads", params(LeadsParams), security(("session" = [])),
     responses(

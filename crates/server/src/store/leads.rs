@@ -16,8 +16,9 @@ use super::sql::{Join, Sql, Value, push_lead_conditions, related_rows_count};
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
 
-/// Counting stops here: above it the total reads "10,000+".
-pub const TOTAL_CAP: i64 = 10_000;
+/// Counting stops here: above it the total reads "1,000+". Counting costs a probe per matching
+/// lead, so the cap bounds the first page's latency on a broad filter over millions of leads.
+pub const TOTAL_CAP: i64 = 1_000;
 
 /// A condition with fewer rows than this in its table is read as a set for the page; one with
 /// more is probed lead by lead (see `sql::Join`).
