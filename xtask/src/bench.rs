@@ -157,8 +157,8 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("\n## Leads Database over HTTP — {db_name}, {} leads\n", o.leads);
     println!("| figure | value |\n|---|---|");
     println!(
-        "| seed (bench-seed, 10 properties each) | {} leads/s ({:.1} s) |",
-        seeded["leads_per_sec"],
+        "| seed (bench-seed, 10 properties each) | {:.0} leads/s ({:.1} s) |",
+        seeded["leads_per_sec"].as_f64().unwrap_or(0.0),
         seeded["seconds"].as_f64().unwrap_or(0.0)
     );
     println!("| unfiltered first page, 50 rows | p50 {:.1} ms, p95 {:.1} ms |", unfiltered.0, unfiltered.1);
