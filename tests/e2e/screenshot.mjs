@@ -13,9 +13,10 @@ for (const lead of items) {
   const score = card.properties.length + card.tags.length * 2 + (lead.last_heartbeat ? 5 : 0);
   if (score > most) [best, most] = [lead, score];
 }
+await page.request.put(`${base}/api/v1/pins`, { data: { names: ['$email', '$phone'] } });
 await page.goto(`${base}/leads/${best.id}`);
 await page.getByTestId('lead-card').waitFor();
 await page.waitForTimeout(500);
-await page.screenshot({ path: out });
+await page.screenshot({ path: out, fullPage: true });
 await browser.close();
 console.log(`card of lead ${best.id} -> ${out}`);
