@@ -117,11 +117,13 @@ pub fn LeadsPage() -> impl IntoView {
 #[component]
 fn LeadsResults(query: LeadQuery, page: LeadPage, now: Signal<DateTime<Utc>>) -> impl IntoView {
     let LeadPage { items, next, total } = page;
+    // The first page always carries the total; later pages do not count again.
+    let total = total.map(|total| total.label()).unwrap_or_default();
     let searching = !query.q.trim().is_empty() || !query.filter.is_empty();
     if items.is_empty() {
         let message = if searching { "No leads match this search and filter." } else { "No leads yet." };
         return view! {
-            <p class="leads__total" data-testid="leads-total">{total.label()}</p>
+            <p class="leads__total" data-testid="leads-total">{total}</p>
             <div class="leads__empty">{message}</div>
         }
         .into_any();
@@ -181,7 +183,7 @@ fn LeadsResults(query: LeadQuery, page: LeadPage, now: Signal<DateTime<Utc>>) ->
     };
 
     view! {
-        <p class="leads__total" data-testid="leads-total">{total.label()}</p>
+        <p class="leads__total" data-testid="leads-total">{total}</p>
         <LeadTable rows now on_near_end=Callback::new(move |()| on_near_end())>
             {footer}
         </LeadTable>

@@ -83,7 +83,8 @@ pub struct LeadPage {
     pub items: Vec<LeadSummary>,
     /// Pass as `after` for the next page; absent on the last page.
     pub next: Option<String>,
-    pub total: Total,
+    /// On the first page only (no `after`): later pages of the same list need not count again.
+    pub total: Option<Total>,
 }
 
 /// How many leads match. Counting stops at a cap; above it `exact` is false and `count` is the cap.

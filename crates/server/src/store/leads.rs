@@ -536,16 +536,20 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// One page of the Leads Database, newest first, with a capped total.
+    /// One page of the Leads Database, newest first, with a capped total on the first page.
     pub async fn lead_page(&self, query: &LeadQuery, now: DateTime<Utc>) -> StoreResult<LeadPage> {
         let search = query.search.as_deref();
         let (page_joins, count_joins) = self.plan_joins(&query.filter).await?;
 
-        let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM leads l WHERE 1 = 1");
-        push_lead_conditions(&mut count, &query.filter, &count_joins, search, now);
-        count.push(" LIMIT ").bind(TOTAL_CAP + 1).push(") t");
-        let counted: i64 = count.query_scalar().fetch_one(&self.pool).await?;
-        let total = Total { count: counted.clamp(0, TOTAL_CAP) as u64, exact: counted <= TOTAL_CAP };
+        let total = if query.after.is_none() {
+            let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM leads l WHERE 1 = 1");
+            push_lead_conditions(&mut count, &query.filter, &count_joins, search, now);
+            count.push(" LIMIT ").bind(TOTAL_CAP + 1).push(") t");
+            let counted: i64 = count.query_scalar().fetch_one(&self.pool).await?;
+            Some(Total { count: counted.clamp(0, TOTAL_CAP) as u64, exact: counted <= TOTAL_CAP })
+        } else {
+            None
+        };
 
         let mut page = Sql::new(
             self.backend,
