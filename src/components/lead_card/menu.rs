@@ -1,5 +1,5 @@
 //! The card's menu (upper right): "Copy link" to the card, confirmed in the card's toast; and the
-//! open-menu list that the property menus share.
+//! ellipsis menu that the property menus share.
 
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -12,15 +12,35 @@ use crate::paths;
 pub fn CardMenu(id: i64) -> impl IntoView {
     let state = CardState::expect();
     let open = RwSignal::new(false);
-    let root = NodeRef::<Div>::new();
     let copy_link = move |_| {
         open.set(false);
         state.copy(paths::absolute(&paths::lead(id)));
     };
 
     view! {
+        <Menu open class="card-menu" button_class="card-menu__button" test_id="card-menu" label="Card menu">
+            <button type="button" class="card-menu__item" role="menuitem" data-testid="copy-link" on:click=copy_link>
+                "Copy link"
+            </button>
+        </Menu>
+    }
+}
+
+/// An ellipsis button and the menu it opens; Escape or a click outside closes it. Items close it
+/// through `open`. Only an open menu listens for clicks.
+#[component]
+pub fn Menu(
+    open: RwSignal<bool>,
+    class: &'static str,
+    button_class: &'static str,
+    test_id: &'static str,
+    label: &'static str,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let root = NodeRef::<Div>::new();
+    view! {
         <div
-            class="card-menu"
+            class=class
             node_ref=root
             on:keydown=move |ev| {
                 if ev.key() == "Escape" {
@@ -30,9 +50,9 @@ pub fn CardMenu(id: i64) -> impl IntoView {
         >
             <button
                 type="button"
-                class="button button--icon card-menu__button"
-                data-testid="card-menu"
-                aria-label="Card menu"
+                class=format!("button button--icon {button_class}")
+                data-testid=test_id
+                aria-label=label
                 aria-haspopup="menu"
                 aria-expanded=move || open.get().to_string()
                 on:click=move |_| open.update(|o| *o = !*o)
@@ -40,20 +60,11 @@ pub fn CardMenu(id: i64) -> impl IntoView {
                 "⋯"
             </button>
             <Show when=move || open.get()>
-                <MenuList root open>
-                    <button type="button" class="card-menu__item" role="menuitem" data-testid="copy-link" on:click=copy_link>
-                        "Copy link"
-                    </button>
-                </MenuList>
+                {
+                    let _ = on_click_outside(root, move |_| open.set(false));
+                    view! { <div class="card-menu__list" role="menu">{children()}</div> }
+                }
             </Show>
         </div>
     }
-}
-
-/// An open menu; a click outside `root` (the menu with its button) closes it. Only an open menu
-/// listens for clicks.
-#[component]
-pub fn MenuList(root: NodeRef<Div>, open: RwSignal<bool>, children: Children) -> impl IntoView {
-    let _ = on_click_outside(root, move |_| open.set(false));
-    view! { <div class="card-menu__list" role="menu">{children()}</div> }
 }

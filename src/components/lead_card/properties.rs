@@ -4,12 +4,11 @@
 use leadcard_core::property::{SYSTEM_PROPERTIES, format_number};
 use leadcard_core::wire::Property;
 use leadcard_core::{PropertyName, PropertyValue};
-use leptos::html::Div;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::editor::PropertyEditor;
-use super::menu::MenuList;
+use super::menu::Menu;
 use super::state::{CardState, Toast, WriteFailure};
 use crate::time;
 
@@ -168,7 +167,6 @@ fn PropertyMenu(
     on_delete: Option<Callback<()>>,
 ) -> impl IntoView {
     let open = RwSignal::new(false);
-    let root = NodeRef::<Div>::new();
     let item = move |callback: Callback<()>| {
         move |_| {
             open.set(false);
@@ -176,50 +174,27 @@ fn PropertyMenu(
         }
     };
     view! {
-        <div
-            class="property__actions"
-            node_ref=root
-            on:keydown=move |ev| {
-                if ev.key() == "Escape" {
-                    open.set(false);
-                }
-            }
-        >
-            <button
-                type="button"
-                class="button button--icon property__menu-button"
-                data-testid="property-menu"
-                aria-label="Property menu"
-                aria-haspopup="menu"
-                aria-expanded=move || open.get().to_string()
-                on:click=move |_| open.update(|o| *o = !*o)
-            >
-                "⋯"
+        <Menu open class="property__actions" button_class="property__menu-button" test_id="property-menu" label="Property menu">
+            {on_edit.map(|edit| view! {
+                <button type="button" class="card-menu__item" role="menuitem" data-testid="property-edit" on:click=item(edit)>
+                    "Edit value"
+                </button>
+            })}
+            <button type="button" class="card-menu__item" role="menuitem" data-testid="property-copy" on:click=item(on_copy)>
+                "Copy"
             </button>
-            <Show when=move || open.get()>
-                <MenuList root open>
-                    {on_edit.map(|edit| view! {
-                        <button type="button" class="card-menu__item" role="menuitem" data-testid="property-edit" on:click=item(edit)>
-                            "Edit value"
-                        </button>
-                    })}
-                    <button type="button" class="card-menu__item" role="menuitem" data-testid="property-copy" on:click=item(on_copy)>
-                        "Copy"
-                    </button>
-                    {on_delete.map(|delete| view! {
-                        <button
-                            type="button"
-                            class="card-menu__item card-menu__item--danger"
-                            role="menuitem"
-                            data-testid="property-delete"
-                            on:click=item(delete)
-                        >
-                            "Delete"
-                        </button>
-                    })}
-                </MenuList>
-            </Show>
-        </div>
+            {on_delete.map(|delete| view! {
+                <button
+                    type="button"
+                    class="card-menu__item card-menu__item--danger"
+                    role="menuitem"
+                    data-testid="property-delete"
+                    on:click=item(delete)
+                >
+                    "Delete"
+                </button>
+            })}
+        </Menu>
     }
 }
 
