@@ -3,6 +3,7 @@
 pub mod email;
 pub mod event;
 pub mod filter;
+pub mod live;
 pub mod operation;
 pub mod pin;
 pub mod presence;
@@ -13,6 +14,7 @@ pub mod wire;
 
 pub use email::{EmailAddress, EmailError, normalize_email};
 pub use filter::{Condition, Filter, FilterError, PropertyOp, PropertyTest, ValidCondition, ValidFilter};
+pub use live::{LiveEvent, LiveMessage};
 pub use operation::{Operation, OperationError};
 pub use presence::Presence;
 pub use property::{PropertyError, PropertyName, PropertyType, PropertyValue};

@@ -7,6 +7,7 @@
 mod catalog;
 mod edits;
 mod leads;
+mod live;
 mod notes;
 mod operators;
 mod pins;
@@ -24,6 +25,7 @@ use sqlx::{Executor, Transaction};
 
 pub use edits::{VersionCheck, Written};
 pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, PropertyRow, TOTAL_CAP};
+pub use live::LiveRow;
 pub use notes::NoteDeletion;
 pub use operators::{NewOperator, OperatorWithHash};
 pub use sessions::SessionRecord;
