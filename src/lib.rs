@@ -3,6 +3,7 @@
 pub mod api;
 pub mod components;
 pub mod json;
+pub mod live;
 pub mod pages;
 pub mod paths;
 pub mod session;

@@ -16,6 +16,7 @@ mod tags;
 mod toast;
 
 use chrono::{DateTime, Utc};
+use leadcard_core::LiveEvent;
 use leadcard_core::wire::{self, Note};
 use leptos::prelude::*;
 
@@ -38,6 +39,7 @@ use crate::api::{self, ApiError};
 use crate::components::clock::{use_minute_clock, use_now};
 use crate::components::error_notice::api_error_fallback;
 use crate::components::not_found::NotFound;
+use crate::live::Live;
 use crate::session::Session;
 
 /// What the card shows, loaded together; only the card itself is required.
@@ -103,8 +105,21 @@ pub fn LeadCardView(
         })
     });
     let subscription = Memo::new(move |_| state.card.with(|c| c.subscription.clone()));
+    if let Some(live) = Live::use_live() {
+        live.on_message(move |event| match event {
+            LiveEvent::LeadChanged { lead_id } if *lead_id == id => state.reload(),
+            LiveEvent::LeadRemoved { lead_id } if *lead_id == id => state.removed.set(true),
+            _ => {}
+        });
+        live.on_reset(move || state.reload());
+    }
     view! {
-        <article class="lead-card" data-testid="lead-card">
+        {move || state.removed.get().then(|| view! {
+            <article class="lead-card lead-card--removed" data-testid="lead-removed" role="status">
+                <p>"This lead was removed completely."</p>
+            </article>
+        })}
+        <article class="lead-card" data-testid="lead-card" hidden=move || state.removed.get()>
             <div class="lead-card__top">
                 <div class="lead-card__summary">
                     {move || {

@@ -159,4 +159,9 @@ async fn a_stream_too_far_behind_is_told_to_reload() {
     let bad = app.client.get(app.url("/api/v1/stream")).header("last-event-id", "x").send().await.unwrap();
     let (status, error) = error_of(bad).await;
     assert_eq!((status, error["field"].as_str()), (422, Some("last-event-id")));
+
+    // A new EventSource cannot set the header; the query says the same.
+    let again = app.client.get(app.url("/api/v1/stream?last_event_id=0")).send().await.unwrap();
+    let mut events = Events { response: again, buffer: String::new() };
+    assert_eq!(events.next().await.name.as_deref(), Some("reset"));
 }
