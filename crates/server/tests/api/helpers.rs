@@ -22,6 +22,7 @@ pub struct TestApp {
     pub client: Client,
     pub store: Store,
     pub clock: Arc<Clock>,
+    pub database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -66,14 +67,28 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = default_config(fresh_database(dir.path()).await, dir.path());
+    let database_url = fresh_database(dir.path()).await;
+    let mut config = default_config(database_url.clone(), dir.path());
     customize(&mut config);
     let app = Application::build(config).await.expect("the server starts");
     let base = format!("http://127.0.0.1:{}", app.port());
     let store = app.store();
     let clock = app.clock();
     tokio::spawn(app.run_until_stopped());
-    TestApp { base, client: new_client(), store, clock, _dir: dir }
+    TestApp { base, client: new_client(), store, clock, database_url, _dir: dir }
+}
+
+impl TestApp {
+    /// A second server instance on the same database, as behind a load balancer.
+    pub async fn twin(&self) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let config = default_config(self.database_url.clone(), dir.path());
+        let app = Application::build(config).await.expect("the second instance starts");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let (store, clock) = (app.store(), app.clock());
+        tokio::spawn(app.run_until_stopped());
+        TestApp { base, client: new_client(), store, clock, database_url: self.database_url.clone(), _dir: dir }
+    }
 }
 
 pub fn new_client() -> Client {
