@@ -660,3 +660,185 @@ pub struct ClockNow {
     /// The total offset from real time, in milliseconds.
     pub offset_ms: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    fn event(value: serde_json::Value) -> TrackedEvent {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn plain_json_values_become_typed_properties() {
+        assert_eq!(value_from_json(&json!("x")), Ok(PropertyValue::Text("x".into())));
+        assert_eq!(value_from_json(&json!(12.5)), Ok(PropertyValue::Number(12.5)));
+        assert_eq!(value_from_json(&json!(true)), Ok(PropertyValue::Bool(true)));
+        assert_eq!(value_from_json(&json!(["a", "b"])), Ok(PropertyValue::List(vec!["a".into(), "b".into()])));
+        let typed = json!({"type": "date_time", "value": "2026-01-02T03:04:05Z"});
+        assert!(matches!(value_from_json(&typed), Ok(PropertyValue::DateTime(_))));
+        assert!(value_from_json(&json!(null)).is_err());
+        assert!(value_from_json(&json!({"a": 1})).is_err());
+        assert!(value_from_json(&json!([1, 2])).is_err());
+        assert!(value_from_json(&json!("x".repeat(256))).is_err());
+    }
+
+    #[test]
+    fn batch_errors_name_the_event_and_its_field() {
+        let ok = event(json!({"name": "Added to cart", "properties": {"price": 12}}));
+        let bad_name = event(json!({"name": ""}));
+        let err = check_events(&[ok.clone(), ok.clone(), ok.clone(), bad_name], now()).unwrap_err();
+        assert_eq!(err.field, "events[3].name");
+        let bad_value = event(json!({"name": "x", "properties": {"price": {"nested": true}}}));
+        assert_eq!(check_events(&[bad_value], now()).unwrap_err().field, "events[0].properties.price");
+        let future = event(json!({"name": "x", "time": "2030-01-01T00:00:00Z"}));
+        assert_eq!(check_events(&[future], now()).unwrap_err().field, "events[0].time");
+        let unknown = event(json!({"name": "$purchase"}));
+        assert_eq!(check_events(&[unknown], now()).unwrap_err().field, "events[0].name");
+        assert_eq!(check_events(&[], now()).unwrap_err().field, "events");
+        assert_eq!(check_events(&vec![ok; 101], now()).unwrap_err().field, "events");
+    }
+
+    #[test]
+    fn system_events_keep_the_full_url_and_store_it_cut() {
+        let long = format!("https://shop.example/?utm_source=news&x={}", "y".repeat(400));
+        let checked = event(json!({"name": "$page_view", "properties": {"url": long, "title": "Home"}}))
+            .check(now())
+            .unwrap();
+        let page = checked.page.unwrap();
+        assert_eq!(page.url, long);
+        assert_eq!(page.title.as_deref(), Some("Home"));
+        assert_eq!(checked.properties["url"], PropertyValue::Text(truncate_chars(&long, 255)));
+        let no_url = event(json!({"name": "$page_view", "properties": {"title": "Home"}}));
+        assert_eq!(no_url.check(now()).unwrap_err().field, "properties.url");
+        let too_long = event(json!({"name": "$page_view", "properties": {"url": "h".repeat(2049)}}));
+        assert_eq!(too_long.check(now()).unwrap_err().field, "properties.url");
+        // A custom event's url is an ordinary text value.
+        let custom = event(json!({"name": "Shared", "properties": {"url": "h".repeat(256)}}));
+        assert_eq!(custom.check(now()).unwrap_err().field, "properties.url");
+    }
+
+    #[test]
+    fn ids_are_short_and_plain() {
+        assert!(check_client_id("v_1a2b-3c.4:5", "visitor_id").is_ok());
+        assert_eq!(check_client_id("", "visitor_id").unwrap_err().field, "visitor_id");
+        assert!(check_client_id("a b", "session_id").is_err());
+        assert!(check_client_id(&"a".repeat(65), "session_id").is_err());
+        assert_eq!(check_user_id("  42 "), Ok("42"));
+        assert!(check_user_id(" ").is_err());
+    }
+
+    #[test]
+    fn user_agents_give_browser_os_and_device() {
+        let cases = [
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+                ("Chrome", "Windows", "desktop"),
+            ),
+            (
+                "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
+                ("Safari", "macOS", "desktop"),
+            ),
+            (
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
+                ("Safari", "iOS", "mobile"),
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+                ("Chrome", "Android", "mobile"),
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0 Safari/537.36",
+                ("Chrome", "Android", "tablet"),
+            ),
+            ("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0", ("Firefox", "Linux", "desktop")),
+            (
+                "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.61",
+                ("Edge", "Windows", "desktop"),
+            ),
+            ("Googlebot/2.1 (+http://www.google.com/bot.html)", ("Other", "Other", "bot")),
+            ("", ("Other", "Other", "desktop")),
+        ];
+        for (ua, (browser, os, device)) in cases {
+            let info = ClientInfo::from_user_agent(ua);
+            assert_eq!((info.browser.as_str(), info.os.as_str(), info.device), (browser, os, device), "{ua}");
+        }
+    }
+
+    #[test]
+    fn utm_parameters_come_from_the_query() {
+        let url = "https://shop.example/p?id=1&utm_source=news%20letter&utm_medium=email&utm_campaign=spring+sale&utm_source=x#utm_term=no";
+        assert_eq!(
+            utm_parameters(url),
+            vec![
+                ("$utm_source", "news letter".to_owned()),
+                ("$utm_medium", "email".to_owned()),
+                ("$utm_campaign", "spring sale".to_owned())
+            ]
+        );
+        assert!(utm_parameters("https://shop.example/").is_empty());
+        assert_eq!(utm_parameters("/?utm_term=%E2%82%AC%ZZ"), vec![("$utm_term", "€%ZZ".to_owned())]);
+    }
+
+    #[test]
+    fn a_referrer_from_the_same_site_is_no_referrer() {
+        assert_eq!(url_host("https://User@Shop.Example:8443/a?b"), Some("shop.example".to_owned()));
+        assert_eq!(external_referrer("https://shop.example/cart", Some("https://shop.example/")), None);
+        assert_eq!(
+            external_referrer("https://shop.example/", Some("https://www.google.com/")),
+            Some("https://www.google.com/".to_owned())
+        );
+        assert_eq!(external_referrer("https://shop.example/", Some(" ")), None);
+    }
+
+    #[test]
+    fn time_on_each_page_runs_until_the_next_one() {
+        let t = |s| now() + Duration::seconds(s);
+        assert_eq!(pages_until(&[t(0), t(40), t(100)], t(130)), vec![t(40), t(100), t(130)]);
+        let page = SessionPage { url: "/".into(), title: None, viewed_at: t(0), until: t(200) };
+        assert_eq!(format_duration(page.duration()), "3 min 20 s");
+        assert_eq!(format_duration(Duration::seconds(3_900)), "1 h 05 min");
+        assert_eq!(format_duration(Duration::seconds(45)), "45 s");
+    }
+
+    #[test]
+    fn manual_events_take_custom_names_only() {
+        let add = |name: &str| AddEvent { name: name.into(), properties: BTreeMap::new(), occurred_at: None };
+        assert!(add("Called support").check(now()).is_ok());
+        assert_eq!(add("$page_view").check(now()).unwrap_err().field, "name");
+        let mut long = add("x");
+        long.properties.insert("note".into(), PropertyValue::Text("x".repeat(256)));
+        assert_eq!(long.check(now()).unwrap_err().field, "properties.note");
+        let mut later = add("x");
+        later.occurred_at = Some(now() + Duration::hours(2));
+        assert_eq!(later.check(now()).unwrap_err().field, "occurred_at");
+    }
+
+    #[test]
+    fn a_presence_message_updates_a_visitor_row() {
+        let mut v = Visitor {
+            id: 1,
+            display_name: "Lead #1".into(),
+            email: None,
+            avatar_url: None,
+            last_heartbeat: None,
+            last_active: None,
+            page_url: None,
+            page_title: None,
+            session_started_at: None,
+            pages_viewed: 0,
+        };
+        let ms = now().timestamp_millis();
+        v.apply_presence(Some(ms), Some(ms - 1000), Some("https://shop.example/"), Some("Home"), Some(ms - 60_000), Some(3));
+        assert_eq!(v.presence(now()), Presence::Online);
+        assert_eq!(v.pages_viewed, 3);
+        assert_eq!(v.page_title.as_deref(), Some("Home"));
+        assert_eq!(v.presence(now() + Duration::minutes(3)), Presence::Offline);
+    }
+}
