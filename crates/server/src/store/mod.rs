@@ -88,7 +88,7 @@ impl Store {
         let backend = Backend::of_url(url)?;
         let (url, options) = match backend {
             Backend::Sqlite => (prepare_sqlite_url(url)?, sqlite_pool_options()),
-            Backend::Postgres => (url.to_owned(), PoolOptions::<Any>::new().max_connections(16)),
+            Backend::Postgres => (url.to_owned(), postgres_pool_options()),
         };
         let pool = options.acquire_timeout(Duration::from_secs(10)).connect(&url).await?;
         let migrator = match backend {
@@ -119,6 +119,19 @@ fn sqlite_pool_options() -> PoolOptions<Any> {
             conn.execute("PRAGMA journal_mode = WAL").await?;
             conn.execute("PRAGMA foreign_keys = ON").await?;
             conn.execute("PRAGMA busy_timeout = 10000").await?;
+            Ok(())
+        })
+    })
+}
+
+/// Every statement is planned for its own values. A filter's selectivity depends entirely on its
+/// values (`$country = Germany` matches a tenth of the leads, `$email = x` one), and PostgreSQL's
+/// generic plan for a prepared statement, chosen after five runs, guesses wrong: 2.5 s instead of
+/// 1 ms for a first page at 1M leads. Planning costs well under a millisecond.
+fn postgres_pool_options() -> PoolOptions<Any> {
+    PoolOptions::<Any>::new().max_connections(16).after_connect(|conn, _meta| {
+        Box::pin(async move {
+            conn.execute("SET plan_cache_mode = force_custom_plan").await?;
             Ok(())
         })
     })
