@@ -3,6 +3,7 @@
 pub mod email;
 pub mod event;
 pub mod filter;
+pub mod mail;
 pub mod operation;
 pub mod pin;
 pub mod presence;
@@ -12,8 +13,11 @@ pub mod tag;
 pub mod wire;
 
 pub use email::{EmailAddress, EmailError, normalize_email};
+pub use mail::{Bounce, EmailActions, FieldError, MenuRefusal};
 pub use filter::{Condition, Filter, FilterError, PropertyOp, PropertyTest, ValidCondition, ValidFilter};
 pub use operation::{Operation, OperationError};
 pub use presence::Presence;
 pub use property::{PropertyError, PropertyName, PropertyType, PropertyValue};
-pub use subscription::{AddressState, BounceKind, EmailSettings, MailKind, Refusal, StatusEvent, SubscriptionStatus};
+pub use subscription::{
+    AddressState, BounceKind, EmailSettings, MailKind, Refusal, StatusEvent, SubscriptionStatus, TransitionError,
+};
