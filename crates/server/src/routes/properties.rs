@@ -109,7 +109,7 @@ async fn patch_properties(
     };
     match state.store.patch_properties(id, &operations, &check, state.clock.now()).await? {
         Written::Done(card) => Ok(([(header::ETAG, etag(card.version))], Json(card))),
-        Written::NotApplied => match state.store.lead_card(id).await? {
+        Written::NotApplied => match state.store.lead_card(id, state.clock.now()).await? {
             Some(current) => Err(ApiError::VersionConflict(Box::new(current))),
             None => Err(LEAD_NOT_FOUND),
         },
