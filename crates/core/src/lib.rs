@@ -3,6 +3,7 @@
 pub mod email;
 pub mod event;
 pub mod filter;
+pub mod live;
 pub mod mail;
 pub mod operation;
 pub mod pin;
@@ -15,6 +16,7 @@ pub mod wire;
 pub use email::{EmailAddress, EmailError, normalize_email};
 pub use mail::{Bounce, EmailActions, FieldError, MenuRefusal};
 pub use filter::{Condition, Filter, FilterError, PropertyOp, PropertyTest, ValidCondition, ValidFilter};
+pub use live::{LiveEvent, LiveMessage};
 pub use operation::{Operation, OperationError};
 pub use presence::Presence;
 pub use property::{PropertyError, PropertyName, PropertyType, PropertyValue};

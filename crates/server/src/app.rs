@@ -10,6 +10,7 @@ use crate::auth::rate_limit::SignInLimiter;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::demo::{self, SeedError};
+use crate::live::Live;
 use crate::routes;
 use crate::store::{Store, StoreError, redact};
 
@@ -20,6 +21,7 @@ pub struct AppState {
     pub clock: Arc<Clock>,
     pub sessions: SessionSettings,
     pub sign_in_limiter: Arc<SignInLimiter>,
+    pub live: Live,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,8 +57,14 @@ impl Application {
         if config.seed_demo {
             demo::seed_if_empty(&store, clock.now()).await?;
         }
-        let state =
-            AppState { store, clock, sessions: config.sessions(), sign_in_limiter: Arc::new(SignInLimiter::default()) };
+        let live = Live::start(store.clone(), clock.clone(), &config.database.database_url).await?;
+        let state = AppState {
+            store,
+            clock,
+            sessions: config.sessions(),
+            sign_in_limiter: Arc::new(SignInLimiter::default()),
+            live,
+        };
         let router = routes::router(state.clone(), &config.dist);
         Ok(Application { listener, address, router, state })
     }
@@ -100,6 +108,9 @@ async fn housekeeping(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "cannot delete expired sessions"),
         }
         state.sign_in_limiter.forget_idle();
+        if let Err(e) = state.live.forget_old().await {
+            tracing::warn!(error = %e, "cannot delete old live events");
+        }
     }
 }
 

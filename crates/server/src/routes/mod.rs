@@ -8,6 +8,7 @@ mod notes;
 mod pins;
 mod properties;
 mod session;
+mod stream;
 mod tags;
 
 use std::path::Path;
@@ -32,7 +33,7 @@ pub const API_BASE: &str = "/api/v1";
 #[derive(OpenApi)]
 #[openapi(
     info(title = "leadcard API", description = "The operators' console API. Errors are `ErrorBody`."),
-    components(schemas(leadcard_core::wire::ErrorBody, leadcard_core::Filter)),
+    components(schemas(leadcard_core::wire::ErrorBody, leadcard_core::Filter, leadcard_core::LiveEvent)),
     modifiers(&SessionCookie),
     tags(
         (name = "meta", description = "Health and this document"),
@@ -40,6 +41,7 @@ pub const API_BASE: &str = "/api/v1";
         (name = "leads", description = "The Leads Database and the card"),
         (name = "catalog", description = "Property names and tags in use"),
         (name = "pins", description = "Each operator's pinned properties"),
+        (name = "live", description = "Live updates (Server-Sent Events)"),
     )
 )]
 struct ApiDoc;
@@ -77,6 +79,7 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         .merge(notes::routes())
         .merge(pins::routes())
         .merge(catalog::routes())
+        .merge(stream::routes())
         .layer(middleware::from_fn_with_state(state.clone(), require_session));
     let public =
         OpenApiRouter::new().merge(health::routes()).merge(session::public_routes()).routes(routes!(openapi_json));

@@ -14,6 +14,7 @@ use crate::auth::CurrentSession;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::store::NoteDeletion;
+use leadcard_core::LiveEvent;
 
 const NOTE_NOT_FOUND: ApiError = ApiError::NotFound("There is no such note on this lead.");
 
@@ -53,6 +54,7 @@ async fn add_note(
     let id = lead_id(&id)?;
     let text = parse_note(&body.body).map_err(|e| ApiError::invalid("body", format!("A note {e}.")))?;
     let note = state.store.add_note(id, &session.operator, &text, state.clock.now()).await?.ok_or(LEAD_NOT_FOUND)?;
+    state.live.publish(LiveEvent::LeadChanged { lead_id: id }).await;
     Ok((StatusCode::CREATED, Json(note)))
 }
 
@@ -75,7 +77,10 @@ async fn delete_note(
     let id = lead_id(&id)?;
     let note_id = note_id.parse::<i64>().map_err(|_| NOTE_NOT_FOUND)?;
     match state.store.delete_note(id, note_id, session.operator.id).await? {
-        NoteDeletion::Deleted => Ok(StatusCode::NO_CONTENT),
+        NoteDeletion::Deleted => {
+            state.live.publish(LiveEvent::LeadChanged { lead_id: id }).await;
+            Ok(StatusCode::NO_CONTENT)
+        }
         NoteDeletion::NotFound => Err(NOTE_NOT_FOUND),
         NoteDeletion::NotAuthor => Err(ApiError::Forbidden("Only the operator who wrote a note can delete it.")),
     }

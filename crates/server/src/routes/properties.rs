@@ -17,6 +17,7 @@ use crate::app::AppState;
 use crate::error::{ApiError, etag};
 use crate::extract::ApiJson;
 use crate::store::{VersionCheck, Written};
+use leadcard_core::LiveEvent;
 
 /// `PatchProperties` with each operation still raw JSON, so that a refused one can be named.
 #[derive(Deserialize)]
@@ -108,7 +109,10 @@ async fn patch_properties(
         None => return Err(ApiError::PreconditionRequired),
     };
     match state.store.patch_properties(id, &operations, &check, state.clock.now()).await? {
-        Written::Done(card) => Ok(([(header::ETAG, etag(card.version))], Json(card))),
+        Written::Done(card) => {
+            state.live.publish(LiveEvent::LeadChanged { lead_id: id }).await;
+            Ok(([(header::ETAG, etag(card.version))], Json(card)))
+        }
         Written::NotApplied => match state.store.lead_card(id, state.clock.now()).await? {
             Some(current) => Err(ApiError::VersionConflict(Box::new(current))),
             None => Err(LEAD_NOT_FOUND),

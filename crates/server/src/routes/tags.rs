@@ -14,12 +14,19 @@ use crate::app::AppState;
 use crate::error::{ApiError, etag};
 use crate::extract::ApiJson;
 use crate::store::Written;
+use leadcard_core::LiveEvent;
 
 /// The lead's tags and its new version (as the ETag, for the next If-Match).
 fn tags_response(written: Written<(Vec<String>, i64)>) -> Result<impl IntoResponse, ApiError> {
     match written {
         Written::Done((tags, version)) => Ok(([(header::ETAG, etag(version))], Json(tags))),
         Written::NotApplied => Err(LEAD_NOT_FOUND),
+    }
+}
+
+async fn announce<T>(state: &AppState, lead_id: i64, written: &Written<T>) {
+    if matches!(written, Written::Done(_)) {
+        state.live.publish(LiveEvent::LeadChanged { lead_id }).await;
     }
 }
 
@@ -44,7 +51,9 @@ async fn add_tag(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = lead_id(&id)?;
     let tag = parse_tag(&body.tag).map_err(|e| ApiError::invalid("tag", format!("A tag {e}.")))?;
-    tags_response(state.store.add_tag(id, &tag, state.clock.now()).await?)
+    let written = state.store.add_tag(id, &tag, state.clock.now()).await?;
+    announce(&state, id, &written).await;
+    tags_response(written)
 }
 
 /// Removes a tag (URL-encoded in the path); removing one the lead does not have is no error.
@@ -67,7 +76,9 @@ async fn remove_tag(
     Path((id, tag)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = lead_id(&id)?;
-    tags_response(state.store.remove_tag(id, tag.trim(), state.clock.now()).await?)
+    let written = state.store.remove_tag(id, tag.trim(), state.clock.now()).await?;
+    announce(&state, id, &written).await;
+    tags_response(written)
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

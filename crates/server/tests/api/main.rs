@@ -5,6 +5,7 @@ mod catalog;
 mod demo;
 mod helpers;
 mod leads;
+mod live;
 mod openapi;
 mod pins;
 mod properties;

@@ -25,6 +25,7 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         ("/api/v1/leads/{id}/notes/{note_id}", "delete"),
         ("/api/v1/pins", "get"),
         ("/api/v1/pins", "put"),
+        ("/api/v1/stream", "get"),
     ];
     for (path, method) in expected {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} is documented");

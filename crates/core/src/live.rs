@@ -1,0 +1,55 @@
+//! Live updates: what the server pushes to operators' pages over Server-Sent Events
+//! (`GET /api/v1/stream`). Each message has an id that only grows; a page that reconnects with
+//! `Last-Event-ID` receives every message after it, once.
+
+use serde::{Deserialize, Serialize};
+
+/// One change an open page may need to show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// Something on the lead's card changed (properties, tags, notes, status, events): pages
+    /// showing it fetch it again.
+    LeadChanged { lead_id: i64 },
+    /// The lead was removed completely: pages showing it say so.
+    LeadRemoved { lead_id: i64 },
+    /// A heartbeat or activity: the inputs of the lead's presence, in unix milliseconds, and the
+    /// page the lead is on. The page computes presence from them with `Presence::at`.
+    Presence {
+        lead_id: i64,
+        last_heartbeat_at: Option<i64>,
+        last_active_at: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        page_url: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        page_title: Option<String>,
+    },
+}
+
+/// An event as sent: `id:` is [`LiveMessage::id`], `data:` is this JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LiveMessage {
+    pub id: i64,
+    /// When the server published it, unix milliseconds.
+    pub at: i64,
+    pub event: LiveEvent,
+}
+
+/// The SSE event name of a message the page could not be given because it is older than the
+/// server keeps (`data:` is empty): the page fetches what it shows again.
+pub const RESET: &str = "reset";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_tagged_json() {
+        let m = LiveMessage { id: 7, at: 1, event: LiveEvent::LeadChanged { lead_id: 3 } };
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(json, r#"{"id":7,"at":1,"event":{"kind":"lead_changed","lead_id":3}}"#);
+        assert_eq!(serde_json::from_str::<LiveMessage>(&json).unwrap(), m);
+    }
+}

@@ -1,0 +1,162 @@
+//! Live updates over Server-Sent Events: changes reach an open stream, and a stream that
+//! reconnects with `Last-Event-ID` is sent exactly what it missed, in order, once.
+
+use std::time::Duration;
+
+use reqwest::Response;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp, error_of, spawn_app, text};
+
+/// An open `text/event-stream` response, read event by event.
+struct Events {
+    response: Response,
+    buffer: String,
+}
+
+#[derive(Debug, PartialEq)]
+struct Received {
+    id: Option<i64>,
+    name: Option<String>,
+    data: String,
+}
+
+impl Events {
+    async fn open(app: &TestApp, last_event_id: Option<i64>) -> Events {
+        let mut request = app.client.get(app.url("/api/v1/stream"));
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id.to_string());
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        Events { response, buffer: String::new() }
+    }
+
+    /// The next event (keep-alive comments skipped); panics after 5 s without one.
+    async fn next(&mut self) -> Received {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = Received { id: None, name: None, data: String::new() };
+                let mut any = false;
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        event.id = Some(v.trim().parse().unwrap());
+                        any = true;
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event.name = Some(v.trim().to_owned());
+                        any = true;
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        event.data.push_str(v.trim_start());
+                        any = true;
+                    }
+                }
+                if any {
+                    return event;
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(5), self.response.chunk())
+                .await
+                .expect("no event within 5 s")
+                .unwrap()
+                .expect("the stream ended");
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    /// Asserts nothing arrives within `wait`.
+    async fn silent_for(&mut self, wait: Duration) {
+        if let Ok(chunk) = tokio::time::timeout(wait, self.response.chunk()).await {
+            let chunk = chunk.unwrap().unwrap_or_default();
+            let text = String::from_utf8_lossy(&chunk);
+            assert!(text.trim().is_empty() || text.starts_with(':'), "unexpected event: {text}");
+        }
+    }
+}
+
+fn lead_changed(event: &Received) -> i64 {
+    let message: Value = serde_json::from_str(&event.data).unwrap();
+    assert_eq!(message["id"].as_i64(), event.id);
+    assert_eq!(message["event"]["kind"], "lead_changed", "{message}");
+    message["event"]["lead_id"].as_i64().unwrap()
+}
+
+async fn tag(app: &TestApp, id: i64, tag: &str) {
+    let url = app.url(&format!("/api/v1/leads/{id}/tags"));
+    let response = app.client.post(url).json(&json!({ "tag": tag })).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn the_stream_needs_a_session() {
+    let app = spawn_app().await;
+    let (status, error) = error_of(app.get("/api/v1/stream").await).await;
+    assert_eq!((status, error["code"].as_str()), (401, Some("unauthenticated")));
+}
+
+#[tokio::test]
+async fn changes_reach_open_streams_and_a_reconnect_gets_exactly_what_it_missed() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let anna = app.add_lead(&[("$name", text("Anna"))], &[]).await;
+    let ben = app.add_lead(&[("$name", text("Ben"))], &[]).await;
+
+    let mut events = Events::open(&app, None).await;
+    tag(&app, anna, "vip").await;
+    let first = events.next().await;
+    assert_eq!(lead_changed(&first), anna);
+    drop(events);
+
+    // Missed while away: a tag, a note, a property edit.
+    tag(&app, ben, "trial").await;
+    let url = app.url(&format!("/api/v1/leads/{anna}/notes"));
+    assert_eq!(app.client.post(url).json(&json!({ "body": "called" })).send().await.unwrap().status(), 201);
+    let patch = json!([{ "op": "set", "name": "plan", "value": { "type": "text", "value": "pro" } }]);
+    let version = app.card(ben).await["version"].as_i64();
+    assert_eq!(app.patch(ben, patch, version).await.status(), 200);
+
+    let mut events = Events::open(&app, first.id).await;
+    let mut seen = Vec::new();
+    let mut last = first.id.unwrap();
+    for _ in 0..3 {
+        let event = events.next().await;
+        assert!(event.id.unwrap() > last, "ids only grow");
+        last = event.id.unwrap();
+        seen.push(lead_changed(&event));
+    }
+    assert_eq!(seen, [ben, anna, ben]);
+    // Then live again, and nothing sent twice.
+    tag(&app, anna, "again").await;
+    let event = events.next().await;
+    assert!(event.id.unwrap() > last);
+    assert_eq!(lead_changed(&event), anna);
+    events.silent_for(Duration::from_millis(300)).await;
+}
+
+#[tokio::test]
+async fn a_stream_too_far_behind_is_told_to_reload() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let anna = app.add_lead(&[("$name", text("Anna"))], &[]).await;
+    tag(&app, anna, "one").await;
+    tag(&app, anna, "two").await;
+    // The first message is no longer kept.
+    app.clock.advance(chrono::Duration::hours(2));
+    let again = app.sign_in_with(&app.client, "anna@leadcard.test", PASSWORD).await;
+    assert_eq!(again.status(), 200);
+    tag(&app, anna, "three").await;
+    let live =
+        leadcard_server::live::Live::start(app.store.clone(), app.clock.clone(), "sqlite::memory:").await.unwrap();
+    assert_eq!(live.forget_old().await.unwrap(), 2);
+
+    let mut events = Events::open(&app, Some(0)).await;
+    let event = events.next().await;
+    assert_eq!(event.name.as_deref(), Some("reset"));
+    assert!(event.id.unwrap() >= 3);
+
+    let bad = app.client.get(app.url("/api/v1/stream")).header("last-event-id", "x").send().await.unwrap();
+    let (status, error) = error_of(bad).await;
+    assert_eq!((status, error["field"].as_str()), (422, Some("last-event-id")));
+}
