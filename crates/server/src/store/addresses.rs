@@ -7,7 +7,7 @@ use leadcard_core::mail::{EmailActions, MenuRefusal, operator_unsubscribe, send_
 use leadcard_core::wire::Subscription;
 use leadcard_core::{
     AddressState, BounceKind, EmailAddress, EmailSettings, MailKind, StatusEvent, SubscriptionStatus,
-    TransitionError, normalize_email,
+    normalize_email,
 };
 use sqlx::{Any, AnyConnection, FromRow, Transaction};
 
@@ -160,16 +160,34 @@ pub enum AddressOutcome<E> {
     Unknown,
 }
 
-/// Applies `transition` to the address's state (`None` when it has no row) under its write lock
-/// and writes the result; `changed_at` moves only when the status does.
-async fn change_in<E>(
+/// A change an address can go through, each decided by a core function.
+#[derive(Debug, Clone, Copy)]
+enum Transition<'a> {
+    Event(&'a StatusEvent),
+    OperatorUnsubscribe,
+    SendConfirmation,
+}
+
+impl Transition<'_> {
+    fn apply(self, state: &AddressState, settings: &EmailSettings, now: DateTime<Utc>) -> Result<AddressState, MenuRefusal> {
+        match self {
+            Transition::Event(event) => Ok(state.apply(event, settings, now)?),
+            Transition::OperatorUnsubscribe => operator_unsubscribe(Some(state), settings, now),
+            Transition::SendConfirmation => send_confirmation(Some(state), settings, now),
+        }
+    }
+}
+
+/// Applies `transition` to the address's state under its write lock and writes the result;
+/// `changed_at` moves only when the status does.
+async fn change_in(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
     email_norm: &str,
     settings: &EmailSettings,
     now: DateTime<Utc>,
-    transition: impl FnOnce(&AddressState) -> Result<AddressState, E>,
-) -> StoreResult<AddressOutcome<E>> {
+    transition: Transition<'_>,
+) -> StoreResult<AddressOutcome<MenuRefusal>> {
     lock_address(tx, email_norm).await?;
     let lead_ids = leads_with(tx, email_norm).await?;
     let (before, changed_at) = match read_state(tx, email_norm).await? {
@@ -177,7 +195,7 @@ async fn change_in<E>(
         None if lead_ids.is_empty() => return Ok(AddressOutcome::Unknown),
         None => (AddressState::new(EmailAddress::parse(email_norm).is_ok(), settings), now),
     };
-    let after = match transition(&before) {
+    let after = match transition.apply(&before, settings, now) {
         Ok(after) => after,
         Err(refusal) => return Ok(AddressOutcome::Refused(refusal)),
     };
@@ -211,13 +229,11 @@ impl Store {
         email: &str,
         event: &StatusEvent,
         now: DateTime<Utc>,
-    ) -> StoreResult<AddressOutcome<TransitionError>> {
+    ) -> StoreResult<AddressOutcome<MenuRefusal>> {
         let email_norm = normalize_email(email);
         let mut tx = self.begin().await?;
         let settings = email_settings_in(&mut tx).await?;
-        let outcome =
-            change_in(&mut tx, self.backend, &email_norm, &settings, now, |state| state.apply(event, &settings, now))
-                .await?;
+        let outcome = change_in(&mut tx, self.backend, &email_norm, &settings, now, Transition::Event(event)).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -243,14 +259,8 @@ impl Store {
         let Some((email, email_norm)) = address else {
             return Ok(Some(MenuOutcome::Refused(MenuRefusal::NoAddress)));
         };
-        let outcome = change_in(&mut tx, self.backend, &email_norm, &settings, now, |state| {
-            if confirm {
-                send_confirmation(Some(state), &settings, now)
-            } else {
-                operator_unsubscribe(Some(state), &settings, now)
-            }
-        })
-        .await?;
+        let transition = if confirm { Transition::SendConfirmation } else { Transition::OperatorUnsubscribe };
+        let outcome = change_in(&mut tx, self.backend, &email_norm, &settings, now, transition).await?;
         let change = match outcome {
             AddressOutcome::Changed(change) => Some(change),
             AddressOutcome::Refused(MenuRefusal::AlreadyUnsubscribed) if !confirm => None,
