@@ -14,9 +14,9 @@ pub mod tag;
 pub mod wire;
 
 pub use email::{EmailAddress, EmailError, normalize_email};
-pub use mail::{Bounce, EmailActions, FieldError, MenuRefusal};
 pub use filter::{Condition, Filter, FilterError, PropertyOp, PropertyTest, ValidCondition, ValidFilter};
 pub use live::{LiveEvent, LiveMessage};
+pub use mail::{Bounce, EmailActions, FieldError, MenuRefusal};
 pub use operation::{Operation, OperationError};
 pub use presence::Presence;
 pub use property::{PropertyError, PropertyName, PropertyType, PropertyValue};

@@ -251,13 +251,11 @@ pub struct BounceReport {
 impl BounceReport {
     /// The address and the bounce, or the first field that is wrong.
     pub fn check(&self) -> Result<(EmailAddress, Bounce), FieldError> {
-        let address = EmailAddress::parse(&self.address)
-            .map_err(|e| FieldError::new("address", format!("The address {e}.")))?;
-        let status = EnhancedStatus::parse(self.status_code.trim())
-            .filter(|s| s.class != 2)
-            .ok_or_else(|| {
-                FieldError::new("status_code", "Send an RFC 3463 failure code: 4.x.x (soft) or 5.x.x (hard).")
-            })?;
+        let address =
+            EmailAddress::parse(&self.address).map_err(|e| FieldError::new("address", format!("The address {e}.")))?;
+        let status = EnhancedStatus::parse(self.status_code.trim()).filter(|s| s.class != 2).ok_or_else(|| {
+            FieldError::new("status_code", "Send an RFC 3463 failure code: 4.x.x (soft) or 5.x.x (hard).")
+        })?;
         if let Some(smtp) = self.smtp_code
             && (!(400..=599).contains(&smtp) || smtp / 100 != u16::from(status.class))
         {
@@ -483,27 +481,31 @@ mod tests {
         let hard = "a hard-bounced address is never mailed again";
         let rows: [(&str, Option<AddressState>, [&str; 3]); 8] = [
             ("no address", None, ["the lead has no email address"; 3]),
-            ("subscribed", Some(state(S::Subscribed, None)), [
-                "allowed",
-                "the address is already subscribed",
-                "Double Opt-In is off",
-            ]),
+            (
+                "subscribed",
+                Some(state(S::Subscribed, None)),
+                ["allowed", "the address is already subscribed", "Double Opt-In is off"],
+            ),
             ("waiting", Some(state(S::WaitingForConfirmation, None)), ["allowed", "allowed", "Double Opt-In is off"]),
-            ("invalid", Some(state(S::InvalidEmail, None)), [
-                "the address is not valid",
-                "the address is not valid",
-                "Double Opt-In is off",
-            ]),
-            ("unsubscribed", Some(state(S::Unsubscribed, None)), [
-                "the lead is already unsubscribed",
-                "the lead unsubscribed; only the lead can subscribe again, by confirming",
-                "Double Opt-In is off",
-            ]),
-            ("soft, cooling", Some(cooling), [
-                "allowed",
-                "the address soft-bounced and is cooling down",
-                "Double Opt-In is off",
-            ]),
+            (
+                "invalid",
+                Some(state(S::InvalidEmail, None)),
+                ["the address is not valid", "the address is not valid", "Double Opt-In is off"],
+            ),
+            (
+                "unsubscribed",
+                Some(state(S::Unsubscribed, None)),
+                [
+                    "the lead is already unsubscribed",
+                    "the lead unsubscribed; only the lead can subscribe again, by confirming",
+                    "Double Opt-In is off",
+                ],
+            ),
+            (
+                "soft, cooling",
+                Some(cooling),
+                ["allowed", "the address soft-bounced and is cooling down", "Double Opt-In is off"],
+            ),
             ("soft, cooled", Some(cooled), ["allowed", "allowed", "Double Opt-In is off"]),
             ("hard", Some(state(S::Bounced, Some(BounceKind::Hard))), [hard; 3]),
         ];
@@ -583,7 +585,10 @@ mod tests {
         assert!(!EmailSettingsBody::from(&EmailSettings::default()).double_opt_in);
         let field = |b: EmailSettingsBody| b.check().unwrap_err().field;
         assert_eq!(field(EmailSettingsBody { soft_bounce_cool_down_hours: 0, ..body }), "soft_bounce_cool_down_hours");
-        assert_eq!(field(EmailSettingsBody { soft_bounce_cool_down_hours: 721, ..body }), "soft_bounce_cool_down_hours");
+        assert_eq!(
+            field(EmailSettingsBody { soft_bounce_cool_down_hours: 721, ..body }),
+            "soft_bounce_cool_down_hours"
+        );
         assert_eq!(field(EmailSettingsBody { soft_bounces_to_hard: 0, ..body }), "soft_bounces_to_hard");
     }
 

@@ -72,7 +72,11 @@ impl LinkSigner {
     /// The normalized address an unsubscribe token names.
     pub fn unsubscribe_address(&self, token: &str) -> Result<String, LinkError> {
         let payload = self.verify(token)?;
-        payload.strip_prefix(UNSUBSCRIBE).and_then(|rest| rest.strip_prefix(':')).map(str::to_owned).ok_or(LinkError::Invalid)
+        payload
+            .strip_prefix(UNSUBSCRIBE)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .map(str::to_owned)
+            .ok_or(LinkError::Invalid)
     }
 
     /// The token of a confirmation link for a normalized address, valid until `expires`.

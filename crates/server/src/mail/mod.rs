@@ -8,10 +8,10 @@ pub mod worker;
 use std::net::SocketAddr;
 
 use chrono::{DateTime, Duration, Utc};
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, Message};
 use leadcard_core::{LiveEvent, MailKind};
 use lettre::Address;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, Message};
 use url::Url;
 
 use crate::config::MailArgs;
@@ -135,7 +135,8 @@ impl Mailer {
             ),
             kind if kind.has_unsubscribe_link() => {
                 let url = self.unsubscribe_url(&mail.email_norm);
-                for (name, value) in [(LIST_UNSUBSCRIBE, format!("<{url}>")), (LIST_UNSUBSCRIBE_POST, ONE_CLICK.to_owned())]
+                for (name, value) in
+                    [(LIST_UNSUBSCRIBE, format!("<{url}>")), (LIST_UNSUBSCRIBE_POST, ONE_CLICK.to_owned())]
                 {
                     builder = builder.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str(name), value.clone()));
                     headers.insert(name.to_owned(), value.into());

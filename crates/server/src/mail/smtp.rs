@@ -126,13 +126,8 @@ pub async fn send(target: &SmtpTarget, from: &Address, to: &Address, message: &[
         },
         Security::None | Security::StartTls => None,
     };
-    let connected = AsyncSmtpConnection::connect_tokio1(
-        (target.host.clone(), target.port),
-        Some(TIMEOUT),
-        &hello,
-        wrapper,
-        None,
-    );
+    let connected =
+        AsyncSmtpConnection::connect_tokio1((target.host.clone(), target.port), Some(TIMEOUT), &hello, wrapper, None);
     let mut connection = match tokio::time::timeout(TIMEOUT, connected).await {
         Ok(Ok(connection)) => connection,
         Ok(Err(e)) => return Outcome::Failed(format!("cannot connect to {}:{}: {e}", target.host, target.port)),
@@ -202,7 +197,8 @@ mod tests {
         let tls = SmtpTarget::parse("smtps://u:p@mail.example.com").unwrap();
         assert_eq!((tls.port, tls.security), (465, Security::Tls));
         assert!(!format!("{tls:?}").contains("\"p\""), "the password stays out of logs");
-        for bad in ["mail.example.com", "http://mail.example.com", "smtp://", "smtp://h?tls=maybe", "smtps://h?tls=required"]
+        for bad in
+            ["mail.example.com", "http://mail.example.com", "smtp://", "smtp://h?tls=maybe", "smtps://h?tls=required"]
         {
             assert!(SmtpTarget::parse(bad).is_err(), "{bad}");
         }

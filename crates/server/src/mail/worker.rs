@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use leadcard_core::mail::retry_delay;
-use leadcard_core::{BounceKind, StatusEvent};
+use leadcard_core::{AddressState, BounceKind, StatusEvent};
 
-use super::smtp::{self, Outcome, SmtpTarget};
 use super::announce;
+use super::smtp::{self, Outcome, SmtpTarget};
 use crate::app::AppState;
 use crate::store::{AddressOutcome, ClaimedMail, Delivery, StoreResult};
 
@@ -89,9 +89,11 @@ async fn attempt(state: &AppState, target: &SmtpTarget, mail: &ClaimedMail) -> S
         Ok(composed) => composed,
         Err(error) => return Ok(Delivery::Failed { error }),
     };
+    // From here on the server has answered: whatever happens to the status update, the mail's
+    // outcome is recorded as the server gave it, so an accepted mail is never sent again.
     match smtp::send(target, state.mailer.sender(), &composed.to, &composed.bytes).await {
         Outcome::Accepted => {
-            change_status(state, &mail.email_norm, &StatusEvent::Delivered).await?;
+            change_status(state, &mail.email_norm, &StatusEvent::Delivered).await;
             Ok(Delivery::Sent { headers: composed.headers })
         }
         Outcome::Bounced(bounce) => {
@@ -100,7 +102,7 @@ async fn attempt(state: &AppState, target: &SmtpTarget, mail: &ClaimedMail) -> S
                 BounceKind::Soft => "soft",
             };
             let error = format!("{} {} ({kind} bounce)", bounce.code, bounce.reason);
-            let after = change_status(state, &mail.email_norm, &bounce.event()).await?;
+            let after = change_status(state, &mail.email_norm, &bounce.event()).await;
             let hard = after.as_ref().is_some_and(|a| a.bounce == Some(BounceKind::Hard));
             if bounce.kind == BounceKind::Hard || hard {
                 return Ok(Delivery::Failed { error });
@@ -115,17 +117,18 @@ async fn attempt(state: &AppState, target: &SmtpTarget, mail: &ClaimedMail) -> S
     }
 }
 
-/// Applies a status event to the address and tells open cards; the state after it.
-async fn change_status(
-    state: &AppState,
-    email_norm: &str,
-    event: &StatusEvent,
-) -> StoreResult<Option<leadcard_core::AddressState>> {
-    match state.store.apply_status_event(email_norm, event, state.clock.now()).await? {
-        AddressOutcome::Changed(change) => {
+/// Applies a status event to the address and tells open cards; the state after it. A failure
+/// is logged: the mail's own outcome must still be recorded.
+async fn change_status(state: &AppState, email_norm: &str, event: &StatusEvent) -> Option<AddressState> {
+    match state.store.apply_status_event(email_norm, event, state.clock.now()).await {
+        Ok(AddressOutcome::Changed(change)) => {
             announce(&state.live, &change).await;
-            Ok(Some(change.after))
+            Some(change.after)
         }
-        AddressOutcome::Refused(_) | AddressOutcome::Unknown => Ok(None),
+        Ok(AddressOutcome::Refused(_) | AddressOutcome::Unknown) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, ?event, "cannot record a delivery's effect on the address");
+            None
+        }
     }
 }

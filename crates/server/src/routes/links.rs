@@ -164,6 +164,9 @@ mod tests {
 
     #[test]
     fn text_is_escaped_in_pages() {
-        assert_eq!(escape("<a href=\"x\">O'Hara & co</a>"), "&lt;a href=&quot;x&quot;&gt;O&#39;Hara &amp; co&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href=\"x\">O'Hara & co</a>"),
+            "&lt;a href=&quot;x&quot;&gt;O&#39;Hara &amp; co&lt;/a&gt;"
+        );
     }
 }

@@ -1,12 +1,12 @@
 //! The card menu's actions: unsubscribe the address, send the Double Opt-In mail again, hide the
 //! lead from Visitors, and remove it completely.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
-use leadcard_core::mail::RemoveLead;
-use leadcard_core::wire::{ErrorBody, Subscription};
 use leadcard_core::LiveEvent;
+use leadcard_core::mail::{MenuRefusal, RemoveLead};
+use leadcard_core::wire::{ErrorBody, Subscription};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -15,17 +15,20 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::mail::announce;
-use crate::store::{MenuOutcome, Removal};
+use crate::store::{MenuDone, Removal};
 
-async fn menu_answer(state: &AppState, outcome: Option<MenuOutcome>) -> Result<Json<Subscription>, ApiError> {
+async fn menu_answer(
+    state: &AppState,
+    outcome: Option<Result<MenuDone, MenuRefusal>>,
+) -> Result<Json<Subscription>, ApiError> {
     match outcome.ok_or(LEAD_NOT_FOUND)? {
-        MenuOutcome::Done { change, subscription } => {
+        Ok(MenuDone { change, subscription }) => {
             if let Some(change) = change {
                 announce(&state.live, &change).await;
             }
             Ok(Json(subscription))
         }
-        MenuOutcome::Refused(refusal) => Err(ApiError::Refused(capitalized(&refusal.to_string()))),
+        Err(refusal) => Err(ApiError::Refused(capitalized(&refusal.to_string()))),
     }
 }
 

@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use leadcard_core::mail::{EmailActions, MenuRefusal, operator_unsubscribe, send_confirmation};
 use leadcard_core::wire::Subscription;
 use leadcard_core::{
-    AddressState, BounceKind, EmailAddress, EmailSettings, MailKind, StatusEvent, SubscriptionStatus,
-    normalize_email,
+    AddressState, BounceKind, EmailAddress, EmailSettings, MailKind, StatusEvent, SubscriptionStatus, normalize_email,
 };
 use sqlx::{Any, AnyConnection, FromRow, Transaction};
 
@@ -18,7 +17,7 @@ use super::{Backend, Store, StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
 
 /// Subject of the Double Opt-In mail; its body, with the signed link, is written when it is sent.
-pub const CONFIRMATION_SUBJECT: &str = "Please confirm your subscription";
+const CONFIRMATION_SUBJECT: &str = "Please confirm your subscription";
 
 #[derive(FromRow)]
 struct AddressRow {
@@ -169,7 +168,12 @@ enum Transition<'a> {
 }
 
 impl Transition<'_> {
-    fn apply(self, state: &AddressState, settings: &EmailSettings, now: DateTime<Utc>) -> Result<AddressState, MenuRefusal> {
+    fn apply(
+        self,
+        state: &AddressState,
+        settings: &EmailSettings,
+        now: DateTime<Utc>,
+    ) -> Result<AddressState, MenuRefusal> {
         match self {
             Transition::Event(event) => Ok(state.apply(event, settings, now)?),
             Transition::OperatorUnsubscribe => operator_unsubscribe(Some(state), settings, now),
@@ -179,7 +183,9 @@ impl Transition<'_> {
 }
 
 /// Applies `transition` to the address's state under its write lock and writes the result;
-/// `changed_at` moves only when the status does.
+/// `changed_at` moves only when the status does. The transaction must already hold the write
+/// lock on SQLite (a write as its first statement): a read first would make the write fail at
+/// once when another connection wrote in between.
 async fn change_in(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
@@ -214,11 +220,12 @@ async fn lead_address(conn: &mut AnyConnection, lead_id: i64) -> StoreResult<Opt
     Ok(row.map(|(email, norm)| email.zip(norm)))
 }
 
-/// What a card menu action did: the change (with the card's new subscription), or why not.
+/// What a card menu action did: the address's change (none when there was nothing to change)
+/// and the card's subscription now.
 #[derive(Debug, Clone, PartialEq)]
-pub enum MenuOutcome {
-    Done { change: Option<AddressChange>, subscription: Subscription },
-    Refused(MenuRefusal),
+pub struct MenuDone {
+    pub change: Option<AddressChange>,
+    pub subscription: Subscription,
 }
 
 impl Store {
@@ -232,6 +239,7 @@ impl Store {
     ) -> StoreResult<AddressOutcome<MenuRefusal>> {
         let email_norm = normalize_email(email);
         let mut tx = self.begin().await?;
+        lock_address(&mut tx, &email_norm).await?;
         let settings = email_settings_in(&mut tx).await?;
         let outcome = change_in(&mut tx, self.backend, &email_norm, &settings, now, Transition::Event(event)).await?;
         tx.commit().await?;
@@ -240,32 +248,47 @@ impl Store {
 
     /// *Unsubscribe from emails* from a lead's card: every lead with the address follows. An
     /// address already unsubscribed stays as it is (no change). None when there is no such lead.
-    pub async fn unsubscribe_lead(&self, lead_id: i64, now: DateTime<Utc>) -> StoreResult<Option<MenuOutcome>> {
+    pub async fn unsubscribe_lead(
+        &self,
+        lead_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Result<MenuDone, MenuRefusal>>> {
         self.menu_action(lead_id, now, false).await
     }
 
     /// *Send subscription confirmation* from a lead's card: queues the Double Opt-In mail when the
     /// rules allow it. None when there is no such lead.
-    pub async fn resend_confirmation(&self, lead_id: i64, now: DateTime<Utc>) -> StoreResult<Option<MenuOutcome>> {
+    pub async fn resend_confirmation(
+        &self,
+        lead_id: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Result<MenuDone, MenuRefusal>>> {
         self.menu_action(lead_id, now, true).await
     }
 
-    async fn menu_action(&self, lead_id: i64, now: DateTime<Utc>, confirm: bool) -> StoreResult<Option<MenuOutcome>> {
+    async fn menu_action(
+        &self,
+        lead_id: i64,
+        now: DateTime<Utc>,
+        confirm: bool,
+    ) -> StoreResult<Option<Result<MenuDone, MenuRefusal>>> {
         let mut tx = self.begin().await?;
+        // A write first, for the write lock (see `change_in`); it changes nothing.
+        sqlx::query("UPDATE leads SET version = version WHERE id = $1").bind(lead_id).execute(&mut *tx).await?;
         let settings = email_settings_in(&mut tx).await?;
         let Some(address) = lead_address(&mut tx, lead_id).await? else {
             return Ok(None);
         };
         let Some((email, email_norm)) = address else {
-            return Ok(Some(MenuOutcome::Refused(MenuRefusal::NoAddress)));
+            return Ok(Some(Err(MenuRefusal::NoAddress)));
         };
         let transition = if confirm { Transition::SendConfirmation } else { Transition::OperatorUnsubscribe };
         let outcome = change_in(&mut tx, self.backend, &email_norm, &settings, now, transition).await?;
         let change = match outcome {
             AddressOutcome::Changed(change) => Some(change),
             AddressOutcome::Refused(MenuRefusal::AlreadyUnsubscribed) if !confirm => None,
-            AddressOutcome::Refused(refusal) => return Ok(Some(MenuOutcome::Refused(refusal))),
-            AddressOutcome::Unknown => return Ok(Some(MenuOutcome::Refused(MenuRefusal::NoAddress))),
+            AddressOutcome::Refused(refusal) => return Ok(Some(Err(refusal))),
+            AddressOutcome::Unknown => return Ok(Some(Err(MenuRefusal::NoAddress))),
         };
         if confirm {
             let mail = confirmation_mail(lead_id, &email);
@@ -276,7 +299,7 @@ impl Store {
         if confirm {
             self.mail_queued.notify_one();
         }
-        Ok(Some(MenuOutcome::Done { change, subscription }))
+        Ok(Some(Ok(MenuDone { change, subscription })))
     }
 }
 

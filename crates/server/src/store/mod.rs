@@ -29,7 +29,7 @@ use sqlx::{Any, Pool};
 use sqlx::{Executor, Transaction};
 use tokio::sync::Notify;
 
-pub use addresses::{AddressChange, AddressOutcome, CONFIRMATION_SUBJECT, MenuOutcome};
+pub use addresses::{AddressChange, AddressOutcome, MenuDone};
 pub use edits::{VersionCheck, Written};
 pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, PropertyRow, TOTAL_CAP};
 pub use live::LiveRow;

@@ -11,7 +11,9 @@ use crate::clock::to_ms;
 pub enum Removal {
     /// Gone, with everything that referred to it. `others` are the leads that shared its address
     /// (their status stays); when there were none, the address's status and mails went too.
-    Removed { others: Vec<i64> },
+    Removed {
+        others: Vec<i64>,
+    },
     /// The confirmation matched neither the lead's name nor its email: nothing changed.
     NotConfirmed,
     NotFound,
@@ -56,7 +58,8 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?;
             if others.is_empty() {
-                for statement in ["DELETE FROM outbox WHERE email_norm = $1", "DELETE FROM email_statuses WHERE email_norm = $1"]
+                for statement in
+                    ["DELETE FROM outbox WHERE email_norm = $1", "DELETE FROM email_statuses WHERE email_norm = $1"]
                 {
                     sqlx::query(statement).bind(email_norm.clone()).execute(&mut *tx).await?;
                 }

@@ -14,12 +14,13 @@ const SECRET_KEY: &str = "secret_key";
 
 /// The email settings as `conn` sees them; absent keys keep their defaults.
 pub(super) async fn email_settings_in(conn: &mut AnyConnection) -> StoreResult<EmailSettings> {
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM project_settings WHERE key IN ($1, $2, $3)")
-        .bind(DOUBLE_OPT_IN)
-        .bind(COOL_DOWN_HOURS)
-        .bind(SOFT_BOUNCES_TO_HARD)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT key, value FROM project_settings WHERE key IN ($1, $2, $3)")
+            .bind(DOUBLE_OPT_IN)
+            .bind(COOL_DOWN_HOURS)
+            .bind(SOFT_BOUNCES_TO_HARD)
+            .fetch_all(&mut *conn)
+            .await?;
     let mut settings = EmailSettings::default();
     for (key, value) in rows {
         let corrupt = || StoreError::Corrupt(format!("setting {key} = {value:?}"));
