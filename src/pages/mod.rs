@@ -3,3 +3,4 @@
 pub mod lead;
 pub mod leads;
 pub mod login;
+pub mod visitors;

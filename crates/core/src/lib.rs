@@ -11,6 +11,7 @@ pub mod presence;
 pub mod property;
 pub mod subscription;
 pub mod tag;
+pub mod tracking;
 pub mod wire;
 
 pub use email::{EmailAddress, EmailError, normalize_email};

@@ -69,15 +69,22 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = default_config(fresh_database(dir.path()).await, dir.path());
+    let database_url = fresh_database(dir.path()).await;
+    let mut config = default_config(database_url.clone(), dir.path());
     customize(&mut config);
-    let database_url = config.database.database_url.clone();
     let app = Application::build(config).await.expect("the server starts");
     let base = format!("http://127.0.0.1:{}", app.port());
     let store = app.store();
     let clock = app.clock();
     tokio::spawn(app.run_until_stopped());
     TestApp { base, client: new_client(), store, clock, database_url, _dir: dir }
+}
+
+impl TestApp {
+    /// A second server instance on the same database, as behind a load balancer.
+    pub async fn twin(&self) -> TestApp {
+        spawn_another_on(self, |_| {}).await
+    }
 }
 
 pub fn new_client() -> Client {
