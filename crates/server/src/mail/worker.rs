@@ -54,11 +54,11 @@ pub async fn run(state: AppState) {
             let delivery = match attempt(&state, &target, &mail).await {
                 Ok(delivery) => delivery,
                 Err(e) => {
-                    tracing::warn!(mail = id, error = %e, "a delivery could not be recorded");
-                    retry(&mail, &state, "the server could not record the delivery".to_owned())
+                    tracing::warn!(mail = id, error = %e, "cannot read the address's status before sending");
+                    retry(&mail, &state, "the server could not read the address's status".to_owned())
                 }
             };
-            tracing::debug!(mail = id, ?delivery, "delivery");
+            tracing::debug!(mail = id, lead = ?mail.lead_id, kind = mail.kind.as_str(), ?delivery, "delivery");
             match state.store.finish_mail(id, &worker, &delivery, state.clock.now()).await {
                 Ok(true) => {}
                 Ok(false) => tracing::warn!(mail = id, "a mail's claim ran out before it was recorded"),

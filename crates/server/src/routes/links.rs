@@ -50,6 +50,11 @@ fn page(status: StatusCode, title: &str, text: &str, form: &str) -> Response {
             (header::CACHE_CONTROL, "no-store"),
             // The token in the URL must not leave with a Referer.
             (header::REFERRER_POLICY, "no-referrer"),
+            // Nothing but this page's own style and form; no framing (a hidden unsubscribe button).
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            ),
         ],
         html,
     )

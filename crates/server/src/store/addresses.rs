@@ -196,7 +196,9 @@ async fn change_in(
 ) -> StoreResult<AddressOutcome<MenuRefusal>> {
     lock_address(tx, email_norm).await?;
     let lead_ids = leads_with(tx, email_norm).await?;
-    let (before, changed_at) = match read_state(tx, email_norm).await? {
+    let stored = read_state(tx, email_norm).await?;
+    let known = stored.is_some();
+    let (before, changed_at) = match stored {
         Some(stored) => stored,
         None if lead_ids.is_empty() => return Ok(AddressOutcome::Unknown),
         None => (AddressState::new(EmailAddress::parse(email_norm).is_ok(), settings), now),
@@ -205,8 +207,10 @@ async fn change_in(
         Ok(after) => after,
         Err(refusal) => return Ok(AddressOutcome::Refused(refusal)),
     };
-    let moved = (before.status, before.bounce) != (after.status, after.bounce);
-    write_state(tx, backend, email_norm, &after, if moved { now } else { changed_at }).await?;
+    if !known || after != before {
+        let moved = (before.status, before.bounce) != (after.status, after.bounce);
+        write_state(tx, backend, email_norm, &after, if moved { now } else { changed_at }).await?;
+    }
     Ok(AddressOutcome::Changed(AddressChange { email_norm: email_norm.to_owned(), before, after, lead_ids }))
 }
 

@@ -187,6 +187,8 @@ async fn campaign_mail_carries_one_click_unsubscribe_that_needs_no_session_and_r
     let page = no_redirects().get(&url).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
     let html = page.text().await.unwrap();
     assert!(html.contains("<form method=\"post\">") && html.contains("lena@example.com"), "{html}");
     assert_eq!(subscription(&app.card(first).await)["status"], "subscribed", "a GET changes nothing");
