@@ -9,7 +9,7 @@ use crate::time;
 
 #[component]
 pub fn SubscriptionInfo(subscription: Subscription) -> impl IntoView {
-    let Subscription { email, status, bounce, reason, changed_at } = subscription;
+    let Subscription { email, status, bounce, reason, changed_at, .. } = subscription;
     let bounce = bounce.map(|kind| match kind {
         BounceKind::Hard => "Hard bounce",
         BounceKind::Soft => "Soft bounce",

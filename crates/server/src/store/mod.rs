@@ -4,17 +4,22 @@
 //! (i64, f64, text): times are unix milliseconds, JSON is text. Each database has its own
 //! migrations, chosen by the URL scheme.
 
+mod addresses;
 mod catalog;
 mod edits;
 mod leads;
 mod live;
 mod notes;
 mod operators;
+mod outbox;
 mod pins;
+mod removal;
 mod sessions;
+mod settings;
 mod sql;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use leadcard_core::PropertyError;
@@ -22,12 +27,16 @@ use sqlx::migrate::Migrator;
 use sqlx::pool::PoolOptions;
 use sqlx::{Any, Pool};
 use sqlx::{Executor, Transaction};
+use tokio::sync::Notify;
 
+pub use addresses::{AddressChange, AddressOutcome, MenuDone};
 pub use edits::{VersionCheck, Written};
 pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, PropertyRow, TOTAL_CAP};
 pub use live::LiveRow;
 pub use notes::NoteDeletion;
 pub use operators::{NewOperator, OperatorWithHash};
+pub use outbox::{ClaimedMail, Delivery, NewMail};
+pub use removal::Removal;
 pub use sessions::SessionRecord;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -79,6 +88,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Store {
     pool: Pool<Any>,
     backend: Backend,
+    /// Woken when mail is queued, so this process's delivery worker sends it at once.
+    mail_queued: Arc<Notify>,
 }
 
 impl Store {
@@ -96,11 +107,16 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, mail_queued: Arc::new(Notify::new()) })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Notified whenever this store queues mail.
+    pub fn mail_queued(&self) -> Arc<Notify> {
+        self.mail_queued.clone()
     }
 
     pub async fn close(&self) {

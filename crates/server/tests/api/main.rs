@@ -3,13 +3,16 @@
 
 mod catalog;
 mod demo;
+mod erasure;
 mod helpers;
 mod leads;
 mod live;
+mod mail;
 mod openapi;
 mod pins;
 mod properties;
 mod race;
 mod session;
+mod smtp;
 mod tags_notes;
 mod web;
