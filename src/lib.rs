@@ -15,7 +15,9 @@ use leptos_router::{NavigateOptions, path};
 
 use crate::components::not_found::NotFound;
 use crate::components::shell::Shell;
-use crate::pages::{lead::LeadPage, leads::LeadsPage, login::LoginPage, visitors::VisitorsPage};
+use crate::pages::{
+    lead::LeadPage, leads::LeadsPage, login::LoginPage, settings::SettingsPage, visitors::VisitorsPage,
+};
 use crate::session::Session;
 
 /// The whole app: the session, the router, and the routes.
@@ -34,6 +36,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/leads") view=LeadsPage/>
                     <Route path=path!("/leads/:id") view=LeadPage/>
                     <Route path=path!("/visitors") view=VisitorsPage/>
+                    <Route path=path!("/settings") view=SettingsPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -6,6 +6,8 @@ use web_sys::UrlSearchParams;
 pub const LEADS: &str = "/leads";
 /// Who is on the site now.
 pub const VISITORS: &str = "/visitors";
+/// Email settings, campaigns and the outbox.
+pub const SETTINGS: &str = "/settings";
 /// The sign-in page.
 pub const LOGIN: &str = "/login";
 

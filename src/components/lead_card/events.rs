@@ -316,7 +316,8 @@ fn GroupsTab(
     now: Signal<DateTime<Utc>>,
     on_open: impl Fn(String) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    move || match groups.get() {
+    move || {
+        match groups.get() {
         None => view! { <p class="events__empty">"Loading…"</p> }.into_any(),
         Some(Err(error)) => view! { <p class="editor__error" role="alert">{error.message}</p> }.into_any(),
         Some(Ok(groups)) if groups.is_empty() => {
@@ -352,6 +353,7 @@ fn GroupsTab(
             </table>
         }
         .into_any(),
+    }
     }
 }
 
@@ -406,7 +408,8 @@ fn AddEventForm(
         }
         let occurred_at = time::from_datetime_local(&when.get_untracked())
             .map_err(|e| ("occurred_at".to_owned(), format!("Time: {e}.")))?;
-        let event = AddEvent { name: name.get_untracked().trim().to_owned(), properties, occurred_at: Some(occurred_at) };
+        let event =
+            AddEvent { name: name.get_untracked().trim().to_owned(), properties, occurred_at: Some(occurred_at) };
         event.check(server_now()).map_err(|e| (e.field.clone(), format!("{}: {}.", e.field, e.message)))?;
         Ok(event)
     };

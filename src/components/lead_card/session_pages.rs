@@ -33,10 +33,12 @@ pub fn CardSessionPages(lead: i64) -> impl IntoView {
         None => view! { <p class="events__empty">"Loading…"</p> }.into_any(),
         Some(Err(error)) => view! { <p class="editor__error" role="alert">{error.message}</p> }.into_any(),
         Some(Ok(SessionPages { session: None, .. })) => {
-            view! { <p class="events__empty" data-testid="session-pages-empty">"Not seen on the site yet."</p> }.into_any()
+            view! { <p class="events__empty" data-testid="session-pages-empty">"Not seen on the site yet."</p> }
+                .into_any()
         }
         Some(Ok(SessionPages { session: Some(session), pages })) => {
-            let device = [session.browser, session.os, session.device].into_iter().flatten().collect::<Vec<_>>().join(" · ");
+            let device =
+                [session.browser, session.os, session.device].into_iter().flatten().collect::<Vec<_>>().join(" · ");
             view! {
                 <p class="session-pages__meta">
                     "Visit started " {time::local(session.started_at)}

@@ -2,6 +2,7 @@
 // Visitors live, turns sleeping when the server's clock moves on, and leaves when its heartbeats
 // stop; the card shows its pages and events; events can be grouped and added by hand.
 import { test, expect, type Browser, type Page } from '@playwright/test';
+import { seededLead } from '../seeded';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -56,8 +57,7 @@ test('a visitor appears online, turns sleeping, then leaves when the heartbeats 
 });
 
 test('the card lists events newest first, groups them, and takes an event added by hand', async ({ page }) => {
-  const { items } = await (await page.request.get('/api/v1/leads?limit=30')).json();
-  const id = items[20].id;
+  const id = await seededLead(page.request, 20);
   await page.goto(`/leads/${id}`);
   await expect(page.getByTestId('lead-card')).toBeVisible();
 
