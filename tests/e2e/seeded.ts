@@ -4,9 +4,8 @@ import type { APIRequestContext } from '@playwright/test';
 
 export interface LeadSummary {
   id: number;
-  name: string | null;
-  email: string | null;
   display_name: string;
+  email: string | null;
 }
 
 export async function seededLeads(request: APIRequestContext): Promise<LeadSummary[]> {
