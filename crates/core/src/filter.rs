@@ -652,3 +652,210 @@ fn equals(value: &PropertyValue, text: &str) -> bool {
 pub fn fold(text: &str) -> String {
     text.to_lowercase()
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::segment::EventFacts;
+
+    fn filter(json: &str) -> Result<ValidFilter, FilterError> {
+        Filter::from_query(json)?.check()
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    fn facts() -> LeadFacts {
+        let mut facts = LeadFacts::default();
+        let mut set = |name: &str, value: PropertyValue| facts.properties.insert(name.to_owned(), value);
+        set("$country", PropertyValue::Text("Germany".into()));
+        set("amount", PropertyValue::Number(120.5));
+        set("visits", PropertyValue::Number(3.0));
+        set("vip", PropertyValue::Bool(true));
+        set("signed_up", PropertyValue::DateTime(now() - Duration::days(3)));
+        set("interests", PropertyValue::List(vec!["Shoes".into(), "hats, caps".into()]));
+        facts.tags = vec!["vip".into()];
+        facts.subscription = SubscriptionStatus::Subscribed;
+        facts.last_heartbeat = Some(now() - Duration::seconds(30));
+        facts.last_active = Some(now() - Duration::seconds(30));
+        let day = |d: i64| (now() - Duration::days(d)).timestamp_millis();
+        facts.events.insert("Added to cart".into(), EventFacts { count: 5, times: vec![day(40), day(9), day(6), day(2)] });
+        facts.times_since = Some(day(60));
+        facts
+    }
+
+    fn holds(json: &str) -> bool {
+        filter(&format!(r#"{{"all":[{json}]}}"#)).unwrap().matches(&facts(), now())
+    }
+
+    fn property(name: &str, op: &str, value: &str) -> bool {
+        holds(&format!(r#"{{"kind":"property","name":"{name}","op":"{op}","value":"{value}"}}"#))
+    }
+
+    #[test]
+    fn a_filter_round_trips_through_its_query_form_and_old_urls_stay_valid() {
+        let f = Filter {
+            mode: Match::All,
+            all: vec![
+                Condition::Property { name: "$country".into(), op: PropertyOp::Equals, value: "Germany".into() },
+                Condition::Tag { tag: "vip".into(), has: true },
+                Condition::Subscription { status: SubscriptionStatus::Unsubscribed },
+                Condition::Presence { presence: Presence::Online },
+            ],
+        };
+        let query = f.to_query();
+        assert!(!query.contains("match"), "{query}");
+        assert_eq!(Filter::from_query(&query).unwrap(), f);
+        assert_eq!(f.check().unwrap().all.len(), 4);
+        let old = r#"{"all":[{"kind":"property","name":"plan","op":"equals","value":"pro"},{"kind":"tag","tag":"vip","has":true}]}"#;
+        assert_eq!(Filter::from_query(old).unwrap().to_query(), old);
+        let any = Filter { mode: Match::Any, all: vec![Condition::Tag { tag: "vip".into(), has: false }] };
+        assert!(any.to_query().contains(r#""match":"any""#));
+        assert_eq!(Filter::from_query(&any.to_query()).unwrap(), any);
+    }
+
+    #[test]
+    fn property_operators_follow_the_stored_text_and_number_forms() {
+        assert!(property("$country", "equals", "germany"));
+        assert!(!property("$country", "equals", "German"));
+        assert!(property("$country", "not_equals", "France"));
+        assert!(property("nope", "not_equals", "France"), "a lead without the property is not equal");
+        assert!(property("$country", "contains", "ERMA"));
+        assert!(!property("nope", "contains", "a"));
+        assert!(property("amount", "equals", "120.50"));
+        assert!(property("amount", "equals", "120.5"));
+        assert!(property("vip", "equals", "TRUE"));
+        assert!(!property("vip", "equals", "1"), "true/false compare by text only");
+        assert!(property("amount", "greater", "100") && !property("amount", "greater", "120.5"));
+        assert!(property("amount", "less", "121") && !property("vip", "less", "5"));
+        assert!(!property("$country", "greater", "1"), "text is not a number");
+        assert!(holds(r#"{"kind":"property","name":"amount","op":"exists"}"#));
+        assert!(holds(r#"{"kind":"property","name":"nope","op":"not_exists"}"#));
+        assert!(property("signed_up", "after", "2027-01-01") && property("signed_up", "before", "2027-12-31"));
+        assert!(property("signed_up", "within_last_days", "3") && !property("signed_up", "within_last_days", "2"));
+        assert!(!property("amount", "within_last_days", "3"));
+        assert!(property("interests", "list_contains", "hats, caps"));
+        assert!(!property("interests", "list_contains", "shoes"), "list items compare exactly");
+        assert!(property("interests", "contains", "shoes, hats"), "contains reads the joined text form");
+    }
+
+    #[test]
+    fn within_last_days_excludes_future_dates() {
+        let mut facts = facts();
+        facts.properties.insert("renewal".into(), PropertyValue::DateTime(now() + Duration::days(1)));
+        let f = filter(r#"{"all":[{"kind":"property","name":"renewal","op":"within_last_days","value":"30"}]}"#).unwrap();
+        assert!(!f.matches(&facts, now()));
+    }
+
+    #[test]
+    fn tags_subscription_and_presence() {
+        assert!(holds(r#"{"kind":"tag","tag":"vip"}"#));
+        assert!(!holds(r#"{"kind":"tag","tag":"VIP"}"#), "tags are exact");
+        assert!(holds(r#"{"kind":"tag","tag":"churn","has":false}"#));
+        assert!(holds(r#"{"kind":"subscription","status":"subscribed"}"#));
+        assert!(holds(r#"{"kind":"presence","presence":"online"}"#));
+        assert!(!holds(r#"{"kind":"presence","presence":"offline"}"#));
+    }
+
+    #[test]
+    fn event_conditions_count_within_their_window_or_ever() {
+        let event = |op: &str, count: &str, days: &str| {
+            holds(&format!(r#"{{"kind":"event","event":"Added to cart","op":"{op}","count":{count},"days":{days}}}"#))
+        };
+        assert!(event("at_least", "2", "7") && !event("at_least", "3", "7"));
+        assert!(event("at_least", "3", "10"));
+        assert!(event("at_least", "5", "null") && !event("at_least", "6", "null"));
+        assert!(event("at_most", "2", "7") && !event("at_most", "1", "7"));
+        assert!(event("at_most", "0", "1"));
+        assert!(event("not_performed", "null", "1") && !event("not_performed", "null", "3"));
+        assert!(!event("not_performed", "null", "null"));
+        assert!(holds(r#"{"kind":"event","event":"Signed up","op":"not_performed"}"#));
+        assert!(holds(r#"{"kind":"event","event":"Signed up","op":"at_most","count":0,"days":7}"#));
+        assert!(!holds(r#"{"kind":"event","event":"added to cart","op":"at_least","count":1}"#), "names are exact");
+    }
+
+    #[test]
+    fn a_window_counts_occurrences_from_its_first_millisecond() {
+        let mut facts = LeadFacts::default();
+        let start = window_start_ms(now(), 7);
+        facts.events.insert("x".into(), EventFacts { count: 2, times: vec![start - 1, start] });
+        let f = filter(r#"{"all":[{"kind":"event","event":"x","op":"at_most","count":1,"days":7}]}"#).unwrap();
+        assert!(f.matches(&facts, now()));
+        assert!(!f.matches(&facts, now() - Duration::milliseconds(1)));
+        facts.record_event("x", now());
+        assert_eq!(facts.event_count("x", Some(start)), 2);
+        assert_eq!(facts.event_count("x", None), 3);
+    }
+
+    #[test]
+    fn groups_combine_with_and_or_and_the_top_level_can_match_any() {
+        assert!(holds(r#"{"kind":"group","match":"any","conditions":[{"kind":"tag","tag":"x"},{"kind":"tag","tag":"vip"}]}"#));
+        assert!(!holds(r#"{"kind":"group","conditions":[{"kind":"tag","tag":"x"},{"kind":"tag","tag":"vip"}]}"#));
+        let any = filter(r#"{"match":"any","all":[{"kind":"tag","tag":"x"},{"kind":"tag","tag":"vip"}]}"#).unwrap();
+        assert!(any.matches(&facts(), now()));
+        let none = filter(r#"{"match":"any","all":[{"kind":"tag","tag":"x"},{"kind":"tag","tag":"y"}]}"#).unwrap();
+        assert!(!none.matches(&facts(), now()));
+        assert!(filter(r#"{"match":"any","all":[]}"#).unwrap().matches(&facts(), now()), "no condition restricts nothing");
+        let f = filter(
+            r#"{"all":[{"kind":"tag","tag":"vip"},{"kind":"group","match":"any","conditions":[
+                {"kind":"event","event":"Added to cart","op":"at_least","count":1,"days":7},{"kind":"tag","tag":"x"}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(f.leaves().len(), 3);
+        assert_eq!(f.windowed_events().len(), 1);
+        assert!(f.matches(&facts(), now()));
+    }
+
+    #[test]
+    fn bad_conditions_name_the_condition_and_field() {
+        let field = |json: &str| filter(json).unwrap_err().field;
+        let err = filter(
+            r#"{"all":[{"kind":"tag","tag":"vip"},{"kind":"property","name":"plan","op":"greater","value":"abc"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!((err.index, err.field.as_str()), (1, "filter.all[1].value"));
+        assert!(err.message.contains("not a number"));
+        assert_eq!(field(r#"{"all":[{"kind":"property","name":"$nope","op":"exists"}]}"#), "filter.all[0].name");
+        assert_eq!(field(r#"{"all":[{"kind":"property","name":"x","op":"equals"}]}"#), "filter.all[0].value");
+        let err = filter(r#"{"all":[{"kind":"property","name":"x","op":"after","value":"yesterday"}]}"#).unwrap_err();
+        assert!(err.message.contains("not a date"));
+        let err = filter(r#"{"all":[{"kind":"property","name":"x","op":"sounds_like","value":"a"}]}"#).unwrap_err();
+        assert_eq!(err.field, "filter.all[0].op");
+        assert!(err.message.contains("unknown operator"), "{}", err.message);
+        assert_eq!(field(r#"{"all":[{"kind":"property","name":"x","op":"within_last_days","value":"0"}]}"#), "filter.all[0].value");
+        assert_eq!(field(r#"{"all":[{"kind":"property","name":"x","op":"equals","value":5}]}"#), "filter.all[0].value");
+        assert_eq!(field(r#"{"all":[{"kind":"colour"}]}"#), "filter.all[0].kind");
+        assert_eq!(field(r#"{"match":"some","all":[]}"#), "filter.match");
+        assert_eq!(field("[1]"), "filter");
+        assert_eq!(field("{nope"), "filter");
+
+        let event = |rest: &str| field(&format!(r#"{{"all":[{{"kind":"event","event":"Added to cart",{rest}}}]}}"#));
+        assert_eq!(event(r#""op":"at_least","count":-1"#), "filter.all[0].count");
+        assert_eq!(event(r#""op":"at_least","count":0"#), "filter.all[0].count");
+        assert_eq!(event(r#""op":"at_most""#), "filter.all[0].count");
+        assert_eq!(event(r#""op":"at_least","count":"3""#), "filter.all[0].count");
+        assert_eq!(event(r#""op":"at_least","count":1,"days":0"#), "filter.all[0].days");
+        assert_eq!(event(r#""op":"at_least","count":1,"days":1.5"#), "filter.all[0].days");
+        assert_eq!(event(r#""op":"sometimes""#), "filter.all[0].op");
+        assert_eq!(field(r#"{"all":[{"kind":"event","event":" ","op":"not_performed"}]}"#), "filter.all[0].event");
+
+        let group = |inner: &str| filter(&format!(r#"{{"all":[{{"kind":"tag","tag":"a"}},{{"kind":"group","match":"any","conditions":[{inner}]}}]}}"#)).unwrap_err();
+        let err = group(r#"{"kind":"tag","tag":"a"},{"kind":"event","event":"x","op":"at_least","count":-2}"#);
+        assert_eq!((err.index, err.field.as_str()), (1, "filter.all[1].conditions[1].count"));
+        assert_eq!(group("").field, "filter.all[1].conditions");
+        assert_eq!(group(r#"{"kind":"group","conditions":[{"kind":"tag","tag":"a"}]}"#).field, "filter.all[1].conditions[0]");
+        assert_eq!(group(r#"{"kind":"property","name":"x","op":"bigger","value":"1"}"#).field, "filter.all[1].conditions[0].op");
+        let many = vec![r#"{"kind":"tag","tag":"a"}"#; MAX_CONDITIONS + 1].join(",");
+        assert_eq!(field(&format!(r#"{{"all":[{many}]}}"#)), "filter.all");
+    }
+
+    #[test]
+    fn dates_accept_a_day_or_rfc3339() {
+        assert_eq!(parse_date("2026-11-28").unwrap().to_rfc3339(), "2026-11-28T00:00:00+00:00");
+        assert!(parse_date("2026-11-28T10:00:00+02:00").is_some());
+        assert!(parse_date("28.11.2026").is_none());
+    }
+}
