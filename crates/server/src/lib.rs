@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod live;
 pub mod routes;
+pub mod segments;
 pub mod store;
 pub mod web;
 

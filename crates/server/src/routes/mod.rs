@@ -7,6 +7,7 @@ mod leads;
 mod notes;
 mod pins;
 mod properties;
+mod segments;
 mod session;
 mod stream;
 mod tags;
@@ -42,6 +43,7 @@ pub const API_BASE: &str = "/api/v1";
         (name = "catalog", description = "Property names and tags in use"),
         (name = "pins", description = "Each operator's pinned properties"),
         (name = "live", description = "Live updates (Server-Sent Events)"),
+        (name = "segments", description = "Saved filters, the card's segments and their timeline"),
     )
 )]
 struct ApiDoc;
@@ -80,6 +82,7 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         .merge(pins::routes())
         .merge(catalog::routes())
         .merge(stream::routes())
+        .merge(segments::routes())
         .layer(middleware::from_fn_with_state(state.clone(), require_session));
     let public =
         OpenApiRouter::new().merge(health::routes()).merge(session::public_routes()).routes(routes!(openapi_json));

@@ -11,6 +11,7 @@ mod live;
 mod notes;
 mod operators;
 mod pins;
+mod segments;
 mod sessions;
 mod sql;
 
@@ -28,6 +29,7 @@ pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, Pr
 pub use live::LiveRow;
 pub use notes::NoteDeletion;
 pub use operators::{NewOperator, OperatorWithHash};
+pub use segments::{JobLock, LeadMembershipChange, LeadScope, MembershipChanges, PendingRebuild, Plan};
 pub use sessions::SessionRecord;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -9,7 +9,7 @@ use leadcard_core::{PropertyName, PropertyValue};
 use leadcard_server::auth::password::hash_password;
 use leadcard_server::config::DatabaseArgs;
 use leadcard_server::store::{NewLead, NewOperator, Store};
-use leadcard_server::{Application, Clock, Config};
+use leadcard_server::{AppState, Application, Clock, Config};
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor};
@@ -22,6 +22,8 @@ pub struct TestApp {
     pub client: Client,
     pub store: Store,
     pub clock: Arc<Clock>,
+    /// The server's state, for running its background jobs now (the segment job).
+    pub state: AppState,
     pub database_url: String,
     _dir: tempfile::TempDir,
 }
@@ -74,8 +76,9 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     let base = format!("http://127.0.0.1:{}", app.port());
     let store = app.store();
     let clock = app.clock();
+    let state = app.state();
     tokio::spawn(app.run_until_stopped());
-    TestApp { base, client: new_client(), store, clock, database_url, _dir: dir }
+    TestApp { base, client: new_client(), store, clock, state, database_url, _dir: dir }
 }
 
 impl TestApp {
@@ -85,9 +88,9 @@ impl TestApp {
         let config = default_config(self.database_url.clone(), dir.path());
         let app = Application::build(config).await.expect("the second instance starts");
         let base = format!("http://127.0.0.1:{}", app.port());
-        let (store, clock) = (app.store(), app.clock());
+        let (store, clock, state) = (app.store(), app.clock(), app.state());
         tokio::spawn(app.run_until_stopped());
-        TestApp { base, client: new_client(), store, clock, database_url: self.database_url.clone(), _dir: dir }
+        TestApp { base, client: new_client(), store, clock, state, database_url: self.database_url.clone(), _dir: dir }
     }
 }
 

@@ -1,6 +1,7 @@
 //! API tests: each starts the real server on port 0 with a fresh database (SQLite in a temporary
 //! directory, or a new PostgreSQL database when `LEADCARD_TEST_POSTGRES_URL` is set).
 
+mod agreement;
 mod catalog;
 mod demo;
 mod helpers;
@@ -10,6 +11,7 @@ mod openapi;
 mod pins;
 mod properties;
 mod race;
+mod segments;
 mod session;
 mod tags_notes;
 mod web;

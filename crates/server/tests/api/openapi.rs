@@ -26,6 +26,15 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         ("/api/v1/pins", "get"),
         ("/api/v1/pins", "put"),
         ("/api/v1/stream", "get"),
+        ("/api/v1/segments", "get"),
+        ("/api/v1/segments", "post"),
+        ("/api/v1/segments/count", "post"),
+        ("/api/v1/segments/{id}", "get"),
+        ("/api/v1/segments/{id}", "put"),
+        ("/api/v1/segments/{id}", "delete"),
+        ("/api/v1/leads/{id}/segments", "get"),
+        ("/api/v1/leads/{id}/facts", "get"),
+        ("/api/v1/leads/{id}/segment-history", "get"),
     ];
     for (path, method) in expected {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} is documented");
@@ -47,6 +56,14 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         "NewTag",
         "NewNote",
         "Note",
+        "Segment",
+        "NewSegment",
+        "CountRequest",
+        "SegmentCount",
+        "SegmentRef",
+        "SegmentHistoryEntry",
+        "LeadFacts",
+        "Condition",
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema}");
     }

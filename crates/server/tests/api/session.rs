@@ -187,6 +187,10 @@ async fn every_operator_route_in_the_openapi_document_answers_401_without_a_sess
         "DELETE /api/v1/leads/{id}/tags/{tag}",
         "DELETE /api/v1/leads/{id}/notes/{note_id}",
         "PUT /api/v1/pins",
+        "POST /api/v1/segments",
+        "POST /api/v1/segments/count",
+        "PUT /api/v1/segments/{id}",
+        "GET /api/v1/leads/{id}/segment-history",
     ] {
         assert!(checked.contains(&route.to_owned()), "{route} was checked: {checked:?}");
     }
