@@ -7,6 +7,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use chrono::DateTime;
 use leadcard_core::live::RESET;
 use leadcard_core::{LiveEvent, LiveMessage};
 use leptos::prelude::*;
@@ -15,10 +16,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 use web_sys::{EventSource, MessageEvent};
 
+use crate::components::clock::observe_server_now;
 use crate::json;
 
 const STREAM: &str = "/api/v1/stream";
 const REOPEN_AFTER: Duration = Duration::from_secs(3);
+/// Messages within this long of opening may be a replay of older ones.
+const REPLAY_MS: f64 = 1_500.0;
 
 /// The live connection of this page.
 #[derive(Clone, Copy)]
@@ -89,11 +93,20 @@ fn open(live: Live, connection: StoredValue<Option<SendWrapper<Connection>>>, la
     };
     let Ok(source) = EventSource::new(&url) else { return };
     let seen = last_id.clone();
+    let opened_at = Rc::new(Cell::new(f64::INFINITY));
+    let opened = opened_at.clone();
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
         let Some(text) = event.data().as_string() else { return };
         let Ok(value) = js_sys::JSON::parse(&text) else { return };
         if let Ok(message) = json::from_value::<LiveMessage>(value) {
             seen.set(Some(message.id));
+            // Messages sent on connecting may be old; later ones were published just now, so
+            // their time is the server's clock.
+            if js_sys::Date::now() - opened.get() > REPLAY_MS
+                && let Some(at) = DateTime::from_timestamp_millis(message.at)
+            {
+                observe_server_now(at);
+            }
             live.latest.try_set(Some(message));
         }
     });
@@ -105,6 +118,7 @@ fn open(live: Live, connection: StoredValue<Option<SendWrapper<Connection>>>, la
         live.resets.try_update(|n| *n += 1);
     });
     let on_open = Closure::<dyn Fn(web_sys::Event)>::new(move |_| {
+        opened_at.set(js_sys::Date::now());
         live.connected.try_set(true);
     });
     let reopen_from = last_id.clone();

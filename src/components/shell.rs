@@ -67,6 +67,8 @@ fn Frame(operator: Operator) -> impl IntoView {
                 <span class="app-nav__brand">"leadcard"</span>
                 <nav class="app-nav__links" aria-label="Main">
                     <A href=paths::LEADS>"Leads Database"</A>
+                    <A href=paths::VISITORS>"Visitors"</A>
+                    <A href=paths::SETTINGS>"Settings"</A>
                 </nav>
                 <div class="app-nav__operator">
                     <span

@@ -4,6 +4,7 @@ pub mod email;
 pub mod event;
 pub mod filter;
 pub mod live;
+pub mod mail;
 pub mod operation;
 pub mod pin;
 pub mod presence;
@@ -11,6 +12,7 @@ pub mod property;
 pub mod segment;
 pub mod subscription;
 pub mod tag;
+pub mod tracking;
 pub mod wire;
 
 pub use email::{EmailAddress, EmailError, normalize_email};
@@ -19,6 +21,7 @@ pub use filter::{
     ValidFilter,
 };
 pub use live::{LiveEvent, LiveMessage};
+pub use mail::{Bounce, EmailActions, FieldError, MenuRefusal};
 pub use operation::{Operation, OperationError};
 pub use presence::Presence;
 pub use property::{PropertyError, PropertyName, PropertyType, PropertyValue};
@@ -26,4 +29,6 @@ pub use segment::{
     CheckedSegment, CountRequest, EventFacts, LeadFacts, NewSegment, Segment, SegmentCount, SegmentError,
     SegmentHistoryEntry, SegmentRef, matching_segments,
 };
-pub use subscription::{AddressState, BounceKind, EmailSettings, MailKind, Refusal, StatusEvent, SubscriptionStatus};
+pub use subscription::{
+    AddressState, BounceKind, EmailSettings, MailKind, Refusal, StatusEvent, SubscriptionStatus, TransitionError,
+};

@@ -24,6 +24,15 @@ pub enum LiveEvent {
         page_url: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         page_title: Option<String>,
+        /// When the lead's current site session started, unix milliseconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session_started_at: Option<i64>,
+        /// Pages viewed in the current site session.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pages_viewed: Option<u32>,
+        /// The lead is hidden from Visitors (an operator hid it and it has not been active since).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        hidden: bool,
     },
 }
 

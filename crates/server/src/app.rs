@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::demo::{self, SeedError};
 use crate::live::Live;
+use crate::mail::{MailSetupError, Mailer, worker};
 use crate::routes;
 use crate::store::{Store, StoreError, redact};
 
@@ -22,6 +23,7 @@ pub struct AppState {
     pub sessions: SessionSettings,
     pub sign_in_limiter: Arc<SignInLimiter>,
     pub live: Live,
+    pub mailer: Arc<Mailer>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("demo data: {0}")]
     Seed(#[from] SeedError),
+    #[error(transparent)]
+    Mail(#[from] MailSetupError),
     #[error("cannot listen on {address}: {source}")]
     Bind { address: SocketAddr, source: std::io::Error },
 }
@@ -57,6 +61,7 @@ impl Application {
         if config.seed_demo {
             demo::seed_if_empty(&store, clock.now()).await?;
         }
+        let mailer = Arc::new(Mailer::from_args(&config.mail, address, &store).await?);
         let live = Live::start(store.clone(), clock.clone(), &config.database.database_url).await?;
         let state = AppState {
             store,
@@ -64,6 +69,7 @@ impl Application {
             sessions: config.sessions(),
             sign_in_limiter: Arc::new(SignInLimiter::default()),
             live,
+            mailer,
         };
         let router = routes::router(state.clone(), &config.dist);
         Ok(Application { listener, address, router, state })
@@ -95,10 +101,12 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let segment_job = tokio::spawn(crate::segments::job_loop(self.state.clone()));
+        let delivery = tokio::spawn(worker::run(self.state.clone()));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown_signal()).await;
         housekeeping.abort();
         segment_job.abort();
+        delivery.abort();
         self.state.store.close().await;
         served
     }

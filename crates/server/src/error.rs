@@ -38,6 +38,12 @@ pub enum ApiError {
     /// The write was based on an older version of the card; the body carries the current one.
     #[error("This card was changed by someone else since you opened it. Here is what it holds now.")]
     VersionConflict(Box<LeadCard>),
+    /// The core rules refuse the action now; the message says why (the menu shows the same).
+    #[error("{0}")]
+    Refused(String),
+    /// The bounce webhook's shared secret is missing or wrong.
+    #[error("The webhook secret is missing or wrong.")]
+    InvalidSecret,
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
     #[error("Send the body as JSON (Content-Type: application/json).")]
@@ -57,7 +63,9 @@ impl ApiError {
 
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthenticated | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::InvalidCredentials | ApiError::InvalidSecret => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::Csrf | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -67,6 +75,7 @@ impl ApiError {
             ApiError::Duplicate { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::VersionConflict(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::Refused(_) => StatusCode::CONFLICT,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -89,6 +98,8 @@ impl ApiError {
             ApiError::Duplicate { .. } => "duplicate",
             ApiError::PreconditionRequired => "precondition_required",
             ApiError::VersionConflict(_) => "version_conflict",
+            ApiError::Refused(_) => "refused",
+            ApiError::InvalidSecret => "invalid_secret",
             ApiError::BadRequest { code, .. } => code,
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::PayloadTooLarge => "payload_too_large",
@@ -123,6 +134,12 @@ impl From<StoreError> for ApiError {
             }
             other => ApiError::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<leadcard_core::FieldError> for ApiError {
+    fn from(e: leadcard_core::FieldError) -> Self {
+        ApiError::Invalid { field: Some(e.field), message: e.message }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod live;
+pub mod mail;
 pub mod routes;
 pub mod segments;
 pub mod store;

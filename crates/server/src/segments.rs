@@ -84,7 +84,7 @@ pub async fn lead_facts(store: &Store, lead_id: i64, now: DateTime<Utc>) -> Stor
     let segments = checked(&store.segments().await?);
     let (names, since) = facts_scope(&segments, now);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    store.lead_facts(lead_id, &names, since).await
+    store.lead_facts(lead_id, &names, since, now).await
 }
 
 /// Recomputes one lead's membership of every segment after `cause`, with the core evaluator over
@@ -98,7 +98,7 @@ pub async fn recompute_lead(state: &AppState, lead_id: i64, cause: Cause) -> Sto
     }
     let (names, since) = facts_scope(&segments, now);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let Some(facts) = state.store.lead_facts(lead_id, &names, since).await? else {
+    let Some(facts) = state.store.lead_facts(lead_id, &names, since, now).await? else {
         return Ok(0);
     };
     let members = state.store.memberships(lead_id).await?;

@@ -5,11 +5,13 @@
 mod add_property;
 mod conflict;
 mod editor;
+mod events;
 mod header;
 mod location;
 mod menu;
 mod notes;
 mod properties;
+mod session_pages;
 mod state;
 mod subscription;
 mod tags;
@@ -28,9 +30,11 @@ pub use subscription::SubscriptionInfo;
 
 use add_property::AddProperty;
 use conflict::ConflictView;
+use events::CardEvents;
 use header::PinnedProperties;
 use menu::CardMenu;
 use properties::PropertyList;
+use session_pages::CardSessionPages;
 use state::CardState;
 use tags::CardTags;
 use toast::CardToast;
@@ -144,6 +148,14 @@ pub fn LeadCardView(
             <section class="lead-card__section" aria-labelledby="lead-card-tags">
                 <h2 class="lead-card__section-title" id="lead-card-tags">"Tags"</h2>
                 <CardTags/>
+            </section>
+            <section class="lead-card__section" aria-labelledby="lead-card-visit">
+                <h2 class="lead-card__section-title" id="lead-card-visit">"Pages this visit"</h2>
+                <CardSessionPages lead=id/>
+            </section>
+            <section class="lead-card__section" aria-labelledby="lead-card-events">
+                <h2 class="lead-card__section-title" id="lead-card-events">"Events"</h2>
+                <CardEvents lead=id now/>
             </section>
             <section class="lead-card__section" aria-labelledby="lead-card-notes">
                 <h2 class="lead-card__section-title" id="lead-card-notes">"Notes"</h2>

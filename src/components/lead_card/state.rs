@@ -23,6 +23,8 @@ pub enum Toast {
         value: PropertyValue,
     },
     Failed(String),
+    /// An action went through; what it did.
+    Done(String),
 }
 
 impl Toast {
@@ -32,6 +34,7 @@ impl Toast {
             Toast::Copied => Some(Duration::from_millis(2_500)),
             Toast::Deleted { .. } => Some(UNDO_WINDOW),
             Toast::Failed(_) => Some(Duration::from_secs(8)),
+            Toast::Done(_) => Some(Duration::from_secs(4)),
             Toast::CopyRefused(_) => None,
         }
     }

@@ -1,9 +1,9 @@
 // Live updates (Server-Sent Events): what changes elsewhere shows on an open card without reload.
 import { test, expect } from '@playwright/test';
+import { seededLead } from '../seeded';
 
 test('a tag and a note added elsewhere appear on an open card, and a second tab follows', async ({ page, context }) => {
-  const { items } = await (await page.request.get('/api/v1/leads?limit=60')).json();
-  const id = items[50].id;
+  const id = await seededLead(page.request, 50);
   await page.goto(`/leads/${id}`);
   await expect(page.getByTestId('lead-card')).toBeVisible();
   await expect(page.getByTestId('live-status')).toHaveAttribute('data-connected', 'true');

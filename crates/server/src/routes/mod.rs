@@ -2,8 +2,11 @@
 //! and the built app for every other path.
 
 mod catalog;
+mod email;
 mod health;
 mod leads;
+mod links;
+mod menu;
 mod notes;
 mod pins;
 mod properties;
@@ -11,6 +14,7 @@ mod segments;
 mod session;
 mod stream;
 mod tags;
+mod webhooks;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -44,6 +48,8 @@ pub const API_BASE: &str = "/api/v1";
         (name = "pins", description = "Each operator's pinned properties"),
         (name = "live", description = "Live updates (Server-Sent Events)"),
         (name = "segments", description = "Saved filters, the card's segments and their timeline"),
+        (name = "email", description = "Email status actions, settings, campaigns, the outbox and bounces"),
+        (name = "links", description = "The links in mails, for leads (HTML pages outside /api/v1)"),
     )
 )]
 struct ApiDoc;
@@ -83,12 +89,21 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         .merge(catalog::routes())
         .merge(stream::routes())
         .merge(segments::routes())
+        .merge(menu::routes())
+        .merge(email::routes())
         .layer(middleware::from_fn_with_state(state.clone(), require_session));
-    let public =
-        OpenApiRouter::new().merge(health::routes()).merge(session::public_routes()).routes(routes!(openapi_json));
+    let public = OpenApiRouter::new()
+        .merge(health::routes())
+        .merge(session::public_routes())
+        .merge(webhooks::routes())
+        .routes(routes!(openapi_json));
 
-    let (api, doc) =
-        OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(API_BASE, public.merge(operator)).split_for_parts();
+    // The links in mails live outside /api/v1 and before the app's fallback, which would
+    // otherwise answer them with index.html.
+    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest(API_BASE, public.merge(operator))
+        .merge(links::routes())
+        .split_for_parts();
     let doc = doc.to_json().unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot serialize the OpenAPI document");
         "{}".to_owned()

@@ -8,9 +8,9 @@ use leadcard_core::wire::LeadCard;
 use leadcard_core::{Operation, PropertyValue, normalize_email};
 use sqlx::{Any, Transaction};
 
+use super::addresses::ensure_email_statuses;
 use super::leads::{
-    MIRRORED_TEXT_COLUMNS, PropertyRow, ensure_email_statuses, insert_rows, mirrored_text, parse_stored_value,
-    read_card, read_tags,
+    MIRRORED_TEXT_COLUMNS, PropertyRow, insert_rows, mirrored_text, parse_stored_value, read_card, read_tags,
 };
 use super::sql::{Sql, Value};
 use super::{Backend, Store, StoreError, StoreResult};
@@ -59,9 +59,10 @@ async fn bump_version(
 }
 
 /// The card after the transaction's changes, which it then commits.
-async fn commit_with_card(mut tx: Transaction<'static, Any>, id: i64) -> StoreResult<LeadCard> {
-    let card =
-        read_card(&mut tx, id).await?.ok_or_else(|| StoreError::Corrupt(format!("lead {id} vanished while locked")))?;
+async fn commit_with_card(mut tx: Transaction<'static, Any>, id: i64, now: DateTime<Utc>) -> StoreResult<LeadCard> {
+    let card = read_card(&mut tx, id, now)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("lead {id} vanished while locked")))?;
     tx.commit().await?;
     Ok(card)
 }
@@ -139,8 +140,12 @@ impl Store {
             sql.bind(id).push(" AND name IN ").bind_list(deletes.iter().copied());
             sql.query().execute(&mut *tx).await?;
         }
-        self.sync_mirrored_columns(&mut tx, id, &changed, &after, now).await?;
-        Ok(Written::Done(commit_with_card(tx, id).await?))
+        let confirmations = self.sync_mirrored_columns(&mut tx, id, &changed, &after, now).await?;
+        let card = commit_with_card(tx, id, now).await?;
+        if confirmations > 0 {
+            self.mail_queued.notify_one();
+        }
+        Ok(Written::Done(card))
     }
 
     /// The stored values of these properties of a lead (absent ones are not in the map).
@@ -165,7 +170,8 @@ impl Store {
     }
 
     /// Copies changed system properties into their `leads` columns; a new address gets its first
-    /// subscription status, so the card shows the status of the address it now has.
+    /// subscription status, so the card shows the status of the address it now has (with Double
+    /// Opt-In on, a confirmation mail is queued for it). Returns how many mails it queued.
     async fn sync_mirrored_columns(
         &self,
         tx: &mut Transaction<'static, Any>,
@@ -173,7 +179,7 @@ impl Store {
         changed: &[&str],
         values: &HashMap<String, PropertyValue>,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<usize> {
         let mut sql = Sql::new(self.backend, "UPDATE leads SET ");
         let mut columns = 0;
         let mut set = |sql: &mut Sql, column: &str, value: Value| {
@@ -203,14 +209,14 @@ impl Store {
             set(&mut sql, "last_seen_at", Value::from(last_seen));
         }
         if columns == 0 {
-            return Ok(());
+            return Ok(0);
         }
         sql.push(" WHERE id = ").bind(id);
         sql.query().execute(&mut **tx).await?;
-        if let Some(email) = new_email {
-            ensure_email_statuses(tx, self.backend, vec![(email, to_ms(now))]).await?;
+        match new_email {
+            Some(email) => ensure_email_statuses(tx, self.backend, vec![(email, id, now)]).await,
+            None => Ok(0),
         }
-        Ok(())
     }
 
     /// Adds a tag to a lead; the lead's tags after it, sorted, and its new version.

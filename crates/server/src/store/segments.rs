@@ -6,13 +6,14 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Utc};
 use leadcard_core::filter::fold;
 use leadcard_core::{
-    CheckedSegment, EventFacts, Filter, LeadFacts, Segment, SegmentCount, SegmentHistoryEntry, SubscriptionStatus,
-    ValidFilter,
+    CheckedSegment, EventFacts, Filter, LeadFacts, Segment, SegmentCount, SegmentHistoryEntry, ValidFilter,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, FromRow};
 
-use super::leads::{initial_status, parse_stored_value};
+use super::addresses::read_subscription;
+use super::leads::parse_stored_value;
+use super::settings::email_settings_in;
 use super::sql::{Join, Sql, Value, push_lead_conditions};
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
@@ -431,6 +432,7 @@ impl Store {
         lead_id: i64,
         event_names: &[&str],
         times_since: Option<i64>,
+        now: DateTime<Utc>,
     ) -> StoreResult<Option<LeadFacts>> {
         let mut conn = self.pool.acquire().await?;
         let lead: Option<(Option<String>, Option<i64>, Option<i64>)> =
@@ -454,21 +456,8 @@ impl Store {
             .bind(lead_id)
             .fetch_all(&mut *conn)
             .await?;
-        let subscription = match &email_norm {
-            Some(email_norm) => {
-                let status: Option<String> =
-                    sqlx::query_scalar("SELECT status FROM email_statuses WHERE email_norm = $1")
-                        .bind(email_norm.clone())
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                match status {
-                    Some(s) => SubscriptionStatus::parse(&s)
-                        .ok_or_else(|| StoreError::Corrupt(format!("unknown subscription status {s:?}")))?,
-                    None => initial_status(email_norm),
-                }
-            }
-            None => SubscriptionStatus::InvalidEmail,
-        };
+        let settings = email_settings_in(&mut *conn).await?;
+        let subscription = read_subscription(&mut *conn, None, email_norm.as_deref(), &settings, now).await?.status;
 
         let mut events: BTreeMap<String, EventFacts> = BTreeMap::new();
         if !event_names.is_empty() {

@@ -175,7 +175,7 @@ async fn agree_on(seed: u64) -> (usize, usize) {
 
     let mut facts: Vec<(i64, LeadFacts)> = Vec::new();
     for (id, new) in ids.iter().zip(&leads) {
-        let lead_facts = app.store.lead_facts(*id, &EVENTS, None).await.unwrap().unwrap();
+        let lead_facts = app.store.lead_facts(*id, &EVENTS, None, now).await.unwrap().unwrap();
         let events: usize = lead_facts.events.values().map(|e| e.count as usize).sum();
         assert_eq!(events, new.events.len(), "lead {id}: every event is a fact");
         assert_eq!(lead_facts.properties.len(), new.properties.len(), "lead {id}: every property is a fact");

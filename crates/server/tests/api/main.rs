@@ -4,14 +4,17 @@
 mod agreement;
 mod catalog;
 mod demo;
+mod erasure;
 mod helpers;
 mod leads;
 mod live;
+mod mail;
 mod openapi;
 mod pins;
 mod properties;
 mod race;
 mod segments;
 mod session;
+mod smtp;
 mod tags_notes;
 mod web;

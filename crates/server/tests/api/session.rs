@@ -152,8 +152,17 @@ async fn a_session_ends_at_its_absolute_limit_however_active() {
 }
 
 /// Routes that answer without a session; every other route in the document must refuse.
-const PUBLIC: &[(&str, &str)] =
-    &[("get", "/api/v1/health"), ("get", "/api/v1/openapi.json"), ("post", "/api/v1/session")];
+const PUBLIC: &[(&str, &str)] = &[
+    ("get", "/api/v1/health"),
+    ("get", "/api/v1/openapi.json"),
+    ("post", "/api/v1/session"),
+    // Authenticated by its shared secret.
+    ("post", "/api/v1/webhooks/email"),
+    // The links in mails, authenticated by their signed tokens.
+    ("get", "/u/{token}"),
+    ("post", "/u/{token}"),
+    ("get", "/c/{token}"),
+];
 
 #[tokio::test]
 async fn every_operator_route_in_the_openapi_document_answers_401_without_a_session() {
@@ -191,6 +200,13 @@ async fn every_operator_route_in_the_openapi_document_answers_401_without_a_sess
         "POST /api/v1/segments/count",
         "PUT /api/v1/segments/{id}",
         "GET /api/v1/leads/{id}/segment-history",
+        "DELETE /api/v1/leads/{id}",
+        "POST /api/v1/leads/{id}/unsubscribe",
+        "POST /api/v1/leads/{id}/confirmation",
+        "POST /api/v1/leads/{id}/hide",
+        "PUT /api/v1/settings/email",
+        "POST /api/v1/campaigns",
+        "GET /api/v1/outbox",
     ] {
         assert!(checked.contains(&route.to_owned()), "{route} was checked: {checked:?}");
     }
