@@ -9,18 +9,26 @@ pub mod operation;
 pub mod pin;
 pub mod presence;
 pub mod property;
+pub mod segment;
 pub mod subscription;
 pub mod tag;
 pub mod tracking;
 pub mod wire;
 
 pub use email::{EmailAddress, EmailError, normalize_email};
-pub use filter::{Condition, Filter, FilterError, PropertyOp, PropertyTest, ValidCondition, ValidFilter};
+pub use filter::{
+    Condition, EventCount, EventOp, EventTest, Filter, FilterError, Match, PropertyOp, PropertyTest, ValidCondition,
+    ValidFilter,
+};
 pub use live::{LiveEvent, LiveMessage};
 pub use mail::{Bounce, EmailActions, FieldError, MenuRefusal};
 pub use operation::{Operation, OperationError};
 pub use presence::Presence;
 pub use property::{PropertyError, PropertyName, PropertyType, PropertyValue};
+pub use segment::{
+    CheckedSegment, CountRequest, EventFacts, LeadFacts, NewSegment, Segment, SegmentCount, SegmentError,
+    SegmentHistoryEntry, SegmentRef, matching_segments,
+};
 pub use subscription::{
     AddressState, BounceKind, EmailSettings, MailKind, Refusal, StatusEvent, SubscriptionStatus, TransitionError,
 };

@@ -13,6 +13,9 @@ pub const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_992.0;
 pub const MAX_PROPERTIES_PER_REQUEST: usize = 250;
 /// Longest property name, in characters.
 pub const MAX_NAME_CHARS: usize = 255;
+/// Longest stored text form of a value, in bytes: long lists are cut so that the database's
+/// `(name, text_value)` index entry stays within PostgreSQL's B-tree row limit.
+pub const MAX_TEXT_FORM_BYTES: usize = 1000;
 
 /// A system property: its name, type, label, and whether only tracking may set it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,6 +243,20 @@ impl PropertyValue {
             PropertyValue::DateTime(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             PropertyValue::List(items) => items.join(", "),
         }
+    }
+
+    /// The form text conditions compare (equals, contains) and the database stores and indexes:
+    /// [`PropertyValue::display`] lower-cased, cut to [`MAX_TEXT_FORM_BYTES`] on a character boundary.
+    pub fn text_form(&self) -> String {
+        let mut text = crate::filter::fold(&self.display());
+        if text.len() > MAX_TEXT_FORM_BYTES {
+            let mut end = MAX_TEXT_FORM_BYTES;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+        }
+        text
     }
 
     pub fn as_text(&self) -> Option<&str> {

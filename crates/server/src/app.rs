@@ -92,13 +92,20 @@ impl Application {
         self.state.store.clone()
     }
 
+    /// What handlers reach; tests run background jobs (the segment job) with it.
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
     /// Serves until Ctrl-C or SIGTERM.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let segment_job = tokio::spawn(crate::segments::job_loop(self.state.clone()));
         let delivery = tokio::spawn(worker::run(self.state.clone()));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown_signal()).await;
         housekeeping.abort();
+        segment_job.abort();
         delivery.abort();
         self.state.store.close().await;
         served

@@ -30,6 +30,9 @@ pub enum ApiError {
     /// A property operation refused by the core rules; `field` is the property's name.
     #[error("{message}")]
     InvalidProperty { field: String, message: String },
+    /// A unique name already taken; `field` names it.
+    #[error("{message}")]
+    Duplicate { field: String, message: String },
     #[error("Send If-Match with the card's version (its ETag) to set or delete a property.")]
     PreconditionRequired,
     /// The write was based on an older version of the card; the body carries the current one.
@@ -69,6 +72,7 @@ impl ApiError {
             ApiError::Invalid { .. } | ApiError::InvalidFilter(_) | ApiError::InvalidProperty { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
+            ApiError::Duplicate { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::VersionConflict(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::Refused(_) => StatusCode::CONFLICT,
@@ -91,6 +95,7 @@ impl ApiError {
             ApiError::Invalid { .. } => "invalid",
             ApiError::InvalidFilter(_) => "invalid_filter",
             ApiError::InvalidProperty { .. } => "invalid_property",
+            ApiError::Duplicate { .. } => "duplicate",
             ApiError::PreconditionRequired => "precondition_required",
             ApiError::VersionConflict(_) => "version_conflict",
             ApiError::Refused(_) => "refused",
@@ -107,7 +112,7 @@ impl ApiError {
         match self {
             ApiError::Invalid { field, .. } => field.clone(),
             ApiError::InvalidFilter(e) => Some(e.field.clone()),
-            ApiError::InvalidProperty { field, .. } => Some(field.clone()),
+            ApiError::InvalidProperty { field, .. } | ApiError::Duplicate { field, .. } => Some(field.clone()),
             _ => None,
         }
     }

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod live;
 pub mod mail;
 pub mod routes;
+pub mod segments;
 pub mod store;
 pub mod web;
 

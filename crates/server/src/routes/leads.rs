@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use leadcard_core::property::MAX_TEXT_CHARS;
 use leadcard_core::wire::{ErrorBody, LeadCard, LeadPage};
-use leadcard_core::{Filter, ValidFilter};
+use leadcard_core::{Filter, Match, ValidCondition, ValidFilter};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -28,6 +28,9 @@ struct LeadsParams {
     q: Option<String>,
     /// A `Filter` as JSON (what the page's filter builder writes to its URL).
     filter: Option<String>,
+    /// A segment's id: only leads in it now (and matching `filter`).
+    #[param(value_type = Option<i64>)]
+    segment: Option<String>,
     /// The `next` cursor of the previous page.
     after: Option<String>,
     /// Page size, 1 to 200 (default 50).
@@ -68,14 +71,30 @@ impl LeadsParams {
     responses(
         (status = 200, body = LeadPage),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
-        (status = 422, description = "`invalid_filter` (field `filter.all[i]...`) or `invalid` (`q`, `after`, `limit`)", body = ErrorBody),
+        (status = 422, body = ErrorBody,
+            description = "`invalid_filter` (field `filter.all[i]...`) or `invalid` (`q`, `after`, `limit`, `segment`)"),
     )
 )]
 async fn list(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<LeadsParams>,
 ) -> Result<Json<LeadPage>, ApiError> {
-    let query = params.parse()?;
+    let segment = params.segment.clone();
+    let mut query = params.parse()?;
+    if let Some(raw) = segment.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let unknown = || ApiError::invalid("segment", "There is no segment with this id.");
+        let id = raw.parse::<i64>().map_err(|_| unknown())?;
+        let segment = state.store.segment(id).await?.ok_or_else(unknown)?;
+        let segment = segment.filter.check()?;
+        query.filter = ValidFilter {
+            mode: Match::All,
+            all: [segment, std::mem::take(&mut query.filter)]
+                .into_iter()
+                .filter(|f| !f.all.is_empty())
+                .map(|f| ValidCondition::Group { mode: f.mode, conditions: f.all })
+                .collect(),
+        };
+    }
     Ok(Json(state.store.lead_page(&query, state.clock.now()).await?))
 }
 
@@ -114,6 +133,7 @@ mod tests {
         LeadsParams {
             q: q.map(Into::into),
             filter: filter.map(Into::into),
+            segment: None,
             after: after.map(Into::into),
             limit: limit.map(Into::into),
         }

@@ -10,6 +10,7 @@ mod menu;
 mod notes;
 mod pins;
 mod properties;
+mod segments;
 mod session;
 mod stream;
 mod tags;
@@ -46,6 +47,7 @@ pub const API_BASE: &str = "/api/v1";
         (name = "catalog", description = "Property names and tags in use"),
         (name = "pins", description = "Each operator's pinned properties"),
         (name = "live", description = "Live updates (Server-Sent Events)"),
+        (name = "segments", description = "Saved filters, the card's segments and their timeline"),
         (name = "email", description = "Email status actions, settings, campaigns, the outbox and bounces"),
         (name = "links", description = "The links in mails, for leads (HTML pages outside /api/v1)"),
     )
@@ -86,6 +88,7 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         .merge(pins::routes())
         .merge(catalog::routes())
         .merge(stream::routes())
+        .merge(segments::routes())
         .merge(menu::routes())
         .merge(email::routes())
         .layer(middleware::from_fn_with_state(state.clone(), require_session));

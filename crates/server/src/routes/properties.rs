@@ -16,6 +16,7 @@ use super::leads::{LEAD_NOT_FOUND, lead_id};
 use crate::app::AppState;
 use crate::error::{ApiError, etag};
 use crate::extract::ApiJson;
+use crate::segments::{Cause, recompute_lead_logged};
 use crate::store::{VersionCheck, Written};
 use leadcard_core::LiveEvent;
 
@@ -110,6 +111,14 @@ async fn patch_properties(
     };
     match state.store.patch_properties(id, &operations, &check, state.clock.now()).await? {
         Written::Done(card) => {
+            let mut changes: Vec<(String, Option<leadcard_core::PropertyValue>)> = Vec::new();
+            for op in &operations {
+                let name = op.name().as_str();
+                if !changes.iter().any(|(n, _)| n == name) {
+                    changes.push((name.to_owned(), card.property(name).cloned()));
+                }
+            }
+            recompute_lead_logged(&state, id, Cause::Properties(changes)).await;
             state.live.publish(LiveEvent::LeadChanged { lead_id: id }).await;
             Ok(([(header::ETAG, etag(card.version))], Json(card)))
         }

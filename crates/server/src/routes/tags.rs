@@ -13,6 +13,7 @@ use super::leads::{LEAD_NOT_FOUND, lead_id};
 use crate::app::AppState;
 use crate::error::{ApiError, etag};
 use crate::extract::ApiJson;
+use crate::segments::{Cause, recompute_lead_logged};
 use crate::store::Written;
 use leadcard_core::LiveEvent;
 
@@ -24,8 +25,10 @@ fn tags_response(written: Written<(Vec<String>, i64)>) -> Result<impl IntoRespon
     }
 }
 
-async fn announce<T>(state: &AppState, lead_id: i64, written: &Written<T>) {
+/// Recomputes the lead's segments (recording why it entered or left any) and announces it.
+async fn announce<T>(state: &AppState, lead_id: i64, written: &Written<T>, cause: Cause) {
     if matches!(written, Written::Done(_)) {
+        recompute_lead_logged(state, lead_id, cause).await;
         state.live.publish(LiveEvent::LeadChanged { lead_id }).await;
     }
 }
@@ -52,7 +55,7 @@ async fn add_tag(
     let id = lead_id(&id)?;
     let tag = parse_tag(&body.tag).map_err(|e| ApiError::invalid("tag", format!("A tag {e}.")))?;
     let written = state.store.add_tag(id, &tag, state.clock.now()).await?;
-    announce(&state, id, &written).await;
+    announce(&state, id, &written, Cause::TagAdded(tag.clone())).await;
     tags_response(written)
 }
 
@@ -77,7 +80,7 @@ async fn remove_tag(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = lead_id(&id)?;
     let written = state.store.remove_tag(id, tag.trim(), state.clock.now()).await?;
-    announce(&state, id, &written).await;
+    announce(&state, id, &written, Cause::TagRemoved(tag.trim().to_owned())).await;
     tags_response(written)
 }
 

@@ -25,9 +25,6 @@ const PAGE_SET_LIMIT: i64 = 5_000;
 /// The same limit for the capped count.
 const COUNT_SET_LIMIT: i64 = 100_000;
 
-/// Longest stored text form of a value, in bytes: long lists are cut so that the
-/// `(name, text_value)` index entry stays within PostgreSQL's B-tree row limit.
-const MAX_TEXT_FORM_BYTES: usize = 1000;
 
 /// A lead to create, with every property (system ones included) already parsed.
 #[derive(Debug, Clone)]
@@ -109,25 +106,8 @@ impl PropertyRow {
         };
         let json_value = serde_json::to_string(value)
             .map_err(|e| StoreError::Invalid(format!("a property value cannot be stored: {e}")))?;
-        Ok(PropertyRow { value_type: value.ty().as_str(), text_value: text_form(value), number_value, json_value })
+        Ok(PropertyRow { value_type: value.ty().as_str(), text_value: value.text_form(), number_value, json_value })
     }
-}
-
-/// Case folding for comparisons, the same on both databases (SQLite's LOWER() is ASCII-only).
-pub(crate) fn fold(text: &str) -> String {
-    text.to_lowercase()
-}
-
-fn text_form(value: &PropertyValue) -> String {
-    let mut text = fold(&value.display());
-    if text.len() > MAX_TEXT_FORM_BYTES {
-        let mut end = MAX_TEXT_FORM_BYTES;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-    text
 }
 
 /// The `leads` columns that mirror system properties.
@@ -474,7 +454,7 @@ impl Store {
     /// One page of the Leads Database, newest first, with a capped total on the first page.
     pub async fn lead_page(&self, query: &LeadQuery, now: DateTime<Utc>) -> StoreResult<LeadPage> {
         let search = query.search.as_deref();
-        let (page_joins, count_joins) = self.plan_joins(&query.filter).await?;
+        let (page_joins, count_joins) = self.plan_joins(&query.filter, now).await?;
 
         let total = if query.after.is_none() {
             let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM leads l WHERE 1 = 1");
@@ -533,10 +513,14 @@ impl Store {
     /// and probing lead by lead, from how many rows it has (counted through an index, no further
     /// than [`COUNT_SET_LIMIT`]). The page needs only ~50 matches, so probing wins early; the
     /// count needs up to 10,001, so a set stays cheaper for longer.
-    pub(super) async fn plan_joins(&self, filter: &ValidFilter) -> StoreResult<(Vec<Join>, Vec<Join>)> {
+    pub(super) async fn plan_joins(
+        &self,
+        filter: &ValidFilter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(Vec<Join>, Vec<Join>)> {
         let (mut page, mut count) = (Vec::new(), Vec::new());
-        for condition in &filter.all {
-            let rows = match related_rows_count(self.backend, condition, COUNT_SET_LIMIT) {
+        for condition in filter.leaves() {
+            let rows = match related_rows_count(self.backend, condition, COUNT_SET_LIMIT, now) {
                 Some(sql) => sql.query_scalar::<i64>().fetch_one(&self.pool).await?,
                 None => 0,
             };
@@ -644,7 +628,7 @@ mod tests {
         let row = PropertyRow::of(&PropertyValue::Bool(true)).unwrap();
         assert_eq!((row.text_value.as_str(), row.number_value), ("true", Some(1.0)));
         let long = PropertyValue::List(vec!["ж".repeat(255); 30]);
-        assert!(PropertyRow::of(&long).unwrap().text_value.len() <= MAX_TEXT_FORM_BYTES);
+        assert!(PropertyRow::of(&long).unwrap().text_value.len() <= leadcard_core::property::MAX_TEXT_FORM_BYTES);
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod notes;
 mod operators;
 mod outbox;
 mod pins;
+mod segments;
 mod removal;
 mod sessions;
 mod settings;
@@ -35,6 +36,7 @@ pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, Pr
 pub use live::LiveRow;
 pub use notes::NoteDeletion;
 pub use operators::{NewOperator, OperatorWithHash};
+pub use segments::{JobLock, LeadMembershipChange, LeadScope, MembershipChanges, PendingRebuild, Plan};
 pub use outbox::{ClaimedMail, Delivery, NewMail};
 pub use removal::Removal;
 pub use sessions::SessionRecord;

@@ -302,7 +302,7 @@ impl Store {
         operator_id: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<CampaignQueued> {
-        let (_, joins) = self.plan_joins(&campaign.filter).await?;
+        let (_, joins) = self.plan_joins(&campaign.filter, now).await?;
         let mut tx = self.begin().await?;
         let settings = email_settings_in(&mut tx).await?;
         let id: i64 = sqlx::query_scalar(

@@ -2,7 +2,8 @@
 //! operator types ever becomes SQL text: every value is a `$n` parameter.
 
 use chrono::{DateTime, Utc};
-use leadcard_core::{Presence, PropertyTest, SubscriptionStatus, ValidCondition, ValidFilter};
+use leadcard_core::filter::fold;
+use leadcard_core::{EventCount, Match, Presence, PropertyTest, SubscriptionStatus, ValidCondition, ValidFilter};
 use sqlx::any::AnyArguments;
 use sqlx::query::{Query, QueryAs, QueryScalar};
 use sqlx::{Any, AssertSqlSafe, FromRow};
@@ -11,8 +12,6 @@ use crate::clock::to_ms;
 
 use super::Backend;
 
-use super::leads::fold;
-
 /// A value bound to a `$n` placeholder: the types both databases read through Any. NULLs are
 /// typed, as PostgreSQL wants.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +19,7 @@ pub(crate) enum Value {
     Text(Option<String>),
     Int(Option<i64>),
     Float(f64),
+    Bool(bool),
     /// sqlx 0.9's Any driver sends a NULL double as a 4-byte float, and PostgreSQL then keeps
     /// that parameter type for the cached statement, refusing the next 8-byte value. So a missing
     /// number travels as NaN (which no stored number is) and `NULLIF($n, 'NaN')` makes it NULL;
@@ -77,11 +77,12 @@ pub(crate) struct Sql {
     /// SQLite finds a numbered parameter's name by a linear scan, so binding thousands of `$n`
     /// takes quadratic time; its anonymous `?` binds in order at no cost. PostgreSQL needs `$n`.
     anonymous: bool,
+    backend: Backend,
 }
 
 impl Sql {
     pub fn new(backend: Backend, text: &str) -> Self {
-        Sql { text: text.to_owned(), values: Vec::new(), anonymous: backend == Backend::Sqlite }
+        Sql { text: text.to_owned(), values: Vec::new(), anonymous: backend == Backend::Sqlite, backend }
     }
 
     pub fn push(&mut self, text: &str) -> &mut Self {
@@ -127,6 +128,7 @@ impl Sql {
                 Value::Text(s) => query.bind(s),
                 Value::Int(n) => query.bind(n),
                 Value::Float(n) => query.bind(n),
+                Value::Bool(b) => query.bind(b),
                 Value::NullableFloat(n) => query.bind(n.unwrap_or(f64::NAN)),
             };
         }
@@ -143,6 +145,7 @@ impl Sql {
                 Value::Text(s) => query.bind(s),
                 Value::Int(n) => query.bind(n),
                 Value::Float(n) => query.bind(n),
+                Value::Bool(b) => query.bind(b),
                 Value::NullableFloat(n) => query.bind(n.unwrap_or(f64::NAN)),
             };
         }
@@ -159,6 +162,7 @@ impl Sql {
                 Value::Text(s) => query.bind(s),
                 Value::Int(n) => query.bind(n),
                 Value::Float(n) => query.bind(n),
+                Value::Bool(b) => query.bind(b),
                 Value::NullableFloat(n) => query.bind(n.unwrap_or(f64::NAN)),
             };
         }
@@ -203,16 +207,28 @@ fn related(condition: &ValidCondition) -> Option<Related> {
         ValidCondition::Subscription(_) => {
             Some(Related { table: "email_statuses s", key: "s.email_norm", outer: "l.email_norm", negated: false })
         }
-        ValidCondition::Presence(_) => None,
+        ValidCondition::Event(test) => Some(Related {
+            table: "events e",
+            key: "e.lead_id",
+            outer: "l.id",
+            negated: matches!(test.count, EventCount::AtMost(_) | EventCount::NotPerformed),
+        }),
+        ValidCondition::Presence(_) | ValidCondition::Group { .. } => None,
     }
 }
 
 /// The WHERE of a condition's rows in its table, without the link to the lead.
-fn push_related_where(sql: &mut Sql, condition: &ValidCondition) {
+fn push_related_where(sql: &mut Sql, condition: &ValidCondition, now: DateTime<Utc>) {
     match condition {
         ValidCondition::Property { name, test } => {
             sql.push("p.name = ").bind(name.as_str());
-            push_property_test(sql, test);
+            push_property_test(sql, test, now);
+        }
+        ValidCondition::Event(test) => {
+            sql.push("e.name = ").bind(test.name.as_str());
+            if let Some(start) = test.window_start_ms(now) {
+                sql.push(" AND e.occurred_at >= ").bind(start);
+            }
         }
         ValidCondition::Tag { tag, .. } => {
             sql.push("t.tag = ").bind(tag.as_str());
@@ -220,23 +236,28 @@ fn push_related_where(sql: &mut Sql, condition: &ValidCondition) {
         ValidCondition::Subscription(status) => {
             sql.push("s.status = ").bind(status.as_str());
         }
-        ValidCondition::Presence(_) => {}
+        ValidCondition::Presence(_) | ValidCondition::Group { .. } => {}
     }
 }
 
 /// `SELECT COUNT(*)` of a condition's rows in its table, counting no further than `cap`; `None`
 /// for conditions on the lead's own columns.
-pub(crate) fn related_rows_count(backend: Backend, condition: &ValidCondition, cap: i64) -> Option<Sql> {
+pub(crate) fn related_rows_count(
+    backend: Backend,
+    condition: &ValidCondition,
+    cap: i64,
+    now: DateTime<Utc>,
+) -> Option<Sql> {
     let related = related(condition)?;
     let mut sql = Sql::new(backend, "SELECT COUNT(*) FROM (SELECT 1 FROM ");
     sql.push(related.table).push(" WHERE ");
-    push_related_where(&mut sql, condition);
+    push_related_where(&mut sql, condition, now);
     sql.push(" LIMIT ").bind(cap).push(") n");
     Some(sql)
 }
 
-/// Appends ` AND <condition>` for the search text and every filter condition, over `leads l`;
-/// `joins[i]` says how condition `i` meets the lead (see [`Join`]).
+/// Appends ` AND <conditions>` for the search text and the filter, over `leads l`; `joins[i]`
+/// says how the filter's leaf `i` (in [`ValidFilter::leaves`] order) meets the lead (see [`Join`]).
 pub(crate) fn push_lead_conditions(
     sql: &mut Sql,
     filter: &ValidFilter,
@@ -251,13 +272,62 @@ pub(crate) fn push_lead_conditions(
             .bind(like_contains(search))
             .push(" ESCAPE '\\')");
     }
-    for (i, condition) in filter.all.iter().enumerate() {
+    if !filter.all.is_empty() {
         sql.push(" AND ");
-        push_condition(sql, condition, joins.get(i).copied().unwrap_or(Join::Set), now);
+        push_list(sql, filter.mode, &filter.all, &mut joins.iter().copied(), now);
     }
 }
 
-fn push_condition(sql: &mut Sql, condition: &ValidCondition, join: Join, now: DateTime<Utc>) {
+/// `(c1 AND c2 ...)` or `(c1 OR c2 ...)`; no condition restricts nothing.
+fn push_list(
+    sql: &mut Sql,
+    mode: Match,
+    conditions: &[ValidCondition],
+    joins: &mut impl Iterator<Item = Join>,
+    now: DateTime<Utc>,
+) {
+    if conditions.is_empty() {
+        sql.push("1 = 1");
+        return;
+    }
+    sql.push("(");
+    for (i, condition) in conditions.iter().enumerate() {
+        if i > 0 {
+            sql.push(if mode == Match::All { " AND " } else { " OR " });
+        }
+        match condition {
+            ValidCondition::Group { mode, conditions } => push_list(sql, *mode, conditions, joins, now),
+            leaf => push_leaf(sql, leaf, joins.next().unwrap_or(Join::Set), now),
+        }
+    }
+    sql.push(")");
+}
+
+fn push_leaf(sql: &mut Sql, condition: &ValidCondition, join: Join, now: DateTime<Utc>) {
+    if let ValidCondition::Event(test) = condition
+        && let Some((op, n)) = match test.count {
+            EventCount::AtLeast(n) if n > 1 => Some((">=", n)),
+            EventCount::AtMost(n) if n > 0 => Some(("<=", n)),
+            _ => None,
+        }
+    {
+        // Counting beyond one: the leads whose count passes (a set grouped by lead), or the
+        // count of each lead (a probe). At-most is the complement of "more than n".
+        match join {
+            Join::Set => {
+                let (not, having) = if op == ">=" { ("", ">= ") } else { ("NOT ", "> ") };
+                sql.push("l.id ").push(not).push("IN (SELECT e.lead_id FROM events e WHERE ");
+                push_related_where(sql, condition, now);
+                sql.push(" GROUP BY e.lead_id HAVING COUNT(*) ").push(having).bind(n).push(")");
+            }
+            Join::Probe => {
+                sql.push("(SELECT COUNT(*) FROM events e WHERE e.lead_id = l.id AND ");
+                push_related_where(sql, condition, now);
+                sql.push(") ").push(op).push(" ").bind(n);
+            }
+        }
+        return;
+    }
     if let Some(related) = related(condition) {
         // A lead without an address has no status row and counts as an invalid address.
         let no_address = *condition == ValidCondition::Subscription(SubscriptionStatus::InvalidEmail);
@@ -273,7 +343,7 @@ fn push_condition(sql: &mut Sql, condition: &ValidCondition, join: Join, now: Da
                 sql.push(related.key).push(" = ").push(related.outer).push(" AND ");
             }
         }
-        push_related_where(sql, condition);
+        push_related_where(sql, condition, now);
         sql.push("))");
         return;
     }
@@ -297,7 +367,7 @@ fn push_condition(sql: &mut Sql, condition: &ValidCondition, join: Join, now: Da
 }
 
 /// The rest of the `lead_properties p` subquery's WHERE for one test (negation is outside).
-fn push_property_test(sql: &mut Sql, test: &PropertyTest) {
+fn push_property_test(sql: &mut Sql, test: &PropertyTest, now: DateTime<Utc>) {
     match test {
         PropertyTest::Equals(value) | PropertyTest::NotEquals(value) => {
             sql.push(" AND (p.text_value = ").bind(fold(value));
@@ -322,6 +392,21 @@ fn push_property_test(sql: &mut Sql, test: &PropertyTest) {
         PropertyTest::After(t) => {
             sql.push(" AND p.value_type = 'date_time' AND p.number_value > ").bind(to_ms(*t) as f64);
         }
+        PropertyTest::WithinLastDays(days) => {
+            let start = leadcard_core::filter::window_start_ms(now, *days);
+            sql.push(" AND p.value_type = 'date_time' AND p.number_value >= ").bind(start as f64);
+            sql.push(" AND p.number_value <= ").bind(to_ms(now) as f64);
+        }
+        PropertyTest::ListContains(item) => match sql.backend {
+            Backend::Sqlite => {
+                sql.push(" AND p.value_type = 'list' AND EXISTS (SELECT 1 FROM json_each(p.json_value, '$.value') j ");
+                sql.push("WHERE j.value = ").bind(item.as_str()).push(")");
+            }
+            Backend::Postgres => {
+                sql.push(" AND p.value_type = 'list' AND (CAST(p.json_value AS jsonb) -> 'value') @> ");
+                sql.push("jsonb_build_array(CAST(").bind(item.as_str()).push(" AS TEXT))");
+            }
+        },
     }
 }
 

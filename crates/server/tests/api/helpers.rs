@@ -9,7 +9,7 @@ use leadcard_core::{PropertyName, PropertyValue};
 use leadcard_server::auth::password::hash_password;
 use leadcard_server::config::{DatabaseArgs, MailArgs};
 use leadcard_server::store::{NewLead, NewOperator, Store};
-use leadcard_server::{Application, Clock, Config};
+use leadcard_server::{AppState, Application, Clock, Config};
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor};
@@ -22,6 +22,8 @@ pub struct TestApp {
     pub client: Client,
     pub store: Store,
     pub clock: Arc<Clock>,
+    /// The server's state, for running its background jobs now (the segment job).
+    pub state: AppState,
     /// The test's own database, for a second server on it or for reading it directly.
     pub database_url: String,
     _dir: tempfile::TempDir,
@@ -76,8 +78,9 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     let base = format!("http://127.0.0.1:{}", app.port());
     let store = app.store();
     let clock = app.clock();
+    let state = app.state();
     tokio::spawn(app.run_until_stopped());
-    TestApp { base, client: new_client(), store, clock, database_url, _dir: dir }
+    TestApp { base, client: new_client(), store, clock, state, database_url, _dir: dir }
 }
 
 impl TestApp {
@@ -284,7 +287,7 @@ pub async fn spawn_another_on(app: &TestApp, customize: impl FnOnce(&mut Config)
     let database_url = config.database.database_url.clone();
     let server = Application::build(config).await.expect("the second server starts");
     let base = format!("http://127.0.0.1:{}", server.port());
-    let (store, clock) = (server.store(), server.clock());
+    let (store, clock, state) = (server.store(), server.clock(), server.state());
     tokio::spawn(server.run_until_stopped());
-    TestApp { base, client: new_client(), store, clock, database_url, _dir: dir }
+    TestApp { base, client: new_client(), store, clock, state, database_url, _dir: dir }
 }

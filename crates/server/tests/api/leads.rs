@@ -25,7 +25,7 @@ async fn filter_errors_are_422_naming_the_condition_and_field() {
         (r#"{"all":[{"kind":"property","name":"$nope","op":"exists"}]}"#, "filter.all[0].name"),
         (r#"{"all":[{"kind":"property","name":"Signed up","op":"after","value":"yesterday"}]}"#, "filter.all[0].value"),
         (r#"{"all":[{"kind":"tag","tag":"  "}]}"#, "filter.all[0].tag"),
-        (r#"{"all":[{"kind":"sounds_like"}]}"#, "filter"),
+        (r#"{"all":[{"kind":"sounds_like"}]}"#, "filter.all[0].kind"),
         ("not json", "filter"),
     ];
     for (raw, field) in cases {

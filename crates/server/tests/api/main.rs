@@ -1,6 +1,7 @@
 //! API tests: each starts the real server on port 0 with a fresh database (SQLite in a temporary
 //! directory, or a new PostgreSQL database when `LEADCARD_TEST_POSTGRES_URL` is set).
 
+mod agreement;
 mod catalog;
 mod demo;
 mod erasure;
@@ -12,6 +13,7 @@ mod openapi;
 mod pins;
 mod properties;
 mod race;
+mod segments;
 mod session;
 mod smtp;
 mod tags_notes;

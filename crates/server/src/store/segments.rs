@@ -1,0 +1,570 @@
+//! Segments: their definitions, each lead's current memberships, the timeline of entries and
+//! exits, and the facts of one lead that the core evaluator reads.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use leadcard_core::filter::fold;
+use leadcard_core::{
+    CheckedSegment, EventFacts, Filter, LeadFacts, Segment, SegmentCount, SegmentHistoryEntry, ValidFilter,
+};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, FromRow};
+
+use super::addresses::read_subscription;
+use super::leads::parse_stored_value;
+use super::settings::email_settings_in;
+use super::sql::{Join, Sql, Value, push_lead_conditions};
+use super::{Backend, Store, StoreError, StoreResult};
+use crate::clock::{from_ms, to_ms};
+
+#[derive(FromRow)]
+struct SegmentRow {
+    id: i64,
+    name: String,
+    filter: String,
+    created_by: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const SEGMENT_COLUMNS: &str = "SELECT id, name, filter, created_by, created_at, updated_at FROM segments";
+
+impl SegmentRow {
+    fn into_segment(self) -> StoreResult<Segment> {
+        let filter = Filter::from_query(&self.filter)
+            .map_err(|e| StoreError::Corrupt(format!("filter of segment {}: {}", self.id, e.message)))?;
+        Ok(Segment {
+            id: self.id,
+            name: self.name,
+            filter,
+            created_by: self.created_by,
+            created_at: from_ms(self.created_at),
+            updated_at: from_ms(self.updated_at),
+        })
+    }
+}
+
+/// A segment whose members must be recomputed (after it was created or its definition changed).
+#[derive(Debug, Clone)]
+pub struct PendingRebuild {
+    pub segment: Segment,
+    /// Created, not edited: members are filled in without timeline entries.
+    pub silent: bool,
+}
+
+/// How the SQL reads each condition of a filter (the agreement test checks both forms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// As the lists do: by the size of each condition's rows.
+    Sized,
+    /// Every condition as a set of lead ids.
+    Sets,
+    /// Every condition probed lead by lead.
+    Probes,
+}
+
+/// Which leads a membership update looks at.
+#[derive(Debug, Clone)]
+pub enum LeadScope {
+    /// Ids in `(after, upto]`.
+    Range { after: i64, upto: i64 },
+    Ids(Vec<i64>),
+}
+
+/// Leads that entered and left a segment in one update.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MembershipChanges {
+    pub entered: Vec<i64>,
+    pub left: Vec<i64>,
+}
+
+/// One change of one lead's membership, to record.
+#[derive(Debug, Clone)]
+pub struct LeadMembershipChange {
+    pub segment_id: i64,
+    pub segment_name: String,
+    pub entered: bool,
+    pub reason: String,
+}
+
+#[derive(FromRow)]
+struct HistoryRow {
+    id: i64,
+    segment_id: Option<i64>,
+    segment_name: String,
+    /// 1 or 0: a BOOLEAN column read the same way from both databases.
+    entered: i64,
+    reason: String,
+    at: i64,
+}
+
+/// A claim on a job across instances: a PostgreSQL session-level advisory lock, held by one
+/// connection until released. On SQLite (one instance per file) it is always granted.
+pub struct JobLock {
+    conn: Option<PoolConnection<Any>>,
+    key: i64,
+}
+
+impl JobLock {
+    pub async fn release(self) {
+        if let Some(mut conn) = self.conn {
+            let unlocked = sqlx::query_scalar::<_, bool>("SELECT pg_advisory_unlock($1)")
+                .bind(self.key)
+                .fetch_one(&mut *conn)
+                .await;
+            if !matches!(unlocked, Ok(true)) {
+                // Never hand a connection that may still hold the lock back to the pool.
+                drop(conn.detach());
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Every segment, by name (case-insensitive).
+    pub async fn segments(&self) -> StoreResult<Vec<Segment>> {
+        let rows: Vec<SegmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SEGMENT_COLUMNS} ORDER BY name_key")))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(SegmentRow::into_segment).collect()
+    }
+
+    pub async fn segment(&self, id: i64) -> StoreResult<Option<Segment>> {
+        let row: Option<SegmentRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SEGMENT_COLUMNS} WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(SegmentRow::into_segment).transpose()
+    }
+
+    /// Creates a segment (name and filter already checked); [`StoreError::Duplicate`] when the
+    /// name is taken, whatever its case.
+    pub async fn create_segment(
+        &self,
+        name: &str,
+        filter: &Filter,
+        created_by: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Segment> {
+        let at = to_ms(now);
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO segments (name, name_key, filter, created_by, created_at, updated_at, window_checked_at, \
+             rebuild_needed, rebuild_silent) VALUES ($1, $2, $3, $4, $5, $5, $5, 1, 1) RETURNING id",
+        )
+        .bind(name.to_owned())
+        .bind(fold(name))
+        .bind(filter.to_query())
+        .bind(created_by)
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| duplicate_name(e, name))?;
+        self.segment(id).await?.ok_or_else(|| StoreError::Corrupt(format!("segment {id} vanished")))
+    }
+
+    /// Renames and redefines a segment; its members are then recomputed (with timeline entries).
+    /// `None` when there is no such segment.
+    pub async fn update_segment(
+        &self,
+        id: i64,
+        name: &str,
+        filter: &Filter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Segment>> {
+        let at = to_ms(now);
+        let updated = sqlx::query(
+            "UPDATE segments SET name = $1, name_key = $2, filter = $3, updated_at = $4, window_checked_at = $4, \
+             rebuild_needed = 1, rebuild_silent = 0 WHERE id = $5",
+        )
+        .bind(name.to_owned())
+        .bind(fold(name))
+        .bind(filter.to_query())
+        .bind(at)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| duplicate_name(e, name))?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.segment(id).await
+    }
+
+    /// Deletes a segment and its memberships; its timeline entries stay with its name.
+    pub async fn delete_segment(&self, id: i64) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM segment_members WHERE segment_id = $1").bind(id).execute(&mut *tx).await?;
+        let deleted = sqlx::query("DELETE FROM segments WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    /// Segments whose members must be recomputed.
+    pub async fn pending_rebuilds(&self) -> StoreResult<Vec<PendingRebuild>> {
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT id, rebuild_silent FROM segments WHERE rebuild_needed = 1 ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut pending = Vec::new();
+        for (id, silent) in rows {
+            if let Some(segment) = self.segment(id).await? {
+                pending.push(PendingRebuild { segment, silent: silent == 1 });
+            }
+        }
+        Ok(pending)
+    }
+
+    /// Marks a rebuild done, unless the segment changed again meanwhile (then it stays pending).
+    pub async fn finish_rebuild(&self, segment: &Segment) -> StoreResult<()> {
+        sqlx::query("UPDATE segments SET rebuild_needed = 0 WHERE id = $1 AND updated_at = $2")
+            .bind(segment.id)
+            .bind(to_ms(segment.updated_at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The highest lead id (0 without leads).
+    pub async fn max_lead_id(&self) -> StoreResult<i64> {
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM leads").fetch_one(&self.pool).await?;
+        Ok(max.unwrap_or(0))
+    }
+
+    /// Brings the segment's members within `scope` in line with its filter at `now`, through the
+    /// SQL compiler, and records an entry with `reason` for each lead that entered or left
+    /// (`None`: no entries). Each lead is decided and written by one statement, and a membership
+    /// row that another writer already added or removed is not recorded twice.
+    pub async fn update_members(
+        &self,
+        segment: &CheckedSegment,
+        scope: &LeadScope,
+        now: DateTime<Utc>,
+        reason: Option<&str>,
+    ) -> StoreResult<MembershipChanges> {
+        let at = to_ms(now);
+        let (page_joins, _) = self.plan_joins(&segment.filter, now).await?;
+        let scope_sql = |sql: &mut Sql, column: &str| match scope {
+            LeadScope::Range { after, upto } => {
+                sql.push(column).push(" > ").bind(*after).push(" AND ").push(column).push(" <= ").bind(*upto);
+            }
+            LeadScope::Ids(ids) => {
+                sql.push(column).push(" IN ").bind_list(ids.iter().copied());
+            }
+        };
+        if let LeadScope::Ids(ids) = scope
+            && ids.is_empty()
+        {
+            return Ok(MembershipChanges::default());
+        }
+        let mut tx = self.begin().await?;
+        let mut enter = Sql::new(self.backend, "INSERT INTO segment_members (segment_id, lead_id, since) SELECT ");
+        enter.bind(segment.id).push(", l.id, ").bind(at).push(" FROM leads l WHERE ");
+        scope_sql(&mut enter, "l.id");
+        push_lead_conditions(&mut enter, &segment.filter, &page_joins, None, now);
+        enter.push(" ON CONFLICT (segment_id, lead_id) DO NOTHING RETURNING lead_id");
+        let mut entered: Vec<i64> = enter.query_scalar().fetch_all(&mut *tx).await?;
+
+        let mut leave = Sql::new(self.backend, "DELETE FROM segment_members WHERE segment_id = ");
+        leave.bind(segment.id).push(" AND ");
+        scope_sql(&mut leave, "lead_id");
+        leave.push(" AND lead_id NOT IN (SELECT l.id FROM leads l WHERE ");
+        scope_sql(&mut leave, "l.id");
+        push_lead_conditions(&mut leave, &segment.filter, &page_joins, None, now);
+        leave.push(") RETURNING lead_id");
+        let mut left: Vec<i64> = leave.query_scalar().fetch_all(&mut *tx).await?;
+
+        entered.sort_unstable();
+        left.sort_unstable();
+        if let Some(reason) = reason {
+            let rows = entered
+                .iter()
+                .map(|id| (*id, true))
+                .chain(left.iter().map(|id| (*id, false)))
+                .map(|(lead_id, entered)| history_row(lead_id, segment.id, &segment.name, entered, reason, at))
+                .collect();
+            insert_history(&mut tx, self.backend, rows).await?;
+        }
+        tx.commit().await?;
+        Ok(MembershipChanges { entered, left })
+    }
+
+    /// The segments a lead is a member of now (as last recorded).
+    pub async fn memberships(&self, lead_id: i64) -> StoreResult<HashSet<i64>> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT segment_id FROM segment_members WHERE lead_id = $1")
+            .bind(lead_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(ids.into_iter().collect())
+    }
+
+    /// Records one lead's entries and exits; returns those applied (a membership another writer
+    /// already added or removed is skipped, so nothing is recorded twice).
+    pub async fn record_lead_memberships(
+        &self,
+        lead_id: i64,
+        changes: Vec<LeadMembershipChange>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<LeadMembershipChange>> {
+        if changes.is_empty() {
+            return Ok(changes);
+        }
+        let at = to_ms(now);
+        let mut tx = self.begin().await?;
+        let mut applied = Vec::new();
+        for change in changes {
+            let done = if change.entered {
+                sqlx::query(
+                    "INSERT INTO segment_members (segment_id, lead_id, since) \
+                     SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM segments WHERE id = $1) \
+                     AND EXISTS (SELECT 1 FROM leads WHERE id = $2) \
+                     ON CONFLICT (segment_id, lead_id) DO NOTHING",
+                )
+                .bind(change.segment_id)
+                .bind(lead_id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+            } else {
+                sqlx::query("DELETE FROM segment_members WHERE segment_id = $1 AND lead_id = $2")
+                    .bind(change.segment_id)
+                    .bind(lead_id)
+                    .execute(&mut *tx)
+                    .await?
+            };
+            if done.rows_affected() > 0 {
+                applied.push(change);
+            }
+        }
+        let rows = applied
+            .iter()
+            .map(|c| history_row(lead_id, c.segment_id, &c.segment_name, c.entered, &c.reason, at))
+            .collect();
+        insert_history(&mut tx, self.backend, rows).await?;
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    /// A lead's timeline entries, newest first: `limit` of them with ids below `before`.
+    /// `None` when there is no such lead.
+    pub async fn segment_history(
+        &self,
+        lead_id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Option<Vec<SegmentHistoryEntry>>> {
+        if !self.lead_exists(lead_id).await? {
+            return Ok(None);
+        }
+        let rows: Vec<HistoryRow> = sqlx::query_as(
+            "SELECT id, segment_id, segment_name, CAST(CASE WHEN entered THEN 1 ELSE 0 END AS BIGINT) AS entered, reason, at FROM segment_history \
+             WHERE lead_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind(lead_id)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(
+            rows.into_iter()
+                .map(|r| SegmentHistoryEntry {
+                    id: r.id,
+                    segment_id: r.segment_id,
+                    segment_name: r.segment_name,
+                    entered: r.entered != 0,
+                    reason: r.reason,
+                    at: from_ms(r.at),
+                })
+                .collect(),
+        ))
+    }
+
+    pub async fn lead_exists(&self, lead_id: i64) -> StoreResult<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM leads WHERE id = $1").bind(lead_id).fetch_optional(&self.pool).await?;
+        Ok(found.is_some())
+    }
+
+    /// How many leads match, exactly up to `cap`.
+    pub async fn count_matching(&self, filter: &ValidFilter, cap: i64, now: DateTime<Utc>) -> StoreResult<SegmentCount> {
+        let (_, count_joins) = self.plan_joins(filter, now).await?;
+        let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM leads l WHERE 1 = 1");
+        push_lead_conditions(&mut count, filter, &count_joins, None, now);
+        count.push(" LIMIT ").bind(cap + 1).push(") t");
+        let counted: i64 = count.query_scalar().fetch_one(&self.pool).await?;
+        Ok(SegmentCount { count: counted.clamp(0, cap) as u64, exact: counted <= cap })
+    }
+
+    /// The ids, ascending, of the leads in `scope` that match a filter at `now` (SQL), with each
+    /// condition read as `plan` says.
+    pub async fn ids_matching(
+        &self,
+        filter: &ValidFilter,
+        scope: &LeadScope,
+        now: DateTime<Utc>,
+        plan: Plan,
+    ) -> StoreResult<Vec<i64>> {
+        let leaves = filter.leaves().len();
+        let page_joins = match plan {
+            Plan::Sized => self.plan_joins(filter, now).await?.0,
+            Plan::Sets => vec![Join::Set; leaves],
+            Plan::Probes => vec![Join::Probe; leaves],
+        };
+        let mut sql = Sql::new(self.backend, "SELECT l.id FROM leads l WHERE ");
+        match scope {
+            LeadScope::Range { after, upto } => {
+                sql.push("l.id > ").bind(*after).push(" AND l.id <= ").bind(*upto);
+            }
+            LeadScope::Ids(ids) if ids.is_empty() => return Ok(Vec::new()),
+            LeadScope::Ids(ids) => {
+                sql.push("l.id IN ").bind_list(ids.iter().copied());
+            }
+        }
+        push_lead_conditions(&mut sql, filter, &page_joins, None, now);
+        sql.push(" ORDER BY l.id");
+        Ok(sql.query_scalar().fetch_all(&self.pool).await?)
+    }
+
+    /// Everything the core evaluator reads of one lead: the events named in `event_names` with
+    /// their times from `times_since` (unix ms; `None`: all). `None` when there is no such lead.
+    pub async fn lead_facts(
+        &self,
+        lead_id: i64,
+        event_names: &[&str],
+        times_since: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<LeadFacts>> {
+        let mut conn = self.pool.acquire().await?;
+        let lead: Option<(Option<String>, Option<i64>, Option<i64>)> =
+            sqlx::query_as("SELECT email_norm, last_heartbeat_at, last_active_at FROM leads WHERE id = $1")
+                .bind(lead_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        let Some((email_norm, last_heartbeat, last_active)) = lead else {
+            return Ok(None);
+        };
+        let stored: Vec<(String, String)> =
+            sqlx::query_as("SELECT name, json_value FROM lead_properties WHERE lead_id = $1")
+                .bind(lead_id)
+                .fetch_all(&mut *conn)
+                .await?;
+        let properties = stored
+            .into_iter()
+            .map(|(name, json)| Ok((name.clone(), parse_stored_value(&json, &name, lead_id)?)))
+            .collect::<StoreResult<BTreeMap<_, _>>>()?;
+        let tags: Vec<String> = sqlx::query_scalar("SELECT tag FROM lead_tags WHERE lead_id = $1")
+            .bind(lead_id)
+            .fetch_all(&mut *conn)
+            .await?;
+        let settings = email_settings_in(&mut *conn).await?;
+        let subscription = read_subscription(&mut *conn, None, email_norm.as_deref(), &settings, now).await?.status;
+
+        let mut events: BTreeMap<String, EventFacts> = BTreeMap::new();
+        if !event_names.is_empty() {
+            let mut counts = Sql::new(self.backend, "SELECT name, COUNT(*) FROM events WHERE lead_id = ");
+            counts.bind(lead_id).push(" AND name IN ").bind_list(event_names.iter().copied()).push(" GROUP BY name");
+            let rows: Vec<(String, i64)> = counts.query_as().fetch_all(&mut *conn).await?;
+            for (name, count) in rows {
+                events.entry(name).or_default().count = count.max(0) as u64;
+            }
+            let mut times = Sql::new(self.backend, "SELECT name, occurred_at FROM events WHERE lead_id = ");
+            times.bind(lead_id).push(" AND name IN ").bind_list(event_names.iter().copied());
+            if let Some(since) = times_since {
+                times.push(" AND occurred_at >= ").bind(since);
+            }
+            times.push(" ORDER BY occurred_at");
+            let rows: Vec<(String, i64)> = times.query_as().fetch_all(&mut *conn).await?;
+            for (name, at) in rows {
+                events.entry(name).or_default().times.push(at);
+            }
+        }
+        Ok(Some(LeadFacts {
+            properties,
+            tags,
+            subscription,
+            last_heartbeat: last_heartbeat.map(from_ms),
+            last_active: last_active.map(from_ms),
+            events,
+            times_since,
+        }))
+    }
+
+    /// Occurrences of `name` in `[from, to)` (unix ms), oldest first, at most `limit`: the events
+    /// whose windows close between two runs of the window job.
+    pub async fn events_between(&self, name: &str, from: i64, to: i64, limit: i64) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT lead_id, occurred_at FROM events WHERE name = $1 AND occurred_at >= $2 AND occurred_at < $3 \
+             ORDER BY occurred_at LIMIT $4",
+        )
+        .bind(name.to_owned())
+        .bind(from)
+        .bind(to)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Up to when (unix ms) the window job looked at this segment.
+    pub async fn window_checked_at(&self, segment_id: i64) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT window_checked_at FROM segments WHERE id = $1")
+            .bind(segment_id)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub async fn set_window_checked_at(&self, segment_id: i64, at: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE segments SET window_checked_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(segment_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Claims the job named by `key` across instances: `None` when another instance holds it.
+    pub async fn try_job_lock(&self, key: i64) -> StoreResult<Option<JobLock>> {
+        if self.backend != Backend::Postgres {
+            return Ok(Some(JobLock { conn: None, key }));
+        }
+        let mut conn = self.pool.acquire().await?;
+        let locked: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(key).fetch_one(&mut *conn).await?;
+        Ok(locked.then_some(JobLock { conn: Some(conn), key }))
+    }
+}
+
+fn history_row(lead_id: i64, segment_id: i64, name: &str, entered: bool, reason: &str, at: i64) -> [Value; 6] {
+    [
+        Value::from(lead_id),
+        Value::from(segment_id),
+        Value::from(name),
+        Value::Bool(entered),
+        Value::from(reason),
+        Value::from(at),
+    ]
+}
+
+async fn insert_history(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    backend: Backend,
+    rows: Vec<[Value; 6]>,
+) -> StoreResult<()> {
+    super::leads::insert_rows(
+        tx,
+        backend,
+        "INSERT INTO segment_history (lead_id, segment_id, segment_name, entered, reason, at) VALUES ",
+        "",
+        rows,
+    )
+    .await
+}
+
+/// A unique violation on the name is [`StoreError::Duplicate`].
+fn duplicate_name(e: sqlx::Error, name: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Duplicate(format!("a segment named \"{name}\""))
+        }
+        _ => StoreError::Database(e),
+    }
+}
