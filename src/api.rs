@@ -7,6 +7,7 @@ use gloo_net::http::{Method, RequestBuilder, Response};
 use leadcard_core::Operation;
 use leadcard_core::filter::{Filter, FilterError};
 use leadcard_core::mail::{CampaignQueued, EmailSettingsBody, NewCampaign, OutboxPage, RemoveLead};
+use leadcard_core::segment::{CountRequest, LeadFacts, NewSegment, Segment, SegmentCount, SegmentHistoryEntry};
 use leadcard_core::tracking::{AddEvent, EventGroup, EventPage, LeadEvent, SessionPages, VisitorList};
 use leadcard_core::wire::{
     Conflict, ErrorBody, LeadCard, LeadPage, NewNote, NewTag, Note, Operator, PatchProperties, Pins, PropertyInfo,
@@ -292,6 +293,42 @@ pub async fn outbox(after: Option<&str>) -> Result<OutboxPage, ApiError> {
 /// `POST /campaigns` (admins): queues one mail per subscribed address among the matching leads.
 pub async fn send_campaign(campaign: &NewCampaign) -> Result<CampaignQueued, ApiError> {
     json(send(request(Method::POST, "/campaigns"), Some(campaign)).await?).await
+}
+
+/// `GET /segments`: every segment, by name.
+pub async fn segments() -> Result<Vec<Segment>, ApiError> {
+    call(request(Method::GET, "/segments")).await
+}
+
+/// `POST /segments`: the segment as stored.
+pub async fn create_segment(segment: &NewSegment) -> Result<Segment, ApiError> {
+    json(send(request(Method::POST, "/segments"), Some(segment)).await?).await
+}
+
+/// `PUT /segments/{id}`: the segment as stored; members are recomputed in the background.
+pub async fn update_segment(id: i64, segment: &NewSegment) -> Result<Segment, ApiError> {
+    json(send(request(Method::PUT, &format!("/segments/{id}")), Some(segment)).await?).await
+}
+
+/// `DELETE /segments/{id}`.
+pub async fn delete_segment(id: i64) -> Result<(), ApiError> {
+    send(request(Method::DELETE, &format!("/segments/{id}")), None::<&()>).await.map(drop)
+}
+
+/// `POST /segments/count`: how many leads a filter matches now.
+pub async fn count_segment(filter: &Filter) -> Result<SegmentCount, ApiError> {
+    let body = CountRequest { filter: filter.clone() };
+    json(send(request(Method::POST, "/segments/count"), Some(&body)).await?).await
+}
+
+/// `GET /leads/{id}/facts`: what the core evaluator needs to place the lead in segments.
+pub async fn lead_facts(id: i64) -> Result<LeadFacts, ApiError> {
+    call(request(Method::GET, &format!("/leads/{id}/facts"))).await
+}
+
+/// `GET /leads/{id}/segment-history`: entered / left entries with the reason, newest first.
+pub async fn segment_history(id: i64) -> Result<Vec<SegmentHistoryEntry>, ApiError> {
+    call(request(Method::GET, &format!("/leads/{id}/segment-history"))).await
 }
 
 fn request(method: Method, path: &str) -> RequestBuilder {

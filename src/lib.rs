@@ -16,7 +16,8 @@ use leptos_router::{NavigateOptions, path};
 use crate::components::not_found::NotFound;
 use crate::components::shell::Shell;
 use crate::pages::{
-    lead::LeadPage, leads::LeadsPage, login::LoginPage, settings::SettingsPage, visitors::VisitorsPage,
+    lead::LeadPage, leads::LeadsPage, login::LoginPage, segments::SegmentsPage, settings::SettingsPage,
+    visitors::VisitorsPage,
 };
 use crate::session::Session;
 
@@ -36,6 +37,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/leads") view=LeadsPage/>
                     <Route path=path!("/leads/:id") view=LeadPage/>
                     <Route path=path!("/visitors") view=VisitorsPage/>
+                    <Route path=path!("/segments") view=SegmentsPage/>
                     <Route path=path!("/settings") view=SettingsPage/>
                 </ParentRoute>
             </Routes>

@@ -8,6 +8,8 @@ pub const LEADS: &str = "/leads";
 pub const VISITORS: &str = "/visitors";
 /// Email settings, campaigns and the outbox.
 pub const SETTINGS: &str = "/settings";
+/// Saved filters.
+pub const SEGMENTS: &str = "/segments";
 /// The sign-in page.
 pub const LOGIN: &str = "/login";
 
@@ -19,6 +21,11 @@ pub fn lead(id: i64) -> String {
 /// Visitors with the card of lead `id` open beside the list.
 pub fn visitor(id: i64) -> String {
     format!("{VISITORS}?lead={id}")
+}
+
+/// A new segment starting from a filter (its query form).
+pub fn segments_from(filter: &str) -> String {
+    with_query(SEGMENTS, [("filter", filter)])
 }
 
 /// The Leads Database showing a search and a filter (`filter` in its query form; empty means none).

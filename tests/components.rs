@@ -487,6 +487,7 @@ async fn the_filter_builder_checks_the_draft_with_core_rules_before_applying() {
             Condition::Tag { tag: "vip".into(), has: true },
             Condition::Property { name: "amount".into(), op: PropertyOp::Greater, value: "lots".into() },
         ],
+        ..Filter::default()
     };
     let on_apply = {
         let applied = applied.clone();
@@ -509,7 +510,10 @@ async fn the_filter_builder_checks_the_draft_with_core_rules_before_applying() {
     find(&root, "[data-testid=filter-apply]").unchecked_into::<HtmlElement>().click();
     leptos::task::tick().await;
     assert_eq!(count(&root, "[data-testid=filter-error]"), 0);
-    assert_eq!(*applied.lock().expect("lock"), [Filter { all: vec![Condition::Tag { tag: "vip".into(), has: true }] }]);
+    assert_eq!(
+        *applied.lock().expect("lock"),
+        [Filter { all: vec![Condition::Tag { tag: "vip".into(), has: true }], ..Filter::default() }]
+    );
 }
 
 #[wasm_bindgen_test]

@@ -1,8 +1,9 @@
-//! The filter builder: conditions on properties, tags, subscription status and presence, joined by
-//! AND. The draft is checked with the core rules before it is applied, and an error (the page's or
-//! the server's) is shown next to the condition it names.
+//! The filter builder: conditions on properties, tags, subscription status, presence and events,
+//! joined by AND or OR, with groups one level deep. The draft is checked with the core rules
+//! before it is applied, and an error (the page's or the server's) is shown next to the condition
+//! it names. The Leads Database and segments use the same builder.
 
-use leadcard_core::filter::{Condition, Filter, FilterError, PropertyOp};
+use leadcard_core::filter::{Condition, EventOp, Filter, FilterError, Match, PropertyOp};
 use leadcard_core::wire::{PropertyInfo, TagInfo};
 use leadcard_core::{Presence, SubscriptionStatus};
 use leptos::prelude::*;
@@ -18,10 +19,12 @@ enum Kind {
     Tag,
     Subscription,
     Presence,
+    Event,
+    Group,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::Property, Kind::Tag, Kind::Subscription, Kind::Presence];
+    const ALL: [Kind; 6] = [Kind::Property, Kind::Tag, Kind::Subscription, Kind::Presence, Kind::Event, Kind::Group];
 
     fn as_str(self) -> &'static str {
         match self {
@@ -29,6 +32,8 @@ impl Kind {
             Kind::Tag => "tag",
             Kind::Subscription => "subscription",
             Kind::Presence => "presence",
+            Kind::Event => "event",
+            Kind::Group => "group",
         }
     }
 
@@ -38,6 +43,8 @@ impl Kind {
             Kind::Tag => "Tag",
             Kind::Subscription => "Email subscription",
             Kind::Presence => "Presence",
+            Kind::Event => "Event",
+            Kind::Group => "Group (and / or)",
         }
     }
 
@@ -59,6 +66,14 @@ struct Row {
     has: RwSignal<bool>,
     status: RwSignal<SubscriptionStatus>,
     presence: RwSignal<Presence>,
+    event: RwSignal<String>,
+    event_op: RwSignal<EventOp>,
+    count: RwSignal<String>,
+    days: RwSignal<String>,
+    group_mode: RwSignal<Match>,
+    /// A group's conditions (never groups themselves).
+    children: RwSignal<Vec<Row>>,
+    next_child: StoredValue<usize>,
 }
 
 impl Row {
@@ -73,6 +88,13 @@ impl Row {
             has: RwSignal::new(true),
             status: RwSignal::new(SubscriptionStatus::Subscribed),
             presence: RwSignal::new(Presence::Online),
+            event: RwSignal::new(String::new()),
+            event_op: RwSignal::new(EventOp::AtLeast),
+            count: RwSignal::new("1".to_owned()),
+            days: RwSignal::new(String::new()),
+            group_mode: RwSignal::new(Match::Any),
+            children: RwSignal::new(Vec::new()),
+            next_child: StoredValue::new(0),
         };
         match condition {
             Some(Condition::Property { name, op, value }) => {
@@ -93,9 +115,28 @@ impl Row {
                 row.kind.set(Kind::Presence);
                 row.presence.set(presence);
             }
+            Some(Condition::Event { event, op, count, days }) => {
+                row.kind.set(Kind::Event);
+                row.event.set(event);
+                row.event_op.set(op);
+                row.count.set(count.map(|c| c.to_string()).unwrap_or_default());
+                row.days.set(days.map(|d| d.to_string()).unwrap_or_default());
+            }
+            Some(Condition::Group { mode, conditions }) => {
+                row.kind.set(Kind::Group);
+                row.group_mode.set(mode);
+                row.next_child.set_value(conditions.len());
+                row.children.set(conditions.into_iter().enumerate().map(|(k, c)| Row::new(k, Some(c))).collect());
+            }
             None => {}
         }
         row
+    }
+
+    fn add_child(&self) {
+        let key = self.next_child.get_value();
+        self.next_child.set_value(key + 1);
+        self.children.update(|children| children.push(Row::new(key, None)));
     }
 
     fn condition(&self) -> Condition {
@@ -108,6 +149,20 @@ impl Row {
             Kind::Tag => Condition::Tag { tag: self.tag.get_untracked(), has: self.has.get_untracked() },
             Kind::Subscription => Condition::Subscription { status: self.status.get_untracked() },
             Kind::Presence => Condition::Presence { presence: self.presence.get_untracked() },
+            Kind::Event => {
+                let op = self.event_op.get_untracked();
+                let number = |raw: String| raw.trim().parse::<i64>().ok();
+                Condition::Event {
+                    event: self.event.get_untracked().trim().to_owned(),
+                    op,
+                    count: if op == EventOp::NotPerformed { None } else { number(self.count.get_untracked()) },
+                    days: number(self.days.get_untracked()),
+                }
+            }
+            Kind::Group => Condition::Group {
+                mode: self.group_mode.get_untracked(),
+                conditions: self.children.with_untracked(|c| c.iter().map(Row::condition).collect()),
+            },
         }
     }
 }
@@ -147,6 +202,7 @@ pub fn FilterBuilder(
     #[prop(into)] on_apply: Callback<Filter>,
 ) -> impl IntoView {
     let next_key = StoredValue::new(initial.all.len());
+    let mode = RwSignal::new(initial.mode);
     let rows =
         RwSignal::new(initial.all.into_iter().enumerate().map(|(key, c)| Row::new(key, Some(c))).collect::<Vec<_>>());
     let local_error = RwSignal::new(None::<ShownError>);
@@ -167,7 +223,10 @@ pub fn FilterBuilder(
     };
     let apply = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let draft = Filter { all: rows.with_untracked(|rows| rows.iter().map(Row::condition).collect()) };
+        let draft = Filter {
+            mode: mode.get_untracked(),
+            all: rows.with_untracked(|rows| rows.iter().map(Row::condition).collect()),
+        };
         match draft.check() {
             Ok(_) => {
                 local_error.set(None);
@@ -196,9 +255,29 @@ pub fn FilterBuilder(
             <datalist id=TAG_LIST>
                 {move || tags.get().into_iter().map(|t| view! { <option value=t.tag></option> }).collect_view()}
             </datalist>
+            <Show when=move || { rows.with(Vec::len) > 1 }>
+                <label class="filter-builder__match">
+                    "Leads matching "
+                    <select
+                        name="match"
+                        class="select"
+                        on:change=move |ev| {
+                            if let Some(m) = Match::parse(&event_target_value(&ev)) {
+                                mode.set(m);
+                            }
+                        }
+                    >
+                        <option value="all" selected=move || mode.get() == Match::All>"all"</option>
+                        <option value="any" selected=move || mode.get() == Match::Any>"any"</option>
+                    </select>
+                    " of these conditions"
+                </label>
+            </Show>
             <For each=move || rows.get() key=|row| row.key let:row>
                 <ConditionRow
                     row
+                    nested=false
+                    joiner=Signal::derive(move || mode.get())
                     index=Signal::derive(move || index_of(row.key).unwrap_or_default())
                     error=Signal::derive(move || {
                         error.get().filter(|e| e.index.is_some() && e.index == index_of(row.key)).map(|e| e.message)
@@ -225,6 +304,10 @@ pub fn FilterBuilder(
 #[component]
 fn ConditionRow(
     row: Row,
+    /// A condition inside a group: it cannot be a group.
+    nested: bool,
+    /// How this row joins the one before it.
+    joiner: Signal<Match>,
     index: Signal<usize>,
     error: Signal<Option<String>>,
     on_remove: impl Fn() + 'static,
@@ -305,6 +388,87 @@ fn ConditionRow(
             </select>
         }
         .into_any(),
+        Kind::Event => view! {
+            <select
+                name="event-op"
+                class="select"
+                aria-label="Performed"
+                on:change=move |ev| {
+                    if let Some(op) = EventOp::parse(&event_target_value(&ev)) {
+                        row.event_op.set(op);
+                    }
+                }
+            >
+                {EventOp::ALL
+                    .map(|op| view! { <option value=op.as_str() selected=move || row.event_op.get() == op>{op.label()}</option> })
+                    .collect_view()}
+            </select>
+            <input
+                name="event"
+                class="input"
+                placeholder="Event, e.g. Added to cart"
+                aria-label="Event name"
+                autocomplete="off"
+                bind:value=row.event
+            />
+            <Show when=move || row.event_op.get() != EventOp::NotPerformed>
+                <input
+                    name="count"
+                    class="input input--narrow"
+                    type="number"
+                    min="0"
+                    aria-label="Times"
+                    bind:value=row.count
+                />
+                <span class="filter-condition__unit">"times"</span>
+            </Show>
+            <span class="filter-condition__unit">"in the last"</span>
+            <input
+                name="days"
+                class="input input--narrow"
+                type="number"
+                min="1"
+                placeholder="ever"
+                aria-label="Days (empty: ever)"
+                bind:value=row.days
+            />
+            <span class="filter-condition__unit">"days"</span>
+        }
+        .into_any(),
+        Kind::Group => {
+            let child_index = move |key: usize| row.children.with(|c| c.iter().position(|r| r.key == key).unwrap_or_default());
+            view! {
+                <div class="filter-group" data-testid="filter-group">
+                    <select
+                        name="group-match"
+                        class="select"
+                        aria-label="The group matches"
+                        on:change=move |ev| {
+                            if let Some(m) = Match::parse(&event_target_value(&ev)) {
+                                row.group_mode.set(m);
+                            }
+                        }
+                    >
+                        <option value="any" selected=move || row.group_mode.get() == Match::Any>"any of"</option>
+                        <option value="all" selected=move || row.group_mode.get() == Match::All>"all of"</option>
+                    </select>
+                    <For each=move || row.children.get() key=|child| child.key let:child>
+                        <ConditionRow
+                            row=child
+                            nested=true
+                            joiner=Signal::derive(move || row.group_mode.get())
+                            index=Signal::derive(move || child_index(child.key))
+                            error=Signal::derive(|| None)
+                            on_remove=move || row.children.update(|c| c.retain(|r| r.key != child.key))
+                        />
+                    </For>
+                    <button type="button" class="button button--ghost" data-testid="filter-group-add" on:click=move |_| row.add_child()>
+                        "+ Condition in group"
+                    </button>
+                </div>
+            }
+            .into_any()
+        }
         Kind::Presence => view! {
             <select
                 name="presence"
@@ -326,8 +490,14 @@ fn ConditionRow(
     }
     };
     view! {
-        <div class="filter-condition" class:filter-condition--invalid=move || error.with(Option::is_some) data-testid="filter-condition">
-            <span class="filter-condition__joiner">{move || if index.get() == 0 { "Where" } else { "and" }}</span>
+        <div class="filter-condition" class:filter-condition--invalid=move || error.with(Option::is_some) data-testid=if nested { "filter-group-condition" } else { "filter-condition" }>
+            <span class="filter-condition__joiner">
+                {move || match (index.get(), joiner.get()) {
+                    (0, _) => "Where",
+                    (_, Match::All) => "and",
+                    (_, Match::Any) => "or",
+                }}
+            </span>
             <select
                 name="kind"
                 class="select"
@@ -339,6 +509,8 @@ fn ConditionRow(
                 }
             >
                 {Kind::ALL
+                    .into_iter()
+                    .filter(|k| !(nested && *k == Kind::Group))
                     .map(|k| view! { <option value=k.as_str() selected=move || row.kind.get() == k>{k.label()}</option> })
                     .collect_view()}
             </select>
@@ -364,6 +536,8 @@ fn value_hint(op: PropertyOp) -> &'static str {
     match op {
         PropertyOp::Greater | PropertyOp::Less => "A number",
         PropertyOp::Before | PropertyOp::After => "YYYY-MM-DD",
+        PropertyOp::WithinLastDays => "Days",
+        PropertyOp::ListContains => "Item",
         _ => "Value",
     }
 }

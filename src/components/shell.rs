@@ -68,6 +68,7 @@ fn Frame(operator: Operator) -> impl IntoView {
                 <nav class="app-nav__links" aria-label="Main">
                     <A href=paths::LEADS>"Leads Database"</A>
                     <A href=paths::VISITORS>"Visitors"</A>
+                    <A href=paths::SEGMENTS>"Segments"</A>
                     <A href=paths::SETTINGS>"Settings"</A>
                 </nav>
                 <div class="app-nav__operator">

@@ -96,6 +96,11 @@ pub fn LeadsPage() -> impl IntoView {
                     />
                 }
             }}
+            {move || (!raw_filter.get().is_empty() && filter.with(Result::is_ok)).then(|| view! {
+                <a class="leads__save-segment" data-testid="filter-save-segment" href=paths::segments_from(&raw_filter.get())>
+                    "Save this filter as a segment"
+                </a>
+            })}
             <Transition fallback=|| view! { <p class="leads__status" aria-busy="true">"Loading leads…"</p> }>
                 <ErrorBoundary fallback=api_error_fallback>
                     {move || Suspend::new(async move {

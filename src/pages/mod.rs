@@ -3,5 +3,6 @@
 pub mod lead;
 pub mod leads;
 pub mod login;
+pub mod segments;
 pub mod settings;
 pub mod visitors;

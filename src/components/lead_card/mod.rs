@@ -11,6 +11,7 @@ mod location;
 mod menu;
 mod notes;
 mod properties;
+mod segments;
 mod session_pages;
 mod state;
 mod subscription;
@@ -34,6 +35,7 @@ use events::CardEvents;
 use header::PinnedProperties;
 use menu::CardMenu;
 use properties::PropertyList;
+use segments::CardSegments;
 use session_pages::CardSessionPages;
 use state::CardState;
 use tags::CardTags;
@@ -148,6 +150,10 @@ pub fn LeadCardView(
             <section class="lead-card__section" aria-labelledby="lead-card-tags">
                 <h2 class="lead-card__section-title" id="lead-card-tags">"Tags"</h2>
                 <CardTags/>
+            </section>
+            <section class="lead-card__section" aria-labelledby="lead-card-segments">
+                <h2 class="lead-card__section-title" id="lead-card-segments">"Segments"</h2>
+                <CardSegments lead=id now/>
             </section>
             <section class="lead-card__section" aria-labelledby="lead-card-visit">
                 <h2 class="lead-card__section-title" id="lead-card-visit">"Pages this visit"</h2>

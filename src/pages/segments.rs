@@ -1,0 +1,216 @@
+//! `/segments`: saved filters. The list, and an editor (name + the Leads filter builder) that
+//! counts the matching leads whenever the conditions are applied, saves, and deletes. A segment
+//! opens in the Leads Database as its filter.
+
+use leadcard_core::filter::Filter;
+use leadcard_core::segment::{NewSegment, Segment, SegmentCount, check_segment_name};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::{self, ApiError};
+use crate::components::error_notice::ErrorNotice;
+use crate::components::filter_builder::FilterBuilder;
+use crate::{json, paths};
+
+/// What the editor holds: a segment being changed, or a new one.
+#[derive(Debug, Clone, PartialEq)]
+enum Editing {
+    New(Filter),
+    Existing(Segment),
+}
+
+#[component]
+pub fn SegmentsPage() -> impl IntoView {
+    let query = use_query_map();
+    let list = RwSignal::new(None::<Result<Vec<Segment>, ApiError>>);
+    let editing = RwSignal::new(None::<Editing>);
+    let load = move || {
+        spawn_local(async move {
+            let loaded = api::segments().await;
+            list.try_set(Some(loaded));
+        })
+    };
+    load();
+    // `?filter=` (from the Leads Database's "Save as segment") starts a new segment from it.
+    if let Some(raw) = query.with_untracked(|q| q.get("filter")).filter(|raw| !raw.is_empty())
+        && let Ok(filter) = json::filter_from_query(&raw)
+    {
+        editing.set(Some(Editing::New(filter)));
+    }
+    let saved = Callback::new(move |_: ()| {
+        editing.set(None);
+        load();
+    });
+
+    view! {
+        <div class="segments-page">
+            <section class="settings-section">
+                <div class="settings-section__bar">
+                    <h1>"Segments"</h1>
+                    <button
+                        type="button"
+                        class="button button--primary"
+                        data-testid="segment-new"
+                        on:click=move |_| editing.set(Some(Editing::New(Filter::default())))
+                    >
+                        "New segment"
+                    </button>
+                </div>
+                {move || match list.get() {
+                    None => view! { <p>"Loading…"</p> }.into_any(),
+                    Some(Err(error)) => view! { <ErrorNotice error/> }.into_any(),
+                    Some(Ok(segments)) if segments.is_empty() => view! {
+                        <p class="events__empty">"No segments yet. A segment is a saved filter: its leads are counted and shown on their cards."</p>
+                    }
+                    .into_any(),
+                    Some(Ok(segments)) => view! {
+                        <ul class="segment-list">
+                            {segments
+                                .into_iter()
+                                .map(|segment| {
+                                    let leads = paths::leads("", &json::filter_to_query(&segment.filter));
+                                    let open = segment.clone();
+                                    view! {
+                                        <li class="segment-row" data-testid="segment-row" data-id=segment.id>
+                                            <button
+                                                type="button"
+                                                class="link-button segment-row__name"
+                                                on:click=move |_| editing.set(Some(Editing::Existing(open.clone())))
+                                            >
+                                                {segment.name.clone()}
+                                            </button>
+                                            <a href=leads data-testid="segment-leads">"Show leads"</a>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                    .into_any(),
+                }}
+            </section>
+            {move || editing.get().map(|editing| view! { <SegmentEditor editing on_saved=saved/> })}
+        </div>
+    }
+}
+
+#[component]
+fn SegmentEditor(editing: Editing, on_saved: Callback<()>) -> impl IntoView {
+    let (id, initial_name, initial_filter) = match editing {
+        Editing::New(filter) => (None, String::new(), filter),
+        Editing::Existing(segment) => (Some(segment.id), segment.name, segment.filter),
+    };
+    let name = RwSignal::new(initial_name);
+    let filter = RwSignal::new(initial_filter.clone());
+    let count = RwSignal::new(None::<Result<SegmentCount, ApiError>>);
+    let problem = RwSignal::new(None::<String>);
+    let saving = RwSignal::new(false);
+    let server_error = RwSignal::new(None::<ApiError>);
+
+    let recount = move || {
+        let current = filter.get_untracked();
+        if current.is_empty() {
+            return count.set(None);
+        }
+        spawn_local(async move {
+            let counted = api::count_segment(&current).await;
+            if let Err(error) = &counted {
+                server_error.try_set(Some(error.clone()));
+            }
+            count.try_set(Some(counted));
+        });
+    };
+    recount();
+    let applied = Callback::new(move |applied: Filter| {
+        server_error.set(None);
+        filter.set(applied);
+        recount();
+    });
+    let save = move |_| {
+        let segment = NewSegment { name: name.get_untracked(), filter: filter.get_untracked() };
+        if let Err(e) = check_segment_name(&segment.name) {
+            return problem.set(Some(e.message));
+        }
+        if segment.filter.is_empty() {
+            return problem.set(Some("Add at least one condition and apply it.".to_owned()));
+        }
+        saving.set(true);
+        spawn_local(async move {
+            let result = match id {
+                Some(id) => api::update_segment(id, &segment).await,
+                None => api::create_segment(&segment).await,
+            };
+            match result {
+                Ok(_) => on_saved.run(()),
+                Err(error) => {
+                    if error.field.as_deref().is_some_and(|f| f.starts_with("filter")) {
+                        server_error.try_set(Some(error.clone()));
+                    }
+                    problem.try_set(Some(error.message));
+                }
+            }
+            saving.try_set(false);
+        });
+    };
+    let delete = move |_| {
+        let Some(id) = id else { return };
+        spawn_local(async move {
+            match api::delete_segment(id).await {
+                Ok(()) => on_saved.run(()),
+                Err(error) => {
+                    problem.try_set(Some(error.message));
+                }
+            }
+        });
+    };
+    let options = LocalResource::new(|| futures::future::join(api::properties(), api::tags()));
+    let properties = Signal::derive(move || options.get().and_then(|(p, _)| p.ok()).unwrap_or_default());
+    let tags = Signal::derive(move || options.get().and_then(|(_, t)| t.ok()).unwrap_or_default());
+
+    view! {
+        <section class="settings-section segment-editor" data-testid="segment-editor">
+            <h2>{if id.is_some() { "Edit segment" } else { "New segment" }}</h2>
+            <label class="field">
+                <span class="field__label">"Name"</span>
+                <input
+                    class="input"
+                    name="segment-name"
+                    autocomplete="off"
+                    placeholder="e.g. Hot leads"
+                    prop:value=name
+                    on:input=move |ev| {
+                        name.set(event_target_value(&ev));
+                        problem.set(None);
+                    }
+                />
+            </label>
+            <FilterBuilder
+                initial=initial_filter
+                server_error=Signal::derive(move || server_error.get())
+                properties
+                tags
+                on_apply=applied
+            />
+            <p class="segment-editor__count" data-testid="segment-count">
+                {move || match count.get() {
+                    None => "Apply the conditions to count the leads.".to_owned(),
+                    Some(Err(_)) => "Cannot count: see the conditions.".to_owned(),
+                    Some(Ok(SegmentCount { count, exact: true })) => format!("{} leads match now", count),
+                    Some(Ok(SegmentCount { count, exact: false })) => format!("{}+ leads match now", count),
+                }}
+            </p>
+            {move || problem.get().map(|m| view! { <p class="editor__error" role="alert" data-testid="segment-error">{m}</p> })}
+            <div class="editor__actions">
+                <button type="button" class="button button--primary" data-testid="segment-save" disabled=saving on:click=save>
+                    "Save segment"
+                </button>
+                {id.map(|_| view! {
+                    <button type="button" class="button button--ghost" data-testid="segment-delete" on:click=delete>
+                        "Delete"
+                    </button>
+                })}
+            </div>
+        </section>
+    }
+}
