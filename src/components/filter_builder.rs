@@ -282,7 +282,7 @@ pub fn FilterBuilder(
                     error=Signal::derive(move || {
                         error.get().filter(|e| e.index.is_some() && e.index == index_of(row.key)).map(|e| e.message)
                     })
-                    on_remove=move || remove(row.key)
+                    on_remove=Callback::new(move |()| remove(row.key))
                 />
             </For>
             {move || misplaced_error().map(|message| view! {
@@ -310,8 +310,10 @@ fn ConditionRow(
     joiner: Signal<Match>,
     index: Signal<usize>,
     error: Signal<Option<String>>,
-    on_remove: impl Fn() + 'static,
-) -> impl IntoView {
+    /// Not generic: a group's rows are `ConditionRow`s too, and a closure type per level would
+    /// never end.
+    on_remove: Callback<()>,
+) -> AnyView {
     let op_needs_value = move || row.op.get().needs_value();
     let fields = move || {
         match row.kind.get() {
@@ -459,7 +461,7 @@ fn ConditionRow(
                             joiner=Signal::derive(move || row.group_mode.get())
                             index=Signal::derive(move || child_index(child.key))
                             error=Signal::derive(|| None)
-                            on_remove=move || row.children.update(|c| c.retain(|r| r.key != child.key))
+                            on_remove=Callback::new(move |()| row.children.update(|c| c.retain(|r| r.key != child.key)))
                         />
                     </For>
                     <button type="button" class="button button--ghost" data-testid="filter-group-add" on:click=move |_| row.add_child()>
@@ -520,7 +522,7 @@ fn ConditionRow(
                 class="button button--icon"
                 data-testid="filter-remove"
                 aria-label=move || format!("Remove condition {}", index.get() + 1)
-                on:click=move |_| on_remove()
+                on:click=move |_| on_remove.run(())
             >
                 "×"
             </button>
@@ -529,6 +531,7 @@ fn ConditionRow(
             })}
         </div>
     }
+    .into_any()
 }
 
 /// What to type for the value of a comparison (the core check says what it accepts).
