@@ -2,6 +2,7 @@
 //! and the built app for every other path.
 
 mod catalog;
+mod events;
 mod health;
 mod leads;
 mod notes;
@@ -10,6 +11,9 @@ mod properties;
 mod session;
 mod stream;
 mod tags;
+mod test_clock;
+mod track;
+mod visitors;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,7 +30,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::auth::{SESSION_COOKIE, require_session};
 use crate::error::ApiError;
-use crate::web;
+use crate::{site, web};
 
 pub const API_BASE: &str = "/api/v1";
 
@@ -42,6 +46,10 @@ pub const API_BASE: &str = "/api/v1";
         (name = "catalog", description = "Property names and tags in use"),
         (name = "pins", description = "Each operator's pinned properties"),
         (name = "live", description = "Live updates (Server-Sent Events)"),
+        (name = "tracking", description = "The site's widget: events, heartbeats, identify (project key)"),
+        (name = "visitors", description = "Who is on the site now, and the project's keys"),
+        (name = "events", description = "A lead's events, their groups, and its session's pages"),
+        (name = "test", description = "Test mode only"),
     )
 )]
 struct ApiDoc;
@@ -54,6 +62,10 @@ impl Modify for SessionCookie {
         let components = openapi.components.get_or_insert_with(Default::default);
         components
             .add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))));
+        components.add_security_scheme(
+            "project_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(leadcard_core::tracking::KEY_HEADER))),
+        );
     }
 }
 
@@ -68,8 +80,17 @@ async fn openapi_json(Extension(doc): Extension<Arc<Document>>) -> impl IntoResp
     ([(header::CONTENT_TYPE, "application/json")], doc.0.clone())
 }
 
+/// Which optional parts a server has.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// `POST /test/clock`.
+    pub test_mode: bool,
+    /// The demo shop at `/demo/`.
+    pub demo_site: bool,
+}
+
 /// Every route, the app and the error fallbacks, ready to serve.
-pub fn router(state: AppState, dist: &Path) -> Router {
+pub fn router(state: AppState, dist: &Path, options: Options) -> Router {
     // The layer goes last, over every operator route merged above it.
     let operator = OpenApiRouter::new()
         .merge(session::operator_routes())
@@ -80,9 +101,17 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         .merge(pins::routes())
         .merge(catalog::routes())
         .merge(stream::routes())
+        .merge(visitors::routes())
+        .merge(events::routes())
         .layer(middleware::from_fn_with_state(state.clone(), require_session));
-    let public =
-        OpenApiRouter::new().merge(health::routes()).merge(session::public_routes()).routes(routes!(openapi_json));
+    let mut public = OpenApiRouter::new()
+        .merge(health::routes())
+        .merge(session::public_routes())
+        .merge(track::routes())
+        .routes(routes!(openapi_json));
+    if options.test_mode {
+        public = public.merge(test_clock::routes());
+    }
 
     let (api, doc) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(API_BASE, public.merge(operator)).split_for_parts();
@@ -92,6 +121,7 @@ pub fn router(state: AppState, dist: &Path) -> Router {
     });
 
     api.layer(Extension(Arc::new(Document(doc))))
+        .merge(site::routes(options.demo_site))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback_service(web::app_or_not_found(dist))
         .layer(TraceLayer::new_for_http())

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use leadcard_core::wire::LeadCard;
 use leadcard_core::{Operation, PropertyValue, normalize_email};
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection, Transaction};
 
 use super::leads::{
     MIRRORED_TEXT_COLUMNS, PropertyRow, ensure_email_statuses, insert_rows, mirrored_text, parse_stored_value,
@@ -38,8 +38,8 @@ pub enum Written<T> {
 /// writer waits, then sees the new version), SQLite takes the database's write lock at once
 /// (no two transactions read the same old value, and no read lock has to be upgraded). Returns
 /// the new version, or None when there is no such lead or its version does not pass the check.
-async fn bump_version(
-    tx: &mut Transaction<'static, Any>,
+pub(super) async fn bump_version(
+    tx: &mut AnyConnection,
     backend: Backend,
     id: i64,
     check: &VersionCheck,
@@ -55,7 +55,7 @@ async fn bump_version(
         }
     }
     sql.push(" RETURNING version");
-    Ok(sql.query_scalar::<i64>().fetch_optional(&mut **tx).await?)
+    Ok(sql.query_scalar::<i64>().fetch_optional(&mut *tx).await?)
 }
 
 /// The card after the transaction's changes, which it then commits.
@@ -82,6 +82,20 @@ impl Store {
         if bump_version(&mut tx, self.backend, id, check, now).await?.is_none() {
             return Ok(Written::NotApplied);
         }
+        self.apply_operations(&mut tx, id, operations, now).await?;
+        Ok(Written::Done(commit_with_card(tx, id).await?))
+    }
+
+    /// Applies the operations in order to the lead's current values inside `tx` (a transaction
+    /// or a savepoint that already holds the lead's write lock), keeping the mirrored `leads`
+    /// columns in step. The version is the caller's business.
+    pub(super) async fn apply_operations(
+        &self,
+        tx: &mut AnyConnection,
+        id: i64,
+        operations: &[Operation],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
 
         let mut names: Vec<&str> = Vec::new();
         for op in operations {
@@ -89,7 +103,7 @@ impl Store {
                 names.push(op.name().as_str());
             }
         }
-        let before = self.stored_values(&mut tx, id, &names).await?;
+        let before = self.stored_values(tx, id, &names).await?;
         let mut after = before.clone();
         for op in operations {
             let name = op.name().as_str();
@@ -124,7 +138,7 @@ impl Store {
             }
         }
         insert_rows(
-            &mut tx,
+            tx,
             self.backend,
             "INSERT INTO lead_properties \
              (lead_id, name, value_type, text_value, number_value, json_value, updated_at) VALUES ",
@@ -139,14 +153,14 @@ impl Store {
             sql.bind(id).push(" AND name IN ").bind_list(deletes.iter().copied());
             sql.query().execute(&mut *tx).await?;
         }
-        self.sync_mirrored_columns(&mut tx, id, &changed, &after, now).await?;
-        Ok(Written::Done(commit_with_card(tx, id).await?))
+        self.sync_mirrored_columns(tx, id, &changed, &after, now).await?;
+        Ok(())
     }
 
     /// The stored values of these properties of a lead (absent ones are not in the map).
-    async fn stored_values(
+    pub(super) async fn stored_values(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut AnyConnection,
         id: i64,
         names: &[&str],
     ) -> StoreResult<HashMap<String, PropertyValue>> {
@@ -155,7 +169,7 @@ impl Store {
         }
         let mut sql = Sql::new(self.backend, "SELECT name, json_value FROM lead_properties WHERE lead_id = ");
         sql.bind(id).push(" AND name IN ").bind_list(names.iter().copied());
-        let rows: Vec<(String, String)> = sql.query_as().fetch_all(&mut **tx).await?;
+        let rows: Vec<(String, String)> = sql.query_as().fetch_all(&mut *tx).await?;
         rows.into_iter()
             .map(|(name, json)| {
                 let value = parse_stored_value(&json, &name, id)?;
@@ -166,9 +180,9 @@ impl Store {
 
     /// Copies changed system properties into their `leads` columns; a new address gets its first
     /// subscription status, so the card shows the status of the address it now has.
-    async fn sync_mirrored_columns(
+    pub(super) async fn sync_mirrored_columns(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut AnyConnection,
         id: i64,
         changed: &[&str],
         values: &HashMap<String, PropertyValue>,
@@ -206,7 +220,7 @@ impl Store {
             return Ok(());
         }
         sql.push(" WHERE id = ").bind(id);
-        sql.query().execute(&mut **tx).await?;
+        sql.query().execute(&mut *tx).await?;
         if let Some(email) = new_email {
             ensure_email_statuses(tx, self.backend, vec![(email, to_ms(now))]).await?;
         }

@@ -13,6 +13,7 @@ mod operators;
 mod pins;
 mod sessions;
 mod sql;
+mod tracking;
 
 use std::path::Path;
 use std::time::Duration;
@@ -29,6 +30,7 @@ pub use live::LiveRow;
 pub use notes::NoteDeletion;
 pub use operators::{NewOperator, OperatorWithHash};
 pub use sessions::SessionRecord;
+pub use tracking::{BatchOutcome, Project, TrackKind, TrackWrite, event_cursor, parse_event_cursor};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");

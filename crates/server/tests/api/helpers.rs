@@ -34,6 +34,8 @@ pub fn default_config(database_url: String, dir: &std::path::Path) -> Config {
         secure_cookies: false,
         session_idle_minutes: 30,
         session_absolute_hours: 12,
+        tracking: Default::default(),
+        test_mode: false,
     }
 }
 
