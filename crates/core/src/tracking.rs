@@ -60,6 +60,8 @@ pub struct TrackIdentify {
     pub key: Option<String>,
     pub visitor_id: String,
     pub user_id: String,
+    /// Missing counts as wrong (401).
+    #[serde(default)]
     pub user_hash: String,
     /// Property operations applied to the identified lead, in order (as on the card).
     #[serde(default)]
@@ -163,11 +165,10 @@ pub fn value_from_json(value: &serde_json::Value) -> Result<PropertyValue, Strin
         J::Number(n) => PropertyValue::Number(n.as_f64().ok_or("is not a number this server can hold")?),
         J::Bool(b) => PropertyValue::Bool(*b),
         J::Array(items) => PropertyValue::List(
-            items.iter().map(|i| i.as_str().map(str::to_owned).ok_or("a list can hold only text")).collect::<Result<
-                Vec<_>,
-                _,
-            >>(
-            )?,
+            items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned).ok_or("a list can hold only text"))
+                .collect::<Result<Vec<_>, _>>()?,
         ),
         J::Object(map) if map.contains_key("type") && map.contains_key("value") => {
             serde_json::from_value(value.clone()).map_err(|e| format!("is not a typed value: {e}"))?
@@ -291,7 +292,8 @@ impl ClientInfo {
     pub fn from_user_agent(ua: &str) -> ClientInfo {
         let has = |s: &str| ua.contains(s);
         let lower = ua.to_ascii_lowercase();
-        let bot = ["bot", "crawler", "spider", "headlesschrome", "slurp", "lighthouse"].iter().any(|b| lower.contains(b));
+        let bot =
+            ["bot", "crawler", "spider", "headlesschrome", "slurp", "lighthouse"].iter().any(|b| lower.contains(b));
         let browser = if has("Edg/") || has("EdgA/") || has("EdgiOS/") {
             "Edge"
         } else if has("OPR/") || has("Opera") {
@@ -393,7 +395,8 @@ pub fn url_host(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split(['/', '?', '#']).next()?;
     let host = authority.rsplit('@').next()?;
-    let host = if host.starts_with('[') { host.split(']').next()?.trim_start_matches('[') } else { host.split(':').next()? };
+    let host =
+        if host.starts_with('[') { host.split(']').next()?.trim_start_matches('[') } else { host.split(':').next()? };
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
@@ -612,11 +615,7 @@ impl SessionPage {
 /// Time on each page from the times pages were viewed, in order: until the next view, and for
 /// the last one until `last_seen`.
 pub fn pages_until(viewed: &[DateTime<Utc>], last_seen: DateTime<Utc>) -> Vec<DateTime<Utc>> {
-    viewed
-        .iter()
-        .enumerate()
-        .map(|(i, at)| viewed.get(i + 1).copied().unwrap_or(last_seen).max(*at))
-        .collect()
+    viewed.iter().enumerate().map(|(i, at)| viewed.get(i + 1).copied().unwrap_or(last_seen).max(*at)).collect()
 }
 
 /// "1 h 05 min", "3 min 20 s", "45 s": a duration as the Visitors page and the card show it.
@@ -708,9 +707,8 @@ mod tests {
     #[test]
     fn system_events_keep_the_full_url_and_store_it_cut() {
         let long = format!("https://shop.example/?utm_source=news&x={}", "y".repeat(400));
-        let checked = event(json!({"name": "$page_view", "properties": {"url": long, "title": "Home"}}))
-            .check(now())
-            .unwrap();
+        let checked =
+            event(json!({"name": "$page_view", "properties": {"url": long, "title": "Home"}})).check(now()).unwrap();
         let page = checked.page.unwrap();
         assert_eq!(page.url, long);
         assert_eq!(page.title.as_deref(), Some("Home"));
@@ -835,7 +833,14 @@ mod tests {
             pages_viewed: 0,
         };
         let ms = now().timestamp_millis();
-        v.apply_presence(Some(ms), Some(ms - 1000), Some("https://shop.example/"), Some("Home"), Some(ms - 60_000), Some(3));
+        v.apply_presence(
+            Some(ms),
+            Some(ms - 1000),
+            Some("https://shop.example/"),
+            Some("Home"),
+            Some(ms - 60_000),
+            Some(3),
+        );
         assert_eq!(v.presence(now()), Presence::Online);
         assert_eq!(v.pages_viewed, 3);
         assert_eq!(v.page_title.as_deref(), Some("Home"));

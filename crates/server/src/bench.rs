@@ -14,9 +14,9 @@ use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
-use crate::demo::{BROWSERS, DOMAINS, FIRST_NAMES, INVALID_EMAILS, LAST_NAMES, PLACES, PLANS};
 use crate::clock::Clock;
 use crate::config::BenchIngestArgs;
+use crate::demo::{BROWSERS, DOMAINS, FIRST_NAMES, INVALID_EMAILS, LAST_NAMES, PLACES, PLANS};
 use crate::ingest::Ingest;
 use crate::live::Live;
 use crate::simulate::Percentiles;
@@ -156,7 +156,8 @@ pub struct IngestReport {
 pub async fn bench_ingest(store: &Store, args: &BenchIngestArgs) -> Result<IngestReport, String> {
     let clock = Arc::new(Clock::default());
     let project = store.ensure_project(clock.now()).await.map_err(|e| e.to_string())?;
-    let live = Live::start(store.clone(), clock.clone(), &args.database.database_url).await.map_err(|e| e.to_string())?;
+    let live =
+        Live::start(store.clone(), clock.clone(), &args.database.database_url).await.map_err(|e| e.to_string())?;
     let settings = args.tracking.ingest();
     let ingest = Ingest::start(store.clone(), clock.clone(), live, settings);
     let visitor = |v: u32| format!("bench-visitor-{v}");
@@ -207,9 +208,12 @@ pub async fn bench_ingest(store: &Store, args: &BenchIngestArgs) -> Result<Inges
     let leads = store.visitor_leads(project.id).await.map_err(|e| e.to_string())?;
     let now = crate::clock::to_ms(clock.now());
     let rows = (0..calls)
-        .flat_map(|call| (0..u64::from(args.per_call.max(1))).map(move |i| (call, call * u64::from(args.per_call.max(1)) + i)))
+        .flat_map(|call| {
+            (0..u64::from(args.per_call.max(1))).map(move |i| (call, call * u64::from(args.per_call.max(1)) + i))
+        })
         .map(|(call, n)| {
-            let lead = leads.get(&visitor((call % u64::from(args.visitors.max(1))) as u32)).copied().unwrap_or_default();
+            let lead =
+                leads.get(&visitor((call % u64::from(args.visitors.max(1))) as u32)).copied().unwrap_or_default();
             let event = bench_event(n);
             let properties = serde_json::to_string(&event.properties).unwrap_or_default();
             (lead, event.name.as_str().to_owned(), properties, now)

@@ -12,8 +12,8 @@ use leadcard_server::config::{
     BenchIngestArgs, BenchSeedArgs, Cli, Command, DatabaseArgs, OperatorAddArgs, OperatorCommand, ProjectCommand,
     SimulateArgs,
 };
-use leadcard_server::simulate::Percentiles;
 use leadcard_server::demo::{DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD};
+use leadcard_server::simulate::Percentiles;
 use leadcard_server::store::{NewOperator, Store};
 use leadcard_server::{Application, Clock, Config};
 use tracing_subscriber::EnvFilter;
@@ -56,11 +56,7 @@ async fn serve(config: Config) -> Result<(), String> {
         println!("Demo operator: {DEMO_OPERATOR_EMAIL} / {DEMO_OPERATOR_PASSWORD}");
     }
     if seed_demo {
-        println!(
-            "Demo site: http://{host}:{}/demo/ (project key {})",
-            address.port(),
-            app.project().public_key
-        );
+        println!("Demo site: http://{host}:{}/demo/ (project key {})", address.port(), app.project().public_key);
     }
     app.run_until_stopped().await.map_err(|e| format!("server stopped: {e}"))
 }
@@ -105,14 +101,21 @@ async fn show_project(args: DatabaseArgs) -> Result<(), String> {
     println!("project:    {}", project.name);
     println!("public key: {}", project.public_key);
     println!("secret key: {}", project.secret_key);
-    println!("snippet:    <script src=\"https://LEADCARD-HOST/widget.js\" data-key=\"{}\" async></script>", project.public_key);
+    println!(
+        "snippet:    <script src=\"https://LEADCARD-HOST/widget.js\" data-key=\"{}\" async></script>",
+        project.public_key
+    );
     Ok(())
 }
 
 async fn simulate(args: SimulateArgs) -> Result<(), String> {
     let report = leadcard_server::simulate::simulate(args).await?;
-    let show = |p: &Percentiles| format!("p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms (n = {})", p.p50, p.p95, p.p99, p.samples);
-    eprintln!("visitors {}, {} s: {} heartbeats, {} events", report.visitors, report.seconds, report.heartbeats, report.events);
+    let show =
+        |p: &Percentiles| format!("p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms (n = {})", p.p50, p.p95, p.p99, p.samples);
+    eprintln!(
+        "visitors {}, {} s: {} heartbeats, {} events",
+        report.visitors, report.seconds, report.heartbeats, report.events
+    );
     eprintln!("heartbeat call: {}", show(&report.heartbeat_ms));
     match &report.live_delay_ms {
         Some(delay) => eprintln!("heartbeat -> live presence event: {}", show(delay)),

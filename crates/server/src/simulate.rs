@@ -172,8 +172,11 @@ impl Visitor {
     }
 
     async fn post(&self, path: &str, body: serde_json::Value) -> Option<u16> {
-        let response =
-            self.client.post(format!("{}/api/v1/track/{path}", self.base)).header("x-leadcard-key", &self.key).json(&body);
+        let response = self
+            .client
+            .post(format!("{}/api/v1/track/{path}", self.base))
+            .header("x-leadcard-key", &self.key)
+            .json(&body);
         match response.send().await {
             Ok(r) => Some(r.status().as_u16()),
             Err(_) => None,
@@ -202,7 +205,8 @@ impl Visitor {
         if let Ok(mut sent) = self.sent.lock() {
             sent.insert(url.to_owned(), started);
         }
-        let body = json!({ "visitor_id": self.id, "session_id": self.session, "url": url, "title": "Shop", "active": active });
+        let body =
+            json!({ "visitor_id": self.id, "session_id": self.session, "url": url, "title": "Shop", "active": active });
         let status = self.post("heartbeat", body).await;
         let took = started.elapsed().as_secs_f64() * 1000.0;
         self.count(status, |t| {
@@ -253,8 +257,7 @@ async fn watch(
             buffer.push_str(&String::from_utf8_lossy(&chunk));
             while let Some(end) = buffer.find("\n\n") {
                 let block: String = buffer.drain(..end + 2).collect();
-                let data: String =
-                    block.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+                let data: String = block.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
                 let Ok(message) = serde_json::from_str::<LiveMessage>(&data) else { continue };
                 last_id = Some(message.id);
                 if let LiveEvent::Presence { page_url: Some(url), .. } = message.event {

@@ -92,11 +92,15 @@ async fn demo_sign_in(
     Ok(Json(Signed { user_hash: user_hash(&project.secret_key, &user_id), user_id }))
 }
 
-/// `/widget.js`, and the demo shop when `demo` is on.
+async fn no_demo() -> Response {
+    (StatusCode::NOT_FOUND, "The demo shop runs only with --seed-demo.").into_response()
+}
+
+/// `/widget.js`, and the demo shop when `demo` is on (404 otherwise).
 pub fn routes(demo: bool) -> axum::Router<AppState> {
     let router = axum::Router::new().route("/widget.js", get(widget));
     if !demo {
-        return router;
+        return router.route("/demo", get(no_demo)).route("/demo/", get(no_demo)).route("/demo/{*rest}", get(no_demo));
     }
     router
         .route("/demo", get(demo_index))

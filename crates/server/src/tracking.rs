@@ -24,7 +24,10 @@ impl Tracking {
     pub fn new(per_second: u32) -> Tracking {
         let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
         let burst = rate.saturating_mul(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN));
-        Tracking { projects: RwLock::new(HashMap::new()), limiter: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)) }
+        Tracking {
+            projects: RwLock::new(HashMap::new()),
+            limiter: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+        }
     }
 
     /// The project of a public key: 401 `invalid_key` when there is none.

@@ -1,9 +1,9 @@
 //! A lead's events on the card: the list (newest first, keyset), the groups by name, adding one
 //! by hand, and the pages of its current site session.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use leadcard_core::LiveEvent;
 use leadcard_core::tracking::{AddEvent, EventGroup, EventPage, LeadEvent, SessionPages};
 use leadcard_core::wire::ErrorBody;
@@ -106,7 +106,10 @@ async fn add_event(
         (status = 404, description = "`not_found`", body = ErrorBody),
     )
 )]
-async fn event_groups(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Vec<EventGroup>>, ApiError> {
+async fn event_groups(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<EventGroup>>, ApiError> {
     let id = lead_id(&id)?;
     state.store.event_groups(id).await?.map(Json).ok_or(LEAD_NOT_FOUND)
 }

@@ -7,11 +7,12 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
+use axum::routing::options;
 use leadcard_core::event::{PAGE_VIEW, SESSION_START};
 use leadcard_core::operation::check_operator_batch;
 use leadcard_core::tracking::{
-    KEY_HEADER, TrackAccepted, TrackEvents, TrackHeartbeat, TrackIdentify, check_client_id, check_events,
-    check_title, check_url, check_user_id,
+    KEY_HEADER, TrackAccepted, TrackEvents, TrackHeartbeat, TrackIdentify, check_client_id, check_events, check_title,
+    check_url, check_user_id,
 };
 use leadcard_core::wire::ErrorBody;
 use serde::de::DeserializeOwned;
@@ -198,11 +199,20 @@ fn cors() -> CorsLayer {
         .max_age(std::time::Duration::from_secs(86_400))
 }
 
+/// Preflights are answered by the CORS layer; this only gives OPTIONS a route to be layered on
+/// (the API's method-not-allowed fallback is not).
+async fn preflight() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(events))
         .routes(routes!(heartbeat))
         .routes(routes!(identify))
+        .route("/track/events", options(preflight))
+        .route("/track/heartbeat", options(preflight))
+        .route("/track/identify", options(preflight))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(cors())
 }

@@ -96,7 +96,6 @@ impl Store {
         operations: &[Operation],
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-
         let mut names: Vec<&str> = Vec::new();
         for op in operations {
             if !names.contains(&op.name().as_str()) {

@@ -112,6 +112,16 @@ impl Store {
     async fn begin(&self) -> StoreResult<Transaction<'static, sqlx::Any>> {
         Ok(self.pool.begin().await?)
     }
+
+    /// A transaction that will write after reading. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a read transaction that later needs to write while another holds the
+    /// lock gets SQLITE_BUSY at once instead of waiting. PostgreSQL locks rows as it goes.
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
 }
 
 /// WAL lets readers run beside the one writer; `synchronous` keeps SQLite's durable default.

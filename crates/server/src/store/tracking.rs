@@ -176,7 +176,8 @@ fn parse_event_properties(raw: &str, event_id: i64) -> StoreResult<BTreeMap<Stri
     Ok(map
         .into_iter()
         .filter_map(|(name, value)| {
-            let typed = serde_json::from_value::<PropertyValue>(value.clone()).ok().or_else(|| value_from_json(&value).ok());
+            let typed =
+                serde_json::from_value::<PropertyValue>(value.clone()).ok().or_else(|| value_from_json(&value).ok());
             typed.map(|v| (name, v))
         })
         .collect())
@@ -235,7 +236,7 @@ impl Store {
     /// rules (an identify whose operations do not fit) is rolled back alone and reported in its
     /// slot; a database failure fails the whole batch.
     pub async fn write_tracking_batch(&self, writes: &[TrackWrite], now: DateTime<Utc>) -> StoreResult<BatchOutcome> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut visitors = self.prefetch_visitors(&mut tx, writes).await?;
         let mut pending = Pending::default();
         let mut results = Vec::with_capacity(writes.len());
@@ -247,8 +248,7 @@ impl Store {
                     self.flush(&mut tx, std::mem::take(&mut pending), &mut live).await?;
                     let mut savepoint = Connection::begin(&mut *tx).await?;
                     let key = (write.project_id, write.visitor_id.clone());
-                    let outcome =
-                        self.identify(&mut savepoint, &visitors, write, user_id, operations, now).await;
+                    let outcome = self.identify(&mut savepoint, &visitors, write, user_id, operations, now).await;
                     match outcome {
                         Ok((target, removed)) => {
                             savepoint.commit().await?;
@@ -281,7 +281,10 @@ impl Store {
                                 properties.insert("os".into(), PropertyValue::Text(client.os.clone()));
                                 properties.insert("device".into(), PropertyValue::Text(client.device.to_owned()));
                                 for (property, value) in &utm {
-                                    properties.insert(property.trim_start_matches('$').to_owned(), PropertyValue::Text(value.clone()));
+                                    properties.insert(
+                                        property.trim_start_matches('$').to_owned(),
+                                        PropertyValue::Text(value.clone()),
+                                    );
                                 }
                                 let referrer = external_referrer(&page.url, page.referrer.as_deref());
                                 touch.start = Some(SessionStart { referrer, utm, client });
@@ -329,9 +332,11 @@ impl Store {
             }
         }
         self.flush(&mut tx, pending, &mut live).await?;
-        let payloads = live.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>().map_err(|e| {
-            StoreError::Invalid(format!("a live event cannot be serialized: {e}"))
-        })?;
+        let payloads = live
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Invalid(format!("a live event cannot be serialized: {e}")))?;
         insert_live_events(&mut tx, self.backend, &payloads, to_ms(now)).await?;
         tx.commit().await?;
         Ok(BatchOutcome { results, live_messages: payloads.len() })
@@ -387,15 +392,14 @@ impl Store {
     /// A lead first seen now, with its `$first_seen`.
     async fn new_tracked_lead(&self, tx: &mut AnyConnection, now: DateTime<Utc>) -> StoreResult<i64> {
         let at = to_ms(now);
+        let now = from_ms(at);
         let id: i64 = sqlx::query_scalar("INSERT INTO leads (created_at, updated_at) VALUES ($1, $2) RETURNING id")
             .bind(at)
             .bind(at)
             .fetch_one(&mut *tx)
             .await?;
-        let first_seen = PropertyName::parse("$first_seen").map_err(|source| StoreError::InvalidProperty {
-            name: "$first_seen".to_owned(),
-            source,
-        })?;
+        let first_seen = PropertyName::parse("$first_seen")
+            .map_err(|source| StoreError::InvalidProperty { name: "$first_seen".to_owned(), source })?;
         self.apply_operations(tx, id, &[Operation::Set { name: first_seen, value: PropertyValue::DateTime(now) }], now)
             .await?;
         Ok(id)
@@ -677,26 +681,38 @@ impl Store {
         both(tx, into, from, &aggregates).await?;
         // A session key both leads have (the same browser session) keeps the target's row and
         // takes the other's pages.
-        both(tx, into, from, 
+        both(
+            tx,
+            into,
+            from,
             "UPDATE page_views SET session_id = (SELECT t.id FROM site_sessions t, site_sessions f \
              WHERE f.id = page_views.session_id AND t.lead_id = $1 AND t.session_key = f.session_key) \
              WHERE session_id IN (SELECT f.id FROM site_sessions f JOIN site_sessions t \
              ON t.session_key = f.session_key AND t.lead_id = $1 WHERE f.lead_id = $2)",
         )
         .await?;
-        both(tx, into, from, 
+        both(
+            tx,
+            into,
+            from,
             "UPDATE site_sessions SET page_views = page_views + (SELECT f.page_views FROM site_sessions f \
              WHERE f.lead_id = $2 AND f.session_key = site_sessions.session_key) \
              WHERE lead_id = $1 AND session_key IN (SELECT session_key FROM site_sessions WHERE lead_id = $2)",
         )
         .await?;
-        both(tx, into, from, 
+        both(
+            tx,
+            into,
+            from,
             "UPDATE site_sessions SET lead_id = $1 WHERE lead_id = $2 \
              AND session_key NOT IN (SELECT session_key FROM site_sessions WHERE lead_id = $1)",
         )
         .await?;
         both(tx, into, from, "UPDATE lead_notes SET lead_id = $1 WHERE lead_id = $2").await?;
-        both(tx, into, from, 
+        both(
+            tx,
+            into,
+            from,
             "INSERT INTO lead_tags (lead_id, tag, created_at) SELECT $1, tag, created_at FROM lead_tags \
              WHERE lead_id = $2 ON CONFLICT (lead_id, tag) DO NOTHING",
         )
@@ -707,7 +723,10 @@ impl Store {
         let specials = ["$sessions", "$first_seen", "$last_seen"];
         let target_values = self.stored_values(tx, into, &specials).await?;
         let source_values = self.stored_values(tx, from, &specials).await?;
-        both(tx, into, from, 
+        both(
+            tx,
+            into,
+            from,
             "INSERT INTO lead_properties (lead_id, name, value_type, text_value, number_value, json_value, updated_at) \
              SELECT $1, name, value_type, text_value, number_value, json_value, updated_at FROM lead_properties \
              WHERE lead_id = $2 ON CONFLICT (lead_id, name) DO NOTHING",
@@ -860,7 +879,7 @@ impl Store {
         properties: &BTreeMap<String, PropertyValue>,
         occurred_at: DateTime<Utc>,
     ) -> StoreResult<Option<LeadEvent>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_write().await?;
         let found: Option<i64> =
             sqlx::query_scalar("SELECT id FROM leads WHERE id = $1").bind(lead).fetch_optional(&mut *tx).await?;
         if found.is_none() {
@@ -959,8 +978,14 @@ impl Store {
                 })
                 .collect();
             let mut tx = self.begin().await?;
-            insert_rows(&mut tx, self.backend, "INSERT INTO events (lead_id, name, properties, occurred_at, source) VALUES ", "", chunk)
-                .await?;
+            insert_rows(
+                &mut tx,
+                self.backend,
+                "INSERT INTO events (lead_id, name, properties, occurred_at, source) VALUES ",
+                "",
+                chunk,
+            )
+            .await?;
             tx.commit().await?;
         }
         Ok(())

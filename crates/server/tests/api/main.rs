@@ -12,4 +12,6 @@ mod properties;
 mod race;
 mod session;
 mod tags_notes;
+mod tracking;
+mod visitors;
 mod web;

@@ -26,6 +26,15 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         ("/api/v1/pins", "get"),
         ("/api/v1/pins", "put"),
         ("/api/v1/stream", "get"),
+        ("/api/v1/track/events", "post"),
+        ("/api/v1/track/heartbeat", "post"),
+        ("/api/v1/track/identify", "post"),
+        ("/api/v1/visitors", "get"),
+        ("/api/v1/project", "get"),
+        ("/api/v1/leads/{id}/events", "get"),
+        ("/api/v1/leads/{id}/events", "post"),
+        ("/api/v1/leads/{id}/event-groups", "get"),
+        ("/api/v1/leads/{id}/session-pages", "get"),
     ];
     for (path, method) in expected {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} is documented");
@@ -47,8 +56,22 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         "NewTag",
         "NewNote",
         "Note",
+        "TrackEvents",
+        "TrackedEvent",
+        "TrackHeartbeat",
+        "TrackIdentify",
+        "TrackAccepted",
+        "VisitorList",
+        "Visitor",
+        "EventPage",
+        "LeadEvent",
+        "EventGroup",
+        "AddEvent",
+        "SessionPages",
+        "ProjectKeys",
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema}");
     }
     assert_eq!(doc["components"]["securitySchemes"]["session"]["in"], "cookie");
+    assert_eq!(doc["components"]["securitySchemes"]["project_key"]["name"], "X-Leadcard-Key");
 }

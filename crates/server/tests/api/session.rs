@@ -152,8 +152,15 @@ async fn a_session_ends_at_its_absolute_limit_however_active() {
 }
 
 /// Routes that answer without a session; every other route in the document must refuse.
-const PUBLIC: &[(&str, &str)] =
-    &[("get", "/api/v1/health"), ("get", "/api/v1/openapi.json"), ("post", "/api/v1/session")];
+const PUBLIC: &[(&str, &str)] = &[
+    ("get", "/api/v1/health"),
+    ("get", "/api/v1/openapi.json"),
+    ("post", "/api/v1/session"),
+    // The site's tracking calls: the project key, not a session (tests/api/tracking.rs).
+    ("post", "/api/v1/track/events"),
+    ("post", "/api/v1/track/heartbeat"),
+    ("post", "/api/v1/track/identify"),
+];
 
 #[tokio::test]
 async fn every_operator_route_in_the_openapi_document_answers_401_without_a_session() {
@@ -187,6 +194,12 @@ async fn every_operator_route_in_the_openapi_document_answers_401_without_a_sess
         "DELETE /api/v1/leads/{id}/tags/{tag}",
         "DELETE /api/v1/leads/{id}/notes/{note_id}",
         "PUT /api/v1/pins",
+        "GET /api/v1/visitors",
+        "GET /api/v1/project",
+        "GET /api/v1/leads/{id}/events",
+        "POST /api/v1/leads/{id}/events",
+        "GET /api/v1/leads/{id}/event-groups",
+        "GET /api/v1/leads/{id}/session-pages",
     ] {
         assert!(checked.contains(&route.to_owned()), "{route} was checked: {checked:?}");
     }
