@@ -6,9 +6,11 @@ use std::fmt;
 use gloo_net::http::{Method, RequestBuilder, Response};
 use leadcard_core::Operation;
 use leadcard_core::filter::{Filter, FilterError};
+use leadcard_core::mail::{CampaignQueued, EmailSettingsBody, NewCampaign, OutboxPage, RemoveLead};
+use leadcard_core::tracking::{AddEvent, EventGroup, EventPage, LeadEvent, SessionPages, VisitorList};
 use leadcard_core::wire::{
     Conflict, ErrorBody, LeadCard, LeadPage, NewNote, NewTag, Note, Operator, PatchProperties, Pins, PropertyInfo,
-    SignIn, TagInfo,
+    SignIn, Subscription, TagInfo,
 };
 use leptos::prelude::on_cleanup;
 use send_wrapper::SendWrapper;
@@ -221,6 +223,75 @@ pub async fn add_note(id: i64, note: &NewNote) -> Result<Note, ApiError> {
 /// `DELETE /leads/{id}/notes/{note_id}`: only the note's author may.
 pub async fn delete_note(id: i64, note_id: i64) -> Result<(), ApiError> {
     send(request(Method::DELETE, &format!("/leads/{id}/notes/{note_id}")), None::<&()>).await.map(drop)
+}
+
+/// `GET /visitors`: leads on the site now (online or sleeping, not hidden), with the server's clock.
+pub async fn visitors() -> Result<VisitorList, ApiError> {
+    call(request(Method::GET, "/visitors").query([("limit", "1000")])).await
+}
+
+/// `GET /leads/{id}/events`: one page of the lead's events, newest first; `name` keeps one group.
+pub async fn events(id: i64, after: Option<&str>, name: Option<&str>) -> Result<EventPage, ApiError> {
+    let params = [("after", after.unwrap_or("")), ("name", name.unwrap_or(""))];
+    let builder =
+        request(Method::GET, &format!("/leads/{id}/events")).query(params.into_iter().filter(|(_, v)| !v.is_empty()));
+    call(builder).await
+}
+
+/// `GET /leads/{id}/event-groups`: the lead's events by name, most recent first.
+pub async fn event_groups(id: i64) -> Result<Vec<EventGroup>, ApiError> {
+    call(request(Method::GET, &format!("/leads/{id}/event-groups"))).await
+}
+
+/// `POST /leads/{id}/events`: an event added by hand, as stored.
+pub async fn add_event(id: i64, event: &AddEvent) -> Result<LeadEvent, ApiError> {
+    json(send(request(Method::POST, &format!("/leads/{id}/events")), Some(event)).await?).await
+}
+
+/// `GET /leads/{id}/session-pages`: the lead's latest site session and the pages viewed in it.
+pub async fn session_pages(id: i64) -> Result<SessionPages, ApiError> {
+    call(request(Method::GET, &format!("/leads/{id}/session-pages"))).await
+}
+
+/// `POST /leads/{id}/unsubscribe`: every card with the address follows; the subscription now.
+pub async fn unsubscribe(id: i64) -> Result<Subscription, ApiError> {
+    json(send(request(Method::POST, &format!("/leads/{id}/unsubscribe")), None::<&()>).await?).await
+}
+
+/// `POST /leads/{id}/confirmation`: queues the Double Opt-In confirmation mail again.
+pub async fn send_confirmation(id: i64) -> Result<Subscription, ApiError> {
+    json(send(request(Method::POST, &format!("/leads/{id}/confirmation")), None::<&()>).await?).await
+}
+
+/// `POST /leads/{id}/hide`: out of Visitors until the lead's next activity.
+pub async fn hide(id: i64) -> Result<(), ApiError> {
+    send(request(Method::POST, &format!("/leads/{id}/hide")), None::<&()>).await.map(drop)
+}
+
+/// `DELETE /leads/{id}`: erases the lead and everything about it.
+pub async fn remove_lead(id: i64, confirm: &RemoveLead) -> Result<(), ApiError> {
+    send(request(Method::DELETE, &format!("/leads/{id}")), Some(confirm)).await.map(drop)
+}
+
+/// `GET /settings/email`.
+pub async fn email_settings() -> Result<EmailSettingsBody, ApiError> {
+    call(request(Method::GET, "/settings/email")).await
+}
+
+/// `PUT /settings/email` (admins): the settings as stored.
+pub async fn set_email_settings(settings: &EmailSettingsBody) -> Result<EmailSettingsBody, ApiError> {
+    json(send(request(Method::PUT, "/settings/email"), Some(settings)).await?).await
+}
+
+/// `GET /outbox` (admins): one page of mail, newest first.
+pub async fn outbox(after: Option<&str>) -> Result<OutboxPage, ApiError> {
+    let builder = request(Method::GET, "/outbox").query(after.map(|a| ("after", a)));
+    call(builder).await
+}
+
+/// `POST /campaigns` (admins): queues one mail per subscribed address among the matching leads.
+pub async fn send_campaign(campaign: &NewCampaign) -> Result<CampaignQueued, ApiError> {
+    json(send(request(Method::POST, "/campaigns"), Some(campaign)).await?).await
 }
 
 fn request(method: Method, path: &str) -> RequestBuilder {

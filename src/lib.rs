@@ -3,6 +3,7 @@
 pub mod api;
 pub mod components;
 pub mod json;
+pub mod live;
 pub mod pages;
 pub mod paths;
 pub mod session;
@@ -14,7 +15,9 @@ use leptos_router::{NavigateOptions, path};
 
 use crate::components::not_found::NotFound;
 use crate::components::shell::Shell;
-use crate::pages::{lead::LeadPage, leads::LeadsPage, login::LoginPage};
+use crate::pages::{
+    lead::LeadPage, leads::LeadsPage, login::LoginPage, settings::SettingsPage, visitors::VisitorsPage,
+};
 use crate::session::Session;
 
 /// The whole app: the session, the router, and the routes.
@@ -32,6 +35,8 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("/leads") view=LeadsPage/>
                     <Route path=path!("/leads/:id") view=LeadPage/>
+                    <Route path=path!("/visitors") view=VisitorsPage/>
+                    <Route path=path!("/settings") view=SettingsPage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -4,12 +4,21 @@ use web_sys::UrlSearchParams;
 
 /// The Leads Database.
 pub const LEADS: &str = "/leads";
+/// Who is on the site now.
+pub const VISITORS: &str = "/visitors";
+/// Email settings, campaigns and the outbox.
+pub const SETTINGS: &str = "/settings";
 /// The sign-in page.
 pub const LOGIN: &str = "/login";
 
 /// The card of one lead.
 pub fn lead(id: i64) -> String {
     format!("{LEADS}/{id}")
+}
+
+/// Visitors with the card of lead `id` open beside the list.
+pub fn visitor(id: i64) -> String {
+    format!("{VISITORS}?lead={id}")
 }
 
 /// The Leads Database showing a search and a filter (`filter` in its query form; empty means none).

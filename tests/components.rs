@@ -13,7 +13,7 @@ use leadcard::components::presence_badge::PresenceBadge;
 use leadcard::paths;
 use leadcard_core::filter::{Condition, Filter, PropertyOp};
 use leadcard_core::wire::{LeadCard, LeadSummary, Note, Property, Subscription};
-use leadcard_core::{BounceKind, PropertyName, PropertyValue, SubscriptionStatus};
+use leadcard_core::{BounceKind, EmailActions, EmailSettings, PropertyName, PropertyValue, SubscriptionStatus};
 use leptos::mount::mount_to;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -96,6 +96,8 @@ fn card(properties: Vec<Property>) -> LeadCard {
             bounce: None,
             reason: None,
             changed_at: None,
+            cool_down_until: None,
+            actions: EmailActions::of(None, &EmailSettings::default(), t(0)),
         },
     }
 }
@@ -395,6 +397,8 @@ fn subscription_shows_the_core_label_and_the_bounce() {
         bounce: Some(BounceKind::Hard),
         reason: Some("550 mailbox unavailable".into()),
         changed_at: Some(t(0)),
+        cool_down_until: None,
+        actions: EmailActions::of(None, &EmailSettings::default(), t(0)),
     };
     let _mounted = mount_to(root.clone(), move || view! { <SubscriptionInfo subscription/> });
     assert_eq!(text(&root, "[data-testid=subscription-status]"), "Bounced");

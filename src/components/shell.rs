@@ -10,6 +10,7 @@ use leptos_router::components::{A, Outlet, Redirect};
 use crate::api;
 use crate::components::avatar::{Avatar, AvatarSize};
 use crate::components::error_notice::{ErrorNotice, SignInAgain};
+use crate::live::Live;
 use crate::paths;
 use crate::session::Session;
 
@@ -42,6 +43,7 @@ pub fn Shell() -> impl IntoView {
 #[component]
 fn Frame(operator: Operator) -> impl IntoView {
     let session = Session::expect();
+    let live = Live::provide();
     let signing_out = RwSignal::new(false);
     let sign_out_error = RwSignal::new(None::<String>);
     // Not an Action: a successful sign-out disposes this frame (the guard above leaves for the
@@ -65,8 +67,17 @@ fn Frame(operator: Operator) -> impl IntoView {
                 <span class="app-nav__brand">"leadcard"</span>
                 <nav class="app-nav__links" aria-label="Main">
                     <A href=paths::LEADS>"Leads Database"</A>
+                    <A href=paths::VISITORS>"Visitors"</A>
+                    <A href=paths::SETTINGS>"Settings"</A>
                 </nav>
                 <div class="app-nav__operator">
+                    <span
+                        class="app-nav__live"
+                        class:app-nav__live--on=move || live.connected.get()
+                        data-testid="live-status"
+                        data-connected=move || live.connected.get().to_string()
+                        title=move || if live.connected.get() { "Live updates on" } else { "Live updates reconnecting…" }
+                    ></span>
                     <Avatar name=operator.name.clone() url=None size=AvatarSize::Small/>
                     <span class="app-nav__name" data-testid="me" title=operator.email>
                         {operator.name}

@@ -3,3 +3,5 @@
 pub mod lead;
 pub mod leads;
 pub mod login;
+pub mod settings;
+pub mod visitors;

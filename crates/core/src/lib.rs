@@ -4,6 +4,7 @@ pub mod email;
 pub mod event;
 pub mod filter;
 pub mod live;
+pub mod mail;
 pub mod operation;
 pub mod pin;
 pub mod presence;
@@ -16,7 +17,10 @@ pub mod wire;
 pub use email::{EmailAddress, EmailError, normalize_email};
 pub use filter::{Condition, Filter, FilterError, PropertyOp, PropertyTest, ValidCondition, ValidFilter};
 pub use live::{LiveEvent, LiveMessage};
+pub use mail::{Bounce, EmailActions, FieldError, MenuRefusal};
 pub use operation::{Operation, OperationError};
 pub use presence::Presence;
 pub use property::{PropertyError, PropertyName, PropertyType, PropertyValue};
-pub use subscription::{AddressState, BounceKind, EmailSettings, MailKind, Refusal, StatusEvent, SubscriptionStatus};
+pub use subscription::{
+    AddressState, BounceKind, EmailSettings, MailKind, Refusal, StatusEvent, SubscriptionStatus, TransitionError,
+};

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SubscriptionStatus {
@@ -268,12 +268,37 @@ impl AddressState {
 
 /// The kinds of mail the rules tell apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MailKind {
     Campaign,
     Triggered,
     ChatReplyCopy,
     ConfirmationRequest,
+}
+
+impl MailKind {
+    pub const ALL: [MailKind; 4] =
+        [MailKind::Campaign, MailKind::Triggered, MailKind::ChatReplyCopy, MailKind::ConfirmationRequest];
+
+    /// The stored and wire name (`chat_reply_copy`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailKind::Campaign => "campaign",
+            MailKind::Triggered => "triggered",
+            MailKind::ChatReplyCopy => "chat_reply_copy",
+            MailKind::ConfirmationRequest => "confirmation_request",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == s)
+    }
+
+    /// Marketing and automated mail carry a one-click unsubscribe link (RFC 8058).
+    pub fn has_unsubscribe_link(self) -> bool {
+        matches!(self, MailKind::Campaign | MailKind::Triggered)
+    }
 }
 
 /// Why a mail may not be sent. The message is what the operator reads.
@@ -432,6 +457,10 @@ mod tests {
             assert_eq!(SubscriptionStatus::parse(status.as_str()), Some(status));
             let json = serde_json::to_string(&status).unwrap();
             assert_eq!(json, format!("\"{}\"", status.as_str()));
+        }
+        for kind in MailKind::ALL {
+            assert_eq!(MailKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{}\"", kind.as_str()));
         }
     }
 }

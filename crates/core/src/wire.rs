@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::mail::EmailActions;
 use crate::presence::Presence;
 use crate::property::{PropertyType, PropertyValue};
 use crate::subscription::{BounceKind, SubscriptionStatus};
@@ -157,8 +158,13 @@ pub struct Subscription {
     pub email: Option<String>,
     pub status: SubscriptionStatus,
     pub bounce: Option<BounceKind>,
+    /// Why: e.g. "550 5.1.1 mailbox does not exist" for a bounce, "unsubscribed by an operator".
     pub reason: Option<String>,
     pub changed_at: Option<DateTime<Utc>>,
+    /// After a soft bounce: no mail until then.
+    pub cool_down_until: Option<DateTime<Utc>>,
+    /// The card menu's email actions, decided by the core rules on the server.
+    pub actions: EmailActions,
 }
 
 /// A property name known in the project, for the filter builder (`GET /api/v1/properties`).

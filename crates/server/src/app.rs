@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::demo::{self, SeedError};
 use crate::ingest::Ingest;
 use crate::live::Live;
+use crate::mail::{MailSetupError, Mailer, worker};
 use crate::routes;
 use crate::store::{Project, Store, StoreError, redact};
 use crate::tracking::Tracking;
@@ -26,6 +27,7 @@ pub struct AppState {
     pub live: Live,
     pub ingest: Ingest,
     pub tracking: Arc<Tracking>,
+    pub mailer: Arc<Mailer>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +36,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("demo data: {0}")]
     Seed(#[from] SeedError),
+    #[error(transparent)]
+    Mail(#[from] MailSetupError),
     #[error("cannot listen on {address}: {source}")]
     Bind { address: SocketAddr, source: std::io::Error },
     #[error("test mode lets anyone move the server's clock: it listens only on a loopback address, not {0}")]
@@ -71,6 +75,7 @@ impl Application {
             demo::seed_if_empty(&store, clock.now()).await?;
         }
         let project = store.ensure_project(clock.now()).await?;
+        let mailer = Arc::new(Mailer::from_args(&config.mail, address, &store).await?);
         let live = Live::start(store.clone(), clock.clone(), &config.database.database_url).await?;
         let ingest = Ingest::start(store.clone(), clock.clone(), live.clone(), config.tracking.ingest());
         let state = AppState {
@@ -81,6 +86,7 @@ impl Application {
             live,
             ingest,
             tracking: Arc::new(Tracking::new(config.tracking.track_rate)),
+            mailer,
         };
         let options = routes::Options { test_mode: config.test_mode, demo_site: config.seed_demo };
         let router = routes::router(state.clone(), &config.dist, options);
@@ -112,9 +118,11 @@ impl Application {
     /// Serves until Ctrl-C or SIGTERM.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let delivery = tokio::spawn(worker::run(self.state.clone()));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown_signal()).await;
         housekeeping.abort();
+        delivery.abort();
         self.state.store.close().await;
         served
     }

@@ -133,6 +133,8 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=720))]
     pub session_absolute_hours: u32,
     #[command(flatten)]
+    pub mail: MailArgs,
+    #[command(flatten)]
     pub tracking: TrackingArgs,
     /// Test mode: `POST /api/v1/test/clock` moves the server's clock. Only on a loopback address;
     /// never in production.
@@ -173,6 +175,44 @@ impl TrackingArgs {
             queue: self.ingest_queue as usize,
             batch_events: self.ingest_batch as usize,
             batch_wait: std::time::Duration::from_millis(self.ingest_wait_ms.into()),
+        }
+    }
+}
+
+/// Mail delivery and the links in mails.
+#[derive(Debug, Clone, Args)]
+pub struct MailArgs {
+    /// The SMTP server mail goes out through: `smtp://[USER:PASSWORD@]HOST[:PORT]` (plain, port 25;
+    /// add `?tls=required` for STARTTLS) or `smtps://...` (TLS, port 465). Without it, mail
+    /// stays queued in the outbox.
+    #[arg(long, env = "LEADCARD_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of every mail.
+    #[arg(long, env = "LEADCARD_MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
+    pub mail_from: String,
+    /// Where leads reach this server, for the links in mails; default `http://<--bind>`.
+    #[arg(long, env = "LEADCARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Shared secret a mail provider sends in `X-Leadcard-Webhook-Secret` with bounce reports;
+    /// without it, the bounce webhook is off (404).
+    #[arg(long, env = "LEADCARD_WEBHOOK_SECRET")]
+    pub webhook_secret: Option<String>,
+    /// Signs the unsubscribe and confirmation links (at least 32 characters). Without it, one is
+    /// generated at first start and kept in the database.
+    #[arg(long, env = "LEADCARD_SECRET_KEY")]
+    pub secret_key: Option<String>,
+}
+
+pub const DEFAULT_MAIL_FROM: &str = "leadcard <no-reply@leadcard.test>";
+
+impl Default for MailArgs {
+    fn default() -> Self {
+        MailArgs {
+            smtp_url: None,
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            public_url: None,
+            webhook_secret: None,
+            secret_key: None,
         }
     }
 }
@@ -238,6 +278,8 @@ mod tests {
         assert_eq!(cli.serve.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(cli.serve.sessions().idle, Duration::minutes(30));
         assert_eq!(cli.serve.sessions().absolute, Duration::hours(12));
+        assert_eq!(cli.serve.mail.mail_from, DEFAULT_MAIL_FROM);
+        assert_eq!(cli.serve.mail.smtp_url, None);
     }
 
     #[test]

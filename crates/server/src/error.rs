@@ -35,6 +35,12 @@ pub enum ApiError {
     /// The write was based on an older version of the card; the body carries the current one.
     #[error("This card was changed by someone else since you opened it. Here is what it holds now.")]
     VersionConflict(Box<LeadCard>),
+    /// The core rules refuse the action now; the message says why (the menu shows the same).
+    #[error("{0}")]
+    Refused(String),
+    /// The bounce webhook's shared secret is missing or wrong.
+    #[error("The webhook secret is missing or wrong.")]
+    InvalidSecret,
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
     #[error("Send the body as JSON (Content-Type: application/json).")]
@@ -64,6 +70,7 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated
             | ApiError::InvalidCredentials
+            | ApiError::InvalidSecret
             | ApiError::InvalidKey
             | ApiError::InvalidUserHash => StatusCode::UNAUTHORIZED,
             ApiError::Csrf | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -74,6 +81,7 @@ impl ApiError {
             }
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::VersionConflict(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::Refused(_) => StatusCode::CONFLICT,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -96,6 +104,8 @@ impl ApiError {
             ApiError::InvalidProperty { .. } => "invalid_property",
             ApiError::PreconditionRequired => "precondition_required",
             ApiError::VersionConflict(_) => "version_conflict",
+            ApiError::Refused(_) => "refused",
+            ApiError::InvalidSecret => "invalid_secret",
             ApiError::BadRequest { code, .. } => code,
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::PayloadTooLarge => "payload_too_large",
@@ -133,6 +143,12 @@ impl From<StoreError> for ApiError {
             }
             other => ApiError::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<leadcard_core::FieldError> for ApiError {
+    fn from(e: leadcard_core::FieldError) -> Self {
+        ApiError::Invalid { field: Some(e.field), message: e.message }
     }
 }
 

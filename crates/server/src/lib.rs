@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod ingest;
 pub mod live;
+pub mod mail;
 pub mod routes;
 pub mod simulate;
 pub mod site;

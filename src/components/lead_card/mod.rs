@@ -5,17 +5,20 @@
 mod add_property;
 mod conflict;
 mod editor;
+mod events;
 mod header;
 mod location;
 mod menu;
 mod notes;
 mod properties;
+mod session_pages;
 mod state;
 mod subscription;
 mod tags;
 mod toast;
 
 use chrono::{DateTime, Utc};
+use leadcard_core::LiveEvent;
 use leadcard_core::wire::{self, Note};
 use leptos::prelude::*;
 
@@ -27,9 +30,11 @@ pub use subscription::SubscriptionInfo;
 
 use add_property::AddProperty;
 use conflict::ConflictView;
+use events::CardEvents;
 use header::PinnedProperties;
 use menu::CardMenu;
 use properties::PropertyList;
+use session_pages::CardSessionPages;
 use state::CardState;
 use tags::CardTags;
 use toast::CardToast;
@@ -38,6 +43,7 @@ use crate::api::{self, ApiError};
 use crate::components::clock::{use_minute_clock, use_now};
 use crate::components::error_notice::api_error_fallback;
 use crate::components::not_found::NotFound;
+use crate::live::Live;
 use crate::session::Session;
 
 /// What the card shows, loaded together; only the card itself is required.
@@ -103,8 +109,21 @@ pub fn LeadCardView(
         })
     });
     let subscription = Memo::new(move |_| state.card.with(|c| c.subscription.clone()));
+    if let Some(live) = Live::use_live() {
+        live.on_message(move |event| match event {
+            LiveEvent::LeadChanged { lead_id } if *lead_id == id => state.reload(),
+            LiveEvent::LeadRemoved { lead_id } if *lead_id == id => state.removed.set(true),
+            _ => {}
+        });
+        live.on_reset(move || state.reload());
+    }
     view! {
-        <article class="lead-card" data-testid="lead-card">
+        {move || state.removed.get().then(|| view! {
+            <article class="lead-card lead-card--removed" data-testid="lead-removed" role="status">
+                <p>"This lead was removed completely."</p>
+            </article>
+        })}
+        <article class="lead-card" data-testid="lead-card" hidden=move || state.removed.get()>
             <div class="lead-card__top">
                 <div class="lead-card__summary">
                     {move || {
@@ -129,6 +148,14 @@ pub fn LeadCardView(
             <section class="lead-card__section" aria-labelledby="lead-card-tags">
                 <h2 class="lead-card__section-title" id="lead-card-tags">"Tags"</h2>
                 <CardTags/>
+            </section>
+            <section class="lead-card__section" aria-labelledby="lead-card-visit">
+                <h2 class="lead-card__section-title" id="lead-card-visit">"Pages this visit"</h2>
+                <CardSessionPages lead=id/>
+            </section>
+            <section class="lead-card__section" aria-labelledby="lead-card-events">
+                <h2 class="lead-card__section-title" id="lead-card-events">"Events"</h2>
+                <CardEvents lead=id now/>
             </section>
             <section class="lead-card__section" aria-labelledby="lead-card-notes">
                 <h2 class="lead-card__section-title" id="lead-card-notes">"Notes"</h2>

@@ -1,6 +1,7 @@
 //! Operators' notes on the lead: newest first with author and time, added as multi-line text and
 //! always shown as text, deleted only by their author.
 
+use leadcard_core::LiveEvent;
 use leadcard_core::tag::parse_note;
 use leadcard_core::wire::{NewNote, Note};
 use leptos::prelude::*;
@@ -9,6 +10,7 @@ use leptos::task::spawn_local;
 use super::editor::InlineError;
 use crate::api::{self, ApiError};
 use crate::components::error_notice::ErrorNotice;
+use crate::live::Live;
 use crate::time;
 
 /// `notes` as loaded with the card (an error shows in place of the list; adding still works);
@@ -48,6 +50,22 @@ pub fn CardNotes(lead: i64, notes: Result<Vec<Note>, ApiError>, me: Option<i64>)
             saving.set(false);
         });
     };
+    // Notes added or deleted elsewhere (another operator, another tab) show up here.
+    if let Some(live) = Live::use_live() {
+        let reload = move || {
+            spawn_local(async move {
+                if let Ok(fresh) = api::notes(lead).await {
+                    notes.try_set(fresh);
+                }
+            })
+        };
+        live.on_message(move |event| {
+            if matches!(event, LiveEvent::LeadChanged { lead_id } if *lead_id == lead) {
+                reload();
+            }
+        });
+        live.on_reset(reload);
+    }
     let delete = Callback::new(move |id: i64| {
         spawn_local(async move {
             match api::delete_note(lead, id).await {

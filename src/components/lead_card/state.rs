@@ -23,6 +23,8 @@ pub enum Toast {
         value: PropertyValue,
     },
     Failed(String),
+    /// An action went through; what it did.
+    Done(String),
 }
 
 impl Toast {
@@ -32,6 +34,7 @@ impl Toast {
             Toast::Copied => Some(Duration::from_millis(2_500)),
             Toast::Deleted { .. } => Some(UNDO_WINDOW),
             Toast::Failed(_) => Some(Duration::from_secs(8)),
+            Toast::Done(_) => Some(Duration::from_secs(4)),
             Toast::CopyRefused(_) => None,
         }
     }
@@ -66,6 +69,8 @@ pub struct CardState {
     /// The toast on screen, numbered so that a timer only hides the toast it was started for.
     pub toast: RwSignal<Option<(u64, Toast)>>,
     pub clash: RwSignal<Option<Clash>>,
+    /// The lead was removed completely while the card was open.
+    pub removed: RwSignal<bool>,
     toasts_shown: StoredValue<u64>,
 }
 
@@ -77,6 +82,7 @@ impl CardState {
             pins: RwSignal::new(pins),
             toast: RwSignal::new(None),
             clash: RwSignal::new(None),
+            removed: RwSignal::new(false),
             toasts_shown: StoredValue::new(0),
         };
         provide_context(state);
@@ -160,6 +166,26 @@ impl CardState {
                 Err(WriteError::Refused(error)) => return Err(WriteFailure::Refused(error)),
             }
         }
+    }
+
+    /// Loads the card again (it changed elsewhere) and shows it, unless a newer one is shown.
+    pub fn reload(self) {
+        let id = self.lead_id();
+        spawn_local(async move {
+            match api::lead(id).await {
+                Ok(card) => {
+                    let newer = self.card.try_with_untracked(|shown| card.version >= shown.version && card != *shown);
+                    if newer == Some(true) {
+                        self.card.try_set(card);
+                    }
+                }
+                Err(error) if error.is_not_found() => {
+                    self.removed.try_set(true);
+                }
+                // The card stays as it is; the next change or reconnect loads it again.
+                Err(_) => {}
+            }
+        });
     }
 
     pub fn is_pinned(self, name: &str) -> bool {

@@ -1,32 +1,42 @@
 //! The email subscription status, at the bottom of the card's properties: the status shared by
-//! every card with this address, and why mail bounced when it did.
+//! every card with this address, why (e.g. "Bounced — hard: 550 5.1.1 mailbox does not exist"),
+//! since when, and after a soft bounce until when no mail goes out.
 
-use leadcard_core::BounceKind;
 use leadcard_core::wire::Subscription;
+use leadcard_core::{BounceKind, SubscriptionStatus};
 use leptos::prelude::*;
 
 use crate::time;
 
+/// The badge's text: the status, with the kind of bounce and its reason.
+pub fn status_text(subscription: &Subscription) -> String {
+    let status = match (subscription.status, subscription.bounce) {
+        (SubscriptionStatus::Bounced, Some(BounceKind::Hard)) => "Bounced — hard".to_owned(),
+        (SubscriptionStatus::Bounced, Some(BounceKind::Soft)) => "Bounced — soft".to_owned(),
+        (status, _) => status.label().to_owned(),
+    };
+    match &subscription.reason {
+        Some(reason) if !reason.trim().is_empty() => format!("{status}: {reason}"),
+        _ => status,
+    }
+}
+
 #[component]
 pub fn SubscriptionInfo(subscription: Subscription) -> impl IntoView {
-    let Subscription { email, status, bounce, reason, changed_at } = subscription;
-    let bounce = bounce.map(|kind| match kind {
-        BounceKind::Hard => "Hard bounce",
-        BounceKind::Soft => "Soft bounce",
-    });
+    let text = status_text(&subscription);
+    let Subscription { email, status, changed_at, cool_down_until, .. } = subscription;
     view! {
-        <dl class=format!("property-list subscription subscription--{}", status.as_str())>
+        <dl class=format!("property-list subscription subscription--{}", status.as_str()) data-testid="subscription" data-status=status.as_str()>
             <div class="property">
                 <dt class="property__name">"Email subscription"</dt>
                 <dd class="property__value">
-                    <span class="subscription__status" data-testid="subscription-status">{status.label()}</span>
+                    <span class="subscription__status" data-testid="subscription-status">{text}</span>
                 </dd>
             </div>
             <dd class="subscription__details">
                 {email.map(|email| view! { <span class="subscription__email">{email}</span> })}
-                {bounce.map(|text| view! { <span class="subscription__bounce">{text}</span> })}
-                {reason.map(|reason| view! { <span class="subscription__reason">{reason}</span> })}
                 {changed_at.map(|t| view! { <span class="subscription__changed">"Since " {time::local(t)}</span> })}
+                {cool_down_until.map(|t| view! { <span class="subscription__cool-down">"No mail until " {time::local(t)}</span> })}
             </dd>
         </dl>
     }

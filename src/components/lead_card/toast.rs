@@ -45,6 +45,12 @@ pub fn CardToast() -> impl IntoView {
                 }
                 .into_any()
             }
+            Toast::Done(message) => view! {
+                <div class="toast" role="status" data-testid="toast">
+                    <span>{message}</span>
+                </div>
+            }
+            .into_any(),
             Toast::Failed(message) => view! {
                 <div class="toast toast--error" role="alert" data-testid="toast">
                     <span>{message}</span>

@@ -1,11 +1,11 @@
 // Editing the card (issue 3): pins, copy, typed editors, inline email reasons, delete with undo,
 // add property, tags, notes, local time, and the conflict view for a stale edit.
 import { test, expect, type Page, type APIRequestContext } from '@playwright/test';
+import { seededLead } from '../seeded';
 
 /** A lead of its own for each test, so parallel tests never edit the same card. */
 async function leadFor(request: APIRequestContext, slot: number): Promise<number> {
-  const { items } = await (await request.get('/api/v1/leads?limit=40')).json();
-  return items[slot].id;
+  return seededLead(request, slot);
 }
 
 async function patch(request: APIRequestContext, id: number, operations: unknown[]) {

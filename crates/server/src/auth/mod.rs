@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
-use leadcard_core::wire::Operator;
+use leadcard_core::wire::{Operator, Role};
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -58,6 +58,16 @@ impl SessionSettings {
 pub struct CurrentSession {
     pub operator: Operator,
     pub token_hash: String,
+}
+
+impl CurrentSession {
+    /// For admin-only routes: 403 `forbidden` for anyone else.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        match self.operator.role {
+            Role::Admin => Ok(()),
+            Role::Operator => Err(ApiError::Forbidden("Only an admin can do this.")),
+        }
+    }
 }
 
 /// The session cookie's value, if the request carries one.

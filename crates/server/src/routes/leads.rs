@@ -91,7 +91,7 @@ async fn list(
 )]
 async fn card(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
     let id = lead_id(&id)?;
-    let card = state.store.lead_card(id).await?.ok_or(LEAD_NOT_FOUND)?;
+    let card = state.store.lead_card(id, state.clock.now()).await?.ok_or(LEAD_NOT_FOUND)?;
     Ok(([(header::ETAG, etag(card.version))], Json(card)))
 }
 

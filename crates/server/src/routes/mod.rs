@@ -2,9 +2,12 @@
 //! and the built app for every other path.
 
 mod catalog;
+mod email;
 mod events;
 mod health;
 mod leads;
+mod links;
+mod menu;
 mod notes;
 mod pins;
 mod properties;
@@ -14,6 +17,7 @@ mod tags;
 mod test_clock;
 mod track;
 mod visitors;
+mod webhooks;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -50,6 +54,8 @@ pub const API_BASE: &str = "/api/v1";
         (name = "visitors", description = "Who is on the site now, and the project's keys"),
         (name = "events", description = "A lead's events, their groups, and its session's pages"),
         (name = "test", description = "Test mode only"),
+        (name = "email", description = "Email status actions, settings, campaigns, the outbox and bounces"),
+        (name = "links", description = "The links in mails, for leads (HTML pages outside /api/v1)"),
     )
 )]
 struct ApiDoc;
@@ -101,20 +107,27 @@ pub fn router(state: AppState, dist: &Path, options: Options) -> Router {
         .merge(pins::routes())
         .merge(catalog::routes())
         .merge(stream::routes())
+        .merge(menu::routes())
+        .merge(email::routes())
         .merge(visitors::routes())
         .merge(events::routes())
         .layer(middleware::from_fn_with_state(state.clone(), require_session));
     let mut public = OpenApiRouter::new()
         .merge(health::routes())
         .merge(session::public_routes())
+        .merge(webhooks::routes())
         .merge(track::routes())
         .routes(routes!(openapi_json));
     if options.test_mode {
         public = public.merge(test_clock::routes());
     }
 
-    let (api, doc) =
-        OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(API_BASE, public.merge(operator)).split_for_parts();
+    // The links in mails live outside /api/v1 and before the app's fallback, which would
+    // otherwise answer them with index.html.
+    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest(API_BASE, public.merge(operator))
+        .merge(links::routes())
+        .split_for_parts();
     let doc = doc.to_json().unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot serialize the OpenAPI document");
         "{}".to_owned()

@@ -113,7 +113,7 @@ async fn patch_properties(
             state.live.publish(LiveEvent::LeadChanged { lead_id: id }).await;
             Ok(([(header::ETAG, etag(card.version))], Json(card)))
         }
-        Written::NotApplied => match state.store.lead_card(id).await? {
+        Written::NotApplied => match state.store.lead_card(id, state.clock.now()).await? {
             Some(current) => Err(ApiError::VersionConflict(Box::new(current))),
             None => Err(LEAD_NOT_FOUND),
         },

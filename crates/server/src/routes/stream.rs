@@ -7,13 +7,14 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use leadcard_core::LiveMessage;
 use leadcard_core::live::RESET;
+use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -28,22 +29,32 @@ const MAX_STREAM: Duration = Duration::from_secs(300);
 
 #[utoipa::path(
     get, path = "/stream", tag = "live",
-    params(("Last-Event-ID" = Option<i64>, Header, description = "The id of the last message received")),
+    params(
+        ("Last-Event-ID" = Option<i64>, Header, description = "The id of the last message received"),
+        ("last_event_id" = Option<i64>, Query, description = "The same, for a new EventSource (the header wins)"),
+    ),
     responses(
         (status = 200, description = "`text/event-stream`: each event's `data` is a `LiveMessage`; an event named `reset` means reload", content_type = "text/event-stream", body = LiveMessage),
         (status = 401, body = leadcard_core::wire::ErrorBody),
     ),
     security(("session" = []))
 )]
-async fn stream(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let last = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty())
-        .map(|v| {
-            v.trim().parse::<i64>().map_err(|_| ApiError::invalid("last-event-id", "Last-Event-ID must be a number."))
-        })
-        .transpose()?;
+async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<StreamQuery>,
+) -> Result<Response, ApiError> {
+    // The header (sent by EventSource when it reconnects) wins over the query (a new EventSource).
+    let header = headers.get("last-event-id").and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty());
+    let last = match (header, query.last_event_id.as_deref().filter(|v| !v.is_empty())) {
+        (Some(v), _) => Some(("last-event-id", v)),
+        (None, Some(v)) => Some(("last_event_id", v)),
+        (None, None) => None,
+    }
+    .map(|(field, v)| {
+        v.trim().parse::<i64>().map_err(|_| ApiError::invalid(field, "The last event id must be a number."))
+    })
+    .transpose()?;
     let subscription = state.live.subscribe();
     let upto = subscription.upto;
     let (start, pending, reset) = match last {
@@ -57,6 +68,11 @@ async fn stream(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     let events = events(state.live.clone(), subscription.receiver, start, pending, reset);
     let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
     Ok(([("x-accel-buffering", "no"), ("cache-control", "no-store")], sse).into_response())
+}
+
+#[derive(Deserialize)]
+struct StreamQuery {
+    last_event_id: Option<String>,
 }
 
 struct Streaming {

@@ -8,9 +8,9 @@ use leadcard_core::wire::LeadCard;
 use leadcard_core::{Operation, PropertyValue, normalize_email};
 use sqlx::{Any, AnyConnection, Transaction};
 
+use super::addresses::ensure_email_statuses;
 use super::leads::{
-    MIRRORED_TEXT_COLUMNS, PropertyRow, ensure_email_statuses, insert_rows, mirrored_text, parse_stored_value,
-    read_card, read_tags,
+    MIRRORED_TEXT_COLUMNS, PropertyRow, insert_rows, mirrored_text, parse_stored_value, read_card, read_tags,
 };
 use super::sql::{Sql, Value};
 use super::{Backend, Store, StoreError, StoreResult};
@@ -59,9 +59,10 @@ pub(super) async fn bump_version(
 }
 
 /// The card after the transaction's changes, which it then commits.
-async fn commit_with_card(mut tx: Transaction<'static, Any>, id: i64) -> StoreResult<LeadCard> {
-    let card =
-        read_card(&mut tx, id).await?.ok_or_else(|| StoreError::Corrupt(format!("lead {id} vanished while locked")))?;
+async fn commit_with_card(mut tx: Transaction<'static, Any>, id: i64, now: DateTime<Utc>) -> StoreResult<LeadCard> {
+    let card = read_card(&mut tx, id, now)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("lead {id} vanished while locked")))?;
     tx.commit().await?;
     Ok(card)
 }
@@ -82,20 +83,26 @@ impl Store {
         if bump_version(&mut tx, self.backend, id, check, now).await?.is_none() {
             return Ok(Written::NotApplied);
         }
-        self.apply_operations(&mut tx, id, operations, now).await?;
-        Ok(Written::Done(commit_with_card(tx, id).await?))
+
+        let confirmations = self.apply_operations(&mut tx, id, operations, now).await?;
+        let card = commit_with_card(tx, id, now).await?;
+        if confirmations > 0 {
+            self.mail_queued.notify_one();
+        }
+        Ok(Written::Done(card))
     }
 
     /// Applies the operations in order to the lead's current values inside `tx` (a transaction
     /// or a savepoint that already holds the lead's write lock), keeping the mirrored `leads`
-    /// columns in step. The version is the caller's business.
+    /// columns in step. The version is the caller's business; so is waking the mail worker when
+    /// this returns more than 0 (confirmation mails queued for a new address).
     pub(super) async fn apply_operations(
         &self,
         tx: &mut AnyConnection,
         id: i64,
         operations: &[Operation],
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<usize> {
         let mut names: Vec<&str> = Vec::new();
         for op in operations {
             if !names.contains(&op.name().as_str()) {
@@ -152,8 +159,7 @@ impl Store {
             sql.bind(id).push(" AND name IN ").bind_list(deletes.iter().copied());
             sql.query().execute(&mut *tx).await?;
         }
-        self.sync_mirrored_columns(tx, id, &changed, &after, now).await?;
-        Ok(())
+        self.sync_mirrored_columns(tx, id, &changed, &after, now).await
     }
 
     /// The stored values of these properties of a lead (absent ones are not in the map).
@@ -178,7 +184,8 @@ impl Store {
     }
 
     /// Copies changed system properties into their `leads` columns; a new address gets its first
-    /// subscription status, so the card shows the status of the address it now has.
+    /// subscription status, so the card shows the status of the address it now has (with Double
+    /// Opt-In on, a confirmation mail is queued for it). Returns how many mails it queued.
     pub(super) async fn sync_mirrored_columns(
         &self,
         tx: &mut AnyConnection,
@@ -186,7 +193,7 @@ impl Store {
         changed: &[&str],
         values: &HashMap<String, PropertyValue>,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<usize> {
         let mut sql = Sql::new(self.backend, "UPDATE leads SET ");
         let mut columns = 0;
         let mut set = |sql: &mut Sql, column: &str, value: Value| {
@@ -216,14 +223,14 @@ impl Store {
             set(&mut sql, "last_seen_at", Value::from(last_seen));
         }
         if columns == 0 {
-            return Ok(());
+            return Ok(0);
         }
         sql.push(" WHERE id = ").bind(id);
         sql.query().execute(&mut *tx).await?;
-        if let Some(email) = new_email {
-            ensure_email_statuses(tx, self.backend, vec![(email, to_ms(now))]).await?;
+        match new_email {
+            Some(email) => ensure_email_statuses(tx, self.backend, vec![(email, id, now)]).await,
+            None => Ok(0),
         }
-        Ok(())
     }
 
     /// Adds a tag to a lead; the lead's tags after it, sorted, and its new version.

@@ -6,13 +6,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use leadcard_core::event::EventAggregate;
 use leadcard_core::property::{MAX_TEXT_CHARS, SYSTEM_PROPERTIES, display_name};
-use leadcard_core::wire::{LeadCard, LeadPage, LeadSummary, Property, Subscription, Total};
-use leadcard_core::{
-    AddressState, BounceKind, EmailAddress, EmailSettings, PropertyName, PropertyValue, SubscriptionStatus,
-    ValidFilter, normalize_email,
-};
+use leadcard_core::wire::{LeadCard, LeadPage, LeadSummary, Property, Total};
+use leadcard_core::{BounceKind, PropertyName, PropertyValue, SubscriptionStatus, ValidFilter, normalize_email};
 use sqlx::{AnyConnection, FromRow};
 
+use super::addresses::{bounce_str, ensure_email_statuses, parse_status, read_subscription};
+use super::settings::email_settings_in;
 use super::sql::{Join, Sql, Value, push_lead_conditions, related_rows_count};
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
@@ -30,10 +29,6 @@ const COUNT_SET_LIMIT: i64 = 100_000;
 /// Longest stored text form of a value, in bytes: long lists are cut so that the
 /// `(name, text_value)` index entry stays within PostgreSQL's B-tree row limit.
 const MAX_TEXT_FORM_BYTES: usize = 1000;
-
-/// Double Opt-In is a project setting that a later issue adds; until then it is off, so a valid
-/// new address starts Subscribed.
-const DOUBLE_OPT_IN: bool = false;
 
 /// A lead to create, with every property (system ones included) already parsed.
 #[derive(Debug, Clone)]
@@ -211,36 +206,6 @@ pub(crate) fn checked_tag(tag: &str) -> StoreResult<String> {
     Ok(tag.to_owned())
 }
 
-pub(crate) fn bounce_str(bounce: BounceKind) -> &'static str {
-    match bounce {
-        BounceKind::Hard => "hard",
-        BounceKind::Soft => "soft",
-    }
-}
-
-fn parse_bounce(raw: &str) -> StoreResult<BounceKind> {
-    match raw {
-        "hard" => Ok(BounceKind::Hard),
-        "soft" => Ok(BounceKind::Soft),
-        other => Err(StoreError::Corrupt(format!("unknown bounce kind {other:?}"))),
-    }
-}
-
-fn parse_status(raw: &str) -> StoreResult<SubscriptionStatus> {
-    SubscriptionStatus::parse(raw).ok_or_else(|| StoreError::Corrupt(format!("unknown subscription status {raw:?}")))
-}
-
-/// The state a newly seen address starts in.
-fn new_address_state(email: &str) -> AddressState {
-    let settings = EmailSettings { double_opt_in: DOUBLE_OPT_IN, ..EmailSettings::default() };
-    AddressState::new(EmailAddress::parse(email).is_ok(), &settings)
-}
-
-/// The status a newly seen address starts in.
-pub(crate) fn initial_status(email: &str) -> SubscriptionStatus {
-    new_address_state(email).status
-}
-
 /// Inserting rows of [`aggregate_row`]; with [`AGGREGATES_MERGE`] as the tail an existing
 /// aggregate takes the new occurrences in by `EventAggregate::merge`'s rule.
 pub(super) const AGGREGATES_INSERT: &str =
@@ -263,7 +228,7 @@ pub(super) fn aggregate_row(lead_id: i64, name: &str, aggregate: EventAggregate)
 }
 
 /// Most parameters one statement binds: under SQLite's limit (32,766) and PostgreSQL's (65,535).
-const MAX_PARAMETERS: usize = 16_000;
+pub(super) const MAX_PARAMETERS: usize = 16_000;
 /// Lead rows per INSERT (14 values each).
 const LEADS_PER_STATEMENT: usize = MAX_PARAMETERS / 14;
 
@@ -288,31 +253,6 @@ pub(super) async fn insert_rows<const N: usize>(
         sql.query().execute(&mut *tx).await?;
     }
     Ok(())
-}
-
-/// Gives newly seen addresses their first status; an address already known keeps its status.
-pub(super) async fn ensure_email_statuses(
-    tx: &mut AnyConnection,
-    backend: Backend,
-    addresses: Vec<(String, i64)>,
-) -> StoreResult<()> {
-    let mut seen = std::collections::HashSet::new();
-    let rows = addresses
-        .into_iter()
-        .filter_map(|(email, at)| {
-            let email_norm = normalize_email(&email);
-            seen.insert(email_norm.clone())
-                .then(|| [Value::from(email_norm), Value::from(initial_status(&email).as_str()), Value::from(at)])
-        })
-        .collect();
-    insert_rows(
-        tx,
-        backend,
-        "INSERT INTO email_statuses (email_norm, status, changed_at) VALUES ",
-        " ON CONFLICT (email_norm) DO NOTHING",
-        rows,
-    )
-    .await
 }
 
 #[derive(FromRow)]
@@ -348,14 +288,6 @@ struct StoredProperty {
     name: String,
     json_value: String,
     updated_at: i64,
-}
-
-#[derive(FromRow)]
-struct StatusRow {
-    status: String,
-    bounce: Option<String>,
-    reason: Option<String>,
-    changed_at: i64,
 }
 
 /// Where a property goes in the card: system ones in their fixed order, then custom by name.
@@ -432,7 +364,7 @@ impl Store {
         let mut tag_rows = Vec::new();
         let mut event_rows = Vec::new();
         let mut aggregate_rows = Vec::new();
-        let mut addresses: Vec<(String, i64)> = Vec::new();
+        let mut addresses: Vec<(String, i64, DateTime<Utc>)> = Vec::new();
         for (id, (lead, properties, tags, columns)) in ids.iter().zip(&checked) {
             let now = to_ms(lead.created_at);
             for (name, value) in properties {
@@ -468,7 +400,7 @@ impl Store {
                 aggregate_rows.push(aggregate_row(*id, name, aggregate));
             }
             if let Some(email) = &columns.email {
-                addresses.push((email.clone(), now));
+                addresses.push((email.clone(), *id, lead.created_at));
             }
         }
         insert_rows(
@@ -497,8 +429,11 @@ impl Store {
         )
         .await?;
         insert_rows(&mut tx, self.backend, AGGREGATES_INSERT, AGGREGATES_MERGE, aggregate_rows).await?;
-        ensure_email_statuses(&mut tx, self.backend, addresses).await?;
+        let confirmations = ensure_email_statuses(&mut tx, self.backend, addresses).await?;
         tx.commit().await?;
+        if confirmations > 0 {
+            self.mail_queued.notify_one();
+        }
         Ok(ids)
     }
 
@@ -617,7 +552,7 @@ impl Store {
     /// and probing lead by lead, from how many rows it has (counted through an index, no further
     /// than [`COUNT_SET_LIMIT`]). The page needs only ~50 matches, so probing wins early; the
     /// count needs up to 10,001, so a set stays cheaper for longer.
-    async fn plan_joins(&self, filter: &ValidFilter) -> StoreResult<(Vec<Join>, Vec<Join>)> {
+    pub(super) async fn plan_joins(&self, filter: &ValidFilter) -> StoreResult<(Vec<Join>, Vec<Join>)> {
         let (mut page, mut count) = (Vec::new(), Vec::new());
         for condition in &filter.all {
             let rows = match related_rows_count(self.backend, condition, COUNT_SET_LIMIT) {
@@ -646,15 +581,16 @@ impl Store {
         Ok(tags)
     }
 
-    /// The card of a lead, or `None` when there is no such lead.
-    pub async fn lead_card(&self, id: i64) -> StoreResult<Option<LeadCard>> {
+    /// The card of a lead as it is at `now` (the menu's actions depend on the time), or `None`
+    /// when there is no such lead.
+    pub async fn lead_card(&self, id: i64, now: DateTime<Utc>) -> StoreResult<Option<LeadCard>> {
         let mut conn = self.pool.acquire().await?;
-        read_card(&mut conn, id).await
+        read_card(&mut conn, id, now).await
     }
 }
 
 /// The card of a lead as `conn` sees it (inside a transaction: as that transaction sees it).
-pub(super) async fn read_card(conn: &mut AnyConnection, id: i64) -> StoreResult<Option<LeadCard>> {
+pub(super) async fn read_card(conn: &mut AnyConnection, id: i64, now: DateTime<Utc>) -> StoreResult<Option<LeadCard>> {
     let Some(row) = sqlx::query_as::<_, CardRow>(
         "SELECT id, version, name, email, email_norm, avatar_url, created_at, last_seen_at, \
          last_heartbeat_at, last_active_at FROM leads WHERE id = $1",
@@ -681,16 +617,8 @@ pub(super) async fn read_card(conn: &mut AnyConnection, id: i64) -> StoreResult<
     properties.sort_by(|a, b| card_order(&a.name).cmp(&card_order(&b.name)));
 
     let tags = read_tags(conn, id).await?;
-    let subscription = match &row.email_norm {
-        Some(email_norm) => read_subscription(conn, row.email.clone(), email_norm).await?,
-        None => Subscription {
-            email: None,
-            status: SubscriptionStatus::InvalidEmail,
-            bounce: None,
-            reason: None,
-            changed_at: None,
-        },
-    };
+    let settings = email_settings_in(conn).await?;
+    let subscription = read_subscription(conn, row.email.clone(), row.email_norm.as_deref(), &settings, now).await?;
 
     Ok(Some(LeadCard {
         id: row.id,
@@ -719,30 +647,6 @@ pub(super) async fn read_tags(conn: &mut AnyConnection, id: i64) -> StoreResult<
         sqlx::query_scalar("SELECT tag FROM lead_tags WHERE lead_id = $1").bind(id).fetch_all(&mut *conn).await?;
     tags.sort_unstable();
     Ok(tags)
-}
-
-async fn read_subscription(
-    conn: &mut AnyConnection,
-    email: Option<String>,
-    email_norm: &str,
-) -> StoreResult<Subscription> {
-    let row: Option<StatusRow> =
-        sqlx::query_as("SELECT status, bounce, reason, changed_at FROM email_statuses WHERE email_norm = $1")
-            .bind(email_norm.to_owned())
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(match row {
-        Some(row) => Subscription {
-            email,
-            status: parse_status(&row.status)?,
-            bounce: row.bounce.as_deref().map(parse_bounce).transpose()?,
-            reason: row.reason,
-            changed_at: Some(from_ms(row.changed_at)),
-        },
-        None => {
-            Subscription { status: initial_status(email_norm), email, bounce: None, reason: None, changed_at: None }
-        }
-    })
 }
 
 #[cfg(test)]

@@ -125,6 +125,13 @@ impl Pending {
     }
 }
 
+/// What identify did: the lead that is the user now, the lead merged into it, mails queued.
+struct Identified {
+    target: i64,
+    removed: Option<i64>,
+    mails: usize,
+}
+
 fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     a.max(b)
 }
@@ -241,6 +248,7 @@ impl Store {
         let mut pending = Pending::default();
         let mut results = Vec::with_capacity(writes.len());
         let mut live = Vec::new();
+        let mut mails = 0;
         for write in writes {
             let at = to_ms(write.received_at);
             match &write.kind {
@@ -250,7 +258,8 @@ impl Store {
                     let key = (write.project_id, write.visitor_id.clone());
                     let outcome = self.identify(&mut savepoint, &visitors, write, user_id, operations, now).await;
                     match outcome {
-                        Ok((target, removed)) => {
+                        Ok(Identified { target, removed, mails: queued }) => {
+                            mails += queued;
                             savepoint.commit().await?;
                             visitors.insert(key, target);
                             if let Some(removed) = removed {
@@ -339,6 +348,9 @@ impl Store {
             .map_err(|e| StoreError::Invalid(format!("a live event cannot be serialized: {e}")))?;
         insert_live_events(&mut tx, self.backend, &payloads, to_ms(now)).await?;
         tx.commit().await?;
+        if mails > 0 {
+            self.mail_queued.notify_one();
+        }
         Ok(BatchOutcome { results, live_messages: payloads.len() })
     }
 
@@ -400,8 +412,8 @@ impl Store {
             .await?;
         let first_seen = PropertyName::parse("$first_seen")
             .map_err(|source| StoreError::InvalidProperty { name: "$first_seen".to_owned(), source })?;
-        self.apply_operations(tx, id, &[Operation::Set { name: first_seen, value: PropertyValue::DateTime(now) }], now)
-            .await?;
+        let first_seen = [Operation::Set { name: first_seen, value: PropertyValue::DateTime(now) }];
+        self.apply_operations(tx, id, &first_seen, now).await?;
         Ok(id)
     }
 
@@ -611,9 +623,9 @@ impl Store {
         match self.apply_operations(tx, lead, &ops, from_ms(at)).await {
             Err(StoreError::InvalidProperty { .. }) => {
                 ops[0] = Operation::Set { name: name("$sessions")?, value: PropertyValue::Number(1.0) };
-                self.apply_operations(tx, lead, &ops, from_ms(at)).await
+                self.apply_operations(tx, lead, &ops, from_ms(at)).await.map(|_| ())
             }
-            other => other,
+            other => other.map(|_| ()),
         }
     }
 
@@ -628,7 +640,7 @@ impl Store {
         user_id: &str,
         operations: &[Operation],
         now: DateTime<Utc>,
-    ) -> StoreResult<(i64, Option<i64>)> {
+    ) -> StoreResult<Identified> {
         let visitor_lead = visitors.get(&(write.project_id, write.visitor_id.clone())).copied();
         let visitor_user: Option<String> = match visitor_lead {
             Some(lead) => sqlx::query_scalar::<_, Option<String>>("SELECT user_id FROM leads WHERE id = $1")
@@ -643,14 +655,14 @@ impl Store {
             .bind(user_id.to_owned())
             .fetch_one(&mut *tx)
             .await?;
-        let (target, removed) = match (existing, anonymous) {
+        let (target, removed, mut mails) = match (existing, anonymous) {
             (Some(target), Some(anon)) if anon != target => {
-                self.merge_leads(tx, anon, target, now).await?;
-                (target, Some(anon))
+                let mails = self.merge_leads(tx, anon, target, now).await?;
+                (target, Some(anon), mails)
             }
-            (Some(target), _) => (target, None),
-            (None, Some(anon)) => (anon, None),
-            (None, None) => (self.new_tracked_lead(tx, now).await?, None),
+            (Some(target), _) => (target, None, 0),
+            (None, Some(anon)) => (anon, None, 0),
+            (None, None) => (self.new_tracked_lead(tx, now).await?, None, 0),
         };
         sqlx::query(
             "INSERT INTO visitors (project_id, visitor_id, lead_id, created_at) VALUES ($1, $2, $3, $4) \
@@ -667,12 +679,19 @@ impl Store {
             .map_err(|source| StoreError::InvalidProperty { name: "$user_id".to_owned(), source })?;
         let mut all = operations.to_vec();
         all.push(Operation::Set { name: user_id_name, value: PropertyValue::Text(user_id.to_owned()) });
-        self.apply_operations(tx, target, &all, now).await?;
-        Ok((target, removed))
+        mails += self.apply_operations(tx, target, &all, now).await?;
+        Ok(Identified { target, removed, mails })
     }
 
     /// Moves everything of `from` (an anonymous visitor) into `into` and deletes `from`.
-    async fn merge_leads(&self, tx: &mut AnyConnection, from: i64, into: i64, now: DateTime<Utc>) -> StoreResult<()> {
+    /// Returns how many confirmation mails the target's new address queued.
+    async fn merge_leads(
+        &self,
+        tx: &mut AnyConnection,
+        from: i64,
+        into: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<usize> {
         both(tx, into, from, "UPDATE events SET lead_id = $1 WHERE lead_id = $2").await?;
         let aggregates = format!(
             "{AGGREGATES_INSERT_SELECT} SELECT $1, name, event_count, first_at, last_at FROM event_aggregates \
@@ -751,7 +770,7 @@ impl Store {
         // The copied system properties reach their `leads` columns.
         let mirrored: Vec<&str> = MIRRORED_TEXT_COLUMNS.iter().map(|(p, _)| *p).chain(["$last_seen"]).collect();
         let values = self.stored_values(tx, into, &mirrored).await?;
-        self.sync_mirrored_columns(tx, into, &mirrored, &values, now).await?;
+        let mails = self.sync_mirrored_columns(tx, into, &mirrored, &values, now).await?;
 
         // Presence: the later of both.
         let presence: Vec<(Option<i64>, Option<i64>)> =
@@ -769,7 +788,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM leads WHERE id = $1").bind(from).execute(&mut *tx).await?;
-        Ok(())
+        Ok(mails)
     }
 
     /// Leads on the site now (a heartbeat within the presence window), not hidden, most recently
@@ -1014,17 +1033,6 @@ impl Store {
             }
         }
         Ok(seqs)
-    }
-
-    /// Sets or clears a lead's hide mark directly (the card menu's Hide has its own route; tests
-    /// and the simulator use this).
-    pub async fn set_hidden_at(&self, lead: i64, at: Option<DateTime<Utc>>) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE leads SET hidden_at = $1 WHERE id = $2")
-            .bind(at.map(to_ms))
-            .bind(lead)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
     }
 }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use leadcard_core::wire::{Operator, Role};
 use leadcard_core::{PropertyName, PropertyValue};
 use leadcard_server::auth::password::hash_password;
-use leadcard_server::config::DatabaseArgs;
+use leadcard_server::config::{DatabaseArgs, MailArgs};
 use leadcard_server::store::{NewLead, NewOperator, Store};
 use leadcard_server::{Application, Clock, Config};
 use reqwest::{Client, Response};
@@ -22,6 +22,7 @@ pub struct TestApp {
     pub client: Client,
     pub store: Store,
     pub clock: Arc<Clock>,
+    /// The test's own database, for a second server on it or for reading it directly.
     pub database_url: String,
     _dir: tempfile::TempDir,
 }
@@ -37,6 +38,7 @@ pub fn default_config(database_url: String, dir: &std::path::Path) -> Config {
         session_absolute_hours: 12,
         tracking: Default::default(),
         test_mode: false,
+        mail: MailArgs::default(),
     }
 }
 
@@ -69,7 +71,8 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = default_config(fresh_database(dir.path()).await, dir.path());
+    let database_url = fresh_database(dir.path()).await;
+    let mut config = default_config(database_url.clone(), dir.path());
     customize(&mut config);
     let database_url = config.database.database_url.clone();
     let app = Application::build(config).await.expect("the server starts");
@@ -78,6 +81,13 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     let clock = app.clock();
     tokio::spawn(app.run_until_stopped());
     TestApp { base, client: new_client(), store, clock, database_url, _dir: dir }
+}
+
+impl TestApp {
+    /// A second server instance on the same database, as behind a load balancer.
+    pub async fn twin(&self) -> TestApp {
+        spawn_another_on(self, |_| {}).await
+    }
 }
 
 pub fn new_client() -> Client {
@@ -90,13 +100,12 @@ impl TestApp {
     }
 
     pub async fn add_operator(&self, email: &str) -> Operator {
+        self.add_operator_with_role(email, Role::Operator).await
+    }
+
+    pub async fn add_operator_with_role(&self, email: &str, role: Role) -> Operator {
         let password_hash = tokio::task::spawn_blocking(|| hash_password(PASSWORD)).await.unwrap().unwrap();
-        let new = NewOperator {
-            email: email.to_owned(),
-            name: "Test Operator".to_owned(),
-            role: Role::Operator,
-            password_hash,
-        };
+        let new = NewOperator { email: email.to_owned(), name: "Test Operator".to_owned(), role, password_hash };
         self.store.create_operator(&new, self.clock.now()).await.unwrap()
     }
 
@@ -255,6 +264,11 @@ impl Received {
 }
 
 impl Events {
+    /// Reads an already open stream response.
+    pub fn of(response: Response) -> Events {
+        Events { response, buffer: String::new() }
+    }
+
     pub async fn open(app: &TestApp, last_event_id: Option<i64>) -> Events {
         let mut request = app.client.get(app.url("/api/v1/stream"));
         if let Some(id) = last_event_id {
@@ -317,4 +331,54 @@ impl Events {
             assert!(text.trim().is_empty() || text.starts_with(':'), "unexpected event: {text}");
         }
     }
+}
+impl TestApp {
+    /// Adds an admin and signs `self.client` in as them.
+    pub async fn signed_in_admin(&self) -> Operator {
+        let operator = self.add_operator_with_role("ada@leadcard.test", Role::Admin).await;
+        let response = self.sign_in_with(&self.client, "ada@leadcard.test", PASSWORD).await;
+        assert_eq!(response.status(), 200);
+        operator
+    }
+
+    /// `POST` with a JSON body from `self.client`.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).json(body).send().await.unwrap()
+    }
+
+    /// `POST` without a body, with the header the app sends.
+    pub async fn post_empty(&self, path: &str) -> Response {
+        self.client.post(self.url(path)).header("x-requested-with", "leadcard").send().await.unwrap()
+    }
+
+    /// A direct connection to the test's database.
+    pub async fn db(&self) -> sqlx::AnyConnection {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyConnection::connect(&self.database_url).await.unwrap()
+    }
+
+    /// `SELECT COUNT(*) ...` on the test's database.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let mut db = self.db().await;
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&mut db).await.unwrap()
+    }
+
+    /// The live events stored so far, as JSON.
+    pub async fn live_events(&self) -> Vec<Value> {
+        let rows = self.store.live_events(0, i64::MAX, 100_000).await.unwrap();
+        rows.iter().map(|row| serde_json::from_str(&row.payload).unwrap()).collect()
+    }
+}
+
+/// A second server on `app`'s database, with its own clock.
+pub async fn spawn_another_on(app: &TestApp, customize: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = default_config(app.database_url.clone(), dir.path());
+    customize(&mut config);
+    let database_url = config.database.database_url.clone();
+    let server = Application::build(config).await.expect("the second server starts");
+    let base = format!("http://127.0.0.1:{}", server.port());
+    let (store, clock) = (server.store(), server.clock());
+    tokio::spawn(server.run_until_stopped());
+    TestApp { base, client: new_client(), store, clock, database_url, _dir: dir }
 }

@@ -258,7 +258,14 @@ async fn subscription_conditions_follow_the_shared_status_of_an_address() {
     let card = app.get_json(&format!("/api/v1/leads/{none}")).await;
     assert_eq!(
         card["subscription"],
-        json!({ "email": null, "status": "invalid_email", "bounce": null, "reason": null, "changed_at": null })
+        json!({
+            "email": null, "status": "invalid_email", "bounce": null, "reason": null, "changed_at": null,
+            "cool_down_until": null,
+            "actions": {
+                "unsubscribe": { "allowed": false, "reason": "the lead has no email address" },
+                "send_confirmation": { "allowed": false, "reason": "the lead has no email address" },
+            },
+        })
     );
 }
 

@@ -3,14 +3,17 @@
 
 mod catalog;
 mod demo;
+mod erasure;
 mod helpers;
 mod leads;
 mod live;
+mod mail;
 mod openapi;
 mod pins;
 mod properties;
 mod race;
 mod session;
+mod smtp;
 mod tags_notes;
 mod tracking;
 mod visitors;

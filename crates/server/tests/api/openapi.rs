@@ -35,6 +35,18 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         ("/api/v1/leads/{id}/events", "post"),
         ("/api/v1/leads/{id}/event-groups", "get"),
         ("/api/v1/leads/{id}/session-pages", "get"),
+        ("/api/v1/leads/{id}", "delete"),
+        ("/api/v1/leads/{id}/unsubscribe", "post"),
+        ("/api/v1/leads/{id}/confirmation", "post"),
+        ("/api/v1/leads/{id}/hide", "post"),
+        ("/api/v1/settings/email", "get"),
+        ("/api/v1/settings/email", "put"),
+        ("/api/v1/campaigns", "post"),
+        ("/api/v1/outbox", "get"),
+        ("/api/v1/webhooks/email", "post"),
+        ("/u/{token}", "get"),
+        ("/u/{token}", "post"),
+        ("/c/{token}", "get"),
     ];
     for (path, method) in expected {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} is documented");
@@ -69,6 +81,17 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         "AddEvent",
         "SessionPages",
         "ProjectKeys",
+        "Subscription",
+        "EmailActions",
+        "Availability",
+        "EmailSettingsBody",
+        "NewCampaign",
+        "CampaignQueued",
+        "OutboxPage",
+        "OutboxMail",
+        "BounceReport",
+        "BounceApplied",
+        "RemoveLead",
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema}");
     }

@@ -243,7 +243,14 @@ async fn changing_the_email_moves_the_card_to_the_new_address_status_and_the_col
     assert_eq!(card["avatar_url"], "https://example.com/a.png");
     assert_eq!(
         card["subscription"],
-        json!({ "email": null, "status": "invalid_email", "bounce": null, "reason": null, "changed_at": null })
+        json!({
+            "email": null, "status": "invalid_email", "bounce": null, "reason": null, "changed_at": null,
+            "cool_down_until": null,
+            "actions": {
+                "unsubscribe": { "allowed": false, "reason": "the lead has no email address" },
+                "send_confirmation": { "allowed": false, "reason": "the lead has no email address" },
+            },
+        })
     );
     let page = app.leads(&[("q", "Anna Schmidt")]).await.json::<Value>().await.unwrap();
     let item = &page["items"][0];

@@ -160,6 +160,12 @@ const PUBLIC: &[(&str, &str)] = &[
     ("post", "/api/v1/track/events"),
     ("post", "/api/v1/track/heartbeat"),
     ("post", "/api/v1/track/identify"),
+    // Authenticated by its shared secret.
+    ("post", "/api/v1/webhooks/email"),
+    // The links in mails, authenticated by their signed tokens.
+    ("get", "/u/{token}"),
+    ("post", "/u/{token}"),
+    ("get", "/c/{token}"),
 ];
 
 #[tokio::test]
@@ -200,6 +206,13 @@ async fn every_operator_route_in_the_openapi_document_answers_401_without_a_sess
         "POST /api/v1/leads/{id}/events",
         "GET /api/v1/leads/{id}/event-groups",
         "GET /api/v1/leads/{id}/session-pages",
+        "DELETE /api/v1/leads/{id}",
+        "POST /api/v1/leads/{id}/unsubscribe",
+        "POST /api/v1/leads/{id}/confirmation",
+        "POST /api/v1/leads/{id}/hide",
+        "PUT /api/v1/settings/email",
+        "POST /api/v1/campaigns",
+        "GET /api/v1/outbox",
     ] {
         assert!(checked.contains(&route.to_owned()), "{route} was checked: {checked:?}");
     }

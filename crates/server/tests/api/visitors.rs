@@ -68,7 +68,8 @@ async fn a_hidden_lead_stays_off_visitors_until_it_is_active_again() {
     heartbeat(&app, &key, "v1", "https://shop.example/", true).await;
     assert_eq!(visitor_ids(&app.get_json("/api/v1/visitors").await), [lead]);
 
-    app.store.set_hidden_at(lead, Some(app.clock.now())).await.unwrap();
+    let hide = app.client.post(app.url(&format!("/api/v1/leads/{lead}/hide"))).header("x-requested-with", "leadcard");
+    assert_eq!(hide.send().await.unwrap().status(), 204);
     assert_eq!(visitor_ids(&app.get_json("/api/v1/visitors").await), Vec::<i64>::new());
     let mut events = Events::open(&app, None).await;
     app.clock.advance(Span::seconds(30));

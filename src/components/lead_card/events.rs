@@ -1,0 +1,511 @@
+//! Every event the lead performed: newest first, older ones loaded as the list scrolls (keyset),
+//! each with its properties behind a disclosure and marked tracked or added by hand; the *Groups*
+//! tab counts them by name (first and last time), and a group opens its own events. *Add event*
+//! takes a name, properties and a time, checked by the same core rules as the server.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use leadcard_core::tracking::{AddEvent, EventGroup, EventSource, LeadEvent};
+use leadcard_core::{LiveEvent, PropertyName, PropertyType};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::editor::{InlineError, ValueInput, value_of};
+use super::properties::{label_of, value_text};
+use crate::api::{self, ApiError};
+use crate::components::clock::server_now;
+use crate::live::Live;
+use crate::time;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Events,
+    Groups,
+}
+
+/// Scrolling this close to the end of the list loads the next page.
+const LOAD_MARGIN_PX: i32 = 48;
+
+#[derive(Clone, Copy)]
+struct EventList {
+    lead: i64,
+    items: RwSignal<Vec<LeadEvent>>,
+    next: RwSignal<Option<String>>,
+    /// The group shown, or every event.
+    name: RwSignal<Option<String>>,
+    loading: RwSignal<bool>,
+    error: RwSignal<Option<ApiError>>,
+    /// Counts loads of the first page, so an answer for an older one is dropped.
+    generation: StoredValue<u64>,
+}
+
+impl EventList {
+    fn new(lead: i64) -> Self {
+        Self {
+            lead,
+            items: RwSignal::new(Vec::new()),
+            next: RwSignal::new(None),
+            name: RwSignal::new(None),
+            loading: RwSignal::new(false),
+            error: RwSignal::new(None),
+            generation: StoredValue::new(0),
+        }
+    }
+
+    /// Loads the first page again, for the group shown.
+    fn reload(self) {
+        self.generation.update_value(|g| *g += 1);
+        let generation = self.generation.get_value();
+        let name = self.name.get_untracked();
+        self.loading.set(true);
+        spawn_local(async move {
+            let page = api::events(self.lead, None, name.as_deref()).await;
+            if self.generation.try_get_value() != Some(generation) {
+                return;
+            }
+            match page {
+                Ok(page) => {
+                    self.items.try_set(page.items);
+                    self.next.try_set(page.next);
+                    self.error.try_set(None);
+                }
+                Err(error) => {
+                    self.error.try_set(Some(error));
+                }
+            }
+            self.loading.try_set(false);
+        });
+    }
+
+    /// New events at the top (they changed elsewhere), keeping what is loaded below.
+    fn refresh(self) {
+        let generation = self.generation.get_value();
+        let name = self.name.get_untracked();
+        spawn_local(async move {
+            let Ok(page) = api::events(self.lead, None, name.as_deref()).await else { return };
+            if self.generation.try_get_value() != Some(generation) {
+                return;
+            }
+            self.items.try_update(|items| {
+                let fresh: Vec<LeadEvent> =
+                    page.items.into_iter().filter(|e| !items.iter().any(|known| known.id == e.id)).collect();
+                if !fresh.is_empty() {
+                    items.extend(fresh);
+                    items.sort_by_key(|e| std::cmp::Reverse((e.occurred_at, e.id)));
+                }
+            });
+        });
+    }
+
+    fn load_more(self) {
+        let Some(after) = self.next.get_untracked() else { return };
+        if self.loading.get_untracked() {
+            return;
+        }
+        let generation = self.generation.get_value();
+        let name = self.name.get_untracked();
+        self.loading.set(true);
+        spawn_local(async move {
+            let page = api::events(self.lead, Some(&after), name.as_deref()).await;
+            if self.generation.try_get_value() != Some(generation) {
+                return;
+            }
+            match page {
+                Ok(page) => {
+                    self.items.try_update(|items| {
+                        let fresh = page.items.into_iter().filter(|e| !items.iter().any(|known| known.id == e.id));
+                        items.extend(fresh.collect::<Vec<_>>());
+                    });
+                    self.next.try_set(page.next);
+                }
+                Err(error) => {
+                    self.error.try_set(Some(error));
+                }
+            }
+            self.loading.try_set(false);
+        });
+    }
+}
+
+#[component]
+pub fn CardEvents(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl IntoView {
+    let tab = RwSignal::new(Tab::Events);
+    let list = EventList::new(lead);
+    let groups = RwSignal::new(None::<Result<Vec<EventGroup>, ApiError>>);
+    let adding = RwSignal::new(false);
+    let load_groups = move || {
+        spawn_local(async move {
+            let loaded = api::event_groups(lead).await;
+            groups.try_set(Some(loaded));
+        })
+    };
+    list.reload();
+    load_groups();
+    if let Some(live) = Live::use_live() {
+        live.on_message(move |event| {
+            if matches!(event, LiveEvent::LeadChanged { lead_id } if *lead_id == lead) {
+                list.refresh();
+                load_groups();
+            }
+        });
+        live.on_reset(move || {
+            list.refresh();
+            load_groups();
+        });
+    }
+    let open_group = move |name: String| {
+        list.name.set(Some(name));
+        list.reload();
+        tab.set(Tab::Events);
+    };
+    let added = Callback::new(move |event: LeadEvent| {
+        adding.set(false);
+        list.items.update(|items| {
+            if !items.iter().any(|known| known.id == event.id) {
+                items.push(event);
+                items.sort_by_key(|e| std::cmp::Reverse((e.occurred_at, e.id)));
+            }
+        });
+        load_groups();
+    });
+    let group_names = Signal::derive(move || {
+        groups.with(|g| match g {
+            Some(Ok(groups)) => groups.iter().map(|g| g.name.clone()).collect::<Vec<_>>(),
+            _ => Vec::new(),
+        })
+    });
+
+    view! {
+        <div class="events" data-testid="events">
+            <div class="events__bar">
+                <div class="tabs" role="tablist" aria-label="Events">
+                    <button
+                        type="button"
+                        role="tab"
+                        class="tabs__tab"
+                        data-testid="events-tab"
+                        aria-selected=move || (tab.get() == Tab::Events).to_string()
+                        on:click=move |_| tab.set(Tab::Events)
+                    >
+                        "Events"
+                    </button>
+                    <button
+                        type="button"
+                        role="tab"
+                        class="tabs__tab"
+                        data-testid="groups-tab"
+                        aria-selected=move || (tab.get() == Tab::Groups).to_string()
+                        on:click=move |_| tab.set(Tab::Groups)
+                    >
+                        "Groups"
+                    </button>
+                </div>
+                <button
+                    type="button"
+                    class="button button--ghost"
+                    data-testid="event-add"
+                    on:click=move |_| adding.update(|a| *a = !*a)
+                >
+                    "Add event"
+                </button>
+            </div>
+            {move || adding.get().then(|| view! { <AddEventForm lead names=group_names on_added=added on_close=move || adding.set(false)/> })}
+            {move || match tab.get() {
+                Tab::Events => view! { <EventsTab list now/> }.into_any(),
+                Tab::Groups => view! { <GroupsTab groups now on_open=open_group/> }.into_any(),
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn EventsTab(list: EventList, now: Signal<DateTime<Utc>>) -> impl IntoView {
+    let on_scroll = move |ev: leptos::ev::Event| {
+        let element: web_sys::Element = event_target(&ev);
+        if element.scroll_top() + element.client_height() >= element.scroll_height() - LOAD_MARGIN_PX {
+            list.load_more();
+        }
+    };
+    view! {
+        {move || list.name.get().map(|name| view! {
+            <p class="events__group-shown">
+                "Events named " <strong>{name}</strong>
+                <button
+                    type="button"
+                    class="button button--ghost"
+                    data-testid="events-all"
+                    on:click=move |_| {
+                        list.name.set(None);
+                        list.reload();
+                    }
+                >
+                    "Show all events"
+                </button>
+            </p>
+        })}
+        <ol class="events__list" data-testid="event-list" on:scroll=on_scroll>
+            <For each=move || list.items.get() key=|event| event.id let:event>
+                <EventRow event now/>
+            </For>
+        </ol>
+        {move || list.error.get().map(|error| view! { <p class="editor__error" role="alert">{error.message}</p> })}
+        {move || {
+            (!list.loading.get() && list.error.with(Option::is_none) && list.items.with(Vec::is_empty))
+                .then(|| view! { <p class="events__empty" data-testid="events-empty">"No events yet."</p> })
+        }}
+        {move || list.next.with(Option::is_some).then(|| view! {
+            <button
+                type="button"
+                class="button button--ghost events__more"
+                data-testid="events-more"
+                disabled=move || list.loading.get()
+                on:click=move |_| list.load_more()
+            >
+                {move || if list.loading.get() { "Loading…" } else { "Load older events" }}
+            </button>
+        })}
+    }
+}
+
+#[component]
+fn EventRow(event: LeadEvent, now: Signal<DateTime<Utc>>) -> impl IntoView {
+    let LeadEvent { name, properties, occurred_at, source, .. } = event;
+    let (marker, marker_title) = match source {
+        EventSource::Tracked => ("tracked", "Sent by the site"),
+        EventSource::Manual => ("manual", "Added by an operator"),
+    };
+    let count = properties.len();
+    let data_name = name.clone();
+    let details = (count > 0).then(|| {
+        let rows = properties
+            .into_iter()
+            .map(|(name, value)| {
+                view! {
+                    <div class="event__property">
+                        <dt>{label_of(&name)}</dt>
+                        <dd>{value_text(&value)}</dd>
+                    </div>
+                }
+            })
+            .collect_view();
+        view! {
+            <details class="event__details" data-testid="event-properties">
+                <summary>{if count == 1 { "1 property".to_owned() } else { format!("{count} properties") }}</summary>
+                <dl class="event__properties">{rows}</dl>
+            </details>
+        }
+    });
+    view! {
+        <li class="event" data-testid="event" data-name=data_name data-source=marker>
+            <div class="event__line">
+                <span class="event__name">{name}</span>
+                <span class=format!("event__source event__source--{marker}") title=marker_title>{marker}</span>
+                <time class="event__time" title=time::local(occurred_at)>
+                    {move || time::relative(occurred_at, now.get())}
+                </time>
+            </div>
+            {details}
+        </li>
+    }
+}
+
+#[component]
+fn GroupsTab(
+    groups: RwSignal<Option<Result<Vec<EventGroup>, ApiError>>>,
+    now: Signal<DateTime<Utc>>,
+    on_open: impl Fn(String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    move || {
+        match groups.get() {
+        None => view! { <p class="events__empty">"Loading…"</p> }.into_any(),
+        Some(Err(error)) => view! { <p class="editor__error" role="alert">{error.message}</p> }.into_any(),
+        Some(Ok(groups)) if groups.is_empty() => {
+            view! { <p class="events__empty" data-testid="groups-empty">"No events yet."</p> }.into_any()
+        }
+        Some(Ok(groups)) => view! {
+            <table class="event-groups" data-testid="event-groups">
+                <thead>
+                    <tr><th>"Event"</th><th>"Count"</th><th>"First"</th><th>"Last"</th></tr>
+                </thead>
+                <tbody>
+                    {groups
+                        .into_iter()
+                        .map(|group| {
+                            let EventGroup { name, count, first, last } = group;
+                            let open = name.clone();
+                            let data_name = name.clone();
+                            view! {
+                                <tr class="event-group" data-testid="event-group" data-name=data_name>
+                                    <td>
+                                        <button type="button" class="link-button" on:click=move |_| on_open(open.clone())>
+                                            {name}
+                                        </button>
+                                    </td>
+                                    <td class="event-group__count" data-testid="event-group-count">{count}</td>
+                                    <td title=time::local(first)>{move || time::relative(first, now.get())}</td>
+                                    <td title=time::local(last)>{move || time::relative(last, now.get())}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        }
+        .into_any(),
+    }
+    }
+}
+
+/// One property row of the form: name, type and the value as typed.
+#[derive(Clone, Copy)]
+struct PropertyDraft {
+    key: u32,
+    name: RwSignal<String>,
+    ty: RwSignal<PropertyType>,
+    value: RwSignal<String>,
+}
+
+#[component]
+fn AddEventForm(
+    lead: i64,
+    #[prop(into)] names: Signal<Vec<String>>,
+    on_added: Callback<LeadEvent>,
+    on_close: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let when = RwSignal::new(time::to_datetime_local(server_now()));
+    let rows = RwSignal::new(Vec::<PropertyDraft>::new());
+    let next_key = StoredValue::new(0_u32);
+    let problem = RwSignal::new(None::<(String, String)>);
+    let saving = RwSignal::new(false);
+    let list_id = format!("event-names-{lead}");
+
+    let add_row = move |_| {
+        next_key.update_value(|k| *k += 1);
+        let row = PropertyDraft {
+            key: next_key.get_value(),
+            name: RwSignal::new(String::new()),
+            ty: RwSignal::new(PropertyType::Text),
+            value: RwSignal::new(String::new()),
+        };
+        rows.update(|rows| rows.push(row));
+    };
+
+    // The event as typed, checked by the core rules the server runs; an error names its field.
+    let build = move || -> Result<AddEvent, (String, String)> {
+        let mut properties = BTreeMap::new();
+        for row in rows.get_untracked() {
+            let typed = row.name.get_untracked();
+            if typed.trim().is_empty() {
+                continue;
+            }
+            let property = PropertyName::parse(typed.trim())
+                .map_err(|e| (format!("properties.{}", typed.trim()), format!("Property name: {e}.")))?;
+            let value = value_of(row.ty.get_untracked(), &row.value.get_untracked())
+                .map_err(|e| (format!("properties.{}", property.as_str()), format!("{}: {e}.", property.as_str())))?;
+            properties.insert(property.as_str().to_owned(), value);
+        }
+        let occurred_at = time::from_datetime_local(&when.get_untracked())
+            .map_err(|e| ("occurred_at".to_owned(), format!("Time: {e}.")))?;
+        let event =
+            AddEvent { name: name.get_untracked().trim().to_owned(), properties, occurred_at: Some(occurred_at) };
+        event.check(server_now()).map_err(|e| (e.field.clone(), format!("{}: {}.", e.field, e.message)))?;
+        Ok(event)
+    };
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let event = match build() {
+            Ok(event) => event,
+            Err(error) => return problem.set(Some(error)),
+        };
+        saving.set(true);
+        spawn_local(async move {
+            match api::add_event(lead, &event).await {
+                Ok(stored) => on_added.run(stored),
+                Err(error) => {
+                    problem.try_set(Some((error.field.clone().unwrap_or_default(), error.message)));
+                }
+            }
+            saving.try_set(false);
+        });
+    };
+
+    view! {
+        <form class="editor event-add-form" data-testid="event-add-form" on:submit=submit on:input=move |_| problem.set(None)>
+            <div class="event-add-form__fields">
+                <label class="field">
+                    <span class="field__label">"Event"</span>
+                    <input
+                        class="input"
+                        name="event-name"
+                        list=list_id.clone()
+                        autocomplete="off"
+                        placeholder="e.g. Called the sales team"
+                        prop:value=name
+                        on:input=move |ev| name.set(event_target_value(&ev))
+                    />
+                    <datalist id=list_id>
+                        {move || names.get().into_iter().filter(|n| !n.starts_with('$')).map(|n| view! { <option value=n/> }).collect_view()}
+                    </datalist>
+                </label>
+                <label class="field">
+                    <span class="field__label">"When"</span>
+                    <input
+                        class="input"
+                        type="datetime-local"
+                        step="1"
+                        name="event-time"
+                        prop:value=when
+                        on:input=move |ev| when.set(event_target_value(&ev))
+                    />
+                </label>
+            </div>
+            <For each=move || rows.get() key=|row| row.key let:row>
+                <div class="event-add-form__property" data-testid="event-add-property">
+                    <input
+                        class="input"
+                        name="property-name"
+                        placeholder="Property"
+                        prop:value=row.name
+                        on:input=move |ev| row.name.set(event_target_value(&ev))
+                    />
+                    <select
+                        class="select"
+                        name="property-type"
+                        prop:value=move || row.ty.get().as_str()
+                        on:change=move |ev| {
+                            if let Some(chosen) = PropertyType::parse(&event_target_value(&ev)) {
+                                row.ty.set(chosen);
+                            }
+                        }
+                    >
+                        {PropertyType::ALL.into_iter().map(|t| view! { <option value=t.as_str()>{t.label()}</option> }).collect_view()}
+                    </select>
+                    <ValueInput ty=row.ty draft=row.value/>
+                    <button
+                        type="button"
+                        class="button button--ghost"
+                        aria-label="Remove this property"
+                        on:click=move |_| rows.update(|rows| rows.retain(|r| r.key != row.key))
+                    >
+                        "×"
+                    </button>
+                </div>
+            </For>
+            <div class="editor__actions">
+                <button type="button" class="button button--ghost" data-testid="event-add-property-row" on:click=add_row>
+                    "Add property"
+                </button>
+                <button type="submit" class="button button--primary" data-testid="event-add-save" disabled=saving>
+                    "Add event"
+                </button>
+                <button type="button" class="button button--ghost" on:click=move |_| on_close()>
+                    "Cancel"
+                </button>
+            </div>
+            <InlineError message=Signal::derive(move || problem.get().map(|(_, message)| message)) testid="event-add-error"/>
+        </form>
+    }
+}

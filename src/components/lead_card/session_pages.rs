@@ -1,0 +1,69 @@
+//! The pages the lead viewed in their current (latest) visit to the site, in order, with the time
+//! spent on each — what they are reading while the operator talks to them.
+
+use leadcard_core::LiveEvent;
+use leadcard_core::tracking::{SessionPage, SessionPages, format_duration};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::{self, ApiError};
+use crate::live::Live;
+use crate::time;
+
+#[component]
+pub fn CardSessionPages(lead: i64) -> impl IntoView {
+    let loaded = RwSignal::new(None::<Result<SessionPages, ApiError>>);
+    let load = move || {
+        spawn_local(async move {
+            let pages = api::session_pages(lead).await;
+            loaded.try_set(Some(pages));
+        })
+    };
+    load();
+    if let Some(live) = Live::use_live() {
+        live.on_message(move |event| match event {
+            LiveEvent::LeadChanged { lead_id } if *lead_id == lead => load(),
+            // A heartbeat moves the time on the last page on.
+            LiveEvent::Presence { lead_id, .. } if *lead_id == lead => load(),
+            _ => {}
+        });
+        live.on_reset(load);
+    }
+    move || match loaded.get() {
+        None => view! { <p class="events__empty">"Loading…"</p> }.into_any(),
+        Some(Err(error)) => view! { <p class="editor__error" role="alert">{error.message}</p> }.into_any(),
+        Some(Ok(SessionPages { session: None, .. })) => {
+            view! { <p class="events__empty" data-testid="session-pages-empty">"Not seen on the site yet."</p> }
+                .into_any()
+        }
+        Some(Ok(SessionPages { session: Some(session), pages })) => {
+            let device =
+                [session.browser, session.os, session.device].into_iter().flatten().collect::<Vec<_>>().join(" · ");
+            view! {
+                <p class="session-pages__meta">
+                    "Visit started " {time::local(session.started_at)}
+                    {(!device.is_empty()).then(|| format!(" · {device}"))}
+                    {session.referrer.map(|r| format!(" · from {r}"))}
+                </p>
+                <ol class="session-pages" data-testid="session-pages">
+                    {pages.into_iter().map(|page| view! { <PageRow page/> }).collect_view()}
+                </ol>
+            }
+            .into_any()
+        }
+    }
+}
+
+#[component]
+fn PageRow(page: SessionPage) -> impl IntoView {
+    let spent = format_duration(page.duration());
+    let SessionPage { url, title, viewed_at, .. } = page;
+    let label = title.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| url.clone());
+    view! {
+        <li class="session-page" data-testid="session-page">
+            <span class="session-page__title" title=url.clone()>{label}</span>
+            <span class="session-page__url">{url}</span>
+            <span class="session-page__time" title=time::local(viewed_at) data-testid="session-page-time">{spent}</span>
+        </li>
+    }
+}

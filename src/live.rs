@@ -1,0 +1,153 @@
+//! Live updates from the server (`GET /api/v1/stream`, Server-Sent Events), shared by every page
+//! of a signed-in operator. The browser's EventSource reconnects by itself and sends
+//! `Last-Event-ID`, so no update is missed or received twice; when the server closes a stream for
+//! good (e.g. the session ended), the page opens a new one after a pause, from the last id seen.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use chrono::DateTime;
+use leadcard_core::live::RESET;
+use leadcard_core::{LiveEvent, LiveMessage};
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::Closure;
+use web_sys::{EventSource, MessageEvent};
+
+use crate::components::clock::observe_server_now;
+use crate::json;
+
+const STREAM: &str = "/api/v1/stream";
+const REOPEN_AFTER: Duration = Duration::from_secs(3);
+/// Messages within this long of opening may be a replay of older ones.
+const REPLAY_MS: f64 = 1_500.0;
+
+/// The live connection of this page.
+#[derive(Clone, Copy)]
+pub struct Live {
+    /// The last message received.
+    pub latest: RwSignal<Option<LiveMessage>>,
+    /// Counts `reset`s: the page was too far behind and reloads what it shows.
+    pub resets: RwSignal<u64>,
+    /// Whether the stream is open now.
+    pub connected: RwSignal<bool>,
+}
+
+struct Connection {
+    source: EventSource,
+    _on_message: Closure<dyn Fn(MessageEvent)>,
+    _on_reset: Closure<dyn Fn(MessageEvent)>,
+    _on_open: Closure<dyn Fn(web_sys::Event)>,
+    _on_error: Closure<dyn Fn(web_sys::Event)>,
+}
+
+impl Live {
+    /// Opens the stream for the components below; it closes with the owner.
+    pub fn provide() -> Self {
+        let live = Live { latest: RwSignal::new(None), resets: RwSignal::new(0), connected: RwSignal::new(false) };
+        provide_context(live);
+        let connection: StoredValue<Option<SendWrapper<Connection>>> = StoredValue::new(None);
+        let last_id = Rc::new(Cell::new(None::<i64>));
+        open(live, connection, last_id);
+        on_cleanup(move || {
+            if let Some(Some(c)) = connection.try_update_value(Option::take) {
+                c.source.close();
+            }
+        });
+        live
+    }
+
+    pub fn use_live() -> Option<Self> {
+        use_context()
+    }
+
+    /// Calls `f` with each message received from now on (not the ones before this call).
+    pub fn on_message(self, f: impl Fn(&LiveEvent) + 'static) {
+        let from = self.latest.with_untracked(|m| m.as_ref().map_or(i64::MIN, |m| m.id));
+        Effect::new(move |_| {
+            self.latest.with(|message| {
+                if let Some(message) = message.as_ref().filter(|m| m.id > from) {
+                    f(&message.event);
+                }
+            })
+        });
+    }
+
+    /// Calls `f` after each `reset` from now on.
+    pub fn on_reset(self, f: impl Fn() + 'static) {
+        let from = self.resets.get_untracked();
+        Effect::new(move |_| {
+            if self.resets.get() > from {
+                f();
+            }
+        });
+    }
+}
+
+fn open(live: Live, connection: StoredValue<Option<SendWrapper<Connection>>>, last_id: Rc<Cell<Option<i64>>>) {
+    let url = match last_id.get() {
+        Some(id) => format!("{STREAM}?last_event_id={id}"),
+        None => STREAM.to_owned(),
+    };
+    let Ok(source) = EventSource::new(&url) else { return };
+    let seen = last_id.clone();
+    let opened_at = Rc::new(Cell::new(f64::INFINITY));
+    let opened = opened_at.clone();
+    let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+        let Some(text) = event.data().as_string() else { return };
+        let Ok(value) = js_sys::JSON::parse(&text) else { return };
+        if let Ok(message) = json::from_value::<LiveMessage>(value) {
+            seen.set(Some(message.id));
+            // Messages sent on connecting may be old; later ones were published just now, so
+            // their time is the server's clock.
+            if js_sys::Date::now() - opened.get() > REPLAY_MS
+                && let Some(at) = DateTime::from_timestamp_millis(message.at)
+            {
+                observe_server_now(at);
+            }
+            live.latest.try_set(Some(message));
+        }
+    });
+    let seen = last_id.clone();
+    let on_reset = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+        if let Ok(id) = event.last_event_id().parse::<i64>() {
+            seen.set(Some(id));
+        }
+        live.resets.try_update(|n| *n += 1);
+    });
+    let on_open = Closure::<dyn Fn(web_sys::Event)>::new(move |_| {
+        opened_at.set(js_sys::Date::now());
+        live.connected.try_set(true);
+    });
+    let reopen_from = last_id.clone();
+    let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |event: web_sys::Event| {
+        live.connected.try_set(false);
+        let closed = event
+            .target()
+            .and_then(|t| t.dyn_into::<EventSource>().ok())
+            .is_some_and(|s| s.ready_state() == EventSource::CLOSED);
+        if closed {
+            // The browser gave up (an error answer): try again later, from the last id seen.
+            let last_id = reopen_from.clone();
+            set_timeout(
+                move || {
+                    if connection.try_with_value(|c| c.is_some()) == Some(true) {
+                        open(live, connection, last_id);
+                    }
+                },
+                REOPEN_AFTER,
+            );
+        }
+    });
+    source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    let _ = source.add_event_listener_with_callback(RESET, on_reset.as_ref().unchecked_ref());
+    source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    let new =
+        Connection { source, _on_message: on_message, _on_reset: on_reset, _on_open: on_open, _on_error: on_error };
+    if let Some(Some(old)) = connection.try_update_value(|c| c.replace(SendWrapper::new(new))) {
+        old.source.close();
+    }
+}
