@@ -60,6 +60,8 @@ pub struct TrackIdentify {
     pub key: Option<String>,
     pub visitor_id: String,
     pub user_id: String,
+    /// Missing counts as wrong (401).
+    #[serde(default)]
     pub user_hash: String,
     /// Property operations applied to the identified lead, in order (as on the card).
     #[serde(default)]

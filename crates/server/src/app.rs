@@ -10,10 +10,12 @@ use crate::auth::rate_limit::SignInLimiter;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::demo::{self, SeedError};
+use crate::ingest::Ingest;
 use crate::live::Live;
 use crate::mail::{MailSetupError, Mailer, worker};
 use crate::routes;
-use crate::store::{Store, StoreError, redact};
+use crate::store::{Project, Store, StoreError, redact};
+use crate::tracking::Tracking;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -23,6 +25,8 @@ pub struct AppState {
     pub sessions: SessionSettings,
     pub sign_in_limiter: Arc<SignInLimiter>,
     pub live: Live,
+    pub ingest: Ingest,
+    pub tracking: Arc<Tracking>,
     pub mailer: Arc<Mailer>,
 }
 
@@ -36,6 +40,8 @@ pub enum StartError {
     Mail(#[from] MailSetupError),
     #[error("cannot listen on {address}: {source}")]
     Bind { address: SocketAddr, source: std::io::Error },
+    #[error("test mode lets anyone move the server's clock: it listens only on a loopback address, not {0}")]
+    TestModeNotLoopback(SocketAddr),
 }
 
 /// A bound server, ready to run: tests build it on port 0 and read the port.
@@ -44,6 +50,7 @@ pub struct Application {
     address: SocketAddr,
     router: axum::Router,
     state: AppState,
+    project: Project,
 }
 
 /// How often expired sessions and idle rate-limit keys are dropped.
@@ -51,6 +58,12 @@ const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(3
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
+        if config.test_mode {
+            if !config.bind.ip().is_loopback() {
+                return Err(StartError::TestModeNotLoopback(config.bind));
+            }
+            tracing::warn!("TEST MODE: POST /api/v1/test/clock moves the server's clock; never run this in production");
+        }
         // Listen first: a taken port fails at once, before any database work.
         let listener =
             TcpListener::bind(config.bind).await.map_err(|source| StartError::Bind { address: config.bind, source })?;
@@ -61,18 +74,23 @@ impl Application {
         if config.seed_demo {
             demo::seed_if_empty(&store, clock.now()).await?;
         }
+        let project = store.ensure_project(clock.now()).await?;
         let mailer = Arc::new(Mailer::from_args(&config.mail, address, &store).await?);
         let live = Live::start(store.clone(), clock.clone(), &config.database.database_url).await?;
+        let ingest = Ingest::start(store.clone(), clock.clone(), live.clone(), config.tracking.ingest());
         let state = AppState {
             store,
             clock,
             sessions: config.sessions(),
             sign_in_limiter: Arc::new(SignInLimiter::default()),
             live,
+            ingest,
+            tracking: Arc::new(Tracking::new(config.tracking.track_rate)),
             mailer,
         };
-        let router = routes::router(state.clone(), &config.dist);
-        Ok(Application { listener, address, router, state })
+        let options = routes::Options { test_mode: config.test_mode, demo_site: config.seed_demo };
+        let router = routes::router(state.clone(), &config.dist, options);
+        Ok(Application { listener, address, router, state, project })
     }
 
     pub fn port(&self) -> u16 {
@@ -95,6 +113,11 @@ impl Application {
     /// What handlers reach; tests run background jobs (the segment job) with it.
     pub fn state(&self) -> AppState {
         self.state.clone()
+    }
+
+    /// The tracking project (its public key goes in the widget's `data-key`).
+    pub fn project(&self) -> &Project {
+        &self.project
     }
 
     /// Serves until Ctrl-C or SIGTERM.
@@ -123,6 +146,7 @@ async fn housekeeping(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "cannot delete expired sessions"),
         }
         state.sign_in_limiter.forget_idle();
+        state.tracking.forget_idle();
         if let Err(e) = state.live.forget_old().await {
             tracing::warn!(error = %e, "cannot delete old live events");
         }

@@ -1,17 +1,26 @@
 //! `bench-seed`: many synthetic leads (properties, tags, address statuses, a few on the site)
-//! inserted as fast as the store allows, for the benchmarks.
+//! inserted as fast as the store allows; `bench-ingest`: the tracking writer against raw inserts.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
+use leadcard_core::event::EventName;
+use leadcard_core::tracking::CheckedEvent;
 use leadcard_core::{BounceKind, PropertyName, PropertyValue, SubscriptionStatus};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
+use crate::clock::Clock;
+use crate::config::BenchIngestArgs;
 use crate::demo::{BROWSERS, DOMAINS, FIRST_NAMES, INVALID_EMAILS, LAST_NAMES, PLACES, PLANS};
-use crate::store::{EmailStatusChange, NewLead, Store, StoreError};
+use crate::ingest::Ingest;
+use crate::live::Live;
+use crate::simulate::Percentiles;
+use crate::store::{EmailStatusChange, NewLead, Store, StoreError, TrackKind, TrackWrite};
 
 /// Leads per transaction.
 const BATCH: u64 = 20_000;
@@ -122,4 +131,118 @@ fn bench_lead(
 
 fn status(email: &str, status: SubscriptionStatus, bounce: Option<BounceKind>, at: DateTime<Utc>) -> EmailStatusChange {
     EmailStatusChange { email: email.to_owned(), status, bounce, reason: None, at }
+}
+
+/// The one JSON line `bench-ingest` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestReport {
+    pub events: u64,
+    pub per_call: u32,
+    pub concurrency: u32,
+    pub batch: u32,
+    pub writer_seconds: f64,
+    pub writer_events_per_sec: f64,
+    pub raw_seconds: f64,
+    pub raw_events_per_sec: f64,
+    /// Writer throughput as a share of raw batched inserts of the same rows.
+    pub ratio: f64,
+    /// Call submitted -> committed and answered.
+    pub latency_ms: Percentiles,
+}
+
+/// The ingest writer at full load against raw batched inserts of the same rows: `concurrency`
+/// producers submit calls of `per_call` events for `visitors` visitors until `events` are
+/// stored; then the same rows go straight into the events table in transactions of `batch` rows.
+pub async fn bench_ingest(store: &Store, args: &BenchIngestArgs) -> Result<IngestReport, String> {
+    let clock = Arc::new(Clock::default());
+    let project = store.ensure_project(clock.now()).await.map_err(|e| e.to_string())?;
+    let live =
+        Live::start(store.clone(), clock.clone(), &args.database.database_url).await.map_err(|e| e.to_string())?;
+    let settings = args.tracking.ingest();
+    let ingest = Ingest::start(store.clone(), clock.clone(), live, settings);
+    let visitor = |v: u32| format!("bench-visitor-{v}");
+    // Every visitor exists first, as on a site with returning visitors.
+    for v in 0..args.visitors {
+        let kind = TrackKind::Heartbeat {
+            session_key: format!("s{v}"),
+            url: "https://shop.example/".to_owned(),
+            title: None,
+            active: true,
+        };
+        let write = TrackWrite { project_id: project.id, visitor_id: visitor(v), received_at: clock.now(), kind };
+        ingest.submit(write).await.map_err(|e| e.to_string())?;
+    }
+
+    let calls = args.events.div_ceil(u64::from(args.per_call.max(1)));
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let started = Instant::now();
+    let mut producers = Vec::new();
+    for _ in 0..args.concurrency.max(1) {
+        let (ingest, next, clock) = (ingest.clone(), next.clone(), clock.clone());
+        let (per_call, visitors, project_id) = (args.per_call.max(1), args.visitors.max(1), project.id);
+        producers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let call = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if call >= calls {
+                    return Ok::<_, String>(latencies);
+                }
+                let events = (0..per_call).map(|i| bench_event(call * u64::from(per_call) + u64::from(i))).collect();
+                let kind = TrackKind::Events { session_key: None, user_agent: None, events };
+                let visitor_id = visitor((call % u64::from(visitors)) as u32);
+                let write = TrackWrite { project_id, visitor_id, received_at: clock.now(), kind };
+                let sent = Instant::now();
+                ingest.submit(write).await.map_err(|e| e.to_string())?;
+                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+            }
+        }));
+    }
+    let mut latencies = Vec::new();
+    for producer in producers {
+        latencies.extend(producer.await.map_err(|e| e.to_string())??);
+    }
+    let writer_seconds = started.elapsed().as_secs_f64();
+    let stored = calls * u64::from(args.per_call.max(1));
+
+    // The same rows, straight in: the leads the visitors became, the same names and properties.
+    let leads = store.visitor_leads(project.id).await.map_err(|e| e.to_string())?;
+    let now = crate::clock::to_ms(clock.now());
+    let rows = (0..calls)
+        .flat_map(|call| {
+            (0..u64::from(args.per_call.max(1))).map(move |i| (call, call * u64::from(args.per_call.max(1)) + i))
+        })
+        .map(|(call, n)| {
+            let lead =
+                leads.get(&visitor((call % u64::from(args.visitors.max(1))) as u32)).copied().unwrap_or_default();
+            let event = bench_event(n);
+            let properties = serde_json::to_string(&event.properties).unwrap_or_default();
+            (lead, event.name.as_str().to_owned(), properties, now)
+        })
+        .collect::<Vec<_>>();
+    let started = Instant::now();
+    store.insert_events_raw(rows, args.tracking.ingest_batch as usize).await.map_err(|e| e.to_string())?;
+    let raw_seconds = started.elapsed().as_secs_f64();
+    let rate = |seconds: f64| if seconds > 0.0 { stored as f64 / seconds } else { 0.0 };
+    Ok(IngestReport {
+        events: stored,
+        per_call: args.per_call,
+        concurrency: args.concurrency,
+        batch: args.tracking.ingest_batch,
+        writer_seconds,
+        writer_events_per_sec: rate(writer_seconds),
+        raw_seconds,
+        raw_events_per_sec: rate(raw_seconds),
+        ratio: rate(writer_seconds) / rate(raw_seconds).max(f64::MIN_POSITIVE),
+        latency_ms: Percentiles::of(latencies),
+    })
+}
+
+fn bench_event(n: u64) -> CheckedEvent {
+    let name = EventName::parse(["Viewed product", "Added to cart", "Searched", "Read article"][(n % 4) as usize])
+        .unwrap_or_else(|_| unreachable!());
+    let mut properties = BTreeMap::new();
+    properties.insert("product".to_owned(), PropertyValue::Text(format!("P{}", n % 97)));
+    properties.insert("price".to_owned(), PropertyValue::Number((n % 10_000) as f64 / 100.0));
+    properties.insert("seq".to_owned(), PropertyValue::Number(n as f64));
+    CheckedEvent { name, properties, time: None, page: None }
 }

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use leadcard_core::wire::Role;
 
 use crate::auth::SessionSettings;
+use crate::ingest::IngestSettings;
 
 #[derive(Debug, Parser)]
 #[command(name = "leadcard-server", version, about = "leadcard's API server and store")]
@@ -32,6 +33,65 @@ pub enum Command {
     Operator(OperatorCommand),
     /// Insert many synthetic leads as fast as possible and print one JSON line with the rate.
     BenchSeed(BenchSeedArgs),
+    /// The tracking project's keys.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Drive the tracking API with simulated visitors and measure heartbeat -> live update delay.
+    Simulate(SimulateArgs),
+    /// Measure the ingest writer against raw batched inserts; print one JSON line.
+    BenchIngest(BenchIngestArgs),
+    /// Print every stored event of the ingest load (`load-*` names) with its `seq`, as JSON.
+    BenchIngestCheck(DatabaseArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Print the project's public and secret keys (creating the project when there is none).
+    Show(DatabaseArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SimulateArgs {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// The project's public key (`leadcard-server project show`).
+    #[arg(long)]
+    pub key: String,
+    /// Simulated visitors, each with its own browser session.
+    #[arg(long, default_value_t = 100)]
+    pub visitors: u32,
+    /// How long to run.
+    #[arg(long, default_value_t = 120)]
+    pub seconds: u64,
+    /// Each visitor's heartbeat period (the widget's is 60 s); starts are spread over one period.
+    #[arg(long, default_value_t = 60)]
+    pub heartbeat_seconds: u64,
+    /// An operator to sign in as, to watch the live updates (the delay is measured only with one).
+    #[arg(long, env = "LEADCARD_SIMULATE_EMAIL")]
+    pub operator_email: Option<String>,
+    #[arg(long, env = "LEADCARD_SIMULATE_PASSWORD")]
+    pub operator_password: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchIngestArgs {
+    /// Events to ingest in each of the two runs.
+    #[arg(long, default_value_t = 200_000)]
+    pub events: u64,
+    /// Events per tracking call.
+    #[arg(long, default_value_t = 10)]
+    pub per_call: u32,
+    /// Calls in flight at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: u32,
+    /// Distinct visitors (leads) the events belong to.
+    #[arg(long, default_value_t = 1_000)]
+    pub visitors: u32,
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,6 +134,49 @@ pub struct Config {
     pub session_absolute_hours: u32,
     #[command(flatten)]
     pub mail: MailArgs,
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
+    /// Test mode: `POST /api/v1/test/clock` moves the server's clock. Only on a loopback address;
+    /// never in production.
+    #[arg(long, env = "LEADCARD_TEST_MODE")]
+    pub test_mode: bool,
+}
+
+/// The tracking API's ingest and limits.
+#[derive(Debug, Clone, Args)]
+pub struct TrackingArgs {
+    /// Tracking calls that may wait for the ingest writer; beyond, calls get 503 with Retry-After.
+    #[arg(long, env = "LEADCARD_INGEST_QUEUE", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub ingest_queue: u32,
+    /// Most events the ingest writer commits in one transaction.
+    #[arg(long, env = "LEADCARD_INGEST_BATCH", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub ingest_batch: u32,
+    /// How long a batch may wait for more calls after its first, in milliseconds (0: no wait).
+    #[arg(long, env = "LEADCARD_INGEST_WAIT_MS", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(0..=1_000))]
+    pub ingest_wait_ms: u32,
+    /// Tracking calls per second per project key (bursts up to twice as many); beyond, 429.
+    #[arg(long, env = "LEADCARD_TRACK_RATE", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub track_rate: u32,
+}
+
+impl Default for TrackingArgs {
+    fn default() -> Self {
+        TrackingArgs { ingest_queue: 10_000, ingest_batch: 1_000, ingest_wait_ms: 2, track_rate: 500 }
+    }
+}
+
+impl TrackingArgs {
+    pub fn ingest(&self) -> IngestSettings {
+        IngestSettings {
+            queue: self.ingest_queue as usize,
+            batch_events: self.ingest_batch as usize,
+            batch_wait: std::time::Duration::from_millis(self.ingest_wait_ms.into()),
+        }
+    }
 }
 
 /// Mail delivery and the links in mails.

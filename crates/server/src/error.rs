@@ -52,6 +52,14 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("Too many sign-in attempts. Try again in {retry_after_secs} seconds.")]
     RateLimited { retry_after_secs: u64 },
+    #[error("Unknown or missing project key: send the public key as X-Leadcard-Key or the body's `key`.")]
+    InvalidKey,
+    #[error("user_hash does not match user_id: sign the user id with the project's secret key (HMAC-SHA256, hex).")]
+    InvalidUserHash,
+    #[error("Too many tracking requests for this project key. Try again in {retry_after_secs} seconds.")]
+    TrackingRateLimited { retry_after_secs: u64 },
+    #[error("The server is busy storing earlier data. Try again in {retry_after_secs} seconds; nothing was stored.")]
+    Busy { retry_after_secs: u64 },
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -63,9 +71,11 @@ impl ApiError {
 
     fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthenticated | ApiError::InvalidCredentials | ApiError::InvalidSecret => {
-                StatusCode::UNAUTHORIZED
-            }
+            ApiError::Unauthenticated
+            | ApiError::InvalidCredentials
+            | ApiError::InvalidSecret
+            | ApiError::InvalidKey
+            | ApiError::InvalidUserHash => StatusCode::UNAUTHORIZED,
             ApiError::Csrf | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -79,7 +89,8 @@ impl ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::TrackingRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -103,7 +114,10 @@ impl ApiError {
             ApiError::BadRequest { code, .. } => code,
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::RateLimited { .. } | ApiError::TrackingRateLimited { .. } => "rate_limited",
+            ApiError::InvalidKey => "invalid_key",
+            ApiError::InvalidUserHash => "invalid_user_hash",
+            ApiError::Busy { .. } => "busy",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -161,7 +175,9 @@ impl IntoResponse for ApiError {
                 let etag = etag(current.version);
                 ([(header::ETAG, etag)], (status, Json(Conflict { error, current: *current }))).into_response()
             }
-            ApiError::RateLimited { retry_after_secs } => {
+            ApiError::RateLimited { retry_after_secs }
+            | ApiError::TrackingRateLimited { retry_after_secs }
+            | ApiError::Busy { retry_after_secs } => {
                 let retry_after = HeaderValue::from(retry_after_secs);
                 ([(header::RETRY_AFTER, retry_after)], (status, Json(ErrorBody { error }))).into_response()
             }

@@ -41,23 +41,30 @@ pub fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if inner.is_data() {
-            let message = inner.to_string();
-            let field = if path == "." { missing_field(&message) } else { Some(path) };
-            let message = strip_position(&message);
-            ApiError::Invalid { field, message }
-        } else {
-            ApiError::BadRequest { code: "invalid_json", message: format!("The body is not valid JSON: {inner}") }
-        }
-    })?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(shape_error)?;
     de.end().map_err(|e| ApiError::BadRequest {
         code: "invalid_json",
         message: format!("The body is not valid JSON: {e}"),
     })?;
     Ok(value)
+}
+
+/// A JSON value as `T`; a value of the wrong shape -> 422 `invalid` naming the field.
+pub fn from_json_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(shape_error)
+}
+
+fn shape_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    if inner.is_data() {
+        let message = inner.to_string();
+        let field = if path == "." { missing_field(&message) } else { Some(path) };
+        let message = strip_position(&message);
+        ApiError::Invalid { field, message }
+    } else {
+        ApiError::BadRequest { code: "invalid_json", message: format!("The body is not valid JSON: {inner}") }
+    }
 }
 
 /// serde names a missing field only in its message: "missing field `email`".

@@ -9,11 +9,15 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod ingest;
 pub mod live;
 pub mod mail;
 pub mod routes;
 pub mod segments;
+pub mod simulate;
+pub mod site;
 pub mod store;
+pub mod tracking;
 pub mod web;
 
 pub use app::{AppState, Application, StartError};

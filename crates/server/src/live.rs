@@ -79,6 +79,11 @@ impl Live {
         }
     }
 
+    /// Wakes the reader after messages were stored by another transaction (the ingest writer's).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
     pub async fn publish_all(&self, events: impl IntoIterator<Item = LiveEvent>) {
         for event in events {
             self.publish(event).await;

@@ -1,4 +1,5 @@
-//! `leadcard-server`: serve (the default), `operator add`, `bench-seed`.
+//! `leadcard-server`: serve (the default), `operator add`, `project show`, `simulate`, and the
+//! benchmark helpers `bench-seed`, `bench-ingest`, `bench-ingest-check`.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -7,8 +8,12 @@ use clap::Parser;
 use leadcard_core::EmailAddress;
 use leadcard_server::auth::password::{check_new_password, hash_password};
 use leadcard_server::bench::bench_seed;
-use leadcard_server::config::{BenchSeedArgs, Cli, Command, OperatorAddArgs, OperatorCommand};
+use leadcard_server::config::{
+    BenchIngestArgs, BenchSeedArgs, Cli, Command, DatabaseArgs, OperatorAddArgs, OperatorCommand, ProjectCommand,
+    SimulateArgs,
+};
 use leadcard_server::demo::{DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD};
+use leadcard_server::simulate::Percentiles;
 use leadcard_server::store::{NewOperator, Store};
 use leadcard_server::{Application, Clock, Config};
 use tracing_subscriber::EnvFilter;
@@ -27,6 +32,10 @@ async fn main() -> ExitCode {
         Some(Command::Serve(config)) => serve(config).await,
         Some(Command::Operator(OperatorCommand::Add(args))) => add_operator(args).await,
         Some(Command::BenchSeed(args)) => bench(args).await,
+        Some(Command::Project(ProjectCommand::Show(args))) => show_project(args).await,
+        Some(Command::Simulate(args)) => simulate(args).await,
+        Some(Command::BenchIngest(args)) => bench_ingest(args).await,
+        Some(Command::BenchIngestCheck(args)) => bench_ingest_check(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -45,6 +54,9 @@ async fn serve(config: Config) -> Result<(), String> {
     println!("leadcard is listening on http://{host}:{}/", address.port());
     if seed_demo && app.store().operator_by_email(DEMO_OPERATOR_EMAIL).await.is_ok_and(|o| o.is_some()) {
         println!("Demo operator: {DEMO_OPERATOR_EMAIL} / {DEMO_OPERATOR_PASSWORD}");
+    }
+    if seed_demo {
+        println!("Demo site: http://{host}:{}/demo/ (project key {})", address.port(), app.project().public_key);
     }
     app.run_until_stopped().await.map_err(|e| format!("server stopped: {e}"))
 }
@@ -79,5 +91,55 @@ async fn bench(args: BenchSeedArgs) -> Result<(), String> {
         bench_seed(&store, args.leads, args.properties, Clock::default().now()).await.map_err(|e| e.to_string())?;
     store.close().await;
     println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+async fn show_project(args: DatabaseArgs) -> Result<(), String> {
+    let store = Store::connect(&args.database_url).await.map_err(|e| e.to_string())?;
+    let project = store.ensure_project(Clock::default().now()).await.map_err(|e| e.to_string())?;
+    store.close().await;
+    println!("project:    {}", project.name);
+    println!("public key: {}", project.public_key);
+    println!("secret key: {}", project.secret_key);
+    println!(
+        "snippet:    <script src=\"https://LEADCARD-HOST/widget.js\" data-key=\"{}\" async></script>",
+        project.public_key
+    );
+    Ok(())
+}
+
+async fn simulate(args: SimulateArgs) -> Result<(), String> {
+    let report = leadcard_server::simulate::simulate(args).await?;
+    let show =
+        |p: &Percentiles| format!("p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms (n = {})", p.p50, p.p95, p.p99, p.samples);
+    eprintln!(
+        "visitors {}, {} s: {} heartbeats, {} events",
+        report.visitors, report.seconds, report.heartbeats, report.events
+    );
+    eprintln!("heartbeat call: {}", show(&report.heartbeat_ms));
+    match &report.live_delay_ms {
+        Some(delay) => eprintln!("heartbeat -> live presence event: {}", show(delay)),
+        None => eprintln!("(no --operator-email/--operator-password: live delay not measured)"),
+    }
+    if !report.refused.is_empty() || report.failed > 0 {
+        eprintln!("refused {:?}, failed {}", report.refused, report.failed);
+    }
+    println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+async fn bench_ingest(args: BenchIngestArgs) -> Result<(), String> {
+    let store = Store::connect(&args.database.database_url).await.map_err(|e| e.to_string())?;
+    let report = leadcard_server::bench::bench_ingest(&store, &args).await?;
+    store.close().await;
+    println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+async fn bench_ingest_check(args: DatabaseArgs) -> Result<(), String> {
+    let store = Store::connect(&args.database_url).await.map_err(|e| e.to_string())?;
+    let seqs = store.event_seqs("load-").await.map_err(|e| e.to_string())?;
+    store.close().await;
+    println!("{}", serde_json::json!({ "seqs": seqs }));
     Ok(())
 }

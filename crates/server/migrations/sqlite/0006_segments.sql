@@ -5,7 +5,7 @@
 -- occurred_at) serves the count for one lead (the card, a probe per lead in lists);
 -- (name, occurred_at, lead_id) serves the set of leads per name and window, and the job that
 -- finds events leaving a window.
-CREATE INDEX events_lead_name_time ON events (lead_id, name, occurred_at);
+-- (lead_id, name, occurred_at) is served by 0005's events_lead_name_time.
 CREATE INDEX events_name_time_lead ON events (name, occurred_at, lead_id);
 
 -- name_key: the name lower-cased (in Rust), unique. filter: the Filter as JSON.

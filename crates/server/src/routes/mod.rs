@@ -3,6 +3,7 @@
 
 mod catalog;
 mod email;
+mod events;
 mod health;
 mod leads;
 mod links;
@@ -14,6 +15,9 @@ mod segments;
 mod session;
 mod stream;
 mod tags;
+mod test_clock;
+mod track;
+mod visitors;
 mod webhooks;
 
 use std::path::Path;
@@ -31,7 +35,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::auth::{SESSION_COOKIE, require_session};
 use crate::error::ApiError;
-use crate::web;
+use crate::{site, web};
 
 pub const API_BASE: &str = "/api/v1";
 
@@ -48,6 +52,10 @@ pub const API_BASE: &str = "/api/v1";
         (name = "pins", description = "Each operator's pinned properties"),
         (name = "live", description = "Live updates (Server-Sent Events)"),
         (name = "segments", description = "Saved filters, the card's segments and their timeline"),
+        (name = "tracking", description = "The site's widget: events, heartbeats, identify (project key)"),
+        (name = "visitors", description = "Who is on the site now, and the project's keys"),
+        (name = "events", description = "A lead's events, their groups, and its session's pages"),
+        (name = "test", description = "Test mode only"),
         (name = "email", description = "Email status actions, settings, campaigns, the outbox and bounces"),
         (name = "links", description = "The links in mails, for leads (HTML pages outside /api/v1)"),
     )
@@ -62,6 +70,10 @@ impl Modify for SessionCookie {
         let components = openapi.components.get_or_insert_with(Default::default);
         components
             .add_security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))));
+        components.add_security_scheme(
+            "project_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(leadcard_core::tracking::KEY_HEADER))),
+        );
     }
 }
 
@@ -76,8 +88,17 @@ async fn openapi_json(Extension(doc): Extension<Arc<Document>>) -> impl IntoResp
     ([(header::CONTENT_TYPE, "application/json")], doc.0.clone())
 }
 
+/// Which optional parts a server has.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// `POST /test/clock`.
+    pub test_mode: bool,
+    /// The demo shop at `/demo/`.
+    pub demo_site: bool,
+}
+
 /// Every route, the app and the error fallbacks, ready to serve.
-pub fn router(state: AppState, dist: &Path) -> Router {
+pub fn router(state: AppState, dist: &Path, options: Options) -> Router {
     // The layer goes last, over every operator route merged above it.
     let operator = OpenApiRouter::new()
         .merge(session::operator_routes())
@@ -91,12 +112,18 @@ pub fn router(state: AppState, dist: &Path) -> Router {
         .merge(segments::routes())
         .merge(menu::routes())
         .merge(email::routes())
+        .merge(visitors::routes())
+        .merge(events::routes())
         .layer(middleware::from_fn_with_state(state.clone(), require_session));
-    let public = OpenApiRouter::new()
+    let mut public = OpenApiRouter::new()
         .merge(health::routes())
         .merge(session::public_routes())
         .merge(webhooks::routes())
+        .merge(track::routes())
         .routes(routes!(openapi_json));
+    if options.test_mode {
+        public = public.merge(test_clock::routes());
+    }
 
     // The links in mails live outside /api/v1 and before the app's fallback, which would
     // otherwise answer them with index.html.
@@ -110,6 +137,7 @@ pub fn router(state: AppState, dist: &Path) -> Router {
     });
 
     api.layer(Extension(Arc::new(Document(doc))))
+        .merge(site::routes(options.demo_site))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback_service(web::app_or_not_found(dist))
         .layer(TraceLayer::new_for_http())

@@ -322,7 +322,7 @@ fn confirmation_mail(lead_id: i64, to: &str) -> NewMail {
 /// with Double Opt-In on queues a confirmation mail for each new valid one, for the lead it
 /// appeared on. `addresses`: (email as written, the lead, when). Returns how many mails it queued.
 pub(super) async fn ensure_email_statuses(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
     backend: Backend,
     addresses: Vec<(String, i64, DateTime<Utc>)>,
 ) -> StoreResult<usize> {
@@ -354,7 +354,7 @@ pub(super) async fn ensure_email_statuses(
             sql.bind_list(state_values(email_norm, state, *at));
         }
         sql.push(" ON CONFLICT (email_norm) DO NOTHING RETURNING email_norm");
-        inserted.extend(sql.query_scalar::<String>().fetch_all(&mut **tx).await?);
+        inserted.extend(sql.query_scalar::<String>().fetch_all(&mut *tx).await?);
     }
     let mails: Vec<NewMail> = new
         .iter()

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use leadcard_core::wire::LeadCard;
 use leadcard_core::{Operation, PropertyValue, normalize_email};
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection, Transaction};
 
 use super::addresses::ensure_email_statuses;
 use super::leads::{
@@ -38,8 +38,8 @@ pub enum Written<T> {
 /// writer waits, then sees the new version), SQLite takes the database's write lock at once
 /// (no two transactions read the same old value, and no read lock has to be upgraded). Returns
 /// the new version, or None when there is no such lead or its version does not pass the check.
-async fn bump_version(
-    tx: &mut Transaction<'static, Any>,
+pub(super) async fn bump_version(
+    tx: &mut AnyConnection,
     backend: Backend,
     id: i64,
     check: &VersionCheck,
@@ -55,7 +55,7 @@ async fn bump_version(
         }
     }
     sql.push(" RETURNING version");
-    Ok(sql.query_scalar::<i64>().fetch_optional(&mut **tx).await?)
+    Ok(sql.query_scalar::<i64>().fetch_optional(&mut *tx).await?)
 }
 
 /// The card after the transaction's changes, which it then commits.
@@ -84,13 +84,32 @@ impl Store {
             return Ok(Written::NotApplied);
         }
 
+        let confirmations = self.apply_operations(&mut tx, id, operations, now).await?;
+        let card = commit_with_card(tx, id, now).await?;
+        if confirmations > 0 {
+            self.mail_queued.notify_one();
+        }
+        Ok(Written::Done(card))
+    }
+
+    /// Applies the operations in order to the lead's current values inside `tx` (a transaction
+    /// or a savepoint that already holds the lead's write lock), keeping the mirrored `leads`
+    /// columns in step. The version is the caller's business; so is waking the mail worker when
+    /// this returns more than 0 (confirmation mails queued for a new address).
+    pub(super) async fn apply_operations(
+        &self,
+        tx: &mut AnyConnection,
+        id: i64,
+        operations: &[Operation],
+        now: DateTime<Utc>,
+    ) -> StoreResult<usize> {
         let mut names: Vec<&str> = Vec::new();
         for op in operations {
             if !names.contains(&op.name().as_str()) {
                 names.push(op.name().as_str());
             }
         }
-        let before = self.stored_values(&mut tx, id, &names).await?;
+        let before = self.stored_values(tx, id, &names).await?;
         let mut after = before.clone();
         for op in operations {
             let name = op.name().as_str();
@@ -125,7 +144,7 @@ impl Store {
             }
         }
         insert_rows(
-            &mut tx,
+            tx,
             self.backend,
             "INSERT INTO lead_properties \
              (lead_id, name, value_type, text_value, number_value, json_value, updated_at) VALUES ",
@@ -140,18 +159,13 @@ impl Store {
             sql.bind(id).push(" AND name IN ").bind_list(deletes.iter().copied());
             sql.query().execute(&mut *tx).await?;
         }
-        let confirmations = self.sync_mirrored_columns(&mut tx, id, &changed, &after, now).await?;
-        let card = commit_with_card(tx, id, now).await?;
-        if confirmations > 0 {
-            self.mail_queued.notify_one();
-        }
-        Ok(Written::Done(card))
+        self.sync_mirrored_columns(tx, id, &changed, &after, now).await
     }
 
     /// The stored values of these properties of a lead (absent ones are not in the map).
-    async fn stored_values(
+    pub(super) async fn stored_values(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut AnyConnection,
         id: i64,
         names: &[&str],
     ) -> StoreResult<HashMap<String, PropertyValue>> {
@@ -160,7 +174,7 @@ impl Store {
         }
         let mut sql = Sql::new(self.backend, "SELECT name, json_value FROM lead_properties WHERE lead_id = ");
         sql.bind(id).push(" AND name IN ").bind_list(names.iter().copied());
-        let rows: Vec<(String, String)> = sql.query_as().fetch_all(&mut **tx).await?;
+        let rows: Vec<(String, String)> = sql.query_as().fetch_all(&mut *tx).await?;
         rows.into_iter()
             .map(|(name, json)| {
                 let value = parse_stored_value(&json, &name, id)?;
@@ -172,9 +186,9 @@ impl Store {
     /// Copies changed system properties into their `leads` columns; a new address gets its first
     /// subscription status, so the card shows the status of the address it now has (with Double
     /// Opt-In on, a confirmation mail is queued for it). Returns how many mails it queued.
-    async fn sync_mirrored_columns(
+    pub(super) async fn sync_mirrored_columns(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut AnyConnection,
         id: i64,
         changed: &[&str],
         values: &HashMap<String, PropertyValue>,
@@ -212,7 +226,7 @@ impl Store {
             return Ok(0);
         }
         sql.push(" WHERE id = ").bind(id);
-        sql.query().execute(&mut **tx).await?;
+        sql.query().execute(&mut *tx).await?;
         match new_email {
             Some(email) => ensure_email_statuses(tx, self.backend, vec![(email, id, now)]).await,
             None => Ok(0),

@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use leadcard_core::event::EventAggregate;
 use leadcard_core::property::{MAX_TEXT_CHARS, SYSTEM_PROPERTIES, display_name};
 use leadcard_core::wire::{LeadCard, LeadPage, LeadSummary, Property, Total};
 use leadcard_core::{BounceKind, PropertyName, PropertyValue, SubscriptionStatus, ValidFilter, normalize_email};
-use sqlx::{Any, AnyConnection, FromRow, Transaction};
+use sqlx::{AnyConnection, FromRow};
 
 use super::addresses::{bounce_str, ensure_email_statuses, parse_status, read_subscription};
 use super::settings::email_settings_in;
@@ -67,21 +68,8 @@ pub struct LeadQuery {
     pub limit: u32,
 }
 
-/// Who added an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventSource {
-    Tracked,
-    Manual,
-}
-
-impl EventSource {
-    fn as_str(self) -> &'static str {
-        match self {
-            EventSource::Tracked => "tracked",
-            EventSource::Manual => "manual",
-        }
-    }
-}
+/// Who added an event (tracked by the site, or by hand).
+pub use leadcard_core::tracking::EventSource;
 
 /// The stored columns of one property value.
 #[derive(Debug, Clone, PartialEq)]
@@ -197,6 +185,27 @@ pub(crate) fn checked_tag(tag: &str) -> StoreResult<String> {
     Ok(tag.to_owned())
 }
 
+/// Inserting rows of [`aggregate_row`]; with [`AGGREGATES_MERGE`] as the tail an existing
+/// aggregate takes the new occurrences in by `EventAggregate::merge`'s rule.
+pub(super) const AGGREGATES_INSERT: &str =
+    "INSERT INTO event_aggregates (lead_id, name, event_count, first_at, last_at) VALUES ";
+pub(super) const AGGREGATES_MERGE: &str = " ON CONFLICT (lead_id, name) DO UPDATE SET \
+     event_count = event_aggregates.event_count + excluded.event_count, \
+     first_at = CASE WHEN excluded.first_at < event_aggregates.first_at \
+         THEN excluded.first_at ELSE event_aggregates.first_at END, \
+     last_at = CASE WHEN excluded.last_at > event_aggregates.last_at \
+         THEN excluded.last_at ELSE event_aggregates.last_at END";
+
+pub(super) fn aggregate_row(lead_id: i64, name: &str, aggregate: EventAggregate) -> [Value; 5] {
+    [
+        Value::from(lead_id),
+        Value::from(name),
+        Value::from(aggregate.count as i64),
+        Value::from(to_ms(aggregate.first)),
+        Value::from(to_ms(aggregate.last)),
+    ]
+}
+
 /// Most parameters one statement binds: under SQLite's limit (32,766) and PostgreSQL's (65,535).
 pub(super) const MAX_PARAMETERS: usize = 16_000;
 /// Lead rows per INSERT (14 values each).
@@ -204,7 +213,7 @@ const LEADS_PER_STATEMENT: usize = MAX_PARAMETERS / 14;
 
 /// Inserts rows of `N` values with as few statements as the parameter limit allows.
 pub(super) async fn insert_rows<const N: usize>(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
     backend: Backend,
     head: &str,
     tail: &str,
@@ -220,7 +229,7 @@ pub(super) async fn insert_rows<const N: usize>(
             sql.bind_list(row);
         }
         sql.push(tail);
-        sql.query().execute(&mut **tx).await?;
+        sql.query().execute(&mut *tx).await?;
     }
     Ok(())
 }
@@ -333,6 +342,7 @@ impl Store {
         let mut property_rows = Vec::new();
         let mut tag_rows = Vec::new();
         let mut event_rows = Vec::new();
+        let mut aggregate_rows = Vec::new();
         let mut addresses: Vec<(String, i64, DateTime<Utc>)> = Vec::new();
         for (id, (lead, properties, tags, columns)) in ids.iter().zip(&checked) {
             let now = to_ms(lead.created_at);
@@ -351,7 +361,12 @@ impl Store {
             for tag in tags {
                 tag_rows.push([Value::from(*id), Value::from(tag.as_str()), Value::from(now)]);
             }
+            let mut aggregates: HashMap<&str, EventAggregate> = HashMap::new();
             for event in &lead.events {
+                aggregates
+                    .entry(event.name.as_str())
+                    .and_modify(|a| *a = a.record(event.occurred_at))
+                    .or_insert_with(|| EventAggregate::new(event.occurred_at));
                 event_rows.push([
                     Value::from(*id),
                     Value::from(event.name.as_str()),
@@ -359,6 +374,9 @@ impl Store {
                     Value::from(to_ms(event.occurred_at)),
                     Value::from(event.source.as_str()),
                 ]);
+            }
+            for (name, aggregate) in aggregates {
+                aggregate_rows.push(aggregate_row(*id, name, aggregate));
             }
             if let Some(email) = &columns.email {
                 addresses.push((email.clone(), *id, lead.created_at));
@@ -389,6 +407,7 @@ impl Store {
             event_rows,
         )
         .await?;
+        insert_rows(&mut tx, self.backend, AGGREGATES_INSERT, AGGREGATES_MERGE, aggregate_rows).await?;
         let confirmations = ensure_email_statuses(&mut tx, self.backend, addresses).await?;
         tx.commit().await?;
         if confirmations > 0 {

@@ -1,5 +1,9 @@
 //! The table behind live updates: messages in id order, kept for a while for pages that reconnect.
 
+use sqlx::AnyConnection;
+
+use super::leads::insert_rows;
+use super::sql::Value;
 use super::{Backend, Store, StoreResult};
 
 /// A stored live message: its id, the JSON of its `LiveEvent`, and when it was published.
@@ -53,4 +57,23 @@ impl Store {
             sqlx::query("DELETE FROM live_events WHERE created_at < $1").bind(before).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
+}
+
+/// Stores messages inside the caller's transaction, so they exist exactly when its changes do;
+/// on PostgreSQL the notification is delivered at commit. The caller wakes the bus after commit.
+pub(super) async fn insert_live_events(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    payloads: &[String],
+    at: i64,
+) -> StoreResult<()> {
+    if payloads.is_empty() {
+        return Ok(());
+    }
+    let rows = payloads.iter().map(|p| [Value::from(p.as_str()), Value::from(at)]).collect();
+    insert_rows(tx, backend, "INSERT INTO live_events (payload, created_at) VALUES ", "", rows).await?;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_notify('live_events', '')").execute(&mut *tx).await?;
+    }
+    Ok(())
 }

@@ -18,6 +18,7 @@ mod segments;
 mod sessions;
 mod settings;
 mod sql;
+mod tracking;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ pub use outbox::{ClaimedMail, Delivery, NewMail};
 pub use removal::Removal;
 pub use segments::{JobLock, LeadMembershipChange, LeadScope, MembershipChanges, PendingRebuild, Plan};
 pub use sessions::SessionRecord;
+pub use tracking::{BatchOutcome, Project, TrackKind, TrackWrite, event_cursor, parse_event_cursor};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -127,6 +129,16 @@ impl Store {
 
     async fn begin(&self) -> StoreResult<Transaction<'static, sqlx::Any>> {
         Ok(self.pool.begin().await?)
+    }
+
+    /// A transaction that will write after reading. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a read transaction that later needs to write while another holds the
+    /// lock gets SQLITE_BUSY at once instead of waiting. PostgreSQL locks rows as it goes.
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use leadcard_core::mail::{CampaignQueued, OutboxMail, OutboxPage, OutboxStatus, ValidCampaign};
 use leadcard_core::{AddressState, EmailAddress, EmailSettings, MailKind, normalize_email};
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::{AnyConnection, FromRow};
 
 use super::addresses::{parse_bounce, parse_status, read_state};
 use super::leads::insert_rows;
@@ -32,7 +32,7 @@ pub struct NewMail {
 
 /// Queues mails inside a transaction, due at once.
 pub(super) async fn enqueue_in(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut AnyConnection,
     backend: Backend,
     mails: Vec<NewMail>,
     now: DateTime<Utc>,

@@ -38,6 +38,8 @@ pub fn default_config(database_url: String, dir: &std::path::Path) -> Config {
         secure_cookies: false,
         session_idle_minutes: 30,
         session_absolute_hours: 12,
+        tracking: Default::default(),
+        test_mode: false,
         mail: MailArgs::default(),
     }
 }
@@ -74,6 +76,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     let database_url = fresh_database(dir.path()).await;
     let mut config = default_config(database_url.clone(), dir.path());
     customize(&mut config);
+    let database_url = config.database.database_url.clone();
     let app = Application::build(config).await.expect("the server starts");
     let base = format!("http://127.0.0.1:{}", app.port());
     let store = app.store();
@@ -241,6 +244,97 @@ pub fn etag_version(response: &Response) -> i64 {
     etag.trim_matches('"').parse().unwrap()
 }
 
+/// An open `text/event-stream` response, read event by event.
+pub struct Events {
+    response: Response,
+    buffer: String,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Received {
+    pub id: Option<i64>,
+    pub name: Option<String>,
+    pub data: String,
+}
+
+impl Received {
+    /// The `LiveMessage`'s event (`{"kind", ...}`).
+    pub fn event(&self) -> Value {
+        let message: Value = serde_json::from_str(&self.data).unwrap();
+        assert_eq!(message["id"].as_i64(), self.id);
+        message["event"].clone()
+    }
+}
+
+impl Events {
+    /// Reads an already open stream response.
+    pub fn of(response: Response) -> Events {
+        Events { response, buffer: String::new() }
+    }
+
+    pub async fn open(app: &TestApp, last_event_id: Option<i64>) -> Events {
+        let mut request = app.client.get(app.url("/api/v1/stream"));
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id.to_string());
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        Events { response, buffer: String::new() }
+    }
+
+    /// The next event (keep-alive comments skipped); panics after 5 s without one.
+    pub async fn next(&mut self) -> Received {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = Received { id: None, name: None, data: String::new() };
+                let mut any = false;
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        event.id = Some(v.trim().parse().unwrap());
+                        any = true;
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event.name = Some(v.trim().to_owned());
+                        any = true;
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        event.data.push_str(v.trim_start());
+                        any = true;
+                    }
+                }
+                if any {
+                    return event;
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), self.response.chunk())
+                .await
+                .expect("no event within 5 s")
+                .unwrap()
+                .expect("the stream ended");
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    /// The next event whose `kind` is `kind`, skipping others.
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let event = self.next().await.event();
+            if event["kind"] == kind {
+                return event;
+            }
+        }
+    }
+
+    /// Asserts nothing arrives within `wait`.
+    pub async fn silent_for(&mut self, wait: std::time::Duration) {
+        if let Ok(chunk) = tokio::time::timeout(wait, self.response.chunk()).await {
+            let chunk = chunk.unwrap().unwrap_or_default();
+            let text = String::from_utf8_lossy(&chunk);
+            assert!(text.trim().is_empty() || text.starts_with(':'), "unexpected event: {text}");
+        }
+    }
+}
 impl TestApp {
     /// Adds an admin and signs `self.client` in as them.
     pub async fn signed_in_admin(&self) -> Operator {

@@ -3,78 +3,9 @@
 
 use std::time::Duration;
 
-use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, error_of, spawn_app, text};
-
-/// An open `text/event-stream` response, read event by event.
-struct Events {
-    response: Response,
-    buffer: String,
-}
-
-#[derive(Debug, PartialEq)]
-struct Received {
-    id: Option<i64>,
-    name: Option<String>,
-    data: String,
-}
-
-impl Events {
-    async fn open(app: &TestApp, last_event_id: Option<i64>) -> Events {
-        let mut request = app.client.get(app.url("/api/v1/stream"));
-        if let Some(id) = last_event_id {
-            request = request.header("last-event-id", id.to_string());
-        }
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        assert_eq!(response.headers()["content-type"], "text/event-stream");
-        Events { response, buffer: String::new() }
-    }
-
-    /// The next event (keep-alive comments skipped); panics after 5 s without one.
-    async fn next(&mut self) -> Received {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let mut event = Received { id: None, name: None, data: String::new() };
-                let mut any = false;
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("id:") {
-                        event.id = Some(v.trim().parse().unwrap());
-                        any = true;
-                    } else if let Some(v) = line.strip_prefix("event:") {
-                        event.name = Some(v.trim().to_owned());
-                        any = true;
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        event.data.push_str(v.trim_start());
-                        any = true;
-                    }
-                }
-                if any {
-                    return event;
-                }
-                continue;
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(5), self.response.chunk())
-                .await
-                .expect("no event within 5 s")
-                .unwrap()
-                .expect("the stream ended");
-            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
-    }
-
-    /// Asserts nothing arrives within `wait`.
-    async fn silent_for(&mut self, wait: Duration) {
-        if let Ok(chunk) = tokio::time::timeout(wait, self.response.chunk()).await {
-            let chunk = chunk.unwrap().unwrap_or_default();
-            let text = String::from_utf8_lossy(&chunk);
-            assert!(text.trim().is_empty() || text.starts_with(':'), "unexpected event: {text}");
-        }
-    }
-}
+use crate::helpers::{Events, PASSWORD, Received, TestApp, error_of, spawn_app, text};
 
 fn lead_changed(event: &Received) -> i64 {
     let message: Value = serde_json::from_str(&event.data).unwrap();
@@ -162,7 +93,7 @@ async fn a_stream_too_far_behind_is_told_to_reload() {
 
     // A new EventSource cannot set the header; the query says the same.
     let again = app.client.get(app.url("/api/v1/stream?last_event_id=0")).send().await.unwrap();
-    let mut events = Events { response: again, buffer: String::new() };
+    let mut events = Events::of(again);
     assert_eq!(events.next().await.name.as_deref(), Some("reset"));
 }
 

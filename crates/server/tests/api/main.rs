@@ -17,4 +17,6 @@ mod segments;
 mod session;
 mod smtp;
 mod tags_notes;
+mod tracking;
+mod visitors;
 mod web;

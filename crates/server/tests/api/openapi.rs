@@ -35,6 +35,15 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         ("/api/v1/leads/{id}/segments", "get"),
         ("/api/v1/leads/{id}/facts", "get"),
         ("/api/v1/leads/{id}/segment-history", "get"),
+        ("/api/v1/track/events", "post"),
+        ("/api/v1/track/heartbeat", "post"),
+        ("/api/v1/track/identify", "post"),
+        ("/api/v1/visitors", "get"),
+        ("/api/v1/project", "get"),
+        ("/api/v1/leads/{id}/events", "get"),
+        ("/api/v1/leads/{id}/events", "post"),
+        ("/api/v1/leads/{id}/event-groups", "get"),
+        ("/api/v1/leads/{id}/session-pages", "get"),
         ("/api/v1/leads/{id}", "delete"),
         ("/api/v1/leads/{id}/unsubscribe", "post"),
         ("/api/v1/leads/{id}/confirmation", "post"),
@@ -76,6 +85,19 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         "SegmentHistoryEntry",
         "LeadFacts",
         "Condition",
+        "TrackEvents",
+        "TrackedEvent",
+        "TrackHeartbeat",
+        "TrackIdentify",
+        "TrackAccepted",
+        "VisitorList",
+        "Visitor",
+        "EventPage",
+        "LeadEvent",
+        "EventGroup",
+        "AddEvent",
+        "SessionPages",
+        "ProjectKeys",
         "Subscription",
         "EmailActions",
         "Availability",
@@ -91,4 +113,5 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema}");
     }
     assert_eq!(doc["components"]["securitySchemes"]["session"]["in"], "cookie");
+    assert_eq!(doc["components"]["securitySchemes"]["project_key"]["name"], "X-Leadcard-Key");
 }

@@ -156,6 +156,10 @@ const PUBLIC: &[(&str, &str)] = &[
     ("get", "/api/v1/health"),
     ("get", "/api/v1/openapi.json"),
     ("post", "/api/v1/session"),
+    // The site's tracking calls: the project key, not a session (tests/api/tracking.rs).
+    ("post", "/api/v1/track/events"),
+    ("post", "/api/v1/track/heartbeat"),
+    ("post", "/api/v1/track/identify"),
     // Authenticated by its shared secret.
     ("post", "/api/v1/webhooks/email"),
     // The links in mails, authenticated by their signed tokens.
@@ -200,6 +204,12 @@ async fn every_operator_route_in_the_openapi_document_answers_401_without_a_sess
         "POST /api/v1/segments/count",
         "PUT /api/v1/segments/{id}",
         "GET /api/v1/leads/{id}/segment-history",
+        "GET /api/v1/visitors",
+        "GET /api/v1/project",
+        "GET /api/v1/leads/{id}/events",
+        "POST /api/v1/leads/{id}/events",
+        "GET /api/v1/leads/{id}/event-groups",
+        "GET /api/v1/leads/{id}/session-pages",
         "DELETE /api/v1/leads/{id}",
         "POST /api/v1/leads/{id}/unsubscribe",
         "POST /api/v1/leads/{id}/confirmation",

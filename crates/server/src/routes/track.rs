@@ -1,0 +1,237 @@
+//! The tracking API the site's widget calls: `/track/events`, `/track/heartbeat` and
+//! `/track/identify`, with the project's public key. Any origin may call them, without
+//! credentials; each answers once what it carried is committed.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
+use axum::routing::options;
+use leadcard_core::event::{PAGE_VIEW, SESSION_START};
+use leadcard_core::operation::check_operator_batch;
+use leadcard_core::tracking::{
+    KEY_HEADER, TrackAccepted, TrackEvents, TrackHeartbeat, TrackIdentify, check_client_id, check_events, check_title,
+    check_url, check_user_id,
+};
+use leadcard_core::wire::ErrorBody;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::extract::{from_json_value, is_json};
+use crate::ingest::IngestError;
+use crate::segments::{self, Cause};
+use crate::store::{Project, StoreError, TrackKind, TrackWrite};
+use crate::tracking::verify_user_hash;
+
+/// Largest tracking body.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// A tracking body: JSON sent as `application/json`, or as `text/plain` (what a page can send
+/// without a CORS preflight), or with no type at all.
+struct TrackBody(Value);
+
+impl<S: Send + Sync> FromRequest<S> for TrackBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = req.headers().get(header::CONTENT_TYPE);
+        let plain = content_type
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("text/plain"));
+        if content_type.is_some() && !plain && !is_json(content_type) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest { code: "invalid_body", message: e.body_text() }
+            }
+        })?;
+        serde_json::from_slice(&bytes).map(TrackBody).map_err(|e| ApiError::BadRequest {
+            code: "invalid_json",
+            message: format!("The body is not valid JSON: {e}"),
+        })
+    }
+}
+
+/// The caller's project (key from the header, else the body), its rate checked, then the body
+/// as `T`: a wrong key is 401 whatever the body holds.
+async fn authorized<T: DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Value,
+) -> Result<(Project, T), ApiError> {
+    let from_header = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
+    let key = from_header.or_else(|| body.get("key").and_then(Value::as_str));
+    let project = state.tracking.project(&state.store, key).await?;
+    state.tracking.check_rate(project.id)?;
+    Ok((project, from_json_value(body)?))
+}
+
+fn invalid(e: leadcard_core::tracking::FieldError) -> ApiError {
+    ApiError::invalid(e.field, e.message)
+}
+
+async fn submit(state: &AppState, write: TrackWrite) -> Result<Json<TrackAccepted>, ApiError> {
+    match state.ingest.submit(write).await {
+        Ok(accepted) => Ok(Json(TrackAccepted { accepted })),
+        Err(IngestError::Busy) => Err(ApiError::Busy { retry_after_secs: 1 }),
+        Err(IngestError::Refused(e @ StoreError::InvalidProperty { .. })) => Err(e.into()),
+        Err(IngestError::Refused(e)) => Err(ApiError::invalid("properties", e.to_string())),
+        Err(IngestError::Failed(e)) => Err(ApiError::Internal(e)),
+    }
+}
+
+/// Stores a batch of events the visitor performed (1 to 100).
+#[utoipa::path(
+    post, path = "/track/events", tag = "tracking", request_body = TrackEvents, security(("project_key" = [])),
+    responses(
+        (status = 200, description = "Committed", body = TrackAccepted),
+        (status = 400, description = "`invalid_json`", body = ErrorBody),
+        (status = 401, description = "`invalid_key`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large` (over 256 KB)", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = ErrorBody),
+        (status = 422, description = "`invalid`, field e.g. `events[3].name`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`, with `Retry-After`", body = ErrorBody),
+        (status = 503, description = "`busy`: the queue is full, with `Retry-After`", body = ErrorBody),
+    )
+)]
+async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    TrackBody(body): TrackBody,
+) -> Result<Json<TrackAccepted>, ApiError> {
+    let (project, request): (_, TrackEvents) = authorized(&state, &headers, body).await?;
+    check_client_id(&request.visitor_id, "visitor_id").map_err(invalid)?;
+    if let Some(session) = &request.session_id {
+        check_client_id(session, "session_id").map_err(invalid)?;
+    }
+    let now = state.clock.now();
+    let events = check_events(&request.events, now).map_err(invalid)?;
+    if request.session_id.is_none()
+        && let Some(i) = events.iter().position(|e| [SESSION_START, PAGE_VIEW].contains(&e.name.as_str()))
+    {
+        let message = format!("{} needs the widget's session_id (events[{i}])", events[i].name.as_str());
+        return Err(ApiError::invalid("session_id", message));
+    }
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    // The lead's segments follow what it did: the last custom event names the cause.
+    let performed = events.iter().rev().map(|e| e.name.as_str()).find(|name| !name.starts_with('$')).map(str::to_owned);
+    let kind = TrackKind::Events { session_key: request.session_id, user_agent, events };
+    let visitor_id = request.visitor_id.clone();
+    let accepted =
+        submit(&state, TrackWrite { project_id: project.id, visitor_id: request.visitor_id, received_at: now, kind })
+            .await?;
+    if let Some(name) = performed {
+        // After the answer: the events are stored; segment entries follow at once, off the
+        // request's latency.
+        let state = state.clone();
+        tokio::spawn(async move {
+            match state.store.lead_of_visitor(project.id, &visitor_id).await {
+                Ok(Some(lead)) => segments::recompute_lead_logged(&state, lead, Cause::Event(name)).await,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot find the visitor's lead for its segments"),
+            }
+        });
+    }
+    Ok(accepted)
+}
+
+/// The visitor's page is open; `active`: the person did something since the last beat.
+#[utoipa::path(
+    post, path = "/track/heartbeat", tag = "tracking", request_body = TrackHeartbeat, security(("project_key" = [])),
+    responses(
+        (status = 200, description = "Committed; a `presence` live event follows", body = TrackAccepted),
+        (status = 401, description = "`invalid_key`", body = ErrorBody),
+        (status = 422, description = "`invalid`, field `visitor_id`, `session_id`, `url` or `title`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`, with `Retry-After`", body = ErrorBody),
+        (status = 503, description = "`busy`, with `Retry-After`", body = ErrorBody),
+    )
+)]
+async fn heartbeat(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    TrackBody(body): TrackBody,
+) -> Result<Json<TrackAccepted>, ApiError> {
+    let (project, request): (_, TrackHeartbeat) = authorized(&state, &headers, body).await?;
+    check_client_id(&request.visitor_id, "visitor_id").map_err(invalid)?;
+    check_client_id(&request.session_id, "session_id").map_err(invalid)?;
+    check_url(&request.url, "url").map_err(invalid)?;
+    if let Some(title) = &request.title {
+        check_title(title, "title").map_err(invalid)?;
+    }
+    let kind = TrackKind::Heartbeat {
+        session_key: request.session_id,
+        url: request.url,
+        title: request.title.filter(|t| !t.is_empty()),
+        active: request.active,
+    };
+    let now = state.clock.now();
+    submit(&state, TrackWrite { project_id: project.id, visitor_id: request.visitor_id, received_at: now, kind }).await
+}
+
+/// The visitor is the site's user `user_id` (signed by `user_hash`): its history joins that
+/// user's lead, and the property operations apply to it.
+#[utoipa::path(
+    post, path = "/track/identify", tag = "tracking", request_body = TrackIdentify, security(("project_key" = [])),
+    responses(
+        (status = 200, description = "Committed", body = TrackAccepted),
+        (status = 401, description = "`invalid_key`, or `invalid_user_hash` (nothing changed)", body = ErrorBody),
+        (status = 422, description = "`invalid` (`visitor_id`, `user_id`, `properties[i]...`) or `invalid_property`", body = ErrorBody),
+        (status = 429, description = "`rate_limited`, with `Retry-After`", body = ErrorBody),
+        (status = 503, description = "`busy`, with `Retry-After`", body = ErrorBody),
+    )
+)]
+async fn identify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    TrackBody(body): TrackBody,
+) -> Result<Json<TrackAccepted>, ApiError> {
+    let (project, request): (_, TrackIdentify) = authorized(&state, &headers, body).await?;
+    check_client_id(&request.visitor_id, "visitor_id").map_err(invalid)?;
+    let user_id = check_user_id(&request.user_id).map_err(invalid)?.to_owned();
+    if !verify_user_hash(&project.secret_key, &request.user_id, &request.user_hash) {
+        return Err(ApiError::InvalidUserHash);
+    }
+    check_operator_batch(&request.properties).map_err(|e| ApiError::InvalidProperty {
+        field: if e.name.is_empty() { "properties".to_owned() } else { e.name },
+        message: e.error.to_string(),
+    })?;
+    let kind = TrackKind::Identify { user_id, operations: request.properties };
+    let now = state.clock.now();
+    submit(&state, TrackWrite { project_id: project.id, visitor_id: request.visitor_id, received_at: now, kind }).await
+}
+
+/// Any origin, no credentials; preflights cached for a day.
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::POST])
+        .allow_headers([header::CONTENT_TYPE, HeaderName::from_static("x-leadcard-key")])
+        .max_age(std::time::Duration::from_secs(86_400))
+}
+
+/// Preflights are answered by the CORS layer; this only gives OPTIONS a route to be layered on
+/// (the API's method-not-allowed fallback is not).
+async fn preflight() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(events))
+        .routes(routes!(heartbeat))
+        .routes(routes!(identify))
+        .route("/track/events", options(preflight))
+        .route("/track/heartbeat", options(preflight))
+        .route("/track/identify", options(preflight))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(cors())
+}
