@@ -138,7 +138,8 @@ pub struct Config {
     pub tracking: TrackingArgs,
     /// Test mode: `POST /api/v1/test/clock` moves the server's clock. Only on a loopback address;
     /// never in production.
-    #[arg(long, env = "LEADCARD_TEST_MODE")]
+    /// `LEADCARD_TEST_MODE=1` (or true/yes/on) turns it on; 0, false, no, off or empty do not.
+    #[arg(long, env = "LEADCARD_TEST_MODE", action = clap::ArgAction::SetTrue, value_parser = clap::builder::FalseyValueParser::new())]
     pub test_mode: bool,
 }
 
