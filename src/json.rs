@@ -6,9 +6,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 
-/// Compact JSON text of `value`, as `serde_json::to_string` writes it.
+/// Compact JSON text of `value`, as `serde_json::to_string` writes it. Maps become plain objects
+/// (serde-wasm-bindgen's default, an ES `Map`, would stringify as `{}`), and 64-bit numbers numbers.
 pub fn to_string(value: &impl Serialize) -> Option<String> {
-    let value = serde_wasm_bindgen::to_value(value).ok()?;
+    let value = value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).ok()?;
     js_sys::JSON::stringify(&value).ok().map(String::from)
 }
 

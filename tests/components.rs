@@ -401,9 +401,9 @@ fn subscription_shows_the_core_label_and_the_bounce() {
         actions: EmailActions::of(None, &EmailSettings::default(), t(0)),
     };
     let _mounted = mount_to(root.clone(), move || view! { <SubscriptionInfo subscription/> });
-    assert_eq!(text(&root, "[data-testid=subscription-status]"), "Bounced");
-    assert_eq!(text(&root, ".subscription__bounce"), "Hard bounce");
-    assert_eq!(text(&root, ".subscription__reason"), "550 mailbox unavailable");
+    assert_eq!(text(&root, "[data-testid=subscription-status]"), "Bounced — hard: 550 mailbox unavailable");
+    assert_eq!(count(&root, "[data-testid=subscription][data-status=bounced]"), 1);
+    assert_eq!(text(&root, ".subscription__email"), "anna@example.com");
 }
 
 #[wasm_bindgen_test]
@@ -525,4 +525,20 @@ fn sign_in_only_returns_to_paths_on_this_site() {
     assert_eq!(paths::after_sign_in(None), "/leads");
     assert_eq!(paths::login("/leads?q=anna"), "/login?next=%2Fleads%3Fq%3Danna");
     assert_eq!(paths::leads("anna", ""), "/leads?q=anna");
+}
+
+/// JSON sent to the API: maps are objects (not ES Maps, which stringify as `{}`).
+#[wasm_bindgen_test]
+fn json_writes_maps_as_plain_objects() {
+    use leadcard_core::PropertyValue;
+    use leadcard_core::tracking::AddEvent;
+    let event = AddEvent {
+        name: "Called".into(),
+        properties: std::collections::BTreeMap::from([("duration".to_owned(), PropertyValue::Number(12.0))]),
+        occurred_at: None,
+    };
+    assert_eq!(
+        leadcard::json::to_string(&event).unwrap(),
+        r#"{"name":"Called","properties":{"duration":{"type":"number","value":12}}}"#
+    );
 }

@@ -12,7 +12,8 @@ use super::menu::Menu;
 use super::state::{CardState, Toast, WriteFailure};
 use crate::time;
 
-/// The card's properties as the card state holds them. A row is rebuilt when its value changes.
+/// The card's properties as the card state holds them. A row lives as long as its property: a
+/// value changed elsewhere (a live update) shows in place, and an editor open on it stays open.
 #[component]
 pub fn PropertyList() -> impl IntoView {
     let state = CardState::expect();
@@ -24,7 +25,7 @@ pub fn PropertyList() -> impl IntoView {
     };
     view! {
         <dl class="property-list">
-            <For each=rows key=|p| (p.name.clone(), p.updated_at, p.value.display()) let:property>
+            <For each=rows key=|p| p.name.clone() let:property>
                 <PropertyRow property/>
             </For>
         </dl>
@@ -48,21 +49,23 @@ pub fn label_of(name: &str) -> String {
 pub fn PropertyRow(property: Property) -> impl IntoView {
     let state = CardState::expect();
     let Property { name, value, .. } = property;
+    // The value now: the row follows the card as it changes.
+    let current = {
+        let name = name.clone();
+        Memo::new(move |_| state.card.with(|c| c.property(&name).cloned()).unwrap_or_else(|| value.clone()))
+    };
     // Only properties an operator may change get Edit and Delete.
     let editable = PropertyName::parse(&name).ok().filter(PropertyName::editable_by_operator);
     let label = label_of(&name);
-    let value_class = format!("property__value property__value--{}", value.ty().as_str());
-    let copied_text = value_text(&value);
+    let value_class = move || format!("property__value property__value--{}", current.with(|v| v.ty().as_str()));
     let editing = RwSignal::new(false);
     let saving = RwSignal::new(false);
     let refusal = RwSignal::new(None::<String>);
-    let stored = StoredValue::new(value.clone());
+    // The value the operator saw when they opened the editor: what their edit is based on.
+    let stored = StoredValue::new(current.get_untracked());
     let pinnable = state.pins.with_untracked(Option::is_some);
 
-    let copy = {
-        let text = copied_text.clone();
-        move || state.copy(text.clone())
-    };
+    let copy = move || state.copy(current.with_untracked(value_text));
     let save = move |(name, value): (PropertyName, PropertyValue)| {
         saving.set(true);
         spawn_local(async move {
@@ -75,7 +78,7 @@ pub fn PropertyRow(property: Property) -> impl IntoView {
     };
     let delete = editable.clone().map(|name| {
         move || {
-            let (name, value) = (name.clone(), stored.get_value());
+            let (name, value) = (name.clone(), current.get_untracked());
             spawn_local(async move {
                 match state.write(name.clone(), None, Some(value.clone())).await {
                     Ok(()) => state.show(Toast::Deleted { name, value }),
@@ -113,26 +116,21 @@ pub fn PropertyRow(property: Property) -> impl IntoView {
             </dt>
             <Show
                 when=move || editing.get()
-                fallback={
-                    let copy = copy.clone();
-                    let value = value.clone();
-                    move || {
-                        let (on_click, on_key) = (copy.clone(), copy.clone());
-                        view! {
-                            <dd
-                                class=value_class.clone()
-                                title="Click to copy"
-                                tabindex="0"
-                                on:click=move |_| on_click()
-                                on:keydown=move |ev| {
-                                    if ev.key() == "Enter" {
-                                        on_key();
-                                    }
+                fallback=move || {
+                    view! {
+                        <dd
+                            class=value_class
+                            title="Click to copy"
+                            tabindex="0"
+                            on:click=move |_| copy()
+                            on:keydown=move |ev| {
+                                if ev.key() == "Enter" {
+                                    copy();
                                 }
-                            >
-                                {value_view(value.clone())}
-                            </dd>
-                        }
+                            }
+                        >
+                            {move || value_view(current.get())}
+                        </dd>
                     }
                 }
             >
@@ -151,7 +149,10 @@ pub fn PropertyRow(property: Property) -> impl IntoView {
                 </dd>
             </Show>
             <PropertyMenu
-                on_edit=editable.is_some().then_some(Callback::new(move |()| editing.set(true)))
+                on_edit=editable.is_some().then_some(Callback::new(move |()| {
+                    stored.set_value(current.get_untracked());
+                    editing.set(true);
+                }))
                 on_copy=Callback::new(move |()| copy())
                 on_delete=delete.map(|delete| Callback::new(move |()| delete()))
             />

@@ -142,7 +142,14 @@ impl CardState {
         value: Option<PropertyValue>,
         base: Option<PropertyValue>,
     ) -> Result<(), WriteFailure> {
-        let (id, mut version) = self.card.with_untracked(|card| (card.id, card.version));
+        let (id, mut version, shown) =
+            self.card.with_untracked(|card| (card.id, card.version, card.property(name.as_str()).cloned()));
+        // The card may have been reloaded (a live update) while the operator edited: when the
+        // property itself changed since they saw it, they choose, as after a refused write.
+        if shown != base {
+            self.clash.set(Some(Clash { name, current: shown, mine: value }));
+            return Err(WriteFailure::Clashed);
+        }
         let operation = match value.clone() {
             Some(value) => Operation::Set { name: name.clone(), value },
             None => Operation::Delete { name: name.clone() },

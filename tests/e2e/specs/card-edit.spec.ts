@@ -187,7 +187,13 @@ test('a stale edit from a second browser shows the conflict view, and keeping mi
   await patch(page.request, id, [{ op: 'set', name: 'Plan', value: { type: 'text', value: 'Basic' } }]);
   await page.goto(`/leads/${id}`);
   await expect(row(page, 'Plan').locator('.property__value')).toHaveText('Basic');
+  // The operator starts editing Basic ...
+  const plan = row(page, 'Plan');
+  await plan.getByTestId('property-menu').click();
+  await plan.getByTestId('property-edit').click();
+  await page.getByTestId('property-editor').locator('input[name=value]').fill('Pro');
 
+  // ... while a colleague changes it in another browser.
   const other = await browser.newContext({ storageState: 'test-results/.auth/demo.json' });
   const second = await other.newPage();
   await second.goto(`/leads/${id}`);
@@ -199,10 +205,6 @@ test('a stale edit from a second browser shows the conflict view, and keeping mi
   await expect(plan2.locator('.property__value')).toHaveText('Enterprise');
   await other.close();
 
-  const plan = row(page, 'Plan');
-  await plan.getByTestId('property-menu').click();
-  await plan.getByTestId('property-edit').click();
-  await page.getByTestId('property-editor').locator('input[name=value]').fill('Pro');
   await page.getByTestId('property-editor').getByTestId('editor-save').click();
   const conflict = page.getByTestId('conflict');
   await expect(conflict.getByTestId('conflict-current')).toContainText('Enterprise');

@@ -51,7 +51,7 @@ test('hide takes a visitor out of Visitors until their next activity', async ({ 
   const site = await context.newPage();
   await site.goto(`/demo/?hb=1&m=${marker}`);
   await page.goto('/visitors');
-  const mine = page.getByTestId('visitor-row').filter({ has: page.locator(`[data-testid=visitor-page][title*="m=${marker}"]`) });
+  const mine = page.getByTestId('visitor-row').filter({ has: page.locator(`[data-testid=visitor-page][title$="m=${marker}"]`) });
   await expect(mine).toHaveCount(1);
 
   await mine.getByTestId('visitor-open').click();

@@ -16,7 +16,7 @@ async function visitor(browser: Browser, baseURL: string, marker: string): Promi
 }
 
 function row(page: Page, marker: string) {
-  return page.getByTestId('visitor-row').filter({ has: page.locator(`[data-testid=visitor-page][title*="m=${marker}"]`) });
+  return page.getByTestId('visitor-row').filter({ has: page.locator(`[data-testid=visitor-page][title$="m=${marker}"]`) });
 }
 
 async function advanceClock(page: Page, ms: number) {
