@@ -369,11 +369,7 @@ fn check_list(
             message: format!("at most {MAX_CONDITIONS} conditions in one list"),
         });
     }
-    conditions
-        .iter()
-        .enumerate()
-        .map(|(i, c)| c.check(top.unwrap_or(i), &format!("{path}[{i}]"), depth))
-        .collect()
+    conditions.iter().enumerate().map(|(i, c)| c.check(top.unwrap_or(i), &format!("{path}[{i}]"), depth)).collect()
 }
 
 impl Condition {
@@ -389,11 +385,10 @@ impl Condition {
                 if value.chars().count() > MAX_TEXT_CHARS {
                     return Err(err("value", format!("a value can have at most {MAX_TEXT_CHARS} characters")));
                 }
-                let number = || {
-                    parse_number(value).ok_or_else(|| err("value", format!("\"{value}\" is not a number")))
+                let number = || parse_number(value).ok_or_else(|| err("value", format!("\"{value}\" is not a number")));
+                let date = || {
+                    parse_date(value).ok_or_else(|| err("value", format!("\"{value}\" is not a date (use YYYY-MM-DD)")))
                 };
-                let date =
-                    || parse_date(value).ok_or_else(|| err("value", format!("\"{value}\" is not a date (use YYYY-MM-DD)")));
                 let days = || {
                     value
                         .parse::<i64>()
@@ -525,9 +520,7 @@ fn locate_condition(value: &Value, index: usize, path: &str) -> Option<FilterErr
             None | Some(Value::Bool(_)) => None,
             Some(_) => err("has", "must be true or false"),
         }),
-        Some("subscription") => {
-            one_of("status", &|s| SubscriptionStatus::parse(s).is_some(), "subscription status")
-        }
+        Some("subscription") => one_of("status", &|s| SubscriptionStatus::parse(s).is_some(), "subscription status"),
         Some("presence") => one_of("presence", &|s| Presence::ALL.iter().any(|p| p.label() == s), "presence"),
         Some("event") => text("event", true)
             .or_else(|| one_of("op", &|s| EventOp::parse(s).is_some(), "operator"))
@@ -599,7 +592,9 @@ impl ValidCondition {
             ValidCondition::Presence(presence) => {
                 Presence::at(now, facts.last_heartbeat, facts.last_active) == *presence
             }
-            ValidCondition::Event(test) => test.passes(facts.event_count(test.name.as_str(), test.window_start_ms(now))),
+            ValidCondition::Event(test) => {
+                test.passes(facts.event_count(test.name.as_str(), test.window_start_ms(now)))
+            }
             ValidCondition::Group { mode, conditions } => combine(*mode, conditions, facts, now),
         }
     }
@@ -635,8 +630,9 @@ impl PropertyTest {
             PropertyTest::Less(n) => matches!(value, PropertyValue::Number(x) if x < n),
             PropertyTest::Before(t) => millis(value).is_some_and(|ms| ms < t.timestamp_millis()),
             PropertyTest::After(t) => millis(value).is_some_and(|ms| ms > t.timestamp_millis()),
-            PropertyTest::WithinLastDays(days) => millis(value)
-                .is_some_and(|ms| window_start_ms(now, *days) <= ms && ms <= now.timestamp_millis()),
+            PropertyTest::WithinLastDays(days) => {
+                millis(value).is_some_and(|ms| window_start_ms(now, *days) <= ms && ms <= now.timestamp_millis())
+            }
             PropertyTest::ListContains(item) => matches!(value, PropertyValue::List(items) if items.contains(item)),
         }
     }
@@ -682,7 +678,9 @@ mod tests {
         facts.last_heartbeat = Some(now() - Duration::seconds(30));
         facts.last_active = Some(now() - Duration::seconds(30));
         let day = |d: i64| (now() - Duration::days(d)).timestamp_millis();
-        facts.events.insert("Added to cart".into(), EventFacts { count: 5, times: vec![day(40), day(9), day(6), day(2)] });
+        facts
+            .events
+            .insert("Added to cart".into(), EventFacts { count: 5, times: vec![day(40), day(9), day(6), day(2)] });
         facts.times_since = Some(day(60));
         facts
     }
@@ -746,7 +744,8 @@ mod tests {
     fn within_last_days_excludes_future_dates() {
         let mut facts = facts();
         facts.properties.insert("renewal".into(), PropertyValue::DateTime(now() + Duration::days(1)));
-        let f = filter(r#"{"all":[{"kind":"property","name":"renewal","op":"within_last_days","value":"30"}]}"#).unwrap();
+        let f =
+            filter(r#"{"all":[{"kind":"property","name":"renewal","op":"within_last_days","value":"30"}]}"#).unwrap();
         assert!(!f.matches(&facts, now()));
     }
 
@@ -792,13 +791,18 @@ mod tests {
 
     #[test]
     fn groups_combine_with_and_or_and_the_top_level_can_match_any() {
-        assert!(holds(r#"{"kind":"group","match":"any","conditions":[{"kind":"tag","tag":"x"},{"kind":"tag","tag":"vip"}]}"#));
+        assert!(holds(
+            r#"{"kind":"group","match":"any","conditions":[{"kind":"tag","tag":"x"},{"kind":"tag","tag":"vip"}]}"#
+        ));
         assert!(!holds(r#"{"kind":"group","conditions":[{"kind":"tag","tag":"x"},{"kind":"tag","tag":"vip"}]}"#));
         let any = filter(r#"{"match":"any","all":[{"kind":"tag","tag":"x"},{"kind":"tag","tag":"vip"}]}"#).unwrap();
         assert!(any.matches(&facts(), now()));
         let none = filter(r#"{"match":"any","all":[{"kind":"tag","tag":"x"},{"kind":"tag","tag":"y"}]}"#).unwrap();
         assert!(!none.matches(&facts(), now()));
-        assert!(filter(r#"{"match":"any","all":[]}"#).unwrap().matches(&facts(), now()), "no condition restricts nothing");
+        assert!(
+            filter(r#"{"match":"any","all":[]}"#).unwrap().matches(&facts(), now()),
+            "no condition restricts nothing"
+        );
         let f = filter(
             r#"{"all":[{"kind":"tag","tag":"vip"},{"kind":"group","match":"any","conditions":[
                 {"kind":"event","event":"Added to cart","op":"at_least","count":1,"days":7},{"kind":"tag","tag":"x"}]}]}"#,
@@ -825,7 +829,10 @@ mod tests {
         let err = filter(r#"{"all":[{"kind":"property","name":"x","op":"sounds_like","value":"a"}]}"#).unwrap_err();
         assert_eq!(err.field, "filter.all[0].op");
         assert!(err.message.contains("unknown operator"), "{}", err.message);
-        assert_eq!(field(r#"{"all":[{"kind":"property","name":"x","op":"within_last_days","value":"0"}]}"#), "filter.all[0].value");
+        assert_eq!(
+            field(r#"{"all":[{"kind":"property","name":"x","op":"within_last_days","value":"0"}]}"#),
+            "filter.all[0].value"
+        );
         assert_eq!(field(r#"{"all":[{"kind":"property","name":"x","op":"equals","value":5}]}"#), "filter.all[0].value");
         assert_eq!(field(r#"{"all":[{"kind":"colour"}]}"#), "filter.all[0].kind");
         assert_eq!(field(r#"{"match":"some","all":[]}"#), "filter.match");
@@ -842,12 +849,23 @@ mod tests {
         assert_eq!(event(r#""op":"sometimes""#), "filter.all[0].op");
         assert_eq!(field(r#"{"all":[{"kind":"event","event":" ","op":"not_performed"}]}"#), "filter.all[0].event");
 
-        let group = |inner: &str| filter(&format!(r#"{{"all":[{{"kind":"tag","tag":"a"}},{{"kind":"group","match":"any","conditions":[{inner}]}}]}}"#)).unwrap_err();
+        let group = |inner: &str| {
+            filter(&format!(
+                r#"{{"all":[{{"kind":"tag","tag":"a"}},{{"kind":"group","match":"any","conditions":[{inner}]}}]}}"#
+            ))
+            .unwrap_err()
+        };
         let err = group(r#"{"kind":"tag","tag":"a"},{"kind":"event","event":"x","op":"at_least","count":-2}"#);
         assert_eq!((err.index, err.field.as_str()), (1, "filter.all[1].conditions[1].count"));
         assert_eq!(group("").field, "filter.all[1].conditions");
-        assert_eq!(group(r#"{"kind":"group","conditions":[{"kind":"tag","tag":"a"}]}"#).field, "filter.all[1].conditions[0]");
-        assert_eq!(group(r#"{"kind":"property","name":"x","op":"bigger","value":"1"}"#).field, "filter.all[1].conditions[0].op");
+        assert_eq!(
+            group(r#"{"kind":"group","conditions":[{"kind":"tag","tag":"a"}]}"#).field,
+            "filter.all[1].conditions[0]"
+        );
+        assert_eq!(
+            group(r#"{"kind":"property","name":"x","op":"bigger","value":"1"}"#).field,
+            "filter.all[1].conditions[0].op"
+        );
         let many = vec![r#"{"kind":"tag","tag":"a"}"#; MAX_CONDITIONS + 1].join(",");
         assert_eq!(field(&format!(r#"{{"all":[{many}]}}"#)), "filter.all");
     }

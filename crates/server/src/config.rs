@@ -1,4 +1,5 @@
-//! Command line and environment (`LEADCARD_*`): `serve` (the default), `operator add`, `bench-seed`.
+//! Command line and environment (`LEADCARD_*`): `serve` (the default), `operator add`, `bench-seed`,
+//! `bench-core`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,6 +33,8 @@ pub enum Command {
     Operator(OperatorCommand),
     /// Insert many synthetic leads as fast as possible and print one JSON line with the rate.
     BenchSeed(BenchSeedArgs),
+    /// Time the core evaluator over 50 segments for one card and print one JSON line.
+    BenchCore,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,4 +1,4 @@
-//! `leadcard-server`: serve (the default), `operator add`, `bench-seed`.
+//! `leadcard-server`: serve (the default), `operator add`, `bench-seed`, `bench-core`.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use leadcard_core::EmailAddress;
 use leadcard_server::auth::password::{check_new_password, hash_password};
-use leadcard_server::bench::bench_seed;
+use leadcard_server::bench::{bench_seed, core_segment_figures};
 use leadcard_server::config::{BenchSeedArgs, Cli, Command, OperatorAddArgs, OperatorCommand};
 use leadcard_server::demo::{DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD};
 use leadcard_server::store::{NewOperator, Store};
@@ -27,6 +27,10 @@ async fn main() -> ExitCode {
         Some(Command::Serve(config)) => serve(config).await,
         Some(Command::Operator(OperatorCommand::Add(args))) => add_operator(args).await,
         Some(Command::BenchSeed(args)) => bench(args).await,
+        Some(Command::BenchCore) => {
+            let report = core_segment_figures(10_000, Clock::default().now());
+            serde_json::to_string(&report).map(|line| println!("{line}")).map_err(|e| e.to_string())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -134,7 +134,10 @@ fn reason(cause: &Cause, filter: &ValidFilter, facts: &LeadFacts) -> String {
     match cause {
         Cause::Properties(changes) => {
             let used = |name: &str| {
-                filter.leaves().iter().any(|c| matches!(c, ValidCondition::Property { name: n, .. } if n.as_str() == name))
+                filter
+                    .leaves()
+                    .iter()
+                    .any(|c| matches!(c, ValidCondition::Property { name: n, .. } if n.as_str() == name))
             };
             let Some((name, value)) = changes.iter().find(|(name, _)| used(name)).or(changes.first()) else {
                 return "properties changed".to_owned();

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use leadcard_core::wire::ErrorBody;
 use leadcard_core::{
-    CountRequest, Filter, LeadFacts, NewSegment, Segment, SegmentCount, SegmentError, SegmentHistoryEntry,
-    SegmentRef, ValidFilter, matching_segments,
+    CountRequest, Filter, LeadFacts, NewSegment, Segment, SegmentCount, SegmentError, SegmentHistoryEntry, SegmentRef,
+    ValidFilter, matching_segments,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -170,7 +170,10 @@ async fn delete_segment(State(state): State<AppState>, Path(id): Path<String>) -
         (status = 422, description = "`invalid_filter`, field `filter...`", body = ErrorBody),
     )
 )]
-async fn count(State(state): State<AppState>, ApiJson(body): ApiJson<RawCount>) -> Result<Json<SegmentCount>, ApiError> {
+async fn count(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RawCount>,
+) -> Result<Json<SegmentCount>, ApiError> {
     let filter = Filter::from_json(body.filter)?.check()?;
     Ok(Json(state.store.count_matching(&filter, COUNT_CAP, state.clock.now()).await?))
 }

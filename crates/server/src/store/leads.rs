@@ -25,7 +25,6 @@ const PAGE_SET_LIMIT: i64 = 5_000;
 /// The same limit for the capped count.
 const COUNT_SET_LIMIT: i64 = 100_000;
 
-
 /// A lead to create, with every property (system ones included) already parsed.
 #[derive(Debug, Clone)]
 pub struct NewLead {

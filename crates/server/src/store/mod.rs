@@ -13,8 +13,8 @@ mod notes;
 mod operators;
 mod outbox;
 mod pins;
-mod segments;
 mod removal;
+mod segments;
 mod sessions;
 mod settings;
 mod sql;
@@ -36,9 +36,9 @@ pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, Pr
 pub use live::LiveRow;
 pub use notes::NoteDeletion;
 pub use operators::{NewOperator, OperatorWithHash};
-pub use segments::{JobLock, LeadMembershipChange, LeadScope, MembershipChanges, PendingRebuild, Plan};
 pub use outbox::{ClaimedMail, Delivery, NewMail};
 pub use removal::Removal;
+pub use segments::{JobLock, LeadMembershipChange, LeadScope, MembershipChanges, PendingRebuild, Plan};
 pub use sessions::SessionRecord;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");

@@ -68,7 +68,10 @@ pub enum Plan {
 #[derive(Debug, Clone)]
 pub enum LeadScope {
     /// Ids in `(after, upto]`.
-    Range { after: i64, upto: i64 },
+    Range {
+        after: i64,
+        upto: i64,
+    },
     Ids(Vec<i64>),
 }
 
@@ -386,7 +389,12 @@ impl Store {
     }
 
     /// How many leads match, exactly up to `cap`.
-    pub async fn count_matching(&self, filter: &ValidFilter, cap: i64, now: DateTime<Utc>) -> StoreResult<SegmentCount> {
+    pub async fn count_matching(
+        &self,
+        filter: &ValidFilter,
+        cap: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SegmentCount> {
         let (_, count_joins) = self.plan_joins(filter, now).await?;
         let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM leads l WHERE 1 = 1");
         push_lead_conditions(&mut count, filter, &count_joins, None, now);

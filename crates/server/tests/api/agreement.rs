@@ -18,8 +18,22 @@ const LEADS: usize = 200;
 const CONDITIONS: usize = 60;
 
 const TEXTS: [&str; 16] = [
-    "Pro", "pro", "PRO ", "Free", "Ärzte", "ärzte", "ΣΑΣ", "σας", "50%_off", "a\\b", "12.5", "12.50", "true", "",
-    "İstanbul", "Straße",
+    "Pro",
+    "pro",
+    "PRO ",
+    "Free",
+    "Ärzte",
+    "ärzte",
+    "ΣΑΣ",
+    "σας",
+    "50%_off",
+    "a\\b",
+    "12.5",
+    "12.50",
+    "true",
+    "",
+    "İstanbul",
+    "Straße",
 ];
 const NUMBERS: [f64; 8] = [-1.0, 0.0, 3.0, 12.5, 100.0, 120.5, 1e15, 0.1];
 const ITEMS: [&str; 5] = ["Shoes", "shoes", "hats, caps", "a", "Ä"];
@@ -89,8 +103,17 @@ fn leaf(rng: &mut impl Rng, now: DateTime<Utc>) -> Value {
     match rng.random_range(0..10) {
         0..=3 => {
             let ops = [
-                "equals", "not_equals", "contains", "exists", "not_exists", "greater", "less", "before", "after",
-                "within_last_days", "list_contains",
+                "equals",
+                "not_equals",
+                "contains",
+                "exists",
+                "not_exists",
+                "greater",
+                "less",
+                "before",
+                "after",
+                "within_last_days",
+                "list_contains",
             ];
             let op = *ops.choose(rng).unwrap();
             json!({"kind": "property", "name": PROPERTIES.choose(rng).unwrap(), "op": op,
@@ -195,7 +218,8 @@ async fn agree_on(seed: u64) -> (usize, usize) {
             if sql != core {
                 let only_sql: Vec<_> = sql.iter().filter(|id| !core.contains(id)).collect();
                 let only_core: Vec<_> = core.iter().filter(|id| !sql.contains(id)).collect();
-                let example = only_sql.first().or(only_core.first()).map(|id| &facts.iter().find(|(i, _)| i == *id).unwrap().1);
+                let example =
+                    only_sql.first().or(only_core.first()).map(|id| &facts.iter().find(|(i, _)| i == *id).unwrap().1);
                 panic!(
                     "seed {seed}, {plan:?}: {json}\nonly SQL: {only_sql:?}\nonly core: {only_core:?}\nfacts: {example:#?}"
                 );
@@ -217,7 +241,9 @@ async fn sql_and_the_core_evaluator_agree_on_every_generated_lead_and_condition(
         cases += c;
         splitting += s;
     }
-    println!("{cases} (lead, condition) cases agree, each in set and probe form; {splitting} conditions split the leads");
+    println!(
+        "{cases} (lead, condition) cases agree, each in set and probe form; {splitting} conditions split the leads"
+    );
     assert!(cases >= 10_000 * sets as usize / 2, "only {cases} cases: most generated conditions did not check");
     assert!(splitting * 3 >= cases / LEADS, "too few conditions tell leads apart: {splitting}");
 }

@@ -34,13 +34,15 @@ fn germany() -> Value {
 async fn insert_event(app: &TestApp, lead_id: i64, name: &str, at: chrono::DateTime<chrono::Utc>) {
     use sqlx::Connection;
     let mut conn = sqlx::AnyConnection::connect(&app.database_url).await.unwrap();
-    sqlx::query("INSERT INTO events (lead_id, name, properties, occurred_at, source) VALUES ($1, $2, '{}', $3, 'manual')")
-        .bind(lead_id)
-        .bind(name.to_owned())
-        .bind(at.timestamp_millis())
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO events (lead_id, name, properties, occurred_at, source) VALUES ($1, $2, '{}', $3, 'manual')",
+    )
+    .bind(lead_id)
+    .bind(name.to_owned())
+    .bind(at.timestamp_millis())
+    .execute(&mut conn)
+    .await
+    .unwrap();
     conn.close().await.unwrap();
 }
 
@@ -78,12 +80,15 @@ async fn segments_are_created_listed_read_renamed_and_deleted() {
     let updated: Value = response.json().await.unwrap();
     assert_eq!((updated["name"].clone(), updated["filter"].clone()), (json!("Hot leads"), any));
 
-    let (status, error) = error_of(post(&app, "/api/v1/segments", json!({ "name": "hot LEADS", "filter": germany() })).await).await;
+    let (status, error) =
+        error_of(post(&app, "/api/v1/segments", json!({ "name": "hot LEADS", "filter": germany() })).await).await;
     assert_eq!((status, error["code"].as_str(), error["field"].as_str()), (409, Some("duplicate"), Some("name")));
     let response = put(&app, &format!("/api/v1/segments/{id}"), json!({ "name": "ACTIVE", "filter": germany() })).await;
     assert_eq!(error_of(response).await.0, 409);
 
-    let delete = |id: i64| app.client.delete(app.url(&format!("/api/v1/segments/{id}"))).header("x-requested-with", "leadcard").send();
+    let delete = |id: i64| {
+        app.client.delete(app.url(&format!("/api/v1/segments/{id}"))).header("x-requested-with", "leadcard").send()
+    };
     assert_eq!(delete(id).await.unwrap().status(), 204);
     assert_eq!(delete(id).await.unwrap().status(), 404);
     assert_eq!(app.get(&format!("/api/v1/segments/{id}")).await.status(), 404);
@@ -98,26 +103,42 @@ async fn bad_conditions_are_422_naming_the_field() {
     app.signed_in().await;
     let cases = [
         (json!({"all": [{"kind": "property", "name": "x", "op": "sounds_like", "value": "a"}]}), "filter.all[0].op"),
-        (json!({"all": [{"kind": "tag", "tag": "a"}, {"kind": "property", "name": "n", "op": "greater", "value": "abc"}]}),
-            "filter.all[1].value"),
-        (json!({"all": [{"kind": "tag", "tag": "a"}, {"kind": "tag", "tag": "b"}, {"kind": "group", "match": "any",
+        (
+            json!({"all": [{"kind": "tag", "tag": "a"}, {"kind": "property", "name": "n", "op": "greater", "value": "abc"}]}),
+            "filter.all[1].value",
+        ),
+        (
+            json!({"all": [{"kind": "tag", "tag": "a"}, {"kind": "tag", "tag": "b"}, {"kind": "group", "match": "any",
             "conditions": [{"kind": "event", "event": "Added to cart", "op": "at_least", "count": -1}]}]}),
-            "filter.all[2].conditions[0].count"),
-        (json!({"all": [{"kind": "event", "event": "Added to cart", "op": "at_least", "count": 1, "days": 0}]}), "filter.all[0].days"),
-        (json!({"all": [{"kind": "event", "event": "Added to cart", "op": "at_least", "count": "two"}]}), "filter.all[0].count"),
+            "filter.all[2].conditions[0].count",
+        ),
+        (
+            json!({"all": [{"kind": "event", "event": "Added to cart", "op": "at_least", "count": 1, "days": 0}]}),
+            "filter.all[0].days",
+        ),
+        (
+            json!({"all": [{"kind": "event", "event": "Added to cart", "op": "at_least", "count": "two"}]}),
+            "filter.all[0].count",
+        ),
         (json!({"all": [{"kind": "group", "conditions": []}]}), "filter.all[0].conditions"),
         (json!({"all": []}), "filter.all"),
     ];
     for (filter, field) in cases {
         let (status, error) =
             error_of(post(&app, "/api/v1/segments", json!({ "name": "S", "filter": filter.clone() })).await).await;
-        assert_eq!((status, error["code"].as_str(), error["field"].as_str()), (422, Some("invalid_filter"), Some(field)), "{filter}");
+        assert_eq!(
+            (status, error["code"].as_str(), error["field"].as_str()),
+            (422, Some("invalid_filter"), Some(field)),
+            "{filter}"
+        );
         if field != "filter.all" {
-            let (status, error) = error_of(post(&app, "/api/v1/segments/count", json!({ "filter": filter })).await).await;
+            let (status, error) =
+                error_of(post(&app, "/api/v1/segments/count", json!({ "filter": filter })).await).await;
             assert_eq!((status, error["field"].as_str()), (422, Some(field)));
         }
     }
-    let (status, error) = error_of(post(&app, "/api/v1/segments", json!({ "name": " ", "filter": germany() })).await).await;
+    let (status, error) =
+        error_of(post(&app, "/api/v1/segments", json!({ "name": " ", "filter": germany() })).await).await;
     assert_eq!((status, error["code"].as_str(), error["field"].as_str()), (422, Some("invalid"), Some("name")));
     assert_eq!(app.get_json("/api/v1/segments").await, json!([]));
 }
@@ -129,7 +150,8 @@ async fn the_count_the_lead_list_and_the_card_agree_on_who_is_in_a_segment() {
     let now = app.clock.now();
     let mut ids_in = Vec::new();
     for (i, country) in ["Germany", "France", "germany", "Spain"].into_iter().enumerate() {
-        let mut new = lead(now, &[("$country", text(country)), ("plan", text(if i % 2 == 0 { "pro" } else { "free" }))], &[]);
+        let mut new =
+            lead(now, &[("$country", text(country)), ("plan", text(if i % 2 == 0 { "pro" } else { "free" }))], &[]);
         new.events = (0..i)
             .map(|k| NewEvent {
                 name: "Added to cart".into(),
@@ -143,7 +165,8 @@ async fn the_count_the_lead_list_and_the_card_agree_on_who_is_in_a_segment() {
             ids_in.push(id);
         }
     }
-    let count = post(&app, "/api/v1/segments/count", json!({ "filter": germany() })).await.json::<Value>().await.unwrap();
+    let count =
+        post(&app, "/api/v1/segments/count", json!({ "filter": germany() })).await.json::<Value>().await.unwrap();
     assert_eq!(count, json!({"count": 2, "exact": true}));
     let carts = json!({"all": [{"kind": "event", "event": "Added to cart", "op": "at_least", "count": 2, "days": 7}]});
     let count = post(&app, "/api/v1/segments/count", json!({ "filter": carts })).await.json::<Value>().await.unwrap();
@@ -155,7 +178,8 @@ async fn the_count_the_lead_list_and_the_card_agree_on_who_is_in_a_segment() {
     listed.sort_unstable();
     assert_eq!(listed, ids_in);
     let filter = json!({"all": [{"kind": "property", "name": "plan", "op": "equals", "value": "pro"}]}).to_string();
-    let page = app.leads(&[("segment", &segment.to_string()), ("filter", &filter)]).await.json::<Value>().await.unwrap();
+    let page =
+        app.leads(&[("segment", &segment.to_string()), ("filter", &filter)]).await.json::<Value>().await.unwrap();
     assert_eq!(ids(&page).len(), 2, "both Germans are on pro");
     let (status, error) = error_of(app.leads(&[("segment", "999")]).await).await;
     assert_eq!((status, error["field"].as_str()), (422, Some("segment")));
@@ -240,9 +264,13 @@ async fn an_event_enters_a_lead_with_its_ordinal_and_a_passing_window_makes_it_l
 
     // The tracking path stores the event, then recomputes the lead.
     insert_event(&app, id, "Added to cart", now - Duration::days(1)).await;
-    leadcard_server::segments::recompute_lead(&app.state, id, leadcard_server::segments::Cause::Event("Added to cart".into()))
-        .await
-        .unwrap();
+    leadcard_server::segments::recompute_lead(
+        &app.state,
+        id,
+        leadcard_server::segments::Cause::Event("Added to cart".into()),
+    )
+    .await
+    .unwrap();
     assert_eq!(segment_names(&app, id).await, ["Hot"]);
     let entries = history(&app, id).await;
     assert_eq!(entries[0]["reason"], "performed Added to cart (2nd time)");
@@ -278,7 +306,8 @@ async fn a_segment_edit_recomputes_every_lead_with_its_reason_and_deleting_keeps
     let rich = app.add_lead(&[("$country", text("Spain")), ("amount", PropertyValue::Number(500.0))], &[]).await;
     let segment = create(&app, "Targets", germany()).await;
     let rich_filter = json!({"all": [{"kind": "property", "name": "amount", "op": "greater", "value": "100"}]});
-    let response = put(&app, &format!("/api/v1/segments/{segment}"), json!({ "name": "Targets", "filter": rich_filter })).await;
+    let response =
+        put(&app, &format!("/api/v1/segments/{segment}"), json!({ "name": "Targets", "filter": rich_filter })).await;
     assert_eq!(response.status(), 200);
     rebuild_pending(&app.state).await.unwrap();
     let left = history(&app, german).await;
@@ -287,8 +316,13 @@ async fn a_segment_edit_recomputes_every_lead_with_its_reason_and_deleting_keeps
     assert_eq!((&entered[0]["entered"], &entered[0]["reason"]), (&json!(true), &json!("segment definition changed")));
     assert_eq!(rebuild_pending(&app.state).await.unwrap(), 0, "a rebuild runs once");
 
-    let response =
-        app.client.delete(app.url(&format!("/api/v1/segments/{segment}"))).header("x-requested-with", "leadcard").send().await.unwrap();
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/segments/{segment}")))
+        .header("x-requested-with", "leadcard")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 204);
     let kept = history(&app, rich).await;
     assert_eq!((&kept[0]["segment_id"], &kept[0]["segment_name"]), (&Value::Null, &json!("Targets")));
