@@ -16,6 +16,9 @@ const BENCH_PASSWORD: &str = "bench-password-long-enough";
 /// A filter every seeded data set answers: country is one of the seeded countries.
 const FILTER: &str = r#"{"all":[{"kind":"property","name":"$country","op":"equals","value":"Germany"}]}"#;
 
+/// The segment the count figure measures: 3 conditions, one counting an event in a window.
+const SEGMENT: &str = r#"{"all":[{"kind":"property","name":"$country","op":"equals","value":"Germany"},{"kind":"property","name":"plan","op":"equals","value":"pro"},{"kind":"event","event":"Added to cart","op":"at_least","count":2,"days":7}]}"#;
+
 struct Options {
     leads: u64,
     postgres: bool,
@@ -175,6 +178,46 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("| walk to page {page} | {walk_secs:.1} s |");
     println!("| filtered total | {total} |");
     println!("| samples per figure | {samples} |");
+
+    let count_body = format!(r#"{{"filter":{SEGMENT}}}"#);
+    let count = || -> Result<(Duration, serde_json::Value)> {
+        let start = Instant::now();
+        let mut resp = http
+            .post(format!("{base}/api/v1/segments/count"))
+            .header("Cookie", &cookie)
+            .header("Content-Type", "application/json")
+            .send(count_body.as_str())?;
+        let body: serde_json::Value = serde_json::from_str(&resp.body_mut().read_to_string()?)?;
+        let took = start.elapsed();
+        if resp.status() != 200 {
+            bail!("POST /api/v1/segments/count answered {}: {body}", resp.status());
+        }
+        Ok((took, body))
+    };
+    let counted = measure(samples, || count().map(|r| r.0))?;
+    let (_, counted_body) = count()?;
+    let core = Command::new(&server).arg("bench-core").stderr(Stdio::inherit()).output().context("bench-core")?;
+    let core: serde_json::Value = String::from_utf8_lossy(&core.stdout)
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .context("bench-core printed no JSON line")?;
+    println!("\n## Segments — {db_name}, {} leads\n", o.leads);
+    println!("| figure | value |\n|---|---|");
+    println!(
+        "| segment count (`$country` is Germany, `plan` is pro, `Added to cart` at least 2 times in 7 days) | \
+         p50 {:.1} ms, p95 {:.1} ms (goal p95 <= 200 ms) |",
+        counted.0, counted.1
+    );
+    println!("| its count | {} |", counted_body);
+    println!(
+        "| core evaluation, {} segments for one card (native) | p50 {:.1} µs, p95 {:.1} µs ({} matched) |",
+        core["segments"],
+        core["p50_us"].as_f64().unwrap_or(0.0),
+        core["p95_us"].as_f64().unwrap_or(0.0),
+        core["matched"]
+    );
+    println!("| samples | {samples} counts, {} evaluations |", core["samples"]);
     first_load()?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

@@ -1,4 +1,5 @@
-//! Command line and environment (`LEADCARD_*`): `serve` (the default), `operator add`, `bench-seed`.
+//! Command line and environment (`LEADCARD_*`): `serve` (the default), `operator add`, `bench-seed`,
+//! `bench-core`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,6 +43,8 @@ pub enum Command {
     BenchIngest(BenchIngestArgs),
     /// Print every stored event of the ingest load (`load-*` names) with its `seq`, as JSON.
     BenchIngestCheck(DatabaseArgs),
+    /// Time the core evaluator over 50 segments for one card and print one JSON line.
+    BenchCore,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,5 @@
 //! `leadcard-server`: serve (the default), `operator add`, `project show`, `simulate`, and the
-//! benchmark helpers `bench-seed`, `bench-ingest`, `bench-ingest-check`.
+//! benchmark helpers `bench-seed`, `bench-core`, `bench-ingest`, `bench-ingest-check`.
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use leadcard_core::EmailAddress;
 use leadcard_server::auth::password::{check_new_password, hash_password};
-use leadcard_server::bench::bench_seed;
+use leadcard_server::bench::{bench_seed, core_segment_figures};
 use leadcard_server::config::{
     BenchIngestArgs, BenchSeedArgs, Cli, Command, DatabaseArgs, OperatorAddArgs, OperatorCommand, ProjectCommand,
     SimulateArgs,
@@ -36,6 +36,10 @@ async fn main() -> ExitCode {
         Some(Command::Simulate(args)) => simulate(args).await,
         Some(Command::BenchIngest(args)) => bench_ingest(args).await,
         Some(Command::BenchIngestCheck(args)) => bench_ingest_check(args).await,
+        Some(Command::BenchCore) => {
+            let report = core_segment_figures(10_000, Clock::default().now());
+            serde_json::to_string(&report).map(|line| println!("{line}")).map_err(|e| e.to_string())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -265,9 +265,10 @@ pub async fn run_job(state: &AppState) -> StoreResult<usize> {
     result
 }
 
-/// Runs [`run_job`] every [`JOB_EVERY`] until the task is dropped.
+/// Runs [`run_job`] every [`JOB_EVERY`] (the first run one period after start) until the task is
+/// dropped.
 pub async fn job_loop(state: AppState) {
-    let mut every = tokio::time::interval(JOB_EVERY);
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + JOB_EVERY, JOB_EVERY);
     loop {
         every.tick().await;
         if let Err(e) = run_job(&state).await {

@@ -25,6 +25,14 @@ pub const TOTAL_CAP: i64 = 1_000;
 const PAGE_SET_LIMIT: i64 = 5_000;
 /// The same limit for the capped count.
 const COUNT_SET_LIMIT: i64 = 100_000;
+/// Sizing for the exact count looks this far: enough to tell a page's sets from its probes
+/// ([`PAGE_SET_LIMIT`]) and to rank drivers; beyond it, equal conditions keep their order.
+pub(super) const DRIVER_SIZING_CAP: i64 = 10_000;
+
+/// How a page reads conditions of these sizes (see [`Store::leaf_sizes`]).
+pub(super) fn page_joins(sizes: &[i64]) -> Vec<Join> {
+    sizes.iter().map(|rows| if *rows < PAGE_SET_LIMIT { Join::Set } else { Join::Probe }).collect()
+}
 
 /// A lead to create, with every property (system ones included) already parsed.
 #[derive(Debug, Clone)]
@@ -536,16 +544,24 @@ impl Store {
         filter: &ValidFilter,
         now: DateTime<Utc>,
     ) -> StoreResult<(Vec<Join>, Vec<Join>)> {
-        let (mut page, mut count) = (Vec::new(), Vec::new());
+        let sizes = self.leaf_sizes(filter, COUNT_SET_LIMIT, now).await?;
+        Ok((
+            page_joins(&sizes),
+            sizes.iter().map(|rows| if *rows < COUNT_SET_LIMIT { Join::Set } else { Join::Probe }).collect(),
+        ))
+    }
+
+    /// How many rows each of the filter's leaves has in its table, counted no further than `cap`
+    /// (0 for conditions on the lead's own columns).
+    pub(super) async fn leaf_sizes(&self, filter: &ValidFilter, cap: i64, now: DateTime<Utc>) -> StoreResult<Vec<i64>> {
+        let mut sizes = Vec::new();
         for condition in filter.leaves() {
-            let rows = match related_rows_count(self.backend, condition, COUNT_SET_LIMIT, now) {
+            sizes.push(match related_rows_count(self.backend, condition, cap, now) {
                 Some(sql) => sql.query_scalar::<i64>().fetch_one(&self.pool).await?,
                 None => 0,
-            };
-            page.push(if rows < PAGE_SET_LIMIT { Join::Set } else { Join::Probe });
-            count.push(if rows < COUNT_SET_LIMIT { Join::Set } else { Join::Probe });
+            });
         }
-        Ok((page, count))
+        Ok(sizes)
     }
 
     /// The tags of each given lead, sorted (by byte order, the same on both databases).

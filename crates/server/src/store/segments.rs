@@ -6,15 +6,17 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Utc};
 use leadcard_core::filter::fold;
 use leadcard_core::{
-    CheckedSegment, EventFacts, Filter, LeadFacts, Segment, SegmentCount, SegmentHistoryEntry, ValidFilter,
+    CheckedSegment, EventFacts, Filter, LeadFacts, Match, Segment, SegmentCount, SegmentHistoryEntry, ValidCondition,
+    ValidFilter,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, FromRow};
 
 use super::addresses::read_subscription;
 use super::leads::parse_stored_value;
+use super::leads::{DRIVER_SIZING_CAP, page_joins};
 use super::settings::email_settings_in;
-use super::sql::{Join, Sql, Value, push_lead_conditions};
+use super::sql::{Join, Sql, Value, driver_rank, push_lead_conditions};
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
 
@@ -388,6 +390,40 @@ impl Store {
         Ok(found.is_some())
     }
 
+    /// How the exact count reads each condition: when every top-level condition must hold, the
+    /// smallest one that can drive (see `sql::driver_rank`) is read as a set and walked, and each
+    /// other large one probed for just those leads, so the count costs about one probe per lead
+    /// of the smallest condition instead of one per lead of the base. Otherwise as the lists do.
+    async fn plan_exact_count(&self, filter: &ValidFilter, now: DateTime<Utc>) -> StoreResult<Vec<Join>> {
+        if filter.mode != Match::All {
+            return Ok(self.plan_joins(filter, now).await?.1);
+        }
+        let sizes = self.leaf_sizes(filter, DRIVER_SIZING_CAP, now).await?;
+        // Leaves in `leaves()` order; only those directly under the top level may drive.
+        let mut driver: Option<(i64, u8, usize)> = None;
+        let mut leaf = 0;
+        for condition in &filter.all {
+            if let ValidCondition::Group { conditions, .. } = condition {
+                leaf += conditions.len();
+                continue;
+            }
+            if let Some(rank) = driver_rank(condition)
+                && driver.is_none_or(|(rows, r, _)| (sizes[leaf], rank) < (rows, r))
+            {
+                driver = Some((sizes[leaf], rank, leaf));
+            }
+            leaf += 1;
+        }
+        let Some((_, _, driver)) = driver else {
+            return Ok(self.plan_joins(filter, now).await?.1);
+        };
+        Ok(page_joins(&sizes)
+            .into_iter()
+            .enumerate()
+            .map(|(i, join)| if i == driver { Join::Set } else { join })
+            .collect())
+    }
+
     /// How many leads match, exactly up to `cap`.
     pub async fn count_matching(
         &self,
@@ -395,7 +431,7 @@ impl Store {
         cap: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<SegmentCount> {
-        let (_, count_joins) = self.plan_joins(filter, now).await?;
+        let count_joins = self.plan_exact_count(filter, now).await?;
         let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM leads l WHERE 1 = 1");
         push_lead_conditions(&mut count, filter, &count_joins, None, now);
         count.push(" LIMIT ").bind(cap + 1).push(") t");
@@ -464,8 +500,8 @@ impl Store {
             .bind(lead_id)
             .fetch_all(&mut *conn)
             .await?;
-        let settings = email_settings_in(&mut *conn).await?;
-        let subscription = read_subscription(&mut *conn, None, email_norm.as_deref(), &settings, now).await?.status;
+        let settings = email_settings_in(&mut conn).await?;
+        let subscription = read_subscription(&mut conn, None, email_norm.as_deref(), &settings, now).await?.status;
 
         let mut events: BTreeMap<String, EventFacts> = BTreeMap::new();
         if !event_names.is_empty() {

@@ -217,6 +217,18 @@ fn related(condition: &ValidCondition) -> Option<Related> {
     }
 }
 
+/// Whether a condition read as a set (`l.id IN (...)`) can drive a query: the database walks its
+/// lead ids and looks each lead up by primary key. Negated conditions (`NOT IN`) cannot, nor can
+/// conditions on other columns than the id. Events rank after the rest on equal size (their set
+/// is grouped by lead).
+pub(crate) fn driver_rank(condition: &ValidCondition) -> Option<u8> {
+    let related = related(condition)?;
+    if related.negated || related.outer != "l.id" {
+        return None;
+    }
+    Some(if matches!(condition, ValidCondition::Event(_)) { 1 } else { 0 })
+}
+
 /// The WHERE of a condition's rows in its table, without the link to the lead.
 fn push_related_where(sql: &mut Sql, condition: &ValidCondition, now: DateTime<Utc>) {
     match condition {

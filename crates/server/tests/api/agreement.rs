@@ -225,6 +225,8 @@ async fn agree_on(seed: u64) -> (usize, usize) {
                 );
             }
         }
+        let counted = app.store.count_matching(&valid, 100_000, now).await.unwrap();
+        assert_eq!((counted.count as usize, counted.exact), (core.len(), true), "seed {seed}, the count of {json}");
         cases += LEADS;
         splitting += usize::from(!core.is_empty() && core.len() < LEADS);
     }
