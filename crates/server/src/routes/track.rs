@@ -25,7 +25,7 @@ use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::{from_json_value, is_json};
 use crate::ingest::IngestError;
-use crate::store::{Project, StoreError, TrackKind, TrackWrite};
+use crate::store::{PreparedEvent, Project, StoreError, TrackKind, TrackWrite};
 use crate::tracking::verify_user_hash;
 
 /// Largest tracking body.
@@ -120,8 +120,10 @@ async fn events(
         let message = format!("{} needs the widget's session_id (events[{i}])", events[i].name.as_str());
         return Err(ApiError::invalid("session_id", message));
     }
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let kind = TrackKind::Events { session_key: request.session_id, user_agent, events };
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let events =
+        events.into_iter().map(|e| PreparedEvent::new(e, user_agent)).collect::<Result<Vec<_>, StoreError>>()?;
+    let kind = TrackKind::Events { session_key: request.session_id, events };
     submit(&state, TrackWrite { project_id: project.id, visitor_id: request.visitor_id, received_at: now, kind }).await
 }
 
