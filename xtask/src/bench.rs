@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: seeds leads through the server's own bulk loader, then measures the
-//! Leads Database API over real HTTP and the release app's first-load size.
+//! Leads Database API over real HTTP and the release app's first-load size; then the tracking
+//! figures (`tracking_bench`).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -9,6 +10,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::postgres::Postgres;
 use crate::setup::{build_server, step};
+use crate::tracking_bench;
 use crate::util::{Guard, agent, free_port, root, wait_for_http};
 
 const BENCH_EMAIL: &str = "bench@leadcard.test";
@@ -23,10 +25,12 @@ struct Options {
     leads: u64,
     postgres: bool,
     smoke: bool,
+    /// Only the tracking figures (ingest, kill -9, simulator, widget).
+    tracking_only: bool,
 }
 
 fn options(args: &[String]) -> Result<Options> {
-    let mut o = Options { leads: 1_000_000, postgres: false, smoke: false };
+    let mut o = Options { leads: 1_000_000, postgres: false, smoke: false, tracking_only: false };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -44,6 +48,7 @@ fn options(args: &[String]) -> Result<Options> {
                 other => bail!("--db takes sqlite or postgres, not {other:?}"),
             },
             "--smoke" => o.smoke = true,
+            "--tracking-only" => o.tracking_only = true,
             other => bail!("unknown bench option {other}"),
         }
     }
@@ -62,6 +67,18 @@ pub fn run(args: &[String]) -> Result<()> {
         None => format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
     };
     let db_name = if o.postgres { "PostgreSQL" } else { "SQLite" };
+    let new_database = |name: &str| -> Result<String> {
+        match &pg {
+            Some(pg) => pg.create_database(name),
+            None => Ok(format!("sqlite://{}?mode=rwc", dir.join(format!("{name}.db")).display())),
+        }
+    };
+    let sizes = if o.smoke { tracking_bench::Sizes::smoke() } else { tracking_bench::Sizes::full() };
+    if o.tracking_only {
+        tracking_bench::run(&server, db_name, &new_database, &sizes)?;
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
 
     step(&format!("seeding {} leads with 10 properties each ({db_name})", o.leads));
     let out = Command::new(&server)
@@ -219,6 +236,8 @@ pub fn run(args: &[String]) -> Result<()> {
     );
     println!("| samples | {samples} counts, {} evaluations |", core["samples"]);
     first_load()?;
+    drop(_server);
+    tracking_bench::run(&server, db_name, &new_database, &sizes)?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

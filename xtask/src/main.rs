@@ -4,6 +4,7 @@ mod bench;
 mod postgres;
 mod setup;
 mod test;
+mod tracking_bench;
 mod util;
 
 use std::process::ExitCode;
@@ -14,8 +15,9 @@ const USAGE: &str = "usage: cargo xtask <command>
   dev     the server plus `trunk serve` (http://127.0.0.1:8081, /api proxied to the server)
   test    every check: fmt, clippy, wasm check, native tests (SQLite and PostgreSQL),
           wasm-bindgen-test browser tests, Playwright end to end, benchmark smoke run
-  bench   seed leads and measure list latency and first-load size
-          [--leads N (default 1000000)] [--db sqlite|postgres]";
+  bench   seed leads and measure list latency and first-load size, then tracking: ingest
+          throughput and latency, kill -9 durability, the simulator's live delay, widget size
+          [--leads N (default 1000000)] [--db sqlite|postgres] [--tracking-only] [--smoke]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -127,7 +127,7 @@ pub fn run_cmd(args: &[String]) -> Result<()> {
     let mut cmd = Command::new(server);
     cmd.current_dir(root()).args(["serve", "--seed-demo"]).args(args);
     eprintln!(
-        "\nxtask: leadcard starts on http://127.0.0.1:8080 (unless --bind says otherwise)\n       sign in as {DEMO_EMAIL} / {DEMO_PASSWORD}\n"
+        "\nxtask: leadcard starts on http://127.0.0.1:8080 (unless --bind says otherwise)\n       sign in as {DEMO_EMAIL} / {DEMO_PASSWORD}\n       demo shop with the widget: http://127.0.0.1:8080/demo/ (open it in another tab, watch Visitors)\n"
     );
     run(&mut cmd)
 }

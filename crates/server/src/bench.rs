@@ -21,7 +21,9 @@ use crate::demo::{BROWSERS, DOMAINS, FIRST_NAMES, INVALID_EMAILS, LAST_NAMES, PL
 use crate::ingest::Ingest;
 use crate::live::Live;
 use crate::simulate::Percentiles;
-use crate::store::{EmailStatusChange, EventSource, NewEvent, NewLead, Store, StoreError, TrackKind, TrackWrite};
+use crate::store::{
+    EmailStatusChange, EventSource, NewEvent, NewLead, PreparedEvent, Store, StoreError, TrackKind, TrackWrite,
+};
 
 /// Leads per transaction.
 const BATCH: u64 = 20_000;
@@ -283,8 +285,11 @@ pub async fn bench_ingest(store: &Store, args: &BenchIngestArgs) -> Result<Inges
                 if call >= calls {
                     return Ok::<_, String>(latencies);
                 }
-                let events = (0..per_call).map(|i| bench_event(call * u64::from(per_call) + u64::from(i))).collect();
-                let kind = TrackKind::Events { session_key: None, user_agent: None, events };
+                let events = (0..per_call)
+                    .map(|i| PreparedEvent::new(bench_event(call * u64::from(per_call) + u64::from(i)), None))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| e.to_string())?;
+                let kind = TrackKind::Events { session_key: None, events };
                 let visitor_id = visitor((call % u64::from(visitors)) as u32);
                 let write = TrackWrite { project_id, visitor_id, received_at: clock.now(), kind };
                 let sent = Instant::now();

@@ -26,7 +26,7 @@ use crate::error::ApiError;
 use crate::extract::{from_json_value, is_json};
 use crate::ingest::IngestError;
 use crate::segments::{self, Cause};
-use crate::store::{Project, StoreError, TrackKind, TrackWrite};
+use crate::store::{PreparedEvent, Project, StoreError, TrackKind, TrackWrite};
 use crate::tracking::verify_user_hash;
 
 /// Largest tracking body.
@@ -121,10 +121,12 @@ async fn events(
         let message = format!("{} needs the widget's session_id (events[{i}])", events[i].name.as_str());
         return Err(ApiError::invalid("session_id", message));
     }
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
     // The lead's segments follow what it did: the last custom event names the cause.
     let performed = events.iter().rev().map(|e| e.name.as_str()).find(|name| !name.starts_with('$')).map(str::to_owned);
-    let kind = TrackKind::Events { session_key: request.session_id, user_agent, events };
+    let events =
+        events.into_iter().map(|e| PreparedEvent::new(e, user_agent)).collect::<Result<Vec<_>, StoreError>>()?;
+    let kind = TrackKind::Events { session_key: request.session_id, events };
     let visitor_id = request.visitor_id.clone();
     let accepted =
         submit(&state, TrackWrite { project_id: project.id, visitor_id: request.visitor_id, received_at: now, kind })

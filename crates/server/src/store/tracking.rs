@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use leadcard_core::event::{EventAggregate, PAGE_VIEW, SESSION_START};
 use leadcard_core::property::display_name;
 use leadcard_core::tracking::{
-    CheckedEvent, ClientInfo, EventGroup, EventPage, EventSource, LeadEvent, SessionPage, SessionPages, SiteSession,
-    Visitor, VisitorList, external_referrer, pages_until, utm_parameters, value_from_json,
+    CheckedEvent, ClientInfo, EventGroup, EventPage, EventSource, LeadEvent, PageInfo, SessionPage, SessionPages,
+    SiteSession, Visitor, VisitorList, external_referrer, pages_until, utm_parameters, value_from_json,
 };
 use leadcard_core::{LiveEvent, Operation, Presence, PropertyName, PropertyValue};
 use sqlx::{AnyConnection, Connection, FromRow};
@@ -43,9 +43,44 @@ pub struct TrackWrite {
 
 #[derive(Debug, Clone)]
 pub enum TrackKind {
-    Events { session_key: Option<String>, user_agent: Option<String>, events: Vec<CheckedEvent> },
+    Events { session_key: Option<String>, events: Vec<PreparedEvent> },
     Heartbeat { session_key: String, url: String, title: Option<String>, active: bool },
     Identify { user_id: String, operations: Vec<Operation> },
+}
+
+/// A checked event ready for the writer: its stored properties already JSON, so the one writer
+/// task does no more than write (the request's own task prepares it).
+#[derive(Debug, Clone)]
+pub struct PreparedEvent {
+    name: String,
+    properties: String,
+    time: Option<DateTime<Utc>>,
+    page: Option<PageInfo>,
+    start: Option<SessionStart>,
+}
+
+impl PreparedEvent {
+    /// `$session_start` gains browser, OS and device (from the User-Agent) and the URL's UTM tags.
+    pub fn new(event: CheckedEvent, user_agent: Option<&str>) -> StoreResult<PreparedEvent> {
+        let CheckedEvent { name, mut properties, time, page } = event;
+        let start = match &page {
+            Some(page) if name.as_str() == SESSION_START => {
+                let client = ClientInfo::from_user_agent(user_agent.unwrap_or_default());
+                let utm = utm_parameters(&page.url);
+                properties.insert("browser".into(), PropertyValue::Text(client.browser.clone()));
+                properties.insert("os".into(), PropertyValue::Text(client.os.clone()));
+                properties.insert("device".into(), PropertyValue::Text(client.device.to_owned()));
+                for (property, value) in &utm {
+                    properties.insert(property.trim_start_matches('$').to_owned(), PropertyValue::Text(value.clone()));
+                }
+                let referrer = external_referrer(&page.url, page.referrer.as_deref());
+                Some(SessionStart { referrer, utm, client })
+            }
+            _ => None,
+        };
+        let properties = event_properties_json(&properties)?;
+        Ok(PreparedEvent { name: name.as_str().to_owned(), properties, time, page, start })
+    }
 }
 
 /// What became of a batch: one result per write, in order, once committed.
@@ -276,45 +311,31 @@ impl Store {
                         Err(e) => return Err(e),
                     }
                 }
-                TrackKind::Events { session_key, user_agent, events } => {
+                TrackKind::Events { session_key, events } => {
                     let lead = self.visitor_lead(&mut tx, &mut visitors, write, now).await?;
                     for event in events {
                         let occurred = event.time.map_or(at, to_ms);
-                        let mut properties = event.properties.clone();
                         if let (Some(key), Some(page)) = (session_key, &event.page) {
                             let touch = pending.session(lead, key, occurred);
-                            if event.name.as_str() == SESSION_START {
-                                let client = ClientInfo::from_user_agent(user_agent.as_deref().unwrap_or_default());
-                                let utm = utm_parameters(&page.url);
-                                properties.insert("browser".into(), PropertyValue::Text(client.browser.clone()));
-                                properties.insert("os".into(), PropertyValue::Text(client.os.clone()));
-                                properties.insert("device".into(), PropertyValue::Text(client.device.to_owned()));
-                                for (property, value) in &utm {
-                                    properties.insert(
-                                        property.trim_start_matches('$').to_owned(),
-                                        PropertyValue::Text(value.clone()),
-                                    );
-                                }
-                                let referrer = external_referrer(&page.url, page.referrer.as_deref());
-                                touch.start = Some(SessionStart { referrer, utm, client });
-                                if !page.url.is_empty() {
-                                    Pending::see_page(touch, occurred, &page.url, page.title.as_deref());
-                                }
-                            } else if event.name.as_str() == PAGE_VIEW {
+                            if let Some(start) = &event.start {
+                                touch.start = Some(start.clone());
+                            } else if event.name == PAGE_VIEW {
                                 touch.views.push((occurred, page.url.clone(), page.title.clone()));
+                            }
+                            if !page.url.is_empty() {
                                 Pending::see_page(touch, occurred, &page.url, page.title.as_deref());
                             }
                         }
                         pending.events.push([
                             Value::from(lead),
                             Value::from(event.name.as_str()),
-                            Value::from(event_properties_json(&properties)?),
+                            Value::from(event.properties.as_str()),
                             Value::from(occurred),
                             Value::from(EventSource::Tracked.as_str()),
                         ]);
                         pending
                             .aggregates
-                            .entry((lead, event.name.as_str().to_owned()))
+                            .entry((lead, event.name.clone()))
                             .and_modify(|a| *a = a.record(from_ms(occurred)))
                             .or_insert_with(|| EventAggregate::new(from_ms(occurred)));
                         let touch = pending.leads.entry(lead).or_default();
@@ -426,28 +447,26 @@ impl Store {
         let mut leads: Vec<(i64, LeadTouch)> = pending.leads.into_iter().collect();
         leads.sort_by_key(|(id, _)| *id);
 
-        // The leads' presence, last seen and hide mark; what the presence messages say.
+        // The leads' presence, last seen and hide mark in one statement per 3,000 leads (each
+        // column only ever moves forward); what the presence messages say comes back.
         let mut states: HashMap<i64, (Option<i64>, Option<i64>, bool)> = HashMap::new();
-        for (id, t) in &leads {
-            // `updated_at` is left as it is: tracking is not an edit of the card.
-            let mut sql = Sql::new(backend, "UPDATE leads SET updated_at = updated_at");
-            for (column, value) in
-                [("last_seen_at", t.last_seen), ("last_heartbeat_at", t.heartbeat), ("last_active_at", t.active)]
-            {
-                if let Some(value) = value {
-                    sql.push(", ").push(column).push(" = CASE WHEN ").push(column).push(" IS NULL OR ");
-                    sql.push(column).push(" < ").bind(value).push(" THEN ").bind(value);
-                    sql.push(" ELSE ").push(column).push(" END");
+        for chunk in leads.chunks(3_000) {
+            let mut sql = Sql::new(backend, LEADS_TOUCH_HEAD);
+            for (i, (id, t)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
                 }
+                sql.bind_list([
+                    Value::from(*id),
+                    Value::from(t.last_seen),
+                    Value::from(t.heartbeat),
+                    Value::from(t.active),
+                    Value::from(t.activity),
+                ]);
             }
-            if let Some(activity) = t.activity {
-                sql.push(", hidden_at = CASE WHEN hidden_at <= ").bind(activity).push(" THEN NULL ELSE hidden_at END");
-            }
-            sql.push(" WHERE id = ").bind(*id).push(" RETURNING last_heartbeat_at, last_active_at, hidden_at");
-            let row: Option<(Option<i64>, Option<i64>, Option<i64>)> = sql.query_as().fetch_optional(&mut *tx).await?;
-            if let Some((beat, active, hidden)) = row {
-                states.insert(*id, (beat, active, hidden.is_some()));
-            }
+            sql.push(LEADS_TOUCH_TAIL);
+            let rows: Vec<(i64, Option<i64>, Option<i64>, Option<i64>)> = sql.query_as().fetch_all(&mut *tx).await?;
+            states.extend(rows.into_iter().map(|(id, beat, active, hidden)| (id, (beat, active, hidden.is_some()))));
         }
         let last_seen_rows = leads
             .iter()
@@ -1044,6 +1063,21 @@ async fn both(tx: &mut AnyConnection, into: i64, from: i64, sql: &str) -> StoreR
     sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).bind(into).bind(from).execute(&mut *tx).await?;
     Ok(())
 }
+
+/// `UPDATE leads ... FROM (VALUES (id, last_seen, heartbeat, active, activity), ...)`: both
+/// databases name a VALUES list's columns column1, column2, ...
+const LEADS_TOUCH_HEAD: &str = "UPDATE leads SET \
+    last_seen_at = CASE WHEN v.column2 IS NOT NULL AND (leads.last_seen_at IS NULL OR leads.last_seen_at < v.column2) \
+        THEN v.column2 ELSE leads.last_seen_at END, \
+    last_heartbeat_at = CASE WHEN v.column3 IS NOT NULL \
+        AND (leads.last_heartbeat_at IS NULL OR leads.last_heartbeat_at < v.column3) \
+        THEN v.column3 ELSE leads.last_heartbeat_at END, \
+    last_active_at = CASE WHEN v.column4 IS NOT NULL AND (leads.last_active_at IS NULL OR leads.last_active_at < v.column4) \
+        THEN v.column4 ELSE leads.last_active_at END, \
+    hidden_at = CASE WHEN v.column5 IS NOT NULL AND leads.hidden_at <= v.column5 THEN NULL ELSE leads.hidden_at END \
+    FROM (VALUES ";
+const LEADS_TOUCH_TAIL: &str = ") AS v WHERE leads.id = v.column1 \
+    RETURNING leads.id, leads.last_heartbeat_at, leads.last_active_at, leads.hidden_at";
 
 const AGGREGATES_INSERT_SELECT: &str = "INSERT INTO event_aggregates (lead_id, name, event_count, first_at, last_at)";
 
