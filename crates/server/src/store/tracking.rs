@@ -245,6 +245,9 @@ fn random_key(prefix: &str) -> StoreResult<String> {
     Ok(format!("{prefix}{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
 }
 
+/// A lead after a batch touched it: id, last heartbeat, last activity, hidden since (unix ms).
+type TouchedLead = (i64, Option<i64>, Option<i64>, Option<i64>);
+
 impl Store {
     /// The first project, created (with new random keys) when there is none.
     pub async fn ensure_project(&self, now: DateTime<Utc>) -> StoreResult<Project> {
@@ -465,7 +468,7 @@ impl Store {
                 ]);
             }
             sql.push(LEADS_TOUCH_TAIL);
-            let rows: Vec<(i64, Option<i64>, Option<i64>, Option<i64>)> = sql.query_as().fetch_all(&mut *tx).await?;
+            let rows: Vec<TouchedLead> = sql.query_as().fetch_all(&mut *tx).await?;
             states.extend(rows.into_iter().map(|(id, beat, active, hidden)| (id, (beat, active, hidden.is_some()))));
         }
         let last_seen_rows = leads
