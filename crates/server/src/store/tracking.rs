@@ -167,6 +167,11 @@ struct Identified {
     mails: usize,
 }
 
+/// `$last_seen` is kept to the second: a lead busy within one second is written once.
+fn whole_second(ms: i64) -> i64 {
+    ms - ms.rem_euclid(1000)
+}
+
 fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     a.max(b)
 }
@@ -339,7 +344,7 @@ impl Store {
                             .and_modify(|a| *a = a.record(from_ms(occurred)))
                             .or_insert_with(|| EventAggregate::new(from_ms(occurred)));
                         let touch = pending.leads.entry(lead).or_default();
-                        touch.last_seen = max_opt(touch.last_seen, Some(occurred));
+                        touch.last_seen = max_opt(touch.last_seen, Some(whole_second(occurred)));
                         touch.activity = max_opt(touch.activity, Some(occurred));
                         touch.changed = true;
                     }
@@ -352,7 +357,7 @@ impl Store {
                     touch.presence = true;
                     if *active {
                         touch.active = max_opt(touch.active, Some(at));
-                        touch.last_seen = max_opt(touch.last_seen, Some(at));
+                        touch.last_seen = max_opt(touch.last_seen, Some(whole_second(at)));
                         touch.activity = max_opt(touch.activity, Some(at));
                     }
                     let session = pending.session(lead, session_key, at);
@@ -448,7 +453,8 @@ impl Store {
         leads.sort_by_key(|(id, _)| *id);
 
         // The leads' presence, last seen and hide mark in one statement per 3,000 leads (each
-        // column only ever moves forward); what the presence messages say comes back.
+        // column only ever moves forward; a lead with nothing new is not written); what the
+        // presence messages say comes back for every heartbeat's lead.
         let mut states: HashMap<i64, (Option<i64>, Option<i64>, bool)> = HashMap::new();
         for chunk in leads.chunks(3_000) {
             let mut sql = Sql::new(backend, LEADS_TOUCH_HEAD);
@@ -1074,6 +1080,9 @@ const LEADS_TOUCH_HEAD: &str = "UPDATE leads SET \
     hidden_at = CASE WHEN v.column5 IS NOT NULL AND leads.hidden_at <= v.column5 THEN NULL ELSE leads.hidden_at END \
     FROM (VALUES ";
 const LEADS_TOUCH_TAIL: &str = ") AS v WHERE leads.id = v.column1 \
+    AND ((v.column2 IS NOT NULL AND (leads.last_seen_at IS NULL OR leads.last_seen_at < v.column2)) \
+        OR v.column3 IS NOT NULL OR v.column4 IS NOT NULL \
+        OR (v.column5 IS NOT NULL AND leads.hidden_at IS NOT NULL)) \
     RETURNING leads.id, leads.last_heartbeat_at, leads.last_active_at, leads.hidden_at";
 
 const AGGREGATES_INSERT_SELECT: &str = "INSERT INTO event_aggregates (lead_id, name, event_count, first_at, last_at)";
