@@ -39,7 +39,9 @@ pub use operators::{NewOperator, OperatorWithHash};
 pub use outbox::{ClaimedMail, Delivery, NewMail};
 pub use removal::Removal;
 pub use sessions::SessionRecord;
-pub use tracking::{BatchOutcome, PreparedEvent, Project, TrackKind, TrackWrite, event_cursor, parse_event_cursor};
+pub use tracking::{
+    BatchOutcome, NewSiteSession, PreparedEvent, Project, TrackKind, TrackWrite, event_cursor, parse_event_cursor,
+};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");

@@ -83,6 +83,20 @@ impl PreparedEvent {
     }
 }
 
+/// A site session written as it is (the demo seed): its pages become `$page_view` events too.
+#[derive(Debug, Clone)]
+pub struct NewSiteSession {
+    pub lead_id: i64,
+    pub started_at: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// URL, title, when viewed; in order.
+    pub pages: Vec<(String, Option<String>, DateTime<Utc>)>,
+    pub referrer: Option<String>,
+    pub browser: String,
+    pub os: String,
+    pub device: &'static str,
+}
+
 /// What became of a batch: one result per write, in order, once committed.
 #[derive(Debug)]
 pub struct BatchOutcome {
@@ -1032,6 +1046,79 @@ impl Store {
             .await?;
             tx.commit().await?;
         }
+        Ok(())
+    }
+
+    /// Writes whole site sessions with their pages (and the pages' `$page_view` events).
+    pub async fn add_site_sessions(&self, sessions: &[NewSiteSession]) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let mut events = Vec::new();
+        let mut aggregates: HashMap<i64, EventAggregate> = HashMap::new();
+        for (n, s) in sessions.iter().enumerate() {
+            let current = s.pages.last();
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO site_sessions (lead_id, session_key, started_at, last_seen_at, page_views, announced, \
+                 current_url, current_title, referrer, browser, os, device) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10, $11) RETURNING id",
+            )
+            .bind(s.lead_id)
+            .bind(format!("seed{n}"))
+            .bind(to_ms(s.started_at))
+            .bind(to_ms(s.last_seen))
+            .bind(s.pages.len() as i64)
+            .bind(current.map(|p| p.0.clone()))
+            .bind(current.and_then(|p| p.1.clone()))
+            .bind(s.referrer.clone())
+            .bind(s.browser.clone())
+            .bind(s.os.clone())
+            .bind(s.device)
+            .fetch_one(&mut *tx)
+            .await?;
+            let views = s
+                .pages
+                .iter()
+                .map(|(url, title, at)| {
+                    [Value::from(id), Value::from(url.as_str()), Value::from(title.clone()), Value::from(to_ms(*at))]
+                })
+                .collect();
+            insert_rows(
+                &mut tx,
+                self.backend,
+                "INSERT INTO page_views (session_id, url, title, viewed_at) VALUES ",
+                "",
+                views,
+            )
+            .await?;
+            for (url, title, at) in &s.pages {
+                let mut properties = BTreeMap::new();
+                properties.insert("url".to_owned(), PropertyValue::Text(url.clone()));
+                if let Some(title) = title {
+                    properties.insert("title".to_owned(), PropertyValue::Text(title.clone()));
+                }
+                events.push([
+                    Value::from(s.lead_id),
+                    Value::from(PAGE_VIEW),
+                    Value::from(event_properties_json(&properties)?),
+                    Value::from(to_ms(*at)),
+                    Value::from(EventSource::Tracked.as_str()),
+                ]);
+                aggregates
+                    .entry(s.lead_id)
+                    .and_modify(|a| *a = a.record(*at))
+                    .or_insert_with(|| EventAggregate::new(*at));
+            }
+        }
+        insert_rows(
+            &mut tx,
+            self.backend,
+            "INSERT INTO events (lead_id, name, properties, occurred_at, source) VALUES ",
+            "",
+            events,
+        )
+        .await?;
+        let aggregates = aggregates.into_iter().map(|(lead, a)| aggregate_row(lead, PAGE_VIEW, a)).collect();
+        insert_rows(&mut tx, self.backend, AGGREGATES_INSERT, AGGREGATES_MERGE, aggregates).await?;
+        tx.commit().await?;
         Ok(())
     }
 
