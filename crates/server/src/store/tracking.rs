@@ -429,14 +429,26 @@ impl Store {
         if let Some(lead) = visitors.get(&key) {
             return Ok(*lead);
         }
-        let lead = self.new_tracked_lead(tx, now).await?;
-        sqlx::query("INSERT INTO visitors (project_id, visitor_id, lead_id, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(write.project_id)
-            .bind(write.visitor_id.clone())
-            .bind(lead)
-            .bind(to_ms(now))
-            .execute(&mut *tx)
-            .await?;
+        let mut lead = self.new_tracked_lead(tx, now).await?;
+        // Another instance may have met this visitor in the same moment (PostgreSQL): its lead wins.
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO visitors (project_id, visitor_id, lead_id, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (project_id, visitor_id) DO NOTHING RETURNING lead_id",
+        )
+        .bind(write.project_id)
+        .bind(write.visitor_id.clone())
+        .bind(lead)
+        .bind(to_ms(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if inserted.is_none() {
+            sqlx::query("DELETE FROM leads WHERE id = $1").bind(lead).execute(&mut *tx).await?;
+            lead = sqlx::query_scalar("SELECT lead_id FROM visitors WHERE project_id = $1 AND visitor_id = $2")
+                .bind(write.project_id)
+                .bind(write.visitor_id.clone())
+                .fetch_one(&mut *tx)
+                .await?;
+        }
         visitors.insert(key, lead);
         Ok(lead)
     }
