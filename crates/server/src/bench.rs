@@ -248,81 +248,73 @@ pub struct IngestReport {
     pub latency_ms: Percentiles,
 }
 
-/// The ingest writer at full load against raw batched inserts of the same rows: `concurrency`
-/// producers submit calls of `per_call` events for `visitors` visitors until `events` are
-/// stored; then the same rows go straight into the events table in transactions of `batch` rows.
+/// Rounds the two runs alternate in, so that load from outside falls on both alike.
+const INGEST_ROUNDS: u64 = 6;
+
+/// The ingest writer at full load against raw batched inserts of the same rows, in alternating
+/// rounds: raw, the rows go straight into the events table in transactions of `batch` rows;
+/// writer, `concurrency` producers submit calls of `per_call` events for `visitors` visitors.
 pub async fn bench_ingest(store: &Store, args: &BenchIngestArgs) -> Result<IngestReport, String> {
     let clock = Arc::new(Clock::default());
     let project = store.ensure_project(clock.now()).await.map_err(|e| e.to_string())?;
     let live =
         Live::start(store.clone(), clock.clone(), &args.database.database_url).await.map_err(|e| e.to_string())?;
-    let settings = args.tracking.ingest();
-    let ingest = Ingest::start(store.clone(), clock.clone(), live, settings);
-    let visitor = |v: u32| format!("bench-visitor-{v}");
+    let ingest = Ingest::start(store.clone(), clock.clone(), live, args.tracking.ingest());
+    let per_call = u64::from(args.per_call.max(1));
+    let visitors = u64::from(args.visitors.max(1));
     // Every visitor exists first, as on a site with returning visitors.
-    for v in 0..args.visitors {
+    for v in 0..visitors {
         let kind = TrackKind::Heartbeat {
             session_key: format!("s{v}"),
             url: "https://shop.example/".to_owned(),
             title: None,
             active: true,
         };
-        let write = TrackWrite { project_id: project.id, visitor_id: visitor(v), received_at: clock.now(), kind };
+        let write = TrackWrite { project_id: project.id, visitor_id: bench_visitor(v), received_at: clock.now(), kind };
         ingest.submit(write).await.map_err(|e| e.to_string())?;
     }
-
-    let calls = args.events.div_ceil(u64::from(args.per_call.max(1)));
-    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let started = Instant::now();
-    let mut producers = Vec::new();
-    for _ in 0..args.concurrency.max(1) {
-        let (ingest, next, clock) = (ingest.clone(), next.clone(), clock.clone());
-        let (per_call, visitors, project_id) = (args.per_call.max(1), args.visitors.max(1), project.id);
-        producers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            loop {
-                let call = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if call >= calls {
-                    return Ok::<_, String>(latencies);
-                }
-                let events = (0..per_call)
-                    .map(|i| PreparedEvent::new(bench_event(call * u64::from(per_call) + u64::from(i)), None))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| e.to_string())?;
-                let kind = TrackKind::Events { session_key: None, events };
-                let visitor_id = visitor((call % u64::from(visitors)) as u32);
-                let write = TrackWrite { project_id, visitor_id, received_at: clock.now(), kind };
-                let sent = Instant::now();
-                ingest.submit(write).await.map_err(|e| e.to_string())?;
-                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
-            }
-        }));
-    }
-    let mut latencies = Vec::new();
-    for producer in producers {
-        latencies.extend(producer.await.map_err(|e| e.to_string())??);
-    }
-    let writer_seconds = started.elapsed().as_secs_f64();
-    let stored = calls * u64::from(args.per_call.max(1));
-
-    // The same rows, straight in: the leads the visitors became, the same names and properties.
     let leads = store.visitor_leads(project.id).await.map_err(|e| e.to_string())?;
-    let now = crate::clock::to_ms(clock.now());
-    let rows = (0..calls)
-        .flat_map(|call| {
-            (0..u64::from(args.per_call.max(1))).map(move |i| (call, call * u64::from(args.per_call.max(1)) + i))
-        })
-        .map(|(call, n)| {
-            let lead =
-                leads.get(&visitor((call % u64::from(args.visitors.max(1))) as u32)).copied().unwrap_or_default();
-            let event = bench_event(n);
-            let properties = serde_json::to_string(&event.properties).unwrap_or_default();
-            (lead, event.name.as_str().to_owned(), properties, now)
-        })
-        .collect::<Vec<_>>();
-    let started = Instant::now();
-    store.insert_events_raw(rows, args.tracking.ingest_batch as usize).await.map_err(|e| e.to_string())?;
-    let raw_seconds = started.elapsed().as_secs_f64();
+
+    let calls = args.events.div_ceil(per_call).div_ceil(INGEST_ROUNDS) * INGEST_ROUNDS;
+    let per_round = calls / INGEST_ROUNDS;
+    let (mut raw_seconds, mut writer_seconds) = (0.0, 0.0);
+    let mut latencies = Vec::new();
+    for round in 0..INGEST_ROUNDS {
+        let first_call = round * per_round;
+        let run_raw = async {
+            let now = crate::clock::to_ms(clock.now());
+            let rows = (first_call..first_call + per_round)
+                .flat_map(|call| (0..per_call).map(move |i| (call, call * per_call + i)))
+                .map(|(call, n)| {
+                    let lead = leads.get(&bench_visitor(call % visitors)).copied().unwrap_or_default();
+                    let event = bench_event(n);
+                    let properties = serde_json::to_string(&event.properties).unwrap_or_default();
+                    (lead, event.name.as_str().to_owned(), properties, now)
+                })
+                .collect::<Vec<_>>();
+            let started = Instant::now();
+            store.insert_events_raw(rows, args.tracking.ingest_batch as usize).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(started.elapsed().as_secs_f64())
+        };
+        let run_writer = async {
+            let started = Instant::now();
+            let found = writer_round(&ingest, &clock, project.id, first_call, per_round, args).await?;
+            Ok::<_, String>((started.elapsed().as_secs_f64(), found))
+        };
+        // Each goes first every other round.
+        if round % 2 == 0 {
+            raw_seconds += run_raw.await?;
+            let (seconds, found) = run_writer.await?;
+            writer_seconds += seconds;
+            latencies.extend(found);
+        } else {
+            let (seconds, found) = run_writer.await?;
+            writer_seconds += seconds;
+            latencies.extend(found);
+            raw_seconds += run_raw.await?;
+        }
+    }
+    let stored = calls * per_call;
     let rate = |seconds: f64| if seconds > 0.0 { stored as f64 / seconds } else { 0.0 };
     Ok(IngestReport {
         events: stored,
@@ -336,6 +328,56 @@ pub async fn bench_ingest(store: &Store, args: &BenchIngestArgs) -> Result<Inges
         ratio: rate(writer_seconds) / rate(raw_seconds).max(f64::MIN_POSITIVE),
         latency_ms: Percentiles::of(latencies),
     })
+}
+
+fn bench_visitor(v: u64) -> String {
+    format!("bench-visitor-{v}")
+}
+
+/// Calls `first..first + calls` through the writer from `concurrency` producers; each call's
+/// latency (submitted -> committed) in milliseconds.
+async fn writer_round(
+    ingest: &Ingest,
+    clock: &Arc<Clock>,
+    project_id: i64,
+    first: u64,
+    calls: u64,
+    args: &BenchIngestArgs,
+) -> Result<Vec<f64>, String> {
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(first));
+    let (per_call, visitors) = (u64::from(args.per_call.max(1)), u64::from(args.visitors.max(1)));
+    let mut producers = Vec::new();
+    for _ in 0..args.concurrency.max(1) {
+        let (ingest, next, clock) = (ingest.clone(), next.clone(), clock.clone());
+        producers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let call = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if call >= first + calls {
+                    return Ok::<_, String>(latencies);
+                }
+                let events = (0..per_call)
+                    .map(|i| PreparedEvent::new(bench_event(call * per_call + i), None))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| e.to_string())?;
+                let kind = TrackKind::Events { session_key: None, events };
+                let write = TrackWrite {
+                    project_id,
+                    visitor_id: bench_visitor(call % visitors),
+                    received_at: clock.now(),
+                    kind,
+                };
+                let sent = Instant::now();
+                ingest.submit(write).await.map_err(|e| e.to_string())?;
+                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+            }
+        }));
+    }
+    let mut latencies = Vec::new();
+    for producer in producers {
+        latencies.extend(producer.await.map_err(|e| e.to_string())??);
+    }
+    Ok(latencies)
 }
 
 fn bench_event(n: u64) -> CheckedEvent {

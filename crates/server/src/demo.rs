@@ -10,7 +10,7 @@ use rand::{RngExt, SeedableRng};
 use serde_json::json;
 
 use crate::auth::password::{HashError, hash_password};
-use crate::store::{EmailStatusChange, EventSource, NewEvent, NewLead, NewOperator, Store, StoreError};
+use crate::store::{EmailStatusChange, EventSource, NewEvent, NewLead, NewOperator, NewSiteSession, Store, StoreError};
 
 pub const DEMO_OPERATOR_EMAIL: &str = "demo@leadcard.test";
 pub const DEMO_OPERATOR_PASSWORD: &str = "leadcard-demo";
@@ -149,8 +149,20 @@ pub async fn seed_if_empty(store: &Store, now: DateTime<Utc>) -> Result<bool, Se
         }
         leads.push(lead);
     }
-    store.create_leads(&leads).await?;
+    let ids = store.create_leads(&leads).await?;
     store.set_email_statuses(&demo_statuses(&mut rng, &emails, now)).await?;
+    // Visitors shows where the leads on the site are: their sessions and pages. A separate
+    // generator, so the leads above stay what they were.
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(SEED + 1);
+    let sessions = ids
+        .iter()
+        .zip(&leads)
+        .filter_map(|(id, lead)| {
+            lead.last_heartbeat.filter(|beat| now - *beat < Duration::minutes(2)).map(|b| (*id, b))
+        })
+        .map(|(id, beat)| demo_session(&mut rng, id, beat))
+        .collect::<Vec<_>>();
+    store.add_site_sessions(&sessions).await?;
     tracing::info!(leads = DEMO_LEADS, operator = DEMO_OPERATOR_EMAIL, "demo data seeded");
     Ok(true)
 }
@@ -272,6 +284,33 @@ fn demo_lead(
     };
 
     Ok(NewLead { created_at, properties, tags, last_heartbeat, last_active, events: demo_events(rng, now, created_at) })
+}
+
+fn demo_session(rng: &mut Xoshiro256PlusPlus, lead_id: i64, last_seen: DateTime<Utc>) -> NewSiteSession {
+    let pages = rng.random_range(1..=5);
+    let started_at = last_seen - Duration::seconds(rng.random_range(60..1500));
+    let step = (last_seen - started_at).num_seconds() / (pages + 1);
+    let (titles, paths) = (["Home", "Pricing", "Shoes", "Jackets", "Spring sale", "Checkout"], PAGES);
+    let pages = (0..pages)
+        .map(|n| {
+            let k = rng.random_range(0..paths.len());
+            (
+                format!("https://shop.example{}", paths[k]),
+                Some(titles[k].to_owned()),
+                started_at + Duration::seconds(step * n),
+            )
+        })
+        .collect();
+    NewSiteSession {
+        lead_id,
+        started_at,
+        last_seen,
+        pages,
+        referrer: Some(pick(rng, REFERRERS).to_owned()),
+        browser: pick(rng, BROWSERS).to_owned(),
+        os: pick(rng, SYSTEMS).to_owned(),
+        device: "desktop",
+    }
 }
 
 fn demo_events(rng: &mut Xoshiro256PlusPlus, now: DateTime<Utc>, created_at: DateTime<Utc>) -> Vec<NewEvent> {

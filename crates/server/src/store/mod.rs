@@ -41,7 +41,9 @@ pub use outbox::{ClaimedMail, Delivery, NewMail};
 pub use removal::Removal;
 pub use segments::{JobLock, LeadMembershipChange, LeadScope, MembershipChanges, PendingRebuild, Plan};
 pub use sessions::SessionRecord;
-pub use tracking::{BatchOutcome, PreparedEvent, Project, TrackKind, TrackWrite, event_cursor, parse_event_cursor};
+pub use tracking::{
+    BatchOutcome, NewSiteSession, PreparedEvent, Project, TrackKind, TrackWrite, event_cursor, parse_event_cursor,
+};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");

@@ -83,6 +83,20 @@ impl PreparedEvent {
     }
 }
 
+/// A site session written as it is (the demo seed): its pages become `$page_view` events too.
+#[derive(Debug, Clone)]
+pub struct NewSiteSession {
+    pub lead_id: i64,
+    pub started_at: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// URL, title, when viewed; in order.
+    pub pages: Vec<(String, Option<String>, DateTime<Utc>)>,
+    pub referrer: Option<String>,
+    pub browser: String,
+    pub os: String,
+    pub device: &'static str,
+}
+
 /// What became of a batch: one result per write, in order, once committed.
 #[derive(Debug)]
 pub struct BatchOutcome {
@@ -165,6 +179,11 @@ struct Identified {
     target: i64,
     removed: Option<i64>,
     mails: usize,
+}
+
+/// `$last_seen` is kept to the second: a lead busy within one second is written once.
+fn whole_second(ms: i64) -> i64 {
+    ms - ms.rem_euclid(1000)
 }
 
 fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
@@ -342,7 +361,7 @@ impl Store {
                             .and_modify(|a| *a = a.record(from_ms(occurred)))
                             .or_insert_with(|| EventAggregate::new(from_ms(occurred)));
                         let touch = pending.leads.entry(lead).or_default();
-                        touch.last_seen = max_opt(touch.last_seen, Some(occurred));
+                        touch.last_seen = max_opt(touch.last_seen, Some(whole_second(occurred)));
                         touch.activity = max_opt(touch.activity, Some(occurred));
                         touch.changed = true;
                     }
@@ -355,7 +374,7 @@ impl Store {
                     touch.presence = true;
                     if *active {
                         touch.active = max_opt(touch.active, Some(at));
-                        touch.last_seen = max_opt(touch.last_seen, Some(at));
+                        touch.last_seen = max_opt(touch.last_seen, Some(whole_second(at)));
                         touch.activity = max_opt(touch.activity, Some(at));
                     }
                     let session = pending.session(lead, session_key, at);
@@ -413,14 +432,26 @@ impl Store {
         if let Some(lead) = visitors.get(&key) {
             return Ok(*lead);
         }
-        let lead = self.new_tracked_lead(tx, now).await?;
-        sqlx::query("INSERT INTO visitors (project_id, visitor_id, lead_id, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(write.project_id)
-            .bind(write.visitor_id.clone())
-            .bind(lead)
-            .bind(to_ms(now))
-            .execute(&mut *tx)
-            .await?;
+        let mut lead = self.new_tracked_lead(tx, now).await?;
+        // Another instance may have met this visitor in the same moment (PostgreSQL): its lead wins.
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO visitors (project_id, visitor_id, lead_id, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (project_id, visitor_id) DO NOTHING RETURNING lead_id",
+        )
+        .bind(write.project_id)
+        .bind(write.visitor_id.clone())
+        .bind(lead)
+        .bind(to_ms(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if inserted.is_none() {
+            sqlx::query("DELETE FROM leads WHERE id = $1").bind(lead).execute(&mut *tx).await?;
+            lead = sqlx::query_scalar("SELECT lead_id FROM visitors WHERE project_id = $1 AND visitor_id = $2")
+                .bind(write.project_id)
+                .bind(write.visitor_id.clone())
+                .fetch_one(&mut *tx)
+                .await?;
+        }
         visitors.insert(key, lead);
         Ok(lead)
     }
@@ -451,7 +482,8 @@ impl Store {
         leads.sort_by_key(|(id, _)| *id);
 
         // The leads' presence, last seen and hide mark in one statement per 3,000 leads (each
-        // column only ever moves forward); what the presence messages say comes back.
+        // column only ever moves forward; a lead with nothing new is not written); what the
+        // presence messages say comes back for every heartbeat's lead.
         let mut states: HashMap<i64, (Option<i64>, Option<i64>, bool)> = HashMap::new();
         for chunk in leads.chunks(3_000) {
             let mut sql = Sql::new(backend, LEADS_TOUCH_HEAD);
@@ -1035,6 +1067,79 @@ impl Store {
         Ok(())
     }
 
+    /// Writes whole site sessions with their pages (and the pages' `$page_view` events).
+    pub async fn add_site_sessions(&self, sessions: &[NewSiteSession]) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let mut events = Vec::new();
+        let mut aggregates: HashMap<i64, EventAggregate> = HashMap::new();
+        for (n, s) in sessions.iter().enumerate() {
+            let current = s.pages.last();
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO site_sessions (lead_id, session_key, started_at, last_seen_at, page_views, announced, \
+                 current_url, current_title, referrer, browser, os, device) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10, $11) RETURNING id",
+            )
+            .bind(s.lead_id)
+            .bind(format!("seed{n}"))
+            .bind(to_ms(s.started_at))
+            .bind(to_ms(s.last_seen))
+            .bind(s.pages.len() as i64)
+            .bind(current.map(|p| p.0.clone()))
+            .bind(current.and_then(|p| p.1.clone()))
+            .bind(s.referrer.clone())
+            .bind(s.browser.clone())
+            .bind(s.os.clone())
+            .bind(s.device)
+            .fetch_one(&mut *tx)
+            .await?;
+            let views = s
+                .pages
+                .iter()
+                .map(|(url, title, at)| {
+                    [Value::from(id), Value::from(url.as_str()), Value::from(title.clone()), Value::from(to_ms(*at))]
+                })
+                .collect();
+            insert_rows(
+                &mut tx,
+                self.backend,
+                "INSERT INTO page_views (session_id, url, title, viewed_at) VALUES ",
+                "",
+                views,
+            )
+            .await?;
+            for (url, title, at) in &s.pages {
+                let mut properties = BTreeMap::new();
+                properties.insert("url".to_owned(), PropertyValue::Text(url.clone()));
+                if let Some(title) = title {
+                    properties.insert("title".to_owned(), PropertyValue::Text(title.clone()));
+                }
+                events.push([
+                    Value::from(s.lead_id),
+                    Value::from(PAGE_VIEW),
+                    Value::from(event_properties_json(&properties)?),
+                    Value::from(to_ms(*at)),
+                    Value::from(EventSource::Tracked.as_str()),
+                ]);
+                aggregates
+                    .entry(s.lead_id)
+                    .and_modify(|a| *a = a.record(*at))
+                    .or_insert_with(|| EventAggregate::new(*at));
+            }
+        }
+        insert_rows(
+            &mut tx,
+            self.backend,
+            "INSERT INTO events (lead_id, name, properties, occurred_at, source) VALUES ",
+            "",
+            events,
+        )
+        .await?;
+        let aggregates = aggregates.into_iter().map(|(lead, a)| aggregate_row(lead, PAGE_VIEW, a)).collect();
+        insert_rows(&mut tx, self.backend, AGGREGATES_INSERT, AGGREGATES_MERGE, aggregates).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Every visitor of a project and its lead (for the benchmarks).
     pub async fn visitor_leads(&self, project_id: i64) -> StoreResult<HashMap<String, i64>> {
         let rows: Vec<(String, i64)> = sqlx::query_as("SELECT visitor_id, lead_id FROM visitors WHERE project_id = $1")
@@ -1080,6 +1185,9 @@ const LEADS_TOUCH_HEAD: &str = "UPDATE leads SET \
     hidden_at = CASE WHEN v.column5 IS NOT NULL AND leads.hidden_at <= v.column5 THEN NULL ELSE leads.hidden_at END \
     FROM (VALUES ";
 const LEADS_TOUCH_TAIL: &str = ") AS v WHERE leads.id = v.column1 \
+    AND ((v.column2 IS NOT NULL AND (leads.last_seen_at IS NULL OR leads.last_seen_at < v.column2)) \
+        OR v.column3 IS NOT NULL OR v.column4 IS NOT NULL \
+        OR (v.column5 IS NOT NULL AND leads.hidden_at IS NOT NULL)) \
     RETURNING leads.id, leads.last_heartbeat_at, leads.last_active_at, leads.hidden_at";
 
 const AGGREGATES_INSERT_SELECT: &str = "INSERT INTO event_aggregates (lead_id, name, event_count, first_at, last_at)";

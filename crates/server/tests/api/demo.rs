@@ -38,6 +38,15 @@ async fn the_demo_seed_creates_the_operator_and_leads_of_every_kind_once() {
     let page: Value = app.leads(&[("q", "иван")]).await.json().await.unwrap();
     assert_eq!(page["items"][0]["subscription"], "invalid_email");
 
+    // The leads on the site have a session with pages, for Visitors and the card.
+    let visitors = app.get_json("/api/v1/visitors").await;
+    let items = visitors["items"].as_array().unwrap();
+    assert_eq!(items.len(), 10);
+    assert!(items.iter().all(|v| v["pages_viewed"].as_u64() >= Some(1) && v["page_url"].is_string()), "{visitors}");
+    let id = items[0]["id"].as_i64().unwrap();
+    let pages = app.get_json(&format!("/api/v1/leads/{id}/session-pages")).await;
+    assert_eq!(pages["pages"].as_array().unwrap().len() as u64, items[0]["pages_viewed"].as_u64().unwrap());
+
     assert!(!seed_if_empty(&app.store, app.clock.now()).await.unwrap(), "a database with leads is left alone");
     let page: Value = app.leads(&[]).await.json().await.unwrap();
     assert_eq!(page["total"]["count"], DEMO_LEADS);
