@@ -120,6 +120,16 @@ impl Store {
         self.backend
     }
 
+    /// After a bulk load on PostgreSQL: `VACUUM ANALYZE` (planner statistics and the visibility
+    /// map for index-only scans), what autovacuum would do a little later. Nothing on SQLite,
+    /// whose plans the store chooses itself.
+    pub async fn analyze(&self) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("VACUUM ANALYZE").execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
     /// Notified whenever this store queues mail.
     pub fn mail_queued(&self) -> Arc<Notify> {
         self.mail_queued.clone()
