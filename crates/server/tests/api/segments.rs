@@ -280,7 +280,8 @@ async fn an_event_enters_a_lead_with_its_ordinal_and_a_passing_window_makes_it_l
 
     // Five days on, the first event is 8 days old: the window passed. Nothing else changed.
     app.clock.advance(Duration::days(5));
-    assert_eq!(run_job(&app.state).await.unwrap(), 1);
+    // The server's own 30 s loop may run the job first under a slow suite: judge by the outcome.
+    run_job(&app.state).await.unwrap();
     app.sign_in_with(&app.client, "anna@leadcard.test", PASSWORD).await;
     assert!(segment_names(&app, id).await.is_empty());
     let entries = history(&app, id).await;
@@ -290,7 +291,7 @@ async fn an_event_enters_a_lead_with_its_ordinal_and_a_passing_window_makes_it_l
     );
     // Two more days: the second event leaves the "not performed" window too, so the lead enters Quiet.
     app.clock.advance(Duration::days(2));
-    assert_eq!(run_job(&app.state).await.unwrap(), 1);
+    run_job(&app.state).await.unwrap();
     app.sign_in_with(&app.client, "anna@leadcard.test", PASSWORD).await;
     assert_eq!(segment_names(&app, id).await, ["Quiet"]);
     assert_eq!(history(&app, id).await[0]["reason"], "7-day window for Added to cart passed");
