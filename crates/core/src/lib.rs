@@ -3,6 +3,7 @@
 pub mod email;
 pub mod event;
 pub mod filter;
+pub mod inbox;
 pub mod live;
 pub mod mail;
 pub mod operation;

@@ -14,6 +14,15 @@ pub enum LiveEvent {
     LeadChanged { lead_id: i64 },
     /// The lead was removed completely: pages showing it say so.
     LeadRemoved { lead_id: i64 },
+    /// A conversation changed: a new message (`message_id`), its status, assignee or unread
+    /// count. The Inbox list fetches the conversation again; an open thread fetches messages
+    /// after the last it shows; the card's conversation history reloads.
+    ConversationChanged {
+        conversation_id: i64,
+        lead_id: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<i64>,
+    },
     /// A heartbeat or activity: the inputs of the lead's presence, in unix milliseconds, and the
     /// page the lead is on. The page computes presence from them with `Presence::at`.
     Presence {

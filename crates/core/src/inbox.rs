@@ -1,0 +1,767 @@
+//! Inbox and communications (SPEC sections 1 and 5): conversations with a lead by chat, email or
+//! pop-up, their messages, and the rules both ends share — what a message may be, which channel an
+//! operator may use now and why not, when a chat reply is also mailed, and how a message body is
+//! shown (text, with links made clickable; never HTML).
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::mail::{Availability, FieldError};
+use crate::presence::Presence;
+use crate::subscription::{AddressState, EmailSettings, MailKind};
+
+/// Longest message body, in characters (after trimming).
+pub const MAX_BODY_CHARS: usize = 10_000;
+/// Longest email subject, in characters.
+pub const MAX_SUBJECT_CHARS: usize = 255;
+/// An idempotency key: 8 to 64 characters of `A-Za-z0-9_-` (the page makes a UUID per message).
+pub const MIN_KEY_CHARS: usize = 8;
+pub const MAX_KEY_CHARS: usize = 64;
+/// The list's preview of the last message, in characters.
+pub const PREVIEW_CHARS: usize = 140;
+/// Most conversations in one page of the list, and the default.
+pub const MAX_PAGE: u32 = 100;
+pub const DEFAULT_PAGE: u32 = 30;
+/// Most messages in one page of a thread, and the default.
+pub const MAX_MESSAGES_PAGE: u32 = 200;
+pub const DEFAULT_MESSAGES_PAGE: u32 = 50;
+
+/// How a conversation reaches the lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// The site widget's chat: the lead reads and answers there (and by email copy when away).
+    Chat,
+    /// Email through the outbox; the lead's answer by mail comes back into the conversation.
+    Email,
+    /// A pop-up the widget shows on the lead's next page (at once when the lead is online).
+    Popup,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 3] = [Channel::Chat, Channel::Email, Channel::Popup];
+
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Chat => "chat",
+            Channel::Email => "email",
+            Channel::Popup => "popup",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// What the operator reads ("Chat", "Email", "Pop-up").
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Chat => "Chat",
+            Channel::Email => "Email",
+            Channel::Popup => "Pop-up",
+        }
+    }
+}
+
+/// Open conversations wait for an operator; closed ones reopen when anyone writes in them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    Open,
+    Closed,
+}
+
+impl ConversationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Open => "open",
+            ConversationStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(ConversationStatus::Open),
+            "closed" => Some(ConversationStatus::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    Lead,
+    Operator,
+    /// A system entry of the thread (assigned, closed, reopened); see [`SystemEntry`].
+    System,
+}
+
+impl Author {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Author::Lead => "lead",
+            Author::Operator => "operator",
+            Author::System => "system",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "lead" => Some(Author::Lead),
+            "operator" => Some(Author::Operator),
+            "system" => Some(Author::System),
+            _ => None,
+        }
+    }
+}
+
+/// What a system entry records. Its text for the thread is [`SystemEntry::text`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SystemEntry {
+    /// `by` assigned the conversation to `to` (`None`: unassigned it).
+    Assigned {
+        by: String,
+        to: Option<String>,
+    },
+    Closed {
+        by: String,
+    },
+    /// `by` is an operator's name, or `None` when the lead's new message reopened it.
+    Reopened {
+        by: Option<String>,
+    },
+}
+
+impl SystemEntry {
+    /// "Anna assigned this conversation to Boris", "Anna closed this conversation", ...
+    pub fn text(&self) -> String {
+        match self {
+            SystemEntry::Assigned { by, to: Some(to) } if by == to => format!("{by} took this conversation"),
+            SystemEntry::Assigned { by, to: Some(to) } => format!("{by} assigned this conversation to {to}"),
+            SystemEntry::Assigned { by, to: None } => format!("{by} unassigned this conversation"),
+            SystemEntry::Closed { by } => format!("{by} closed this conversation"),
+            SystemEntry::Reopened { by: Some(by) } => format!("{by} reopened this conversation"),
+            SystemEntry::Reopened { by: None } => "The lead's new message reopened this conversation".to_owned(),
+        }
+    }
+}
+
+/// An operator as a conversation shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OperatorRef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// Where an operator's message stands on its way to the lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Stored; the widget has not shown it yet (chat, pop-up) or the mail is queued.
+    Sent,
+    /// The widget showed it to the lead (chat read, pop-up shown) or the mail server took it.
+    Delivered,
+    /// The mail could not be delivered (bounce, or refused by the email rules at sending time).
+    Failed,
+}
+
+/// One entry of a thread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Message {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub author: Author,
+    /// The writing operator (`author = operator`).
+    pub operator: Option<OperatorRef>,
+    /// Plain text as written (never HTML); empty for system entries.
+    pub body: String,
+    /// Email messages: the subject line.
+    pub subject: Option<String>,
+    /// `author = system`: what happened.
+    pub system: Option<SystemEntry>,
+    /// Operator messages: where it stands (`None` for the lead's and system entries).
+    pub delivery: Option<Delivery>,
+    /// Chat messages of an operator written while the lead was away were also mailed (SPEC 5).
+    #[serde(default)]
+    pub emailed_copy: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The lead of a conversation, with what the list needs to show presence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversationLead {
+    pub id: i64,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub avatar_url: Option<String>,
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    pub last_active: Option<DateTime<Utc>>,
+}
+
+impl ConversationLead {
+    pub fn presence(&self, now: DateTime<Utc>) -> Presence {
+        Presence::at(now, self.last_heartbeat, self.last_active)
+    }
+}
+
+/// The last message as the list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessagePreview {
+    pub author: Author,
+    /// At most [`PREVIEW_CHARS`] characters of the body on one line ([`preview`]); a system entry's text.
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A conversation as the Inbox list and the card's history show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Conversation {
+    pub id: i64,
+    pub lead: ConversationLead,
+    pub channel: Channel,
+    pub status: ConversationStatus,
+    pub assignee: Option<OperatorRef>,
+    /// The lead's messages since an operator last read the thread.
+    pub unread: u32,
+    pub last_message: Option<MessagePreview>,
+    /// Newest activity (a message or a system entry): the list's order.
+    pub last_activity_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `GET /api/v1/conversations`: newest activity first; pass `next` as `after` for more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversationPage {
+    pub items: Vec<Conversation>,
+    pub next: Option<String>,
+    /// Open conversations with unread messages, for the navigation's badge (whatever the filter).
+    pub unread_conversations: u64,
+}
+
+/// `GET /api/v1/conversations/{id}`: the conversation and its newest messages, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Thread {
+    pub conversation: Conversation,
+    pub messages: Vec<Message>,
+    /// Older messages exist: `GET .../messages?before=<messages[0].id>`.
+    pub more_before: bool,
+}
+
+/// `GET /api/v1/conversations/{id}/messages?before=&after=&limit=`: oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessagePage {
+    pub items: Vec<Message>,
+    /// With `before`: older ones exist still.
+    pub more_before: bool,
+}
+
+/// `POST /api/v1/conversations/{id}/messages`: an operator's reply in a conversation (its channel).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewMessage {
+    pub body: String,
+    /// Email conversations: the subject (default: "Re: " + the first subject, or the project's name).
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The page's key for this message: the same key again stores nothing new and answers with
+    /// the message stored the first time.
+    pub idempotency_key: String,
+}
+
+/// `POST /api/v1/leads/{id}/messages`: send from the card by a channel; continues the lead's open
+/// conversation of that channel, or starts one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SendMessage {
+    pub channel: Channel,
+    pub body: String,
+    #[serde(default)]
+    pub subject: Option<String>,
+    pub idempotency_key: String,
+}
+
+/// A message after the checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedMessage {
+    pub body: String,
+    pub subject: Option<String>,
+    pub idempotency_key: String,
+}
+
+/// The answer to a send: the stored message and its conversation. `created` is false when the
+/// idempotency key had been used already (the stored message is returned, nothing is sent twice).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Sent {
+    pub conversation: Conversation,
+    pub message: Message,
+    pub created: bool,
+}
+
+/// `POST /api/v1/conversations/{id}/assign`: `operator_id` null unassigns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Assign {
+    pub operator_id: Option<i64>,
+}
+
+/// Which channels the card may use for this lead now, and why not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Channels {
+    pub chat: Availability,
+    pub email: Availability,
+    pub popup: Availability,
+}
+
+/// Why a channel cannot be used now. The message is what the operator reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChannelRefusal {
+    #[error("the lead has never been on the site, so the widget cannot show it")]
+    NeverOnSite,
+    #[error("the lead has no email address")]
+    NoAddress,
+    #[error("{0}")]
+    Email(#[from] crate::subscription::Refusal),
+}
+
+/// The facts the channel rules read about one lead.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChannelFacts<'a> {
+    /// The widget has seen the lead (a visitor id points at it).
+    pub has_visitor: bool,
+    /// The lead's address state (`None`: no email address).
+    pub address: Option<&'a AddressState>,
+}
+
+/// The kind of mail a conversation's email is under the email rules (SPEC 6: "copies of chat
+/// replies" and an operator's own messages are refused to Unsubscribed, and follow bounces).
+pub const CONVERSATION_MAIL: MailKind = MailKind::ChatReplyCopy;
+
+/// May an operator send by `channel` now?
+pub fn may_use(
+    channel: Channel,
+    facts: ChannelFacts<'_>,
+    settings: &EmailSettings,
+    now: DateTime<Utc>,
+) -> Result<(), ChannelRefusal> {
+    match channel {
+        Channel::Email => {
+            let state = facts.address.ok_or(ChannelRefusal::NoAddress)?;
+            Ok(state.may_send(CONVERSATION_MAIL, settings, now)?)
+        }
+        // A chat reaches the lead in the widget, or by its email copy.
+        Channel::Chat if facts.has_visitor => Ok(()),
+        Channel::Chat => may_use(Channel::Email, facts, settings, now).map_err(|_| ChannelRefusal::NeverOnSite),
+        Channel::Popup if facts.has_visitor => Ok(()),
+        Channel::Popup => Err(ChannelRefusal::NeverOnSite),
+    }
+}
+
+impl Channels {
+    pub fn of(facts: ChannelFacts<'_>, settings: &EmailSettings, now: DateTime<Utc>) -> Self {
+        let one = |channel| match may_use(channel, facts, settings, now) {
+            Ok(()) => Availability { allowed: true, reason: None },
+            Err(refusal) => Availability { allowed: false, reason: Some(refusal.to_string()) },
+        };
+        Channels { chat: one(Channel::Chat), email: one(Channel::Email), popup: one(Channel::Popup) }
+    }
+}
+
+/// SPEC 5: an operator's chat message is also mailed when the lead is not on the site (offline)
+/// and the email rules allow a copy. Sleeping leads still have the page open: no copy.
+pub fn chat_copy_by_email(
+    presence: Presence,
+    address: Option<&AddressState>,
+    settings: &EmailSettings,
+    now: DateTime<Utc>,
+) -> bool {
+    presence == Presence::Offline
+        && address.is_some_and(|state| state.may_send(CONVERSATION_MAIL, settings, now).is_ok())
+}
+
+/// How long after the lead's message an operator's chat copy waits before it is mailed, so that a
+/// lead who comes back at once reads it in the widget instead (the server mails it only if the
+/// widget has not shown it by then).
+pub const CHAT_COPY_DELAY: Duration = Duration::minutes(2);
+
+fn check_key(key: &str) -> Result<(), FieldError> {
+    let ok = (MIN_KEY_CHARS..=MAX_KEY_CHARS).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError {
+            field: "idempotency_key".into(),
+            message: format!(
+                "The idempotency key must be {MIN_KEY_CHARS} to {MAX_KEY_CHARS} letters, digits, '-' or '_'."
+            ),
+        })
+    }
+}
+
+/// The checks of a message body, subject and key, for the server before storing and the page
+/// before sending (the same message inline).
+pub fn check_message(
+    channel: Channel,
+    body: &str,
+    subject: Option<&str>,
+    idempotency_key: &str,
+) -> Result<CheckedMessage, FieldError> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(FieldError { field: "body".into(), message: "Write a message first.".into() });
+    }
+    let chars = body.chars().count();
+    if chars > MAX_BODY_CHARS {
+        return Err(FieldError {
+            field: "body".into(),
+            message: format!("A message can be at most {MAX_BODY_CHARS} characters (this one has {chars})."),
+        });
+    }
+    let subject = subject.map(str::trim).filter(|s| !s.is_empty());
+    if let Some(subject) = subject {
+        if channel != Channel::Email {
+            return Err(FieldError { field: "subject".into(), message: "Only an email has a subject.".into() });
+        }
+        if subject.chars().count() > MAX_SUBJECT_CHARS {
+            return Err(FieldError {
+                field: "subject".into(),
+                message: format!("A subject can be at most {MAX_SUBJECT_CHARS} characters."),
+            });
+        }
+        if subject.chars().any(char::is_control) {
+            return Err(FieldError { field: "subject".into(), message: "A subject is one line of text.".into() });
+        }
+    }
+    check_key(idempotency_key)?;
+    Ok(CheckedMessage {
+        body: body.to_owned(),
+        subject: subject.map(str::to_owned),
+        idempotency_key: idempotency_key.to_owned(),
+    })
+}
+
+impl SendMessage {
+    pub fn check(&self) -> Result<CheckedMessage, FieldError> {
+        check_message(self.channel, &self.body, self.subject.as_deref(), &self.idempotency_key)
+    }
+}
+
+/// The list's one-line preview of a body: white space collapsed, at most [`PREVIEW_CHARS`]
+/// characters, "…" when cut.
+pub fn preview(body: &str) -> String {
+    let mut out = String::new();
+    let mut count = 0;
+    for word in body.split_whitespace() {
+        if count > 0 {
+            out.push(' ');
+            count += 1;
+        }
+        for c in word.chars() {
+            if count >= PREVIEW_CHARS {
+                out.pop();
+                out.push('…');
+                return out;
+            }
+            out.push(c);
+            count += 1;
+        }
+    }
+    out
+}
+
+/// A piece of a message body as shown: text, or a link (`http://`, `https://`, `mailto:` or a
+/// bare `www.` address). Both are shown as text; a link's `href` is [`Piece::href`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece<'a> {
+    Text(&'a str),
+    Link(&'a str),
+}
+
+impl Piece<'_> {
+    /// Where a link goes (`www.` addresses get `https://`).
+    pub fn href(&self) -> Option<String> {
+        match self {
+            Piece::Link(l) if l.starts_with("www.") => Some(format!("https://{l}")),
+            Piece::Link(l) => Some((*l).to_owned()),
+            Piece::Text(_) => None,
+        }
+    }
+}
+
+/// Splits a body into text and links, so the page can make links clickable while everything else
+/// stays text. Trailing punctuation (`.,;:!?)'"`) is not part of a link; a `)` is kept when the
+/// link opened one.
+pub fn linkify(body: &str) -> Vec<Piece<'_>> {
+    let mut pieces = Vec::new();
+    let mut text_start = 0;
+    let mut i = 0;
+    let bytes = body.as_bytes();
+    while i < body.len() {
+        let at_word_start = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'/');
+        let rest = &body[i..];
+        let starts = at_word_start
+            && ["https://", "http://", "mailto:", "www."]
+                .iter()
+                .any(|p| rest.len() > p.len() && rest.get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p)));
+        if starts {
+            let mut end =
+                rest.find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"').unwrap_or(rest.len());
+            // Trailing punctuation belongs to the sentence, not the link.
+            while let Some(last) = rest[..end].chars().last() {
+                let unbalanced_paren =
+                    last == ')' && rest[..end].matches('(').count() < rest[..end].matches(')').count();
+                if ".,;:!?'".contains(last) || unbalanced_paren {
+                    end -= last.len_utf8();
+                } else {
+                    break;
+                }
+            }
+            let link = &rest[..end];
+            let scheme_only = ["https://", "http://", "mailto:", "www."].iter().any(|p| link.eq_ignore_ascii_case(p));
+            if !link.is_empty() && !scheme_only {
+                if text_start < i {
+                    pieces.push(Piece::Text(&body[text_start..i]));
+                }
+                pieces.push(Piece::Link(link));
+                i += end;
+                text_start = i;
+                continue;
+            }
+        }
+        i += rest.chars().next().map_or(1, char::len_utf8);
+    }
+    if text_start < body.len() {
+        pieces.push(Piece::Text(&body[text_start..]));
+    }
+    pieces
+}
+
+// ---------------------------------------------------------------------------------------------
+// The widget's side (public; the project's key and the visitor id)
+// ---------------------------------------------------------------------------------------------
+
+/// A message as the widget shows it to the lead (chat and pop-up only; never system entries or
+/// email).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WidgetMessage {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub channel: Channel,
+    pub author: Author,
+    /// The operator's name (`author = operator`).
+    pub operator_name: Option<String>,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    /// The widget has shown it (pop-ups are shown once).
+    pub seen: bool,
+}
+
+/// `GET /api/v1/track/messages?key=&visitor_id=&after=`: the lead's chat and pop-up messages
+/// after the id `after` (default 0), oldest first, at most 200.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WidgetMessages {
+    pub items: Vec<WidgetMessage>,
+}
+
+/// `POST /api/v1/track/messages`: the lead writes in the widget's chat (continues the lead's open
+/// chat conversation, reopens the latest closed one, or starts one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WidgetSend {
+    #[serde(default)]
+    pub key: Option<String>,
+    pub visitor_id: String,
+    pub body: String,
+    pub idempotency_key: String,
+}
+
+/// `POST /api/v1/track/messages/seen`: the widget showed these messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WidgetSeen {
+    #[serde(default)]
+    pub key: Option<String>,
+    pub visitor_id: String,
+    pub message_ids: Vec<i64>,
+}
+
+/// `POST /api/v1/webhooks/inbound-email`: a reply mailed by the lead, as the mail provider's
+/// inbound hook hands it over. `to` is the conversation's reply address
+/// (`reply+<token>@<domain>`, the token signed by the server), so a reply lands in its
+/// conversation, and only there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InboundEmail {
+    pub from: String,
+    pub to: String,
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The plain-text part.
+    pub text: String,
+    /// The mail's `Message-ID`: the same one again is stored once.
+    pub message_id: String,
+}
+
+/// The quoted history under a mailed reply ("On ... wrote:", "> ...") is not part of the answer.
+pub fn strip_quoted_reply(text: &str) -> &str {
+    let mut end = text.len();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        let starts_quote = trimmed.starts_with('>')
+            || (trimmed.starts_with("On ") && trimmed.ends_with("wrote:"))
+            || trimmed.starts_with("-----Original Message-----");
+        if starts_quote {
+            end = offset;
+            break;
+        }
+        offset += line.len();
+    }
+    text[..end].trim_end()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subscription::{StatusEvent, SubscriptionStatus};
+
+    fn settings() -> EmailSettings {
+        EmailSettings::default()
+    }
+
+    #[test]
+    fn messages_are_checked_with_the_field_named() {
+        assert_eq!(check_message(Channel::Chat, "  ", None, "abcdefgh").unwrap_err().field, "body");
+        let long = "x".repeat(MAX_BODY_CHARS + 1);
+        assert_eq!(check_message(Channel::Chat, &long, None, "abcdefgh").unwrap_err().field, "body");
+        assert_eq!(check_message(Channel::Chat, "hi", Some("S"), "abcdefgh").unwrap_err().field, "subject");
+        assert_eq!(check_message(Channel::Email, "hi", Some("a\nb"), "abcdefgh").unwrap_err().field, "subject");
+        assert_eq!(check_message(Channel::Chat, "hi", None, "short").unwrap_err().field, "idempotency_key");
+        assert_eq!(check_message(Channel::Chat, "hi", None, "has space!").unwrap_err().field, "idempotency_key");
+        let ok = check_message(Channel::Email, "  hello\n", Some(" Subject "), "0b7c-11ef_aa").unwrap();
+        assert_eq!(ok.body, "hello");
+        assert_eq!(ok.subject.as_deref(), Some("Subject"));
+        assert_eq!(check_message(Channel::Email, "hi", Some("   "), "abcdefgh").unwrap().subject, None);
+    }
+
+    #[test]
+    fn channels_follow_the_email_rules_and_the_widget() {
+        let now = Utc::now();
+        let s = settings();
+        let subscribed = AddressState::new(true, &s);
+        let unsubscribed = subscribed.apply(&StatusEvent::UnsubscribedByOperator, &s, now).unwrap();
+        assert_eq!(unsubscribed.status, SubscriptionStatus::Unsubscribed);
+
+        let on_site = ChannelFacts { has_visitor: true, address: Some(&unsubscribed) };
+        let c = Channels::of(on_site, &s, now);
+        assert!(c.chat.allowed && c.popup.allowed);
+        assert!(!c.email.allowed);
+        assert_eq!(c.email.reason.as_deref(), Some(crate::subscription::Refusal::Unsubscribed.to_string().as_str()));
+
+        let mail_only = ChannelFacts { has_visitor: false, address: Some(&subscribed) };
+        let c = Channels::of(mail_only, &s, now);
+        assert!(c.chat.allowed && c.email.allowed && !c.popup.allowed);
+
+        let nothing = ChannelFacts { has_visitor: false, address: None };
+        let c = Channels::of(nothing, &s, now);
+        assert!(!c.chat.allowed && !c.email.allowed && !c.popup.allowed);
+        assert_eq!(c.email.reason.as_deref(), Some("the lead has no email address"));
+    }
+
+    #[test]
+    fn chat_copies_go_only_to_offline_leads_that_may_be_mailed() {
+        let now = Utc::now();
+        let s = settings();
+        let subscribed = AddressState::new(true, &s);
+        let unsubscribed = subscribed.apply(&StatusEvent::UnsubscribedByOperator, &s, now).unwrap();
+        assert!(chat_copy_by_email(Presence::Offline, Some(&subscribed), &s, now));
+        assert!(!chat_copy_by_email(Presence::Online, Some(&subscribed), &s, now));
+        assert!(!chat_copy_by_email(Presence::Sleeping, Some(&subscribed), &s, now));
+        assert!(!chat_copy_by_email(Presence::Offline, Some(&unsubscribed), &s, now));
+        assert!(!chat_copy_by_email(Presence::Offline, None, &s, now));
+    }
+
+    #[test]
+    fn previews_are_one_line_and_cut() {
+        assert_eq!(preview("  Hello\n\n  there  "), "Hello there");
+        let long = "word ".repeat(100);
+        let p = preview(&long);
+        assert_eq!(p.chars().count(), PREVIEW_CHARS);
+        assert!(p.ends_with('…'));
+        assert_eq!(preview(""), "");
+    }
+
+    #[test]
+    fn links_are_found_and_everything_else_stays_text() {
+        assert_eq!(
+            linkify("See https://example.com/a?b=1. Thanks"),
+            vec![Piece::Text("See "), Piece::Link("https://example.com/a?b=1"), Piece::Text(". Thanks")]
+        );
+        assert_eq!(
+            linkify("(www.shop.test/x) and mailto:a@b.co!"),
+            vec![
+                Piece::Text("("),
+                Piece::Link("www.shop.test/x"),
+                Piece::Text(") and "),
+                Piece::Link("mailto:a@b.co"),
+                Piece::Text("!")
+            ]
+        );
+        assert_eq!(
+            linkify("https://en.wikipedia.org/wiki/Rust_(language)")[0].href().unwrap(),
+            "https://en.wikipedia.org/wiki/Rust_(language)"
+        );
+        assert_eq!(linkify("www.a.test")[0].href().unwrap(), "https://www.a.test");
+        let xss = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+        assert_eq!(linkify(xss), vec![Piece::Text(xss)]);
+        assert_eq!(linkify("javascript:alert(1)"), vec![Piece::Text("javascript:alert(1)")]);
+        assert_eq!(linkify("nohttps://x.y"), vec![Piece::Text("nohttps://x.y")]);
+        assert_eq!(linkify("https:// alone"), vec![Piece::Text("https:// alone")]);
+        assert_eq!(
+            linkify("Привет https://пример.рф ok"),
+            vec![Piece::Text("Привет "), Piece::Link("https://пример.рф"), Piece::Text(" ok")]
+        );
+        assert_eq!(linkify(""), Vec::<Piece<'_>>::new());
+    }
+
+    #[test]
+    fn quoted_history_is_stripped() {
+        assert_eq!(strip_quoted_reply("Yes please!\n\nOn Mon, Anna wrote:\n> Hi"), "Yes please!");
+        assert_eq!(strip_quoted_reply("Fine\n> old"), "Fine");
+        assert_eq!(strip_quoted_reply("Just text"), "Just text");
+    }
+
+    #[test]
+    fn system_entries_read_as_sentences() {
+        let a = SystemEntry::Assigned { by: "Anna".into(), to: Some("Boris".into()) };
+        assert_eq!(a.text(), "Anna assigned this conversation to Boris");
+        assert_eq!(
+            SystemEntry::Assigned { by: "Anna".into(), to: Some("Anna".into()) }.text(),
+            "Anna took this conversation"
+        );
+        assert_eq!(SystemEntry::Reopened { by: None }.text(), "The lead's new message reopened this conversation");
+        let json = serde_json::to_string(&SystemEntry::Closed { by: "Anna".into() }).unwrap();
+        assert_eq!(json, r#"{"kind":"closed","by":"Anna"}"#);
+    }
+}
