@@ -8,6 +8,7 @@ pub mod pages;
 pub mod paths;
 pub mod session;
 pub mod time;
+pub mod timing;
 
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
