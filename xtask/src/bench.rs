@@ -235,10 +235,31 @@ pub fn run(args: &[String]) -> Result<()> {
         core["matched"]
     );
     println!("| samples | {samples} counts, {} evaluations |", core["samples"]);
+    browser_figures(&base, if o.smoke { 3 } else { 30 })?;
     first_load()?;
     drop(_server);
     tracking_bench::run(&server, db_name, &new_database, &sizes)?;
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// The figures only a browser can give (the card's segments in wasm, a card opened in the Inbox):
+/// `tests/e2e/bench.mjs` drives headless Chromium against the release app this server serves.
+fn browser_figures(base: &str, samples: u32) -> Result<()> {
+    if !root().join("dist/index.html").exists() {
+        println!("\n(no dist/: run `cargo xtask run` or `trunk build --release` for the browser figures)");
+        return Ok(());
+    }
+    crate::test::playwright_deps()?;
+    step("browser figures (headless Chromium)");
+    let status = Command::new("node")
+        .args(["bench.mjs", base, BENCH_EMAIL, BENCH_PASSWORD, &samples.to_string()])
+        .current_dir(root().join("tests/e2e"))
+        .status()
+        .context("running node tests/e2e/bench.mjs")?;
+    if !status.success() {
+        bail!("the browser figures failed");
+    }
     Ok(())
 }
 

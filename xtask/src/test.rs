@@ -100,7 +100,7 @@ pub fn all() -> Result<()> {
     Ok(())
 }
 
-fn playwright_deps() -> Result<()> {
+pub(crate) fn playwright_deps() -> Result<()> {
     let dir = root().join("tests/e2e");
     if dir.join("node_modules/@playwright/test").exists() {
         return Ok(());
