@@ -1,7 +1,7 @@
 // Communications through the site's widget (issue 7): an operator's chat from the card reaches the
 // demo site's widget live, the lead answers there and the answer appears in the Inbox without a
-// reload; a pop-up shows at once and only once; an email from the card lands in the real SMTP
-// listener with a reply address, and a chat reply to a lead who left the site is mailed too.
+// reload; a pop-up shows at once and only once, or on the next page when the lead was away; an
+// email from the card lands in the real SMTP listener with the conversation's reply address.
 import { test, expect, type APIRequestContext, type Browser, type Page } from '@playwright/test';
 import { seededLead } from '../seeded';
 import { decoded, waitForMail } from '../maildir';
