@@ -205,6 +205,11 @@ pub struct MailArgs {
     /// generated at first start and kept in the database.
     #[arg(long, env = "LEADCARD_SECRET_KEY")]
     pub secret_key: Option<String>,
+    /// The domain of conversations' reply addresses (`Reply-To: reply+<token>@<domain>`), whose
+    /// inbound mail the provider posts to `/api/v1/webhooks/inbound-email`; default: the domain
+    /// of `--mail-from`.
+    #[arg(long, env = "LEADCARD_REPLY_DOMAIN")]
+    pub reply_domain: Option<String>,
 }
 
 pub const DEFAULT_MAIL_FROM: &str = "leadcard <no-reply@leadcard.test>";
@@ -217,6 +222,7 @@ impl Default for MailArgs {
             public_url: None,
             webhook_secret: None,
             secret_key: None,
+            reply_domain: None,
         }
     }
 }
