@@ -37,7 +37,7 @@ pub use edits::{VersionCheck, Written};
 pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, PropertyRow, TOTAL_CAP};
 pub use inbox::{
     AssignOutcome, AssigneeFilter, Changed, ConversationQuery, InboundOutcome, OperatorSend, SeedConversation,
-    SendOutcome, SendTarget, WidgetSendOutcome, conversation_cursor, parse_conversation_cursor,
+    SendOutcome, SendTarget, WIDGET_MESSAGES, WidgetSendOutcome, conversation_cursor, parse_conversation_cursor,
 };
 pub use live::LiveRow;
 pub use notes::NoteDeletion;
