@@ -37,7 +37,12 @@ fn me(session: &CurrentSession) -> OperatorRef {
 }
 
 /// A number parameter in `range`, or the default when absent or empty.
-fn number_param(raw: Option<&str>, field: &str, range: std::ops::RangeInclusive<u32>, default: u32) -> Result<u32, ApiError> {
+fn number_param(
+    raw: Option<&str>,
+    field: &str,
+    range: std::ops::RangeInclusive<u32>,
+    default: u32,
+) -> Result<u32, ApiError> {
     match raw.filter(|v| !v.is_empty()) {
         Some(raw) => raw.trim().parse::<u32>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
             ApiError::invalid(field, format!("{field} must be a number from {} to {}.", range.start(), range.end()))
@@ -49,14 +54,19 @@ fn number_param(raw: Option<&str>, field: &str, range: std::ops::RangeInclusive<
 fn id_param(raw: Option<&str>, field: &str) -> Result<Option<i64>, ApiError> {
     raw.filter(|v| !v.is_empty())
         .map(|raw| {
-            raw.trim().parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| ApiError::invalid(field, format!("{field} must be an id.")))
+            raw.trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| ApiError::invalid(field, format!("{field} must be an id.")))
         })
         .transpose()
 }
 
 /// Tells open pages; a new message names itself.
 async fn announce(state: &AppState, conversation: &Conversation, message_id: Option<i64>) {
-    let event = LiveEvent::ConversationChanged { conversation_id: conversation.id, lead_id: conversation.lead.id, message_id };
+    let event =
+        LiveEvent::ConversationChanged { conversation_id: conversation.id, lead_id: conversation.lead.id, message_id };
     state.live.publish(event).await;
 }
 
@@ -271,7 +281,8 @@ async fn reply(
     let Some(conversation) = state.store.conversation(id).await? else {
         return Err(CONVERSATION_NOT_FOUND);
     };
-    let message = inbox::check_message(conversation.channel, &body.body, body.subject.as_deref(), &body.idempotency_key)?;
+    let message =
+        inbox::check_message(conversation.channel, &body.body, body.subject.as_deref(), &body.idempotency_key)?;
     send(&state, SendTarget::Conversation(id), &me(&session), &message).await
 }
 

@@ -46,13 +46,15 @@ fn reply_token(to: &str) -> Option<String> {
     };
     let (local, domain) = address.trim().rsplit_once('@')?;
     let token = local.get(..6).filter(|p| p.eq_ignore_ascii_case("reply+")).map(|_| &local[6..])?;
-    let ok = !domain.is_empty() && !token.is_empty() && token.len() <= 64 && token.bytes().all(|b| b.is_ascii_hexdigit());
+    let ok =
+        !domain.is_empty() && !token.is_empty() && token.len() <= 64 && token.bytes().all(|b| b.is_ascii_hexdigit());
     ok.then(|| token.to_ascii_lowercase())
 }
 
 /// A mailed subject as stored: one line, at most [`MAX_SUBJECT_CHARS`] characters.
 fn one_line(subject: &str) -> Option<String> {
-    let line: String = subject.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(MAX_SUBJECT_CHARS).collect();
+    let line: String =
+        subject.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(MAX_SUBJECT_CHARS).collect();
     (!line.is_empty()).then_some(line)
 }
 

@@ -6,12 +6,12 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::options;
-use axum::Json;
 use futures::Stream;
 use leadcard_core::inbox::{self, Channel, WidgetMessage, WidgetMessages, WidgetSeen, WidgetSend};
 use leadcard_core::tracking::{KEY_HEADER, TrackAccepted, check_client_id};
@@ -50,7 +50,11 @@ struct WidgetParams {
 }
 
 /// The project of a GET's key (header, else query), its rate checked, and the visitor id.
-async fn project_of(state: &AppState, headers: &HeaderMap, params: &WidgetParams) -> Result<(Project, String), ApiError> {
+async fn project_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &WidgetParams,
+) -> Result<(Project, String), ApiError> {
     let from_header = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
     let project = state.tracking.project(&state.store, from_header.or(params.key.as_deref())).await?;
     state.tracking.check_rate(project.id)?;
@@ -118,7 +122,13 @@ async fn send(
     let message = inbox::check_message(Channel::Chat, &request.body, None, &request.idempotency_key)?;
     let outcome = state
         .store
-        .send_widget_message(project.id, &request.visitor_id, &message.body, &message.idempotency_key, state.clock.now())
+        .send_widget_message(
+            project.id,
+            &request.visitor_id,
+            &message.body,
+            &message.idempotency_key,
+            state.clock.now(),
+        )
         .await?;
     match outcome {
         WidgetSendOutcome::Sent { message, lead_id, created: true } => {
@@ -294,7 +304,11 @@ fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::any())
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, HeaderName::from_static("x-leadcard-key"), HeaderName::from_static("last-event-id")])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            HeaderName::from_static("x-leadcard-key"),
+            HeaderName::from_static("last-event-id"),
+        ])
         .max_age(Duration::from_secs(86_400))
 }
 

@@ -52,10 +52,17 @@ pub struct OperatorSend<'a> {
 pub enum SendOutcome {
     /// Stored (or, with `created: false`, stored before under this key). `mailed`: a mail was
     /// queued with it.
-    Sent { sent: Box<Sent>, lead_id: i64, mailed: bool },
+    Sent {
+        sent: Box<Sent>,
+        lead_id: i64,
+        mailed: bool,
+    },
     NotFound,
     /// The channel may not be used now (`may_use`); nothing was stored.
-    Refused { channel: Channel, reason: String },
+    Refused {
+        channel: Channel,
+        reason: String,
+    },
     /// The key was used for another message.
     KeyConflict,
 }
@@ -319,8 +326,7 @@ struct Target {
     reply_token: String,
 }
 
-const TARGET_SELECT: &str =
-    "SELECT id, lead_id, channel, status, first_subject, reply_token FROM conversations WHERE ";
+const TARGET_SELECT: &str = "SELECT id, lead_id, channel, status, first_subject, reply_token FROM conversations WHERE ";
 
 /// A message to insert.
 struct NewRow<'a> {
@@ -355,7 +361,8 @@ fn is_unique_violation(e: &StoreError) -> bool {
 /// Takes the lead's write lock (a row lock on PostgreSQL; SQLite's write transaction holds the
 /// database's); false when there is no such lead.
 async fn lock_lead(conn: &mut AnyConnection, lead_id: i64) -> StoreResult<bool> {
-    let done = sqlx::query("UPDATE leads SET version = version WHERE id = $1").bind(lead_id).execute(&mut *conn).await?;
+    let done =
+        sqlx::query("UPDATE leads SET version = version WHERE id = $1").bind(lead_id).execute(&mut *conn).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -491,12 +498,7 @@ async fn system_entry(
     Ok(id)
 }
 
-async fn new_conversation(
-    conn: &mut AnyConnection,
-    lead_id: i64,
-    channel: Channel,
-    at: i64,
-) -> StoreResult<Target> {
+async fn new_conversation(conn: &mut AnyConnection, lead_id: i64, channel: Channel, at: i64) -> StoreResult<Target> {
     let reply_token = random_key("")?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO conversations (lead_id, channel, status, unread, last_activity_at, created_at, reply_token) \
@@ -554,7 +556,11 @@ async fn keyed(conn: &mut AnyConnection, key: &str) -> StoreResult<Option<(i64, 
 async fn conversation_in(conn: &mut AnyConnection, backend: Backend, id: i64) -> StoreResult<Option<Conversation>> {
     let mut sql = Sql::new(backend, CONVERSATION_SELECT);
     sql.push(" WHERE c.id = ").bind(id);
-    sql.query_as::<ConversationRow>().fetch_optional(&mut *conn).await?.map(ConversationRow::into_conversation).transpose()
+    sql.query_as::<ConversationRow>()
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(ConversationRow::into_conversation)
+        .transpose()
 }
 
 async fn message_in(conn: &mut AnyConnection, backend: Backend, id: i64) -> StoreResult<Option<Message>> {
@@ -763,7 +769,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<WidgetSendOutcome> {
         match self.try_send_widget_message(project_id, visitor_id, body, key, now).await {
-            Err(e) if is_unique_violation(&e) => self.try_send_widget_message(project_id, visitor_id, body, key, now).await,
+            Err(e) if is_unique_violation(&e) => {
+                self.try_send_widget_message(project_id, visitor_id, body, key, now).await
+            }
             other => other,
         }
     }
@@ -825,10 +833,15 @@ impl Store {
         }
         let key = format!("{MAILED_KEY_PREFIX}{message_id}");
         if keyed(&mut tx, &key).await?.is_some() {
-            return Ok(InboundOutcome::Stored { conversation_id: target.id, lead_id: target.lead_id, message_id: None });
+            return Ok(InboundOutcome::Stored {
+                conversation_id: target.id,
+                lead_id: target.lead_id,
+                message_id: None,
+            });
         }
         let subject = subject.filter(|_| target.channel == Channel::Email.as_str());
-        let id = lead_message(&mut tx, backend, target.lead_id, Some(target.id), body, subject, key, to_ms(now)).await?;
+        let id =
+            lead_message(&mut tx, backend, target.lead_id, Some(target.id), body, subject, key, to_ms(now)).await?;
         tx.commit().await?;
         Ok(InboundOutcome::Stored { conversation_id: target.id, lead_id: target.lead_id, message_id: Some(id) })
     }
@@ -1046,10 +1059,10 @@ impl Store {
         let Some(conversation) = self.conversation(id).await? else {
             return Ok(None);
         };
-        let page = self.messages_page(id, None, None, THREAD_MESSAGES).await?.unwrap_or(MessagePage {
-            items: Vec::new(),
-            more_before: false,
-        });
+        let page = self
+            .messages_page(id, None, None, THREAD_MESSAGES)
+            .await?
+            .unwrap_or(MessagePage { items: Vec::new(), more_before: false });
         Ok(Some(Thread { conversation, messages: page.items, more_before: page.more_before }))
     }
 
@@ -1063,8 +1076,10 @@ impl Store {
         limit: u32,
     ) -> StoreResult<Option<MessagePage>> {
         let mut conn = self.pool.acquire().await?;
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM conversations WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM conversations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
         if exists.is_none() {
             return Ok(None);
         }
@@ -1226,7 +1241,10 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_refuse_garbage() {
-        assert_eq!(parse_conversation_cursor(&conversation_cursor(1_700_000_000_000, 42)), Some((1_700_000_000_000, 42)));
+        assert_eq!(
+            parse_conversation_cursor(&conversation_cursor(1_700_000_000_000, 42)),
+            Some((1_700_000_000_000, 42))
+        );
         assert_eq!(parse_conversation_cursor("x.1"), None);
         assert_eq!(parse_conversation_cursor("12"), None);
     }
