@@ -1,6 +1,7 @@
 //! `cargo xtask run | dev | test | bench`: installs what is missing and runs leadcard.
 
 mod bench;
+mod inbox_bench;
 mod postgres;
 mod setup;
 mod test;
@@ -15,8 +16,9 @@ const USAGE: &str = "usage: cargo xtask <command>
   dev     the server plus `trunk serve` (http://127.0.0.1:8081, /api proxied to the server)
   test    every check: fmt, clippy, wasm check, native tests (SQLite and PostgreSQL),
           wasm-bindgen-test browser tests, Playwright end to end, benchmark smoke run
-  bench   seed leads and measure list latency and first-load size, then tracking: ingest
-          throughput and latency, kill -9 durability, the simulator's live delay, widget size
+  bench   seed leads and measure list latency and first-load size, then tracking (ingest
+          throughput and latency, kill -9 durability, the simulator's live delay, widget size),
+          then the Inbox (message send -> visible to a second operator)
           [--leads N (default 1000000)] [--db sqlite|postgres] [--tracking-only] [--smoke]";
 
 fn main() -> ExitCode {

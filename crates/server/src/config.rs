@@ -45,6 +45,9 @@ pub enum Command {
     BenchIngestCheck(DatabaseArgs),
     /// Time the core evaluator over 50 segments for one card and print one JSON line.
     BenchCore,
+    /// Measure message send -> visible to a second operator against a running server; print one
+    /// JSON line.
+    BenchInbox(BenchInboxArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +98,27 @@ pub struct BenchIngestArgs {
     pub tracking: TrackingArgs,
     #[command(flatten)]
     pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchInboxArgs {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// The project's public key (the lead writes first, in the widget).
+    #[arg(long)]
+    pub key: String,
+    /// Replies operator A sends, one after another.
+    #[arg(long, default_value_t = 300)]
+    pub sends: u32,
+    #[arg(long)]
+    pub operator_a_email: String,
+    #[arg(long)]
+    pub operator_a_password: String,
+    #[arg(long)]
+    pub operator_b_email: String,
+    #[arg(long)]
+    pub operator_b_password: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -219,7 +219,12 @@ fn demo_conversations(ids: &[i64], leads: &[NewLead], operator: &OperatorRef) ->
                 1,
             )
         },
-        conversation(newest(2), Channel::Popup, vec![op("Spring sale: 20% off every trail runner until Sunday.", 12)], 0),
+        conversation(
+            newest(2),
+            Channel::Popup,
+            vec![op("Spring sale: 20% off every trail runner until Sunday.", 12)],
+            0,
+        ),
         SeedConversation {
             assignee: me(),
             subject: Some("Your order #1042".to_owned()),
