@@ -615,7 +615,7 @@ pub struct WidgetSeen {
 
 /// `POST /api/v1/webhooks/inbound-email`: a reply mailed by the lead, as the mail provider's
 /// inbound hook hands it over. `to` is the conversation's reply address
-/// (`reply+<token>@<domain>`, the token signed by the server), so a reply lands in its
+/// (`reply+<token>@<domain>`, the token a random 128-bit secret of the conversation), so a reply lands in its
 /// conversation, and only there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -339,7 +339,7 @@ async fn assign(
 ) -> Result<Json<Conversation>, ApiError> {
     let id = conversation_id(&id)?;
     match state.store.assign_conversation(id, body.operator_id, &me(&session), state.clock.now()).await? {
-        AssignOutcome::Done(done) => changed(&state, Some(done)).await,
+        AssignOutcome::Done(done) => changed(&state, Some(*done)).await,
         AssignOutcome::NotFound => Err(CONVERSATION_NOT_FOUND),
         AssignOutcome::UnknownOperator => Err(ApiError::invalid("operator_id", "There is no operator with this id.")),
     }

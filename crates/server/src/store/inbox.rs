@@ -95,7 +95,7 @@ pub struct Changed {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AssignOutcome {
-    Done(Changed),
+    Done(Box<Changed>),
     NotFound,
     UnknownOperator,
 }
@@ -366,8 +366,11 @@ async fn lock_lead(conn: &mut AnyConnection, lead_id: i64) -> StoreResult<bool> 
     Ok(done.rows_affected() == 1)
 }
 
+/// A lead's address, heartbeat, activity and how many visitor ids point at it.
+type FactsRow = (Option<String>, Option<String>, Option<i64>, Option<i64>, i64);
+
 async fn lead_facts(conn: &mut AnyConnection, lead_id: i64, now: DateTime<Utc>) -> StoreResult<Option<LeadFacts>> {
-    let row: Option<(Option<String>, Option<String>, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+    let row: Option<FactsRow> = sqlx::query_as(
         "SELECT email, email_norm, last_heartbeat_at, last_active_at, \
          (SELECT COUNT(*) FROM visitors v WHERE v.lead_id = l.id) FROM leads l WHERE id = $1",
     )
@@ -937,7 +940,7 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("conversation {id} vanished")))?;
         tx.commit().await?;
-        Ok(AssignOutcome::Done(Changed { conversation, entry }))
+        Ok(AssignOutcome::Done(Box::new(Changed { conversation, entry })))
     }
 
     /// Closes or reopens a conversation with a system entry; nothing when it already is so.
