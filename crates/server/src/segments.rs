@@ -172,6 +172,10 @@ pub fn ordinal(n: i64) -> String {
 /// Recomputes the members of every segment created or redefined since, for all leads in
 /// batches of [`REBUILD_BATCH`] ids; a redefinition records "segment definition changed" for
 /// each lead that entered or left. Returns how many leads entered or left.
+///
+/// A new segment's first fill is silent (no timeline entries). A lead edited while that fill
+/// runs may be taken in by the fill just before its own recomputation looks, and then enters
+/// without an entry; its membership is right either way.
 pub async fn rebuild_pending(state: &AppState) -> StoreResult<usize> {
     let mut moved = 0;
     for pending in state.store.pending_rebuilds().await? {
