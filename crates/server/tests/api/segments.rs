@@ -201,11 +201,7 @@ async fn a_property_edit_enters_a_lead_and_another_makes_it_leave_with_the_reaso
     let segment = create(&app, "Germans", germany()).await;
     create(&app, "VIPs", json!({"all": [{"kind": "tag", "tag": "vip"}]})).await;
     assert!(segment_names(&app, id).await.is_empty());
-    // A new segment's silent fill is done before the edit (an edit racing that first fill may
-    // be taken in silently: see the note on `rebuild_pending`).
-    while !app.store.pending_rebuilds().await.unwrap().is_empty() {
-        rebuild_pending(&app.state).await.unwrap();
-    }
+    filled(&app).await;
 
     let set = json!([{"op": "set", "name": "$country", "value": {"type": "text", "value": "Germany"}}]);
     assert_eq!(app.patch(id, set, Some(1)).await.status(), 200);
@@ -334,16 +330,26 @@ async fn a_segment_edit_recomputes_every_lead_with_its_reason_and_deleting_keeps
     assert_eq!((&kept[0]["segment_id"], &kept[0]["segment_name"]), (&Value::Null, &json!("Targets")));
 }
 
-/// Waits (up to 10 s) for the lead's segments to be `want`: the tracking routes recompute the
-/// lead just after they answer.
-async fn eventually_segments(app: &TestApp, id: i64, want: &[&str]) {
+/// New segments' silent first fill is done (an edit racing that fill may be taken in silently:
+/// see the note on `rebuild_pending`).
+async fn filled(app: &TestApp) {
+    while !app.store.pending_rebuilds().await.unwrap().is_empty() {
+        rebuild_pending(&app.state).await.unwrap();
+    }
+}
+
+/// Waits (up to 10 s) for the lead's newest timeline entry to be about `segment`: the tracking
+/// routes recompute the lead just after they answer. Returns that entry.
+async fn eventually_entered(app: &TestApp, id: i64, segment: &str) -> Value {
     for _ in 0..100 {
-        if segment_names(app, id).await == want {
-            return;
+        if let Some(entry) = history(app, id).await.first()
+            && entry["segment_name"] == segment
+        {
+            return entry.clone();
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(segment_names(app, id).await, want, "lead {id}");
+    panic!("lead {id} never entered {segment}: {:?}", history(app, id).await);
 }
 
 #[tokio::test]
@@ -360,12 +366,14 @@ async fn a_first_visit_and_an_identify_move_the_tracked_lead_with_the_reason() {
     .await;
     create(&app, "Pro users", json!({"all": [{"kind": "property", "name": "plan", "op": "equals", "value": "pro"}]}))
         .await;
+    filled(&app).await;
 
     // A new visitor's first page: a new lead, in "Visitors" at once, with the reason.
     visit(&app, &site.key, "seg-visitor-1", "seg-session-1", "https://shop.test/").await;
     let id = newest_lead(&app).await;
-    eventually_segments(&app, id, &["Visitors"]).await;
-    assert_eq!(history(&app, id).await[0]["reason"], "a site visit began");
+    let entry = eventually_entered(&app, id, "Visitors").await;
+    assert_eq!((&entry["entered"], &entry["reason"]), (&json!(true), &json!("a site visit began")));
+    assert_eq!(segment_names(&app, id).await, ["Visitors"]);
 
     // The site identifies the visitor with plan = pro: the lead enters "Pro users".
     let user_hash = leadcard_server::tracking::user_hash(&site.secret, "user-42");
@@ -378,10 +386,7 @@ async fn a_first_visit_and_an_identify_move_the_tracked_lead_with_the_reason() {
     track_ok(&app, &site.key, "identify", identify).await;
     let project = app.store.ensure_project(app.clock.now()).await.unwrap();
     let lead = app.store.lead_of_visitor(project.id, "seg-visitor-1").await.unwrap().expect("the visitor's lead");
-    eventually_segments(&app, lead, &["Pro users", "Visitors"]).await;
-    let entries = history(&app, lead).await;
-    assert_eq!(
-        (&entries[0]["segment_name"], &entries[0]["reason"]),
-        (&json!("Pro users"), &json!("identified as user user-42"))
-    );
+    let entry = eventually_entered(&app, lead, "Pro users").await;
+    assert_eq!((&entry["entered"], &entry["reason"]), (&json!(true), &json!("identified as user user-42")));
+    assert_eq!(segment_names(&app, lead).await, ["Pro users", "Visitors"]);
 }
