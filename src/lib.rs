@@ -2,11 +2,14 @@
 
 pub mod api;
 pub mod components;
+pub mod drafts;
 pub mod json;
 pub mod live;
 pub mod pages;
 pub mod paths;
+pub mod pending;
 pub mod session;
+pub mod storage;
 pub mod time;
 
 use leptos::prelude::*;

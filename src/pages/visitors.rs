@@ -91,7 +91,7 @@ pub fn VisitorsPage() -> impl IntoView {
                 refetch();
             }
             LiveEvent::LeadRemoved { lead_id } => visitors.update(|list| list.retain(|v| v.id != *lead_id)),
-            LiveEvent::LeadChanged { .. } => {}
+            LiveEvent::LeadChanged { .. } | LiveEvent::ConversationChanged { .. } => {}
         });
         live.on_reset(fetch);
     }
