@@ -463,8 +463,7 @@ async fn transmit(builder: RequestBuilder, body: Option<&impl Serialize>) -> Res
 /// Sends a JSON body and returns any answer, whoever is listening when it comes.
 async fn transmit_detached(builder: RequestBuilder, body: &impl Serialize) -> Result<Response, ApiError> {
     let text = json::to_string(body).ok_or_else(ApiError::unreachable)?;
-    let request =
-        builder.header("Content-Type", "application/json").body(text).map_err(|_| ApiError::unreachable())?;
+    let request = builder.header("Content-Type", "application/json").body(text).map_err(|_| ApiError::unreachable())?;
     request.send().await.map_err(|_| ApiError::unreachable())
 }
 

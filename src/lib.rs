@@ -19,8 +19,8 @@ use leptos_router::{NavigateOptions, path};
 use crate::components::not_found::NotFound;
 use crate::components::shell::Shell;
 use crate::pages::{
-    lead::LeadPage, leads::LeadsPage, login::LoginPage, segments::SegmentsPage, settings::SettingsPage,
-    visitors::VisitorsPage,
+    inbox::InboxPage, lead::LeadPage, leads::LeadsPage, login::LoginPage, segments::SegmentsPage,
+    settings::SettingsPage, visitors::VisitorsPage,
 };
 use crate::session::Session;
 
@@ -39,6 +39,8 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("/leads") view=LeadsPage/>
                     <Route path=path!("/leads/:id") view=LeadPage/>
+                    <Route path=path!("/inbox") view=InboxPage/>
+                    <Route path=path!("/inbox/:conversation") view=InboxPage/>
                     <Route path=path!("/visitors") view=VisitorsPage/>
                     <Route path=path!("/segments") view=SegmentsPage/>
                     <Route path=path!("/settings") view=SettingsPage/>

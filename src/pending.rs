@@ -291,9 +291,7 @@ fn attempt(target: Target) {
 async fn transmit(send: &PendingSend) -> Result<Sent, ApiError> {
     let PendingSend { key, target, body, subject, .. } = send.clone();
     match target {
-        Target::Conversation { id } => {
-            api::reply(id, &NewMessage { body, subject, idempotency_key: key }).await
-        }
+        Target::Conversation { id } => api::reply(id, &NewMessage { body, subject, idempotency_key: key }).await,
         Target::Lead { id, channel } => {
             api::send_to_lead(id, &SendMessage { channel, body, subject, idempotency_key: key }).await
         }

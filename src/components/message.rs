@@ -53,7 +53,11 @@ fn delivery_label(delivery: Option<Delivery>, emailed_copy: bool) -> &'static st
 
 /// A stored message or system entry. `lead_name` names the lead's messages.
 #[component]
-pub fn MessageItem(message: Message, #[prop(into)] lead_name: String, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl IntoView {
+pub fn MessageItem(
+    message: Message,
+    #[prop(into)] lead_name: String,
+    #[prop(into)] now: Signal<DateTime<Utc>>,
+) -> impl IntoView {
     let Message { id, author, operator, body, subject, system, delivery, emailed_copy, created_at, .. } = message;
     let at = created_at;
     let time = view! {

@@ -83,7 +83,9 @@ pub fn CardCommunications(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -
     let refusal = Signal::derive(move || {
         let chosen = channel.get();
         channels.with(|c| match c {
-            Some(Ok(channels)) => availability(channels, chosen).reason.clone().filter(|_| !availability(channels, chosen).allowed),
+            Some(Ok(channels)) => {
+                availability(channels, chosen).reason.clone().filter(|_| !availability(channels, chosen).allowed)
+            }
             _ => None,
         })
     });
