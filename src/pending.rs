@@ -151,6 +151,8 @@ pub struct Item {
 /// A refused message given back to its composer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Returned {
+    /// Counts refusals, so the same text refused twice is two events.
+    pub number: u64,
     pub target: Target,
     pub draft: Draft,
     pub reason: String,
@@ -307,7 +309,8 @@ fn refuse(send: &PendingSend, error: ApiError) {
             item.refused = Some(error.message.clone());
         }
     });
-    returned().set(Some(Returned { target: send.target, draft, reason: error.message }));
+    let number = returned().with_untracked(|r| r.as_ref().map_or(0, |r| r.number)) + 1;
+    returned().set(Some(Returned { number, target: send.target, draft, reason: error.message }));
 }
 
 fn schedule(target: Target, pause: Duration) {

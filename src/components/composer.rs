@@ -21,19 +21,21 @@ pub fn Composer(
     let draft = RwSignal::new(drafts::load(&key.get_untracked()));
     let problem = RwSignal::new(None::<String>);
     // Another place (a conversation switched in the same composer) has its own draft.
-    Effect::new(move |previous: Option<String>| {
+    let loaded_for = StoredValue::new(key.get_untracked());
+    Effect::new(move |_| {
         let key = key.get();
-        if previous.as_ref().is_some_and(|p| *p != key) {
+        if loaded_for.with_value(|loaded| *loaded != key) {
             draft.set(drafts::load(&key));
             problem.set(None);
+            loaded_for.set_value(key);
         }
-        key
     });
     // A message the server refused comes back here, with the reason.
     let returned = pending::returned();
-    Effect::new(move |first: Option<()>| {
+    let before = returned.get_untracked();
+    Effect::new(move |_| {
         let returned = returned.get();
-        if first.is_none() {
+        if returned == before {
             return;
         }
         if let Some(returned) = returned.filter(|r| r.target == target.get_untracked()) {

@@ -73,9 +73,11 @@ pub fn CardCommunications(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -
         });
     }
     let confirmed = pending::confirmed();
-    Effect::new(move |first: Option<()>| {
-        let mine = confirmed.with(|sent| sent.as_ref().is_some_and(|s| s.conversation.lead.id == lead));
-        if first.is_some() && mine {
+    let before = confirmed.with_untracked(|s| s.as_ref().map(|s| s.message.id));
+    Effect::new(move |_| {
+        let mine = confirmed
+            .with(|sent| sent.as_ref().is_some_and(|s| s.conversation.lead.id == lead && Some(s.message.id) != before));
+        if mine {
             load_history();
         }
     });

@@ -180,9 +180,10 @@ pub fn ConversationThread(
     }
     // This page's own sends show as stored as soon as the server confirms them.
     let confirmed = pending::confirmed();
-    Effect::new(move |first: Option<()>| {
-        let sent = confirmed.get().filter(|s| s.message.conversation_id == id);
-        if let (Some(_), Some(sent)) = (first, sent) {
+    let before = confirmed.with_untracked(|s| s.as_ref().map(|s| s.message.id));
+    Effect::new(move |_| {
+        let sent = confirmed.get().filter(|s| s.message.conversation_id == id && Some(s.message.id) != before);
+        if let Some(sent) = sent {
             thread.messages.update(|m| merge(m, vec![sent.message]));
             current.set(Some(sent.conversation));
             thread.scroll_to_end();
