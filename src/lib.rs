@@ -11,6 +11,7 @@ pub mod pending;
 pub mod session;
 pub mod storage;
 pub mod time;
+pub mod timing;
 
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};

@@ -27,10 +27,12 @@ struct Options {
     smoke: bool,
     /// Only the tracking figures (ingest, kill -9, simulator, widget).
     tracking_only: bool,
+    /// `$page_view` events seeded per lead (10: 10M events at 1M leads, as issue 7's figure asks).
+    page_views: u32,
 }
 
 fn options(args: &[String]) -> Result<Options> {
-    let mut o = Options { leads: 1_000_000, postgres: false, smoke: false, tracking_only: false };
+    let mut o = Options { leads: 1_000_000, postgres: false, smoke: false, tracking_only: false, page_views: 10 };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -47,6 +49,10 @@ fn options(args: &[String]) -> Result<Options> {
                 Some("postgres") => o.postgres = true,
                 other => bail!("--db takes sqlite or postgres, not {other:?}"),
             },
+            "--page-views" => {
+                o.page_views =
+                    it.next().context("--page-views needs a number")?.parse().context("--page-views needs a number")?
+            }
             "--smoke" => o.smoke = true,
             "--tracking-only" => o.tracking_only = true,
             other => bail!("unknown bench option {other}"),
@@ -80,9 +86,10 @@ pub fn run(args: &[String]) -> Result<()> {
         return Ok(());
     }
 
-    step(&format!("seeding {} leads with 10 properties each ({db_name})", o.leads));
+    step(&format!("seeding {} leads with 10 properties and {} page views each ({db_name})", o.leads, o.page_views));
     let out = Command::new(&server)
         .args(["bench-seed", "--leads", &o.leads.to_string(), "--properties", "10", "--database-url", &url])
+        .args(["--page-views", &o.page_views.to_string()])
         .stderr(Stdio::inherit())
         .output()
         .context("running bench-seed")?;
@@ -177,7 +184,8 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("\n## Leads Database over HTTP — {db_name}, {} leads\n", o.leads);
     println!("| figure | value |\n|---|---|");
     println!(
-        "| seed (bench-seed, 10 properties each) | {:.0} leads/s ({:.1} s) |",
+        "| seed (bench-seed, 10 properties and {} page views each) | {:.0} leads/s ({:.1} s) |",
+        o.page_views,
         seeded["leads_per_sec"].as_f64().unwrap_or(0.0),
         seeded["seconds"].as_f64().unwrap_or(0.0)
     );
@@ -235,10 +243,31 @@ pub fn run(args: &[String]) -> Result<()> {
         core["matched"]
     );
     println!("| samples | {samples} counts, {} evaluations |", core["samples"]);
+    browser_figures(&base, if o.smoke { 3 } else { 30 })?;
     first_load()?;
     drop(_server);
     tracking_bench::run(&server, db_name, &new_database, &sizes)?;
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// The figures only a browser can give (the card's segments in wasm, a card opened in the Inbox):
+/// `tests/e2e/bench.mjs` drives headless Chromium against the release app this server serves.
+fn browser_figures(base: &str, samples: u32) -> Result<()> {
+    if !root().join("dist/index.html").exists() {
+        println!("\n(no dist/: run `cargo xtask run` or `trunk build --release` for the browser figures)");
+        return Ok(());
+    }
+    crate::test::playwright_deps()?;
+    step("browser figures (headless Chromium)");
+    let status = Command::new("node")
+        .args(["bench.mjs", base, BENCH_EMAIL, BENCH_PASSWORD, &samples.to_string()])
+        .current_dir(root().join("tests/e2e"))
+        .status()
+        .context("running node tests/e2e/bench.mjs")?;
+    if !status.success() {
+        bail!("the browser figures failed");
+    }
     Ok(())
 }
 

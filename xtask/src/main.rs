@@ -15,9 +15,12 @@ const USAGE: &str = "usage: cargo xtask <command>
   dev     the server plus `trunk serve` (http://127.0.0.1:8081, /api proxied to the server)
   test    every check: fmt, clippy, wasm check, native tests (SQLite and PostgreSQL),
           wasm-bindgen-test browser tests, Playwright end to end, benchmark smoke run
-  bench   seed leads and measure list latency and first-load size, then tracking: ingest
-          throughput and latency, kill -9 durability, the simulator's live delay, widget size
-          [--leads N (default 1000000)] [--db sqlite|postgres] [--tracking-only] [--smoke]";
+  bench   seed leads (and 10 page views each) and measure list latency, segment counts, the
+          browser figures (card segments, card open in the Inbox), message send -> second
+          operator, first-load size, then tracking: ingest throughput and latency, kill -9
+          durability, the simulator's live delay, widget size
+          [--leads N (default 1000000)] [--page-views N (default 10)] [--db sqlite|postgres]
+          [--tracking-only] [--smoke]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

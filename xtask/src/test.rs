@@ -100,7 +100,7 @@ pub fn all() -> Result<()> {
     Ok(())
 }
 
-fn playwright_deps() -> Result<()> {
+pub(crate) fn playwright_deps() -> Result<()> {
     let dir = root().join("tests/e2e");
     if dir.join("node_modules/@playwright/test").exists() {
         return Ok(());
@@ -120,12 +120,24 @@ fn end_to_end() -> Result<()> {
     std::fs::create_dir_all(&data)?;
     let db = format!("sqlite://{}?mode=rwc", data.join("e2e.db").display());
     let base = format!("http://127.0.0.1:{port}");
+    // A real SMTP listener on loopback takes the server's mail; the specs read what it received.
+    let smtp_port = free_port()?;
+    let maildir = data.join("mail");
+    let sink = Command::new("node")
+        .arg(root().join("tests/e2e/smtp-sink.mjs"))
+        .arg(smtp_port.to_string())
+        .arg(&maildir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("starting the SMTP listener (node tests/e2e/smtp-sink.mjs)")?;
+    let _sink = Guard(sink);
     let log = std::fs::File::create(data.join("server.log"))?;
     let mut child = Command::new(&server)
         .current_dir(root())
         .args(["serve", "--seed-demo", "--bind", &format!("127.0.0.1:{port}"), "--database-url", &db, "--dist"])
         .arg(root().join("dist"))
         .env("LEADCARD_TEST_MODE", "1")
+        .env("LEADCARD_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()
@@ -137,7 +149,8 @@ fn end_to_end() -> Result<()> {
         .current_dir(root().join("tests/e2e"))
         .env("LEADCARD_BASE_URL", &base)
         .env("LEADCARD_DEMO_EMAIL", setup::DEMO_EMAIL)
-        .env("LEADCARD_DEMO_PASSWORD", setup::DEMO_PASSWORD));
+        .env("LEADCARD_DEMO_PASSWORD", setup::DEMO_PASSWORD)
+        .env("LEADCARD_E2E_MAILDIR", &maildir));
     if result.is_err() {
         eprintln!("xtask: server log: {}", data.join("server.log").display());
     } else {

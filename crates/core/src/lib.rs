@@ -2,6 +2,7 @@
 
 pub mod email;
 pub mod event;
+pub mod field;
 pub mod filter;
 pub mod inbox;
 pub mod live;
@@ -17,12 +18,13 @@ pub mod tracking;
 pub mod wire;
 
 pub use email::{EmailAddress, EmailError, normalize_email};
+pub use field::FieldError;
 pub use filter::{
     Condition, EventCount, EventOp, EventTest, Filter, FilterError, Match, PropertyOp, PropertyTest, ValidCondition,
     ValidFilter,
 };
 pub use live::{LiveEvent, LiveMessage};
-pub use mail::{Bounce, EmailActions, FieldError, MenuRefusal};
+pub use mail::{Bounce, EmailActions, MenuRefusal};
 pub use operation::{Operation, OperationError};
 pub use presence::Presence;
 pub use property::{PropertyError, PropertyName, PropertyType, PropertyValue};

@@ -13,19 +13,7 @@ use crate::subscription::{
     AddressState, BounceKind, EmailSettings, MailKind, Refusal, StatusEvent, SubscriptionStatus, TransitionError,
 };
 
-/// A request value that cannot be accepted, with the field it came from.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
-    }
-}
+pub use crate::field::FieldError;
 
 /// Longest soft-bounce cool-down an admin can set: 30 days.
 pub const MAX_COOL_DOWN_HOURS: u32 = 720;

@@ -27,24 +27,7 @@ pub const MAX_FUTURE: Duration = Duration::hours(1);
 /// The widget starts a new site session after this long without any call.
 pub const SESSION_IDLE: Duration = Duration::minutes(30);
 
-/// A refused field of a request: where (`events[3].name`, `visitor_id`) and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
-    }
-
-    /// The same error one level down: `prefix.field` (or `prefix[i]` style when given so).
-    pub fn within(self, prefix: &str) -> Self {
-        FieldError { field: format!("{prefix}.{}", self.field), message: self.message }
-    }
-}
+pub use crate::field::FieldError;
 
 // ---------------------------------------------------------------------------------------------
 // Requests from the site (public, per project key)

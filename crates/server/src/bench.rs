@@ -41,6 +41,7 @@ pub async fn bench_seed(
     store: &Store,
     leads: u64,
     properties: u32,
+    page_views: u32,
     now: DateTime<Utc>,
 ) -> Result<BenchReport, StoreError> {
     let started = Instant::now();
@@ -50,7 +51,7 @@ pub async fn bench_seed(
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(first);
         let mut statuses = Vec::new();
         let batch = (first..last)
-            .map(|n| bench_lead(&mut rng, n, leads, properties as usize, now, &mut statuses))
+            .map(|n| bench_lead(&mut rng, n, leads, properties as usize, page_views, now, &mut statuses))
             .collect::<Result<Vec<_>, _>>()?;
         store.create_leads(&batch).await?;
         store.set_email_statuses(&statuses).await?;
@@ -68,6 +69,7 @@ fn bench_lead(
     n: u64,
     total: u64,
     properties: usize,
+    page_views: u32,
     now: DateTime<Utc>,
     statuses: &mut Vec<EmailStatusChange>,
 ) -> Result<NewLead, StoreError> {
@@ -132,19 +134,35 @@ fn bench_lead(
         1 => (Some(now - Duration::seconds(15)), Some(now - Duration::minutes(10))),
         _ => (Some(last_seen), Some(last_seen)),
     };
-    Ok(NewLead { created_at, properties, tags, last_heartbeat, last_active, events: bench_events(rng, n, now) })
+    Ok(NewLead {
+        created_at,
+        properties,
+        tags,
+        last_heartbeat,
+        last_active,
+        events: bench_events(rng, n, page_views, now),
+    })
 }
 
 /// Events for a share of the leads, as segments count them: every fourth lead added to its cart
-/// 1 to 3 times in the last 14 days, every tenth bought once in the last 60 days.
-fn bench_events(rng: &mut Xoshiro256PlusPlus, n: u64, now: DateTime<Utc>) -> Vec<NewEvent> {
+/// 1 to 3 times in the last 14 days, every tenth bought once in the last 60 days; and
+/// `page_views` page views each in the last 90 days.
+fn bench_events(rng: &mut Xoshiro256PlusPlus, n: u64, page_views: u32, now: DateTime<Utc>) -> Vec<NewEvent> {
     let event = |name: &str, occurred_at| NewEvent {
         name: name.to_owned(),
         properties: serde_json::json!({}),
         occurred_at,
         source: EventSource::Tracked,
     };
-    let mut events = Vec::new();
+    let mut events = Vec::with_capacity(page_views as usize + 4);
+    for _ in 0..page_views {
+        events.push(NewEvent {
+            name: leadcard_core::event::PAGE_VIEW.to_owned(),
+            properties: serde_json::json!({"url": format!("https://shop.example/product/{}", rng.random_range(0..500))}),
+            occurred_at: now - Duration::seconds(rng.random_range(0..90 * 86_400)),
+            source: EventSource::Tracked,
+        });
+    }
     if n.is_multiple_of(4) {
         for _ in 0..=(n / 4) % 3 {
             events.push(event(CART_EVENT, now - Duration::seconds(rng.random_range(0..14 * 86_400))));

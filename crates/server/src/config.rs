@@ -266,6 +266,9 @@ pub struct BenchSeedArgs {
     /// Properties per lead (system and custom), at most 30.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=30))]
     pub properties: u32,
+    /// `$page_view` events per lead on top of the segment events (10 gives 10M events at 1M leads).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub page_views: u32,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }

@@ -91,8 +91,9 @@ async fn add_operator(args: OperatorAddArgs) -> Result<(), String> {
 
 async fn bench(args: BenchSeedArgs) -> Result<(), String> {
     let store = Store::connect(&args.database.database_url).await.map_err(|e| e.to_string())?;
-    let report =
-        bench_seed(&store, args.leads, args.properties, Clock::default().now()).await.map_err(|e| e.to_string())?;
+    let report = bench_seed(&store, args.leads, args.properties, args.page_views, Clock::default().now())
+        .await
+        .map_err(|e| e.to_string())?;
     store.close().await;
     println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
     Ok(())

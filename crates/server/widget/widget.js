@@ -1,5 +1,6 @@
-/* leadcard widget: sessions, page views and presence for leadcard, and window.leadcard for the
-   site (identify, track). Plain script, no cookies; see docs/CONTRACT.md "The widget". */
+/* leadcard widget: sessions, page views and presence for leadcard, the chat and pop-ups operators
+   send, and window.leadcard for the site (identify, track, openChat, sendMessage). Plain script, no
+   cookies; see docs/CONTRACT.md "The widget" and "Widget UI". */
 (function () {
   "use strict";
   var script = document.currentScript || document.querySelector("script[data-key][src*='widget.js']");
@@ -159,8 +160,196 @@
     });
   }
 
+  // ---- Chat and pop-ups: an open shadow root keeps the site's CSS and ours apart; every text
+  // from the lead or an operator is set with textContent, never parsed as HTML.
+  var CSS =
+    ":host{all:initial}*{box-sizing:border-box;font:14px/1.4 system-ui,sans-serif}" +
+    "#leadcard-launcher{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;" +
+    "background:#2f6fed;color:#fff;font-size:24px;cursor:pointer;box-shadow:0 4px 14px #0004;z-index:2147483000}" +
+    ".badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 5px;border-radius:10px;" +
+    "background:#e5484d;color:#fff;font-size:12px;line-height:20px}.badge:empty{display:none}" +
+    "#leadcard-chat{position:fixed;right:20px;bottom:88px;width:340px;max-width:calc(100vw - 40px);height:460px;" +
+    "max-height:calc(100vh - 120px);display:flex;flex-direction:column;background:#fff;color:#1c2024;" +
+    "border-radius:12px;box-shadow:0 8px 30px #0005;overflow:hidden;z-index:2147483000}" +
+    "#leadcard-chat[hidden],#leadcard-popup[hidden]{display:none}" +
+    "header{padding:12px 16px;background:#2f6fed;color:#fff;font-weight:600}" +
+    "ol{flex:1;margin:0;padding:12px;list-style:none;overflow-y:auto;display:flex;flex-direction:column;gap:6px}" +
+    "li{max-width:80%;padding:8px 10px;border-radius:10px;background:#eef1f5;white-space:pre-wrap;overflow-wrap:anywhere}" +
+    "li.lead{align-self:flex-end;background:#2f6fed;color:#fff}li.pending{opacity:.6}li.failed{background:#fde2e1;color:#7a1c1c}" +
+    "li small{display:block;font-size:11px;opacity:.7}" +
+    "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e3e6ea}" +
+    "textarea{flex:1;resize:none;height:40px;padding:8px;border:1px solid #cdd2d8;border-radius:8px}" +
+    "button.send{border:0;border-radius:8px;background:#2f6fed;color:#fff;padding:0 14px;cursor:pointer}" +
+    "#leadcard-popup{position:fixed;inset:0;display:grid;place-items:center;background:#0006;z-index:2147483001}" +
+    ".card{position:relative;width:360px;max-width:calc(100vw - 40px);padding:24px;background:#fff;color:#1c2024;" +
+    "border-radius:12px;box-shadow:0 8px 30px #0005}.leadcard-popup__body{white-space:pre-wrap;overflow-wrap:anywhere}" +
+    ".leadcard-popup__close{position:absolute;top:6px;right:8px;border:0;background:none;font-size:20px;cursor:pointer}";
+
+  var root, launcher, badge, panel, list, input, popup, popupBody, popupName;
+  var shown = {}; // message id -> its <li>
+  var unseen = {}; // operator chat messages not yet shown to the lead
+  var popups = [];
+  var after = 0;
+
+  function el(tag, attrs, parent) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") node.textContent = attrs[name];
+      else node.setAttribute(name, attrs[name]);
+    });
+    if (parent) parent.appendChild(node);
+    return node;
+  }
+
+  function build() {
+    if (root) return;
+    var host = el("div", { id: "leadcard-root" }, document.body);
+    root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+    el("style", { text: CSS }, root);
+    launcher = el("button", { id: "leadcard-launcher", type: "button", "aria-label": "Chat with us", text: "\uD83D\uDCAC" }, root);
+    badge = el("span", { class: "badge", "aria-label": "unread messages" }, launcher);
+    panel = el("section", { id: "leadcard-chat", hidden: "", "aria-label": "Chat" }, root);
+    el("header", { text: "Chat with us" }, panel);
+    list = el("ol", { "aria-live": "polite" }, panel);
+    var form = el("form", {}, panel);
+    input = el("textarea", { id: "leadcard-chat-input", placeholder: "Write a message\u2026", "aria-label": "Message" }, form);
+    el("button", { id: "leadcard-chat-send", class: "send", type: "submit", text: "Send" }, form);
+    popup = el("div", { id: "leadcard-popup", hidden: "", role: "dialog", "aria-modal": "true" }, root);
+    var card = el("div", { class: "card" }, popup);
+    el("button", { class: "leadcard-popup__close", type: "button", "aria-label": "Close", text: "\u00D7" }, card)
+      .addEventListener("click", nextPopup);
+    popupName = el("strong", {}, card);
+    popupBody = el("p", { class: "leadcard-popup__body" }, card);
+
+    launcher.addEventListener("click", function () {
+      if (panel.hasAttribute("hidden")) openChat();
+      else panel.setAttribute("hidden", "");
+    });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var text = input.value;
+      if (!text.trim()) return;
+      input.value = "";
+      quietly(sendMessage(text));
+    });
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && !e.shiftKey) {
+        e.preventDefault();
+        form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit"));
+      }
+    });
+  }
+
+  function setBadge() {
+    var n = Object.keys(unseen).length;
+    badge.textContent = n ? String(n) : "";
+  }
+
+  function seen(ids) {
+    if (ids.length) quietly(send("messages/seen", { message_ids: ids }, 2));
+  }
+
+  function openChat() {
+    build();
+    panel.removeAttribute("hidden");
+    var ids = Object.keys(unseen).map(Number);
+    unseen = {};
+    setBadge();
+    seen(ids);
+    list.scrollTop = list.scrollHeight;
+    input.focus();
+  }
+
+  function line(m, li) {
+    li = li || el("li", {}, list);
+    li.className = m.author === "lead" ? "lead" : "operator";
+    li.textContent = "";
+    if (m.author !== "lead" && m.operator_name) el("small", { text: m.operator_name }, li);
+    li.appendChild(document.createTextNode(m.body));
+    return li;
+  }
+
+  function showPopup() {
+    var m = popups[0];
+    if (!m) return popup.setAttribute("hidden", "");
+    popupName.textContent = m.operator_name || "";
+    popupBody.textContent = m.body;
+    popup.removeAttribute("hidden");
+    seen([m.id]);
+  }
+  function nextPopup() {
+    popups.shift();
+    showPopup();
+  }
+
+  function receive(m) {
+    build();
+    if (m.id > after) after = m.id;
+    if (m.channel === "popup") {
+      if (m.author === "operator" && !m.seen && !popups.some(function (p) { return p.id === m.id; })) {
+        popups.push(m);
+        if (popups.length === 1) showPopup();
+      }
+      return;
+    }
+    if (shown[m.id]) return;
+    shown[m.id] = line(m);
+    list.scrollTop = list.scrollHeight;
+    if (m.author === "operator" && !m.seen) {
+      if (panel.hasAttribute("hidden")) {
+        unseen[m.id] = true;
+        setBadge();
+      } else {
+        seen([m.id]);
+      }
+    }
+  }
+
+  // The lead's message shows at once; its key is made once and reused by every retry, so the
+  // server stores it once however often the network drops.
+  function sendMessage(text) {
+    build();
+    var li = el("li", { class: "lead pending", text: String(text) }, list);
+    list.scrollTop = list.scrollHeight;
+    var body = { body: String(text), idempotency_key: newId() };
+    function attempt(n) {
+      return send("messages", body, 2).then(
+        function (m) {
+          if (shown[m.id]) li.remove();
+          else shown[m.id] = line(m, li);
+          return m;
+        },
+        function (error) {
+          if (error && error.error || n >= 6) {
+            li.className = "lead failed";
+            throw error;
+          }
+          return wait(Math.min(30000, 1000 << n)).then(function () { return attempt(n + 1); });
+        }
+      );
+    }
+    return attempt(0);
+  }
+
+  // Operators' messages arrive over one stream per page; EventSource reconnects by itself and
+  // resumes after the last id it saw.
+  function listen() {
+    if (!window.EventSource) return;
+    var url = api + "stream?key=" + encodeURIComponent(key) + "&visitor_id=" + encodeURIComponent(visitorId) + "&after=" + after;
+    var stream = new EventSource(url);
+    stream.addEventListener("message", function (e) {
+      try {
+        receive(JSON.parse(e.data));
+      } catch (err) {
+        console.debug("leadcard:", err);
+      }
+    });
+  }
+
   var leadcard = {
     visitorId: visitorId,
+    openChat: openChat,
+    sendMessage: sendMessage,
     get sessionId() {
       return session(false).id;
     },
@@ -183,5 +372,14 @@
     queued.forEach(function (call) { quietly(Promise.resolve().then(function () { return leadcard.push(call); })); });
     beat();
     setInterval(beat, beatMs);
+    if (document.body) {
+      build();
+      listen();
+    } else {
+      addEventListener("DOMContentLoaded", function () {
+        build();
+        listen();
+      });
+    }
   });
 })();

@@ -123,7 +123,19 @@ async fn events(
     }
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
     // The lead's segments follow what it did: the last custom event names the cause.
-    let performed = events.iter().rev().map(|e| e.name.as_str()).find(|name| !name.starts_with('$')).map(str::to_owned);
+    // A new site session sets properties ($browser, $utm_*, ...) and may be a new lead.
+    let performed = events
+        .iter()
+        .rev()
+        .map(|e| e.name.as_str())
+        .find(|name| !name.starts_with('$'))
+        .map(|name| Cause::Event(name.to_owned()))
+        .or_else(|| {
+            events
+                .iter()
+                .any(|e| e.name.as_str() == SESSION_START)
+                .then(|| Cause::Other("a site visit began".to_owned()))
+        });
     let events =
         events.into_iter().map(|e| PreparedEvent::new(e, user_agent)).collect::<Result<Vec<_>, StoreError>>()?;
     let kind = TrackKind::Events { session_key: request.session_id, events };
@@ -131,19 +143,23 @@ async fn events(
     let accepted =
         submit(&state, TrackWrite { project_id: project.id, visitor_id: request.visitor_id, received_at: now, kind })
             .await?;
-    if let Some(name) = performed {
-        // After the answer: the events are stored; segment entries follow at once, off the
-        // request's latency.
-        let state = state.clone();
-        tokio::spawn(async move {
-            match state.store.lead_of_visitor(project.id, &visitor_id).await {
-                Ok(Some(lead)) => segments::recompute_lead_logged(&state, lead, Cause::Event(name)).await,
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot find the visitor's lead for its segments"),
-            }
-        });
+    if let Some(cause) = performed {
+        recompute_visitor_lead(&state, project.id, visitor_id, cause);
     }
     Ok(accepted)
+}
+
+/// After the answer: the write is stored; the lead's segment entries follow at once, off the
+/// request's latency.
+fn recompute_visitor_lead(state: &AppState, project_id: i64, visitor_id: String, cause: Cause) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        match state.store.lead_of_visitor(project_id, &visitor_id).await {
+            Ok(Some(lead)) => segments::recompute_lead_logged(&state, lead, cause).await,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot find the visitor's lead for its segments"),
+        }
+    });
 }
 
 /// The visitor's page is open; `active`: the person did something since the last beat.
@@ -206,9 +222,16 @@ async fn identify(
         field: if e.name.is_empty() { "properties".to_owned() } else { e.name },
         message: e.error.to_string(),
     })?;
+    let cause = Cause::Other(format!("identified as user {user_id}"));
     let kind = TrackKind::Identify { user_id, operations: request.properties };
     let now = state.clock.now();
-    submit(&state, TrackWrite { project_id: project.id, visitor_id: request.visitor_id, received_at: now, kind }).await
+    let visitor_id = request.visitor_id.clone();
+    let accepted =
+        submit(&state, TrackWrite { project_id: project.id, visitor_id: request.visitor_id, received_at: now, kind })
+            .await?;
+    // The user's properties (and a merged history) may move the lead into or out of segments.
+    recompute_visitor_lead(&state, project.id, visitor_id, cause);
+    Ok(accepted)
 }
 
 /// Any origin, no credentials; preflights cached for a day.

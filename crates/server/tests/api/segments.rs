@@ -328,3 +328,55 @@ async fn a_segment_edit_recomputes_every_lead_with_its_reason_and_deleting_keeps
     let kept = history(&app, rich).await;
     assert_eq!((&kept[0]["segment_id"], &kept[0]["segment_name"]), (&Value::Null, &json!("Targets")));
 }
+
+/// Waits (up to 10 s) for the lead's segments to be `want`: the tracking routes recompute the
+/// lead just after they answer.
+async fn eventually_segments(app: &TestApp, id: i64, want: &[&str]) {
+    for _ in 0..100 {
+        if segment_names(app, id).await == want {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(segment_names(app, id).await, want, "lead {id}");
+}
+
+#[tokio::test]
+async fn a_first_visit_and_an_identify_move_the_tracked_lead_with_the_reason() {
+    use crate::tracking::{newest_lead, site, track_ok, visit};
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let site = site(&app).await;
+    create(
+        &app,
+        "Visitors",
+        json!({"all": [{"kind": "property", "name": "$sessions", "op": "greater", "value": "0"}]}),
+    )
+    .await;
+    create(&app, "Pro users", json!({"all": [{"kind": "property", "name": "plan", "op": "equals", "value": "pro"}]}))
+        .await;
+
+    // A new visitor's first page: a new lead, in "Visitors" at once, with the reason.
+    visit(&app, &site.key, "seg-visitor-1", "seg-session-1", "https://shop.test/").await;
+    let id = newest_lead(&app).await;
+    eventually_segments(&app, id, &["Visitors"]).await;
+    assert_eq!(history(&app, id).await[0]["reason"], "a site visit began");
+
+    // The site identifies the visitor with plan = pro: the lead enters "Pro users".
+    let user_hash = leadcard_server::tracking::user_hash(&site.secret, "user-42");
+    let identify = json!({
+        "visitor_id": "seg-visitor-1",
+        "user_id": "user-42",
+        "user_hash": user_hash,
+        "properties": [{"op": "set", "name": "plan", "value": {"type": "text", "value": "pro"}}],
+    });
+    track_ok(&app, &site.key, "identify", identify).await;
+    let project = app.store.ensure_project(app.clock.now()).await.unwrap();
+    let lead = app.store.lead_of_visitor(project.id, "seg-visitor-1").await.unwrap().expect("the visitor's lead");
+    eventually_segments(&app, lead, &["Pro users", "Visitors"]).await;
+    let entries = history(&app, lead).await;
+    assert_eq!(
+        (&entries[0]["segment_name"], &entries[0]["reason"]),
+        (&json!("Pro users"), &json!("identified as user user-42"))
+    );
+}
