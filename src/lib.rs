@@ -40,8 +40,8 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("/leads") view=LeadsPage/>
                     <Route path=path!("/leads/:id") view=LeadPage/>
-                    <Route path=path!("/inbox") view=InboxPage/>
-                    <Route path=path!("/inbox/:conversation") view=InboxPage/>
+                    // One route, so opening another conversation keeps the list as it is.
+                    <Route path=path!("/inbox/:conversation?") view=InboxPage/>
                     <Route path=path!("/visitors") view=VisitorsPage/>
                     <Route path=path!("/segments") view=SegmentsPage/>
                     <Route path=path!("/settings") view=SettingsPage/>
