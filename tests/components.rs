@@ -438,7 +438,7 @@ fn the_card_places_every_block_with_its_selectors() {
     assert_eq!(text(&root, "[data-testid=location]"), "Berlin");
     assert_eq!(count(&root, "[data-testid=local-time]"), 1);
     assert_eq!(count(&root, "[data-testid=conflict]"), 0);
-    assert_eq!(count(&root, "[data-testid=card-communications] [data-testid=composer] textarea[name=body]"), 1);
+    assert_eq!(count(&root, "[data-testid=card-communications] [data-testid=card-composer] textarea[name=body]"), 1);
     assert_eq!(count(&root, "[data-testid=card-communications] [data-testid=channel-email]"), 1);
     assert_eq!(count(&root, "[data-testid=conversation-history]"), 1);
 }

@@ -10,12 +10,14 @@ use crate::drafts::{self, Draft};
 use crate::pending::{self, Target};
 
 /// Writes to `target` by `channel`. `refusal`: why this channel cannot be used now (sending is
-/// off and the reason shows).
+/// off and the reason shows). `testid` tells composers apart where two share a page (the Inbox's
+/// thread and the card beside it); `composer` by default.
 #[component]
 pub fn Composer(
     #[prop(into)] target: Signal<Target>,
     #[prop(into)] channel: Signal<Channel>,
     #[prop(optional, into)] refusal: Signal<Option<String>>,
+    #[prop(optional)] testid: Option<&'static str>,
 ) -> impl IntoView {
     let key = Memo::new(move |_| target.get().draft_key());
     let draft = RwSignal::new(drafts::load(&key.get_untracked()));
@@ -69,7 +71,7 @@ pub fn Composer(
     view! {
         <form
             class="composer"
-            data-testid="composer"
+            data-testid=testid.unwrap_or("composer")
             on:submit=move |ev| {
                 ev.prevent_default();
                 send();

@@ -143,7 +143,7 @@ pub fn CardCommunications(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -
                 Some(Err(error)) => Some(view! { <p class="editor__error" role="alert">{error.message}</p> }),
                 _ => None,
             }}
-            <Composer target channel refusal/>
+            <Composer target channel refusal testid="card-composer"/>
             <ul class="thread__messages communications__pending">
                 <PendingMessages target/>
             </ul>

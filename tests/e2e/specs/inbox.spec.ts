@@ -243,7 +243,7 @@ test('email is refused with the reason for an unsubscribed lead', async ({ page 
     headers: { 'If-Match': card.headers()['etag'] },
   });
   expect(set.status(), await set.text()).toBe(200);
-  const unsubscribed = await page.request.post(`/api/v1/leads/${id}/unsubscribe`);
+  const unsubscribed = await page.request.post(`/api/v1/leads/${id}/unsubscribe`, { headers: { 'X-Requested-With': 'leadcard' } });
   expect(unsubscribed.status(), await unsubscribed.text()).toBe(200);
 
   await page.goto(`/leads/${id}`);
