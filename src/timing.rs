@@ -33,7 +33,7 @@ pub fn measured<T>(name: &str, f: impl FnOnce() -> T) -> T {
         c.set(c.get() + 1);
         c.get()
     });
-    if n % KEEP == 0 {
+    if n.is_multiple_of(KEEP) {
         clear_measures(name);
     }
     measure(name, &start);
