@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: seeds leads through the server's own bulk loader, then measures the
 //! Leads Database API over real HTTP and the release app's first-load size; then the tracking
-//! figures (`tracking_bench`).
+//! figures (`tracking_bench`) and the Inbox's (`inbox_bench`).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -10,8 +10,8 @@ use anyhow::{Context, Result, bail};
 
 use crate::postgres::Postgres;
 use crate::setup::{build_server, step};
-use crate::tracking_bench;
 use crate::util::{Guard, agent, free_port, root, wait_for_http};
+use crate::{inbox_bench, tracking_bench};
 
 const BENCH_EMAIL: &str = "bench@leadcard.test";
 const BENCH_PASSWORD: &str = "bench-password-long-enough";
@@ -247,6 +247,7 @@ pub fn run(args: &[String]) -> Result<()> {
     first_load()?;
     drop(_server);
     tracking_bench::run(&server, db_name, &new_database, &sizes)?;
+    inbox_bench::run(&server, db_name, &new_database("inbox")?, if o.smoke { 20 } else { 300 })?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `cargo xtask run | dev | test | bench`: installs what is missing and runs leadcard.
 
 mod bench;
+mod inbox_bench;
 mod postgres;
 mod setup;
 mod test;

@@ -101,12 +101,12 @@ fn ingest(server: &Path, url: &str, sizes: &Sizes) -> Result<()> {
     Ok(())
 }
 
-fn last_json(stdout: &[u8]) -> Option<serde_json::Value> {
+pub fn last_json(stdout: &[u8]) -> Option<serde_json::Value> {
     String::from_utf8_lossy(stdout).lines().rev().find_map(|l| serde_json::from_str(l).ok())
 }
 
 /// The project's public key, from `project show` (which creates the project).
-fn public_key(server: &Path, url: &str) -> Result<String> {
+pub fn public_key(server: &Path, url: &str) -> Result<String> {
     let out = Command::new(server).args(["project", "show", "--database-url", url]).output()?;
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -114,7 +114,7 @@ fn public_key(server: &Path, url: &str) -> Result<String> {
         .context("project show printed no public key")
 }
 
-fn serve(server: &Path, url: &str, port: u16) -> Result<Child> {
+pub fn serve(server: &Path, url: &str, port: u16) -> Result<Child> {
     let mut child = Command::new(server)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database-url", url, "--log", "warn"])
         .args(["--track-rate", "1000000", "--dist"])

@@ -417,6 +417,23 @@ fn check_key(key: &str) -> Result<(), FieldError> {
     }
 }
 
+/// A message body as stored: trimmed, not empty, at most [`MAX_BODY_CHARS`] characters. `field`
+/// names where it came from (`body`; a mailed reply's `text`).
+pub fn check_body<'a>(body: &'a str, field: &str) -> Result<&'a str, FieldError> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(FieldError { field: field.into(), message: "Write a message first.".into() });
+    }
+    let chars = body.chars().count();
+    if chars > MAX_BODY_CHARS {
+        return Err(FieldError {
+            field: field.into(),
+            message: format!("A message can be at most {MAX_BODY_CHARS} characters (this one has {chars})."),
+        });
+    }
+    Ok(body)
+}
+
 /// The checks of a message body, subject and key, for the server before storing and the page
 /// before sending (the same message inline).
 pub fn check_message(
@@ -425,17 +442,7 @@ pub fn check_message(
     subject: Option<&str>,
     idempotency_key: &str,
 ) -> Result<CheckedMessage, FieldError> {
-    let body = body.trim();
-    if body.is_empty() {
-        return Err(FieldError { field: "body".into(), message: "Write a message first.".into() });
-    }
-    let chars = body.chars().count();
-    if chars > MAX_BODY_CHARS {
-        return Err(FieldError {
-            field: "body".into(),
-            message: format!("A message can be at most {MAX_BODY_CHARS} characters (this one has {chars})."),
-        });
-    }
+    let body = check_body(body, "body")?;
     let subject = subject.map(str::trim).filter(|s| !s.is_empty());
     if let Some(subject) = subject {
         if channel != Channel::Email {
@@ -608,7 +615,7 @@ pub struct WidgetSeen {
 
 /// `POST /api/v1/webhooks/inbound-email`: a reply mailed by the lead, as the mail provider's
 /// inbound hook hands it over. `to` is the conversation's reply address
-/// (`reply+<token>@<domain>`, the token signed by the server), so a reply lands in its
+/// (`reply+<token>@<domain>`, the token a random 128-bit secret of the conversation), so a reply lands in its
 /// conversation, and only there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -663,6 +670,8 @@ mod tests {
         assert_eq!(ok.body, "hello");
         assert_eq!(ok.subject.as_deref(), Some("Subject"));
         assert_eq!(check_message(Channel::Email, "hi", Some("   "), "abcdefgh").unwrap().subject, None);
+        assert_eq!(check_body("  hi \n", "text"), Ok("hi"));
+        assert_eq!(check_body(" ", "text").unwrap_err().field, "text");
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub enum Command {
     BenchIngestCheck(DatabaseArgs),
     /// Time the core evaluator over 50 segments for one card and print one JSON line.
     BenchCore,
+    /// Measure message send -> visible to a second operator against a running server; print one
+    /// JSON line.
+    BenchInbox(BenchInboxArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +98,27 @@ pub struct BenchIngestArgs {
     pub tracking: TrackingArgs,
     #[command(flatten)]
     pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchInboxArgs {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// The project's public key (the lead writes first, in the widget).
+    #[arg(long)]
+    pub key: String,
+    /// Replies operator A sends, one after another.
+    #[arg(long, default_value_t = 300)]
+    pub sends: u32,
+    #[arg(long)]
+    pub operator_a_email: String,
+    #[arg(long)]
+    pub operator_a_password: String,
+    #[arg(long)]
+    pub operator_b_email: String,
+    #[arg(long)]
+    pub operator_b_password: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +229,11 @@ pub struct MailArgs {
     /// generated at first start and kept in the database.
     #[arg(long, env = "LEADCARD_SECRET_KEY")]
     pub secret_key: Option<String>,
+    /// The domain of conversations' reply addresses (`Reply-To: reply+<token>@<domain>`), whose
+    /// inbound mail the provider posts to `/api/v1/webhooks/inbound-email`; default: the domain
+    /// of `--mail-from`.
+    #[arg(long, env = "LEADCARD_REPLY_DOMAIN")]
+    pub reply_domain: Option<String>,
 }
 
 pub const DEFAULT_MAIL_FROM: &str = "leadcard <no-reply@leadcard.test>";
@@ -217,6 +246,7 @@ impl Default for MailArgs {
             public_url: None,
             webhook_secret: None,
             secret_key: None,
+            reply_domain: None,
         }
     }
 }

@@ -10,7 +10,10 @@ use rand::{RngExt, SeedableRng};
 use serde_json::json;
 
 use crate::auth::password::{HashError, hash_password};
-use crate::store::{EmailStatusChange, EventSource, NewEvent, NewLead, NewOperator, NewSiteSession, Store, StoreError};
+use crate::store::{
+    EmailStatusChange, EventSource, NewEvent, NewLead, NewOperator, NewSiteSession, SeedConversation, Store, StoreError,
+};
+use leadcard_core::inbox::{Channel, OperatorRef};
 
 pub const DEMO_OPERATOR_EMAIL: &str = "demo@leadcard.test";
 pub const DEMO_OPERATOR_PASSWORD: &str = "leadcard-demo";
@@ -163,8 +166,123 @@ pub async fn seed_if_empty(store: &Store, now: DateTime<Utc>) -> Result<bool, Se
         .map(|(id, beat)| demo_session(&mut rng, id, beat))
         .collect::<Vec<_>>();
     store.add_site_sessions(&sessions).await?;
+    let operator = store
+        .operator_by_email(DEMO_OPERATOR_EMAIL)
+        .await?
+        .map(|o| OperatorRef { id: o.operator.id, name: o.operator.name })
+        .ok_or_else(|| SeedError::Value("the demo operator vanished".to_owned()))?;
+    for conversation in demo_conversations(&ids, &leads, &operator) {
+        store.seed_conversation(&conversation, now).await?;
+    }
     tracing::info!(leads = DEMO_LEADS, operator = DEMO_OPERATOR_EMAIL, "demo data seeded");
     Ok(true)
+}
+
+/// A handful of conversations for the Inbox: chat with leads on the site now, email, a pop-up;
+/// open and closed, some unread, some assigned to the demo operator.
+fn demo_conversations(ids: &[i64], leads: &[NewLead], operator: &OperatorRef) -> Vec<SeedConversation> {
+    let with_email: Vec<i64> = ids
+        .iter()
+        .zip(leads)
+        .rev()
+        .filter(|(_, lead)| {
+            matches!(property(lead, "$email"), Some(PropertyValue::Text(e)) if e.contains('@') && e.is_ascii())
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    let newest = |k: usize| ids[ids.len().saturating_sub(k + 1)];
+    let me = || Some(operator.clone());
+    let lead = |body: &str, ago: i64| (None, body.to_owned(), ago);
+    let op = |body: &str, ago: i64| (Some(operator.clone()), body.to_owned(), ago);
+    let conversation = |lead_id, channel, messages, unread| SeedConversation {
+        lead_id,
+        channel,
+        closed_by: None,
+        assignee: None,
+        subject: None,
+        messages,
+        unread,
+    };
+    let email = |k: usize| with_email.get(k).copied().unwrap_or_else(|| newest(20 + k));
+    vec![
+        conversation(newest(0), Channel::Chat, vec![lead("Hi! Do you ship to Austria?", 3)], 1),
+        SeedConversation {
+            assignee: me(),
+            ..conversation(
+                newest(1),
+                Channel::Chat,
+                vec![
+                    lead("Is the Rain jacket really waterproof?", 42),
+                    op("Yes: taped seams and a 20,000 mm membrane. It kept me dry in Bergen!", 38),
+                    lead("Great. Does it run small? I'm usually an M.", 6),
+                ],
+                1,
+            )
+        },
+        conversation(
+            newest(2),
+            Channel::Popup,
+            vec![op("Spring sale: 20% off every trail runner until Sunday.", 12)],
+            0,
+        ),
+        SeedConversation {
+            assignee: me(),
+            subject: Some("Your order #1042".to_owned()),
+            ..conversation(
+                email(0),
+                Channel::Email,
+                vec![
+                    op("Hello! Your order #1042 left our warehouse today. Tracking: https://track.example/1042", 2_880),
+                    lead("Thanks! Could you deliver it to my office instead? Same city.", 1_440),
+                ],
+                1,
+            )
+        },
+        SeedConversation {
+            closed_by: me(),
+            subject: Some("Invoice for March".to_owned()),
+            ..conversation(
+                email(1),
+                Channel::Email,
+                vec![
+                    lead("Could I get an invoice with my company's VAT number?", 8_000),
+                    op("Of course, it is attached to this mail. Anything else?", 7_900),
+                    lead("That's all, thank you!", 7_800),
+                ],
+                0,
+            )
+        },
+        SeedConversation {
+            closed_by: me(),
+            ..conversation(
+                newest(30),
+                Channel::Chat,
+                vec![lead("Where do I enter a voucher code?", 20_000), op("In the cart, under the total.", 19_990)],
+                0,
+            )
+        },
+        conversation(
+            newest(45),
+            Channel::Chat,
+            vec![
+                lead("Hello?", 95),
+                lead("The checkout says my card was declined twice <script>alert(1)</script>", 90),
+            ],
+            2,
+        ),
+        SeedConversation {
+            subject: Some("Wholesale prices".to_owned()),
+            ..conversation(
+                email(2),
+                Channel::Email,
+                vec![
+                    lead("We run a small shop in Lyon. Do you offer wholesale prices?", 600),
+                    op("We do from 20 pieces; our price list is at www.example.com/wholesale.", 300),
+                ],
+                0,
+            )
+        },
+    ]
 }
 
 fn property<'a>(lead: &'a NewLead, name: &str) -> Option<&'a PropertyValue> {

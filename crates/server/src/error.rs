@@ -41,6 +41,13 @@ pub enum ApiError {
     /// The core rules refuse the action now; the message says why (the menu shows the same).
     #[error("{0}")]
     Refused(String),
+    /// A 422 with its own code (`email_refused`, `channel_refused`): the rules refuse the request
+    /// as it stands; `field` names what to change.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, field: String, message: String },
+    /// An idempotency key sent before with another message.
+    #[error("This idempotency key was used for another message. Make a new key for a new message.")]
+    IdempotencyConflict,
     /// The bounce webhook's shared secret is missing or wrong.
     #[error("The webhook secret is missing or wrong.")]
     InvalidSecret,
@@ -79,13 +86,14 @@ impl ApiError {
             ApiError::Csrf | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Invalid { .. } | ApiError::InvalidFilter(_) | ApiError::InvalidProperty { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::Invalid { .. }
+            | ApiError::InvalidFilter(_)
+            | ApiError::InvalidProperty { .. }
+            | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Duplicate { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::VersionConflict(_) => StatusCode::PRECONDITION_FAILED,
-            ApiError::Refused(_) => StatusCode::CONFLICT,
+            ApiError::Refused(_) | ApiError::IdempotencyConflict => StatusCode::CONFLICT,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -110,6 +118,8 @@ impl ApiError {
             ApiError::PreconditionRequired => "precondition_required",
             ApiError::VersionConflict(_) => "version_conflict",
             ApiError::Refused(_) => "refused",
+            ApiError::Unprocessable { code, .. } => code,
+            ApiError::IdempotencyConflict => "idempotency_conflict",
             ApiError::InvalidSecret => "invalid_secret",
             ApiError::BadRequest { code, .. } => code,
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -126,7 +136,10 @@ impl ApiError {
         match self {
             ApiError::Invalid { field, .. } => field.clone(),
             ApiError::InvalidFilter(e) => Some(e.field.clone()),
-            ApiError::InvalidProperty { field, .. } | ApiError::Duplicate { field, .. } => Some(field.clone()),
+            ApiError::InvalidProperty { field, .. }
+            | ApiError::Duplicate { field, .. }
+            | ApiError::Unprocessable { field, .. } => Some(field.clone()),
+            ApiError::IdempotencyConflict => Some("idempotency_key".to_owned()),
             _ => None,
         }
     }

@@ -9,8 +9,8 @@ use leadcard_core::EmailAddress;
 use leadcard_server::auth::password::{check_new_password, hash_password};
 use leadcard_server::bench::{bench_seed, core_segment_figures};
 use leadcard_server::config::{
-    BenchIngestArgs, BenchSeedArgs, Cli, Command, DatabaseArgs, OperatorAddArgs, OperatorCommand, ProjectCommand,
-    SimulateArgs,
+    BenchInboxArgs, BenchIngestArgs, BenchSeedArgs, Cli, Command, DatabaseArgs, OperatorAddArgs, OperatorCommand,
+    ProjectCommand, SimulateArgs,
 };
 use leadcard_server::demo::{DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD};
 use leadcard_server::simulate::Percentiles;
@@ -36,6 +36,7 @@ async fn main() -> ExitCode {
         Some(Command::Simulate(args)) => simulate(args).await,
         Some(Command::BenchIngest(args)) => bench_ingest(args).await,
         Some(Command::BenchIngestCheck(args)) => bench_ingest_check(args).await,
+        Some(Command::BenchInbox(args)) => bench_inbox(args).await,
         Some(Command::BenchCore) => {
             let report = core_segment_figures(10_000, Clock::default().now());
             serde_json::to_string(&report).map(|line| println!("{line}")).map_err(|e| e.to_string())
@@ -146,5 +147,16 @@ async fn bench_ingest_check(args: DatabaseArgs) -> Result<(), String> {
     let seqs = store.event_seqs("load-").await.map_err(|e| e.to_string())?;
     store.close().await;
     println!("{}", serde_json::json!({ "seqs": seqs }));
+    Ok(())
+}
+
+async fn bench_inbox(args: BenchInboxArgs) -> Result<(), String> {
+    let report = leadcard_server::inbox_bench::bench_inbox(args).await?;
+    let p = &report.visible_ms;
+    eprintln!(
+        "message send -> visible to a second operator: p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms (n = {}, missed {})",
+        p.p50, p.p95, p.p99, p.samples, report.missed
+    );
+    println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
     Ok(())
 }

@@ -37,6 +37,8 @@ pub enum MailSetupError {
     SecretKey,
     #[error("--webhook-secret must not be empty")]
     WebhookSecret,
+    #[error("--reply-domain {0:?} is not a mail domain like `reply.example.com`")]
+    ReplyDomain(String),
     #[error("cannot generate a secret key: {0}")]
     Random(String),
     #[error(transparent)]
@@ -53,6 +55,8 @@ pub struct Mailer {
     pub webhook_secret: Option<String>,
     /// None: no delivery; mail stays queued in the outbox.
     pub smtp: Option<SmtpTarget>,
+    /// Conversations' reply addresses are `reply+<token>@<reply_domain>`.
+    pub reply_domain: String,
 }
 
 /// A message ready for SMTP, with what the outbox records of it.
@@ -101,7 +105,22 @@ impl Mailer {
                 store.secret_key_or_store(&candidate).await?
             }
         };
-        Ok(Mailer { from, public_url, links: LinkSigner::new(key.as_bytes()), webhook_secret, smtp })
+        let reply_domain = match &args.reply_domain {
+            Some(domain) => {
+                let domain = domain.trim().to_ascii_lowercase();
+                format!("reply@{domain}")
+                    .parse::<Address>()
+                    .map_err(|_| MailSetupError::ReplyDomain(domain.clone()))?;
+                domain
+            }
+            None => from.email.domain().to_ascii_lowercase(),
+        };
+        Ok(Mailer { from, public_url, links: LinkSigner::new(key.as_bytes()), webhook_secret, smtp, reply_domain })
+    }
+
+    /// A conversation's reply address.
+    pub fn reply_address(&self, reply_token: &str) -> String {
+        format!("reply+{reply_token}@{}", self.reply_domain)
     }
 
     /// The one-click unsubscribe link for an address (RFC 8058).
@@ -124,6 +143,12 @@ impl Mailer {
             .date(now.into())
             .header(ContentType::TEXT_PLAIN);
         let mut headers = serde_json::Map::new();
+        if let Some(reply_to) = &mail.reply_to {
+            let address: Address =
+                reply_to.parse().map_err(|e| format!("the reply address {reply_to:?} cannot be used: {e}"))?;
+            builder = builder.reply_to(Mailbox::new(None, address));
+            headers.insert("Reply-To".to_owned(), reply_to.clone().into());
+        }
         let body = match mail.kind {
             MailKind::ConfirmationRequest => format!(
                 "Hello,\n\nPlease confirm that you want to receive email from us at {} by opening this link:\n\n\
@@ -175,6 +200,7 @@ mod tests {
             links: LinkSigner::new(b"0123456789abcdef0123456789abcdef"),
             webhook_secret: None,
             smtp: None,
+            reply_domain: "leadcard.test".to_owned(),
         }
     }
 
@@ -188,6 +214,7 @@ mod tests {
             subject: "News: Grüße".to_owned(),
             body: "Hello Lena".to_owned(),
             attempts: 1,
+            reply_to: None,
         }
     }
 
@@ -201,6 +228,18 @@ mod tests {
         assert!(text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"), "{text}");
         assert!(text.is_ascii(), "the subject is encoded: {text}");
         assert!(composed.headers.contains("List-Unsubscribe-Post"));
+    }
+
+    #[test]
+    fn conversation_mail_carries_its_reply_address() {
+        let mailer = mailer();
+        let mut mail = claimed(MailKind::ChatReplyCopy);
+        mail.reply_to = Some(mailer.reply_address("abc123"));
+        let composed = mailer.compose(&mail, Utc::now()).unwrap();
+        let text = String::from_utf8(composed.bytes).unwrap();
+        assert!(text.contains("Reply-To: reply+abc123@leadcard.test\r\n"), "{text}");
+        assert!(!text.contains("List-Unsubscribe"));
+        assert!(composed.headers.contains("Reply-To"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod catalog;
 mod email;
 mod events;
 mod health;
+mod inbox;
 mod leads;
 mod links;
 mod menu;
@@ -19,6 +20,7 @@ mod test_clock;
 mod track;
 mod visitors;
 mod webhooks;
+mod widget_chat;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -58,6 +60,7 @@ pub const API_BASE: &str = "/api/v1";
         (name = "test", description = "Test mode only"),
         (name = "email", description = "Email status actions, settings, campaigns, the outbox and bounces"),
         (name = "links", description = "The links in mails, for leads (HTML pages outside /api/v1)"),
+        (name = "inbox", description = "Conversations with leads by chat, email and pop-up; mailed replies"),
     )
 )]
 struct ApiDoc;
@@ -114,12 +117,14 @@ pub fn router(state: AppState, dist: &Path, options: Options) -> Router {
         .merge(email::routes())
         .merge(visitors::routes())
         .merge(events::routes())
+        .merge(inbox::routes())
         .layer(middleware::from_fn_with_state(state.clone(), require_session));
     let mut public = OpenApiRouter::new()
         .merge(health::routes())
         .merge(session::public_routes())
         .merge(webhooks::routes())
         .merge(track::routes())
+        .merge(widget_chat::routes())
         .routes(routes!(openapi_json));
     if options.test_mode {
         public = public.merge(test_clock::routes());

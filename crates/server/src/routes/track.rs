@@ -34,7 +34,7 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// A tracking body: JSON sent as `application/json`, or as `text/plain` (what a page can send
 /// without a CORS preflight), or with no type at all.
-struct TrackBody(Value);
+pub(super) struct TrackBody(pub(super) Value);
 
 impl<S: Send + Sync> FromRequest<S> for TrackBody {
     type Rejection = ApiError;
@@ -63,7 +63,7 @@ impl<S: Send + Sync> FromRequest<S> for TrackBody {
 
 /// The caller's project (key from the header, else the body), its rate checked, then the body
 /// as `T`: a wrong key is 401 whatever the body holds.
-async fn authorized<T: DeserializeOwned>(
+pub(super) async fn authorized<T: DeserializeOwned>(
     state: &AppState,
     headers: &HeaderMap,
     body: Value,
@@ -75,7 +75,7 @@ async fn authorized<T: DeserializeOwned>(
     Ok((project, from_json_value(body)?))
 }
 
-fn invalid(e: leadcard_core::tracking::FieldError) -> ApiError {
+pub(super) fn invalid(e: leadcard_core::tracking::FieldError) -> ApiError {
     ApiError::invalid(e.field, e.message)
 }
 
@@ -245,7 +245,7 @@ fn cors() -> CorsLayer {
 
 /// Preflights are answered by the CORS layer; this only gives OPTIONS a route to be layered on
 /// (the API's method-not-allowed fallback is not).
-async fn preflight() -> StatusCode {
+pub(super) async fn preflight() -> StatusCode {
     StatusCode::NO_CONTENT
 }
 

@@ -7,6 +7,7 @@
 mod addresses;
 mod catalog;
 mod edits;
+mod inbox;
 mod leads;
 mod live;
 mod notes;
@@ -33,6 +34,10 @@ use tokio::sync::Notify;
 
 pub use addresses::{AddressChange, AddressOutcome, MenuDone};
 pub use edits::{VersionCheck, Written};
+pub use inbox::{
+    AssignOutcome, AssigneeFilter, Changed, ConversationQuery, InboundOutcome, OperatorSend, SeedConversation,
+    SendOutcome, SendTarget, WIDGET_MESSAGES, WidgetSendOutcome, conversation_cursor, parse_conversation_cursor,
+};
 pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, PropertyRow, TOTAL_CAP};
 pub use live::LiveRow;
 pub use notes::NoteDeletion;

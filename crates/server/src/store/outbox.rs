@@ -78,6 +78,8 @@ pub struct ClaimedMail {
     pub body: String,
     /// Attempts started, this one included.
     pub attempts: u32,
+    /// A conversation's mail: its reply address (`Reply-To`).
+    pub reply_to: Option<String>,
 }
 
 #[derive(FromRow)]
@@ -90,6 +92,7 @@ struct ClaimedRow {
     subject: String,
     body: String,
     attempts: i64,
+    reply_to: Option<String>,
 }
 
 fn parse_kind(raw: &str) -> StoreResult<MailKind> {
@@ -207,7 +210,7 @@ impl Store {
             // A row another worker is claiming right now is skipped, not waited for.
             sql.push(" FOR UPDATE SKIP LOCKED");
         }
-        sql.push(") RETURNING id, lead_id, email_norm, to_address, kind, subject, body, attempts");
+        sql.push(") RETURNING id, lead_id, email_norm, to_address, kind, subject, body, attempts, reply_to");
         let mut rows: Vec<ClaimedRow> = sql.query_as().fetch_all(&self.pool).await?;
         rows.sort_by_key(|row| row.id);
         rows.into_iter()
@@ -221,6 +224,7 @@ impl Store {
                     subject: row.subject,
                     body: row.body,
                     attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+                    reply_to: row.reply_to,
                 })
             })
             .collect()

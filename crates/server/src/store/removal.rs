@@ -31,9 +31,9 @@ impl Store {
     }
 
     /// Removes the lead and everything of it in one transaction, when `confirm` is its name or
-    /// email: its properties, tags, events, notes and mails (and every other row that refers to
-    /// it, through `ON DELETE CASCADE`). Its address's status and any mail to the address go too
-    /// unless another lead has the address.
+    /// email: its properties, tags, events, notes, conversations with their messages, and mails
+    /// (and every other row that refers to it, through `ON DELETE CASCADE`). Its address's status
+    /// and any mail to the address go too unless another lead has the address.
     pub async fn remove_lead(&self, id: i64, confirm: &str, now: DateTime<Utc>) -> StoreResult<Removal> {
         let mut tx = self.begin().await?;
         // A write first: the lead's lock, so no edit slips in between the check and the delete.

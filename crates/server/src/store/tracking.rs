@@ -258,7 +258,7 @@ pub fn parse_event_cursor(raw: &str) -> Option<(i64, i64)> {
     Some((at.parse().ok()?, id.parse().ok().filter(|id: &i64| *id > 0)?))
 }
 
-fn random_key(prefix: &str) -> StoreResult<String> {
+pub(super) fn random_key(prefix: &str) -> StoreResult<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| StoreError::Invalid(format!("no randomness for a key: {e}")))?;
     Ok(format!("{prefix}{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
@@ -432,14 +432,37 @@ impl Store {
         if let Some(lead) = visitors.get(&key) {
             return Ok(*lead);
         }
+        let lead = self.lead_for_visitor(tx, write.project_id, &write.visitor_id, now).await?;
+        visitors.insert(key, lead);
+        Ok(lead)
+    }
+
+    /// The lead a visitor id stands for, inside a transaction; a visitor seen for the first time
+    /// becomes a new lead.
+    pub(super) async fn lead_for_visitor(
+        &self,
+        tx: &mut AnyConnection,
+        project_id: i64,
+        visitor_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        let known: Option<i64> =
+            sqlx::query_scalar("SELECT lead_id FROM visitors WHERE project_id = $1 AND visitor_id = $2")
+                .bind(project_id)
+                .bind(visitor_id.to_owned())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(lead) = known {
+            return Ok(lead);
+        }
         let mut lead = self.new_tracked_lead(tx, now).await?;
         // Another instance may have met this visitor in the same moment (PostgreSQL): its lead wins.
         let inserted: Option<i64> = sqlx::query_scalar(
             "INSERT INTO visitors (project_id, visitor_id, lead_id, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (project_id, visitor_id) DO NOTHING RETURNING lead_id",
         )
-        .bind(write.project_id)
-        .bind(write.visitor_id.clone())
+        .bind(project_id)
+        .bind(visitor_id.to_owned())
         .bind(lead)
         .bind(to_ms(now))
         .fetch_optional(&mut *tx)
@@ -447,12 +470,11 @@ impl Store {
         if inserted.is_none() {
             sqlx::query("DELETE FROM leads WHERE id = $1").bind(lead).execute(&mut *tx).await?;
             lead = sqlx::query_scalar("SELECT lead_id FROM visitors WHERE project_id = $1 AND visitor_id = $2")
-                .bind(write.project_id)
-                .bind(write.visitor_id.clone())
+                .bind(project_id)
+                .bind(visitor_id.to_owned())
                 .fetch_one(&mut *tx)
                 .await?;
         }
-        visitors.insert(key, lead);
         Ok(lead)
     }
 

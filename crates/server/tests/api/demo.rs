@@ -47,6 +47,20 @@ async fn the_demo_seed_creates_the_operator_and_leads_of_every_kind_once() {
     let pages = app.get_json(&format!("/api/v1/leads/{id}/session-pages")).await;
     assert_eq!(pages["pages"].as_array().unwrap().len() as u64, items[0]["pages_viewed"].as_u64().unwrap());
 
+    // The Inbox has conversations of every channel, open and closed, some unread or the demo
+    // operator's.
+    let all = app.get_json("/api/v1/conversations?status=all").await;
+    let items = all["items"].as_array().unwrap();
+    assert!(items.len() >= 6, "{all}");
+    for channel in ["chat", "email", "popup"] {
+        assert!(items.iter().any(|c| c["channel"] == channel), "{channel}");
+    }
+    assert!(items.iter().any(|c| c["status"] == "closed"));
+    assert!(all["unread_conversations"].as_u64().unwrap() >= 2);
+    assert!(!app.get_json("/api/v1/conversations?assignee=me").await["items"].as_array().unwrap().is_empty());
+    let thread = app.get_json(&format!("/api/v1/conversations/{}", items[0]["id"])).await;
+    assert!(!thread["messages"].as_array().unwrap().is_empty());
+
     assert!(!seed_if_empty(&app.store, app.clock.now()).await.unwrap(), "a database with leads is left alone");
     let page: Value = app.leads(&[]).await.json().await.unwrap();
     assert_eq!(page["total"]["count"], DEMO_LEADS);

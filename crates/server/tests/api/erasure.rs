@@ -98,6 +98,19 @@ async fn removing_a_lead_erases_every_row_of_the_schema_that_refers_to_it() {
     assert_eq!(response.status(), 200);
     let response = app.post_json("/api/v1/campaigns", &json!({ "subject": "News", "body": "Hello" })).await;
     assert_eq!(response.json::<Value>().await.unwrap()["recipients"], 2);
+    // A conversation by email (its mail queued) and a reply in it, for each lead.
+    for lead_id in [id, keep] {
+        let message = json!({ "channel": "email", "subject": "Your demo", "body": "When suits you?",
+                              "idempotency_key": format!("erasure-{lead_id}-first") });
+        let response = app.post_json(&format!("/api/v1/leads/{lead_id}/messages"), &message).await;
+        assert_eq!(response.status(), 201);
+        let message =
+            json!({ "channel": "email", "body": "Any news?", "idempotency_key": format!("erasure-{lead_id}-second") });
+        assert_eq!(app.post_json(&format!("/api/v1/leads/{lead_id}/messages"), &message).await.status(), 201);
+    }
+    for table in ["conversations", "messages"] {
+        assert!(app.count(&format!("SELECT COUNT(*) FROM {table} WHERE lead_id = {id}")).await > 0, "{table}");
+    }
     assert_eq!(app.post_empty(&format!("/api/v1/leads/{id}/unsubscribe")).await.status(), 200);
     assert_eq!(app.post_empty(&format!("/api/v1/leads/{id}/hide")).await.status(), 204);
     let email_norm = "lena.erasure@example.com";
@@ -127,7 +140,7 @@ async fn removing_a_lead_erases_every_row_of_the_schema_that_refers_to_it() {
     assert_eq!(references(&app, id, email_norm, "Lena Erasure").await, Vec::<String>::new());
     // The other lead keeps everything of its own.
     assert_eq!(app.card(keep).await["tags"], json!(["vip"]));
-    for table in ["lead_properties", "lead_notes", "outbox"] {
+    for table in ["lead_properties", "lead_notes", "outbox", "conversations", "messages"] {
         let n = app.count(&format!("SELECT COUNT(*) FROM {table} WHERE lead_id = {keep}")).await;
         assert!(n > 0, "{table} keeps the other lead's rows");
     }

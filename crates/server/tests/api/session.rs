@@ -160,8 +160,14 @@ const PUBLIC: &[(&str, &str)] = &[
     ("post", "/api/v1/track/events"),
     ("post", "/api/v1/track/heartbeat"),
     ("post", "/api/v1/track/identify"),
+    // The widget's chat: the project key and the visitor id (tests/api/inbox.rs).
+    ("get", "/api/v1/track/messages"),
+    ("post", "/api/v1/track/messages"),
+    ("post", "/api/v1/track/messages/seen"),
+    ("get", "/api/v1/track/stream"),
     // Authenticated by its shared secret.
     ("post", "/api/v1/webhooks/email"),
+    ("post", "/api/v1/webhooks/inbound-email"),
     // The links in mails, authenticated by their signed tokens.
     ("get", "/u/{token}"),
     ("post", "/u/{token}"),
@@ -217,6 +223,18 @@ async fn every_operator_route_in_the_openapi_document_answers_401_without_a_sess
         "PUT /api/v1/settings/email",
         "POST /api/v1/campaigns",
         "GET /api/v1/outbox",
+        "GET /api/v1/operators",
+        "GET /api/v1/conversations",
+        "GET /api/v1/conversations/{id}",
+        "GET /api/v1/conversations/{id}/messages",
+        "POST /api/v1/conversations/{id}/messages",
+        "POST /api/v1/conversations/{id}/assign",
+        "POST /api/v1/conversations/{id}/close",
+        "POST /api/v1/conversations/{id}/reopen",
+        "POST /api/v1/conversations/{id}/read",
+        "GET /api/v1/leads/{id}/conversations",
+        "GET /api/v1/leads/{id}/channels",
+        "POST /api/v1/leads/{id}/messages",
     ] {
         assert!(checked.contains(&route.to_owned()), "{route} was checked: {checked:?}");
     }

@@ -1,0 +1,64 @@
+//! The Inbox figure of `cargo xtask bench`: message send -> visible to a second operator (one
+//! operator posts replies over HTTP; the other's live stream announces each and that operator
+//! fetches `messages?after=`, as the Inbox page does).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+use crate::setup::step;
+use crate::tracking_bench::{last_json, public_key, serve};
+use crate::util::{Guard, free_port};
+
+const OPERATORS: [(&str, &str); 2] = [("anna@bench.test", "Bench Anna"), ("boris@bench.test", "Bench Boris")];
+const PASSWORD: &str = "bench-password-long-enough";
+
+pub fn run(server: &Path, db_name: &str, url: &str, sends: u32) -> Result<()> {
+    step(&format!("inbox: {sends} replies, send -> visible to a second operator"));
+    let key = public_key(server, url)?;
+    for (email, name) in OPERATORS {
+        let mut add = Command::new(server)
+            .args(["operator", "add", "--email", email, "--name", name, "--database-url", url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()?;
+        writeln!(add.stdin.take().context("stdin")?, "{PASSWORD}")?;
+        if !add.wait()?.success() {
+            bail!("operator add failed");
+        }
+    }
+    let port = free_port()?;
+    let _server = Guard(serve(server, url, port)?);
+    let out = Command::new(server)
+        .args(["bench-inbox", "--url", &format!("http://127.0.0.1:{port}"), "--key", &key])
+        .args(["--sends", &sends.to_string()])
+        .args(["--operator-a-email", OPERATORS[0].0, "--operator-a-password", PASSWORD])
+        .args(["--operator-b-email", OPERATORS[1].0, "--operator-b-password", PASSWORD])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running bench-inbox")?;
+    if !out.status.success() {
+        bail!("bench-inbox failed");
+    }
+    let r = last_json(&out.stdout).context("bench-inbox printed no JSON line")?;
+    let p = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(0.0);
+    let (visible, send) = (&r["visible_ms"], &r["send_ms"]);
+    println!("\n## Inbox ({db_name})\n");
+    println!("| figure | value |\n|---|---|");
+    println!(
+        "| message send -> visible to a second operator ({} replies; B's stream, then `messages?after=`) | \
+         p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms (goal p95 <= 300 ms) |",
+        r["sends"],
+        p(visible, "p50"),
+        p(visible, "p95"),
+        p(visible, "p99")
+    );
+    println!("| send call (`POST .../messages`) | p50 {:.0} ms, p95 {:.0} ms |", p(send, "p50"), p(send, "p95"));
+    let missed = r["missed"].as_u64().unwrap_or(0);
+    if missed > 0 {
+        bail!("inbox: {missed} messages never reached the second operator");
+    }
+    Ok(())
+}
