@@ -85,6 +85,15 @@ impl ThreadState {
         });
     }
 
+    /// Fetches the newest page again: messages shown may have changed (delivered, seen).
+    fn refresh_last(self) {
+        spawn_local(async move {
+            if let Ok(thread) = api::thread(self.id).await {
+                self.messages.try_update(|m| merge(m, thread.messages));
+            }
+        });
+    }
+
     /// Fetches what came after the last message shown.
     fn fetch_newer(self) {
         if self.newer_busy.get_value() {
@@ -171,10 +180,15 @@ pub fn ConversationThread(
     thread.load(current);
 
     if let Some(live) = Live::use_live() {
-        live.on_message(move |event| {
-            if matches!(event, LiveEvent::ConversationChanged { conversation_id, .. } if *conversation_id == id) {
-                thread.fetch_newer();
+        live.on_message(move |event| match event {
+            LiveEvent::ConversationChanged { conversation_id, message_id: Some(_), .. } if *conversation_id == id => {
+                thread.fetch_newer()
             }
+            // No new message: a delivery changed (the widget showed one), or the status did.
+            LiveEvent::ConversationChanged { conversation_id, message_id: None, .. } if *conversation_id == id => {
+                thread.refresh_last()
+            }
+            _ => {}
         });
         live.on_reset(move || thread.load(current));
     }
