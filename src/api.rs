@@ -6,6 +6,9 @@ use std::fmt;
 use gloo_net::http::{Method, RequestBuilder, Response};
 use leadcard_core::Operation;
 use leadcard_core::filter::{Filter, FilterError};
+use leadcard_core::inbox::{
+    Assign, Channels, Conversation, ConversationPage, MessagePage, NewMessage, OperatorRef, SendMessage, Sent, Thread,
+};
 use leadcard_core::mail::{CampaignQueued, EmailSettingsBody, NewCampaign, OutboxPage, RemoveLead};
 use leadcard_core::segment::{CountRequest, LeadFacts, NewSegment, Segment, SegmentCount, SegmentHistoryEntry};
 use leadcard_core::tracking::{AddEvent, EventGroup, EventPage, LeadEvent, SessionPages, VisitorList};
@@ -331,6 +334,96 @@ pub async fn segment_history(id: i64) -> Result<Vec<SegmentHistoryEntry>, ApiErr
     call(request(Method::GET, &format!("/leads/{id}/segment-history"))).await
 }
 
+/// Which conversations the Inbox lists: by status and by assignee (`me`: the signed-in operator).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConversationQuery {
+    /// `open`, `closed` or `all`.
+    pub status: String,
+    /// `any`, `me` or `unassigned`.
+    pub assignee: String,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// `GET /operators`: every operator, by name (the assignee menu).
+pub async fn operators() -> Result<Vec<OperatorRef>, ApiError> {
+    call(request(Method::GET, "/operators")).await
+}
+
+/// `GET /conversations`: one page of the Inbox list, newest activity first, and the unread count.
+pub async fn conversations(query: &ConversationQuery) -> Result<ConversationPage, ApiError> {
+    let limit = query.limit.map(|l| l.to_string()).unwrap_or_default();
+    let params = [
+        ("status", query.status.as_str()),
+        ("assignee", query.assignee.as_str()),
+        ("after", query.after.as_deref().unwrap_or("")),
+        ("limit", limit.as_str()),
+    ];
+    let builder = request(Method::GET, "/conversations").query(params.into_iter().filter(|(_, v)| !v.is_empty()));
+    call(builder).await
+}
+
+/// `GET /leads/{id}/conversations`: every conversation of the lead, newest activity first.
+pub async fn lead_conversations(id: i64) -> Result<Vec<Conversation>, ApiError> {
+    call(request(Method::GET, &format!("/leads/{id}/conversations"))).await
+}
+
+/// `GET /leads/{id}/channels`: which channels the card may use now, and why not.
+pub async fn lead_channels(id: i64) -> Result<Channels, ApiError> {
+    call(request(Method::GET, &format!("/leads/{id}/channels"))).await
+}
+
+/// `GET /conversations/{id}`: the conversation and its newest messages, oldest first.
+pub async fn thread(id: i64) -> Result<Thread, ApiError> {
+    call(request(Method::GET, &format!("/conversations/{id}"))).await
+}
+
+/// `GET /conversations/{id}/messages`: messages before or after an id, oldest first.
+pub async fn messages(id: i64, before: Option<i64>, after: Option<i64>) -> Result<MessagePage, ApiError> {
+    let before = before.map(|b| b.to_string()).unwrap_or_default();
+    let after = after.map(|a| a.to_string()).unwrap_or_default();
+    let params = [("before", before.as_str()), ("after", after.as_str())];
+    let builder = request(Method::GET, &format!("/conversations/{id}/messages"))
+        .query(params.into_iter().filter(|(_, v)| !v.is_empty()));
+    call(builder).await
+}
+
+/// `POST /conversations/{id}/messages`: a reply in the conversation. Not aborted with the page
+/// that started it: the pending-send queue outlives pages.
+pub async fn reply(id: i64, message: &NewMessage) -> Result<Sent, ApiError> {
+    let response = transmit_detached(request(Method::POST, &format!("/conversations/{id}/messages")), message).await?;
+    if response.ok() { json(response).await } else { Err(error_of(response).await) }
+}
+
+/// `POST /leads/{id}/messages`: a message from the card by a channel (continues or starts a
+/// conversation). Not aborted with the page, like [`reply`].
+pub async fn send_to_lead(id: i64, message: &SendMessage) -> Result<Sent, ApiError> {
+    let response = transmit_detached(request(Method::POST, &format!("/leads/{id}/messages")), message).await?;
+    if response.ok() { json(response).await } else { Err(error_of(response).await) }
+}
+
+/// `POST /conversations/{id}/assign`: `None` unassigns.
+pub async fn assign(id: i64, operator_id: Option<i64>) -> Result<Conversation, ApiError> {
+    let body = Assign { operator_id };
+    json(send(request(Method::POST, &format!("/conversations/{id}/assign")), Some(&body)).await?).await
+}
+
+/// `POST /conversations/{id}/close`.
+pub async fn close_conversation(id: i64) -> Result<Conversation, ApiError> {
+    json(send(request(Method::POST, &format!("/conversations/{id}/close")), None::<&()>).await?).await
+}
+
+/// `POST /conversations/{id}/reopen`.
+pub async fn reopen_conversation(id: i64) -> Result<Conversation, ApiError> {
+    json(send(request(Method::POST, &format!("/conversations/{id}/reopen")), None::<&()>).await?).await
+}
+
+/// `POST /conversations/{id}/read`: the operator has seen the lead's messages.
+pub async fn mark_read(id: i64) -> Result<Conversation, ApiError> {
+    json(send(request(Method::POST, &format!("/conversations/{id}/read")), None::<&()>).await?).await
+}
+
 fn request(method: Method, path: &str) -> RequestBuilder {
     RequestBuilder::new(&format!("{BASE}{path}")).method(method).header("X-Requested-With", "leadcard")
 }
@@ -364,6 +457,13 @@ async fn transmit(builder: RequestBuilder, body: Option<&impl Serialize>) -> Res
         None => builder.build(),
     }
     .map_err(|_| ApiError::unreachable())?;
+    request.send().await.map_err(|_| ApiError::unreachable())
+}
+
+/// Sends a JSON body and returns any answer, whoever is listening when it comes.
+async fn transmit_detached(builder: RequestBuilder, body: &impl Serialize) -> Result<Response, ApiError> {
+    let text = json::to_string(body).ok_or_else(ApiError::unreachable)?;
+    let request = builder.header("Content-Type", "application/json").body(text).map_err(|_| ApiError::unreachable())?;
     request.send().await.map_err(|_| ApiError::unreachable())
 }
 

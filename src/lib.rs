@@ -2,11 +2,14 @@
 
 pub mod api;
 pub mod components;
+pub mod drafts;
 pub mod json;
 pub mod live;
 pub mod pages;
 pub mod paths;
+pub mod pending;
 pub mod session;
+pub mod storage;
 pub mod time;
 pub mod timing;
 
@@ -17,8 +20,8 @@ use leptos_router::{NavigateOptions, path};
 use crate::components::not_found::NotFound;
 use crate::components::shell::Shell;
 use crate::pages::{
-    lead::LeadPage, leads::LeadsPage, login::LoginPage, segments::SegmentsPage, settings::SettingsPage,
-    visitors::VisitorsPage,
+    inbox::InboxPage, lead::LeadPage, leads::LeadsPage, login::LoginPage, segments::SegmentsPage,
+    settings::SettingsPage, visitors::VisitorsPage,
 };
 use crate::session::Session;
 
@@ -37,6 +40,8 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=Shell>
                     <Route path=path!("/leads") view=LeadsPage/>
                     <Route path=path!("/leads/:id") view=LeadPage/>
+                    // One route, so opening another conversation keeps the list as it is.
+                    <Route path=path!("/inbox/:conversation?") view=InboxPage/>
                     <Route path=path!("/visitors") view=VisitorsPage/>
                     <Route path=path!("/segments") view=SegmentsPage/>
                     <Route path=path!("/settings") view=SettingsPage/>

@@ -10,6 +10,8 @@ pub const VISITORS: &str = "/visitors";
 pub const SETTINGS: &str = "/settings";
 /// Saved filters.
 pub const SEGMENTS: &str = "/segments";
+/// Conversations with leads.
+pub const INBOX: &str = "/inbox";
 /// The sign-in page.
 pub const LOGIN: &str = "/login";
 
@@ -21,6 +23,29 @@ pub fn lead(id: i64) -> String {
 /// Visitors with the card of lead `id` open beside the list.
 pub fn visitor(id: i64) -> String {
     format!("{VISITORS}?lead={id}")
+}
+
+/// The Inbox list with its filters (`status`: open|closed|all, `assignee`: any|me|unassigned;
+/// the defaults, open and any, are left out).
+pub fn inbox(status: &str, assignee: &str) -> String {
+    with_query(INBOX, inbox_params(status, assignee))
+}
+
+/// Conversation `id` in the Inbox, keeping the list's filters.
+pub fn conversation(id: i64, status: &str, assignee: &str) -> String {
+    with_query(&format!("{INBOX}/{id}"), inbox_params(status, assignee))
+}
+
+/// Conversation `id` in the Inbox, with the list's default filters.
+pub fn conversation_link(id: i64) -> String {
+    format!("{INBOX}/{id}")
+}
+
+fn inbox_params<'a>(status: &'a str, assignee: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
+    [("status", status, "open"), ("assignee", assignee, "any")]
+        .into_iter()
+        .filter(|(_, value, default)| !value.is_empty() && value != default)
+        .map(|(name, value, _)| (name, value))
 }
 
 /// A new segment starting from a filter (its query form).

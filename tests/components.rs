@@ -438,6 +438,9 @@ fn the_card_places_every_block_with_its_selectors() {
     assert_eq!(text(&root, "[data-testid=location]"), "Berlin");
     assert_eq!(count(&root, "[data-testid=local-time]"), 1);
     assert_eq!(count(&root, "[data-testid=conflict]"), 0);
+    assert_eq!(count(&root, "[data-testid=card-communications] [data-testid=card-composer] textarea[name=body]"), 1);
+    assert_eq!(count(&root, "[data-testid=card-communications] [data-testid=channel-email]"), 1);
+    assert_eq!(count(&root, "[data-testid=conversation-history]"), 1);
 }
 
 #[wasm_bindgen_test]
@@ -541,4 +544,290 @@ fn json_writes_maps_as_plain_objects() {
         leadcard::json::to_string(&event).unwrap(),
         r#"{"name":"Called","properties":{"duration":{"type":"number","value":12}}}"#
     );
+}
+
+// ---- Inbox and communications (issue 7) ------------------------------------------------------
+
+mod inbox {
+    use leadcard::components::composer::Composer;
+    use leadcard::components::message::{MessageBody, MessageItem};
+    use leadcard::drafts;
+    use leadcard::pending::{self, PendingSend, Target, Verdict, backoff, next_for, verdict, with_send, without};
+    use leadcard_core::inbox::{
+        Author, Channel, Conversation, ConversationLead, ConversationStatus, Delivery, Message, OperatorRef, Sent,
+        SystemEntry,
+    };
+    use std::time::Duration;
+
+    use super::*;
+
+    fn js(code: &str) -> wasm_bindgen::JsValue {
+        js_sys::Function::new_no_args(code).call0(&wasm_bindgen::JsValue::NULL).expect("script ran")
+    }
+
+    fn message(id: i64, author: Author, body: &str) -> Message {
+        Message {
+            id,
+            conversation_id: 7,
+            author,
+            operator: (author == Author::Operator).then(|| OperatorRef { id: 1, name: "Anna".into() }),
+            body: body.into(),
+            subject: None,
+            system: None,
+            delivery: (author == Author::Operator).then_some(Delivery::Delivered),
+            emailed_copy: false,
+            created_at: t(0),
+        }
+    }
+
+    fn sent(id: i64, body: &str) -> Sent {
+        let conversation = Conversation {
+            id: 7,
+            lead: ConversationLead {
+                id: 42,
+                display_name: "Lead #42".into(),
+                email: None,
+                avatar_url: None,
+                last_heartbeat: None,
+                last_active: None,
+            },
+            channel: Channel::Chat,
+            status: ConversationStatus::Open,
+            assignee: None,
+            unread: 0,
+            last_message: None,
+            last_activity_at: t(0),
+            created_at: t(0),
+        };
+        Sent { conversation, message: message(id, Author::Operator, body), created: true }
+    }
+
+    fn pending_send(key: &str, target: Target, written_at: i64) -> PendingSend {
+        PendingSend { key: key.into(), target, body: "hi".into(), subject: None, written_at, attempts: 0 }
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_message_body_is_text_and_only_links_become_safe_anchors() {
+        let root = host();
+        js("delete window.__xss;");
+        let body =
+            "<img src=x onerror=\"window.__xss=1\"> <script>window.__xss=2</script> see https://example.com/a?b=1.";
+        let _mounted = mount_to(root.clone(), move || view! { <MessageBody body=body/> });
+        settle().await;
+        assert_eq!(count(&root, "img"), 0);
+        assert_eq!(count(&root, "script"), 0);
+        assert_eq!(text(&root, ".message__body"), body);
+        let link = find(&root, ".message__body a");
+        assert_eq!(link.get_attribute("href").as_deref(), Some("https://example.com/a?b=1"));
+        assert_eq!(link.get_attribute("rel").as_deref(), Some("noopener noreferrer nofollow"));
+        assert_eq!(link.get_attribute("target").as_deref(), Some("_blank"));
+        assert!(js("return window.__xss;").is_undefined(), "nothing the lead wrote ran");
+    }
+
+    #[wasm_bindgen_test]
+    fn thread_entries_show_the_author_the_delivery_and_system_text_from_core() {
+        let root = host();
+        let mut system = message(3, Author::System, "");
+        system.system = Some(SystemEntry::Assigned { by: "Anna".into(), to: Some("Boris".into()) });
+        let lead = message(1, Author::Lead, "Hello");
+        let reply = message(2, Author::Operator, "Hi there");
+        let _mounted = mount_to(root.clone(), move || {
+            view! {
+                <ol>
+                    <MessageItem message=lead lead_name="Maria" now=t(10)/>
+                    <MessageItem message=reply lead_name="Maria" now=t(10)/>
+                    <MessageItem message=system lead_name="Maria" now=t(10)/>
+                </ol>
+            }
+        });
+        assert_eq!(text(&root, "[data-author=lead] .message__who"), "Maria");
+        assert_eq!(text(&root, "[data-author=operator] .message__who"), "Anna");
+        assert_eq!(find(&root, "[data-author=operator]").get_attribute("data-delivery").as_deref(), Some("delivered"));
+        assert_eq!(
+            text(&root, "[data-author=system]"),
+            format!("{}just now", "Anna assigned this conversation to Boris")
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn retries_back_off_from_one_second_doubling_up_to_thirty() {
+        let secs: Vec<u64> = (1..=8).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30, 30]);
+        assert_eq!(backoff(1000), Duration::from_secs(30));
+    }
+
+    #[wasm_bindgen_test]
+    fn network_failures_and_server_errors_are_retried_and_refusals_are_final() {
+        for status in [0, 500, 502, 503, 408, 429] {
+            assert_eq!(verdict(status), Verdict::Retry, "{status}");
+        }
+        for status in [400, 401, 404, 409, 422] {
+            assert_eq!(verdict(status), Verdict::Final, "{status}");
+        }
+        assert_eq!(verdict(201), Verdict::Stored);
+        assert_eq!(verdict(200), Verdict::Stored);
+    }
+
+    #[wasm_bindgen_test]
+    fn pending_sends_go_one_at_a_time_per_place_in_the_order_written() {
+        let a = Target::Conversation { id: 1 };
+        let b = Target::Lead { id: 2, channel: Channel::Email };
+        let list = with_send(Vec::new(), pending_send("k-second", a, 20));
+        let list = with_send(list, pending_send("k-first", a, 10));
+        let list = with_send(list, pending_send("k-other", b, 5));
+        assert_eq!(next_for(&list, a).map(|s| s.key.as_str()), Some("k-first"));
+        assert_eq!(next_for(&list, b).map(|s| s.key.as_str()), Some("k-other"));
+        // A retry's new attempt count replaces the stored one, it does not add a copy.
+        let list = with_send(list, PendingSend { attempts: 3, ..pending_send("k-first", a, 10) });
+        assert_eq!(list.len(), 3);
+        let list = without(list, "k-first");
+        assert_eq!(next_for(&list, a).map(|s| s.key.as_str()), Some("k-second"));
+        assert_eq!(pending::parse_stored(Some("not json")), Vec::new());
+        assert_eq!(pending::parse_stored(None), Vec::new());
+    }
+
+    #[wasm_bindgen_test]
+    fn idempotency_keys_are_fresh_and_pass_the_core_check() {
+        let (a, b) = (pending::new_key(), pending::new_key());
+        assert_ne!(a, b);
+        assert!(leadcard_core::inbox::check_message(Channel::Chat, "hi", None, &a).is_ok(), "{a}");
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_draft_survives_remounting_and_is_kept_per_conversation() {
+        drafts::clear(&drafts::conversation_key(901));
+        drafts::clear(&drafts::conversation_key(902));
+        let root = host();
+        let target = RwSignal::new(Target::Conversation { id: 901 });
+        let mounted = mount_to(root.clone(), move || view! { <Composer target channel=Channel::Chat/> });
+        type_into(&root, "textarea[name=body]", "Half-written answer");
+        assert_eq!(leadcard::storage::get("leadcard.draft.c901").as_deref(), Some("Half-written answer"));
+        target.set(Target::Conversation { id: 902 });
+        settle().await;
+        assert_eq!(find(&root, "textarea[name=body]").unchecked_into::<web_sys::HtmlTextAreaElement>().value(), "");
+        drop(mounted);
+        assert_eq!(leadcard::storage::get("leadcard.draft.c901").as_deref(), Some("Half-written answer"));
+
+        let again = host();
+        let _mounted = mount_to(again.clone(), move || {
+            view! { <Composer target=Target::Conversation { id: 901 } channel=Channel::Chat/> }
+        });
+        settle().await;
+        let restored = find(&again, "textarea[name=body]").unchecked_into::<web_sys::HtmlTextAreaElement>().value();
+        assert_eq!(restored, "Half-written answer");
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_composer_shows_the_core_check_inline() {
+        let root = host();
+        let _mounted = mount_to(root.clone(), move || {
+            view! { <Composer target=Target::Conversation { id: 903 } channel=Channel::Chat/> }
+        });
+        type_into(&root, "textarea[name=body]", "   ");
+        click(&root, "[data-testid=send]");
+        leptos::task::tick().await;
+        assert_eq!(text(&root, "[data-testid=composer-error]"), "Write a message first.");
+    }
+
+    /// Replaces `fetch` for the message routes: `mode` fail (network error), refuse (422) or
+    /// store (201 with `__reply`); every body sent is kept in `__sent`.
+    const FAKE_FETCH: &str = r#"
+        window.__sent = [];
+        window.__realFetch = window.__realFetch || window.fetch;
+        window.fetch = async function (input, init) {
+            const request = input instanceof Request ? input : new Request(input, init);
+            if (!request.url.includes('/messages')) return window.__realFetch(input, init);
+            window.__sent.push(await request.clone().text());
+            const json = { 'Content-Type': 'application/json' };
+            if (window.__mode === 'fail') throw new TypeError('Failed to fetch');
+            if (window.__mode === 'refuse') {
+                const error = { error: { code: 'invalid', message: 'The conversation is gone.', field: 'body' } };
+                return new Response(JSON.stringify(error), { status: 422, headers: json });
+            }
+            return new Response(window.__reply, { status: 201, headers: json });
+        };
+    "#;
+
+    fn sent_keys() -> Vec<String> {
+        let sent = js("return window.__sent.map(b => JSON.parse(b).idempotency_key);");
+        js_sys::Array::from(&sent).iter().filter_map(|k| k.as_string()).collect()
+    }
+
+    async fn until(what: &str, check: impl Fn() -> bool) {
+        for _ in 0..60 {
+            if check() {
+                return;
+            }
+            settle().await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_send_stays_pending_through_network_failures_keeps_its_key_and_is_stored_once() {
+        leadcard::storage::remove(pending::STORAGE_KEY);
+        pending::start();
+        js(FAKE_FETCH);
+        js("window.__mode = 'fail';");
+        let reply = leadcard::json::to_string(&sent(501, "Your parcel left today")).expect("json");
+        js(&format!("window.__reply = {};", js_sys::JSON::stringify(&reply.into()).expect("quoted")));
+
+        let root = host();
+        let _mounted = mount_to(root.clone(), move || {
+            view! {
+                <ol><leadcard::components::message::PendingMessages target=Target::Conversation { id: 7 }/></ol>
+                <Composer target=Target::Conversation { id: 7 } channel=Channel::Chat/>
+            }
+        });
+        type_into(&root, "textarea[name=body]", "Your parcel left today");
+        click(&root, "[data-testid=send]");
+        until("the first attempt", || sent_keys().len() == 1).await;
+        settle().await;
+        assert_eq!(count(&root, "[data-testid=message][data-delivery=pending]"), 1);
+        assert_eq!(find(&root, "textarea[name=body]").unchecked_into::<web_sys::HtmlTextAreaElement>().value(), "");
+        let stored = leadcard::storage::get(pending::STORAGE_KEY).expect("kept for a reload");
+        assert!(stored.contains("Your parcel left today"), "{stored}");
+
+        // Back online: tried again at once (not after the back-off), with the same key.
+        window().dispatch_event(&web_sys::Event::new("online").expect("event")).expect("dispatched");
+        until("the retry", || sent_keys().len() == 2).await;
+        js("window.__mode = 'store';");
+        window().dispatch_event(&web_sys::Event::new("online").expect("event")).expect("dispatched");
+        until("the confirmation", || pending::items().with_untracked(Vec::is_empty)).await;
+        settle().await;
+
+        let keys = sent_keys();
+        assert_eq!(keys.len(), 3);
+        assert!(keys.iter().all(|k| *k == keys[0]), "every attempt carries one key: {keys:?}");
+        assert_eq!(count(&root, "[data-testid=message][data-delivery=pending]"), 0);
+        assert_eq!(leadcard::storage::get(pending::STORAGE_KEY), None);
+        assert_eq!(pending::confirmed().get_untracked().map(|s| s.message.id), Some(501));
+        js("window.fetch = window.__realFetch;");
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_refused_send_is_final_and_its_text_returns_to_the_composer_with_the_reason() {
+        leadcard::storage::remove(pending::STORAGE_KEY);
+        drafts::clear(&drafts::conversation_key(8));
+        pending::start();
+        js(FAKE_FETCH);
+        js("window.__mode = 'refuse';");
+        let root = host();
+        let _mounted = mount_to(root.clone(), move || {
+            view! {
+                <ol><leadcard::components::message::PendingMessages target=Target::Conversation { id: 8 }/></ol>
+                <Composer target=Target::Conversation { id: 8 } channel=Channel::Chat/>
+            }
+        });
+        type_into(&root, "textarea[name=body]", "Are you still there?");
+        click(&root, "[data-testid=send]");
+        until("the refusal", || count(&root, "[data-testid=composer-error]") == 1).await;
+        assert_eq!(text(&root, "[data-testid=composer-error]"), "The conversation is gone.");
+        let back = find(&root, "textarea[name=body]").unchecked_into::<web_sys::HtmlTextAreaElement>().value();
+        assert_eq!(back, "Are you still there?");
+        assert_eq!(count(&root, "[data-testid=message][data-delivery=failed]"), 1);
+        assert_eq!(sent_keys().len(), 1, "a refusal is not retried");
+        assert_eq!(leadcard::storage::get(pending::STORAGE_KEY), None);
+        js("window.fetch = window.__realFetch;");
+    }
 }

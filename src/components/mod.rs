@@ -1,13 +1,15 @@
-//! Widgets the pages place: the app shell, the lead card, the leads table, the filter builder, and
-//! small shared pieces. None of them knows a page.
+//! Widgets the pages place: the app shell, the lead card, the leads table, the filter builder, the
+//! message composer and thread entries, and small shared pieces. None of them knows a page.
 
 pub mod avatar;
 pub mod clipboard;
 pub mod clock;
+pub mod composer;
 pub mod error_notice;
 pub mod filter_builder;
 pub mod lead_card;
 pub mod lead_table;
+pub mod message;
 pub mod not_found;
 pub mod presence_badge;
 pub mod shell;

@@ -1,18 +1,20 @@
 //! The operator's frame around every signed-in page: the session guard, the navigation, who is
 //! signed in, and signing out.
 
+use leadcard_core::LiveEvent;
 use leadcard_core::wire::Operator;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::components::{A, Outlet, Redirect};
+use leptos_use::use_debounce_fn;
 
-use crate::api;
+use crate::api::{self, ConversationQuery};
 use crate::components::avatar::{Avatar, AvatarSize};
 use crate::components::error_notice::{ErrorNotice, SignInAgain};
 use crate::live::Live;
-use crate::paths;
 use crate::session::Session;
+use crate::{paths, pending};
 
 /// Shows its child route only with a session; without one, goes to the sign-in page.
 #[component]
@@ -44,6 +46,8 @@ pub fn Shell() -> impl IntoView {
 fn Frame(operator: Operator) -> impl IntoView {
     let session = Session::expect();
     let live = Live::provide();
+    // Sends a previous page left unconfirmed go out again.
+    pending::start();
     let signing_out = RwSignal::new(false);
     let sign_out_error = RwSignal::new(None::<String>);
     // Not an Action: a successful sign-out disposes this frame (the guard above leaves for the
@@ -67,6 +71,7 @@ fn Frame(operator: Operator) -> impl IntoView {
                 <span class="app-nav__brand">"leadcard"</span>
                 <nav class="app-nav__links" aria-label="Main">
                     <A href=paths::LEADS>"Leads Database"</A>
+                    <InboxLink live/>
                     <A href=paths::VISITORS>"Visitors"</A>
                     <A href=paths::SEGMENTS>"Segments"</A>
                     <A href=paths::SETTINGS>"Settings"</A>
@@ -99,5 +104,37 @@ fn Frame(operator: Operator) -> impl IntoView {
                 <Outlet/>
             </main>
         </div>
+    }
+}
+
+/// The Inbox link with the number of open conversations that have unread messages, kept current
+/// as conversations change.
+#[component]
+fn InboxLink(live: Live) -> impl IntoView {
+    let unread = RwSignal::new(0_u64);
+    let fetch = move || {
+        spawn_local(async move {
+            let query = ConversationQuery { limit: Some(1), ..Default::default() };
+            if let Ok(page) = api::conversations(&query).await {
+                unread.try_set(page.unread_conversations);
+            }
+        })
+    };
+    fetch();
+    // Changes come in bursts (a message, then its read mark): count once after them.
+    let refetch = use_debounce_fn(fetch, 300.0);
+    live.on_message(move |event| {
+        if matches!(event, LiveEvent::ConversationChanged { .. }) {
+            refetch();
+        }
+    });
+    live.on_reset(fetch);
+    view! {
+        <A href=paths::INBOX>
+            "Inbox"
+            <span class="app-nav__badge" data-testid="inbox-unread" hidden=move || unread.get() == 0>
+                {move || unread.get()}
+            </span>
+        </A>
     }
 }

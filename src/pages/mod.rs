@@ -1,5 +1,6 @@
 //! The app's pages, one per route; each places components and reads its state from the URL.
 
+pub mod inbox;
 pub mod lead;
 pub mod leads;
 pub mod login;

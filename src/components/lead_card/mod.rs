@@ -1,8 +1,9 @@
-//! The lead card: one component, placed by the Leads Database card page now and by Inbox and
-//! Visitors later. It takes the lead's id, loads the card with its notes and the operator's pins,
-//! and lays out one block per file; every write updates the card from the server's answer.
+//! The lead card: one component, placed by the Leads Database card page, the Inbox and Visitors.
+//! It takes the lead's id, loads the card with its notes and the operator's pins, and lays out one
+//! block per file; every write updates the card from the server's answer.
 
 mod add_property;
+mod communications;
 mod conflict;
 mod editor;
 mod events;
@@ -23,13 +24,14 @@ use leadcard_core::LiveEvent;
 use leadcard_core::wire::{self, Note};
 use leptos::prelude::*;
 
-pub use editor::PropertyEditor;
+pub use editor::{InlineError, PropertyEditor};
 pub use header::CardHeader;
 pub use location::LeadLocation;
 pub use notes::CardNotes;
 pub use subscription::SubscriptionInfo;
 
 use add_property::AddProperty;
+use communications::CardCommunications;
 use conflict::ConflictView;
 use events::CardEvents;
 use header::PinnedProperties;
@@ -140,6 +142,10 @@ pub fn LeadCardView(
                 </div>
                 <CardMenu id/>
             </div>
+            <section class="lead-card__section" aria-labelledby="lead-card-communications">
+                <h2 class="lead-card__section-title" id="lead-card-communications">"Communications"</h2>
+                <CardCommunications lead=id now/>
+            </section>
             <section class="lead-card__section" aria-labelledby="lead-card-properties">
                 <h2 class="lead-card__section-title" id="lead-card-properties">"Properties"</h2>
                 <ConflictView/>

@@ -1,0 +1,158 @@
+//! The Inbox's conversation list: its filters (kept in the URL), and one row per conversation
+//! with the lead, presence, channel, the last message, the time and the unread count.
+
+use chrono::{DateTime, Utc};
+use leadcard_core::Presence;
+use leadcard_core::inbox::{Author, Conversation};
+use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::use_navigate;
+
+use super::{Conversations, Filters};
+use crate::components::avatar::{Avatar, AvatarSize};
+use crate::components::error_notice::ErrorNotice;
+use crate::{paths, time};
+
+/// Scrolling this close to the end of the list loads the next page.
+const LOAD_MARGIN_PX: i32 = 120;
+
+#[component]
+pub fn ConversationListView(
+    list: Conversations,
+    filters: Memo<Filters>,
+    selected: Memo<Option<i64>>,
+    now: Signal<DateTime<Utc>>,
+    on_more: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let navigate = use_navigate();
+    let go = move |status: String, assignee: String| {
+        let path = match selected.get_untracked() {
+            Some(id) => paths::conversation(id, &status, &assignee),
+            None => paths::inbox(&status, &assignee),
+        };
+        navigate(&path, NavigateOptions::default());
+    };
+    let go_status = go.clone();
+    let on_scroll = move |ev: leptos::ev::Event| {
+        let element: web_sys::Element = event_target(&ev);
+        if element.scroll_top() + element.client_height() >= element.scroll_height() - LOAD_MARGIN_PX {
+            on_more();
+        }
+    };
+    view! {
+        <section class="inbox__list" data-testid="conversation-list" aria-labelledby="inbox-title">
+            <header class="inbox__list-header">
+                <h1 id="inbox-title">"Inbox"</h1>
+                <div class="inbox__filters">
+                    <select
+                        class="select"
+                        data-testid="inbox-status"
+                        aria-label="Status"
+                        prop:value=move || filters.get().status
+                        on:change=move |ev| go_status(event_target_value(&ev), filters.get_untracked().assignee)
+                    >
+                        <option value="open">"Open"</option>
+                        <option value="closed">"Closed"</option>
+                        <option value="all">"All"</option>
+                    </select>
+                    <select
+                        class="select"
+                        data-testid="inbox-assignee"
+                        aria-label="Assignee"
+                        prop:value=move || filters.get().assignee
+                        on:change=move |ev| go(filters.get_untracked().status, event_target_value(&ev))
+                    >
+                        <option value="any">"Anyone"</option>
+                        <option value="me">"Assigned to me"</option>
+                        <option value="unassigned">"Unassigned"</option>
+                    </select>
+                </div>
+            </header>
+            {move || list.error.get().map(|error| view! { <ErrorNotice error/> })}
+            <ul class="inbox__rows" on:scroll=on_scroll>
+                <For
+                    each=move || list.items.get()
+                    key=|c| {
+                        let lead = (c.lead.display_name.clone(), c.lead.last_heartbeat, c.lead.last_active);
+                        (c.id, c.last_activity_at, c.unread, c.status, c.assignee.as_ref().map(|a| a.id), lead)
+                    }
+                    let:conversation
+                >
+                    <ConversationRow conversation filters selected list now/>
+                </For>
+                {move || {
+                    (list.loaded.get() && !list.loading.get() && list.items.with(Vec::is_empty) && list.error.with(Option::is_none))
+                        .then(|| view! { <li class="inbox__empty" data-testid="inbox-empty">"No conversations here."</li> })
+                }}
+                {move || list.next.with(Option::is_some).then(|| view! {
+                    <li class="inbox__more">
+                        <button
+                            type="button"
+                            class="button button--ghost"
+                            data-testid="inbox-more"
+                            disabled=move || list.loading.get()
+                            on:click=move |_| on_more()
+                        >
+                            {move || if list.loading.get() { "Loading…" } else { "Load more" }}
+                        </button>
+                    </li>
+                })}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+fn ConversationRow(
+    conversation: Conversation,
+    filters: Memo<Filters>,
+    selected: Memo<Option<i64>>,
+    list: Conversations,
+    now: Signal<DateTime<Utc>>,
+) -> impl IntoView {
+    let Conversation { id, lead, channel, status, unread, last_message, last_activity_at, .. } = conversation;
+    let presence_lead = lead.clone();
+    let presence = Memo::new(move |_| presence_lead.presence(now.get()));
+    let href = move || filters.with(|f| paths::conversation(id, &f.status, &f.assignee));
+    let preview = last_message.map(|m| match m.author {
+        Author::Operator => format!("You: {}", m.text),
+        _ => m.text,
+    });
+    let at = last_activity_at;
+    let has_unread = unread > 0;
+    view! {
+        <li
+            class="conversation-row"
+            class:conversation-row--selected=move || selected.get() == Some(id)
+            class:conversation-row--fresh=move || list.fresh.with(|f| f.contains_key(&id))
+            class:conversation-row--unread=has_unread
+            data-testid="conversation-row"
+            data-id=id
+            data-unread=unread
+            data-status=status.as_str()
+        >
+            <a class="conversation-row__link" href=href>
+                <span class="conversation-row__avatar">
+                    <Avatar name=lead.display_name.clone() url=lead.avatar_url.clone() size=AvatarSize::Small/>
+                    <span
+                        class=move || format!("conversation-row__presence presence-dot presence-dot--{}", presence.get().label())
+                        title=move || presence.get().label()
+                        data-presence=move || presence.get().label()
+                        hidden=move || presence.get() == Presence::Offline
+                    ></span>
+                </span>
+                <span class="conversation-row__main">
+                    <span class="conversation-row__line">
+                        <span class="conversation-row__name">{lead.display_name}</span>
+                        <time class="conversation-row__time" title=time::local(at)>{move || time::relative(at, now.get())}</time>
+                    </span>
+                    <span class="conversation-row__line">
+                        <span class="conversation-row__preview">{preview}</span>
+                        {(unread > 0).then(|| view! { <span class="conversation-row__unread" aria-label="unread">{unread}</span> })}
+                    </span>
+                    <span class="conversation-row__channel">{channel.label()}</span>
+                </span>
+            </a>
+        </li>
+    }
+}

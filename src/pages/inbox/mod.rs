@@ -1,0 +1,295 @@
+//! `/inbox` and `/inbox/:conversation`: the conversations with leads (filtered by status and
+//! assignee in the URL, newest activity first, live), the open thread with its composer, and the
+//! lead's card beside it (collapsible; behind a toggle on narrow screens).
+
+mod list;
+mod thread;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use leadcard_core::LiveEvent;
+use leadcard_core::inbox::{Conversation, ConversationStatus, OperatorRef};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::{self, ApiError, ConversationQuery};
+use crate::components::clock::use_now;
+use crate::components::lead_card::LeadCard;
+use crate::live::Live;
+use crate::session::Session;
+
+use list::ConversationListView;
+use thread::ConversationThread;
+
+/// How long a row changed live keeps its visual cue.
+const FRESH_FOR: Duration = Duration::from_secs(3);
+/// Below this width the card opens over the thread, behind its toggle.
+const NARROW_PX: f64 = 900.0;
+
+/// The list's filters, as in the URL query (`status`, `assignee`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filters {
+    /// `open`, `closed` or `all`.
+    pub status: String,
+    /// `any`, `me` or `unassigned`.
+    pub assignee: String,
+}
+
+impl Filters {
+    /// The filters of a URL query; anything unknown reads as the default (open, any).
+    pub fn from_query(status: Option<&str>, assignee: Option<&str>) -> Self {
+        let status = status.filter(|s| ["open", "closed", "all"].contains(s)).unwrap_or("open");
+        let assignee = assignee.filter(|a| ["any", "me", "unassigned"].contains(a)).unwrap_or("any");
+        Self { status: status.to_owned(), assignee: assignee.to_owned() }
+    }
+
+    /// Whether the list with these filters shows `conversation` (`me`: the signed-in operator).
+    pub fn shows(&self, conversation: &Conversation, me: Option<i64>) -> bool {
+        let status = match self.status.as_str() {
+            "open" => conversation.status == ConversationStatus::Open,
+            "closed" => conversation.status == ConversationStatus::Closed,
+            _ => true,
+        };
+        let assignee = conversation.assignee.as_ref().map(|a| a.id);
+        let assigned = match self.assignee.as_str() {
+            "me" => me.is_some() && assignee == me,
+            "unassigned" => assignee.is_none(),
+            _ => true,
+        };
+        status && assigned
+    }
+
+    fn query(&self, after: Option<String>) -> ConversationQuery {
+        ConversationQuery { status: self.status.clone(), assignee: self.assignee.clone(), after, limit: None }
+    }
+}
+
+/// Places `conversation` in `list` (newest activity first), replacing its old row; `None` when it
+/// falls after the loaded rows while more are to load (it comes with a later page).
+pub fn place(list: &mut Vec<Conversation>, conversation: Conversation, more_to_load: bool) -> Option<usize> {
+    list.retain(|c| c.id != conversation.id);
+    let order = |c: &Conversation| std::cmp::Reverse((c.last_activity_at, c.id));
+    let at = list.partition_point(|c| order(c) < order(&conversation));
+    if at == list.len() && more_to_load {
+        return None;
+    }
+    list.insert(at, conversation);
+    Some(at)
+}
+
+/// The Inbox list as loaded, page by page, and kept up to date live.
+#[derive(Clone, Copy)]
+pub(crate) struct Conversations {
+    pub items: RwSignal<Vec<Conversation>>,
+    pub next: RwSignal<Option<String>>,
+    pub loading: RwSignal<bool>,
+    pub loaded: RwSignal<bool>,
+    pub error: RwSignal<Option<ApiError>>,
+    /// Rows changed live a moment ago, each with the number of its last change.
+    pub fresh: RwSignal<HashMap<i64, u64>>,
+    changes: StoredValue<u64>,
+    /// Counts loads of the first page, so an answer for older filters is dropped.
+    generation: StoredValue<u64>,
+}
+
+impl Conversations {
+    fn new() -> Self {
+        Self {
+            items: RwSignal::new(Vec::new()),
+            next: RwSignal::new(None),
+            loading: RwSignal::new(false),
+            loaded: RwSignal::new(false),
+            error: RwSignal::new(None),
+            fresh: RwSignal::new(HashMap::new()),
+            changes: StoredValue::new(0),
+            generation: StoredValue::new(0),
+        }
+    }
+
+    fn reload(self, filters: Filters) {
+        self.generation.update_value(|g| *g += 1);
+        let generation = self.generation.get_value();
+        self.loading.set(true);
+        spawn_local(async move {
+            let page = api::conversations(&filters.query(None)).await;
+            if self.generation.try_get_value() != Some(generation) {
+                return;
+            }
+            match page {
+                Ok(page) => {
+                    self.items.try_set(page.items);
+                    self.next.try_set(page.next);
+                    self.error.try_set(None);
+                }
+                Err(error) => {
+                    self.error.try_set(Some(error));
+                }
+            }
+            self.loading.try_set(false);
+            self.loaded.try_set(true);
+        });
+    }
+
+    fn load_more(self, filters: Filters) {
+        let Some(after) = self.next.get_untracked() else { return };
+        if self.loading.get_untracked() {
+            return;
+        }
+        let generation = self.generation.get_value();
+        self.loading.set(true);
+        spawn_local(async move {
+            let page = api::conversations(&filters.query(Some(after))).await;
+            if self.generation.try_get_value() != Some(generation) {
+                return;
+            }
+            match page {
+                Ok(page) => {
+                    self.items.try_update(|items| {
+                        for c in page.items {
+                            if !items.iter().any(|known| known.id == c.id) {
+                                items.push(c);
+                            }
+                        }
+                    });
+                    self.next.try_set(page.next);
+                }
+                Err(error) => {
+                    self.error.try_set(Some(error));
+                }
+            }
+            self.loading.try_set(false);
+        });
+    }
+
+    /// Shows a conversation as it is now: moved to its place with a short cue, or out of the
+    /// list when the filters no longer show it.
+    fn changed(self, conversation: Conversation, shown: bool) {
+        let id = conversation.id;
+        let more = self.next.with_untracked(Option::is_some);
+        let placed = self.items.try_update(|items| {
+            if shown {
+                place(items, conversation, more).is_some()
+            } else {
+                items.retain(|c| c.id != id);
+                false
+            }
+        });
+        if placed == Some(true) {
+            self.changes.update_value(|n| *n += 1);
+            let number = self.changes.get_value();
+            self.fresh.update(|fresh| {
+                fresh.insert(id, number);
+            });
+            let fresh = self.fresh;
+            set_timeout(
+                move || {
+                    fresh.try_update(|fresh| {
+                        if fresh.get(&id) == Some(&number) {
+                            fresh.remove(&id);
+                        }
+                    });
+                },
+                FRESH_FOR,
+            );
+        }
+    }
+}
+
+fn is_narrow() -> bool {
+    web_sys::window().and_then(|w| w.inner_width().ok()).and_then(|w| w.as_f64()).is_some_and(|w| w < NARROW_PX)
+}
+
+#[component]
+pub fn InboxPage() -> impl IntoView {
+    let session = Session::expect();
+    let query = use_query_map();
+    let params = use_params_map();
+    let filters = Memo::new(move |_| query.with(|q| Filters::from_query(q.get_str("status"), q.get_str("assignee"))));
+    let selected = Memo::new(move |_| params.with(|p| p.get_str("conversation").and_then(|id| id.parse::<i64>().ok())));
+    let me = Memo::new(move |_| session.me.get().and_then(|me| me.ok()).map(|me| me.id));
+    let list = Conversations::new();
+    // The open conversation as the server last described it (the thread's header).
+    let current = RwSignal::new(None::<Conversation>);
+    let operators = RwSignal::new(Vec::<OperatorRef>::new());
+    let card_open = RwSignal::new(!is_narrow());
+    let now = use_now();
+
+    Effect::new(move |_| list.reload(filters.get()));
+    spawn_local(async move {
+        if let Ok(all) = api::operators().await {
+            operators.try_set(all);
+        }
+    });
+
+    // A changed conversation is fetched again: its row moves, the open thread's header follows.
+    let refresh = move |id: i64| {
+        spawn_local(async move {
+            match api::thread(id).await {
+                Ok(thread) => {
+                    let conversation = thread.conversation;
+                    let shown = filters.with_untracked(|f| f.shows(&conversation, me.get_untracked()));
+                    if selected.get_untracked() == Some(id) {
+                        current.try_set(Some(conversation.clone()));
+                    }
+                    list.changed(conversation, shown);
+                }
+                Err(error) if error.is_not_found() => {
+                    list.items.try_update(|items| items.retain(|c| c.id != id));
+                }
+                Err(_) => {}
+            }
+        })
+    };
+    if let Some(live) = Live::use_live() {
+        live.on_message(move |event| match event {
+            LiveEvent::ConversationChanged { conversation_id, .. } => refresh(*conversation_id),
+            LiveEvent::Presence { lead_id, last_heartbeat_at, last_active_at, .. } => {
+                let at = |ms: &Option<i64>| ms.and_then(chrono::DateTime::from_timestamp_millis);
+                let (heartbeat, active) = (at(last_heartbeat_at), at(last_active_at));
+                list.items.update(|items| {
+                    for c in items.iter_mut().filter(|c| c.lead.id == *lead_id) {
+                        c.lead.last_heartbeat = heartbeat.or(c.lead.last_heartbeat);
+                        c.lead.last_active = active.or(c.lead.last_active);
+                    }
+                });
+            }
+            LiveEvent::LeadRemoved { lead_id } => list.items.update(|items| items.retain(|c| c.lead.id != *lead_id)),
+            LiveEvent::LeadChanged { .. } => {}
+        });
+        live.on_reset(move || list.reload(filters.get_untracked()));
+    }
+
+    // The card can start loading with the list's row, before the thread answers.
+    let lead = Memo::new(move |_| {
+        let id = selected.get()?;
+        current
+            .with(|c| c.as_ref().filter(|c| c.id == id).map(|c| c.lead.id))
+            .or_else(|| list.items.with(|items| items.iter().find(|c| c.id == id).map(|c| c.lead.id)))
+    });
+
+    view! {
+        <div
+            class="inbox"
+            class:inbox--selected=move || selected.get().is_some()
+            class:inbox--card-open=move || card_open.get() && lead.get().is_some()
+        >
+            <ConversationListView list filters selected now on_more=move || list.load_more(filters.get_untracked())/>
+            {move || match selected.get() {
+                Some(id) => view! { <ConversationThread id current operators now card_open/> }.into_any(),
+                None => view! {
+                    <section class="thread thread--empty" aria-label="Conversation">
+                        <p class="thread__placeholder">"Choose a conversation to read and answer it."</p>
+                    </section>
+                }
+                .into_any(),
+            }}
+            {move || lead.get().map(|id| view! {
+                <aside class="inbox__card" data-testid="inbox-card" aria-label="The lead's card" hidden=move || !card_open.get()>
+                    <LeadCard id/>
+                </aside>
+            })}
+        </div>
+    }
+}
