@@ -166,6 +166,15 @@ pub async fn seed_if_empty(store: &Store, now: DateTime<Utc>) -> Result<bool, Se
         .map(|(id, beat)| demo_session(&mut rng, id, beat))
         .collect::<Vec<_>>();
     store.add_site_sessions(&sessions).await?;
+    // Leads that have been on the site have a visitor id, as a tracked lead would.
+    let project = store.ensure_project(now).await?;
+    let visitors = ids
+        .iter()
+        .zip(&leads)
+        .filter(|(_, lead)| lead.last_heartbeat.is_some())
+        .map(|(id, _)| (format!("demo-visitor-{id}"), *id))
+        .collect::<Vec<_>>();
+    store.add_visitors(project.id, &visitors, now).await?;
     let operator = store
         .operator_by_email(DEMO_OPERATOR_EMAIL)
         .await?

@@ -1090,6 +1090,33 @@ impl Store {
     }
 
     /// Writes whole site sessions with their pages (and the pages' `$page_view` events).
+    /// Visitor ids for leads made elsewhere (the demo seed): a lead that has been on the site
+    /// has one, so the widget can reach it (chat, pop-ups).
+    pub async fn add_visitors(
+        &self,
+        project_id: i64,
+        visitors: &[(String, i64)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let rows = visitors
+            .iter()
+            .map(|(visitor, lead)| {
+                [Value::from(project_id), Value::from(visitor.as_str()), Value::from(*lead), Value::from(to_ms(now))]
+            })
+            .collect();
+        insert_rows(
+            &mut tx,
+            self.backend,
+            "INSERT INTO visitors (project_id, visitor_id, lead_id, created_at) VALUES ",
+            " ON CONFLICT (project_id, visitor_id) DO NOTHING",
+            rows,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn add_site_sessions(&self, sessions: &[NewSiteSession]) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         let mut events = Vec::new();
