@@ -48,7 +48,11 @@ async fn the_demo_seed_creates_the_operator_and_leads_of_every_kind_once() {
     assert_eq!(pages["pages"].as_array().unwrap().len() as u64, items[0]["pages_viewed"].as_u64().unwrap());
     // A lead on the site has a visitor id: the widget can show it a chat or a pop-up.
     let channels = app.get_json(&format!("/api/v1/leads/{id}/channels")).await;
-    assert_eq!((&channels["chat"]["allowed"], &channels["popup"]["allowed"]), (&json!(true), &json!(true)), "{channels}");
+    assert_eq!(
+        (&channels["chat"]["allowed"], &channels["popup"]["allowed"]),
+        (&json!(true), &json!(true)),
+        "{channels}"
+    );
 
     // The Inbox has conversations of every channel, open and closed, some unread or the demo
     // operator's.
