@@ -187,6 +187,7 @@
 
   var root, launcher, badge, panel, list, input, popup, popupBody, popupName;
   var shown = {}; // message id -> its <li>
+  var pending = []; // the lead's messages not yet confirmed: {body, li}
   var unseen = {}; // operator chat messages not yet shown to the lead
   var popups = [];
   var after = 0;
@@ -293,7 +294,10 @@
       return;
     }
     if (shown[m.id]) return;
-    shown[m.id] = line(m);
+    // The lead's own message may arrive over the stream before its send is answered.
+    var mine = m.author === "lead" && pending.filter(function (p) { return p.body === m.body; })[0];
+    if (mine) pending.splice(pending.indexOf(mine), 1);
+    shown[m.id] = line(m, mine && mine.li);
     list.scrollTop = list.scrollHeight;
     if (m.author === "operator" && !m.seen) {
       if (panel.hasAttribute("hidden")) {
@@ -312,11 +316,15 @@
     var li = el("li", { class: "lead pending", text: String(text) }, list);
     list.scrollTop = list.scrollHeight;
     var body = { body: String(text), idempotency_key: newId() };
+    var mine = { body: String(text).trim(), li: li };
+    pending.push(mine);
     function attempt(n) {
       return send("messages", body, 2).then(
         function (m) {
-          if (shown[m.id]) li.remove();
-          else shown[m.id] = line(m, li);
+          var at = pending.indexOf(mine);
+          if (at >= 0) pending.splice(at, 1);
+          if (!shown[m.id]) shown[m.id] = line(m, li);
+          else if (shown[m.id] !== li) li.remove();
           return m;
         },
         function (error) {
