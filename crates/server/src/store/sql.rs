@@ -302,13 +302,35 @@ fn push_list(
         sql.push("1 = 1");
         return;
     }
+    // Each condition with the joins of its leaves (taken in leaf order, as they were planned).
+    let mut items: Vec<(&ValidCondition, Vec<Join>)> = conditions
+        .iter()
+        .map(|condition| {
+            let leaves = match condition {
+                ValidCondition::Group { conditions, .. } => conditions.len(),
+                _ => 1,
+            };
+            (condition, joins.by_ref().take(leaves).collect())
+        })
+        .collect();
+    if mode == Match::All {
+        // SQLite tests AND terms as written: the sets first (they drive), then the cheap probes
+        // (an event probe reads a narrow index; a property probe a wide table), groups last.
+        items.sort_by_key(|(condition, joins)| match (condition, joins.first()) {
+            (ValidCondition::Group { .. }, _) => 3,
+            (_, Some(Join::Set) | None) => 0,
+            (ValidCondition::Event(_), _) => 1,
+            _ => 2,
+        });
+    }
     sql.push("(");
-    for (i, condition) in conditions.iter().enumerate() {
+    for (i, (condition, joins)) in items.into_iter().enumerate() {
         if i > 0 {
             sql.push(if mode == Match::All { " AND " } else { " OR " });
         }
+        let mut joins = joins.into_iter();
         match condition {
-            ValidCondition::Group { mode, conditions } => push_list(sql, *mode, conditions, joins, now),
+            ValidCondition::Group { mode, conditions } => push_list(sql, *mode, conditions, &mut joins, now),
             leaf => push_leaf(sql, leaf, joins.next().unwrap_or(Join::Set), now),
         }
     }
@@ -333,9 +355,12 @@ fn push_leaf(sql: &mut Sql, condition: &ValidCondition, join: Join, now: DateTim
                 sql.push(" GROUP BY e.lead_id HAVING COUNT(*) ").push(having).bind(n).push(")");
             }
             Join::Probe => {
-                sql.push("(SELECT COUNT(*) FROM events e WHERE e.lead_id = l.id AND ");
+                // Whether an n-th (at least) or an (n+1)-th (at most: none) event exists, which
+                // stops reading at that row instead of counting them all.
+                let (not, skip) = if op == ">=" { ("", n - 1) } else { ("NOT ", n) };
+                sql.push(not).push("EXISTS (SELECT 1 FROM events e WHERE e.lead_id = l.id AND ");
                 push_related_where(sql, condition, now);
-                sql.push(") ").push(op).push(" ").bind(n);
+                sql.push(" LIMIT 1 OFFSET ").bind(skip).push(")");
             }
         }
         return;
