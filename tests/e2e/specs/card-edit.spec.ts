@@ -29,12 +29,14 @@ test('a pinned property shows in the header, survives reload, and unpins from th
   const first = page.getByTestId('property-row').first();
   const name = (await first.getAttribute('data-name'))!;
   await first.hover();
-  await first.getByTestId('pin').click();
+  // The header shows the pin at once; reload only after the server stored it.
+  const stored = () => page.waitForResponse((r) => r.url().endsWith('/api/v1/pins') && r.request().method() === 'PUT');
+  await Promise.all([stored(), first.getByTestId('pin').click()]);
   const pinned = page.locator(`[data-testid=pinned-property][data-name="${name}"]`);
   await expect(pinned).toBeVisible();
   await page.reload();
   await expect(pinned).toBeVisible();
-  await pinned.getByTestId('unpin').click();
+  await Promise.all([stored(), pinned.getByTestId('unpin').click()]);
   await expect(pinned).toHaveCount(0);
   await page.reload();
   await expect(page.getByTestId('lead-card')).toBeVisible();
