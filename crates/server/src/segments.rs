@@ -25,6 +25,10 @@ use crate::store::{LeadMembershipChange, LeadScope, Store, StoreError, StoreResu
 
 /// Leads per batch when a segment's members are recomputed.
 pub const REBUILD_BATCH: i64 = 10_000;
+/// Between two batches of a rebuild the job pauses as long as the batch took (at most this long),
+/// so a fill over a million leads takes at most half of the database's writer and operators'
+/// requests are not queued behind it.
+pub const REBUILD_PAUSE_MAX: std::time::Duration = std::time::Duration::from_secs(1);
 /// Most events whose window closed that one run of the window job looks at, per condition.
 pub const WINDOW_BATCH: i64 = 1_000;
 /// How often the periodic job runs.
@@ -187,10 +191,14 @@ pub async fn rebuild_pending(state: &AppState) -> StoreResult<usize> {
         let mut after = 0;
         while after < upto_id {
             let upto = (after + REBUILD_BATCH).min(upto_id);
+            let started = std::time::Instant::now();
             let changes = state
                 .store
                 .update_members(&segment, &LeadScope::Range { after, upto }, state.clock.now(), reason)
                 .await?;
+            if upto < upto_id {
+                tokio::time::sleep(started.elapsed().min(REBUILD_PAUSE_MAX)).await;
+            }
             moved += changes.entered.len() + changes.left.len();
             if reason.is_some() {
                 announce(state, changes.entered.iter().chain(&changes.left).copied()).await;
