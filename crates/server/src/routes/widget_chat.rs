@@ -28,6 +28,7 @@ use super::track::{MAX_BODY_BYTES, TrackBody, authorized, invalid, preflight};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
+use crate::segments::{self, Cause};
 use crate::store::{Project, Store, WidgetSendOutcome};
 
 /// A stream ends after this long; EventSource reconnects with `Last-Event-ID`.
@@ -138,6 +139,12 @@ async fn send(
                 message_id: Some(message.id),
             };
             state.live.publish(event).await;
+            // A visitor seen for the first time became a lead here: it enters the segments that
+            // hold for a new lead (for a known lead nothing changed, and nothing is written).
+            let state = state.clone();
+            tokio::spawn(async move {
+                segments::recompute_lead_logged(&state, lead_id, Cause::Other("wrote in the chat".to_owned())).await;
+            });
             Ok((StatusCode::CREATED, Json(message)))
         }
         WidgetSendOutcome::Sent { message, .. } => Ok((StatusCode::OK, Json(message))),

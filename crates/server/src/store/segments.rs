@@ -16,7 +16,7 @@ use super::addresses::read_subscription;
 use super::leads::parse_stored_value;
 use super::leads::{DRIVER_SIZING_CAP, page_joins};
 use super::settings::email_settings_in;
-use super::sql::{Join, Sql, Value, driver_rank, push_lead_conditions};
+use super::sql::{Join, Sql, Value, driver_rank, push_driver_source, push_lead_conditions, reads_lead_row};
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
 
@@ -390,13 +390,18 @@ impl Store {
         Ok(found.is_some())
     }
 
-    /// How the exact count reads each condition: when every top-level condition must hold, the
-    /// smallest one that can drive (see `sql::driver_rank`) is read as a set and walked, and each
-    /// other large one probed for just those leads, so the count costs about one probe per lead
-    /// of the smallest condition instead of one per lead of the base. Otherwise as the lists do.
-    async fn plan_exact_count(&self, filter: &ValidFilter, now: DateTime<Utc>) -> StoreResult<Vec<Join>> {
+    /// How the exact count reads each condition, and which leaf drives it: when every top-level
+    /// condition must hold, the smallest one that can drive (see `sql::driver_rank`) is walked
+    /// and each other large one probed for just those leads, so the count costs about one probe
+    /// per lead of the smallest condition instead of one per lead of the base. Otherwise as the
+    /// lists do.
+    async fn plan_exact_count(
+        &self,
+        filter: &ValidFilter,
+        now: DateTime<Utc>,
+    ) -> StoreResult<(Vec<Join>, Option<usize>)> {
         if filter.mode != Match::All {
-            return Ok(self.plan_joins(filter, now).await?.1);
+            return Ok((self.plan_joins(filter, now).await?.1, None));
         }
         let sizes = self.leaf_sizes(filter, DRIVER_SIZING_CAP, now).await?;
         // Leaves in `leaves()` order; only those directly under the top level may drive.
@@ -415,25 +420,40 @@ impl Store {
             leaf += 1;
         }
         let Some((_, _, driver)) = driver else {
-            return Ok(self.plan_joins(filter, now).await?.1);
+            return Ok((self.plan_joins(filter, now).await?.1, None));
         };
-        Ok(page_joins(&sizes)
+        let joins = page_joins(&sizes)
             .into_iter()
             .enumerate()
             .map(|(i, join)| if i == driver { Join::Set } else { join })
-            .collect())
+            .collect();
+        Ok((joins, Some(driver)))
     }
 
-    /// How many leads match, exactly up to `cap`.
+    /// How many leads match, exactly up to `cap`. With a driving leaf and no condition on the
+    /// lead's own columns, the query reads the driver's ids instead of `leads` (see
+    /// `sql::push_driver_source`); otherwise the driver is a set `leads` is walked through.
     pub async fn count_matching(
         &self,
         filter: &ValidFilter,
         cap: i64,
         now: DateTime<Utc>,
     ) -> StoreResult<SegmentCount> {
-        let count_joins = self.plan_exact_count(filter, now).await?;
-        let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM leads l WHERE 1 = 1");
-        push_lead_conditions(&mut count, filter, &count_joins, None, now);
+        let (mut joins, driver) = self.plan_exact_count(filter, now).await?;
+        let leaves = filter.leaves();
+        let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM ");
+        match driver {
+            Some(leaf) if !leaves.iter().any(|c| reads_lead_row(c)) => {
+                count.push("(");
+                push_driver_source(&mut count, leaves[leaf], now);
+                count.push(") l WHERE 1 = 1");
+                joins[leaf] = Join::Driven;
+            }
+            _ => {
+                count.push("leads l WHERE 1 = 1");
+            }
+        }
+        push_lead_conditions(&mut count, filter, &joins, None, now);
         count.push(" LIMIT ").bind(cap + 1).push(") t");
         let counted: i64 = count.query_scalar().fetch_one(&self.pool).await?;
         Ok(SegmentCount { count: counted.clamp(0, cap) as u64, exact: counted <= cap })

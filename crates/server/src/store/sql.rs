@@ -183,6 +183,9 @@ pub(crate) enum Join {
     /// rows are many, because a page (or the capped count) fills after few leads; SQLite runs it
     /// as written, while PostgreSQL plans both forms alike.
     Probe,
+    /// The query reads this condition's own rows as its source `l` (see [`push_driver_source`]):
+    /// every lead it yields already passes, nothing is left to test.
+    Driven,
 }
 
 /// A condition's rows in another table, keyed to a column of `leads l`.
@@ -227,6 +230,43 @@ pub(crate) fn driver_rank(condition: &ValidCondition) -> Option<u8> {
         return None;
     }
     Some(if matches!(condition, ValidCondition::Event(_)) { 1 } else { 0 })
+}
+
+/// Whether a condition reads columns of the lead's own row (not only its id), so that a query
+/// must read `leads` itself rather than a driver's ids (see [`push_driver_source`]).
+pub(crate) fn reads_lead_row(condition: &ValidCondition) -> bool {
+    match condition {
+        ValidCondition::Group { conditions, .. } => conditions.iter().any(reads_lead_row),
+        ValidCondition::Presence(_) => true,
+        _ => related(condition).is_some_and(|r| r.outer != "l.id"),
+    }
+}
+
+/// `SELECT ... AS id`: the ids of the leads a driving condition (see [`driver_rank`]) holds for,
+/// each once, read from the condition's own index. A query that reads it as `l` in place of
+/// `leads l` walks that index instead of probing it once per lead: the exact count of a segment
+/// over 1M leads, driven by `$country` = Germany (115,000 leads), from 0.30 s to 0.21 s in SQLite.
+/// Only for conditions where [`driver_rank`] is `Some`.
+pub(crate) fn push_driver_source(sql: &mut Sql, condition: &ValidCondition, now: DateTime<Utc>) {
+    match condition {
+        ValidCondition::Event(test) => {
+            // Events repeat per lead: grouped, which also counts them when more than one is needed.
+            sql.push("SELECT e.lead_id AS id FROM events e WHERE ");
+            push_related_where(sql, condition, now);
+            sql.push(" GROUP BY e.lead_id");
+            if let EventCount::AtLeast(n) = test.count
+                && n > 1
+            {
+                sql.push(" HAVING COUNT(*) >= ").bind(n);
+            }
+        }
+        _ => {
+            // A property and a tag are one row per lead at most (their primary keys).
+            let Some(related) = related(condition) else { return };
+            sql.push("SELECT ").push(related.key).push(" AS id FROM ").push(related.table).push(" WHERE ");
+            push_related_where(sql, condition, now);
+        }
+    }
 }
 
 /// The WHERE of a condition's rows in its table, without the link to the lead.
@@ -318,7 +358,7 @@ fn push_list(
         // (an event probe reads a narrow index; a property probe a wide table), groups last.
         items.sort_by_key(|(condition, joins)| match (condition, joins.first()) {
             (ValidCondition::Group { .. }, _) => 3,
-            (_, Some(Join::Set) | None) => 0,
+            (_, Some(Join::Set | Join::Driven) | None) => 0,
             (ValidCondition::Event(_), _) => 1,
             _ => 2,
         });
@@ -338,6 +378,10 @@ fn push_list(
 }
 
 fn push_leaf(sql: &mut Sql, condition: &ValidCondition, join: Join, now: DateTime<Utc>) {
+    if join == Join::Driven {
+        sql.push("1 = 1");
+        return;
+    }
     if let ValidCondition::Event(test) = condition
         && let Some((op, n)) = match test.count {
             EventCount::AtLeast(n) if n > 1 => Some((">=", n)),
@@ -354,7 +398,7 @@ fn push_leaf(sql: &mut Sql, condition: &ValidCondition, join: Join, now: DateTim
                 push_related_where(sql, condition, now);
                 sql.push(" GROUP BY e.lead_id HAVING COUNT(*) ").push(having).bind(n).push(")");
             }
-            Join::Probe => {
+            Join::Probe | Join::Driven => {
                 // Whether an n-th (at least) or an (n+1)-th (at most: none) event exists, which
                 // stops reading at that row instead of counting them all.
                 let (not, skip) = if op == ">=" { ("", n - 1) } else { ("NOT ", n) };
@@ -375,7 +419,7 @@ fn push_leaf(sql: &mut Sql, condition: &ValidCondition, join: Join, now: DateTim
                 sql.push(related.outer).push(" ").push(not).push("IN (SELECT ").push(related.key);
                 sql.push(" FROM ").push(related.table).push(" WHERE ");
             }
-            Join::Probe => {
+            Join::Probe | Join::Driven => {
                 sql.push(not).push("EXISTS (SELECT 1 FROM ").push(related.table).push(" WHERE ");
                 sql.push(related.key).push(" = ").push(related.outer).push(" AND ");
             }
@@ -487,5 +531,41 @@ mod tests {
         assert!(!sql.text().contains("hara"));
         assert!(!sql.text().contains("vip"));
         assert_eq!(sql.values.len(), 4 + 1 + 2 + 1 + 2);
+    }
+
+    fn leaves(json: &str) -> ValidFilter {
+        Filter::from_query(json).unwrap().check().unwrap()
+    }
+
+    #[test]
+    fn a_driver_yields_each_lead_once() {
+        let filter = leaves(
+            r#"{"all":[{"kind":"event","event":"Added to cart","op":"at_least","count":2,"days":7},
+                       {"kind":"event","event":"Purchase","op":"at_least","count":1},
+                       {"kind":"property","name":"plan","op":"equals","value":"pro"}]}"#,
+        );
+        let sources: Vec<String> = filter
+            .leaves()
+            .into_iter()
+            .map(|leaf| {
+                let mut sql = Sql::new(Backend::Sqlite, "");
+                push_driver_source(&mut sql, leaf, Utc::now());
+                sql.text().to_owned()
+            })
+            .collect();
+        assert!(sources[0].ends_with("GROUP BY e.lead_id HAVING COUNT(*) >= ?"), "{}", sources[0]);
+        assert!(sources[1].ends_with("GROUP BY e.lead_id"), "events repeat per lead: {}", sources[1]);
+        assert!(sources[2].starts_with("SELECT p.lead_id AS id FROM lead_properties p WHERE p.name = ?"));
+    }
+
+    #[test]
+    fn conditions_on_the_lead_row_keep_the_leads_table() {
+        let filter = leaves(
+            r#"{"all":[{"kind":"presence","presence":"online"},{"kind":"subscription","status":"subscribed"},
+                       {"kind":"tag","tag":"vip"},
+                       {"kind":"group","match":"any","conditions":[{"kind":"tag","tag":"a"},{"kind":"presence","presence":"offline"}]}]}"#,
+        );
+        let read: Vec<bool> = filter.all.iter().map(reads_lead_row).collect();
+        assert_eq!(read, [true, true, false, true]);
     }
 }

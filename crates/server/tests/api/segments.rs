@@ -390,3 +390,23 @@ async fn a_first_visit_and_an_identify_move_the_tracked_lead_with_the_reason() {
     assert_eq!((&entry["entered"], &entry["reason"]), (&json!(true), &json!("identified as user user-42")));
     assert_eq!(segment_names(&app, lead).await, ["Pro users", "Visitors"]);
 }
+
+#[tokio::test]
+async fn a_visitor_who_first_writes_in_the_chat_enters_its_segments() {
+    use crate::tracking::{site, track};
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let site = site(&app).await;
+    create(&app, "No address yet", json!({"all": [{"kind": "property", "name": "$email", "op": "not_exists"}]})).await;
+    filled(&app).await;
+
+    // No page view first: the chat message itself makes the lead.
+    let body = json!({"visitor_id": "chat-only-1", "body": "Hello?", "idempotency_key": "chat-only-key-1"});
+    let response = track(&app, &site.key, "messages", body).await;
+    assert_eq!(response.status(), 201);
+    let project = app.store.ensure_project(app.clock.now()).await.unwrap();
+    let lead = app.store.lead_of_visitor(project.id, "chat-only-1").await.unwrap().expect("the visitor's lead");
+    let entry = eventually_entered(&app, lead, "No address yet").await;
+    assert_eq!((&entry["entered"], &entry["reason"]), (&json!(true), &json!("wrote in the chat")));
+    assert_eq!(segment_names(&app, lead).await, ["No address yet"]);
+}
