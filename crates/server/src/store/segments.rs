@@ -55,6 +55,10 @@ pub struct PendingRebuild {
     pub silent: bool,
 }
 
+/// The most leads one membership write decides and writes (see [`Store::update_members`]): each
+/// write holds SQLite's write lock for about a millisecond per hundred leads.
+pub const WRITE_CHUNK: usize = 500;
+
 /// How the SQL reads each condition of a filter (the agreement test checks both forms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plan {
@@ -238,8 +242,16 @@ impl Store {
 
     /// Brings the segment's members within `scope` in line with its filter at `now`, through the
     /// SQL compiler, and records an entry with `reason` for each lead that entered or left
-    /// (`None`: no entries). Each lead is decided and written by one statement, and a membership
-    /// row that another writer already added or removed is not recorded twice.
+    /// (`None`: no entries).
+    ///
+    /// The scope is read first, outside any transaction (on SQLite a read holds no lock); then
+    /// only the leads whose membership differs are decided again and written, in short
+    /// transactions of at most [`WRITE_CHUNK`] leads. So a fill over every lead holds the write
+    /// lock for the few changed leads' statements instead of the whole scope's evaluation, and
+    /// operators' writes go between. Each changed lead is still decided and written by one
+    /// statement under the lock: a lead edited between the read and the write is written as it is
+    /// at the write (its own recomputation after the edit sees the same), and a membership row
+    /// that another writer already added or removed is not recorded twice.
     pub async fn update_members(
         &self,
         segment: &CheckedSegment,
@@ -247,51 +259,77 @@ impl Store {
         now: DateTime<Utc>,
         reason: Option<&str>,
     ) -> StoreResult<MembershipChanges> {
-        let at = to_ms(now);
-        let (page_joins, _) = self.plan_joins(&segment.filter, now).await?;
-        let scope_sql = |sql: &mut Sql, column: &str| match scope {
+        let matching = self.ids_matching(&segment.filter, scope, now, Plan::Sized).await?;
+        let mut members = Sql::new(self.backend, "SELECT lead_id FROM segment_members WHERE segment_id = ");
+        members.bind(segment.id).push(" AND ");
+        match scope {
             LeadScope::Range { after, upto } => {
-                sql.push(column).push(" > ").bind(*after).push(" AND ").push(column).push(" <= ").bind(*upto);
+                members.push("lead_id > ").bind(*after).push(" AND lead_id <= ").bind(*upto);
             }
+            LeadScope::Ids(ids) if ids.is_empty() => return Ok(MembershipChanges::default()),
             LeadScope::Ids(ids) => {
-                sql.push(column).push(" IN ").bind_list(ids.iter().copied());
+                members.push("lead_id IN ").bind_list(ids.iter().copied());
             }
-        };
-        if let LeadScope::Ids(ids) = scope
-            && ids.is_empty()
-        {
-            return Ok(MembershipChanges::default());
         }
-        let mut tx = self.begin().await?;
-        let mut enter = Sql::new(self.backend, "INSERT INTO segment_members (segment_id, lead_id, since) SELECT ");
-        enter.bind(segment.id).push(", l.id, ").bind(at).push(" FROM leads l WHERE ");
-        scope_sql(&mut enter, "l.id");
-        push_lead_conditions(&mut enter, &segment.filter, &page_joins, None, now);
-        enter.push(" ON CONFLICT (segment_id, lead_id) DO NOTHING RETURNING lead_id");
-        let mut entered: Vec<i64> = enter.query_scalar().fetch_all(&mut *tx).await?;
+        let members: HashSet<i64> = members.query_scalar().fetch_all(&self.pool).await?.into_iter().collect();
+        let matching_set: HashSet<i64> = matching.iter().copied().collect();
+        let to_enter: Vec<i64> = matching.into_iter().filter(|id| !members.contains(id)).collect();
+        let mut to_leave: Vec<i64> = members.into_iter().filter(|id| !matching_set.contains(id)).collect();
+        to_leave.sort_unstable();
 
-        let mut leave = Sql::new(self.backend, "DELETE FROM segment_members WHERE segment_id = ");
-        leave.bind(segment.id).push(" AND ");
-        scope_sql(&mut leave, "lead_id");
-        leave.push(" AND lead_id NOT IN (SELECT l.id FROM leads l WHERE ");
-        scope_sql(&mut leave, "l.id");
-        push_lead_conditions(&mut leave, &segment.filter, &page_joins, None, now);
-        leave.push(") RETURNING lead_id");
-        let mut left: Vec<i64> = leave.query_scalar().fetch_all(&mut *tx).await?;
+        let mut changes = MembershipChanges::default();
+        for chunk in to_enter.chunks(WRITE_CHUNK) {
+            let applied = self.write_members(segment, chunk, true, now, reason).await?;
+            changes.entered.extend(applied);
+        }
+        for chunk in to_leave.chunks(WRITE_CHUNK) {
+            let applied = self.write_members(segment, chunk, false, now, reason).await?;
+            changes.left.extend(applied);
+        }
+        changes.entered.sort_unstable();
+        changes.left.sort_unstable();
+        Ok(changes)
+    }
 
-        entered.sort_unstable();
-        left.sort_unstable();
+    /// One short write of [`Store::update_members`]: `ids` enter (those that match now) or leave
+    /// (those that no longer match), decided again under the write lock; their entries recorded.
+    async fn write_members(
+        &self,
+        segment: &CheckedSegment,
+        ids: &[i64],
+        enter: bool,
+        now: DateTime<Utc>,
+        reason: Option<&str>,
+    ) -> StoreResult<Vec<i64>> {
+        let at = to_ms(now);
+        // A few leads, each looked up by id: every condition is probed for just them.
+        let probes = vec![Join::Probe; segment.filter.leaves().len()];
+        let mut tx = self.begin_write().await?;
+        let mut applied: Vec<i64> = if enter {
+            let mut sql = Sql::new(self.backend, "INSERT INTO segment_members (segment_id, lead_id, since) SELECT ");
+            sql.bind(segment.id).push(", l.id, ").bind(at).push(" FROM leads l WHERE l.id IN ");
+            sql.bind_list(ids.iter().copied());
+            push_lead_conditions(&mut sql, &segment.filter, &probes, None, now);
+            sql.push(" ON CONFLICT (segment_id, lead_id) DO NOTHING RETURNING lead_id");
+            sql.query_scalar().fetch_all(&mut *tx).await?
+        } else {
+            let mut sql = Sql::new(self.backend, "DELETE FROM segment_members WHERE segment_id = ");
+            sql.bind(segment.id).push(" AND lead_id IN ").bind_list(ids.iter().copied());
+            sql.push(" AND lead_id NOT IN (SELECT l.id FROM leads l WHERE l.id IN ").bind_list(ids.iter().copied());
+            push_lead_conditions(&mut sql, &segment.filter, &probes, None, now);
+            sql.push(") RETURNING lead_id");
+            sql.query_scalar().fetch_all(&mut *tx).await?
+        };
+        applied.sort_unstable();
         if let Some(reason) = reason {
-            let rows = entered
+            let rows = applied
                 .iter()
-                .map(|id| (*id, true))
-                .chain(left.iter().map(|id| (*id, false)))
-                .map(|(lead_id, entered)| history_row(lead_id, segment.id, &segment.name, entered, reason, at))
+                .map(|lead_id| history_row(*lead_id, segment.id, &segment.name, enter, reason, at))
                 .collect();
             insert_history(&mut tx, self.backend, rows).await?;
         }
         tx.commit().await?;
-        Ok(MembershipChanges { entered, left })
+        Ok(applied)
     }
 
     /// The segments a lead is a member of now (as last recorded).
