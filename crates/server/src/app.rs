@@ -28,6 +28,9 @@ pub struct AppState {
     pub ingest: Ingest,
     pub tracking: Arc<Tracking>,
     pub mailer: Arc<Mailer>,
+    /// Held while segment members are rebuilt (`segments::rebuild_pending`): one fill at a time
+    /// in this process, however many segments were created at once.
+    pub segment_rebuild: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +90,7 @@ impl Application {
             ingest,
             tracking: Arc::new(Tracking::new(config.tracking.track_rate)),
             mailer,
+            segment_rebuild: Arc::default(),
         };
         let options = routes::Options { test_mode: config.test_mode, demo_site: config.seed_demo };
         let router = routes::router(state.clone(), &config.dist, options);

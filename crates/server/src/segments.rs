@@ -180,7 +180,12 @@ pub fn ordinal(n: i64) -> String {
 /// A new segment's first fill is silent (no timeline entries). A lead edited while that fill
 /// runs may be taken in by the fill just before its own recomputation looks, and then enters
 /// without an entry; its membership is right either way.
+///
+/// One rebuild runs at a time (`AppState::segment_rebuild`): a call waits for the running one,
+/// then reads what is still pending. Fifty segments created at once are filled one after the
+/// other, not by fifty concurrent fills over every lead each holding a pooled connection.
 pub async fn rebuild_pending(state: &AppState) -> StoreResult<usize> {
+    let _one_at_a_time = state.segment_rebuild.lock().await;
     let mut moved = 0;
     for pending in state.store.pending_rebuilds().await? {
         let Some(segment) = pending.segment.checked() else {

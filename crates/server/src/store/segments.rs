@@ -59,6 +59,11 @@ pub struct PendingRebuild {
 /// write holds SQLite's write lock for about a millisecond per hundred leads.
 pub const WRITE_CHUNK: usize = 500;
 
+/// The pause between two of those writes on SQLite, when one call makes several: the lock is
+/// free this long for operators' writes, which SQLite's busy handler retries every 1-25 ms in
+/// their first quarter second of waiting.
+pub const WRITE_PAUSE: std::time::Duration = std::time::Duration::from_millis(30);
+
 /// How the SQL reads each condition of a filter (the agreement test checks both forms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plan {
@@ -278,13 +283,16 @@ impl Store {
         to_leave.sort_unstable();
 
         let mut changes = MembershipChanges::default();
-        for chunk in to_enter.chunks(WRITE_CHUNK) {
-            let applied = self.write_members(segment, chunk, true, now, reason).await?;
-            changes.entered.extend(applied);
-        }
-        for chunk in to_leave.chunks(WRITE_CHUNK) {
-            let applied = self.write_members(segment, chunk, false, now, reason).await?;
-            changes.left.extend(applied);
+        let writes =
+            to_enter.chunks(WRITE_CHUNK).map(|c| (c, true)).chain(to_leave.chunks(WRITE_CHUNK).map(|c| (c, false)));
+        for (i, (chunk, enter)) in writes.enumerate() {
+            if i > 0 && self.backend == Backend::Sqlite {
+                // Another writer waiting for the lock polls every few ms (SQLite's busy handler,
+                // up to 100 ms apart after a while): back-to-back writes would starve it.
+                tokio::time::sleep(WRITE_PAUSE).await;
+            }
+            let applied = self.write_members(segment, chunk, enter, now, reason).await?;
+            if enter { changes.entered.extend(applied) } else { changes.left.extend(applied) }
         }
         changes.entered.sort_unstable();
         changes.left.sort_unstable();
