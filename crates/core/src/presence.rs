@@ -36,6 +36,16 @@ impl Presence {
         now - PRESENCE_WINDOW
     }
 
+    /// Why a lead whose presence just became `self` entered or left a segment, as its timeline
+    /// says it ("Entered segment *Online now* — came online").
+    pub fn change_reason(self) -> &'static str {
+        match self {
+            Presence::Online => "came online",
+            Presence::Sleeping => "went idle (page open, no activity for 2 minutes)",
+            Presence::Offline => "went offline (no heartbeat for 2 minutes)",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Presence::Online => "online",

@@ -7,7 +7,9 @@
 //!   every lead through the SQL compiler, in batches of lead ids.
 //! - Windows pass without any change to a lead ("at least 2 times in the last 7 days"), so
 //!   [`window_tick`] looks, for each segment with a windowed event condition, only at the leads
-//!   whose counted events left the window since its last run, a bounded number per run.
+//!   whose counted events left the window since its last run, a bounded number per run; and,
+//!   for a segment with a presence condition, at the leads with a recent heartbeat (presence
+//!   changes when heartbeats stop), recording their new presence as the reason.
 //!
 //! The periodic work runs on one instance at a time (a PostgreSQL advisory lock); every write is
 //! idempotent (a membership row added or removed once is recorded once), so an overlap costs
@@ -17,11 +19,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use leadcard_core::filter::DAY_MS;
+use leadcard_core::presence::PRESENCE_WINDOW;
 use leadcard_core::{CheckedSegment, LeadFacts, LiveEvent, PropertyValue, Segment, ValidCondition, ValidFilter};
 
 use crate::app::AppState;
 use crate::clock::to_ms;
-use crate::store::{LeadMembershipChange, LeadScope, Store, StoreError, StoreResult};
+use crate::store::{LeadMembershipChange, LeadScope, Reason, Store, StoreError, StoreResult};
 
 /// Leads per batch when a segment's members are recomputed.
 pub const REBUILD_BATCH: i64 = 10_000;
@@ -191,7 +194,7 @@ pub async fn rebuild_pending(state: &AppState) -> StoreResult<usize> {
         let Some(segment) = pending.segment.checked() else {
             continue;
         };
-        let reason = (!pending.silent).then_some("segment definition changed");
+        let reason = if pending.silent { Reason::Silent } else { Reason::Text("segment definition changed") };
         let upto_id = state.store.max_lead_id().await?;
         let mut after = 0;
         while after < upto_id {
@@ -205,7 +208,7 @@ pub async fn rebuild_pending(state: &AppState) -> StoreResult<usize> {
                 tokio::time::sleep(started.elapsed().min(REBUILD_PAUSE_MAX)).await;
             }
             moved += changes.entered.len() + changes.left.len();
-            if reason.is_some() {
+            if !pending.silent {
                 announce(state, changes.entered.iter().chain(&changes.left).copied()).await;
             }
             after = upto;
@@ -223,11 +226,17 @@ async fn announce(state: &AppState, leads: impl Iterator<Item = i64> + Clone) {
     }
 }
 
-/// One run of the window job: for each segment with windowed event conditions, the leads whose
-/// counted events left a window since the last run are re-evaluated (SQL, restricted to those
-/// leads) and their exits or entries recorded as "N-day window for X passed". At most
-/// [`WINDOW_BATCH`] events per condition per run; the rest wait for the next run. Returns how
-/// many leads entered or left.
+/// One run of the window job, for each segment with time-bound conditions:
+/// - windowed event conditions: the leads whose counted events left a window since the last run
+///   are re-evaluated (SQL, restricted to those leads) and their exits or entries recorded as
+///   "N-day window for X passed". At most [`WINDOW_BATCH`] events per condition per run; the rest
+///   wait for the next run.
+/// - presence conditions: the leads with a heartbeat since two minutes before the last run (those
+///   on the site now or who just left it; nobody else's presence can have changed) are
+///   re-evaluated and their moves recorded with their new presence ("came online", "went
+///   offline ..."). The cost follows the site's live traffic, not the number of leads.
+///
+/// Returns how many leads entered or left.
 pub async fn window_tick(state: &AppState) -> StoreResult<usize> {
     let now = state.clock.now();
     let mut moved = 0;
@@ -239,7 +248,8 @@ pub async fn window_tick(state: &AppState) -> StoreResult<usize> {
                 windows.push(window);
             }
         }
-        if windows.is_empty() {
+        let presence = segment.filter.leaves().iter().any(|c| matches!(c, ValidCondition::Presence(_)));
+        if windows.is_empty() && !presence {
             continue;
         }
         let Some(from) = state.store.window_checked_at(segment.id).await? else {
@@ -263,7 +273,15 @@ pub async fn window_tick(state: &AppState) -> StoreResult<usize> {
             leads.sort_unstable();
             leads.dedup();
             let reason = format!("{days}-day window for {name} passed");
-            let changes = state.store.update_members(&segment, &LeadScope::Ids(leads), now, Some(&reason)).await?;
+            let changes =
+                state.store.update_members(&segment, &LeadScope::Ids(leads), now, Reason::Text(&reason)).await?;
+            moved += changes.entered.len() + changes.left.len();
+            announce(state, changes.entered.iter().chain(&changes.left).copied()).await;
+        }
+        if presence {
+            let since = from - PRESENCE_WINDOW.num_milliseconds();
+            let leads = state.store.leads_beating_since(since).await?;
+            let changes = state.store.update_members(&segment, &LeadScope::Ids(leads), now, Reason::Presence).await?;
             moved += changes.entered.len() + changes.left.len();
             announce(state, changes.entered.iter().chain(&changes.left).copied()).await;
         }

@@ -44,7 +44,7 @@ pub use notes::NoteDeletion;
 pub use operators::{NewOperator, OperatorWithHash};
 pub use outbox::{ClaimedMail, Delivery, NewMail};
 pub use removal::Removal;
-pub use segments::{JobLock, LeadMembershipChange, LeadScope, MembershipChanges, PendingRebuild, Plan};
+pub use segments::{JobLock, LeadMembershipChange, LeadScope, MembershipChanges, PendingRebuild, Plan, Reason};
 pub use sessions::SessionRecord;
 pub use tracking::{
     BatchOutcome, NewSiteSession, PreparedEvent, Project, TrackKind, TrackWrite, event_cursor, parse_event_cursor,

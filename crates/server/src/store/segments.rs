@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Utc};
 use leadcard_core::filter::fold;
 use leadcard_core::{
-    CheckedSegment, EventFacts, Filter, LeadFacts, Match, Segment, SegmentCount, SegmentHistoryEntry, ValidCondition,
-    ValidFilter,
+    CheckedSegment, EventFacts, Filter, LeadFacts, Match, Presence, Segment, SegmentCount, SegmentHistoryEntry,
+    ValidCondition, ValidFilter,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, FromRow};
@@ -53,6 +53,17 @@ pub struct PendingRebuild {
     pub segment: Segment,
     /// Created, not edited: members are filled in without timeline entries.
     pub silent: bool,
+}
+
+/// What a membership update writes in the timeline of each lead that entered or left.
+#[derive(Debug, Clone, Copy)]
+pub enum Reason<'a> {
+    /// Nothing (a new segment's first fill).
+    Silent,
+    /// The same sentence for every lead.
+    Text(&'a str),
+    /// The presence each lead has now ("came online", "went offline ..."): `leadcard_core::Presence::change_reason`.
+    Presence,
 }
 
 /// The most leads one membership write decides and writes (see [`Store::update_members`]): each
@@ -239,6 +250,16 @@ impl Store {
         Ok(())
     }
 
+    /// The leads with a heartbeat after `since` (unix ms), ascending: every lead whose presence
+    /// can have changed since `since + PRESENCE_WINDOW` (coming online or going idle needs a
+    /// recent heartbeat; going offline, one that is now just over the window old).
+    pub async fn leads_beating_since(&self, since: i64) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar("SELECT id FROM leads WHERE last_heartbeat_at > $1 ORDER BY id")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// The highest lead id (0 without leads).
     pub async fn max_lead_id(&self) -> StoreResult<i64> {
         let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM leads").fetch_one(&self.pool).await?;
@@ -246,8 +267,7 @@ impl Store {
     }
 
     /// Brings the segment's members within `scope` in line with its filter at `now`, through the
-    /// SQL compiler, and records an entry with `reason` for each lead that entered or left
-    /// (`None`: no entries).
+    /// SQL compiler, and records an entry with `reason` for each lead that entered or left.
     ///
     /// The scope is read first, outside any transaction (on SQLite a read holds no lock); then
     /// only the leads whose membership differs are decided again and written, in short
@@ -262,7 +282,7 @@ impl Store {
         segment: &CheckedSegment,
         scope: &LeadScope,
         now: DateTime<Utc>,
-        reason: Option<&str>,
+        reason: Reason<'_>,
     ) -> StoreResult<MembershipChanges> {
         let matching = self.ids_matching(&segment.filter, scope, now, Plan::Sized).await?;
         let mut members = Sql::new(self.backend, "SELECT lead_id FROM segment_members WHERE segment_id = ");
@@ -307,7 +327,7 @@ impl Store {
         ids: &[i64],
         enter: bool,
         now: DateTime<Utc>,
-        reason: Option<&str>,
+        reason: Reason<'_>,
     ) -> StoreResult<Vec<i64>> {
         let at = to_ms(now);
         // A few leads, each looked up by id: every condition is probed for just them.
@@ -329,10 +349,27 @@ impl Store {
             sql.query_scalar().fetch_all(&mut *tx).await?
         };
         applied.sort_unstable();
-        if let Some(reason) = reason {
-            let rows = applied
+        let reasons: Vec<(i64, String)> = match reason {
+            Reason::Silent => Vec::new(),
+            Reason::Text(text) => applied.iter().map(|id| (*id, text.to_owned())).collect(),
+            Reason::Presence if applied.is_empty() => Vec::new(),
+            Reason::Presence => {
+                let mut sql =
+                    Sql::new(self.backend, "SELECT id, last_heartbeat_at, last_active_at FROM leads WHERE id IN ");
+                sql.bind_list(applied.iter().copied());
+                let rows: Vec<(i64, Option<i64>, Option<i64>)> = sql.query_as().fetch_all(&mut *tx).await?;
+                rows.into_iter()
+                    .map(|(id, beat, active)| {
+                        let presence = Presence::at(now, beat.map(from_ms), active.map(from_ms));
+                        (id, presence.change_reason().to_owned())
+                    })
+                    .collect()
+            }
+        };
+        if !reasons.is_empty() {
+            let rows = reasons
                 .iter()
-                .map(|lead_id| history_row(*lead_id, segment.id, &segment.name, enter, reason, at))
+                .map(|(lead_id, reason)| history_row(*lead_id, segment.id, &segment.name, enter, reason, at))
                 .collect();
             insert_history(&mut tx, self.backend, rows).await?;
         }

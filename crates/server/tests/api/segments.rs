@@ -410,3 +410,46 @@ async fn a_visitor_who_first_writes_in_the_chat_enters_its_segments() {
     assert_eq!((&entry["entered"], &entry["reason"]), (&json!(true), &json!("wrote in the chat")));
     assert_eq!(segment_names(&app, lead).await, ["No address yet"]);
 }
+
+/// The newest entry of the lead's timeline about `segment`.
+async fn newest_about(app: &TestApp, id: i64, segment: &str) -> (bool, String) {
+    let entries = history(app, id).await;
+    let entry =
+        entries.iter().find(|e| e["segment_name"] == segment).unwrap_or_else(|| panic!("no entry: {entries:?}"));
+    (entry["entered"].as_bool().unwrap(), entry["reason"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn coming_online_and_going_offline_move_the_lead_with_the_reason() {
+    use crate::tracking::{heartbeat, newest_lead, site, visit};
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let site = site(&app).await;
+    visit(&app, &site.key, "presence-visitor", "presence-session", "https://shop.test/").await;
+    let id = newest_lead(&app).await;
+    create(&app, "Online now", json!({"all": [{"kind": "presence", "presence": "online"}]})).await;
+    create(&app, "Away", json!({"all": [{"kind": "presence", "presence": "offline"}]})).await;
+    filled(&app).await;
+    // Whatever the visit left, three minutes later the lead is offline.
+    app.clock.advance(Duration::minutes(3));
+    run_job(&app.state).await.unwrap();
+    app.sign_in_with(&app.client, "anna@leadcard.test", PASSWORD).await;
+    assert_eq!(segment_names(&app, id).await, ["Away"]);
+
+    // A heartbeat with activity: online. The job records both moves with the reason.
+    heartbeat(&app, &site.key, "presence-visitor", "https://shop.test/cart", true).await;
+    run_job(&app.state).await.unwrap();
+    assert_eq!(segment_names(&app, id).await, ["Online now"]);
+    assert_eq!(newest_about(&app, id, "Online now").await, (true, "came online".to_owned()));
+    assert_eq!(newest_about(&app, id, "Away").await, (false, "came online".to_owned()));
+
+    // No heartbeat for three minutes: offline again.
+    app.clock.advance(Duration::minutes(3));
+    run_job(&app.state).await.unwrap();
+    app.sign_in_with(&app.client, "anna@leadcard.test", PASSWORD).await;
+    assert_eq!(segment_names(&app, id).await, ["Away"]);
+    let offline = "went offline (no heartbeat for 2 minutes)".to_owned();
+    assert_eq!(newest_about(&app, id, "Online now").await, (false, offline.clone()));
+    assert_eq!(newest_about(&app, id, "Away").await, (true, offline));
+    assert_eq!(run_job(&app.state).await.unwrap(), 0, "nothing changed since");
+}
