@@ -34,6 +34,9 @@ pub const REBUILD_BATCH: i64 = 10_000;
 pub const REBUILD_PAUSE_MAX: std::time::Duration = std::time::Duration::from_secs(1);
 /// Most events whose window closed that one run of the window job looks at, per condition.
 pub const WINDOW_BATCH: i64 = 1_000;
+/// The most leads on the site one presence re-evaluation takes at once (they are bound as a
+/// list: SQLite allows 32,766 parameters in a statement).
+pub const PRESENCE_SLICE: usize = 5_000;
 /// How often the periodic job runs.
 pub const JOB_EVERY: Duration = Duration::from_secs(30);
 /// The advisory lock key of the periodic segment job ("seg" in ASCII).
@@ -281,9 +284,13 @@ pub async fn window_tick(state: &AppState) -> StoreResult<usize> {
         if presence {
             let since = from - PRESENCE_WINDOW.num_milliseconds();
             let leads = state.store.leads_beating_since(since).await?;
-            let changes = state.store.update_members(&segment, &LeadScope::Ids(leads), now, Reason::Presence).await?;
-            moved += changes.entered.len() + changes.left.len();
-            announce(state, changes.entered.iter().chain(&changes.left).copied()).await;
+            // In slices: each is bound into the statements as a list of ids.
+            for slice in leads.chunks(PRESENCE_SLICE) {
+                let scope = LeadScope::Ids(slice.to_vec());
+                let changes = state.store.update_members(&segment, &scope, now, Reason::Presence).await?;
+                moved += changes.entered.len() + changes.left.len();
+                announce(state, changes.entered.iter().chain(&changes.left).copied()).await;
+            }
         }
         state.store.set_window_checked_at(segment.id, checked_upto).await?;
     }
