@@ -16,7 +16,9 @@ use super::addresses::read_subscription;
 use super::leads::parse_stored_value;
 use super::leads::{DRIVER_SIZING_CAP, page_joins};
 use super::settings::email_settings_in;
-use super::sql::{Join, Sql, Value, driver_rank, push_driver_source, push_lead_conditions, reads_lead_row};
+use super::sql::{
+    Join, Sql, Value, driver_rank, push_driver_source, push_lateral_event, push_lead_conditions, reads_lead_row,
+};
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
 
@@ -529,8 +531,23 @@ impl Store {
             Some(leaf) if !leaves.iter().any(|c| reads_lead_row(c)) => {
                 count.push("(");
                 push_driver_source(&mut count, leaves[leaf], now);
-                count.push(") l WHERE 1 = 1");
+                count.push(") l");
                 joins[leaf] = Join::Driven;
+                if self.backend == Backend::Postgres {
+                    // Counted event conditions directly under the top level join after the rest.
+                    let mut i = 0;
+                    for condition in &filter.all {
+                        if let ValidCondition::Group { conditions, .. } = condition {
+                            i += conditions.len();
+                            continue;
+                        }
+                        if i != leaf && push_lateral_event(&mut count, condition, i, now) {
+                            joins[i] = Join::Driven;
+                        }
+                        i += 1;
+                    }
+                }
+                count.push(" WHERE 1 = 1");
             }
             _ => {
                 count.push("leads l WHERE 1 = 1");
