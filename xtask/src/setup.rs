@@ -99,6 +99,8 @@ pub fn step(what: &str) {
 
 /// The release app in dist/: `trunk build --release` with each page in its own wasm chunk
 /// (split.rs). The integrity hashes Trunk writes would not match the split files, so it writes none.
+/// `--minify` shrinks the CSS (Trunk's JS minifier gives up on wasm-bindgen's module, which split.rs
+/// replaces anyway).
 pub fn build_app(path: &str) -> Result<()> {
     // Trunk runs cargo offline (Trunk.toml), so fetch the crates first.
     run(cargo().arg("fetch"))?;
@@ -107,7 +109,7 @@ pub fn build_app(path: &str) -> Result<()> {
         _ => split::RUSTFLAGS.to_owned(),
     };
     run(Command::new("trunk")
-        .args(["build", "--release", "--features", "split", "--no-sri"])
+        .args(["build", "--release", "--features", "split", "--no-sri", "--minify"])
         .current_dir(root())
         .env("PATH", path)
         .env("RUSTFLAGS", rustflags)
