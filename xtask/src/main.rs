@@ -4,6 +4,7 @@ mod bench;
 mod inbox_bench;
 mod postgres;
 mod setup;
+mod split;
 mod test;
 mod tracking_bench;
 mod util;
@@ -12,6 +13,8 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: cargo xtask <command>
 
+  build   build the release app into dist/ (trunk, then the wasm split into a chunk per page)
+          and print its first-load size per route
   run     build the app (release) and start the server on http://127.0.0.1:8080 with demo data
   dev     the server plus `trunk serve` (http://127.0.0.1:8081, /api proxied to the server)
   test    every check: fmt, clippy, wasm check, native tests (SQLite and PostgreSQL),
@@ -26,6 +29,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("build") => setup::toolchain().and_then(|path| setup::build_app(&path)).and_then(|()| bench::first_load()),
         Some("run") => setup::run_cmd(&args[1..]),
         Some("dev") => setup::dev(),
         Some("test") => test::all(),

@@ -54,6 +54,9 @@ pub fn all() -> Result<()> {
     s.stage("clippy (app, wasm)", || {
         run(cargo().args(["clippy", "-p", "leadcard", "--target", wasm, "--all-targets", "--", "-D", "warnings"]))
     });
+    s.stage("clippy (app, wasm, split into chunks)", || {
+        run(cargo().args(["clippy", "-p", "leadcard", "--target", wasm, "--features", "split", "--", "-D", "warnings"]))
+    });
     s.stage("core builds for wasm", || run(cargo().args(["check", "-p", "leadcard-core", "--target", wasm])));
     s.stage("native tests (SQLite)", || run(cargo().args(["test", "--workspace", "--exclude", "leadcard"])));
     s.stage("API tests (PostgreSQL)", || {
@@ -70,7 +73,7 @@ pub fn all() -> Result<()> {
                 .env("CHROMEDRIVER", "/usr/bin/chromedriver")
                 .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner"))
         });
-        let built = s.stage("app release build (trunk)", || build_app(&path));
+        let built = s.stage("app release build (trunk, split)", || build_app(&path));
         if built {
             s.stage("end to end (Playwright, Chromium)", end_to_end);
         } else {
@@ -79,7 +82,7 @@ pub fn all() -> Result<()> {
     } else {
         for name in [
             "browser component tests (wasm-bindgen-test)",
-            "app release build (trunk)",
+            "app release build (trunk, split)",
             "end to end (Playwright, Chromium)",
         ] {
             s.skip(name, "the toolchain set-up failed");
