@@ -289,16 +289,7 @@ pub fn first_load() -> Result<()> {
         println!("\n(no dist/: run `cargo xtask build` to measure the first load)");
         return Ok(());
     };
-    let size = |name: &str| -> Result<(usize, usize)> {
-        let bytes = std::fs::read(dist.join(name))?;
-        let mut compressed = Vec::new();
-        brotli::BrotliCompress(
-            &mut bytes.as_slice(),
-            &mut compressed,
-            &brotli::enc::BrotliEncoderParams { quality: 11, ..Default::default() },
-        )?;
-        Ok((bytes.len(), compressed.len()))
-    };
+    let size = |name: &str| file_sizes(&dist.join(name));
     let kb = |(raw, br): (usize, usize)| format!("{:.1} KB | {:.1} KB", raw as f64 / 1000.0, br as f64 / 1000.0);
     let add = |a: (usize, usize), b: (usize, usize)| (a.0 + b.0, a.1 + b.1);
     let mut names: Vec<String> = entries.flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
@@ -377,6 +368,18 @@ fn encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// A file's size raw and compressed with brotli at quality 11 (as served), in bytes.
+pub fn file_sizes(path: &std::path::Path) -> Result<(usize, usize)> {
+    let bytes = std::fs::read(path)?;
+    let mut compressed = Vec::new();
+    brotli::BrotliCompress(
+        &mut bytes.as_slice(),
+        &mut compressed,
+        &brotli::enc::BrotliEncoderParams { quality: 11, ..Default::default() },
+    )?;
+    Ok((bytes.len(), compressed.len()))
 }
 
 #[cfg(test)]

@@ -258,17 +258,11 @@ fn simulate(server: &Path, url: &str, sizes: &Sizes) -> Result<()> {
 }
 
 fn widget_size() -> Result<()> {
-    let bytes = std::fs::read(root().join("crates/server/widget/widget.js"))?;
-    let mut compressed = Vec::new();
-    brotli::BrotliCompress(
-        &mut bytes.as_slice(),
-        &mut compressed,
-        &brotli::enc::BrotliEncoderParams { quality: 11, ..Default::default() },
-    )?;
+    let (raw, brotli) = crate::bench::file_sizes(&root().join("crates/server/widget/widget.js"))?;
     println!(
         "| widget.js | {:.1} KB raw, {:.1} KB brotli (goal < 15 KB) |",
-        bytes.len() as f64 / 1000.0,
-        compressed.len() as f64 / 1000.0
+        raw as f64 / 1000.0,
+        brotli as f64 / 1000.0
     );
     Ok(())
 }
