@@ -453,3 +453,21 @@ async fn coming_online_and_going_offline_move_the_lead_with_the_reason() {
     assert_eq!(newest_about(&app, id, "Away").await, (true, offline));
     assert_eq!(run_job(&app.state).await.unwrap(), 0, "nothing changed since");
 }
+
+#[tokio::test]
+async fn one_segment_rebuild_runs_at_a_time() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    create(&app, "Pro users", json!({"all": [{"kind": "property", "name": "plan", "op": "equals", "value": "pro"}]}))
+        .await;
+    // While a rebuild holds the gate (creating many segments at once used to start one fill over
+    // every lead per segment, all at the same time), another waits for it instead of starting.
+    let running = app.state.segment_rebuild.lock().await;
+    let state = app.state.clone();
+    let waiting = tokio::spawn(async move { rebuild_pending(&state).await.unwrap() });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "a second rebuild started beside the running one");
+    drop(running);
+    tokio::time::timeout(std::time::Duration::from_secs(10), waiting).await.unwrap().unwrap();
+    filled(&app).await;
+}
