@@ -373,13 +373,7 @@ fn encode(s: &str) -> String {
 /// A file's size raw and compressed with brotli at quality 11 (as served), in bytes.
 pub fn file_sizes(path: &std::path::Path) -> Result<(usize, usize)> {
     let bytes = std::fs::read(path)?;
-    let mut compressed = Vec::new();
-    brotli::BrotliCompress(
-        &mut bytes.as_slice(),
-        &mut compressed,
-        &brotli::enc::BrotliEncoderParams { quality: 11, ..Default::default() },
-    )?;
-    Ok((bytes.len(), compressed.len()))
+    Ok((bytes.len(), crate::precompress::brotli(&bytes)?.len()))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 mod bench;
 mod inbox_bench;
 mod postgres;
+mod precompress;
 mod setup;
 mod split;
 mod test;

@@ -6,8 +6,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::split;
 use crate::util::{self, cargo, output, root, run};
+use crate::{precompress, split};
 
 /// Trunk 0.22 needs a newer rustc than this machine has (TOOLCHAIN.md).
 const TRUNK_VERSION: &str = "0.21.14";
@@ -115,7 +115,11 @@ pub fn build_app(path: &str) -> Result<()> {
         .env("RUSTFLAGS", rustflags)
         .env("TRUNK_SKIP_VERSION_CHECK", "true"))?;
     step("splitting the wasm into a chunk per page");
-    split::split_dist(&root().join("dist"), path)
+    split::split_dist(&root().join("dist"), path)?;
+    step("compressing dist/ (brotli and gzip beside each file)");
+    let (files, raw, br) = precompress::precompress(&root().join("dist"))?;
+    eprintln!("xtask: {files} files, {:.1} KB -> {:.1} KB brotli", raw as f64 / 1000.0, br as f64 / 1000.0);
+    Ok(())
 }
 
 /// Builds the server and returns its binary.

@@ -1,11 +1,17 @@
 //! The built app: files from `dist/`, `index.html` for the app's own routes (the router runs in
 //! the browser), JSON 404 for unknown API paths, and a clear 503 when the app is not built.
+//!
+//! Files go out as the build compressed them (`F.br`, `F.gz` beside `F`, written by `cargo xtask
+//! build`) when the browser accepts that encoding. A file whose name carries the build's hash
+//! (`leadcard-<16 hex>_bg.wasm`, `main-<16 hex>.css`) never changes: browsers keep it for a year
+//! without asking again. Anything else, index.html first, is revalidated on every load, so a new
+//! build reaches operators at their next reload.
 
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 
 use axum::extract::Request;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
 use tower::service_fn;
@@ -20,8 +26,8 @@ type Fallback = BoxCloneSyncService<Request, Response, Infallible>;
 pub fn app_or_not_found(dist: &Path) -> Fallback {
     let dist: PathBuf = dist.to_owned();
     let index = dist.join("index.html");
-    let files = ServeDir::new(&dist);
-    let files_or_index = ServeDir::new(&dist).fallback(ServeFile::new(&index));
+    let files = ServeDir::new(&dist).precompressed_br().precompressed_gzip();
+    let files_or_index = files.clone().fallback(ServeFile::new(&index).precompressed_br().precompressed_gzip());
     BoxCloneSyncService::new(service_fn(move |request: Request| {
         let (files, files_or_index, index) = (files.clone(), files_or_index.clone(), index.clone());
         async move {
@@ -35,11 +41,33 @@ pub fn app_or_not_found(dist: &Path) -> Fallback {
             // A path whose last part has a dot asks for a file: a missing one is a 404, while any
             // other path is a route of the app and gets index.html.
             let wants_file = path.rsplit('/').next().is_some_and(|last| last.contains('.'));
+            let cache = if wants_file && is_hashed(path) { IMMUTABLE } else { REVALIDATE };
             let response =
                 if wants_file { files.oneshot(request).await } else { files_or_index.oneshot(request).await };
-            Ok(response.unwrap_or_else(|e| match e {}).map(axum::body::Body::new))
+            let mut response = response.unwrap_or_else(|e| match e {}).map(axum::body::Body::new);
+            if response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED {
+                let headers = response.headers_mut();
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+                // The body depends on Accept-Encoding: a shared cache must not mix them up.
+                headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            }
+            Ok(response)
         }
     }))
+}
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const REVALIDATE: &str = "no-cache";
+
+/// Whether a file's name carries a build hash: a `-` then 16 hex digits (Trunk's names and the
+/// split chunks named after them).
+fn is_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    name.match_indices('-').any(|(at, _)| {
+        let hash = name.as_bytes().get(at + 1..at + 17);
+        hash.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+            && name.as_bytes().get(at + 17).is_none_or(|c| !c.is_ascii_hexdigit())
+    })
 }
 
 fn not_built(index: &Path) -> Response {
@@ -50,4 +78,33 @@ fn not_built(index: &Path) -> Response {
         index.display()
     );
     (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_hashed;
+
+    #[test]
+    fn build_hashed_names_are_told_from_others() {
+        for name in [
+            "/leadcard-f4c1dca6e3773402_bg.wasm",
+            "/leadcard-f4c1dca6e3773402.js",
+            "/leadcard-f4c1dca6e3773402-chunk_10.wasm",
+            "/leadcard-f4c1dca6e3773402-split_leads_page_3575157506428685891.wasm",
+            "/main-1679ed38df239ae7.css",
+            "/favicon-25b6933637ab1486.svg",
+        ] {
+            assert!(is_hashed(name), "{name}");
+        }
+        for name in [
+            "/index.html",
+            "/widget.js",
+            "/public/favicon.svg",
+            "/demo/shop-page.html",
+            "/a-f4c1dca6e37734.js",
+            "/a-f4c1dca6e3773402ff.js",
+        ] {
+            assert!(!is_hashed(name), "{name}");
+        }
+    }
 }
