@@ -10,6 +10,7 @@ pub mod paths;
 pub mod pending;
 pub mod session;
 pub mod storage;
+pub mod styles;
 pub mod time;
 pub mod timing;
 
@@ -18,7 +19,6 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{Lazy, LazyRoute, NavigateOptions, path};
 
 use crate::components::not_found::NotFound;
-use crate::components::shell::Shell;
 use crate::session::Session;
 
 /// The whole app: the session, the router, and the routes.
@@ -33,7 +33,9 @@ pub fn App() -> impl IntoView {
                     path=path!("/")
                     view=|| view! { <Redirect path=paths::LEADS options=NavigateOptions { replace: true, ..Default::default() }/> }
                 />
-                <ParentRoute path=path!("") view=Shell>
+                // The frame of the signed-in pages is a chunk of its own too: the sign-in page,
+                // the first load of a new session, carries neither it nor any page.
+                <ParentRoute path=path!("") view={Lazy::<ShellRoute>::new()}>
                     <Route path=path!("/leads") view={Lazy::<Leads>::new()}/>
                     <Route path=path!("/leads/:id") view={Lazy::<Lead>::new()}/>
                     // One route, so opening another conversation keeps the list as it is.
@@ -51,9 +53,14 @@ pub fn App() -> impl IntoView {
 /// page's code sits behind a `#[lazy]` function, which `cargo xtask` splits off (wasm_split) and
 /// the browser fetches on the first visit to the route. Without the feature (`trunk serve`, the
 /// tests) the page is called directly: an unsplit wasm cannot resolve `#[lazy]`'s imports.
+///
+/// A page behind the frame (`gate::signed_in`) fetches nothing until the server has said who is signed
+/// in: without a session the frame sends the operator to sign in, and a first visit costs only the
+/// sign-in page. The frame (`gate::frame`) also brings the console's stylesheets (styles.rs) and shows
+/// nothing before they apply.
 macro_rules! lazy_page {
-    ($route:ident, $view:ident, $page:path) => {
-        struct $route;
+    ($route:ident, $view:ident, $page:path, $gate:path, $with:expr) => {
+        struct $route(Option<Session>);
 
         #[cfg_attr(feature = "split", leptos::lazy)]
         fn $view() -> AnyView {
@@ -63,24 +70,55 @@ macro_rules! lazy_page {
 
         impl LazyRoute for $route {
             fn data() -> Self {
-                $route
+                $route(use_context::<Session>())
             }
 
-            async fn view(_: Self) -> AnyView {
+            async fn view(this: Self) -> AnyView {
+                if let Some(instead) = $gate(this.0).await {
+                    return instead;
+                }
                 #[cfg(feature = "split")]
-                let view = $view().await;
-                #[cfg(not(feature = "split"))]
                 let view = $view();
+                #[cfg(not(feature = "split"))]
+                let view = async { $view() };
+                let (view, ()) = futures::join!(view, $with);
                 view
             }
         }
     };
 }
 
-lazy_page!(Login, login_page, crate::pages::login::LoginPage);
-lazy_page!(Leads, leads_page, crate::pages::leads::LeadsPage);
-lazy_page!(Lead, lead_page, crate::pages::lead::LeadPage);
-lazy_page!(Inbox, inbox_page, crate::pages::inbox::InboxPage);
-lazy_page!(Visitors, visitors_page, crate::pages::visitors::VisitorsPage);
-lazy_page!(Segments, segments_page, crate::pages::segments::SegmentsPage);
-lazy_page!(Settings, settings_page, crate::pages::settings::SettingsPage);
+/// What a lazy route waits for before it fetches its page.
+mod gate {
+    use leptos::prelude::*;
+
+    use crate::components::shell::to_sign_in;
+    use crate::session::Session;
+
+    /// The sign-in page: nothing.
+    pub async fn open(_: Option<Session>) -> Option<AnyView> {
+        None
+    }
+
+    /// A page in the frame: a session (else an empty view while the frame sends to sign in).
+    pub async fn signed_in(session: Option<Session>) -> Option<AnyView> {
+        frame(session).await.map(|_| ().into_any())
+    }
+
+    /// The frame: a session, else straight to the sign-in page.
+    pub async fn frame(session: Option<Session>) -> Option<AnyView> {
+        match session?.me.await {
+            Err(error) if error.is_unauthenticated() => Some(to_sign_in(&error)),
+            _ => None,
+        }
+    }
+}
+
+lazy_page!(ShellRoute, shell_page, crate::components::shell::Shell, gate::frame, styles::console_styles());
+lazy_page!(Login, login_page, crate::pages::login::LoginPage, gate::open, async {});
+lazy_page!(Leads, leads_page, crate::pages::leads::LeadsPage, gate::signed_in, async {});
+lazy_page!(Lead, lead_page, crate::pages::lead::LeadPage, gate::signed_in, async {});
+lazy_page!(Inbox, inbox_page, crate::pages::inbox::InboxPage, gate::signed_in, async {});
+lazy_page!(Visitors, visitors_page, crate::pages::visitors::VisitorsPage, gate::signed_in, async {});
+lazy_page!(Segments, segments_page, crate::pages::segments::SegmentsPage, gate::signed_in, async {});
+lazy_page!(Settings, settings_page, crate::pages::settings::SettingsPage, gate::signed_in, async {});

@@ -9,7 +9,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::{A, Outlet, Redirect};
 use leptos_use::use_debounce_fn;
 
-use crate::api::{self, ConversationQuery};
+use crate::api::{self, ApiError, ConversationQuery};
 use crate::components::avatar::{Avatar, AvatarSize};
 use crate::components::error_notice::{ErrorNotice, SignInAgain};
 use crate::live::Live;
@@ -25,11 +25,7 @@ pub fn Shell() -> impl IntoView {
             {move || Suspend::new(async move {
                 match session.me.await {
                     Ok(operator) => view! { <Frame operator/> }.into_any(),
-                    Err(error) if error.is_signed_out() => {
-                        view! { <Redirect path=paths::LOGIN options=NavigateOptions { replace: true, ..Default::default() }/> }
-                            .into_any()
-                    }
-                    Err(error) if error.is_unauthenticated() => view! { <SignInAgain/> }.into_any(),
+                    Err(error) if error.is_unauthenticated() => to_sign_in(&error),
                     Err(error) => view! {
                         <main class="app-main">
                             <ErrorNotice error/>
@@ -39,6 +35,16 @@ pub fn Shell() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// Without a session: the sign-in page, coming back here afterwards unless the operator signed out.
+pub fn to_sign_in(error: &ApiError) -> AnyView {
+    if error.is_signed_out() {
+        view! { <Redirect path=paths::LOGIN options=NavigateOptions { replace: true, ..Default::default() }/> }
+            .into_any()
+    } else {
+        view! { <SignInAgain/> }.into_any()
     }
 }
 

@@ -2,39 +2,53 @@
 
 use leadcard_core::wire::SignIn;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_navigate;
+use wasm_bindgen::JsCast;
 
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::paths;
 use crate::session::Session;
 
+/// The first page of every new session, so the lightest: its inputs keep their own values (read
+/// from the form on submit) and the request runs in a plain task, which keeps two-way bindings,
+/// actions and the query-map memo out of the first load.
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let session = Session::expect();
     let navigate = use_navigate();
-    let query = use_query_map();
-    let email = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
 
-    let sign_in = Action::new_local(move |credentials: &SignIn| {
-        let credentials = credentials.clone();
-        let navigate = navigate.clone();
-        async move {
-            let operator = api::sign_in(&credentials).await?;
-            session.signed_in(operator);
-            let next = query.with_untracked(|q| paths::after_sign_in(q.get_str("next")));
-            navigate(&next, NavigateOptions { replace: true, ..Default::default() });
-            Ok::<(), ApiError>(())
-        }
-    });
-    let pending = sign_in.pending();
-    let error = move || sign_in.value().get().filter(|_| !pending.get()).and_then(Result::err).map(|e| e.message);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if !pending.get_untracked() {
-            sign_in.dispatch(SignIn { email: email.get_untracked(), password: password.get_untracked() });
+        let Some(form) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok()) else { return };
+        let Ok(data) = web_sys::FormData::new_with_form(&form) else { return };
+        if pending.get_untracked() {
+            return;
         }
+        let field = |name: &str| data.get(name).as_string().unwrap_or_default();
+        let credentials = SignIn { email: field("email"), password: field("password") };
+        pending.set(true);
+        error.set(None);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match api::sign_in(&credentials).await {
+                Ok(operator) => {
+                    session.signed_in(operator);
+                    navigate(
+                        &paths::after_sign_in(next().as_deref()),
+                        NavigateOptions { replace: true, ..Default::default() },
+                    );
+                }
+                Err(e) => {
+                    // The page may be gone by now (the operator went elsewhere): nothing to show then.
+                    error.try_set(Some(e.message));
+                    pending.try_set(false);
+                }
+            }
+        });
     };
 
     view! {
@@ -45,7 +59,7 @@ pub fn LoginPage() -> impl IntoView {
                 <p class="login__lead">"The console for your team's leads and conversations."</p>
                 <label class="field">
                     <span class="field__label">"Email"</span>
-                    <input class="input" type="email" name="email" autocomplete="username" required bind:value=email/>
+                    <input class="input" type="email" name="email" autocomplete="username" required/>
                 </label>
                 <label class="field">
                     <span class="field__label">"Password"</span>
@@ -55,10 +69,9 @@ pub fn LoginPage() -> impl IntoView {
                         name="password"
                         autocomplete="current-password"
                         required
-                        bind:value=password
                     />
                 </label>
-                {move || error().map(|message| view! {
+                {move || error.get().map(|message| view! {
                     <p class="login__error" role="alert" data-testid="login-error">{message}</p>
                 })}
                 <button type="submit" class="button button--primary login__submit" disabled=move || pending.get()>
@@ -67,4 +80,10 @@ pub fn LoginPage() -> impl IntoView {
             </form>
         </main>
     }
+}
+
+/// `?next=` of the page's address: where the operator was headed before being sent here.
+fn next() -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search).ok()?.get("next")
 }

@@ -13,6 +13,8 @@ use crate::{precompress, split};
 const TRUNK_VERSION: &str = "0.21.14";
 /// wasm-opt from npm; Debian's binaryen (108) produces a wasm that fails to load.
 const BINARYEN_VERSION: &str = "132";
+/// The JS minifier for the split build's glue and loader (Trunk minifies only the JS it writes).
+const TERSER_VERSION: &str = "5.51.4";
 
 pub const DEMO_EMAIL: &str = "demo@leadcard.test";
 pub const DEMO_PASSWORD: &str = "leadcard-demo";
@@ -38,14 +40,17 @@ pub fn toolchain() -> Result<String> {
     let tools = root().join("target/tools");
     let wasm_opt = tools.join("node_modules/.bin/wasm-opt");
     let have = output(Command::new(&wasm_opt).arg("--version"))
-        .is_some_and(|v| v.contains(&format!("version {BINARYEN_VERSION}")));
+        .is_some_and(|v| v.contains(&format!("version {BINARYEN_VERSION}")))
+        && output(Command::new(tools.join("node_modules/.bin/terser")).arg("--version"))
+            .is_some_and(|v| v.trim() == format!("terser {TERSER_VERSION}"));
     if !have {
-        step(&format!("installing wasm-opt (npm binaryen@{BINARYEN_VERSION})"));
+        step(&format!("installing wasm-opt and terser (npm binaryen@{BINARYEN_VERSION}, terser@{TERSER_VERSION})"));
         std::fs::create_dir_all(&tools)?;
         run(Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--prefix"])
             .arg(&tools)
-            .arg(format!("binaryen@{BINARYEN_VERSION}")))?;
+            .arg(format!("binaryen@{BINARYEN_VERSION}"))
+            .arg(format!("terser@{TERSER_VERSION}")))?;
     }
     let path = std::env::var("PATH").unwrap_or_default();
     Ok(format!("{}:{}", tools.join("node_modules/.bin").display(), path))

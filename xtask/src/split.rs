@@ -5,7 +5,7 @@
 //! the wasm rustc linked with relocations is split by `wasm_split_cli_support` into a main module,
 //! one module per `#[lazy]` page and chunks of code pages share, plus a loader (`*_split.js`);
 //! wasm-bindgen then runs on the main module only, keeping the linker's exports the chunks import;
-//! wasm-opt shrinks every module.
+//! wasm-opt shrinks every module and terser the JS.
 
 use std::path::Path;
 use std::process::Command;
@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use crate::util::{run, target_dir};
 
 /// What rustc must add to the wasm for the splitter to follow calls and data references.
-pub const RUSTFLAGS: &str = "-C link-args=--emit-relocs";
+pub const RUSTFLAGS: &str = "--cfg erase_components -C link-args=--emit-relocs";
 
 /// The wasm-opt passes for every module (those Trunk runs for `data-wasm-opt="z"`), with the
 /// features rustc's wasm32 target emits: a chunk has no features section to detect them from.
@@ -27,6 +27,9 @@ const WASM_OPT: &[&str] = &[
     "--enable-mutable-globals",
     "--enable-reference-types",
     "--enable-multivalue",
+    // Each module is its own download: no bytes for who built it or its feature list.
+    "--strip-producers",
+    "--strip-target-features",
 ];
 
 /// Replaces the unsplit wasm and JS that Trunk wrote into `dist` with the split ones.
@@ -75,10 +78,23 @@ pub fn split_dist(dist: &Path, path: &str) -> Result<()> {
         modules.push((module, named));
     }
     for (module, name) in &modules {
+        // For size work: the modules before wasm-opt, with their function names (twiggy reads them).
+        if std::env::var_os("LEADCARD_SPLIT_KEEP_NAMES").is_some() {
+            let keep = work.join("named");
+            std::fs::create_dir_all(&keep)?;
+            std::fs::copy(module, keep.join(name))?;
+        }
         run(Command::new("wasm-opt").args(WASM_OPT).arg(module).arg("-o").arg(module).env("PATH", path))?;
         std::fs::copy(module, dist.join(name))?;
     }
-    std::fs::write(dist.join(format!("{stem}_split.js")), loader_js)?;
-    std::fs::copy(work.join(format!("{stem}.js")), dist.join(format!("{stem}.js")))?;
+    std::fs::write(work.join(format!("{stem}_split.js")), loader_js)?;
+    // The glue and the loader are ES modules; minified like Trunk's own JS.
+    for js in [format!("{stem}.js"), format!("{stem}_split.js")] {
+        run(Command::new("terser")
+            .arg(work.join(&js))
+            .args(["--module", "--compress", "--mangle", "--output"])
+            .arg(dist.join(&js))
+            .env("PATH", path))?;
+    }
     Ok(())
 }

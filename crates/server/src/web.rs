@@ -59,14 +59,15 @@ pub fn app_or_not_found(dist: &Path) -> Fallback {
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
-/// Whether a file's name carries a build hash: a `-` then 16 hex digits (Trunk's names and the
-/// split chunks named after them).
+/// Whether a file's name carries a build hash: a `-` then the hash in hex (Trunk writes a u64 in
+/// hex, so 16 digits or fewer when it starts with zeros) up to the next `.`, `_` or `-` (Trunk's
+/// names and the split chunks named after them).
 fn is_hashed(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or_default();
     name.match_indices('-').any(|(at, _)| {
-        let hash = name.as_bytes().get(at + 1..at + 17);
-        hash.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
-            && name.as_bytes().get(at + 17).is_none_or(|c| !c.is_ascii_hexdigit())
+        let rest = &name[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_hexdigit).count();
+        (12..=16).contains(&digits) && matches!(rest.as_bytes().get(digits), Some(b'.' | b'_' | b'-'))
     })
 }
 
@@ -93,6 +94,7 @@ mod tests {
             "/leadcard-f4c1dca6e3773402-split_leads_page_3575157506428685891.wasm",
             "/main-1679ed38df239ae7.css",
             "/favicon-25b6933637ab1486.svg",
+            "/a-bc0cda58404903e.css",
         ] {
             assert!(is_hashed(name), "{name}");
         }
@@ -101,7 +103,8 @@ mod tests {
             "/widget.js",
             "/public/favicon.svg",
             "/demo/shop-page.html",
-            "/a-f4c1dca6e37734.js",
+            "/a-f4c1dca6e37.js",
+            "/a-f4c1dca6e3773402",
             "/a-f4c1dca6e3773402ff.js",
         ] {
             assert!(!is_hashed(name), "{name}");

@@ -1,0 +1,64 @@
+// What a browser downloads on the first visit, as the server sends it: the sign-in page carries
+// neither the console's frame, nor any page, nor their stylesheets; once signed in, they load and
+// apply. On the release build (split into chunks, compressed at build time) the bytes over the
+// wire stay within the first-load budget and every wasm module goes out brotli-compressed.
+import { test, expect, type Page } from '@playwright/test';
+import { DEMO } from '../global-setup';
+
+/** The issue's goal for a first load (wasm + JS + CSS as sent), in bytes. */
+const BUDGET = 150_000;
+
+type Fetched = { url: string; bytes: number; encoding: string | undefined };
+
+function record(page: Page): Fetched[] {
+  const fetched: Fetched[] = [];
+  page.on('requestfinished', async (request) => {
+    const response = await request.response();
+    if (!response) return;
+    const sizes = await request.sizes();
+    fetched.push({ url: request.url(), bytes: sizes.responseBodySize, encoding: (await response.allHeaders())['content-encoding'] });
+  });
+  return fetched;
+}
+
+const isCode = (f: Fetched) => /\.(wasm|js|css)$/.test(new URL(f.url).pathname);
+
+test.describe('a first visit', () => {
+  test.use({ storageState: { cookies: [], origins: [] } });
+
+  for (const start of ['/', '/leads?q=a', '/login']) {
+    test(`to ${start} loads only the sign-in page, within the budget`, async ({ page }) => {
+      const fetched = record(page);
+      await page.goto(start);
+      await expect(page.locator('input[name=email]')).toBeVisible();
+      await page.waitForLoadState('networkidle');
+      const code = fetched.filter(isCode);
+      const names = code.map((f) => new URL(f.url).pathname);
+      // No page behind the sign-in, no frame, none of the console's stylesheets.
+      for (const name of names) {
+        expect(name, 'fetched on the sign-in page').not.toMatch(/split_(shell|leads|lead|inbox|visitors|segments|settings)_page|\/(leads|card|inbox|visitors|settings)-[0-9a-f]+\.css$/);
+      }
+      const split = names.some((n) => n.endsWith('_split.js'));
+      if (split) {
+        // The release build: every wasm compressed, the whole load within the budget.
+        for (const f of code.filter((f) => f.url.endsWith('.wasm'))) expect(f.encoding, f.url).toBe('br');
+        const total = code.reduce((sum, f) => sum + f.bytes, 0);
+        console.log(`first load of ${start}: ${code.length} files, ${(total / 1000).toFixed(1)} KB over the wire`);
+        expect(total).toBeLessThanOrEqual(BUDGET);
+      }
+    });
+  }
+
+  test('signing in brings the console and its styles', async ({ page }) => {
+    await page.goto('/login');
+    await page.fill('input[name=email]', DEMO.email);
+    await page.fill('input[name=password]', DEMO.password);
+    await page.click('button[type=submit]');
+    await expect(page).toHaveURL(/\/leads$/);
+    await expect(page.getByTestId('me')).toBeVisible();
+    // leads.css lays the page out as a column of search, filters and the table.
+    await expect(page.locator('.leads').first()).toHaveCSS('display', 'flex');
+    // inbox.css sizes the navigation's unread badge.
+    await expect(page.getByTestId('inbox-unread')).toHaveCSS('min-width', '18px');
+  });
+});
