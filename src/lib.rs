@@ -88,6 +88,38 @@ macro_rules! lazy_page {
     };
 }
 
+/// Fetches the frame's modules and those of the page at `path` ahead of time: the sign-in page calls
+/// it once the operator turns to the form, so the console shows as soon as the sign-in answers.
+pub fn preload_console(path: &str) {
+    #[cfg(feature = "split")]
+    {
+        let section = path.split(['?', '#']).next().unwrap_or_default();
+        let page = match section.trim_end_matches('/') {
+            p if p.starts_with(paths::INBOX) => 1,
+            p if p.starts_with(paths::VISITORS) => 2,
+            p if p.starts_with(paths::SEGMENTS) => 3,
+            p if p.starts_with(paths::SETTINGS) => 4,
+            p if p.starts_with(paths::LEADS) && p.len() > paths::LEADS.len() => 5,
+            _ => 0,
+        };
+        leptos::task::spawn_local(async move {
+            let page = async move {
+                match page {
+                    1 => __preload_inbox_page().await,
+                    2 => __preload_visitors_page().await,
+                    3 => __preload_segments_page().await,
+                    4 => __preload_settings_page().await,
+                    5 => __preload_lead_page().await,
+                    _ => __preload_leads_page().await,
+                }
+            };
+            futures::join!(__preload_shell_page(), page);
+        });
+    }
+    #[cfg(not(feature = "split"))]
+    let _ = path;
+}
+
 /// What a lazy route waits for before it fetches its page.
 mod gate {
     use leptos::prelude::*;

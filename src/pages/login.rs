@@ -20,6 +20,14 @@ pub fn LoginPage() -> impl IntoView {
     let navigate = use_navigate();
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    // The console's code, fetched while the operator types (not part of the sign-in page's load).
+    let preloaded = StoredValue::new(false);
+    let preload = move || {
+        if !preloaded.get_value() {
+            preloaded.set_value(true);
+            crate::preload_console(&paths::after_sign_in(next().as_deref()));
+        }
+    };
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -30,6 +38,7 @@ pub fn LoginPage() -> impl IntoView {
         }
         let field = |name: &str| data.get(name).as_string().unwrap_or_default();
         let credentials = SignIn { email: field("email"), password: field("password") };
+        preload();
         pending.set(true);
         error.set(None);
         let navigate = navigate.clone();
@@ -53,7 +62,7 @@ pub fn LoginPage() -> impl IntoView {
 
     view! {
         <main class="login">
-            <form class="login__card" on:submit=submit novalidate>
+            <form class="login__card" on:submit=submit on:focusin=move |_| preload() novalidate>
                 <div class="login__brand">"leadcard"</div>
                 <h1 class="login__title">"Sign in"</h1>
                 <p class="login__lead">"The console for your team's leads and conversations."</p>

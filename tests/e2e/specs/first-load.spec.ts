@@ -49,6 +49,27 @@ test.describe('a first visit', () => {
     });
   }
 
+  test('turning to the form fetches the frame and the next page ahead, then signing in shows it', async ({ page }) => {
+    const fetched = record(page);
+    await page.goto('/login?next=%2Finbox');
+    await expect(page.locator('input[name=email]')).toBeVisible();
+    await page.waitForLoadState('networkidle');
+    const modules = () => fetched.map((f) => new URL(f.url).pathname).filter((n) => /split_\w+_page/.test(n));
+    const split = fetched.some((f) => f.url.endsWith('_split.js'));
+    // Before: the sign-in page's own module only (none at all in an unsplit build).
+    expect(modules().filter((n) => !n.includes('split_login_page'))).toEqual([]);
+    expect(modules().length).toBe(split ? 1 : 0);
+    await page.focus('input[name=email]');
+    if (split) {
+      await expect.poll(modules).toEqual(expect.arrayContaining([expect.stringMatching(/split_shell_page/), expect.stringMatching(/split_inbox_page/)]));
+    }
+    await page.fill('input[name=email]', DEMO.email);
+    await page.fill('input[name=password]', DEMO.password);
+    await page.click('button[type=submit]');
+    await expect(page).toHaveURL(/\/inbox$/);
+    await expect(page.getByTestId('me')).toBeVisible();
+  });
+
   test('signing in brings the console and its styles', async ({ page }) => {
     await page.goto('/login');
     await page.fill('input[name=email]', DEMO.email);
