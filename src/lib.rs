@@ -93,26 +93,20 @@ macro_rules! lazy_page {
 pub fn preload_console(path: &str) {
     #[cfg(feature = "split")]
     {
-        let section = path.split(['?', '#']).next().unwrap_or_default();
-        let page = match section.trim_end_matches('/') {
-            p if p.starts_with(paths::INBOX) => 1,
-            p if p.starts_with(paths::VISITORS) => 2,
-            p if p.starts_with(paths::SEGMENTS) => 3,
-            p if p.starts_with(paths::SETTINGS) => 4,
-            p if p.starts_with(paths::LEADS) && p.len() > paths::LEADS.len() => 5,
-            _ => 0,
+        use std::future::Future;
+        use std::pin::Pin;
+
+        // The page of `path`, as the routes of `App` match it.
+        let section = path.split(['?', '#']).next().unwrap_or_default().trim_end_matches('/');
+        let page: Pin<Box<dyn Future<Output = ()>>> = match section {
+            p if p.starts_with(paths::INBOX) => Box::pin(__preload_inbox_page()),
+            p if p.starts_with(paths::VISITORS) => Box::pin(__preload_visitors_page()),
+            p if p.starts_with(paths::SEGMENTS) => Box::pin(__preload_segments_page()),
+            p if p.starts_with(paths::SETTINGS) => Box::pin(__preload_settings_page()),
+            p if p.starts_with(&format!("{}/", paths::LEADS)) => Box::pin(__preload_lead_page()),
+            _ => Box::pin(__preload_leads_page()),
         };
         leptos::task::spawn_local(async move {
-            let page = async move {
-                match page {
-                    1 => __preload_inbox_page().await,
-                    2 => __preload_visitors_page().await,
-                    3 => __preload_segments_page().await,
-                    4 => __preload_settings_page().await,
-                    5 => __preload_lead_page().await,
-                    _ => __preload_leads_page().await,
-                }
-            };
             futures::join!(__preload_shell_page(), page);
         });
     }
