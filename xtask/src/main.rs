@@ -18,6 +18,8 @@ const USAGE: &str = "usage: cargo xtask <command>
           and print its first-load size per route
   run     build the app (release) and start the server on http://127.0.0.1:8080 with demo data
   dev     the server plus `trunk serve` (http://127.0.0.1:8081, /api proxied to the server)
+  e2e     the Playwright suite, or the specs named (`cargo xtask e2e specs/auth.spec.ts`), against
+          the app already built in dist/
   test    every check: fmt, clippy, wasm check, native tests (SQLite and PostgreSQL),
           wasm-bindgen-test browser tests, Playwright end to end, benchmark smoke run
   bench   seed leads (and 10 page views each) and measure list latency, segment counts, the
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         Some("run") => setup::run_cmd(&args[1..]),
         Some("dev") => setup::dev(),
         Some("test") => test::all(),
+        Some("e2e") => test::e2e(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         _ => {
             eprintln!("{USAGE}");

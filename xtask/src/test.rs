@@ -75,7 +75,7 @@ pub fn all() -> Result<()> {
         });
         let built = s.stage("app release build (trunk, split)", || build_app(&path));
         if built {
-            s.stage("end to end (Playwright, Chromium)", end_to_end);
+            s.stage("end to end (Playwright, Chromium)", || end_to_end(&[]));
         } else {
             s.skip("end to end (Playwright, Chromium)", "the app did not build");
         }
@@ -114,8 +114,19 @@ pub(crate) fn playwright_deps() -> Result<()> {
         .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"))
 }
 
+/// `cargo xtask e2e [playwright args]`: the Playwright suite (or the specs named) against the app
+/// already built in `dist/` (`cargo xtask build`), without the other stages.
+pub fn e2e(args: &[String]) -> Result<()> {
+    if !root().join("dist/index.html").exists() {
+        bail!("no dist/index.html: run `cargo xtask build` first");
+    }
+    chromium()?;
+    playwright_deps()?;
+    end_to_end(args)
+}
+
 /// Playwright against the release app and a server on a free port with a temporary database.
-fn end_to_end() -> Result<()> {
+fn end_to_end(args: &[String]) -> Result<()> {
     let server = build_server(false)?;
     let port = free_port()?;
     let data = std::env::temp_dir().join(format!("leadcard-e2e-{port}"));
@@ -149,6 +160,7 @@ fn end_to_end() -> Result<()> {
     let _server = Guard(child);
     let result = run(Command::new("npx")
         .args(["playwright", "test"])
+        .args(args)
         .current_dir(root().join("tests/e2e"))
         .env("LEADCARD_BASE_URL", &base)
         .env("LEADCARD_DEMO_EMAIL", setup::DEMO_EMAIL)
