@@ -16,6 +16,7 @@ use crate::presence::Presence;
 use crate::property::{MAX_TEXT_CHARS, PropertyName, PropertyValue};
 use crate::segment::LeadFacts;
 use crate::subscription::SubscriptionStatus;
+use crate::tag::{TextError, parse_tag};
 
 /// Most conditions in one list (the filter's, or one group's).
 pub const MAX_CONDITIONS: usize = 20;
@@ -412,11 +413,12 @@ impl Condition {
                 Ok(ValidCondition::Property { name, test })
             }
             Condition::Tag { tag, has } => {
-                let tag = tag.trim();
-                if tag.is_empty() {
-                    return Err(err("tag", "choose a tag".to_owned()));
-                }
-                Ok(ValidCondition::Tag { tag: tag.to_owned(), has: *has })
+                let tag = match parse_tag(tag) {
+                    Ok(tag) => tag,
+                    Err(TextError::Empty) => return Err(err("tag", "choose a tag".to_owned())),
+                    Err(e) => return Err(err("tag", format!("a tag {e}"))),
+                };
+                Ok(ValidCondition::Tag { tag, has: *has })
             }
             Condition::Subscription { status } => Ok(ValidCondition::Subscription(*status)),
             Condition::Presence { presence } => Ok(ValidCondition::Presence(*presence)),
@@ -835,6 +837,8 @@ mod tests {
         );
         assert_eq!(field(r#"{"all":[{"kind":"property","name":"x","op":"equals","value":5}]}"#), "filter.all[0].value");
         assert_eq!(field(r#"{"all":[{"kind":"colour"}]}"#), "filter.all[0].kind");
+        let long_tag = format!(r#"{{"all":[{{"kind":"tag","tag":"{}"}}]}}"#, "t".repeat(65));
+        assert_eq!(field(&long_tag), "filter.all[0].tag", "one tag limit: core's, as for the card");
         assert_eq!(field(r#"{"match":"some","all":[]}"#), "filter.match");
         assert_eq!(field("[1]"), "filter");
         assert_eq!(field("{nope"), "filter");

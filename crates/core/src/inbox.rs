@@ -91,6 +91,124 @@ impl ConversationStatus {
     }
 }
 
+/// The subject of a conversation's email: the operator's, else "Re: " the conversation's first,
+/// else one naming the project.
+pub fn email_subject(given: Option<&str>, first: Option<&str>, project: &str) -> String {
+    match (given, first) {
+        (Some(subject), _) => subject.to_owned(),
+        (None, Some(first)) if first.to_ascii_lowercase().starts_with("re:") => first.to_owned(),
+        (None, Some(first)) => format!("Re: {first}"),
+        (None, None) => format!("Message from {project}"),
+    }
+}
+
+/// The mailed copy of an operator's chat message to a lead who is away: its subject and text.
+pub fn chat_copy(operator: &str, project: &str, body: &str) -> (String, String) {
+    (
+        format!("New message from {project}"),
+        format!(
+            "{operator} from {project} wrote to you in the chat:\n\n{body}\n\n\
+             Reply to this email to answer, or open the chat on our site.\n"
+        ),
+    )
+}
+
+/// Which conversations the Inbox list shows: its two filters, as in the page's URL and the API's
+/// query (`status`: open | closed | all, default open; `assignee`: any | me | unassigned, default
+/// any). One parser for the server (strict: [`ConversationFilter::parse`]) and the page's URL
+/// (lenient: [`ConversationFilter::from_url`], an unknown value shows the default list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConversationFilter {
+    /// `None`: open and closed alike (`all`).
+    pub status: Option<ConversationStatus>,
+    pub assignee: AssigneeChoice,
+}
+
+/// The assignee filter as the operator chooses it; `Me` is whoever asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AssigneeChoice {
+    #[default]
+    Any,
+    Me,
+    Unassigned,
+}
+
+impl AssigneeChoice {
+    pub const ALL: [AssigneeChoice; 3] = [AssigneeChoice::Any, AssigneeChoice::Me, AssigneeChoice::Unassigned];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssigneeChoice::Any => "any",
+            AssigneeChoice::Me => "me",
+            AssigneeChoice::Unassigned => "unassigned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        AssigneeChoice::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
+impl Default for ConversationFilter {
+    fn default() -> Self {
+        ConversationFilter::new()
+    }
+}
+
+impl ConversationFilter {
+    /// The default list: open conversations, any assignee.
+    pub fn new() -> Self {
+        ConversationFilter { status: Some(ConversationStatus::Open), assignee: AssigneeChoice::Any }
+    }
+
+    /// The query's values as sent (absent or empty: the default); an unknown value is refused
+    /// with its field.
+    pub fn parse(status: Option<&str>, assignee: Option<&str>) -> Result<Self, FieldError> {
+        let status = match status.filter(|s| !s.is_empty()) {
+            None => Some(ConversationStatus::Open),
+            Some("all") => None,
+            Some(other) => Some(
+                ConversationStatus::parse(other)
+                    .ok_or_else(|| FieldError::new("status", "status must be open, closed or all."))?,
+            ),
+        };
+        let assignee = match assignee.filter(|s| !s.is_empty()) {
+            None => AssigneeChoice::Any,
+            Some(raw) => AssigneeChoice::parse(raw)
+                .ok_or_else(|| FieldError::new("assignee", "assignee must be any, me or unassigned."))?,
+        };
+        Ok(ConversationFilter { status, assignee })
+    }
+
+    /// From the page's URL: what cannot be read falls back to the default of that filter.
+    pub fn from_url(status: Option<&str>, assignee: Option<&str>) -> Self {
+        let default = ConversationFilter::new();
+        ConversationFilter {
+            status: ConversationFilter::parse(status, None).map_or(default.status, |f| f.status),
+            assignee: ConversationFilter::parse(None, assignee).map_or(default.assignee, |f| f.assignee),
+        }
+    }
+
+    /// `open`, `closed` or `all`.
+    pub fn status_str(&self) -> &'static str {
+        self.status.map_or("all", ConversationStatus::as_str)
+    }
+
+    /// The query pairs that say this filter; the defaults are left out, so the plain list has a
+    /// plain URL.
+    pub fn query_pairs(&self) -> Vec<(&'static str, &'static str)> {
+        let default = ConversationFilter::new();
+        let mut pairs = Vec::new();
+        if self.status != default.status {
+            pairs.push(("status", self.status_str()));
+        }
+        if self.assignee != default.assignee {
+            pairs.push(("assignee", self.assignee.as_str()));
+        }
+        pairs
+    }
+}
+
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -772,5 +890,36 @@ mod tests {
         assert_eq!(SystemEntry::Reopened { by: None }.text(), "The lead's new message reopened this conversation");
         let json = serde_json::to_string(&SystemEntry::Closed { by: "Anna".into() }).unwrap();
         assert_eq!(json, r#"{"kind":"closed","by":"Anna"}"#);
+    }
+
+    #[test]
+    fn the_inbox_filter_reads_its_query_strictly_and_its_url_leniently() {
+        assert_eq!(ConversationFilter::parse(None, None), Ok(ConversationFilter::new()));
+        assert_eq!(ConversationFilter::parse(Some(""), Some("")), Ok(ConversationFilter::new()));
+        let f = ConversationFilter::parse(Some("all"), Some("me")).unwrap();
+        assert_eq!((f.status, f.assignee), (None, AssigneeChoice::Me));
+        assert_eq!(f.query_pairs(), [("status", "all"), ("assignee", "me")]);
+        let f = ConversationFilter::parse(Some("closed"), Some("unassigned")).unwrap();
+        assert_eq!((f.status_str(), f.assignee.as_str()), ("closed", "unassigned"));
+        assert_eq!(ConversationFilter::parse(Some("shut"), None).unwrap_err().field, "status");
+        assert_eq!(ConversationFilter::parse(None, Some("you")).unwrap_err().field, "assignee");
+        let lenient = ConversationFilter::from_url(Some("shut"), Some("me"));
+        assert_eq!((lenient.status, lenient.assignee), (Some(ConversationStatus::Open), AssigneeChoice::Me));
+        assert!(ConversationFilter::new().query_pairs().is_empty(), "the plain list has a plain URL");
+    }
+
+    #[test]
+    fn email_subjects_continue_the_first() {
+        assert_eq!(email_subject(Some("Hi"), Some("Old"), "Shop"), "Hi");
+        assert_eq!(email_subject(None, Some("Your order"), "Shop"), "Re: Your order");
+        assert_eq!(email_subject(None, Some("RE: Your order"), "Shop"), "RE: Your order");
+        assert_eq!(email_subject(None, None, "Shop"), "Message from Shop");
+    }
+
+    #[test]
+    fn a_chat_copy_names_the_operator_and_the_project_and_carries_the_message() {
+        let (subject, text) = chat_copy("Anna", "Shop", "Your parcel left today.");
+        assert_eq!(subject, "New message from Shop");
+        assert!(text.starts_with("Anna from Shop wrote to you in the chat:\n\nYour parcel left today.\n"));
     }
 }

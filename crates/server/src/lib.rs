@@ -15,6 +15,7 @@ pub mod live;
 pub mod mail;
 pub mod routes;
 pub mod segments;
+pub mod send;
 pub mod simulate;
 pub mod site;
 pub mod store;

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use leadcard_core::LiveEvent;
 use leadcard_core::inbox::{
-    self, Assign, Channel, Channels, Conversation, ConversationPage, ConversationStatus, MessagePage, NewMessage,
-    OperatorRef, SendMessage, Sent, Thread,
+    self, Assign, AssigneeChoice, Channel, Channels, Conversation, ConversationFilter, ConversationPage,
+    ConversationStatus, MessagePage, NewMessage, OperatorRef, SendMessage, Sent, Thread,
 };
 use leadcard_core::wire::ErrorBody;
 use serde::Deserialize;
@@ -21,10 +21,8 @@ use crate::app::AppState;
 use crate::auth::CurrentSession;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
-use crate::store::{
-    AssignOutcome, AssigneeFilter, Changed, ConversationQuery, OperatorSend, SendOutcome, SendTarget,
-    parse_conversation_cursor,
-};
+use crate::send::{self, OperatorSend, SendOutcome, SendTarget};
+use crate::store::{AssignOutcome, AssigneeFilter, Changed, ConversationQuery, parse_conversation_cursor};
 
 const CONVERSATION_NOT_FOUND: ApiError = ApiError::NotFound("There is no conversation with this id.");
 
@@ -113,18 +111,11 @@ async fn list(
     Extension(session): Extension<CurrentSession>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<ConversationPage>, ApiError> {
-    let status = match params.status.as_deref().filter(|s| !s.is_empty()).unwrap_or("open") {
-        "all" => None,
-        other => Some(
-            ConversationStatus::parse(other)
-                .ok_or_else(|| ApiError::invalid("status", "status must be open, closed or all."))?,
-        ),
-    };
-    let assignee = match params.assignee.as_deref().filter(|s| !s.is_empty()).unwrap_or("any") {
-        "any" => AssigneeFilter::Any,
-        "me" => AssigneeFilter::Operator(session.operator.id),
-        "unassigned" => AssigneeFilter::Unassigned,
-        _ => return Err(ApiError::invalid("assignee", "assignee must be any, me or unassigned.")),
+    let filter = ConversationFilter::parse(params.status.as_deref(), params.assignee.as_deref())?;
+    let assignee = match filter.assignee {
+        AssigneeChoice::Any => AssigneeFilter::Any,
+        AssigneeChoice::Me => AssigneeFilter::Operator(session.operator.id),
+        AssigneeChoice::Unassigned => AssigneeFilter::Unassigned,
     };
     let lead_id = id_param(params.lead_id.as_deref(), "lead_id")?;
     let after = match params.after.as_deref().filter(|s| !s.is_empty()) {
@@ -135,7 +126,7 @@ async fn list(
         None => None,
     };
     let limit = number_param(params.limit.as_deref(), "limit", 1..=inbox::MAX_PAGE, inbox::DEFAULT_PAGE)?;
-    let query = ConversationQuery { status, assignee, lead_id, after, limit };
+    let query = ConversationQuery { status: filter.status, assignee, lead_id, after, limit };
     Ok(Json(state.store.conversations(&query).await?))
 }
 
@@ -233,7 +224,7 @@ async fn send(
     message: &inbox::CheckedMessage,
 ) -> Result<(StatusCode, Json<Sent>), ApiError> {
     let send = OperatorSend { target, operator, message, reply_domain: &state.mailer.reply_domain };
-    match state.store.send_operator_message(send, state.clock.now()).await? {
+    match send::operator_message(&state.store, send, state.clock.now()).await? {
         SendOutcome::Sent { sent, .. } => {
             let status = if sent.created { StatusCode::CREATED } else { StatusCode::OK };
             if sent.created {

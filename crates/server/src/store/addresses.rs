@@ -10,7 +10,7 @@ use leadcard_core::{
 };
 use sqlx::{Any, AnyConnection, FromRow, Transaction};
 
-use super::outbox::{NewMail, enqueue_in};
+use super::mail_queue::{NewMail, enqueue_in};
 use super::settings::email_settings_in;
 use super::sql::{Sql, Value};
 use super::{Backend, Store, StoreError, StoreResult};
@@ -345,7 +345,7 @@ pub(super) async fn ensure_email_statuses(
     }
     // Only the rows this statement inserted come back: those addresses are new.
     let mut inserted = std::collections::HashSet::new();
-    for chunk in new.chunks(super::leads::MAX_PARAMETERS / 8) {
+    for chunk in new.chunks(super::batch::MAX_PARAMETERS / 8) {
         let mut sql = Sql::new(backend, INSERT_STATES);
         for (i, (_, email_norm, _, at, state, _)) in chunk.iter().enumerate() {
             if i > 0 {

@@ -9,9 +9,8 @@ use leadcard_core::{Operation, PropertyValue, normalize_email};
 use sqlx::{Any, AnyConnection, Transaction};
 
 use super::addresses::ensure_email_statuses;
-use super::leads::{
-    MIRRORED_TEXT_COLUMNS, PropertyRow, insert_rows, mirrored_text, parse_stored_value, read_card, read_tags,
-};
+use super::batch::insert_rows;
+use super::leads::{MIRRORED_TEXT_COLUMNS, PropertyRow, mirrored_text, parse_stored_value, read_card, read_tags};
 use super::sql::{Sql, Value};
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::clock::to_ms;

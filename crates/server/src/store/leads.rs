@@ -5,15 +5,17 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use leadcard_core::event::EventAggregate;
-use leadcard_core::property::{MAX_TEXT_CHARS, SYSTEM_PROPERTIES, display_name};
+use leadcard_core::property::{SYSTEM_PROPERTIES, display_name};
+use leadcard_core::tag::parse_tag;
 use leadcard_core::wire::{LeadCard, LeadPage, LeadSummary, Property, Total};
 use leadcard_core::{BounceKind, PropertyName, PropertyValue, SubscriptionStatus, ValidFilter, normalize_email};
 use sqlx::{AnyConnection, FromRow};
 
 use super::addresses::{bounce_str, ensure_email_statuses, parse_status, read_subscription};
+use super::batch::{MAX_PARAMETERS, insert_rows};
 use super::settings::email_settings_in;
 use super::sql::{Join, Sql, Value, push_lead_conditions, related_rows_count};
-use super::{Backend, Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
 
 /// Counting stops here: above it the total reads "1,000+". Counting costs a probe per matching
@@ -181,16 +183,9 @@ fn checked_properties(properties: &[(PropertyName, PropertyValue)]) -> StoreResu
     Ok(checked)
 }
 
-/// A tag as stored: trimmed, not empty, within the text limit.
+/// A tag as stored, by core's one rule ([`parse_tag`]: trimmed, one line, 1 to 64 characters).
 pub(crate) fn checked_tag(tag: &str) -> StoreResult<String> {
-    let tag = tag.trim();
-    if tag.is_empty() {
-        return Err(StoreError::Invalid("a tag cannot be empty".to_owned()));
-    }
-    if tag.chars().count() > MAX_TEXT_CHARS {
-        return Err(StoreError::Invalid(format!("a tag can have at most {MAX_TEXT_CHARS} characters")));
-    }
-    Ok(tag.to_owned())
+    parse_tag(tag).map_err(|e| StoreError::Invalid(format!("a tag {e}")))
 }
 
 /// Inserting rows of [`aggregate_row`]; with [`AGGREGATES_MERGE`] as the tail an existing
@@ -214,33 +209,8 @@ pub(super) fn aggregate_row(lead_id: i64, name: &str, aggregate: EventAggregate)
     ]
 }
 
-/// Most parameters one statement binds: under SQLite's limit (32,766) and PostgreSQL's (65,535).
-pub(super) const MAX_PARAMETERS: usize = 16_000;
 /// Lead rows per INSERT (14 values each).
 const LEADS_PER_STATEMENT: usize = MAX_PARAMETERS / 14;
-
-/// Inserts rows of `N` values with as few statements as the parameter limit allows.
-pub(super) async fn insert_rows<const N: usize>(
-    tx: &mut AnyConnection,
-    backend: Backend,
-    head: &str,
-    tail: &str,
-    rows: Vec<[Value; N]>,
-) -> StoreResult<()> {
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let mut sql = Sql::new(backend, head);
-        for (i, row) in rows.by_ref().take(MAX_PARAMETERS / N).enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind_list(row);
-        }
-        sql.push(tail);
-        sql.query().execute(&mut *tx).await?;
-    }
-    Ok(())
-}
 
 #[derive(FromRow)]
 struct SummaryRow {

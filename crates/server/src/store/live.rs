@@ -2,7 +2,7 @@
 
 use sqlx::AnyConnection;
 
-use super::leads::insert_rows;
+use super::batch::insert_rows;
 use super::sql::Value;
 use super::{Backend, Store, StoreResult};
 

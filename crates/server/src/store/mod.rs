@@ -5,15 +5,18 @@
 //! migrations, chosen by the URL scheme.
 
 mod addresses;
+mod batch;
 mod catalog;
 mod edits;
-mod inbox;
+pub(crate) mod inbox;
 mod leads;
 mod live;
+mod mail_queue;
 mod notes;
 mod operators;
 mod outbox;
 mod pins;
+mod projects;
 mod removal;
 mod segments;
 mod sessions;
@@ -35,19 +38,23 @@ use tokio::sync::Notify;
 pub use addresses::{AddressChange, AddressOutcome, MenuDone};
 pub use edits::{VersionCheck, Written};
 pub use inbox::{
-    AssignOutcome, AssigneeFilter, Changed, ConversationQuery, InboundOutcome, OperatorSend, SeedConversation,
-    SendOutcome, SendTarget, WIDGET_MESSAGES, WidgetSendOutcome, conversation_cursor, parse_conversation_cursor,
+    AssignOutcome, AssigneeFilter, Changed, ConversationQuery, InboundOutcome, SeedConversation, WIDGET_MESSAGES,
+    WidgetSendOutcome, conversation_cursor, parse_conversation_cursor,
 };
 pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, PropertyRow, TOTAL_CAP};
 pub use live::LiveRow;
+pub use mail_queue::NewMail;
+pub(crate) use mail_queue::queue_conversation_mail;
 pub use notes::NoteDeletion;
 pub use operators::{NewOperator, OperatorWithHash};
-pub use outbox::{ClaimedMail, Delivery, NewMail};
+pub use outbox::{ClaimedMail, Delivery};
+pub use projects::Project;
 pub use removal::Removal;
 pub use segments::{JobLock, LeadMembershipChange, LeadScope, MembershipChanges, PendingRebuild, Plan, Reason};
 pub use sessions::SessionRecord;
+pub(crate) use settings::email_settings_in;
 pub use tracking::{
-    BatchOutcome, NewSiteSession, PreparedEvent, Project, TrackKind, TrackWrite, event_cursor, parse_event_cursor,
+    BatchOutcome, NewSiteSession, PreparedEvent, TrackKind, TrackWrite, event_cursor, parse_event_cursor,
 };
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -151,12 +158,19 @@ impl Store {
     /// A transaction that will write after reading. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`): a read transaction that later needs to write while another holds the
     /// lock gets SQLITE_BUSY at once instead of waiting. PostgreSQL locks rows as it goes.
-    async fn begin_write(&self) -> StoreResult<Transaction<'static, sqlx::Any>> {
+    pub(crate) async fn begin_write(&self) -> StoreResult<Transaction<'static, sqlx::Any>> {
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         })
     }
+}
+
+/// A random key: `prefix` and 32 hex digits (128 bits from the operating system).
+pub(crate) fn random_key(prefix: &str) -> StoreResult<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::Invalid(format!("no randomness for a key: {e}")))?;
+    Ok(format!("{prefix}{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
 }
 
 /// WAL lets readers run beside the one writer; `synchronous` keeps SQLite's durable default.
@@ -251,5 +265,64 @@ mod tests {
         assert!(Backend::of_url("mysql://h/db").is_err());
         assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    /// The store's files import one another one way only: a file per table family, lower ones
+    /// (sql, batch, mail_queue, settings) below the ones that use them. A circle makes every file
+    /// of it a change to all the others.
+    #[test]
+    fn store_files_import_each_other_without_a_circle() {
+        use std::collections::{BTreeMap, BTreeSet};
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                let module = path.file_name().unwrap().to_string_lossy().into_owned();
+                for inner in std::fs::read_dir(&path).unwrap() {
+                    files.push((module.clone(), inner.unwrap().path(), "super::super::"));
+                }
+            } else if path.file_name().is_some_and(|n| n != "mod.rs") {
+                files.push((path.file_stem().unwrap().to_string_lossy().into_owned(), path, "super::"));
+            }
+        }
+        let modules: BTreeSet<String> = files.iter().map(|(m, _, _)| m.clone()).collect();
+        for (module, path, prefix) in &files {
+            let text = std::fs::read_to_string(path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let uses = graph.entry(module.clone()).or_default();
+            for other in &modules {
+                let named =
+                    [format!("{prefix}{other}::"), format!("{prefix}{other}}}"), format!("crate::store::{other}::")];
+                if other != module && named.iter().any(|n| code.contains(n.as_str())) {
+                    uses.insert(other.clone());
+                }
+            }
+        }
+        fn visit(
+            m: &str,
+            graph: &BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<String>,
+            done: &mut BTreeSet<String>,
+        ) {
+            if let Some(at) = path.iter().position(|p| p == m) {
+                panic!("store files import each other in a circle: {} -> {m}", path[at..].join(" -> "));
+            }
+            if done.contains(m) {
+                return;
+            }
+            path.push(m.to_owned());
+            for next in graph.get(m).into_iter().flatten() {
+                visit(next, graph, path, done);
+            }
+            path.pop();
+            done.insert(m.to_owned());
+        }
+        let mut done = BTreeSet::new();
+        for module in graph.keys() {
+            visit(module, &graph, &mut Vec::new(), &mut done);
+        }
+        assert!(graph["outbox"].contains("addresses"), "the check reads the imports: {graph:?}");
     }
 }

@@ -6,65 +6,15 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use leadcard_core::mail::{CampaignQueued, OutboxMail, OutboxPage, OutboxStatus, ValidCampaign};
-use leadcard_core::{AddressState, EmailAddress, EmailSettings, MailKind, normalize_email};
-use sqlx::{AnyConnection, FromRow};
+use leadcard_core::{AddressState, EmailAddress, EmailSettings, MailKind};
+use sqlx::FromRow;
 
 use super::addresses::{parse_bounce, parse_status, read_state};
-use super::leads::insert_rows;
+use super::mail_queue::{NewMail, enqueue_in};
 use super::settings::email_settings_in;
-use super::sql::{Sql, Value, push_lead_conditions};
+use super::sql::{Sql, push_lead_conditions};
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
-
-/// A mail to queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewMail {
-    pub lead_id: Option<i64>,
-    /// The address as written on the lead.
-    pub to: String,
-    pub kind: MailKind,
-    pub subject: String,
-    /// Plain text. Confirmation mails leave it empty: their body, with a link that expires, is
-    /// written when they are sent.
-    pub body: String,
-    pub campaign_id: Option<i64>,
-}
-
-/// Queues mails inside a transaction, due at once.
-pub(super) async fn enqueue_in(
-    tx: &mut AnyConnection,
-    backend: Backend,
-    mails: Vec<NewMail>,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    let at = to_ms(now);
-    let rows = mails
-        .into_iter()
-        .map(|mail| {
-            [
-                Value::from(mail.lead_id),
-                Value::from(normalize_email(&mail.to)),
-                Value::from(mail.to.trim().to_owned()),
-                Value::from(mail.kind.as_str()),
-                Value::from(mail.subject),
-                Value::from(mail.body),
-                Value::from(OutboxStatus::Queued.as_str()),
-                Value::from(at),
-                Value::from(at),
-                Value::from(mail.campaign_id),
-            ]
-        })
-        .collect();
-    insert_rows(
-        tx,
-        backend,
-        "INSERT INTO outbox (lead_id, email_norm, to_address, kind, subject, body, status, next_attempt_at, \
-         created_at, campaign_id) VALUES ",
-        "",
-        rows,
-    )
-    .await
-}
 
 /// A mail a worker holds, to send now.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use leadcard_core::PropertyName;
 
-use super::leads::insert_rows;
+use super::batch::insert_rows;
 use super::sql::Value;
 use super::{Store, StoreResult};
 

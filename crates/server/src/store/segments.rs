@@ -713,7 +713,7 @@ async fn insert_history(
     backend: Backend,
     rows: Vec<[Value; 6]>,
 ) -> StoreResult<()> {
-    super::leads::insert_rows(
+    super::batch::insert_rows(
         tx,
         backend,
         "INSERT INTO segment_history (lead_id, segment_id, segment_name, entered, reason, at) VALUES ",

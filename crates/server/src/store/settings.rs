@@ -13,7 +13,7 @@ const SOFT_BOUNCES_TO_HARD: &str = "soft_bounces_to_hard";
 const SECRET_KEY: &str = "secret_key";
 
 /// The email settings as `conn` sees them; absent keys keep their defaults.
-pub(super) async fn email_settings_in(conn: &mut AnyConnection) -> StoreResult<EmailSettings> {
+pub(crate) async fn email_settings_in(conn: &mut AnyConnection) -> StoreResult<EmailSettings> {
     let rows: Vec<(String, String)> =
         sqlx::query_as("SELECT key, value FROM project_settings WHERE key IN ($1, $2, $3)")
             .bind(DOUBLE_OPT_IN)
