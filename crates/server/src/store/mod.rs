@@ -6,9 +6,11 @@
 
 mod addresses;
 mod catalog;
+mod demo;
 mod edits;
 mod inbox;
 mod leads;
+mod links;
 mod live;
 mod notes;
 mod operators;
