@@ -65,13 +65,16 @@ pub fn login(next: &str) -> String {
     with_query(LOGIN, [("next", next)])
 }
 
-/// Where to go after signing in: `next` when it is a path on this site, otherwise the Leads Database.
-/// `//host` and `/\host` are refused because browsers read them as another site.
+/// Where to go after signing in: `next` when it is a path of this site (the rule in
+/// `leadcard_core::redirect`), read by the browser's URL parser as this origin too; otherwise the
+/// Leads Database.
 pub fn after_sign_in(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\") => path.to_owned(),
-        _ => LEADS.to_owned(),
-    }
+    next.and_then(leadcard_core::redirect::same_site_path)
+        .filter(|path| {
+            let Some(origin) = web_sys::window().and_then(|w| w.location().origin().ok()) else { return false };
+            web_sys::Url::new_with_base(path, &origin).is_ok_and(|url| url.origin() == origin)
+        })
+        .map_or_else(|| LEADS.to_owned(), str::to_owned)
 }
 
 /// A path of this app as an absolute URL, e.g. for a link copied to the clipboard.

@@ -525,6 +525,12 @@ fn sign_in_only_returns_to_paths_on_this_site() {
     assert_eq!(paths::after_sign_in(Some("//evil.example")), "/leads");
     assert_eq!(paths::after_sign_in(Some("/\\evil.example")), "/leads");
     assert_eq!(paths::after_sign_in(Some("https://evil.example")), "/leads");
+    // What the browser's parser forgives: tabs and newlines dropped, `\` read as `/`, encodings.
+    for hostile in
+        ["/\t/evil.example", "/\n/evil.example", "/%09/evil.example", "/%2F/evil.example", "/.//evil.example"]
+    {
+        assert_eq!(paths::after_sign_in(Some(hostile)), "/leads", "{hostile:?}");
+    }
     assert_eq!(paths::after_sign_in(None), "/leads");
     assert_eq!(paths::login("/leads?q=anna"), "/login?next=%2Fleads%3Fq%3Danna");
     assert_eq!(paths::leads("anna", ""), "/leads?q=anna");

@@ -11,6 +11,7 @@ pub mod operation;
 pub mod pin;
 pub mod presence;
 pub mod property;
+pub mod redirect;
 pub mod segment;
 pub mod subscription;
 pub mod tag;

@@ -54,6 +54,7 @@ pub struct Application {
     router: axum::Router,
     state: AppState,
     project: Project,
+    demo_site: bool,
 }
 
 /// How often expired sessions and idle rate-limit keys are dropped.
@@ -77,6 +78,8 @@ impl Application {
         if config.seed_demo {
             demo::seed_if_empty(&store, clock.now()).await?;
         }
+        // The demo shop signs any user id: only on a database the demo seed filled itself.
+        let demo_site = config.seed_demo && store.is_demo_seeded().await?;
         let project = store.ensure_project(clock.now()).await?;
         let mailer = Arc::new(Mailer::from_args(&config.mail, address, &store).await?);
         let live = Live::start(store.clone(), clock.clone(), &config.database.database_url).await?;
@@ -92,9 +95,9 @@ impl Application {
             mailer,
             segment_rebuild: Arc::default(),
         };
-        let options = routes::Options { test_mode: config.test_mode, demo_site: config.seed_demo };
+        let options = routes::Options { test_mode: config.test_mode, demo_site, https: config.secure_cookies };
         let router = routes::router(state.clone(), &config.dist, options);
-        Ok(Application { listener, address, router, state, project })
+        Ok(Application { listener, address, router, state, project, demo_site })
     }
 
     pub fn port(&self) -> u16 {
@@ -117,6 +120,11 @@ impl Application {
     /// What handlers reach; tests run background jobs (the segment job) with it.
     pub fn state(&self) -> AppState {
         self.state.clone()
+    }
+
+    /// Whether this is a demo database (seeded by `--seed-demo`) with the demo shop at `/demo/`.
+    pub fn demo_site(&self) -> bool {
+        self.demo_site
     }
 
     /// The tracking project (its public key goes in the widget's `data-key`).
@@ -148,6 +156,9 @@ async fn housekeeping(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::debug!(sessions = n, "expired sessions deleted"),
             Err(e) => tracing::warn!(error = %e, "cannot delete expired sessions"),
+        }
+        if let Err(e) = state.store.forget_expired_links(now).await {
+            tracing::warn!(error = %e, "cannot forget used links that expired");
         }
         state.sign_in_limiter.forget_idle();
         state.tracking.forget_idle();

@@ -123,9 +123,12 @@ const PAGES: &[&str] = &["/", "/pricing", "/shop/shoes", "/shop/jackets", "/blog
 const PRODUCTS: &[(&str, f64)] =
     &[("Trail runner", 129.0), ("Rain jacket", 189.5), ("Canvas tote", 39.9), ("Wool socks", 14.5)];
 
-/// Seeds the demo operator and leads when the database has no leads; returns whether it did.
+/// Seeds the demo operator and leads when the database has neither leads nor operators, and
+/// records that it did (the demo shop opens only then); returns whether it did. A database that
+/// holds anything is left alone: no known password, no demo shop.
 pub async fn seed_if_empty(store: &Store, now: DateTime<Utc>) -> Result<bool, SeedError> {
-    if store.has_leads().await? {
+    if store.holds_leads_or_operators().await? {
+        tracing::warn!("--seed-demo: the database already holds leads or operators; no demo data, no demo shop");
         return Ok(false);
     }
     let password_hash = tokio::task::spawn_blocking(|| hash_password(DEMO_OPERATOR_PASSWORD))
@@ -137,10 +140,7 @@ pub async fn seed_if_empty(store: &Store, now: DateTime<Utc>) -> Result<bool, Se
         role: Role::Admin,
         password_hash,
     };
-    match store.create_operator(&demo, now).await {
-        Ok(_) | Err(StoreError::Duplicate(_)) => {}
-        Err(e) => return Err(e.into()),
-    }
+    store.create_operator(&demo, now).await?;
 
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(SEED);
     let mut emails: Vec<String> = Vec::new();
@@ -183,6 +183,7 @@ pub async fn seed_if_empty(store: &Store, now: DateTime<Utc>) -> Result<bool, Se
     for conversation in demo_conversations(&ids, &leads, &operator) {
         store.seed_conversation(&conversation, now).await?;
     }
+    store.mark_demo_seeded().await?;
     tracing::info!(leads = DEMO_LEADS, operator = DEMO_OPERATOR_EMAIL, "demo data seeded");
     Ok(true)
 }

@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod live;
 pub mod mail;
 pub mod routes;
+pub mod security_headers;
 pub mod segments;
 pub mod send;
 pub mod simulate;

@@ -52,15 +52,12 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    let seed_demo = config.seed_demo;
     let app = Application::build(config).await.map_err(|e| e.to_string())?;
     let address = app.address();
     let host = if address.ip().is_unspecified() { "127.0.0.1".to_owned() } else { address.ip().to_string() };
     println!("leadcard is listening on http://{host}:{}/", address.port());
-    if seed_demo && app.store().operator_by_email(DEMO_OPERATOR_EMAIL).await.is_ok_and(|o| o.is_some()) {
+    if app.demo_site() {
         println!("Demo operator: {DEMO_OPERATOR_EMAIL} / {DEMO_OPERATOR_PASSWORD}");
-    }
-    if seed_demo {
         println!("Demo site: http://{host}:{}/demo/ (project key {})", address.port(), app.project().public_key);
     }
     app.run_until_stopped().await.map_err(|e| format!("server stopped: {e}"))

@@ -1,11 +1,11 @@
-//! What tracked sites load: the widget (`/widget.js`), and with `--seed-demo` a small demo shop
-//! at `/demo/` whose pages carry the widget with the project's key.
+//! What tracked sites load: the widget (`/widget.js`), and on a database that `--seed-demo`
+//! seeded itself a small demo shop at `/demo/` whose pages carry the widget with the project's key.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use leadcard_core::EmailAddress;
 use serde::{Deserialize, Serialize};
 
@@ -93,14 +93,14 @@ async fn demo_sign_in(
 }
 
 async fn no_demo() -> Response {
-    (StatusCode::NOT_FOUND, "The demo shop runs only with --seed-demo.").into_response()
+    (StatusCode::NOT_FOUND, "The demo shop runs only on a database that --seed-demo seeded.").into_response()
 }
 
 /// `/widget.js`, and the demo shop when `demo` is on (404 otherwise).
 pub fn routes(demo: bool) -> axum::Router<AppState> {
     let router = axum::Router::new().route("/widget.js", get(widget));
     if !demo {
-        return router.route("/demo", get(no_demo)).route("/demo/", get(no_demo)).route("/demo/{*rest}", get(no_demo));
+        return router.route("/demo", any(no_demo)).route("/demo/", any(no_demo)).route("/demo/{*rest}", any(no_demo));
     }
     router
         .route("/demo", get(demo_index))

@@ -339,12 +339,21 @@
     return attempt(0);
   }
 
-  // Operators' messages arrive over one stream per page; EventSource reconnects by itself and
-  // resumes after the last id it saw.
+  // Operators' messages arrive over one stream per page; EventSource reconnects by itself after
+  // a dropped connection and resumes after the last id it saw. A stream the server refused (429:
+  // too many open, or too many calls) EventSource gives up on: the widget opens a new one after
+  // a pause, longer each time (it cannot read Retry-After).
+  var listenPause = 5000;
   function listen() {
     if (!window.EventSource) return;
     var url = api + "stream?key=" + encodeURIComponent(key) + "&visitor_id=" + encodeURIComponent(visitorId) + "&after=" + after;
     var stream = new EventSource(url);
+    stream.addEventListener("open", function () { listenPause = 5000; });
+    stream.addEventListener("error", function () {
+      if (stream.readyState !== EventSource.CLOSED) return;
+      setTimeout(listen, listenPause);
+      listenPause = Math.min(300000, listenPause * 2);
+    });
     stream.addEventListener("message", function (e) {
       try {
         receive(JSON.parse(e.data));

@@ -17,6 +17,9 @@ use crate::error::ApiError;
 use crate::extract::is_json;
 
 pub const SESSION_COOKIE: &str = "leadcard_session";
+/// The name behind HTTPS: browsers keep a `__Host-` cookie only when it is `Secure`, for this
+/// host alone and for every path, so a neighbouring subdomain or plain HTTP cannot plant one.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-leadcard_session";
 /// `last_used_at` is written at most this often per session.
 const TOUCH_INTERVAL: Duration = Duration::minutes(1);
 
@@ -46,9 +49,27 @@ impl SessionSettings {
         self.cookie_header("", 0)
     }
 
+    /// The session cookie's name: `__Host-` behind HTTPS.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.secure_cookies { SECURE_SESSION_COOKIE } else { SESSION_COOKIE }
+    }
+
+    /// The session cookie's value, if the request carries one (by this server's name only).
+    pub fn cookie_in<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == self.cookie_name())
+            .map(|(_, value)| value)
+    }
+
     fn cookie_header(&self, value: &str, max_age: i64) -> HeaderValue {
         let secure = if self.secure_cookies { "; Secure" } else { "" };
-        let cookie = format!("{SESSION_COOKIE}={value}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}{secure}");
+        let name = self.cookie_name();
+        let cookie = format!("{name}={value}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}{secure}");
         HeaderValue::try_from(cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 }
@@ -70,18 +91,6 @@ impl CurrentSession {
     }
 }
 
-/// The session cookie's value, if the request carries one.
-pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value)
-}
-
 /// POST, PUT, PATCH and DELETE must show they come from the app: a JSON body (which a plain
 /// HTML form cannot send) or the `X-Requested-With: leadcard` header (which needs CORS).
 fn passes_csrf_rule(method: &Method, headers: &HeaderMap) -> bool {
@@ -97,7 +106,8 @@ pub async fn require_session(
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let token_hash = session_cookie(request.headers()).and_then(token::token_hash).ok_or(ApiError::Unauthenticated)?;
+    let token_hash =
+        state.sessions.cookie_in(request.headers()).and_then(token::token_hash).ok_or(ApiError::Unauthenticated)?;
     let record = state.store.session(&token_hash).await?.ok_or(ApiError::Unauthenticated)?;
     let now = state.clock.now();
     if !state.sessions.is_live(now, record.last_used_at, record.expires_at) {
@@ -137,17 +147,28 @@ mod tests {
     fn cookies_are_http_only_lax_and_secure_when_asked() {
         let cookie = settings().cookie("tok");
         let cookie = cookie.to_str().unwrap();
-        assert!(cookie.starts_with("leadcard_session=tok;"));
+        assert!(cookie.starts_with("__Host-leadcard_session=tok;"));
         for attr in ["HttpOnly", "SameSite=Lax", "Path=/", "Secure", "Max-Age=43200"] {
             assert!(cookie.contains(attr), "{cookie}");
         }
+        let plain = SessionSettings { secure_cookies: false, ..settings() };
+        let cookie = plain.cookie("tok");
+        assert!(
+            cookie.to_str().unwrap().starts_with("leadcard_session=tok;")
+                && !cookie.to_str().unwrap().contains("Secure")
+        );
     }
 
     #[test]
     fn the_session_cookie_is_found_among_others() {
         let mut headers = HeaderMap::new();
         headers.insert(header::COOKIE, HeaderValue::from_static("a=1; leadcard_session=xyz; b=2"));
-        assert_eq!(session_cookie(&headers), Some("xyz"));
+        let plain = SessionSettings { secure_cookies: false, ..settings() };
+        assert_eq!(plain.cookie_in(&headers), Some("xyz"));
+        // Behind HTTPS only the `__Host-` cookie counts: a plain one may have been planted.
+        assert_eq!(settings().cookie_in(&headers), None);
+        headers.insert(header::COOKIE, HeaderValue::from_static("leadcard_session=planted; __Host-leadcard_session=k"));
+        assert_eq!(settings().cookie_in(&headers), Some("k"));
     }
 
     #[test]

@@ -6,11 +6,17 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use crate::clock::{from_ms, to_ms};
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// The key a used link is remembered by: the token's SHA-256 in hex (the token itself, which
+/// names an address, is not stored).
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// Why a link does not work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -19,6 +25,15 @@ pub enum LinkError {
     Invalid,
     #[error("this link has expired")]
     Expired,
+}
+
+/// What a valid confirmation token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    /// The normalized address to confirm.
+    pub email_norm: String,
+    /// When the link stops working (its use is remembered until then).
+    pub expires: DateTime<Utc>,
 }
 
 /// Signs and checks link tokens with the server's secret key.
@@ -84,16 +99,17 @@ impl LinkSigner {
         self.sign(&format!("{CONFIRM}:{}:{email_norm}", to_ms(expires)))
     }
 
-    /// The normalized address a confirmation token names, if it has not expired at `now`.
-    pub fn confirmation_address(&self, token: &str, now: DateTime<Utc>) -> Result<String, LinkError> {
+    /// The address a confirmation token names and its expiry, if it has not expired at `now`.
+    pub fn confirmation(&self, token: &str, now: DateTime<Utc>) -> Result<Confirmation, LinkError> {
         let payload = self.verify(token)?;
         let rest = payload.strip_prefix(CONFIRM).and_then(|rest| rest.strip_prefix(':')).ok_or(LinkError::Invalid)?;
         let (expires, email_norm) = rest.split_once(':').ok_or(LinkError::Invalid)?;
         let expires = expires.parse::<i64>().map_err(|_| LinkError::Invalid)?;
-        if now >= from_ms(expires) {
+        let expires = from_ms(expires);
+        if now >= expires {
             return Err(LinkError::Expired);
         }
-        Ok(email_norm.to_owned())
+        Ok(Confirmation { email_norm: email_norm.to_owned(), expires })
     }
 }
 
@@ -123,10 +139,12 @@ mod tests {
         let signer = LinkSigner::new(b"0123456789abcdef0123456789abcdef");
         let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let token = signer.confirmation_token("lena@example.com", now + Duration::days(7));
-        assert_eq!(signer.confirmation_address(&token, now).as_deref(), Ok("lena@example.com"));
-        assert_eq!(signer.confirmation_address(&token, now + Duration::days(7)), Err(LinkError::Expired));
+        let expires = from_ms(to_ms(now + Duration::days(7)));
+        let confirmation = Confirmation { email_norm: "lena@example.com".to_owned(), expires };
+        assert_eq!(signer.confirmation(&token, now), Ok(confirmation));
+        assert_eq!(signer.confirmation(&token, now + Duration::days(7)), Err(LinkError::Expired));
         assert_eq!(signer.unsubscribe_address(&token), Err(LinkError::Invalid));
         let unsubscribe = signer.unsubscribe_token("lena@example.com");
-        assert_eq!(signer.confirmation_address(&unsubscribe, now), Err(LinkError::Invalid));
+        assert_eq!(signer.confirmation(&unsubscribe, now), Err(LinkError::Invalid));
     }
 }

@@ -1,6 +1,7 @@
 //! The links in mails, for leads (no session, no cookie): `/u/{token}` unsubscribes an address
 //! in one click (RFC 8058: a POST, answered without a redirect; a GET shows a page whose button
-//! posts), `/c/{token}` confirms a Double Opt-In address. They answer small HTML pages.
+//! posts), `/c/{token}` confirms a Double Opt-In address (a GET shows a page whose button
+//! posts; each link works once). They answer small HTML pages.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -12,7 +13,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::mail::announce;
-use crate::mail::links::LinkError;
+use crate::mail::links::{Confirmation, LinkError, token_hash};
 use crate::store::AddressOutcome;
 
 /// Text made safe to put in HTML.
@@ -125,24 +126,74 @@ async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -
     Ok(page(StatusCode::OK, "You are unsubscribed", &format!("No more email will be sent to {address}."), ""))
 }
 
-/// Confirms a Double Opt-In address: it becomes Subscribed.
+/// A confirmation link that was used already: it changes nothing a second time.
+fn used_link() -> Response {
+    page(
+        StatusCode::GONE,
+        "This link was already used",
+        "Each confirmation link works once. Nothing was changed; ask for a new confirmation email if you need one.",
+        "",
+    )
+}
+
+/// The confirmation page: what will happen, and the button that does it. A GET changes nothing,
+/// so mail scanners and link previews that fetch the link do not confirm for the lead.
 #[utoipa::path(
     get, path = "/c/{token}", tag = "links",
+    params(("token" = String, Path, description = "The signed, expiring token from the confirmation mail")),
+    responses(
+        (status = 200, description = "A page with a button that POSTs to the same URL", content_type = "text/html"),
+        (status = 400, description = "The link is not valid", content_type = "text/html"),
+        (status = 410, description = "The link has expired or was used already", content_type = "text/html"),
+    )
+)]
+async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+    let confirmation = match state.mailer.links.confirmation(&token, state.clock.now()) {
+        Ok(confirmation) => confirmation,
+        Err(error) => return Ok(bad_link(error)),
+    };
+    if state.store.link_used(&token_hash(&token)).await? {
+        return Ok(used_link());
+    }
+    Ok(page(
+        StatusCode::OK,
+        "Confirm your subscription",
+        &format!("Receive email at {}?", confirmation.email_norm),
+        "<form method=\"post\"><button type=\"submit\">Confirm</button></form>",
+    ))
+}
+
+/// Confirms a Double Opt-In address: it becomes Subscribed. Each link works once.
+#[utoipa::path(
+    post, path = "/c/{token}", tag = "links",
     params(("token" = String, Path, description = "The signed, expiring token from the confirmation mail")),
     responses(
         (status = 200, description = "Confirmed", content_type = "text/html"),
         (status = 400, description = "The link is not valid; nothing changed", content_type = "text/html"),
         (status = 404, description = "No lead has the address any more", content_type = "text/html"),
         (status = 409, description = "The address cannot be subscribed (invalid or hard-bounced)", content_type = "text/html"),
-        (status = 410, description = "The link has expired; nothing changed", content_type = "text/html"),
+        (status = 410, description = "The link has expired or was used already; nothing changed", content_type = "text/html"),
     )
 )]
 async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
-    let address = match state.mailer.links.confirmation_address(&token, state.clock.now()) {
-        Ok(address) => address,
+    let Confirmation { email_norm: address, expires } = match state.mailer.links.confirmation(&token, state.clock.now())
+    {
+        Ok(confirmation) => confirmation,
         Err(error) => return Ok(bad_link(error)),
     };
-    Ok(match state.store.apply_status_event(&address, &StatusEvent::Confirmed, state.clock.now()).await? {
+    let used = token_hash(&token);
+    if !state.store.claim_link(&used, expires).await? {
+        return Ok(used_link());
+    }
+    let outcome = match state.store.apply_status_event(&address, &StatusEvent::Confirmed, state.clock.now()).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            // Nothing changed: the link stays good for another try.
+            state.store.release_link(&used).await?;
+            return Err(e.into());
+        }
+    };
+    Ok(match outcome {
         AddressOutcome::Changed(change) => {
             announce(&state.live, &change).await;
             page(StatusCode::OK, "Thank you", &format!("{address} is confirmed: you are subscribed."), "")
@@ -160,7 +211,7 @@ async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Re
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(unsubscribe_page, unsubscribe)).routes(routes!(confirm))
+    OpenApiRouter::new().routes(routes!(unsubscribe_page, unsubscribe)).routes(routes!(confirm_page, confirm))
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::auth::{SESSION_COOKIE, require_session};
 use crate::error::ApiError;
-use crate::{site, web};
+use crate::{security_headers, site, web};
 
 pub const API_BASE: &str = "/api/v1";
 
@@ -98,6 +98,8 @@ pub struct Options {
     pub test_mode: bool,
     /// The demo shop at `/demo/`.
     pub demo_site: bool,
+    /// Served behind HTTPS (`--secure-cookies`): HSTS on every answer.
+    pub https: bool,
 }
 
 /// Every route, the app and the error fallbacks, ready to serve.
@@ -145,6 +147,7 @@ pub fn router(state: AppState, dist: &Path, options: Options) -> Router {
         .merge(site::routes(options.demo_site))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback_service(web::app_or_not_found(dist))
+        .layer(middleware::from_fn_with_state(security_headers::Https(options.https), security_headers::add))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -12,7 +12,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::password::{MAX_PASSWORD_CHARS, verify_password};
-use crate::auth::{CurrentSession, session_cookie, token};
+use crate::auth::{CurrentSession, token};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 
@@ -58,7 +58,7 @@ async fn sign_in(
     };
 
     // Rotation: the session this browser had, if any, ends; the new one gets a fresh token.
-    if let Some(old) = session_cookie(&headers).and_then(token::token_hash) {
+    if let Some(old) = state.sessions.cookie_in(&headers).and_then(token::token_hash) {
         state.store.delete_session(&old).await?;
     }
     let (cookie_token, token_hash) =

@@ -27,7 +27,7 @@ use crate::extract::{from_json_value, is_json};
 use crate::ingest::IngestError;
 use crate::segments::{self, Cause};
 use crate::store::{PreparedEvent, Project, StoreError, TrackKind, TrackWrite};
-use crate::tracking::verify_user_hash;
+use crate::tracking::{ClientAddress, verify_user_hash};
 
 /// Largest tracking body.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -61,17 +61,21 @@ impl<S: Send + Sync> FromRequest<S> for TrackBody {
     }
 }
 
-/// The caller's project (key from the header, else the body), its rate checked, then the body
-/// as `T`: a wrong key is 401 whatever the body holds.
+/// The caller's project (key from the header, else the body), the limits of the client, the
+/// visitor and the project checked, then the body as `T`: a wrong key is 401 whatever the body
+/// holds.
 pub(super) async fn authorized<T: DeserializeOwned>(
     state: &AppState,
+    ClientAddress(client): ClientAddress,
     headers: &HeaderMap,
     body: Value,
 ) -> Result<(Project, T), ApiError> {
+    state.tracking.check_client(client)?;
     let from_header = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
     let key = from_header.or_else(|| body.get("key").and_then(Value::as_str));
     let project = state.tracking.project(&state.store, key).await?;
-    state.tracking.check_rate(project.id)?;
+    let visitor_id = body.get("visitor_id").and_then(Value::as_str).unwrap_or_default();
+    state.tracking.admit(project.id, client, visitor_id)?;
     Ok((project, from_json_value(body)?))
 }
 
@@ -105,10 +109,11 @@ async fn submit(state: &AppState, write: TrackWrite) -> Result<Json<TrackAccepte
 )]
 async fn events(
     State(state): State<AppState>,
+    client: ClientAddress,
     headers: HeaderMap,
     TrackBody(body): TrackBody,
 ) -> Result<Json<TrackAccepted>, ApiError> {
-    let (project, request): (_, TrackEvents) = authorized(&state, &headers, body).await?;
+    let (project, request): (_, TrackEvents) = authorized(&state, client, &headers, body).await?;
     check_client_id(&request.visitor_id, "visitor_id").map_err(invalid)?;
     if let Some(session) = &request.session_id {
         check_client_id(session, "session_id").map_err(invalid)?;
@@ -175,10 +180,11 @@ fn recompute_visitor_lead(state: &AppState, project_id: i64, visitor_id: String,
 )]
 async fn heartbeat(
     State(state): State<AppState>,
+    client: ClientAddress,
     headers: HeaderMap,
     TrackBody(body): TrackBody,
 ) -> Result<Json<TrackAccepted>, ApiError> {
-    let (project, request): (_, TrackHeartbeat) = authorized(&state, &headers, body).await?;
+    let (project, request): (_, TrackHeartbeat) = authorized(&state, client, &headers, body).await?;
     check_client_id(&request.visitor_id, "visitor_id").map_err(invalid)?;
     check_client_id(&request.session_id, "session_id").map_err(invalid)?;
     check_url(&request.url, "url").map_err(invalid)?;
@@ -209,10 +215,11 @@ async fn heartbeat(
 )]
 async fn identify(
     State(state): State<AppState>,
+    client: ClientAddress,
     headers: HeaderMap,
     TrackBody(body): TrackBody,
 ) -> Result<Json<TrackAccepted>, ApiError> {
-    let (project, request): (_, TrackIdentify) = authorized(&state, &headers, body).await?;
+    let (project, request): (_, TrackIdentify) = authorized(&state, client, &headers, body).await?;
     check_client_id(&request.visitor_id, "visitor_id").map_err(invalid)?;
     let user_id = check_user_id(&request.user_id).map_err(invalid)?.to_owned();
     if !verify_user_hash(&project.secret_key, &request.user_id, &request.user_hash) {
@@ -234,12 +241,14 @@ async fn identify(
     Ok(accepted)
 }
 
-/// Any origin, no credentials; preflights cached for a day.
+/// Any origin, no credentials, `Retry-After` readable; preflights cached for a day.
 fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::any())
         .allow_methods([Method::POST])
         .allow_headers([header::CONTENT_TYPE, HeaderName::from_static("x-leadcard-key")])
+        // The widget waits as long as a 429 or 503 says.
+        .expose_headers([header::RETRY_AFTER])
         .max_age(std::time::Duration::from_secs(86_400))
 }
 

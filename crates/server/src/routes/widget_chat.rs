@@ -30,6 +30,7 @@ use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::segments::{self, Cause};
 use crate::store::{Project, Store, WidgetSendOutcome};
+use crate::tracking::{ClientAddress, StreamPermit};
 
 /// A stream ends after this long; EventSource reconnects with `Last-Event-ID`.
 const MAX_STREAM: Duration = Duration::from_secs(300);
@@ -50,16 +51,19 @@ struct WidgetParams {
     after: Option<String>,
 }
 
-/// The project of a GET's key (header, else query), its rate checked, and the visitor id.
+/// The project of a GET's key (header, else query), the limits of the client, the visitor and
+/// the project checked, and the visitor id.
 async fn project_of(
     state: &AppState,
+    ClientAddress(client): ClientAddress,
     headers: &HeaderMap,
     params: &WidgetParams,
 ) -> Result<(Project, String), ApiError> {
+    state.tracking.check_client(client)?;
     let from_header = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
     let project = state.tracking.project(&state.store, from_header.or(params.key.as_deref())).await?;
-    state.tracking.check_rate(project.id)?;
     let visitor_id = params.visitor_id.clone().unwrap_or_default();
+    state.tracking.admit(project.id, client, &visitor_id)?;
     check_client_id(&visitor_id, "visitor_id").map_err(invalid)?;
     Ok((project, visitor_id))
 }
@@ -87,10 +91,11 @@ fn after_param(raw: Option<&str>, field: &str) -> Result<i64, ApiError> {
 )]
 async fn list(
     State(state): State<AppState>,
+    client: ClientAddress,
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<WidgetParams>,
 ) -> Result<Json<WidgetMessages>, ApiError> {
-    let (project, visitor_id) = project_of(&state, &headers, &params).await?;
+    let (project, visitor_id) = project_of(&state, client, &headers, &params).await?;
     let after = after_param(params.after.as_deref(), "after")?;
     let items = match state.store.lead_of_visitor(project.id, &visitor_id).await? {
         Some(lead) => state.store.widget_messages(lead, after).await?,
@@ -115,12 +120,14 @@ async fn list(
 )]
 async fn send(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     TrackBody(body): TrackBody,
 ) -> Result<(StatusCode, Json<WidgetMessage>), ApiError> {
-    let (project, request): (_, WidgetSend) = authorized(&state, &headers, body).await?;
+    let (project, request): (_, WidgetSend) = authorized(&state, ClientAddress(client), &headers, body).await?;
     check_client_id(&request.visitor_id, "visitor_id").map_err(invalid)?;
     let message = inbox::check_message(Channel::Chat, &request.body, None, &request.idempotency_key)?;
+    state.tracking.admit_message(project.id, client, &request.visitor_id)?;
     let outcome = state
         .store
         .send_widget_message(
@@ -166,10 +173,11 @@ async fn send(
 )]
 async fn seen(
     State(state): State<AppState>,
+    client: ClientAddress,
     headers: HeaderMap,
     TrackBody(body): TrackBody,
 ) -> Result<Json<TrackAccepted>, ApiError> {
-    let (project, request): (_, WidgetSeen) = authorized(&state, &headers, body).await?;
+    let (project, request): (_, WidgetSeen) = authorized(&state, client, &headers, body).await?;
     check_client_id(&request.visitor_id, "visitor_id").map_err(invalid)?;
     if request.message_ids.len() > MAX_SEEN {
         return Err(ApiError::invalid("message_ids", format!("At most {MAX_SEEN} message ids at once.")));
@@ -201,10 +209,12 @@ async fn seen(
 )]
 async fn stream(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<WidgetParams>,
 ) -> Result<Response, ApiError> {
-    let (project, visitor_id) = project_of(&state, &headers, &params).await?;
+    let (project, visitor_id) = project_of(&state, ClientAddress(client), &headers, &params).await?;
+    let permit = state.tracking.open_stream(project.id, client, &visitor_id)?;
     let header = headers.get("last-event-id").and_then(|v| v.to_str().ok()).filter(|v| !v.trim().is_empty());
     let after = match header {
         Some(header) => after_param(Some(header), "last-event-id")?,
@@ -223,6 +233,7 @@ async fn stream(
         pending: VecDeque::new(),
         fetch: true,
         deadline: tokio::time::Instant::now() + MAX_STREAM,
+        _permit: permit,
     };
     let sse = Sse::new(events(streaming)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
     Ok(([("x-accel-buffering", "no"), ("cache-control", "no-store")], sse).into_response())
@@ -241,6 +252,8 @@ struct Streaming {
     /// Read the lead's messages after `last` before waiting again.
     fetch: bool,
     deadline: tokio::time::Instant,
+    /// This stream's place in the open-stream limits, given back when the stream is dropped.
+    _permit: StreamPermit,
 }
 
 impl Streaming {
@@ -306,7 +319,7 @@ fn message_event(message: &WidgetMessage) -> Event {
     Event::default().event(MESSAGE_EVENT).id(message.id.to_string()).data(data)
 }
 
-/// Any origin, no credentials; preflights cached for a day.
+/// Any origin, no credentials, `Retry-After` readable; preflights cached for a day.
 fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::any())
@@ -316,6 +329,7 @@ fn cors() -> CorsLayer {
             HeaderName::from_static("x-leadcard-key"),
             HeaderName::from_static("last-event-id"),
         ])
+        .expose_headers([header::RETRY_AFTER])
         .max_age(Duration::from_secs(86_400))
 }
 

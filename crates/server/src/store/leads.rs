@@ -440,13 +440,6 @@ impl Store {
         Ok(())
     }
 
-    /// Whether the database holds any lead.
-    pub async fn has_leads(&self) -> StoreResult<bool> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM leads LIMIT 1) t").fetch_one(&self.pool).await?;
-        Ok(n > 0)
-    }
-
     /// One page of the Leads Database, newest first, with a capped total on the first page.
     pub async fn lead_page(&self, query: &LeadQuery, now: DateTime<Utc>) -> StoreResult<LeadPage> {
         let search = query.search.as_deref();

@@ -7,9 +7,11 @@
 mod addresses;
 mod batch;
 mod catalog;
+mod demo;
 mod edits;
 pub(crate) mod inbox;
 mod leads;
+mod links;
 mod live;
 mod mail_queue;
 mod notes;

@@ -3,7 +3,7 @@
 use leadcard_server::demo::{DEMO_LEADS, DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD, seed_if_empty};
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app_with;
+use crate::helpers::{TestApp, spawn_another_on, spawn_app, spawn_app_with, text};
 
 #[tokio::test]
 async fn the_demo_seed_creates_the_operator_and_leads_of_every_kind_once() {
@@ -71,4 +71,45 @@ async fn the_demo_seed_creates_the_operator_and_leads_of_every_kind_once() {
     assert!(!seed_if_empty(&app.store, app.clock.now()).await.unwrap(), "a database with leads is left alone");
     let page: Value = app.leads(&[]).await.json().await.unwrap();
     assert_eq!(page["total"]["count"], DEMO_LEADS);
+}
+
+/// What a server started with `--seed-demo` on `app`'s database offers: whether the demo
+/// operator signs in, and the status of the demo shop's page and of its sign-in.
+async fn demo_offered(app: &TestApp) -> (u16, u16, u16) {
+    let demo = spawn_another_on(app, |c| c.seed_demo = true).await;
+    let operator = demo.sign_in_with(&demo.client, DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD).await.status();
+    let shop = demo.get("/demo/").await.status();
+    let sign_in = demo
+        .client
+        .post(demo.url("/demo/sign-in"))
+        .json(&json!({ "email": "mia@example.com" }))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    (operator.as_u16(), shop.as_u16(), sign_in.as_u16())
+}
+
+#[tokio::test]
+async fn a_database_with_an_operator_gets_no_demo_operator_and_no_demo_shop() {
+    let app = spawn_app().await;
+    app.add_operator("owner@example.com").await;
+    assert_eq!(demo_offered(&app).await, (401, 404, 404));
+    assert_eq!(app.count("SELECT COUNT(*) FROM leads").await, 0, "no demo leads either");
+}
+
+#[tokio::test]
+async fn a_database_with_leads_gets_no_demo_operator_and_no_demo_shop() {
+    let app = spawn_app().await;
+    app.add_lead(&[("$email", text("real@customer.example"))], &[]).await;
+    assert_eq!(demo_offered(&app).await, (401, 404, 404));
+    assert_eq!(app.count("SELECT COUNT(*) FROM operators").await, 0);
+}
+
+#[tokio::test]
+async fn a_database_the_demo_seed_filled_keeps_its_demo_shop_and_only_with_seed_demo() {
+    let app = spawn_app_with(|c| c.seed_demo = true).await;
+    assert_eq!(demo_offered(&app).await, (200, 200, 200), "a restart with --seed-demo");
+    let plain = spawn_another_on(&app, |_| {}).await;
+    assert_eq!(plain.get("/demo/").await.status(), 404, "a restart without it");
 }

@@ -90,7 +90,14 @@ async fn double_opt_in_mails_a_link_that_subscribes_the_address() {
     assert_eq!(mail.header("List-Unsubscribe"), None, "a confirmation request is not marketing");
     let link = mail.link(&format!("{}/c/", app.base)).expect("a confirmation link in the body");
 
+    // Opening the link (or a mail scanner fetching it) changes nothing: its page has the button.
     let response = new_client().get(&link).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Receive email at lena@example.com?") && html.contains("<form method=\"post\">"), "{html}");
+    assert_eq!(subscription(&app.card(id).await)["status"], "waiting_for_confirmation");
+
+    let response = new_client().post(&link).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains("lena@example.com is confirmed"));
     let card = app.card(id).await;
@@ -119,14 +126,17 @@ async fn an_expired_or_forged_confirmation_link_changes_nothing() {
     let link = smtp.wait_for(1).await[0].link(&format!("{}/c/", app.base)).unwrap();
 
     let forged = format!("{}x", &link[..link.len() - 1]);
-    let response = new_client().get(&forged).send().await.unwrap();
-    assert_eq!(response.status(), 400);
-    assert!(response.text().await.unwrap().contains("This link does not work"));
+    for response in [new_client().get(&forged).send().await.unwrap(), new_client().post(&forged).send().await.unwrap()]
+    {
+        assert_eq!(response.status(), 400);
+        assert!(response.text().await.unwrap().contains("This link does not work"));
+    }
 
     app.clock.advance(chrono::Duration::days(8));
-    let response = new_client().get(&link).send().await.unwrap();
-    assert_eq!(response.status(), 410);
-    assert!(response.text().await.unwrap().contains("This link has expired"));
+    for response in [new_client().get(&link).send().await.unwrap(), new_client().post(&link).send().await.unwrap()] {
+        assert_eq!(response.status(), 410);
+        assert!(response.text().await.unwrap().contains("This link has expired"));
+    }
     assert_eq!(subscription(&stored_card(&app, id).await)["status"], "waiting_for_confirmation");
 }
 
@@ -635,4 +645,32 @@ async fn hide_takes_the_lead_out_of_visitors_until_its_next_activity() {
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM leads WHERE id = {id} AND hidden_at IS NOT NULL")).await, 1);
     assert!(lead_changed(&app.live_events().await, id));
     assert_eq!(app.post_empty("/api/v1/leads/999999/hide").await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_confirmation_link_works_once_so_it_cannot_subscribe_again_after_an_unsubscribe() {
+    let smtp = SmtpServer::start().await;
+    let app = mail_app(&smtp).await;
+    app.signed_in().await;
+    double_opt_in(&app, true).await;
+    let id = app.add_lead(&[("$email", text("max@example.com"))], &[]).await;
+    let link = smtp.wait_for(1).await[0].link(&format!("{}/c/", app.base)).unwrap();
+
+    assert_eq!(new_client().post(&link).send().await.unwrap().status(), 200);
+    assert_eq!(subscription(&stored_card(&app, id).await)["status"], "subscribed");
+    assert_eq!(app.post_empty(&format!("/api/v1/leads/{id}/unsubscribe")).await.status(), 200);
+    assert_eq!(subscription(&stored_card(&app, id).await)["status"], "unsubscribed");
+
+    // Within its seven days, the used link is refused on its page and on its button alike.
+    app.clock.advance(chrono::Duration::days(1));
+    for response in [new_client().get(&link).send().await.unwrap(), new_client().post(&link).send().await.unwrap()] {
+        assert_eq!(response.status(), 410);
+        assert!(response.text().await.unwrap().contains("This link was already used"));
+    }
+    assert_eq!(subscription(&stored_card(&app, id).await)["status"], "unsubscribed");
+    assert_eq!(app.count("SELECT COUNT(*) FROM used_links").await, 1);
+    // Once the link has expired, its use is forgotten: it is refused as expired.
+    app.clock.advance(chrono::Duration::days(7));
+    assert_eq!(app.store.forget_expired_links(app.clock.now()).await.unwrap(), 1);
+    assert_eq!(new_client().post(&link).send().await.unwrap().status(), 410);
 }

@@ -14,6 +14,7 @@ mod openapi;
 mod pins;
 mod properties;
 mod race;
+mod security;
 mod segments;
 mod session;
 mod smtp;

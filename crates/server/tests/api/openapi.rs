@@ -56,6 +56,7 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         ("/u/{token}", "get"),
         ("/u/{token}", "post"),
         ("/c/{token}", "get"),
+        ("/c/{token}", "post"),
         ("/api/v1/operators", "get"),
         ("/api/v1/conversations", "get"),
         ("/api/v1/conversations/{id}", "get"),

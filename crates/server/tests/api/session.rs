@@ -172,6 +172,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("get", "/u/{token}"),
     ("post", "/u/{token}"),
     ("get", "/c/{token}"),
+    ("post", "/c/{token}"),
 ];
 
 #[tokio::test]

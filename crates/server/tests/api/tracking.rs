@@ -403,3 +403,46 @@ async fn each_key_has_a_rate_limit() {
     assert!(limited.headers().contains_key("retry-after"));
     assert_eq!(error_of(limited).await.1["code"], "rate_limited");
 }
+
+#[tokio::test]
+async fn identify_keeps_the_visitors_chat_with_the_users_lead() {
+    let app = spawn_app().await;
+    let site = site(&app).await;
+    app.signed_in().await;
+    let user = app.add_lead(&[("$user_id", text("u-7"))], &[]).await;
+    // Before signing in on the site, the visitor asks in the chat.
+    let question = json!({
+        "key": site.key, "visitor_id": "anon-chat", "body": "Do you ship to Austria?", "idempotency_key": "widget-key-1",
+    });
+    let asked = app
+        .client
+        .post(app.url("/api/v1/track/messages"))
+        .header("content-type", "text/plain;charset=UTF-8")
+        .body(question.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 201);
+    let conversation = asked.json::<Value>().await.unwrap()["conversation_id"].as_i64().unwrap();
+
+    let identify = json!({ "visitor_id": "anon-chat", "user_id": "u-7", "user_hash": user_hash(&site.secret, "u-7") });
+    track_ok(&app, &site.key, "identify", identify).await;
+
+    let thread = app.get_json(&format!("/api/v1/conversations/{conversation}")).await;
+    assert_eq!(thread["conversation"]["lead"]["id"], user, "{thread}");
+    assert_eq!(thread["messages"][0]["body"], "Do you ship to Austria?");
+    let of_user = app.get_json(&format!("/api/v1/leads/{user}/conversations")).await;
+    assert_eq!(of_user[0]["id"], conversation, "{of_user}");
+    // The widget in that browser still shows the chat.
+    let seen = app
+        .client
+        .get(app.url("/api/v1/track/messages"))
+        .query(&[("key", site.key.as_str()), ("visitor_id", "anon-chat"), ("after", "0")])
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(seen["items"][0]["body"], "Do you ship to Austria?", "{seen}");
+}

@@ -131,6 +131,10 @@ impl Store {
         )
         .await?;
         both(tx, into, from, "UPDATE visitors SET lead_id = $1 WHERE lead_id = $2").await?;
+        // The visitor's conversations (a chat before signing in) go on with the lead.
+        both(tx, into, from, "UPDATE conversations SET lead_id = $1 WHERE lead_id = $2").await?;
+        both(tx, into, from, "UPDATE messages SET lead_id = $1 WHERE lead_id = $2").await?;
+        both(tx, into, from, "UPDATE outbox SET lead_id = $1 WHERE lead_id = $2").await?;
 
         // Properties: the target keeps its own; counts add up and first/last seen widen.
         let specials = ["$sessions", "$first_seen", "$last_seen"];
