@@ -13,7 +13,9 @@ use leadcard::components::presence_badge::PresenceBadge;
 use leadcard::paths;
 use leadcard_core::filter::{Condition, Filter, PropertyOp};
 use leadcard_core::wire::{LeadCard, LeadSummary, Note, Property, Subscription};
-use leadcard_core::{BounceKind, EmailActions, EmailSettings, PropertyName, PropertyValue, SubscriptionStatus};
+use leadcard_core::{
+    BounceCause, BounceKind, EmailActions, EmailSettings, PropertyName, PropertyValue, SubscriptionStatus,
+};
 use leptos::mount::mount_to;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -94,6 +96,7 @@ fn card(properties: Vec<Property>) -> LeadCard {
             email: Some("a@example.com".into()),
             status: SubscriptionStatus::Subscribed,
             bounce: None,
+            bounce_cause: None,
             reason: None,
             changed_at: None,
             cool_down_until: None,
@@ -394,14 +397,20 @@ fn subscription_shows_the_core_label_and_the_bounce() {
     let subscription = Subscription {
         email: Some("anna@example.com".into()),
         status: SubscriptionStatus::Bounced,
-        bounce: Some(BounceKind::Hard),
-        reason: Some("550 mailbox unavailable".into()),
+        bounce: Some(BounceKind::Soft),
+        bounce_cause: Some(BounceCause::MailboxFull),
+        reason: Some("552 5.2.2 mailbox full".into()),
         changed_at: Some(t(0)),
         cool_down_until: None,
         actions: EmailActions::of(None, &EmailSettings::default(), t(0)),
     };
     let _mounted = mount_to(root.clone(), move || view! { <SubscriptionInfo subscription/> });
-    assert_eq!(text(&root, "[data-testid=subscription-status]"), "Bounced — hard: 550 mailbox unavailable");
+    assert_eq!(text(&root, "[data-testid=subscription-status]"), "Bounced — soft: mailbox full");
+    assert_eq!(
+        text(&root, "[data-testid=bounce-reason]"),
+        "552 5.2.2 mailbox full",
+        "the server's words beside the cause"
+    );
     assert_eq!(count(&root, "[data-testid=subscription][data-status=bounced]"), 1);
     assert_eq!(text(&root, ".subscription__email"), "anna@example.com");
 }

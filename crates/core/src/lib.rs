@@ -25,7 +25,7 @@ pub use filter::{
     ValidFilter,
 };
 pub use live::{LiveEvent, LiveMessage};
-pub use mail::{Bounce, EmailActions, MenuRefusal};
+pub use mail::{Bounce, BounceCause, EmailActions, MenuRefusal};
 pub use operation::{Operation, OperationError};
 pub use presence::Presence;
 pub use property::{PropertyError, PropertyName, PropertyType, PropertyValue};

@@ -174,10 +174,98 @@ impl std::fmt::Display for EnhancedStatus {
     }
 }
 
-/// A mail server refused mail for an address: hard (class 5, permanent) or soft (class 4).
+/// Why a mail server refused mail for an address, as SPEC section 6 names the causes: read from the
+/// enhanced status code (RFC 3463) where there is one, not from its class digit alone. The cause
+/// decides the kind: a hard bounce is never mailed again, a soft one cools down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BounceCause {
+    /// X.1.1, X.1.10: the recipient's address does not exist.
+    UnknownAddress,
+    /// X.1.2: the recipient's domain does not exist.
+    UnknownDomain,
+    /// 5.7.x: the recipient's server refuses our mail by policy.
+    Blocked,
+    /// Any other permanent (5.x.x) refusal.
+    Refused,
+    /// X.2.2: the mailbox is full (even as 552 5.2.2).
+    MailboxFull,
+    /// X.3.4, X.2.3, or a bare 552: the message is too big.
+    TooBig,
+    /// The server cannot be reached or is turned off: 4.4.x, 421, or no connection after the
+    /// retries.
+    Unavailable,
+    /// Any other temporary (4.x.x) failure.
+    Temporary,
+}
+
+impl BounceCause {
+    /// The cause of a refusal with this SMTP reply code and (when the server gave one) enhanced
+    /// status code.
+    pub fn of(reply_code: Option<u16>, status: Option<EnhancedStatus>) -> BounceCause {
+        if let Some(status) = status {
+            return match (status.class, status.subject, status.detail) {
+                (_, 1, 1 | 10) => BounceCause::UnknownAddress,
+                (_, 1, 2) => BounceCause::UnknownDomain,
+                (_, 2, 2) => BounceCause::MailboxFull,
+                (_, 3, 4) | (_, 2, 3) => BounceCause::TooBig,
+                (_, 4, _) => BounceCause::Unavailable,
+                (5, 7, _) => BounceCause::Blocked,
+                (5, _, _) => BounceCause::Refused,
+                _ => BounceCause::Temporary,
+            };
+        }
+        match reply_code {
+            Some(552) => BounceCause::TooBig,
+            Some(421) => BounceCause::Unavailable,
+            Some(code) if code / 100 == 5 => BounceCause::Refused,
+            _ => BounceCause::Temporary,
+        }
+    }
+
+    pub fn kind(self) -> BounceKind {
+        match self {
+            BounceCause::UnknownAddress | BounceCause::UnknownDomain | BounceCause::Blocked | BounceCause::Refused => {
+                BounceKind::Hard
+            }
+            BounceCause::MailboxFull | BounceCause::TooBig | BounceCause::Unavailable | BounceCause::Temporary => {
+                BounceKind::Soft
+            }
+        }
+    }
+
+    /// For the status badge: "Bounced — soft: mailbox full".
+    pub fn label(self) -> &'static str {
+        match self {
+            BounceCause::UnknownAddress => "the address does not exist",
+            BounceCause::UnknownDomain => "the domain does not exist",
+            BounceCause::Blocked => "the server blocks our mail",
+            BounceCause::Refused => "refused by the server",
+            BounceCause::MailboxFull => "mailbox full",
+            BounceCause::TooBig => "message too big",
+            BounceCause::Unavailable => "the server is not available",
+            BounceCause::Temporary => "temporary failure",
+        }
+    }
+
+    /// The cause of a bounce as recorded: its reason starts with the code (`552 5.2.2 ...`,
+    /// `5.1.1 ...`, `421 ...`), so a stored status tells its cause again.
+    pub fn of_recorded(reason: &str) -> BounceCause {
+        let mut words = reason.split_whitespace();
+        let first = words.next().unwrap_or_default();
+        match first.parse::<u16>().ok().filter(|c| (400..=599).contains(c)) {
+            Some(reply) => BounceCause::of(Some(reply), words.next().and_then(EnhancedStatus::parse)),
+            None => BounceCause::of(None, EnhancedStatus::parse(first)),
+        }
+    }
+}
+
+/// A mail server refused mail for an address (or could not be reached): its cause, and with it
+/// the kind (hard or soft).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bounce {
-    pub kind: BounceKind,
+    pub cause: BounceCause,
     /// What the reason starts with: `550 5.1.1`, or `5.1.1` when no SMTP reply code is known.
     pub code: String,
     pub reason: String,
@@ -190,32 +278,51 @@ fn clip(text: &str, max_chars: usize) -> String {
     text.chars().take(max_chars).collect()
 }
 
+/// RFC 3463's "4.4.1 No answer from host": the code a bounce for a server that could not be
+/// reached is recorded with.
+const NO_ANSWER: EnhancedStatus = EnhancedStatus { class: 4, subject: 4, detail: 1 };
+
 impl Bounce {
     /// The bounce an SMTP reply to RCPT TO or to the message's data means, or None for a reply
-    /// that is not a failure. The enhanced status code at the start of the text decides the class
-    /// (RFC 3463); without one the reply code's first digit does.
+    /// that is not a failure. The enhanced status code at the start of the text decides the cause
+    /// (RFC 3463); without one the reply code does.
     pub fn from_smtp_reply(reply_code: u16, text: &str) -> Option<Bounce> {
         let text = text.trim();
         let (first, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
         let (status, reason) = match EnhancedStatus::parse(first) {
-            Some(status) => (status, rest.trim()),
-            None => {
-                let class = u8::try_from(reply_code / 100).ok()?;
-                (EnhancedStatus { class, subject: 0, detail: 0 }, text)
-            }
+            Some(status) => (Some(status), rest.trim()),
+            None => (None, text),
         };
-        let kind = match status.class {
-            5 => BounceKind::Hard,
-            4 => BounceKind::Soft,
-            _ => return None,
+        let class = status.map_or(u8::try_from(reply_code / 100).ok()?, |s| s.class);
+        if !matches!(class, 4 | 5) {
+            return None;
+        }
+        let cause = BounceCause::of(Some(reply_code), status);
+        let code = match status {
+            Some(status) => format!("{reply_code} {status}"),
+            None => reply_code.to_string(),
         };
-        Some(Bounce { kind, code: format!("{reply_code} {status}"), reason: clip(reason, MAX_BOUNCE_REASON_CHARS) })
+        Some(Bounce { cause, code, reason: clip(reason, MAX_BOUNCE_REASON_CHARS) })
+    }
+
+    /// The mail server could not be reached after every retry (`why`: refused, timed out): a soft
+    /// bounce, "the server is not available".
+    pub fn unreachable(why: &str) -> Bounce {
+        Bounce {
+            cause: BounceCause::Unavailable,
+            code: NO_ANSWER.to_string(),
+            reason: clip(why.trim(), MAX_BOUNCE_REASON_CHARS),
+        }
+    }
+
+    pub fn kind(&self) -> BounceKind {
+        self.cause.kind()
     }
 
     /// The status machine's event for this bounce.
     pub fn event(&self) -> StatusEvent {
         let (code, reason) = (self.code.clone(), self.reason.clone());
-        match self.kind {
+        match self.kind() {
             BounceKind::Hard => StatusEvent::HardBounce { code, reason },
             BounceKind::Soft => StatusEvent::SoftBounce { code, reason },
         }
@@ -227,7 +334,8 @@ impl Bounce {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BounceReport {
     pub address: String,
-    /// RFC 3463 enhanced status code: `5.x.x` is a hard bounce, `4.x.x` a soft one.
+    /// RFC 3463 enhanced status code (`4.x.x` or `5.x.x`); its cause decides hard or soft, as for
+    /// SMTP replies: 5.1.1 hard, 5.2.2 (mailbox full) soft, 4.4.x soft...
     pub status_code: String,
     /// The SMTP reply code, when known (e.g. 550); its first digit must match the class.
     #[serde(default)]
@@ -262,12 +370,12 @@ impl BounceReport {
                 format!("The reason can have at most {MAX_BOUNCE_REASON_CHARS} characters."),
             ));
         }
-        let kind = if status.class == 5 { BounceKind::Hard } else { BounceKind::Soft };
+        let cause = BounceCause::of(self.smtp_code, Some(status));
         let code = match self.smtp_code {
             Some(smtp) => format!("{smtp} {status}"),
             None => status.to_string(),
         };
-        Ok((address, Bounce { kind, code, reason: reason.to_owned() }))
+        Ok((address, Bounce { cause, code, reason: reason.to_owned() }))
     }
 }
 
@@ -518,18 +626,61 @@ mod tests {
     #[test]
     fn smtp_replies_classify_per_rfc_3463() {
         let hard = Bounce::from_smtp_reply(550, "5.1.1 mailbox does not exist").unwrap();
-        assert_eq!(hard.kind, BounceKind::Hard);
+        assert_eq!(hard.kind(), BounceKind::Hard);
         assert_eq!((hard.code.as_str(), hard.reason.as_str()), ("550 5.1.1", "mailbox does not exist"));
         assert!(matches!(hard.event(), StatusEvent::HardBounce { .. }));
         let soft = Bounce::from_smtp_reply(452, "4.2.2 mailbox full").unwrap();
-        assert_eq!((soft.kind, soft.code.as_str()), (BounceKind::Soft, "452 4.2.2"));
+        assert_eq!((soft.kind(), soft.code.as_str()), (BounceKind::Soft, "452 4.2.2"));
         assert!(matches!(soft.event(), StatusEvent::SoftBounce { .. }));
         // The enhanced code decides over the reply code; without one, the reply code does.
-        assert_eq!(Bounce::from_smtp_reply(550, "4.7.1 try later").unwrap().kind, BounceKind::Soft);
+        assert_eq!(Bounce::from_smtp_reply(550, "4.7.1 try later").unwrap().kind(), BounceKind::Soft);
         let bare = Bounce::from_smtp_reply(554, "no thanks").unwrap();
-        assert_eq!((bare.kind, bare.code.as_str(), bare.reason.as_str()), (BounceKind::Hard, "554 5.0.0", "no thanks"));
+        assert_eq!((bare.kind(), bare.code.as_str(), bare.reason.as_str()), (BounceKind::Hard, "554", "no thanks"));
         assert_eq!(Bounce::from_smtp_reply(250, "2.1.5 ok"), None);
         assert_eq!(Bounce::from_smtp_reply(250, "ok"), None);
+    }
+
+    /// SPEC section 6: the kind follows the cause, read from the enhanced status code where there
+    /// is one, not from its class digit alone.
+    #[test]
+    fn bounces_are_classified_by_their_cause() {
+        use BounceCause as C;
+        use BounceKind::{Hard, Soft};
+        let table = [
+            (550, "5.1.1 no such user", C::UnknownAddress, Hard),
+            (550, "5.1.10 recipient address has null MX", C::UnknownAddress, Hard),
+            (550, "5.1.2 bad destination system address", C::UnknownDomain, Hard),
+            (554, "5.7.1 delivery not authorized, message refused", C::Blocked, Hard),
+            (550, "5.7.26 unauthenticated mail is prohibited", C::Blocked, Hard),
+            (553, "5.1.3 bad destination mailbox address syntax", C::Refused, Hard),
+            (554, "transaction failed", C::Refused, Hard),
+            (552, "5.2.2 mailbox full", C::MailboxFull, Soft),
+            (452, "4.2.2 mailbox full", C::MailboxFull, Soft),
+            (552, "5.3.4 message too big for system", C::TooBig, Soft),
+            (552, "5.2.3 message length exceeds administrative limit", C::TooBig, Soft),
+            (552, "message size exceeds fixed limit", C::TooBig, Soft),
+            (421, "service not available, closing transmission channel", C::Unavailable, Soft),
+            (451, "4.4.2 bad connection", C::Unavailable, Soft),
+            (451, "4.3.0 try again later", C::Temporary, Soft),
+            (450, "4.7.1 greylisted, try later", C::Temporary, Soft),
+            (450, "mailbox busy", C::Temporary, Soft),
+        ];
+        for (reply, text, cause, kind) in table {
+            let bounce = Bounce::from_smtp_reply(reply, text).unwrap();
+            assert_eq!((bounce.cause, bounce.kind()), (cause, kind), "{reply} {text}");
+            let recorded = format!("{} {}", bounce.code, bounce.reason);
+            assert_eq!(
+                BounceCause::of_recorded(&recorded),
+                cause,
+                "the stored reason tells the cause again: {recorded}"
+            );
+        }
+        let unreachable = Bounce::unreachable("cannot connect to mx.example.com:25: connection refused");
+        assert_eq!((unreachable.cause, unreachable.kind(), unreachable.code.as_str()), (C::Unavailable, Soft, "4.4.1"));
+        assert!(matches!(unreachable.event(), StatusEvent::SoftBounce { .. }));
+        assert_eq!(BounceCause::of_recorded("4.4.1 cannot connect: connection refused"), C::Unavailable);
+        assert_eq!(BounceCause::of_recorded("5.1.1 reported by the provider"), C::UnknownAddress);
+        assert_eq!(C::MailboxFull.label(), "mailbox full");
     }
 
     #[test]
@@ -551,7 +702,7 @@ mod tests {
         };
         let (address, bounce) = good.check().unwrap();
         assert_eq!(address.normalized(), "lena@example.com");
-        assert_eq!((bounce.kind, bounce.code.as_str()), (BounceKind::Hard, "550 5.1.1"));
+        assert_eq!((bounce.kind(), bounce.code.as_str()), (BounceKind::Hard, "550 5.1.1"));
         let soft = BounceReport { status_code: "4.2.2".into(), smtp_code: None, ..good.clone() };
         assert_eq!(soft.check().unwrap().1.code, "4.2.2");
         let field = |r: BounceReport| r.check().unwrap_err().field;

@@ -250,6 +250,15 @@ impl AddressState {
         Ok(next)
     }
 
+    /// The cause of the address's bounce, read from the recorded reason (which starts with its
+    /// code); `None` unless it bounced.
+    pub fn bounce_cause(&self) -> Option<crate::mail::BounceCause> {
+        match (self.status, &self.reason) {
+            (SubscriptionStatus::Bounced, Some(reason)) => Some(crate::mail::BounceCause::of_recorded(reason)),
+            _ => None,
+        }
+    }
+
     /// Whether mail of `kind` may go to this address now, and if not, why (for the server before
     /// any send, and for the card to disable an action with the reason shown).
     pub fn may_send(&self, kind: MailKind, settings: &EmailSettings, now: DateTime<Utc>) -> Result<(), Refusal> {

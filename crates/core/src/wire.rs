@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::mail::EmailActions;
+use crate::mail::{BounceCause, EmailActions};
 use crate::presence::Presence;
 use crate::property::{PropertyType, PropertyValue};
 use crate::subscription::{BounceKind, SubscriptionStatus};
@@ -158,6 +158,10 @@ pub struct Subscription {
     pub email: Option<String>,
     pub status: SubscriptionStatus,
     pub bounce: Option<BounceKind>,
+    /// A bounce's cause (SPEC section 6), read from its code: "mailbox full", "the address does
+    /// not exist"...
+    #[serde(default)]
+    pub bounce_cause: Option<BounceCause>,
     /// Why: e.g. "550 5.1.1 mailbox does not exist" for a bounce, "unsubscribed by an operator".
     pub reason: Option<String>,
     pub changed_at: Option<DateTime<Utc>>,

@@ -1,6 +1,7 @@
 //! The email subscription status, at the bottom of the card's properties: the status shared by
-//! every card with this address, why (e.g. "Bounced — hard: 550 5.1.1 mailbox does not exist"),
-//! since when, and after a soft bounce until when no mail goes out.
+//! every card with this address, why (a bounce by its cause, "Bounced — soft: mailbox full", with
+//! the server's words beside it; "Unsubscribed: unsubscribed by an operator"), since when, and
+//! after a soft bounce until when no mail goes out.
 
 use leadcard_core::wire::Subscription;
 use leadcard_core::{BounceKind, SubscriptionStatus};
@@ -8,15 +9,17 @@ use leptos::prelude::*;
 
 use crate::time;
 
-/// The badge's text: the status, with the kind of bounce and its reason.
+/// The badge's text: the status, with the kind of bounce and its cause (core's label), else the
+/// recorded reason.
 pub fn status_text(subscription: &Subscription) -> String {
     let status = match (subscription.status, subscription.bounce) {
         (SubscriptionStatus::Bounced, Some(BounceKind::Hard)) => "Bounced — hard".to_owned(),
         (SubscriptionStatus::Bounced, Some(BounceKind::Soft)) => "Bounced — soft".to_owned(),
         (status, _) => status.label().to_owned(),
     };
-    match &subscription.reason {
-        Some(reason) if !reason.trim().is_empty() => format!("{status}: {reason}"),
+    match (subscription.bounce_cause, &subscription.reason) {
+        (Some(cause), _) => format!("{status}: {}", cause.label()),
+        (None, Some(reason)) if !reason.trim().is_empty() => format!("{status}: {reason}"),
         _ => status,
     }
 }
@@ -24,6 +27,8 @@ pub fn status_text(subscription: &Subscription) -> String {
 #[component]
 pub fn SubscriptionInfo(subscription: Subscription) -> impl IntoView {
     let text = status_text(&subscription);
+    // A bounce's own words (`552 5.2.2 Mailbox full`) go beside its cause.
+    let server_said = subscription.bounce_cause.and(subscription.reason.clone());
     let Subscription { email, status, changed_at, cool_down_until, .. } = subscription;
     view! {
         <dl class=format!("property-list subscription subscription--{}", status.as_str()) data-testid="subscription" data-status=status.as_str()>
@@ -35,6 +40,7 @@ pub fn SubscriptionInfo(subscription: Subscription) -> impl IntoView {
             </div>
             <dd class="subscription__details">
                 {email.map(|email| view! { <span class="subscription__email">{email}</span> })}
+                {server_said.map(|said| view! { <span class="subscription__reason" data-testid="bounce-reason">{said}</span> })}
                 {changed_at.map(|t| view! { <span class="subscription__changed">"Since " {time::local(t)}</span> })}
                 {cool_down_until.map(|t| view! { <span class="subscription__cool-down">"No mail until " {time::local(t)}</span> })}
             </dd>

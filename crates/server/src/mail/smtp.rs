@@ -97,6 +97,9 @@ pub enum Outcome {
     Accepted,
     /// The server refused the recipient or the message: a bounce for the address.
     Bounced(Bounce),
+    /// The server could not be reached (refused, timed out, or turned us away at the greeting);
+    /// worth another try later, and after the last a soft bounce ("not available").
+    Unreachable(String),
     /// Anything else went wrong; worth another try later.
     Failed(String),
 }
@@ -130,8 +133,8 @@ pub async fn send(target: &SmtpTarget, from: &Address, to: &Address, message: &[
         AsyncSmtpConnection::connect_tokio1((target.host.clone(), target.port), Some(TIMEOUT), &hello, wrapper, None);
     let mut connection = match tokio::time::timeout(TIMEOUT, connected).await {
         Ok(Ok(connection)) => connection,
-        Ok(Err(e)) => return Outcome::Failed(format!("cannot connect to {}:{}: {e}", target.host, target.port)),
-        Err(_) => return Outcome::Failed(format!("cannot connect to {}:{}: timed out", target.host, target.port)),
+        Ok(Err(e)) => return Outcome::Unreachable(format!("cannot connect to {}:{}: {e}", target.host, target.port)),
+        Err(_) => return Outcome::Unreachable(format!("cannot connect to {}:{}: timed out", target.host, target.port)),
     };
     let outcome = tokio::time::timeout(TIMEOUT * 4, transaction(&mut connection, target, &hello, from, to, message))
         .await

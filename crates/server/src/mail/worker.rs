@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use leadcard_core::mail::retry_delay;
-use leadcard_core::{AddressState, BounceKind, StatusEvent};
+use leadcard_core::{AddressState, Bounce, BounceKind, StatusEvent};
 
 use super::announce;
 use super::smtp::{self, Outcome, SmtpTarget};
@@ -96,24 +96,33 @@ async fn attempt(state: &AppState, target: &SmtpTarget, mail: &ClaimedMail) -> S
             change_status(state, &mail.email_norm, &StatusEvent::Delivered).await;
             Ok(Delivery::Sent { headers: composed.headers })
         }
-        Outcome::Bounced(bounce) => {
-            let kind = match bounce.kind {
-                BounceKind::Hard => "hard",
-                BounceKind::Soft => "soft",
-            };
-            let error = format!("{} {} ({kind} bounce)", bounce.code, bounce.reason);
-            let after = change_status(state, &mail.email_norm, &bounce.event()).await;
-            let hard = after.as_ref().is_some_and(|a| a.bounce == Some(BounceKind::Hard));
-            if bounce.kind == BounceKind::Hard || hard {
-                return Ok(Delivery::Failed { error });
-            }
-            // A soft bounce: try again once the cool-down is over (if the rules then allow it).
-            Ok(match (retry(mail, state, error), after.and_then(|a| a.cool_down_until)) {
-                (Delivery::Retry { at, error }, Some(until)) => Delivery::Retry { at: at.max(until), error },
-                (delivery, _) => delivery,
-            })
-        }
+        Outcome::Bounced(bounce) => Ok(bounced(state, mail, &bounce).await),
+        // A server that cannot be reached is tried again; after the last try it is a soft bounce
+        // ("the server is not available"), as SPEC section 6 counts it.
+        Outcome::Unreachable(error) => Ok(match retry(mail, state, error) {
+            Delivery::Failed { error } => bounced(state, mail, &Bounce::unreachable(&error)).await,
+            delivery => delivery,
+        }),
         Outcome::Failed(error) => Ok(retry(mail, state, error)),
+    }
+}
+
+/// Records a bounce on the address; the mail fails for good on a hard bounce (or when this soft
+/// one made the address hard-bounced), else it is tried again once the cool-down is over.
+async fn bounced(state: &AppState, mail: &ClaimedMail, bounce: &Bounce) -> Delivery {
+    let kind = match bounce.kind() {
+        BounceKind::Hard => "hard",
+        BounceKind::Soft => "soft",
+    };
+    let error = format!("{} {} ({kind} bounce: {})", bounce.code, bounce.reason, bounce.cause.label());
+    let after = change_status(state, &mail.email_norm, &bounce.event()).await;
+    let hard = after.as_ref().is_some_and(|a| a.bounce == Some(BounceKind::Hard));
+    if bounce.kind() == BounceKind::Hard || hard {
+        return Delivery::Failed { error };
+    }
+    match (retry(mail, state, error), after.and_then(|a| a.cool_down_until)) {
+        (Delivery::Retry { at, error }, Some(until)) => Delivery::Retry { at: at.max(until), error },
+        (delivery, _) => delivery,
     }
 }
 

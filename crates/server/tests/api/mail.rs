@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, error_of, lead, new_client, spawn_another_on, spawn_app, spawn_app_with, text};
 use crate::smtp::SmtpServer;
 
-async fn mail_app(smtp: &SmtpServer) -> TestApp {
+pub(crate) async fn mail_app(smtp: &SmtpServer) -> TestApp {
     let url = smtp.url();
     spawn_app_with(move |config| config.mail.smtp_url = Some(url)).await
 }
@@ -25,7 +25,7 @@ async fn double_opt_in(app: &TestApp, on: bool) {
     app.store.set_email_settings(&settings).await.unwrap();
 }
 
-fn triggered(lead_id: i64, to: &str) -> NewMail {
+pub(crate) fn triggered(lead_id: i64, to: &str) -> NewMail {
     NewMail {
         lead_id: Some(lead_id),
         to: to.to_owned(),
@@ -37,7 +37,7 @@ fn triggered(lead_id: i64, to: &str) -> NewMail {
 }
 
 /// Waits (up to 20 s) until `SELECT COUNT(*) ...` gives `n`.
-async fn wait_for_count(app: &TestApp, sql: &str, n: i64) {
+pub(crate) async fn wait_for_count(app: &TestApp, sql: &str, n: i64) {
     let mut last = -1;
     for _ in 0..400 {
         last = app.count(sql).await;
@@ -50,11 +50,11 @@ async fn wait_for_count(app: &TestApp, sql: &str, n: i64) {
 }
 
 /// The card as the store reads it now: for tests that move the clock past the session's life.
-async fn stored_card(app: &TestApp, id: i64) -> Value {
+pub(crate) async fn stored_card(app: &TestApp, id: i64) -> Value {
     serde_json::to_value(app.store.lead_card(id, app.clock.now()).await.unwrap().unwrap()).unwrap()
 }
 
-fn subscription(card: &Value) -> &Value {
+pub(crate) fn subscription(card: &Value) -> &Value {
     &card["subscription"]
 }
 

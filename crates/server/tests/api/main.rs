@@ -2,6 +2,7 @@
 //! directory, or a new PostgreSQL database when `LEADCARD_TEST_POSTGRES_URL` is set).
 
 mod agreement;
+mod bounces;
 mod catalog;
 mod demo;
 mod erasure;
