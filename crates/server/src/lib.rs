@@ -3,19 +3,16 @@
 
 pub mod app;
 pub mod auth;
-pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
-pub mod inbox_bench;
 pub mod ingest;
 pub mod live;
 pub mod mail;
 pub mod routes;
 pub mod segments;
-pub mod simulate;
 pub mod site;
 pub mod store;
 pub mod tracking;
