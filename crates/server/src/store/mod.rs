@@ -15,6 +15,7 @@ mod operators;
 mod outbox;
 mod pins;
 mod removal;
+mod search;
 mod segments;
 mod sessions;
 mod settings;
@@ -44,6 +45,7 @@ pub use notes::NoteDeletion;
 pub use operators::{NewOperator, OperatorWithHash};
 pub use outbox::{ClaimedMail, Delivery, NewMail};
 pub use removal::Removal;
+pub use search::SearchTerms;
 pub use segments::{JobLock, LeadMembershipChange, LeadScope, MembershipChanges, PendingRebuild, Plan, Reason};
 pub use sessions::SessionRecord;
 pub use tracking::{
@@ -118,7 +120,9 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
-        Ok(Store { pool, backend, mail_queued: Arc::new(Notify::new()) })
+        let store = Store { pool, backend, mail_queued: Arc::new(Notify::new()) };
+        store.backfill_search_text().await?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {
