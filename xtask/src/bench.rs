@@ -3,6 +3,7 @@
 //! figures (`tracking_bench`) and the Inbox's (`inbox_bench`).
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,28 @@ const FILTER: &str = r#"{"all":[{"kind":"property","name":"$country","op":"equal
 
 /// The segment the count figure measures: 3 conditions, one counting an event in a window.
 const SEGMENT: &str = r#"{"all":[{"kind":"property","name":"$country","op":"equals","value":"Germany"},{"kind":"property","name":"plan","op":"equals","value":"pro"},{"kind":"event","event":"Added to cart","op":"at_least","count":2,"days":7}]}"#;
+
+/// The two programs the bench runs: the production server, and `leadcard-bench` (crates/bench)
+/// with the seeding, ingest, simulator and Inbox tools the server binary does not carry.
+pub struct Binaries {
+    pub server: PathBuf,
+    pub bench: PathBuf,
+}
+
+impl Binaries {
+    /// Builds both, optimised for real figures or as the tests' debug build for the smoke run.
+    fn build(release: bool) -> Result<Binaries> {
+        let server = build_server(release)?;
+        let mut cmd = crate::util::cargo();
+        cmd.args(["build", "-p", "leadcard-bench"]);
+        if release {
+            cmd.arg("--release");
+        }
+        crate::util::run(&mut cmd)?;
+        let bench = server.with_file_name("leadcard-bench");
+        Ok(Binaries { server, bench })
+    }
+}
 
 struct Options {
     leads: u64,
@@ -64,7 +87,8 @@ fn options(args: &[String]) -> Result<Options> {
 pub fn run(args: &[String]) -> Result<()> {
     let o = options(args)?;
     // The smoke run reuses the test build; real figures come from an optimised server.
-    let server = build_server(!o.smoke)?;
+    let bins = Binaries::build(!o.smoke)?;
+    let server = &bins.server;
     let pg = if o.postgres { Some(Postgres::start()?) } else { None };
     let dir = std::env::temp_dir().join(format!("leadcard-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -81,28 +105,28 @@ pub fn run(args: &[String]) -> Result<()> {
     };
     let sizes = if o.smoke { tracking_bench::Sizes::smoke() } else { tracking_bench::Sizes::full() };
     if o.tracking_only {
-        tracking_bench::run(&server, db_name, &new_database, &sizes)?;
+        tracking_bench::run(&bins, db_name, &new_database, &sizes)?;
         let _ = std::fs::remove_dir_all(&dir);
         return Ok(());
     }
 
     step(&format!("seeding {} leads with 10 properties and {} page views each ({db_name})", o.leads, o.page_views));
-    let out = Command::new(&server)
-        .args(["bench-seed", "--leads", &o.leads.to_string(), "--properties", "10", "--database-url", &url])
+    let out = Command::new(&bins.bench)
+        .args(["seed", "--leads", &o.leads.to_string(), "--properties", "10", "--database-url", &url])
         .args(["--page-views", &o.page_views.to_string()])
         .stderr(Stdio::inherit())
         .output()
-        .context("running bench-seed")?;
+        .context("running leadcard-bench seed")?;
     if !out.status.success() {
-        bail!("bench-seed failed");
+        bail!("leadcard-bench seed failed");
     }
     let seeded: serde_json::Value = String::from_utf8_lossy(&out.stdout)
         .lines()
         .rev()
         .find_map(|l| serde_json::from_str(l).ok())
-        .context("bench-seed printed no JSON line")?;
+        .context("leadcard-bench seed printed no JSON line")?;
 
-    let mut add = Command::new(&server)
+    let mut add = Command::new(server)
         .args(["operator", "add", "--email", BENCH_EMAIL, "--name", "Bench", "--role", "admin", "--database-url", &url])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -114,7 +138,7 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = Command::new(&server)
+    let mut child = Command::new(server)
         .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database-url", &url, "--log", "warn", "--dist"])
         .arg(root().join("dist"))
         .spawn()?;
@@ -184,7 +208,7 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("\n## Leads Database over HTTP — {db_name}, {} leads\n", o.leads);
     println!("| figure | value |\n|---|---|");
     println!(
-        "| seed (bench-seed, 10 properties and {} page views each) | {:.0} leads/s ({:.1} s) |",
+        "| seed (leadcard-bench seed, 10 properties and {} page views each) | {:.0} leads/s ({:.1} s) |",
         o.page_views,
         seeded["leads_per_sec"].as_f64().unwrap_or(0.0),
         seeded["seconds"].as_f64().unwrap_or(0.0)
@@ -221,12 +245,13 @@ pub fn run(args: &[String]) -> Result<()> {
     };
     let counted = measure(samples, || count().map(|r| r.0))?;
     let (_, counted_body) = count()?;
-    let core = Command::new(&server).arg("bench-core").stderr(Stdio::inherit()).output().context("bench-core")?;
+    let core =
+        Command::new(&bins.bench).arg("core").stderr(Stdio::inherit()).output().context("leadcard-bench core")?;
     let core: serde_json::Value = String::from_utf8_lossy(&core.stdout)
         .lines()
         .rev()
         .find_map(|l| serde_json::from_str(l).ok())
-        .context("bench-core printed no JSON line")?;
+        .context("leadcard-bench core printed no JSON line")?;
     println!("\n## Segments — {db_name}, {} leads\n", o.leads);
     println!("| figure | value |\n|---|---|");
     println!(
@@ -246,8 +271,8 @@ pub fn run(args: &[String]) -> Result<()> {
     browser_figures(&base, if o.smoke { 3 } else { 30 })?;
     first_load()?;
     drop(_server);
-    tracking_bench::run(&server, db_name, &new_database, &sizes)?;
-    inbox_bench::run(&server, db_name, &new_database("inbox")?, if o.smoke { 20 } else { 300 })?;
+    tracking_bench::run(&bins, db_name, &new_database, &sizes)?;
+    inbox_bench::run(&bins, db_name, &new_database("inbox")?, if o.smoke { 20 } else { 300 })?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

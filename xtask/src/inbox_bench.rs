@@ -3,11 +3,11 @@
 //! fetches `messages?after=`, as the Inbox page does).
 
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
+use crate::bench::Binaries;
 use crate::setup::step;
 use crate::tracking_bench::{last_json, public_key, serve};
 use crate::util::{Guard, free_port};
@@ -15,7 +15,8 @@ use crate::util::{Guard, free_port};
 const OPERATORS: [(&str, &str); 2] = [("anna@bench.test", "Bench Anna"), ("boris@bench.test", "Bench Boris")];
 const PASSWORD: &str = "bench-password-long-enough";
 
-pub fn run(server: &Path, db_name: &str, url: &str, sends: u32) -> Result<()> {
+pub fn run(bins: &Binaries, db_name: &str, url: &str, sends: u32) -> Result<()> {
+    let server = &bins.server;
     step(&format!("inbox: {sends} replies, send -> visible to a second operator"));
     let key = public_key(server, url)?;
     for (email, name) in OPERATORS {
@@ -31,18 +32,18 @@ pub fn run(server: &Path, db_name: &str, url: &str, sends: u32) -> Result<()> {
     }
     let port = free_port()?;
     let _server = Guard(serve(server, url, port)?);
-    let out = Command::new(server)
-        .args(["bench-inbox", "--url", &format!("http://127.0.0.1:{port}"), "--key", &key])
+    let out = Command::new(&bins.bench)
+        .args(["inbox", "--url", &format!("http://127.0.0.1:{port}"), "--key", &key])
         .args(["--sends", &sends.to_string()])
         .args(["--operator-a-email", OPERATORS[0].0, "--operator-a-password", PASSWORD])
         .args(["--operator-b-email", OPERATORS[1].0, "--operator-b-password", PASSWORD])
         .stderr(Stdio::inherit())
         .output()
-        .context("running bench-inbox")?;
+        .context("running leadcard-bench inbox")?;
     if !out.status.success() {
-        bail!("bench-inbox failed");
+        bail!("leadcard-bench inbox failed");
     }
-    let r = last_json(&out.stdout).context("bench-inbox printed no JSON line")?;
+    let r = last_json(&out.stdout).context("leadcard-bench inbox printed no JSON line")?;
     let p = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(0.0);
     let (visible, send) = (&r["visible_ms"], &r["send_ms"]);
     println!("\n## Inbox ({db_name})\n");

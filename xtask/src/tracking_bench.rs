@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::bench::Binaries;
 use crate::setup::step;
 use crate::util::{Guard, agent, free_port, root, wait_for_http};
 
@@ -55,28 +56,28 @@ impl Sizes {
 /// A fresh database URL for one step: a file in `dir`, or a new database on `postgres`.
 pub type NewDatabase<'a> = &'a dyn Fn(&str) -> Result<String>;
 
-pub fn run(server: &Path, db_name: &str, new_database: NewDatabase, sizes: &Sizes) -> Result<()> {
+pub fn run(bins: &Binaries, db_name: &str, new_database: NewDatabase, sizes: &Sizes) -> Result<()> {
     println!("\n## Tracking ({db_name})\n");
     println!("| figure | value |\n|---|---|");
-    ingest(server, &new_database("ingest")?, sizes)?;
-    durability(server, &new_database("durability")?, sizes)?;
-    simulate(server, &new_database("simulate")?, sizes)?;
+    ingest(bins, &new_database("ingest")?, sizes)?;
+    durability(bins, &new_database("durability")?, sizes)?;
+    simulate(bins, &new_database("simulate")?, sizes)?;
     widget_size()?;
     Ok(())
 }
 
-/// The writer against raw inserts, in process (`leadcard-server bench-ingest`).
-fn ingest(server: &Path, url: &str, sizes: &Sizes) -> Result<()> {
+/// The writer against raw inserts, in process (`leadcard-bench ingest`).
+fn ingest(bins: &Binaries, url: &str, sizes: &Sizes) -> Result<()> {
     step(&format!("ingest: {} events through the writer, then raw", sizes.ingest_events));
-    let out = Command::new(server)
-        .args(["bench-ingest", "--events", &sizes.ingest_events.to_string(), "--database-url", url])
+    let out = Command::new(&bins.bench)
+        .args(["ingest", "--events", &sizes.ingest_events.to_string(), "--database-url", url])
         .stderr(Stdio::inherit())
         .output()
-        .context("running bench-ingest")?;
+        .context("running leadcard-bench ingest")?;
     if !out.status.success() {
-        bail!("bench-ingest failed");
+        bail!("leadcard-bench ingest failed");
     }
-    let r: serde_json::Value = last_json(&out.stdout).context("bench-ingest printed no JSON line")?;
+    let r: serde_json::Value = last_json(&out.stdout).context("leadcard-bench ingest printed no JSON line")?;
     let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
     println!(
         "| ingest through the batching writer ({} events, {} per call, {} calls in flight) | {:.0} events/s |",
@@ -128,7 +129,8 @@ pub fn serve(server: &Path, url: &str, port: u16) -> Result<Child> {
 
 /// Starts the server, drives ingest load, kills it with SIGKILL mid-load, restarts it, and
 /// checks that every acknowledged event is stored.
-fn durability(server: &Path, url: &str, sizes: &Sizes) -> Result<()> {
+fn durability(bins: &Binaries, url: &str, sizes: &Sizes) -> Result<()> {
+    let server = &bins.server;
     step("durability: ingest load, kill -9, restart, count");
     let key = public_key(server, url)?;
     let port = free_port()?;
@@ -176,15 +178,15 @@ fn durability(server: &Path, url: &str, sizes: &Sizes) -> Result<()> {
     let acked: Vec<u64> = acked.lock().map(|a| a.clone()).unwrap_or_default();
 
     let restarted = Guard(serve(server, url, port)?);
-    let out = Command::new(server)
-        .args(["bench-ingest-check", "--database-url", url])
+    let out = Command::new(&bins.bench)
+        .args(["ingest-check", "--database-url", url])
         .stderr(Stdio::inherit())
         .output()
-        .context("running bench-ingest-check")?;
+        .context("running leadcard-bench ingest-check")?;
     drop(restarted);
     let found: HashSet<u64> = last_json(&out.stdout)
         .and_then(|v| v["seqs"].as_array().map(|a| a.iter().filter_map(|s| s.as_u64()).collect()))
-        .context("bench-ingest-check printed no JSON")?;
+        .context("leadcard-bench ingest-check printed no JSON")?;
     let missing = acked.iter().filter(|s| !found.contains(s)).count();
     println!(
         "| kill -9 after {:.0} s of ingest ({} clients), restart | {} events acknowledged, {} stored, {} acknowledged but missing |",
@@ -200,8 +202,9 @@ fn durability(server: &Path, url: &str, sizes: &Sizes) -> Result<()> {
     Ok(())
 }
 
-/// `leadcard-server simulate` against a server with a signed-in operator watching the stream.
-fn simulate(server: &Path, url: &str, sizes: &Sizes) -> Result<()> {
+/// `leadcard-bench simulate` against a server with a signed-in operator watching the stream.
+fn simulate(bins: &Binaries, url: &str, sizes: &Sizes) -> Result<()> {
+    let server = &bins.server;
     step(&format!("simulator: {} visitors for {} s", sizes.sim_visitors, sizes.sim_seconds));
     let key = public_key(server, url)?;
     let mut add = Command::new(server)
@@ -216,7 +219,7 @@ fn simulate(server: &Path, url: &str, sizes: &Sizes) -> Result<()> {
     let port = free_port()?;
     let _server = Guard(serve(server, url, port)?);
     let started = Instant::now();
-    let out = Command::new(server)
+    let out = Command::new(&bins.bench)
         .args(["simulate", "--url", &format!("http://127.0.0.1:{port}"), "--key", &key])
         .args(["--visitors", &sizes.sim_visitors.to_string(), "--seconds", &sizes.sim_seconds.to_string()])
         .args(["--heartbeat-seconds", &sizes.sim_heartbeat.to_string()])

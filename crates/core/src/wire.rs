@@ -84,11 +84,10 @@ pub struct LeadPage {
     pub items: Vec<LeadSummary>,
     /// Pass as `after` for the next page; absent on the last page.
     pub next: Option<String>,
-    /// On the first page only (no `after`): later pages of the same list need not count again.
-    pub total: Option<Total>,
 }
 
-/// How many leads match. Counting stops at a cap; above it `exact` is false and `count` is the cap.
+/// `GET /api/v1/leads/count`: how many leads match. Counting stops at a cap; above it `exact` is
+/// false and `count` is the cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Total {

@@ -1,5 +1,5 @@
-//! Command line and environment (`LEADCARD_*`): `serve` (the default), `operator add`, `bench-seed`,
-//! `bench-core`.
+//! Command line and environment (`LEADCARD_*`): `serve` (the default), `operator add`, `project
+//! show`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,93 +32,15 @@ pub enum Command {
     /// Manage operators.
     #[command(subcommand)]
     Operator(OperatorCommand),
-    /// Insert many synthetic leads as fast as possible and print one JSON line with the rate.
-    BenchSeed(BenchSeedArgs),
     /// The tracking project's keys.
     #[command(subcommand)]
     Project(ProjectCommand),
-    /// Drive the tracking API with simulated visitors and measure heartbeat -> live update delay.
-    Simulate(SimulateArgs),
-    /// Measure the ingest writer against raw batched inserts; print one JSON line.
-    BenchIngest(BenchIngestArgs),
-    /// Print every stored event of the ingest load (`load-*` names) with its `seq`, as JSON.
-    BenchIngestCheck(DatabaseArgs),
-    /// Time the core evaluator over 50 segments for one card and print one JSON line.
-    BenchCore,
-    /// Measure message send -> visible to a second operator against a running server; print one
-    /// JSON line.
-    BenchInbox(BenchInboxArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ProjectCommand {
     /// Print the project's public and secret keys (creating the project when there is none).
     Show(DatabaseArgs),
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct SimulateArgs {
-    /// The server's base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    pub url: String,
-    /// The project's public key (`leadcard-server project show`).
-    #[arg(long)]
-    pub key: String,
-    /// Simulated visitors, each with its own browser session.
-    #[arg(long, default_value_t = 100)]
-    pub visitors: u32,
-    /// How long to run.
-    #[arg(long, default_value_t = 120)]
-    pub seconds: u64,
-    /// Each visitor's heartbeat period (the widget's is 60 s); starts are spread over one period.
-    #[arg(long, default_value_t = 60)]
-    pub heartbeat_seconds: u64,
-    /// An operator to sign in as, to watch the live updates (the delay is measured only with one).
-    #[arg(long, env = "LEADCARD_SIMULATE_EMAIL")]
-    pub operator_email: Option<String>,
-    #[arg(long, env = "LEADCARD_SIMULATE_PASSWORD")]
-    pub operator_password: Option<String>,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct BenchIngestArgs {
-    /// Events to ingest in each of the two runs.
-    #[arg(long, default_value_t = 200_000)]
-    pub events: u64,
-    /// Events per tracking call.
-    #[arg(long, default_value_t = 10)]
-    pub per_call: u32,
-    /// Calls in flight at once.
-    #[arg(long, default_value_t = 64)]
-    pub concurrency: u32,
-    /// Distinct visitors (leads) the events belong to.
-    #[arg(long, default_value_t = 1_000)]
-    pub visitors: u32,
-    #[command(flatten)]
-    pub tracking: TrackingArgs,
-    #[command(flatten)]
-    pub database: DatabaseArgs,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct BenchInboxArgs {
-    /// The server's base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    pub url: String,
-    /// The project's public key (the lead writes first, in the widget).
-    #[arg(long)]
-    pub key: String,
-    /// Replies operator A sends, one after another.
-    #[arg(long, default_value_t = 300)]
-    pub sends: u32,
-    #[arg(long)]
-    pub operator_a_email: String,
-    #[arg(long)]
-    pub operator_a_password: String,
-    #[arg(long)]
-    pub operator_b_email: String,
-    #[arg(long)]
-    pub operator_b_password: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -288,21 +210,6 @@ pub struct OperatorAddArgs {
     pub database: DatabaseArgs,
 }
 
-#[derive(Debug, Clone, Args)]
-pub struct BenchSeedArgs {
-    /// How many leads to insert.
-    #[arg(long, default_value_t = 1_000_000)]
-    pub leads: u64,
-    /// Properties per lead (system and custom), at most 30.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=30))]
-    pub properties: u32,
-    /// `$page_view` events per lead on top of the segment events (10 gives 10M events at 1M leads).
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
-    pub page_views: u32,
-    #[command(flatten)]
-    pub database: DatabaseArgs,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,8 +243,7 @@ mod tests {
         assert!(
             matches!(cli.command, Some(Command::Operator(OperatorCommand::Add(ref a))) if a.role == RoleArg::Admin)
         );
-        let cli = Cli::try_parse_from(["leadcard-server", "bench-seed", "--leads", "10"]).unwrap();
-        assert!(matches!(cli.command, Some(Command::BenchSeed(ref b)) if b.leads == 10 && b.properties == 10));
+        assert!(Cli::try_parse_from(["leadcard-server", "bench-seed"]).is_err(), "the bench is leadcard-bench's");
         let cli = Cli::try_parse_from(["leadcard-server", "serve", "--bind", "0.0.0.0:9000"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Serve(ref c)) if c.bind.port() == 9000));
     }

@@ -30,13 +30,13 @@ pub enum SeedError {
     Value(String),
 }
 
-pub(crate) const FIRST_NAMES: &[&str] = &[
+pub const FIRST_NAMES: &[&str] = &[
     "Anna", "Lukas", "Sofia", "Mateo", "Emma", "Liam", "Olivia", "Noah", "Mia", "Elias", "Chloé", "Hugo", "Giulia",
     "Lorenzo", "Ingrid", "Lars", "Aiko", "Haruto", "Priya", "Arjun", "Fatima", "Omar", "Zofia", "Jakub", "Amara",
     "Kwame", "Camila", "Diego", "Yuki", "Mei", "Sven", "Freya", "Ivan", "Olga", "Nora", "Emil", "Léa", "Louis", "Sara",
     "Ahmed",
 ];
-pub(crate) const LAST_NAMES: &[&str] = &[
+pub const LAST_NAMES: &[&str] = &[
     "Schmidt",
     "Müller",
     "García",
@@ -79,7 +79,7 @@ pub(crate) const LAST_NAMES: &[&str] = &[
     "Demir",
 ];
 /// City, country, time zone, phone prefix.
-pub(crate) const PLACES: &[(&str, &str, &str, &str)] = &[
+pub const PLACES: &[(&str, &str, &str, &str)] = &[
     ("Berlin", "Germany", "Europe/Berlin", "+49 30"),
     ("Munich", "Germany", "Europe/Berlin", "+49 89"),
     ("Hamburg", "Germany", "Europe/Berlin", "+49 40"),
@@ -107,14 +107,14 @@ pub(crate) const PLACES: &[(&str, &str, &str, &str)] = &[
     ("Lagos", "Nigeria", "Africa/Lagos", "+234 1"),
     ("Sydney", "Australia", "Australia/Sydney", "+61 2"),
 ];
-pub(crate) const DOMAINS: &[&str] = &["example.com", "example.org", "example.net", "mail.test", "acme.test"];
+pub const DOMAINS: &[&str] = &["example.com", "example.org", "example.net", "mail.test", "acme.test"];
 /// Addresses that cannot exist (SPEC section 6), for the Invalid email status.
-pub(crate) const INVALID_EMAILS: &[&str] =
+pub const INVALID_EMAILS: &[&str] =
     &["иван@пример.рф", "maria.garcia@", "no-at-sign.example.com", "a..b@example.com", "kim@localhost"];
-pub(crate) const PLANS: &[&str] = &["free", "starter", "pro", "enterprise"];
+pub const PLANS: &[&str] = &["free", "starter", "pro", "enterprise"];
 const TAGS: &[&str] = &["vip", "newsletter", "churn-risk", "trial", "enterprise", "beta-tester", "partner"];
 const INTERESTS: &[&str] = &["shoes", "jackets", "bags", "sale", "new arrivals", "gift cards", "outdoor"];
-pub(crate) const BROWSERS: &[&str] = &["Chrome", "Firefox", "Safari", "Edge"];
+pub const BROWSERS: &[&str] = &["Chrome", "Firefox", "Safari", "Edge"];
 const SYSTEMS: &[&str] = &["Windows", "macOS", "iOS", "Android", "Linux"];
 const REFERRERS: &[&str] =
     &["https://www.google.com/", "https://duckduckgo.com/", "https://news.ycombinator.com/", "https://t.co/"];

@@ -3,13 +3,11 @@
 
 pub mod app;
 pub mod auth;
-pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
-pub mod inbox_bench;
 pub mod ingest;
 pub mod live;
 pub mod mail;
@@ -17,7 +15,6 @@ pub mod routes;
 pub mod security_headers;
 pub mod segments;
 pub mod send;
-pub mod simulate;
 pub mod site;
 pub mod store;
 pub mod tracking;

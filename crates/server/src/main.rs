@@ -1,5 +1,5 @@
-//! `leadcard-server`: serve (the default), `operator add`, `project show`, `simulate`, and the
-//! benchmark helpers `bench-seed`, `bench-core`, `bench-ingest`, `bench-ingest-check`.
+//! `leadcard-server`: serve (the default), `operator add`, `project show`. The benchmark tools
+//! live apart, in `leadcard-bench` (crates/bench).
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -7,13 +7,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use leadcard_core::EmailAddress;
 use leadcard_server::auth::password::{check_new_password, hash_password};
-use leadcard_server::bench::{bench_seed, core_segment_figures};
-use leadcard_server::config::{
-    BenchInboxArgs, BenchIngestArgs, BenchSeedArgs, Cli, Command, DatabaseArgs, OperatorAddArgs, OperatorCommand,
-    ProjectCommand, SimulateArgs,
-};
+use leadcard_server::config::{Cli, Command, DatabaseArgs, OperatorAddArgs, OperatorCommand, ProjectCommand};
 use leadcard_server::demo::{DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD};
-use leadcard_server::simulate::Percentiles;
 use leadcard_server::store::{NewOperator, Store};
 use leadcard_server::{Application, Clock, Config};
 use tracing_subscriber::EnvFilter;
@@ -31,16 +26,7 @@ async fn main() -> ExitCode {
         None => serve(cli.serve).await,
         Some(Command::Serve(config)) => serve(config).await,
         Some(Command::Operator(OperatorCommand::Add(args))) => add_operator(args).await,
-        Some(Command::BenchSeed(args)) => bench(args).await,
         Some(Command::Project(ProjectCommand::Show(args))) => show_project(args).await,
-        Some(Command::Simulate(args)) => simulate(args).await,
-        Some(Command::BenchIngest(args)) => bench_ingest(args).await,
-        Some(Command::BenchIngestCheck(args)) => bench_ingest_check(args).await,
-        Some(Command::BenchInbox(args)) => bench_inbox(args).await,
-        Some(Command::BenchCore) => {
-            let report = core_segment_figures(10_000, Clock::default().now());
-            serde_json::to_string(&report).map(|line| println!("{line}")).map_err(|e| e.to_string())
-        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -87,16 +73,6 @@ async fn add_operator(args: OperatorAddArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn bench(args: BenchSeedArgs) -> Result<(), String> {
-    let store = Store::connect(&args.database.database_url).await.map_err(|e| e.to_string())?;
-    let report = bench_seed(&store, args.leads, args.properties, args.page_views, Clock::default().now())
-        .await
-        .map_err(|e| e.to_string())?;
-    store.close().await;
-    println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
-    Ok(())
-}
-
 async fn show_project(args: DatabaseArgs) -> Result<(), String> {
     let store = Store::connect(&args.database_url).await.map_err(|e| e.to_string())?;
     let project = store.ensure_project(Clock::default().now()).await.map_err(|e| e.to_string())?;
@@ -108,52 +84,5 @@ async fn show_project(args: DatabaseArgs) -> Result<(), String> {
         "snippet:    <script src=\"https://LEADCARD-HOST/widget.js\" data-key=\"{}\" async></script>",
         project.public_key
     );
-    Ok(())
-}
-
-async fn simulate(args: SimulateArgs) -> Result<(), String> {
-    let report = leadcard_server::simulate::simulate(args).await?;
-    let show =
-        |p: &Percentiles| format!("p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms (n = {})", p.p50, p.p95, p.p99, p.samples);
-    eprintln!(
-        "visitors {}, {} s: {} heartbeats, {} events",
-        report.visitors, report.seconds, report.heartbeats, report.events
-    );
-    eprintln!("heartbeat call: {}", show(&report.heartbeat_ms));
-    match &report.live_delay_ms {
-        Some(delay) => eprintln!("heartbeat -> live presence event: {}", show(delay)),
-        None => eprintln!("(no --operator-email/--operator-password: live delay not measured)"),
-    }
-    if !report.refused.is_empty() || report.failed > 0 {
-        eprintln!("refused {:?}, failed {}", report.refused, report.failed);
-    }
-    println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
-    Ok(())
-}
-
-async fn bench_ingest(args: BenchIngestArgs) -> Result<(), String> {
-    let store = Store::connect(&args.database.database_url).await.map_err(|e| e.to_string())?;
-    let report = leadcard_server::bench::bench_ingest(&store, &args).await?;
-    store.close().await;
-    println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
-    Ok(())
-}
-
-async fn bench_ingest_check(args: DatabaseArgs) -> Result<(), String> {
-    let store = Store::connect(&args.database_url).await.map_err(|e| e.to_string())?;
-    let seqs = store.event_seqs("load-").await.map_err(|e| e.to_string())?;
-    store.close().await;
-    println!("{}", serde_json::json!({ "seqs": seqs }));
-    Ok(())
-}
-
-async fn bench_inbox(args: BenchInboxArgs) -> Result<(), String> {
-    let report = leadcard_server::inbox_bench::bench_inbox(args).await?;
-    let p = &report.visible_ms;
-    eprintln!(
-        "message send -> visible to a second operator: p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms (n = {}, missed {})",
-        p.p50, p.p95, p.p99, p.samples, report.missed
-    );
-    println!("{}", serde_json::to_string(&report).map_err(|e| e.to_string())?);
     Ok(())
 }

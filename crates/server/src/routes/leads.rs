@@ -1,11 +1,11 @@
-//! The Leads Database (`GET /leads`) and the card (`GET /leads/{id}`).
+//! The Leads Database (`GET /leads`, its count `GET /leads/count`) and the card (`GET /leads/{id}`).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use leadcard_core::property::MAX_TEXT_CHARS;
-use leadcard_core::wire::{ErrorBody, LeadCard, LeadPage};
+use leadcard_core::wire::{ErrorBody, LeadCard, LeadPage, Total};
 use leadcard_core::{Filter, Match, ValidCondition, ValidFilter};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::error::{ApiError, etag};
 use crate::extract::ApiQuery;
-use crate::store::LeadQuery;
+use crate::store::{LeadQuery, SearchTerms};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -24,7 +24,8 @@ pub const MAX_LIMIT: u32 = 200;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct LeadsParams {
-    /// Search in name, email, phone and user id (case-insensitive substring).
+    /// Search in name, email, phone and user id: a fragment, in any case, accents ignored
+    /// (`muller` finds Müller); a phone number also by its digits alone.
     q: Option<String>,
     /// A `Filter` as JSON (what the page's filter builder writes to its URL).
     filter: Option<String>,
@@ -38,16 +39,57 @@ struct LeadsParams {
     limit: Option<String>,
 }
 
+/// The count's query parameters: the list's, without the page.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct CountParams {
+    /// As for `GET /leads`.
+    q: Option<String>,
+    /// As for `GET /leads`.
+    filter: Option<String>,
+    /// As for `GET /leads`.
+    #[param(value_type = Option<i64>)]
+    segment: Option<String>,
+}
+
+/// The search text: blank is none; longer than a text value is refused.
+fn parse_search(q: Option<&str>) -> Result<Option<SearchTerms>, ApiError> {
+    let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else { return Ok(None) };
+    if q.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::invalid("q", format!("Search text can have at most {MAX_TEXT_CHARS} characters.")));
+    }
+    Ok(SearchTerms::parse(q))
+}
+
+/// The filter as JSON, checked; blank is no filter.
+fn parse_filter(raw: Option<&str>) -> Result<ValidFilter, ApiError> {
+    match raw.map(str::trim).filter(|f| !f.is_empty()) {
+        Some(raw) => Ok(Filter::from_query(raw)?.check()?),
+        None => Ok(ValidFilter::default()),
+    }
+}
+
+/// `filter`, and within the segment `segment` names (when given) too.
+async fn within_segment(state: &AppState, segment: Option<&str>, filter: ValidFilter) -> Result<ValidFilter, ApiError> {
+    let Some(raw) = segment.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(filter) };
+    let unknown = || ApiError::invalid("segment", "There is no segment with this id.");
+    let id = raw.parse::<i64>().map_err(|_| unknown())?;
+    let segment = state.store.segment(id).await?.ok_or_else(unknown)?;
+    let segment = segment.filter.check()?;
+    Ok(ValidFilter {
+        mode: Match::All,
+        all: [segment, filter]
+            .into_iter()
+            .filter(|f| !f.all.is_empty())
+            .map(|f| ValidCondition::Group { mode: f.mode, conditions: f.all })
+            .collect(),
+    })
+}
+
 impl LeadsParams {
     fn parse(self) -> Result<LeadQuery, ApiError> {
-        let search = self.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
-        if search.as_ref().is_some_and(|q| q.chars().count() > MAX_TEXT_CHARS) {
-            return Err(ApiError::invalid("q", format!("Search text can have at most {MAX_TEXT_CHARS} characters.")));
-        }
-        let filter = match self.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
-            Some(raw) => Filter::from_query(raw)?.check()?,
-            None => ValidFilter::default(),
-        };
+        let search = parse_search(self.q.as_deref())?;
+        let filter = parse_filter(self.filter.as_deref())?;
         let after =
             match self.after.as_deref().filter(|a| !a.is_empty()) {
                 Some(raw) => Some(raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
@@ -65,7 +107,8 @@ impl LeadsParams {
     }
 }
 
-/// One page of leads, newest first, with a total that is exact up to 1,000.
+/// One page of leads, newest first. Only the rows: how many match is `GET /leads/count`, asked
+/// beside it, so the rows never wait for the count.
 #[utoipa::path(
     get, path = "/leads", tag = "leads", params(LeadsParams), security(("session" = [])),
     responses(
@@ -81,21 +124,29 @@ async fn list(
 ) -> Result<Json<LeadPage>, ApiError> {
     let segment = params.segment.clone();
     let mut query = params.parse()?;
-    if let Some(raw) = segment.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let unknown = || ApiError::invalid("segment", "There is no segment with this id.");
-        let id = raw.parse::<i64>().map_err(|_| unknown())?;
-        let segment = state.store.segment(id).await?.ok_or_else(unknown)?;
-        let segment = segment.filter.check()?;
-        query.filter = ValidFilter {
-            mode: Match::All,
-            all: [segment, std::mem::take(&mut query.filter)]
-                .into_iter()
-                .filter(|f| !f.all.is_empty())
-                .map(|f| ValidCondition::Group { mode: f.mode, conditions: f.all })
-                .collect(),
-        };
-    }
+    query.filter = within_segment(&state, segment.as_deref(), std::mem::take(&mut query.filter)).await?;
     Ok(Json(state.store.lead_page(&query, state.clock.now()).await?))
+}
+
+/// How many leads the same `q`, `filter` and `segment` as `GET /leads` match: exact up to 1,000,
+/// above that `{"count": 1000, "exact": false}`.
+#[utoipa::path(
+    get, path = "/leads/count", tag = "leads", params(CountParams), security(("session" = [])),
+    responses(
+        (status = 200, body = Total),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 422, body = ErrorBody,
+            description = "`invalid_filter` (field `filter.all[i]...`) or `invalid` (`q`, `segment`)"),
+    )
+)]
+async fn count(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<CountParams>,
+) -> Result<Json<Total>, ApiError> {
+    let search = parse_search(params.q.as_deref())?;
+    let filter = parse_filter(params.filter.as_deref())?;
+    let filter = within_segment(&state, params.segment.as_deref(), filter).await?;
+    Ok(Json(state.store.lead_count(&filter, search.as_ref(), state.clock.now()).await?))
 }
 
 /// A lead's card; the ETag is its version.
@@ -122,7 +173,7 @@ pub(super) fn lead_id(raw: &str) -> Result<i64, ApiError> {
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list)).routes(routes!(card))
+    OpenApiRouter::new().routes(routes!(list)).routes(routes!(count)).routes(routes!(card))
 }
 
 #[cfg(test)]

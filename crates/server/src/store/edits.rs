@@ -10,7 +10,10 @@ use sqlx::{Any, AnyConnection, Transaction};
 
 use super::addresses::ensure_email_statuses;
 use super::batch::insert_rows;
-use super::leads::{MIRRORED_TEXT_COLUMNS, PropertyRow, mirrored_text, parse_stored_value, read_card, read_tags};
+use super::leads::{
+    MIRRORED_TEXT_COLUMNS, PropertyRow, SEARCHED_PROPERTIES, mirrored_text, parse_stored_value, read_card, read_tags,
+    refresh_search_text,
+};
 use super::sql::{Sql, Value};
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::clock::to_ms;
@@ -226,6 +229,9 @@ impl Store {
         }
         sql.push(" WHERE id = ").bind(id);
         sql.query().execute(&mut *tx).await?;
+        if SEARCHED_PROPERTIES.iter().any(|p| changed.contains(p)) {
+            refresh_search_text(tx, id).await?;
+        }
         match new_email {
             Some(email) => ensure_email_statuses(tx, self.backend, vec![(email, id, now)]).await,
             None => Ok(0),

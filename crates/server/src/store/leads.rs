@@ -10,21 +10,25 @@ use leadcard_core::tag::parse_tag;
 use leadcard_core::wire::{LeadCard, LeadPage, LeadSummary, Property, Total};
 use leadcard_core::{BounceKind, PropertyName, PropertyValue, SubscriptionStatus, ValidFilter, normalize_email};
 use sqlx::{AnyConnection, FromRow};
+use tracing::info;
 
 use super::addresses::{bounce_str, ensure_email_statuses, parse_status, read_subscription};
 use super::batch::{MAX_PARAMETERS, insert_rows};
+use super::search::{SearchTerms, search_text};
 use super::settings::email_settings_in;
 use super::sql::{Join, Sql, Value, push_lead_conditions, related_rows_count};
 use super::{Store, StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
 
 /// Counting stops here: above it the total reads "1,000+". Counting costs a probe per matching
-/// lead, so the cap bounds the first page's latency on a broad filter over millions of leads.
+/// lead, so the cap bounds the count's latency on a broad filter over millions of leads.
 pub const TOTAL_CAP: i64 = 1_000;
 
 /// A condition with fewer rows than this in its table is read as a set for the page; one with
-/// more is probed lead by lead (see `sql::Join`).
+/// more is probed lead by lead (see `sql::Join`). A page sizes its conditions no further.
 const PAGE_SET_LIMIT: i64 = 5_000;
+/// Leads per transaction when migration 0009's search text is filled in.
+const BACKFILL_BATCH: i64 = 5_000;
 /// The same limit for the capped count.
 const COUNT_SET_LIMIT: i64 = 100_000;
 /// Sizing for the exact count looks this far: enough to tell a page's sets from its probes
@@ -72,7 +76,7 @@ pub struct EmailStatusChange {
 #[derive(Debug, Clone, Default)]
 pub struct LeadQuery {
     pub filter: ValidFilter,
-    pub search: Option<String>,
+    pub search: Option<SearchTerms>,
     /// The last id of the previous page.
     pub after: Option<i64>,
     pub limit: u32,
@@ -120,6 +124,7 @@ struct LeadColumns {
     country: Option<String>,
     timezone: Option<String>,
     last_seen_at: Option<i64>,
+    search_text: String,
 }
 
 /// The system properties mirrored in a text column of `leads`, with that column.
@@ -164,6 +169,12 @@ impl LeadColumns {
                 _ => {}
             }
         }
+        columns.search_text = search_text(
+            columns.name.as_deref(),
+            columns.email.as_deref(),
+            columns.phone.as_deref(),
+            columns.user_id.as_deref(),
+        );
         columns
     }
 }
@@ -209,8 +220,8 @@ pub(super) fn aggregate_row(lead_id: i64, name: &str, aggregate: EventAggregate)
     ]
 }
 
-/// Lead rows per INSERT (14 values each).
-const LEADS_PER_STATEMENT: usize = MAX_PARAMETERS / 14;
+/// Lead rows per INSERT (15 values each).
+const LEADS_PER_STATEMENT: usize = MAX_PARAMETERS / 15;
 
 #[derive(FromRow)]
 struct SummaryRow {
@@ -282,7 +293,7 @@ impl Store {
                 self.backend,
                 "INSERT INTO leads (name, email, email_norm, phone, user_id, avatar_url, city, \
                  country, timezone, created_at, updated_at, last_seen_at, last_heartbeat_at, \
-                 last_active_at) VALUES ",
+                 last_active_at, search_text) VALUES ",
             );
             for (i, (lead, _, _, c)) in chunk.iter().enumerate() {
                 if i > 0 {
@@ -304,6 +315,7 @@ impl Store {
                     Value::from(c.last_seen_at),
                     Value::from(lead.last_heartbeat.map(to_ms)),
                     Value::from(lead.last_active.map(to_ms)),
+                    Value::from(c.search_text.clone()),
                 ]);
             }
             sql.push(" RETURNING id");
@@ -440,20 +452,18 @@ impl Store {
         Ok(())
     }
 
-    /// One page of the Leads Database, newest first, with a capped total on the first page.
-    pub async fn lead_page(&self, query: &LeadQuery, now: DateTime<Utc>) -> StoreResult<LeadPage> {
-        let search = query.search.as_deref();
-        let (page_joins, count_joins) = self.plan_joins(&query.filter, now).await?;
+    /// Whether the database holds any lead.
+    pub async fn has_leads(&self) -> StoreResult<bool> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM (SELECT 1 FROM leads LIMIT 1) t").fetch_one(&self.pool).await?;
+        Ok(n > 0)
+    }
 
-        let total = if query.after.is_none() {
-            let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM leads l WHERE 1 = 1");
-            push_lead_conditions(&mut count, &query.filter, &count_joins, search, now);
-            count.push(" LIMIT ").bind(TOTAL_CAP + 1).push(") t");
-            let counted: i64 = count.query_scalar().fetch_one(&self.pool).await?;
-            Some(Total { count: counted.clamp(0, TOTAL_CAP) as u64, exact: counted <= TOTAL_CAP })
-        } else {
-            None
-        };
+    /// One page of the Leads Database, newest first. It never counts: the total is its own request
+    /// ([`Store::lead_count`]), so the rows never wait for it.
+    pub async fn lead_page(&self, query: &LeadQuery, now: DateTime<Utc>) -> StoreResult<LeadPage> {
+        let search = query.search.as_ref();
+        let page_joins = page_joins(&self.leaf_sizes(&query.filter, PAGE_SET_LIMIT, now).await?);
 
         let mut page = Sql::new(
             self.backend,
@@ -495,7 +505,66 @@ impl Store {
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok(LeadPage { items, next, total })
+        Ok(LeadPage { items, next })
+    }
+
+    /// How many leads match a search and filter, counted no further than [`TOTAL_CAP`].
+    pub async fn lead_count(
+        &self,
+        filter: &ValidFilter,
+        search: Option<&SearchTerms>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Total> {
+        let (_, count_joins) = self.plan_joins(filter, now).await?;
+        let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM leads l WHERE 1 = 1");
+        push_lead_conditions(&mut count, filter, &count_joins, search, now);
+        count.push(" LIMIT ").bind(TOTAL_CAP + 1).push(") t");
+        let counted: i64 = count.query_scalar().fetch_one(&self.pool).await?;
+        Ok(Total { count: counted.clamp(0, TOTAL_CAP) as u64, exact: counted <= TOTAL_CAP })
+    }
+
+    /// Gives the leads that existed before migration 0009 their search text, newest first, in
+    /// transactions of [`BACKFILL_BATCH`] leads; `search_backfill.upto` records the progress, so
+    /// an interrupted start carries on where it stopped. Nothing to do on later starts.
+    pub(super) async fn backfill_search_text(&self) -> StoreResult<()> {
+        let started = std::time::Instant::now();
+        let first: i64 = sqlx::query_scalar("SELECT upto FROM search_backfill").fetch_one(&self.pool).await?;
+        if first <= 0 {
+            return Ok(());
+        }
+        info!(leads_up_to = first, "filling the search text of existing leads (migration 0009)");
+        let mut upto = first;
+        while upto > 0 {
+            let from = (upto - BACKFILL_BATCH).max(0);
+            let mut tx = self.begin().await?;
+            let rows: Vec<(i64, Option<String>, Option<String>, Option<String>, Option<String>)> =
+                sqlx::query_as("SELECT id, name, email, phone, user_id FROM leads WHERE id > $1 AND id <= $2")
+                    .bind(from)
+                    .bind(upto)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let texts: Vec<[Value; 2]> = rows
+                .into_iter()
+                .map(|(id, name, email, phone, user_id)| {
+                    (id, search_text(name.as_deref(), email.as_deref(), phone.as_deref(), user_id.as_deref()))
+                })
+                .filter(|(_, text)| !text.is_empty())
+                .map(|(id, text)| [Value::from(id), Value::from(text)])
+                .collect();
+            insert_rows(
+                &mut tx,
+                self.backend,
+                "WITH v (id, t) AS (VALUES ",
+                ") UPDATE leads SET search_text = v.t FROM v WHERE leads.id = v.id",
+                texts,
+            )
+            .await?;
+            sqlx::query("UPDATE search_backfill SET upto = $1").bind(from).execute(&mut *tx).await?;
+            tx.commit().await?;
+            upto = from;
+        }
+        info!(seconds = started.elapsed().as_secs_f64(), "search text filled");
+        Ok(())
     }
 
     /// Chooses per condition, for the page and for the count, between reading its rows as a set
@@ -595,6 +664,23 @@ pub(super) async fn read_card(conn: &mut AnyConnection, id: i64, now: DateTime<U
         tags,
         subscription,
     }))
+}
+
+/// The properties whose `leads` columns make up the search text.
+pub(super) const SEARCHED_PROPERTIES: [&str; 4] = ["$name", "$email", "$phone", "$user_id"];
+
+/// Recomputes a lead's search text from its columns, after one of [`SEARCHED_PROPERTIES`] changed.
+pub(super) async fn refresh_search_text(conn: &mut AnyConnection, id: i64) -> StoreResult<()> {
+    let row: Option<(Option<String>, Option<String>, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT name, email, phone, user_id FROM leads WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some((name, email, phone, user_id)) = row {
+        let text = search_text(name.as_deref(), email.as_deref(), phone.as_deref(), user_id.as_deref());
+        sqlx::query("UPDATE leads SET search_text = $1 WHERE id = $2").bind(text).bind(id).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// A stored `json_value` read back as the typed value it was written from.

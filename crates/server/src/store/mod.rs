@@ -20,6 +20,7 @@ mod outbox;
 mod pins;
 mod projects;
 mod removal;
+mod search;
 mod segments;
 mod sessions;
 mod settings;
@@ -52,6 +53,7 @@ pub use operators::{NewOperator, OperatorWithHash};
 pub use outbox::{ClaimedMail, Delivery};
 pub use projects::Project;
 pub use removal::Removal;
+pub use search::SearchTerms;
 pub use segments::{JobLock, LeadMembershipChange, LeadScope, MembershipChanges, PendingRebuild, Plan, Reason};
 pub use sessions::SessionRecord;
 pub(crate) use settings::email_settings_in;
@@ -127,7 +129,9 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
-        Ok(Store { pool, backend, mail_queued: Arc::new(Notify::new()) })
+        let store = Store { pool, backend, mail_queued: Arc::new(Notify::new()) };
+        store.backfill_search_text().await?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {

@@ -11,6 +11,7 @@ use sqlx::{Any, AssertSqlSafe, FromRow};
 use crate::clock::to_ms;
 
 use super::Backend;
+use super::search::SearchTerms;
 
 /// A value bound to a `$n` placeholder: the types both databases read through Any. NULLs are
 /// typed, as PostgreSQL wants.
@@ -169,9 +170,6 @@ impl Sql {
         query
     }
 }
-
-/// The properties the search box looks in.
-const SEARCHED_PROPERTIES: [&str; 4] = ["$name", "$email", "$phone", "$user_id"];
 
 /// How a condition on another table meets `leads l`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,21 +332,18 @@ pub(crate) fn related_rows_count(
     Some(sql)
 }
 
-/// Appends ` AND <conditions>` for the search text and the filter, over `leads l`; `joins[i]`
+/// Appends ` AND <conditions>` for the search and the filter, over `leads l`; `joins[i]`
 /// says how the filter's leaf `i` (in [`ValidFilter::leaves`] order) meets the lead (see [`Join`]).
 pub(crate) fn push_lead_conditions(
     sql: &mut Sql,
     filter: &ValidFilter,
     joins: &[Join],
-    search: Option<&str>,
+    search: Option<&SearchTerms>,
     now: DateTime<Utc>,
 ) {
-    if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
-        sql.push(" AND l.id IN (SELECT p.lead_id FROM lead_properties p WHERE p.name IN ")
-            .bind_list(SEARCHED_PROPERTIES)
-            .push(" AND p.text_value LIKE ")
-            .bind(like_contains(search))
-            .push(" ESCAPE '\\')");
+    if let Some(search) = search {
+        let backend = sql.backend;
+        search.push(sql, backend);
     }
     if !filter.all.is_empty() {
         sql.push(" AND ");
@@ -552,11 +547,12 @@ mod tests {
         .check()
         .unwrap();
         let mut sql = Sql::new(Backend::Postgres, "SELECT 1 FROM leads l WHERE 1 = 1");
-        push_lead_conditions(&mut sql, &filter, &[Join::Set, Join::Probe], Some("o'hara"), Utc::now());
+        let search = SearchTerms::parse("o'hara");
+        push_lead_conditions(&mut sql, &filter, &[Join::Set, Join::Probe], search.as_ref(), Utc::now());
         assert!(!sql.text().contains("DROP"));
         assert!(!sql.text().contains("hara"));
         assert!(!sql.text().contains("vip"));
-        assert_eq!(sql.values.len(), 4 + 1 + 2 + 1 + 2);
+        assert_eq!(sql.values.len(), 1 + 2 + 1 + 2);
     }
 
     fn leaves(json: &str) -> ValidFilter {

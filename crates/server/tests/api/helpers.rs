@@ -144,6 +144,13 @@ impl TestApp {
         self.client.get(self.url("/api/v1/leads")).query(query).send().await.unwrap()
     }
 
+    /// `GET /api/v1/leads/count` with these query parameters: the `{count, exact}` answered.
+    pub async fn lead_count(&self, query: &[(&str, &str)]) -> Value {
+        let response = self.client.get(self.url("/api/v1/leads/count")).query(query).send().await.unwrap();
+        assert_eq!(response.status(), 200, "count {query:?}");
+        response.json().await.unwrap()
+    }
+
     /// The ids of every lead matching a filter (JSON), newest first.
     pub async fn ids_matching(&self, filter: Value) -> Vec<i64> {
         let filter = filter.to_string();

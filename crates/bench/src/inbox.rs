@@ -1,4 +1,4 @@
-//! `leadcard-server bench-inbox`: how long an operator's message takes to be visible to a second
+//! `leadcard-bench inbox`: how long an operator's message takes to be visible to a second
 //! operator. Operator A posts replies over HTTP one after another; operator B watches
 //! `/api/v1/stream` and, on each `conversation_changed`, fetches the thread's messages after the
 //! last it has (what the Inbox page does). The time from A's request to B holding the message is
@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::config::BenchInboxArgs;
+use crate::args::BenchInboxArgs;
 use crate::simulate::Percentiles;
 
-/// The one JSON line `bench-inbox` prints.
+/// The one JSON line `inbox` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct InboxBenchReport {
     pub sends: u32,

@@ -1,4 +1,4 @@
-//! `leadcard-server simulate`: many visitors driving the real tracking API (session start, page
+//! `leadcard-bench simulate`: many visitors driving the real tracking API (session start, page
 //! views, heartbeats with some activity, a few events), and — signed in as an operator — how long
 //! each heartbeat takes to reach the operators' live stream as a `presence` event.
 
@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::time::Instant;
 
-use crate::config::SimulateArgs;
+use crate::args::SimulateArgs;
 
 /// Heartbeats in flight, by the page URL that names them (`.../sim/<visitor>/<beat>`).
 type Sent = Arc<Mutex<HashMap<String, Instant>>>;

@@ -1,6 +1,6 @@
-//! `bench-seed`: many synthetic leads (properties, tags, address statuses, a few on the site,
-//! events for a share of them) inserted as fast as the store allows; `bench-ingest`: the tracking
-//! writer against raw inserts; `bench-core`: the core evaluator's cost for one card with 50 segments.
+//! `seed`: many synthetic leads (properties, tags, address statuses, a few on the site,
+//! events for a share of them) inserted as fast as the store allows; `ingest`: the tracking
+//! writer against raw inserts; `core`: the core evaluator's cost for one card with 50 segments.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,20 +15,21 @@ use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
-use crate::clock::Clock;
-use crate::config::BenchIngestArgs;
-use crate::demo::{BROWSERS, DOMAINS, FIRST_NAMES, INVALID_EMAILS, LAST_NAMES, PLACES, PLANS};
-use crate::ingest::Ingest;
-use crate::live::Live;
+use crate::args::BenchIngestArgs;
 use crate::simulate::Percentiles;
-use crate::store::{
+
+use leadcard_server::Clock;
+use leadcard_server::demo::{BROWSERS, DOMAINS, FIRST_NAMES, INVALID_EMAILS, LAST_NAMES, PLACES, PLANS};
+use leadcard_server::ingest::Ingest;
+use leadcard_server::live::Live;
+use leadcard_server::store::{
     EmailStatusChange, EventSource, NewEvent, NewLead, PreparedEvent, Store, StoreError, TrackKind, TrackWrite,
 };
 
 /// Leads per transaction.
 const BATCH: u64 = 20_000;
 
-/// The one JSON line `bench-seed` prints.
+/// The one JSON line `seed` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub leads: u64,
@@ -177,7 +178,7 @@ fn bench_events(rng: &mut Xoshiro256PlusPlus, n: u64, page_views: u32, now: Date
 /// The event the benchmark's segment counts.
 pub const CART_EVENT: &str = "Added to cart";
 
-/// The one JSON line `bench-core` prints: evaluating every segment for one card, natively.
+/// The one JSON line `core` prints: evaluating every segment for one card, natively.
 #[derive(Debug, Clone, Serialize)]
 pub struct CoreReport {
     pub segments: usize,
@@ -252,7 +253,7 @@ fn status(email: &str, status: SubscriptionStatus, bounce: Option<BounceKind>, a
     EmailStatusChange { email: email.to_owned(), status, bounce, reason: None, at }
 }
 
-/// The one JSON line `bench-ingest` prints.
+/// The one JSON line `ingest` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct IngestReport {
     pub events: u64,
@@ -303,7 +304,7 @@ pub async fn bench_ingest(store: &Store, args: &BenchIngestArgs) -> Result<Inges
     for round in 0..INGEST_ROUNDS {
         let first_call = round * per_round;
         let run_raw = async {
-            let now = crate::clock::to_ms(clock.now());
+            let now = leadcard_server::clock::to_ms(clock.now());
             let rows = (first_call..first_call + per_round)
                 .flat_map(|call| (0..per_call).map(move |i| (call, call * per_call + i)))
                 .map(|(call, n)| {
