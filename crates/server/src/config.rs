@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use chrono::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ipnet::IpNet;
 use leadcard_core::wire::Role;
 
 use crate::auth::SessionSettings;
@@ -76,7 +77,7 @@ pub struct SimulateArgs {
     /// An operator to sign in as, to watch the live updates (the delay is measured only with one).
     #[arg(long, env = "LEADCARD_SIMULATE_EMAIL")]
     pub operator_email: Option<String>,
-    #[arg(long, env = "LEADCARD_SIMULATE_PASSWORD")]
+    #[arg(long, env = "LEADCARD_SIMULATE_PASSWORD", hide_env_values = true)]
     pub operator_password: Option<String>,
 }
 
@@ -129,8 +130,9 @@ pub enum OperatorCommand {
 
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// `sqlite://PATH` (the file and its directory are created) or `postgres://...`.
-    #[arg(long, env = "LEADCARD_DATABASE_URL", default_value = "sqlite://data/leadcard.db")]
+    /// `sqlite://PATH` (the file and its directory are created) or `postgres://...` (a password in
+    /// it is never printed by `--help`).
+    #[arg(long, env = "LEADCARD_DATABASE_URL", default_value = "sqlite://data/leadcard.db", hide_env_values = true)]
     pub database_url: String,
 }
 
@@ -163,6 +165,15 @@ pub struct Config {
     pub mail: MailArgs,
     #[command(flatten)]
     pub tracking: TrackingArgs,
+    /// Proxies whose `X-Forwarded-For` names the client (addresses or CIDR ranges, e.g.
+    /// `10.0.0.0/8`; several separated by commas). Other peers are the client themselves.
+    #[arg(long, env = "LEADCARD_TRUSTED_PROXY", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxy: Vec<IpNet>,
+    /// A request that has not answered within this many seconds gets 503 `timeout` (event
+    /// streams count only until they start).
+    #[arg(long, env = "LEADCARD_REQUEST_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=3_600))]
+    pub request_timeout_secs: u32,
     /// Test mode: `POST /api/v1/test/clock` moves the server's clock. Only on a loopback address;
     /// never in production.
     /// `LEADCARD_TEST_MODE=1` (or true/yes/on) turns it on; 0, false, no, off or empty do not.
@@ -213,7 +224,7 @@ pub struct MailArgs {
     /// The SMTP server mail goes out through: `smtp://[USER:PASSWORD@]HOST[:PORT]` (plain, port 25;
     /// add `?tls=required` for STARTTLS) or `smtps://...` (TLS, port 465). Without it, mail
     /// stays queued in the outbox.
-    #[arg(long, env = "LEADCARD_SMTP_URL")]
+    #[arg(long, env = "LEADCARD_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// The sender of every mail.
     #[arg(long, env = "LEADCARD_MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
@@ -223,11 +234,11 @@ pub struct MailArgs {
     pub public_url: Option<String>,
     /// Shared secret a mail provider sends in `X-Leadcard-Webhook-Secret` with bounce reports;
     /// without it, the bounce webhook is off (404).
-    #[arg(long, env = "LEADCARD_WEBHOOK_SECRET")]
+    #[arg(long, env = "LEADCARD_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
     /// Signs the unsubscribe and confirmation links (at least 32 characters). Without it, one is
     /// generated at first start and kept in the database.
-    #[arg(long, env = "LEADCARD_SECRET_KEY")]
+    #[arg(long, env = "LEADCARD_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
     /// The domain of conversations' reply addresses (`Reply-To: reply+<token>@<domain>`), whose
     /// inbound mail the provider posts to `/api/v1/webhooks/inbound-email`; default: the domain
@@ -259,6 +270,18 @@ impl Config {
             secure_cookies: self.secure_cookies,
         }
     }
+
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.request_timeout_secs.into())
+    }
+}
+
+/// `--trusted-proxy`: a CIDR range, or one address (a range of one).
+fn parse_proxy(raw: &str) -> Result<IpNet, String> {
+    let raw = raw.trim();
+    raw.parse::<IpNet>()
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{raw:?} is neither an address nor a CIDR range like 10.0.0.0/8"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -340,5 +363,17 @@ mod tests {
         assert!(matches!(cli.command, Some(Command::BenchSeed(ref b)) if b.leads == 10 && b.properties == 10));
         let cli = Cli::try_parse_from(["leadcard-server", "serve", "--bind", "0.0.0.0:9000"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Serve(ref c)) if c.bind.port() == 9000));
+        let cli = Cli::try_parse_from([
+            "leadcard-server",
+            "--trusted-proxy",
+            "10.0.0.0/8,192.0.2.7",
+            "--trusted-proxy",
+            "::1",
+        ])
+        .unwrap();
+        let proxies: Vec<String> = cli.serve.trusted_proxy.iter().map(ToString::to_string).collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "192.0.2.7/32", "::1/128"]);
+        let error = Cli::try_parse_from(["leadcard-server", "--trusted-proxy", "10.0.0.0/33"]).unwrap_err();
+        assert!(error.to_string().contains("CIDR"), "{error}");
     }
 }

@@ -1,9 +1,11 @@
 //! leadcard's server: the API under `/api/v1`, the store (SQLite by default, or PostgreSQL),
 //! and the built app, on one port.
 
+pub mod accounts;
 pub mod app;
 pub mod auth;
 pub mod bench;
+pub mod client_addr;
 pub mod clock;
 pub mod config;
 pub mod demo;
@@ -11,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod inbox_bench;
 pub mod ingest;
+pub mod layers;
 pub mod live;
 pub mod mail;
 pub mod routes;

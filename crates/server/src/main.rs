@@ -1,7 +1,7 @@
 //! `leadcard-server`: serve (the default), `operator add`, `project show`, `simulate`, and the
 //! benchmark helpers `bench-seed`, `bench-core`, `bench-ingest`, `bench-ingest-check`.
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -25,7 +25,9 @@ async fn main() -> ExitCode {
         eprintln!("--log {:?} is not a valid filter ({e}); using info", cli.log);
         EnvFilter::new("info")
     });
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Colours only for a person at a terminal; log collectors get plain lines.
+    let ansi = std::io::stderr().is_terminal();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
 
     let result = match cli.command {
         None => serve(cli.serve).await,
@@ -76,7 +78,7 @@ async fn add_operator(args: OperatorAddArgs) -> Result<(), String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
-    check_new_password(&password)?;
+    check_new_password(&password, &email.to_string(), "password").map_err(|e| e.message)?;
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| e.to_string())?

@@ -41,11 +41,11 @@ pub use inbox::{
 pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, PropertyRow, TOTAL_CAP};
 pub use live::LiveRow;
 pub use notes::NoteDeletion;
-pub use operators::{NewOperator, OperatorWithHash};
+pub use operators::{NewOperator, OperatorWithHash, PasswordLinkOwner};
 pub use outbox::{ClaimedMail, Delivery, NewMail};
 pub use removal::Removal;
 pub use segments::{JobLock, LeadMembershipChange, LeadScope, MembershipChanges, PendingRebuild, Plan, Reason};
-pub use sessions::SessionRecord;
+pub use sessions::{OperatorSession, SessionRecord};
 pub use tracking::{
     BatchOutcome, NewSiteSession, PreparedEvent, Project, TrackKind, TrackWrite, event_cursor, parse_event_cursor,
 };
