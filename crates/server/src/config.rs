@@ -124,8 +124,54 @@ pub struct BenchInboxArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum OperatorCommand {
-    /// Add an operator; the password is read from the first line of standard input.
+    /// Add an operator; the password is read from the first line of standard input, or with
+    /// `--link` a one-time set-password link is printed instead.
     Add(OperatorAddArgs),
+    /// List operators: email, name, role, state and open sessions.
+    List(DatabaseArgs),
+    /// Make an operator admin or operator (the last enabled admin stays one).
+    Role(OperatorRoleArgs),
+    /// Disable an operator: their sessions end at once, open consoles within seconds.
+    Disable(OperatorEmailArgs),
+    /// Enable a disabled operator again.
+    Enable(OperatorEmailArgs),
+    /// Print a one-time link that sets a new password (earlier links stop working).
+    ResetPassword(OperatorLinkArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OperatorEmailArgs {
+    #[arg(long)]
+    pub email: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OperatorRoleArgs {
+    #[arg(long)]
+    pub email: String,
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OperatorLinkArgs {
+    #[arg(long)]
+    pub email: String,
+    #[command(flatten)]
+    pub link: PublicUrlArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// Where operators reach the console, for set-password links.
+#[derive(Debug, Clone, Args)]
+pub struct PublicUrlArgs {
+    #[arg(long, env = "LEADCARD_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -307,6 +353,11 @@ pub struct OperatorAddArgs {
     pub name: String,
     #[arg(long, value_enum, default_value_t = RoleArg::Operator)]
     pub role: RoleArg,
+    /// Print a one-time set-password link (valid 24 hours) instead of reading a password.
+    #[arg(long)]
+    pub link: bool,
+    #[command(flatten)]
+    pub public: PublicUrlArgs,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }

@@ -111,3 +111,63 @@ async fn end_streams_at_shutdown(request: Request, next: Next, shutdown: Cancell
     let body = body.into_data_stream().take_until(shutdown.cancelled_owned());
     Response::from_parts(parts, Body::from_stream(body))
 }
+
+/// A text served on every page of customer sites (`/widget.js`): compressed once, at the best
+/// ratio, and sent as the client accepts it (brotli, gzip, or plain).
+pub struct Precompressed {
+    plain: &'static str,
+    brotli: Vec<u8>,
+    gzip: Vec<u8>,
+}
+
+impl Precompressed {
+    pub fn new(plain: &'static str) -> Self {
+        let mut brotli = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+        // Writing into memory cannot fail; an empty result would only mean sending it plain.
+        let _ = brotli::BrotliCompress(&mut plain.as_bytes(), &mut brotli, &params);
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let _ = std::io::Write::write_all(&mut gzip, plain.as_bytes());
+        let gzip = gzip.finish().unwrap_or_default();
+        Precompressed { plain, brotli, gzip }
+    }
+
+    /// The answer for a request with these headers.
+    pub fn respond(
+        &self,
+        request: &axum::http::HeaderMap,
+        content_type: &'static str,
+        cache: &'static str,
+    ) -> Response {
+        let accepts = |coding: &str| {
+            request
+                .get_all(header::ACCEPT_ENCODING)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .any(|item| {
+                    let mut parts = item.split(';').map(str::trim);
+                    parts.next().is_some_and(|name| name.eq_ignore_ascii_case(coding))
+                        && parts.all(|p| p.strip_prefix("q=").is_none_or(|q| q.parse::<f32>().is_ok_and(|q| q > 0.0)))
+                })
+        };
+        let headers = |encoding: Option<&'static str>| {
+            let mut headers = vec![
+                (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+                (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+                (header::VARY, HeaderValue::from_static("accept-encoding")),
+            ];
+            if let Some(encoding) = encoding {
+                headers.push((header::CONTENT_ENCODING, HeaderValue::from_static(encoding)));
+            }
+            axum::response::AppendHeaders(headers)
+        };
+        if !self.brotli.is_empty() && accepts("br") {
+            (headers(Some("br")), self.brotli.clone()).into_response()
+        } else if !self.gzip.is_empty() && accepts("gzip") {
+            (headers(Some("gzip")), self.gzip.clone()).into_response()
+        } else {
+            (headers(None), self.plain).into_response()
+        }
+    }
+}

@@ -290,3 +290,55 @@ async fn an_operator_changes_their_password_and_ends_their_own_sessions() {
     assert!(response.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
     assert_eq!(app.get("/api/v1/me").await.status(), 401);
 }
+
+/// `leadcard-server operator ...` on the test's database: exit status and standard output.
+fn cli(app: &TestApp, args: &[&str], stdin: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_leadcard-server"))
+        .arg("operator")
+        .args(args)
+        .args(["--database-url", &app.database_url])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), text)
+}
+
+#[tokio::test]
+async fn the_command_line_manages_operators_as_the_api_does() {
+    let app = spawn_app().await;
+    let (ok, out) =
+        cli(&app, &["add", "--email", "root@leadcard.test", "--name", "Root", "--role", "admin"], "qwerty123456\n");
+    assert!(!ok && out.contains("--password") && out.contains("common"), "{out}");
+    let (ok, out) = cli(
+        &app,
+        &["add", "--email", "root@leadcard.test", "--name", "Root", "--role", "admin"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = cli(&app, &["add", "--email", "new@leadcard.test", "--name", "New", "--link"], "");
+    assert!(ok, "{out}");
+    let link = out.lines().find_map(|l| l.split_once("token=")).map(|(_, token)| token.trim().to_owned()).unwrap();
+    assert_eq!(use_link(&app, &link, "the new operator's phrase").await.status(), 204);
+    let new = new_client();
+    assert_eq!(app.sign_in_with(&new, "new@leadcard.test", "the new operator's phrase").await.status(), 200);
+
+    let (ok, out) = cli(&app, &["role", "--email", "root@leadcard.test", "--role", "operator"], "");
+    assert!(!ok && out.contains("only admin"), "the last admin stays: {out}");
+    let (ok, out) = cli(&app, &["disable", "--email", "new@leadcard.test"], "");
+    assert!(ok && out.contains("1 sessions ended"), "{out}");
+    assert_eq!(new.get(app.url("/api/v1/me")).send().await.unwrap().status(), 401);
+    let (ok, out) = cli(&app, &["list"], "");
+    assert!(ok && out.contains("new@leadcard.test\tNew\tOperator\tdisabled"), "{out}");
+    let (ok, out) = cli(&app, &["enable", "--email", "new@leadcard.test"], "");
+    assert!(ok, "{out}");
+    let (ok, out) = cli(&app, &["reset-password", "--email", "new@leadcard.test"], "");
+    assert!(ok && out.contains("http://127.0.0.1:8080/set-password?token="), "{out}");
+    let (ok, out) = cli(&app, &["disable", "--email", "nobody@leadcard.test"], "");
+    assert!(!ok && out.contains("no operator"), "{out}");
+}
