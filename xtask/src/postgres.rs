@@ -1,5 +1,7 @@
 //! A throwaway PostgreSQL server for the tests and the benchmark: Debian's packages (installed
-//! from apt when missing), a fresh data directory, a free port, stopped when dropped.
+//! from apt when missing), a fresh data directory, a free port, stopped when dropped. It speaks
+//! TLS with a certificate for `localhost` signed by a CA made for it (openssl CLI), so the API
+//! tests can connect with `sslmode=verify-full` (`ca_file`).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -33,15 +35,20 @@ impl Postgres {
         if as_root {
             run(Command::new("chown").arg("postgres").arg(&dir))?;
         }
+        make_certificates(&dir)?;
+        if as_root {
+            run(Command::new("chown").arg("postgres").arg(dir.join("server.key")).arg(dir.join("server.crt")))?;
+        }
         let data = dir.join("data");
         let initdb =
             format!("{} -D {} -A trust -U postgres --no-sync -E UTF8", bin.join("initdb").display(), data.display());
         let start = format!(
-            "{} -D {} -o \"-p {port} -k {} -c fsync=off -c listen_addresses=127.0.0.1\" -l {} -w start",
+            "{} -D {} -o \"-p {port} -k {dir} -c fsync=off -c listen_addresses=127.0.0.1 \
+             -c ssl=on -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key\" -l {} -w start",
             bin.join("pg_ctl").display(),
             data.display(),
-            dir.display(),
-            dir.join("log").display()
+            dir.join("log").display(),
+            dir = dir.display(),
         );
         shell(as_root, &format!("{initdb} > {}/initdb.log 2>&1 && {start} > /dev/null", dir.display()))
             .with_context(|| format!("starting PostgreSQL (see {})", dir.display()))?;
@@ -50,6 +57,11 @@ impl Postgres {
 
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// The CA that signed the server's certificate (for `sslrootcert`).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.crt")
     }
 
     /// A fresh, empty database on this server.
@@ -79,6 +91,23 @@ impl Drop for Postgres {
         let _ = shell(is_root(), &stop);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// `ca.crt` (a CA made for this server) and `server.crt`/`server.key` it signed, valid for the
+/// name `localhost` only: connecting as `127.0.0.1` with `verify-full` must fail.
+fn make_certificates(dir: &std::path::Path) -> Result<()> {
+    let script = r#"set -e
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj "/CN=leadcard test CA" -keyout ca.key -out ca.crt \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+  -keyout server.key -out server.csr
+printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' > server.ext
+openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.crt
+chmod 600 server.key
+"#;
+    run(Command::new("sh").args(["-c", script]).current_dir(dir).stdout(std::process::Stdio::null()))
+        .context("making the test server's TLS certificate (openssl)")
 }
 
 fn shell(as_postgres: bool, script: &str) -> Result<()> {

@@ -63,7 +63,8 @@ pub fn all() -> Result<()> {
         let pg = Postgres::start()?;
         run(cargo()
             .args(["test", "-p", "leadcard-server", "--test", "api"])
-            .env("LEADCARD_TEST_POSTGRES_URL", pg.url()))
+            .env("LEADCARD_TEST_POSTGRES_URL", pg.url())
+            .env("LEADCARD_TEST_POSTGRES_CA", pg.ca_file()))
     });
     if setup_ok {
         s.stage("browser component tests (wasm-bindgen-test)", || {

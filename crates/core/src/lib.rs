@@ -1,5 +1,6 @@
 //! leadcard's pure rules, shared by the app (compiled to wasm) and the server (native): no IO.
 
+pub mod account;
 pub mod email;
 pub mod event;
 pub mod field;

@@ -8,7 +8,7 @@ use crate::presence::Presence;
 use crate::property::{PropertyType, PropertyValue};
 use crate::subscription::{BounceKind, SubscriptionStatus};
 
-/// Every API error: `{"error": {"code", "message", "field"?}}`.
+/// Every API error: `{"error": {"code", "message", "field"?, "request_id"?}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
@@ -25,6 +25,9 @@ pub struct ErrorDetail {
     /// The offending field, e.g. `email` or `filter.all[1].value`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The request's id, also in the `X-Request-Id` header and the server's log line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// `POST /api/v1/session`.

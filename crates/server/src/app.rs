@@ -4,9 +4,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::SessionSettings;
 use crate::auth::rate_limit::SignInLimiter;
+use crate::auth::streams::{self, StreamSessions};
+use crate::client_addr::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::demo::{self, SeedError};
@@ -31,6 +34,12 @@ pub struct AppState {
     /// Held while segment members are rebuilt (`segments::rebuild_pending`): one fill at a time
     /// in this process, however many segments were created at once.
     pub segment_rebuild: Arc<tokio::sync::Mutex<()>>,
+    /// `--trusted-proxy`: whose `X-Forwarded-For` names the client (`ClientAddr`).
+    pub trusted_proxies: Arc<TrustedProxies>,
+    /// Cancelled when the server shuts down: every event stream ends.
+    pub shutdown: CancellationToken,
+    /// Operators' open streams by session, ended when their session ends.
+    pub stream_sessions: Arc<StreamSessions>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,8 +103,16 @@ impl Application {
             tracking: Arc::new(Tracking::new(config.tracking.track_rate)),
             mailer,
             segment_rebuild: Arc::default(),
+            trusted_proxies: Arc::new(TrustedProxies::new(config.trusted_proxy.clone())),
+            shutdown: CancellationToken::new(),
+            stream_sessions: Arc::default(),
         };
-        let options = routes::Options { test_mode: config.test_mode, demo_site, https: config.secure_cookies };
+        let options = routes::Options {
+            request_timeout: config.request_timeout(),
+            test_mode: config.test_mode,
+            demo_site,
+            https: config.secure_cookies,
+        };
         let router = routes::router(state.clone(), &config.dist, options);
         Ok(Application { listener, address, router, state, project, demo_site })
     }
@@ -132,20 +149,57 @@ impl Application {
         &self.project
     }
 
-    /// Serves until Ctrl-C or SIGTERM.
+    /// Serves until Ctrl-C or SIGTERM, then stops within [`SHUTDOWN_WITHIN`]: no new
+    /// connections, every event stream ends, requests in flight are answered, and the ingest
+    /// writer commits every call it queued before the database closes.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
-        let segment_job = tokio::spawn(crate::segments::job_loop(self.state.clone()));
-        let delivery = tokio::spawn(worker::run(self.state.clone()));
+        let shutdown = self.state.shutdown.clone();
+        tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                shutdown_signal().await;
+                shutdown.cancel();
+            }
+        });
+        let state = self.state;
+        let jobs = [
+            tokio::spawn(housekeeping(state.clone())),
+            tokio::spawn(crate::segments::job_loop(state.clone())),
+            tokio::spawn(worker::run(state.clone())),
+            tokio::spawn(streams::watch(state.clone())),
+        ];
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown_signal()).await;
-        housekeeping.abort();
-        segment_job.abort();
-        delivery.abort();
-        self.state.store.close().await;
+        // The same token ends every event stream (`layers`), so open streams do not hold the
+        // shutdown.
+        let server = axum::serve(self.listener, service).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let server = tokio::spawn(server.into_future());
+        let mut server = std::pin::pin!(server);
+        let served = tokio::select! {
+            joined = &mut server => joined.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            () = async { shutdown.cancelled().await; tokio::time::sleep(SHUTDOWN_WITHIN - INGEST_DRAIN).await } => {
+                tracing::warn!("connections still open at the shutdown deadline: closing them");
+                server.abort();
+                Ok(())
+            }
+        };
+        for job in jobs {
+            job.abort();
+        }
+        // Every request is answered or dropped: nothing more can be queued.
+        if tokio::time::timeout(INGEST_DRAIN, state.ingest.close()).await.is_err() {
+            tracing::error!("the ingest writer did not finish in time");
+        }
+        state.store.close().await;
+        tracing::info!("stopped");
         served
     }
 }
+
+/// The most a shutdown takes, from the signal to the process's exit (orchestrators wait 10 s
+/// before they kill).
+pub const SHUTDOWN_WITHIN: std::time::Duration = std::time::Duration::from_secs(9);
+/// Of that, what the ingest writer keeps for its last batches.
+const INGEST_DRAIN: std::time::Duration = std::time::Duration::from_secs(3);
 
 async fn housekeeping(state: AppState) {
     let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use chrono::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ipnet::IpNet;
 use leadcard_core::wire::Role;
 
 use crate::auth::SessionSettings;
@@ -45,14 +46,61 @@ pub enum ProjectCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum OperatorCommand {
-    /// Add an operator; the password is read from the first line of standard input.
+    /// Add an operator; the password is read from the first line of standard input, or with
+    /// `--link` a one-time set-password link is printed instead.
     Add(OperatorAddArgs),
+    /// List operators: email, name, role, state and open sessions.
+    List(DatabaseArgs),
+    /// Make an operator admin or operator (the last enabled admin stays one).
+    Role(OperatorRoleArgs),
+    /// Disable an operator: their sessions end at once, open consoles within seconds.
+    Disable(OperatorEmailArgs),
+    /// Enable a disabled operator again.
+    Enable(OperatorEmailArgs),
+    /// Print a one-time link that sets a new password (earlier links stop working).
+    ResetPassword(OperatorLinkArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OperatorEmailArgs {
+    #[arg(long)]
+    pub email: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OperatorRoleArgs {
+    #[arg(long)]
+    pub email: String,
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OperatorLinkArgs {
+    #[arg(long)]
+    pub email: String,
+    #[command(flatten)]
+    pub link: PublicUrlArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+/// Where operators reach the console, for set-password links.
+#[derive(Debug, Clone, Args)]
+pub struct PublicUrlArgs {
+    #[arg(long, env = "LEADCARD_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// `sqlite://PATH` (the file and its directory are created) or `postgres://...`.
-    #[arg(long, env = "LEADCARD_DATABASE_URL", default_value = "sqlite://data/leadcard.db")]
+    /// `sqlite://PATH` (the file and its directory are created) or `postgres://...` (a password in
+    /// it is never printed by `--help`).
+    #[arg(long, env = "LEADCARD_DATABASE_URL", default_value = "sqlite://data/leadcard.db", hide_env_values = true)]
     pub database_url: String,
 }
 
@@ -85,6 +133,15 @@ pub struct Config {
     pub mail: MailArgs,
     #[command(flatten)]
     pub tracking: TrackingArgs,
+    /// Proxies whose `X-Forwarded-For` names the client (addresses or CIDR ranges, e.g.
+    /// `10.0.0.0/8`; several separated by commas). Other peers are the client themselves.
+    #[arg(long, env = "LEADCARD_TRUSTED_PROXY", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxy: Vec<IpNet>,
+    /// A request that has not answered within this many seconds gets 503 `timeout` (event
+    /// streams count only until they start).
+    #[arg(long, env = "LEADCARD_REQUEST_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=3_600))]
+    pub request_timeout_secs: u32,
     /// Test mode: `POST /api/v1/test/clock` moves the server's clock. Only on a loopback address;
     /// never in production.
     /// `LEADCARD_TEST_MODE=1` (or true/yes/on) turns it on; 0, false, no, off or empty do not.
@@ -135,7 +192,7 @@ pub struct MailArgs {
     /// The SMTP server mail goes out through: `smtp://[USER:PASSWORD@]HOST[:PORT]` (plain, port 25;
     /// add `?tls=required` for STARTTLS) or `smtps://...` (TLS, port 465). Without it, mail
     /// stays queued in the outbox.
-    #[arg(long, env = "LEADCARD_SMTP_URL")]
+    #[arg(long, env = "LEADCARD_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// The sender of every mail.
     #[arg(long, env = "LEADCARD_MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
@@ -145,11 +202,11 @@ pub struct MailArgs {
     pub public_url: Option<String>,
     /// Shared secret a mail provider sends in `X-Leadcard-Webhook-Secret` with bounce reports;
     /// without it, the bounce webhook is off (404).
-    #[arg(long, env = "LEADCARD_WEBHOOK_SECRET")]
+    #[arg(long, env = "LEADCARD_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<String>,
     /// Signs the unsubscribe and confirmation links (at least 32 characters). Without it, one is
     /// generated at first start and kept in the database.
-    #[arg(long, env = "LEADCARD_SECRET_KEY")]
+    #[arg(long, env = "LEADCARD_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
     /// The domain of conversations' reply addresses (`Reply-To: reply+<token>@<domain>`), whose
     /// inbound mail the provider posts to `/api/v1/webhooks/inbound-email`; default: the domain
@@ -181,6 +238,18 @@ impl Config {
             secure_cookies: self.secure_cookies,
         }
     }
+
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.request_timeout_secs.into())
+    }
+}
+
+/// `--trusted-proxy`: a CIDR range, or one address (a range of one).
+fn parse_proxy(raw: &str) -> Result<IpNet, String> {
+    let raw = raw.trim();
+    raw.parse::<IpNet>()
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{raw:?} is neither an address nor a CIDR range like 10.0.0.0/8"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -206,6 +275,11 @@ pub struct OperatorAddArgs {
     pub name: String,
     #[arg(long, value_enum, default_value_t = RoleArg::Operator)]
     pub role: RoleArg,
+    /// Print a one-time set-password link (valid 24 hours) instead of reading a password.
+    #[arg(long)]
+    pub link: bool,
+    #[command(flatten)]
+    pub public: PublicUrlArgs,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
@@ -246,5 +320,17 @@ mod tests {
         assert!(Cli::try_parse_from(["leadcard-server", "bench-seed"]).is_err(), "the bench is leadcard-bench's");
         let cli = Cli::try_parse_from(["leadcard-server", "serve", "--bind", "0.0.0.0:9000"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Serve(ref c)) if c.bind.port() == 9000));
+        let cli = Cli::try_parse_from([
+            "leadcard-server",
+            "--trusted-proxy",
+            "10.0.0.0/8,192.0.2.7",
+            "--trusted-proxy",
+            "::1",
+        ])
+        .unwrap();
+        let proxies: Vec<String> = cli.serve.trusted_proxy.iter().map(ToString::to_string).collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "192.0.2.7/32", "::1/128"]);
+        let error = Cli::try_parse_from(["leadcard-server", "--trusted-proxy", "10.0.0.0/33"]).unwrap_err();
+        assert!(error.to_string().contains("CIDR"), "{error}");
     }
 }

@@ -67,6 +67,8 @@ pub enum ApiError {
     TrackingRateLimited { retry_after_secs: u64 },
     #[error("The server is busy storing earlier data. Try again in {retry_after_secs} seconds; nothing was stored.")]
     Busy { retry_after_secs: u64 },
+    #[error("The server did not answer within {seconds} seconds. Try again.")]
+    Timeout { seconds: u64 },
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -98,7 +100,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } | ApiError::TrackingRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy { .. } | ApiError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -128,6 +130,7 @@ impl ApiError {
             ApiError::InvalidKey => "invalid_key",
             ApiError::InvalidUserHash => "invalid_user_hash",
             ApiError::Busy { .. } => "busy",
+            ApiError::Timeout { .. } => "timeout",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -149,7 +152,8 @@ impl ApiError {
             ApiError::Internal(_) => "Something went wrong on the server. Try again.".to_owned(),
             other => other.to_string(),
         };
-        ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message, field: self.field() } }
+        let request_id = crate::layers::current_request_id();
+        ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message, field: self.field(), request_id } }
     }
 }
 

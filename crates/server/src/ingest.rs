@@ -1,13 +1,16 @@
 //! The ingest writer: tracking calls wait in a bounded queue and one task writes them in batches,
 //! each batch one transaction (up to `batch_events` events, or whatever arrived within
 //! `batch_wait` of the first). A call is answered only after the transaction holding it
-//! committed; a full queue refuses at once (503), so memory stays bounded under any load.
+//! committed; a full queue refuses at once (503), so memory stays bounded under any load. At
+//! shutdown the queue closes and the writer commits every call already in it before it stops.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::live::Live;
@@ -42,17 +45,31 @@ struct Request {
     reply: oneshot::Sender<Result<u32, IngestError>>,
 }
 
-/// The queue's sending side. Cheap to clone; the writer stops when every clone is dropped.
+/// The queue's sending side. Cheap to clone; the writer stops when every clone is dropped or
+/// [`Ingest::close`] is called.
 #[derive(Clone)]
 pub struct Ingest {
     sender: mpsc::Sender<Request>,
+    closing: CancellationToken,
+    writer: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl Ingest {
     pub fn start(store: Store, clock: Arc<Clock>, live: Live, settings: IngestSettings) -> Ingest {
         let (sender, receiver) = mpsc::channel(settings.queue.max(1));
-        tokio::spawn(writer(receiver, store, clock, live, settings));
-        Ingest { sender }
+        let closing = CancellationToken::new();
+        let writer = tokio::spawn(writer(receiver, closing.clone(), store, clock, live, settings));
+        Ingest { sender, closing, writer: Arc::new(Mutex::new(Some(writer))) }
+    }
+
+    /// Refuses new calls and waits until every queued one is committed (or failed) and answered.
+    pub async fn close(&self) {
+        self.closing.cancel();
+        if let Some(writer) = self.writer.lock().await.take()
+            && let Err(e) = writer.await
+        {
+            tracing::error!(error = %e, "the ingest writer ended abnormally");
+        }
     }
 
     /// Queues a write and waits until it is committed; how many events it stored.
@@ -75,12 +92,25 @@ fn weight(write: &TrackWrite) -> usize {
 
 async fn writer(
     mut receiver: mpsc::Receiver<Request>,
+    closing: CancellationToken,
     store: Store,
     clock: Arc<Clock>,
     live: Live,
     settings: IngestSettings,
 ) {
-    while let Some(first) = receiver.recv().await {
+    let mut closed = false;
+    loop {
+        let first = tokio::select! {
+            biased;
+            first = receiver.recv() => first,
+            // Closed: `recv` still hands out what was queued, then `None`.
+            () = closing.cancelled(), if !closed => {
+                receiver.close();
+                closed = true;
+                continue;
+            }
+        };
+        let Some(first) = first else { break };
         let deadline = Instant::now() + settings.batch_wait;
         let mut events = weight(&first.write);
         let mut batch = vec![first];

@@ -1,14 +1,17 @@
 //! leadcard's server: the API under `/api/v1`, the store (SQLite by default, or PostgreSQL),
 //! and the built app, on one port.
 
+pub mod accounts;
 pub mod app;
 pub mod auth;
+pub mod client_addr;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod ingest;
+pub mod layers;
 pub mod live;
 pub mod mail;
 pub mod routes;

@@ -1,15 +1,16 @@
-//! `leadcard-server`: serve (the default), `operator add`, `project show`. The benchmark tools
-//! live apart, in `leadcard-bench` (crates/bench).
+//! `leadcard-server`: serve (the default), `operator ...` (add, list, role, disable, enable,
+//! reset-password), `project show`. The benchmark tools live apart, in `leadcard-bench`
+//! (crates/bench).
 
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 
 use clap::Parser;
-use leadcard_core::EmailAddress;
-use leadcard_server::auth::password::{check_new_password, hash_password};
+use leadcard_core::account::{NewOperatorAccount, OperatorChange};
+use leadcard_server::accounts::{self, AccountError};
 use leadcard_server::config::{Cli, Command, DatabaseArgs, OperatorAddArgs, OperatorCommand, ProjectCommand};
 use leadcard_server::demo::{DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD};
-use leadcard_server::store::{NewOperator, Store};
+use leadcard_server::store::Store;
 use leadcard_server::{Application, Clock, Config};
 use tracing_subscriber::EnvFilter;
 
@@ -20,12 +21,14 @@ async fn main() -> ExitCode {
         eprintln!("--log {:?} is not a valid filter ({e}); using info", cli.log);
         EnvFilter::new("info")
     });
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Colours only for a person at a terminal; log collectors get plain lines.
+    let ansi = std::io::stderr().is_terminal();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
 
     let result = match cli.command {
         None => serve(cli.serve).await,
         Some(Command::Serve(config)) => serve(config).await,
-        Some(Command::Operator(OperatorCommand::Add(args))) => add_operator(args).await,
+        Some(Command::Operator(command)) => operator_command(command).await,
         Some(Command::Project(ProjectCommand::Show(args))) => show_project(args).await,
     };
     match result {
@@ -50,27 +53,94 @@ async fn serve(config: Config) -> Result<(), String> {
 }
 
 async fn add_operator(args: OperatorAddArgs) -> Result<(), String> {
-    let email = EmailAddress::parse(&args.email).map_err(|e| format!("--email {e}"))?;
-    let name = args.name.trim().to_owned();
-    if name.is_empty() {
-        return Err("--name cannot be empty".to_owned());
-    }
-    eprintln!("Password for {email} (one line on standard input):");
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
-    let password = line.trim_end_matches(['\n', '\r']).to_owned();
-    check_new_password(&password)?;
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-
+    let password = if args.link {
+        None
+    } else {
+        eprintln!("Password for {} (one line on standard input):", args.email.trim());
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+        Some(line.trim_end_matches(['\n', '\r']).to_owned())
+    };
+    let new = NewOperatorAccount { email: args.email, name: args.name, role: args.role.into(), password };
     let store = Store::connect(&args.database.database_url).await.map_err(|e| e.to_string())?;
-    let new = NewOperator { email: email.to_string(), name, role: args.role.into(), password_hash };
-    let operator = store.create_operator(&new, Clock::default().now()).await.map_err(|e| e.to_string())?;
+    let added = accounts::add(&store, &new, &args.public.public_url, Clock::default().now()).await;
     store.close().await;
+    let added = added.map_err(account_error)?;
+    let operator = &added.operator;
     println!("Added operator {} ({:?}, id {})", operator.email, operator.role, operator.id);
+    if let Some(link) = added.password_link {
+        println!("Set-password link (once, until {}): {}", link.expires_at.format("%Y-%m-%d %H:%M UTC"), link.link);
+    }
     Ok(())
+}
+
+/// An account refusal as the command line says it: the field as its flag.
+fn account_error(e: AccountError) -> String {
+    match e {
+        AccountError::Invalid(e) => format!("--{}: {}", e.field.replace('_', "-"), e.message),
+        other => other.to_string(),
+    }
+}
+
+async fn operator_command(command: OperatorCommand) -> Result<(), String> {
+    let now = Clock::default().now();
+    let (database, email) = match &command {
+        OperatorCommand::Add(args) => return add_operator(args.clone()).await,
+        OperatorCommand::List(database) => (database.clone(), None),
+        OperatorCommand::Role(args) => (args.database.clone(), Some(args.email.clone())),
+        OperatorCommand::Disable(args) | OperatorCommand::Enable(args) => {
+            (args.database.clone(), Some(args.email.clone()))
+        }
+        OperatorCommand::ResetPassword(args) => (args.database.clone(), Some(args.email.clone())),
+    };
+    let store = Store::connect(&database.database_url).await.map_err(|e| e.to_string())?;
+    let result = async {
+        let id = match email {
+            Some(email) => {
+                let found = store.operator_by_email(&email).await.map_err(|e| e.to_string())?;
+                Some(found.ok_or_else(|| format!("no operator has the email {}", email.trim()))?.operator.id)
+            }
+            None => None,
+        };
+        let change = |role, disabled| OperatorChange { role, disabled };
+        let changed = match (&command, id) {
+            (OperatorCommand::Role(args), Some(id)) => Some((id, change(Some(args.role.into()), None))),
+            (OperatorCommand::Disable(_), Some(id)) => Some((id, change(None, Some(true)))),
+            (OperatorCommand::Enable(_), Some(id)) => Some((id, change(None, Some(false)))),
+            (OperatorCommand::ResetPassword(args), Some(id)) => {
+                let link =
+                    accounts::password_link(&store, id, &args.link.public_url, now).await.map_err(account_error)?;
+                println!(
+                    "Set-password link (once, until {}): {}",
+                    link.expires_at.format("%Y-%m-%d %H:%M UTC"),
+                    link.link
+                );
+                None
+            }
+            _ => {
+                for o in store.operator_accounts(now).await.map_err(|e| e.to_string())? {
+                    let state = if o.disabled {
+                        "disabled"
+                    } else if o.has_password {
+                        "active"
+                    } else {
+                        "link not used"
+                    };
+                    println!("{}\t{}\t{:?}\t{state}\t{} sessions", o.email, o.name, o.role, o.sessions);
+                }
+                None
+            }
+        };
+        if let Some((id, change)) = changed {
+            let (account, ended) = accounts::change(&store, id, &change, now).await.map_err(account_error)?;
+            let state = if account.disabled { "disabled" } else { "enabled" };
+            println!("{}: {:?}, {state}; {} sessions ended", account.email, account.role, ended.len());
+        }
+        Ok(())
+    }
+    .await;
+    store.close().await;
+    result
 }
 
 async fn show_project(args: DatabaseArgs) -> Result<(), String> {
@@ -86,3 +156,4 @@ async fn show_project(args: DatabaseArgs) -> Result<(), String> {
     );
     Ok(())
 }
+

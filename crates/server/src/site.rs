@@ -3,7 +3,9 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use std::sync::LazyLock;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use leadcard_core::EmailAddress;
@@ -12,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::layers::Precompressed;
 use crate::tracking::user_hash;
 
 pub const WIDGET_JS: &str = include_str!("../widget/widget.js");
@@ -25,15 +28,9 @@ const DEMO_FILES: &[(&str, &str, &str)] = &[
     ("style.css", "text/css; charset=utf-8", include_str!("../demo-site/style.css")),
 ];
 
-async fn widget() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
-        ],
-        WIDGET_JS,
-    )
-        .into_response()
+async fn widget(headers: HeaderMap) -> Response {
+    static WIDGET: LazyLock<Precompressed> = LazyLock::new(|| Precompressed::new(WIDGET_JS));
+    WIDGET.respond(&headers, "text/javascript; charset=utf-8", "public, max-age=300")
 }
 
 #[derive(Deserialize)]

@@ -3,6 +3,7 @@
 
 pub mod password;
 pub mod rate_limit;
+pub mod streams;
 pub mod token;
 
 use axum::extract::{Request, State};
@@ -100,14 +101,28 @@ fn passes_csrf_rule(method: &Method, headers: &HeaderMap) -> bool {
         || headers.get("x-requested-with").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"leadcard"))
 }
 
-/// Guards the operator routes: a live session (401 otherwise), then the CSRF rule (403).
+/// Guards the operator routes: a live session (401 otherwise), then the CSRF rule (403). The
+/// request counts as the operator's activity (it keeps the session from idling out).
 pub async fn require_session(
     State(state): State<AppState>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let token_hash =
-        state.sessions.cookie_in(request.headers()).and_then(token::token_hash).ok_or(ApiError::Unauthenticated)?;
+    guard(state, request, next, true).await
+}
+
+/// [`require_session`] for the event stream: its reconnects are the browser's, not the
+/// operator's, so they do not keep the session alive.
+pub async fn require_session_passively(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    guard(state, request, next, false).await
+}
+
+async fn guard(state: AppState, mut request: Request, next: Next, activity: bool) -> Result<Response, ApiError> {
+    let token_hash = state.sessions.cookie_in(request.headers()).and_then(token::token_hash).ok_or(ApiError::Unauthenticated)?;
     let record = state.store.session(&token_hash).await?.ok_or(ApiError::Unauthenticated)?;
     let now = state.clock.now();
     if !state.sessions.is_live(now, record.last_used_at, record.expires_at) {
@@ -117,7 +132,7 @@ pub async fn require_session(
     if !passes_csrf_rule(request.method(), request.headers()) {
         return Err(ApiError::Csrf);
     }
-    if now - record.last_used_at >= TOUCH_INTERVAL {
+    if activity && now - record.last_used_at >= TOUCH_INTERVAL {
         state.store.touch_session(&token_hash, now).await?;
     }
     request.extensions_mut().insert(CurrentSession { operator: record.operator, token_hash });

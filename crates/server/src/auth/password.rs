@@ -6,10 +6,7 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-/// ASVS 2.1.1: at least 12 characters.
-pub const MIN_PASSWORD_CHARS: usize = 12;
-/// Longer inputs are refused before hashing, so nobody can make the server hash megabytes.
-pub const MAX_PASSWORD_CHARS: usize = 1024;
+pub use leadcard_core::account::{MAX_PASSWORD_CHARS, check_new_password};
 
 const PARAMS: Params = match Params::new(19 * 1024, 2, 1, None) {
     Ok(params) => params,
@@ -42,18 +39,6 @@ pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
     matches && stored.is_some()
 }
 
-/// Why a new password is refused; the message is what the person reads.
-pub fn check_new_password(password: &str) -> Result<(), String> {
-    let chars = password.chars().count();
-    if chars < MIN_PASSWORD_CHARS {
-        return Err(format!("a password needs at least {MIN_PASSWORD_CHARS} characters"));
-    }
-    if chars > MAX_PASSWORD_CHARS {
-        return Err(format!("a password can have at most {MAX_PASSWORD_CHARS} characters"));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,11 +50,5 @@ mod tests {
         assert!(verify_password("correct horse battery", Some(&hash)));
         assert!(!verify_password("wrong horse battery", Some(&hash)));
         assert!(!verify_password("correct horse battery", None));
-    }
-
-    #[test]
-    fn new_passwords_need_twelve_characters() {
-        assert!(check_new_password("short").is_err());
-        assert!(check_new_password("leadcard-demo").is_ok());
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: `/api/v1` (public and operator routes, described by one OpenAPI document)
 //! and the built app for every other path.
 
+mod accounts;
 mod catalog;
 mod email;
 mod events;
@@ -28,16 +29,15 @@ use std::sync::Arc;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::{Extension, Router, middleware};
-use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
-use crate::auth::{SESSION_COOKIE, require_session};
+use crate::auth::{SESSION_COOKIE, require_session, require_session_passively};
 use crate::error::ApiError;
-use crate::{security_headers, site, web};
+use crate::{layers, security_headers, site, web};
 
 pub const API_BASE: &str = "/api/v1";
 
@@ -61,6 +61,7 @@ pub const API_BASE: &str = "/api/v1";
         (name = "email", description = "Email status actions, settings, campaigns, the outbox and bounces"),
         (name = "links", description = "The links in mails, for leads (HTML pages outside /api/v1)"),
         (name = "inbox", description = "Conversations with leads by chat, email and pop-up; mailed replies"),
+        (name = "operators", description = "Operator accounts (admins), one's own password and sessions"),
     )
 )]
 struct ApiDoc;
@@ -91,9 +92,10 @@ async fn openapi_json(Extension(doc): Extension<Arc<Document>>) -> impl IntoResp
     ([(header::CONTENT_TYPE, "application/json")], doc.0.clone())
 }
 
-/// Which optional parts a server has.
-#[derive(Debug, Clone, Copy, Default)]
+/// Which optional parts a server has, and its time limit per request.
+#[derive(Debug, Clone, Copy)]
 pub struct Options {
+    pub request_timeout: std::time::Duration,
     /// `POST /test/clock`.
     pub test_mode: bool,
     /// The demo shop at `/demo/`.
@@ -113,17 +115,19 @@ pub fn router(state: AppState, dist: &Path, options: Options) -> Router {
         .merge(notes::routes())
         .merge(pins::routes())
         .merge(catalog::routes())
-        .merge(stream::routes())
         .merge(segments::routes())
         .merge(menu::routes())
         .merge(email::routes())
         .merge(visitors::routes())
         .merge(events::routes())
         .merge(inbox::routes())
-        .layer(middleware::from_fn_with_state(state.clone(), require_session));
+        .merge(accounts::operator_routes())
+        .layer(middleware::from_fn_with_state(state.clone(), require_session))
+        .merge(stream::routes().layer(middleware::from_fn_with_state(state.clone(), require_session_passively)));
     let mut public = OpenApiRouter::new()
         .merge(health::routes())
         .merge(session::public_routes())
+        .merge(accounts::public_routes())
         .merge(webhooks::routes())
         .merge(track::routes())
         .merge(widget_chat::routes())
@@ -143,11 +147,11 @@ pub fn router(state: AppState, dist: &Path, options: Options) -> Router {
         "{}".to_owned()
     });
 
-    api.layer(Extension(Arc::new(Document(doc))))
+    let router = api
+        .layer(Extension(Arc::new(Document(doc))))
         .merge(site::routes(options.demo_site))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback_service(web::app_or_not_found(dist))
-        .layer(middleware::from_fn_with_state(security_headers::Https(options.https), security_headers::add))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(security_headers::Https(options.https), security_headers::add));
+    layers::wrap(router, &state, options.request_timeout).with_state(state)
 }

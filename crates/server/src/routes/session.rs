@@ -1,8 +1,6 @@
 //! Signing in and out, and who is signed in.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
@@ -13,6 +11,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::auth::password::{MAX_PASSWORD_CHARS, verify_password};
 use crate::auth::{CurrentSession, token};
+use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 
@@ -28,7 +27,7 @@ use crate::extract::ApiJson;
 )]
 async fn sign_in(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SignIn>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -39,14 +38,15 @@ async fn sign_in(
     if body.password.is_empty() {
         return Err(ApiError::invalid("password", "Enter your password."));
     }
-    state.sign_in_limiter.check(client.ip(), &email).map_err(|wait| ApiError::RateLimited {
+    state.sign_in_limiter.check(client, &email).map_err(|wait| ApiError::RateLimited {
         retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
     })?;
     if body.password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(ApiError::InvalidCredentials);
     }
 
-    let found = state.store.operator_by_email(&email).await?;
+    // A disabled operator, or one whose set-password link is unused, has no password to match.
+    let found = state.store.operator_by_email(&email).await?.filter(|f| !f.disabled && !f.password_hash.is_empty());
     let stored_hash = found.as_ref().map(|f| f.password_hash.clone());
     let password = body.password;
     let matches = tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref()))
@@ -60,11 +60,13 @@ async fn sign_in(
     // Rotation: the session this browser had, if any, ends; the new one gets a fresh token.
     if let Some(old) = state.sessions.cookie_in(&headers).and_then(token::token_hash) {
         state.store.delete_session(&old).await?;
+        state.stream_sessions.end(&old);
     }
     let (cookie_token, token_hash) =
         token::new_token().map_err(|e| ApiError::Internal(format!("no randomness for a token: {e}")))?;
     let now = state.clock.now();
-    state.store.create_session(&token_hash, operator.id, now, now + state.sessions.absolute).await?;
+    let agent = super::accounts::user_agent(&headers);
+    state.store.create_session(&token_hash, operator.id, &agent, now, now + state.sessions.absolute).await?;
     tracing::info!(operator = operator.id, "signed in");
     Ok(([(header::SET_COOKIE, state.sessions.cookie(&cookie_token))], Json(operator)))
 }
@@ -83,6 +85,7 @@ async fn sign_out(
     Extension(session): Extension<CurrentSession>,
 ) -> Result<impl IntoResponse, ApiError> {
     state.store.delete_session(&session.token_hash).await?;
+    state.stream_sessions.end(&session.token_hash);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, state.sessions.clearing_cookie())]))
 }
 

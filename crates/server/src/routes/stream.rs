@@ -1,12 +1,14 @@
 //! `GET /stream`: live updates as Server-Sent Events. A page that reconnects sends
 //! `Last-Event-ID` (the browser's EventSource does it by itself) and is sent every message after
 //! it, in order, once; when it is too far behind it gets a `reset` event and reloads what it shows.
+//! The stream ends within seconds of its session ending (`auth::streams`) and at shutdown.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -20,6 +22,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::auth::CurrentSession;
+use crate::auth::streams::OpenStream;
 use crate::error::ApiError;
 use crate::live::Live;
 
@@ -41,6 +45,7 @@ const MAX_STREAM: Duration = Duration::from_secs(300);
 )]
 async fn stream(
     State(state): State<AppState>,
+    Extension(session): Extension<CurrentSession>,
     headers: HeaderMap,
     Query(query): Query<StreamQuery>,
 ) -> Result<Response, ApiError> {
@@ -65,7 +70,8 @@ async fn stream(
             None => (upto, VecDeque::new(), true),
         },
     };
-    let events = events(state.live.clone(), subscription.receiver, start, pending, reset);
+    let open = state.stream_sessions.open(&session.token_hash, &state.shutdown);
+    let events = events(state.live.clone(), subscription.receiver, start, pending, reset, open);
     let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
     Ok(([("x-accel-buffering", "no"), ("cache-control", "no-store")], sse).into_response())
 }
@@ -83,6 +89,7 @@ struct Streaming {
     pending: VecDeque<LiveMessage>,
     reset: bool,
     deadline: tokio::time::Instant,
+    open: OpenStream,
 }
 
 fn events(
@@ -91,9 +98,10 @@ fn events(
     last: i64,
     pending: VecDeque<LiveMessage>,
     reset: bool,
+    open: OpenStream,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     let deadline = tokio::time::Instant::now() + MAX_STREAM;
-    let state = Streaming { live, receiver, last, pending, reset, deadline };
+    let state = Streaming { live, receiver, last, pending, reset, deadline, open };
     futures::stream::unfold(state, |mut s| async move {
         if s.reset {
             s.reset = false;
@@ -108,7 +116,11 @@ fn events(
                 s.last = message.id;
                 return Some((Ok(message_event(&message)), s));
             }
-            let received = tokio::time::timeout_at(s.deadline, s.receiver.recv()).await;
+            let received = tokio::select! {
+                biased;
+                () = s.open.ended.cancelled() => return None,
+                received = tokio::time::timeout_at(s.deadline, s.receiver.recv()) => received,
+            };
             match received {
                 Err(_) | Ok(Err(RecvError::Closed)) => return None,
                 Ok(Ok(message)) => {

@@ -49,13 +49,13 @@ pub use live::LiveRow;
 pub use mail_queue::NewMail;
 pub(crate) use mail_queue::queue_conversation_mail;
 pub use notes::NoteDeletion;
-pub use operators::{NewOperator, OperatorWithHash};
+pub use operators::{NewOperator, OperatorWithHash, PasswordLinkOwner};
 pub use outbox::{ClaimedMail, Delivery};
 pub use projects::Project;
 pub use removal::Removal;
 pub use search::SearchTerms;
 pub use segments::{JobLock, LeadMembershipChange, LeadScope, MembershipChanges, PendingRebuild, Plan, Reason};
-pub use sessions::SessionRecord;
+pub use sessions::{OperatorSession, SessionRecord};
 pub(crate) use settings::email_settings_in;
 pub use tracking::{
     BatchOutcome, NewSiteSession, PreparedEvent, TrackKind, TrackWrite, event_cursor, parse_event_cursor,

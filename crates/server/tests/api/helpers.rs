@@ -39,6 +39,8 @@ pub fn default_config(database_url: String, dir: &std::path::Path) -> Config {
         session_idle_minutes: 30,
         session_absolute_hours: 12,
         tracking: Default::default(),
+        trusted_proxy: Vec::new(),
+        request_timeout_secs: 30,
         test_mode: false,
         mail: MailArgs::default(),
     }
@@ -46,7 +48,7 @@ pub fn default_config(database_url: String, dir: &std::path::Path) -> Config {
 
 /// A fresh, empty database: a new PostgreSQL database on `LEADCARD_TEST_POSTGRES_URL`'s server,
 /// or an SQLite file in `dir`.
-async fn fresh_database(dir: &std::path::Path) -> String {
+pub async fn fresh_database(dir: &std::path::Path) -> String {
     match std::env::var("LEADCARD_TEST_POSTGRES_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -198,10 +200,17 @@ pub fn session_token(response: &Response) -> Option<String> {
         .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
 }
 
+/// The status and `error` object of an error answer. Every error carries the request's id, the
+/// same as its `X-Request-Id` header: checked here, then left out so errors compare by content.
 pub async fn error_of(response: Response) -> (u16, Value) {
     let status = response.status().as_u16();
+    let id = response.headers().get("x-request-id").map(|v| v.to_str().unwrap().to_owned());
     let body: Value = response.json().await.expect("a JSON error body");
-    (status, body["error"].clone())
+    let mut error = body["error"].clone();
+    let carried = error.as_object_mut().and_then(|e| e.remove("request_id"));
+    assert_eq!(carried.as_ref().and_then(Value::as_str), id.as_deref(), "the error's request_id is X-Request-Id");
+    assert!(id.is_some(), "an error answer without X-Request-Id");
+    (status, error)
 }
 
 impl TestApp {

@@ -1,6 +1,7 @@
 //! API tests: each starts the real server on port 0 with a fresh database (SQLite in a temporary
 //! directory, or a new PostgreSQL database when `LEADCARD_TEST_POSTGRES_URL` is set).
 
+mod accounts;
 mod agreement;
 mod bounces;
 mod catalog;
@@ -12,14 +13,17 @@ mod leads;
 mod live;
 mod mail;
 mod openapi;
+mod operations;
 mod pins;
 mod properties;
 mod race;
 mod security;
 mod segments;
 mod session;
+mod shutdown;
 mod smtp;
 mod tags_notes;
+mod tls;
 mod tracking;
 mod visitors;
 mod web;

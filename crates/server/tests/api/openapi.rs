@@ -75,6 +75,14 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         ("/api/v1/track/messages/seen", "post"),
         ("/api/v1/track/stream", "get"),
         ("/api/v1/webhooks/inbound-email", "post"),
+        ("/api/v1/operator-accounts", "get"),
+        ("/api/v1/operator-accounts", "post"),
+        ("/api/v1/operator-accounts/{id}", "patch"),
+        ("/api/v1/operator-accounts/{id}/password-link", "post"),
+        ("/api/v1/password-links/use", "post"),
+        ("/api/v1/account/password", "put"),
+        ("/api/v1/account/sessions", "get"),
+        ("/api/v1/account/sessions/{id}", "delete"),
     ];
     for (path, method) in expected {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} is documented");

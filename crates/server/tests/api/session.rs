@@ -165,6 +165,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("post", "/api/v1/track/messages"),
     ("post", "/api/v1/track/messages/seen"),
     ("get", "/api/v1/track/stream"),
+    // Authenticated by the one-time link's token.
+    ("post", "/api/v1/password-links/use"),
     // Authenticated by its shared secret.
     ("post", "/api/v1/webhooks/email"),
     ("post", "/api/v1/webhooks/inbound-email"),
