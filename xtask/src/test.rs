@@ -65,6 +65,7 @@ pub fn all() -> Result<()> {
             .args(["test", "-p", "leadcard-server", "--test", "api"])
             .env("LEADCARD_TEST_POSTGRES_URL", pg.url()))
     });
+    s.stage("API document (schemathesis, SQLite and PostgreSQL)", crate::schemathesis::run_all);
     if setup_ok {
         s.stage("browser component tests (wasm-bindgen-test)", || {
             run(cargo()

@@ -14,6 +14,7 @@ pub mod property;
 pub mod segment;
 pub mod subscription;
 pub mod tag;
+pub mod text;
 pub mod tracking;
 pub mod wire;
 

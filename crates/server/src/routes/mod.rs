@@ -2,6 +2,7 @@
 //! and the built app for every other path.
 
 mod catalog;
+mod document;
 mod email;
 mod events;
 mod health;
@@ -77,6 +78,13 @@ impl Modify for SessionCookie {
             "project_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(leadcard_core::tracking::KEY_HEADER))),
         );
+        components.add_security_scheme(
+            "webhook_secret",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Leadcard-Webhook-Secret",
+                "The shared secret (`--webhook-secret`)",
+            ))),
+        );
     }
 }
 
@@ -136,12 +144,13 @@ pub fn router(state: AppState, dist: &Path, options: Options) -> Router {
         .nest(API_BASE, public.merge(operator))
         .merge(links::routes())
         .split_for_parts();
-    let doc = doc.to_json().unwrap_or_else(|e| {
+    let doc = document::render(&doc).unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot serialize the OpenAPI document");
         "{}".to_owned()
     });
 
-    api.layer(Extension(Arc::new(Document(doc))))
+    api.route_layer(middleware::from_fn(crate::extract::refuse_nul_in_url))
+        .layer(Extension(Arc::new(Document(doc))))
         .merge(site::routes(options.demo_site))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .fallback_service(web::app_or_not_found(dist))

@@ -6,6 +6,7 @@ mod catalog;
 mod demo;
 mod erasure;
 mod helpers;
+mod hostile;
 mod inbox;
 mod leads;
 mod live;
