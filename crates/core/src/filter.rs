@@ -107,7 +107,7 @@ pub enum Condition {
         #[serde(rename = "match", default)]
         mode: Match,
         #[serde(default)]
-        #[cfg_attr(feature = "openapi", schema(no_recursion))]
+        #[cfg_attr(feature = "openapi", schema(no_recursion, min_items = 1))]
         conditions: Vec<Condition>,
     },
 }

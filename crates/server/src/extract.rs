@@ -50,14 +50,32 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// here. Not JSON -> 400 `invalid_json`; a NUL in any string or key -> 422 `invalid` naming it
 /// (the rule of [`leadcard_core::text`]), before anything reads the body.
 pub fn parse_json_value(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
-    let value = serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest {
+    let mut value = serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest {
         code: "invalid_json",
         message: format!("The body is not valid JSON: {e}"),
     })?;
+    whole_numbers_as_integers(&mut value);
     match nul_in_json(&value) {
         Some(path) if path.is_empty() => Err(ApiError::invalid("body", NUL_MESSAGE)),
         Some(path) => Err(ApiError::invalid(path, NUL_MESSAGE)),
         None => Ok(value),
+    }
+}
+
+/// `5.0` read as `5`: JSON (and the document's `integer`) does not tell them apart, so an id or
+/// a count sent as `5.0` is the id or count 5. Fractions and numbers past ±2^53 stay as sent.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0) {
+                // In range and whole: the cast is exact.
+                let whole = f as i64;
+                *n = serde_json::Number::from(whole);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
     }
 }
 
@@ -159,6 +177,12 @@ mod tests {
         assert!(matches!(err, ApiError::Invalid { field: Some(ref f), .. } if f == "email"), "{err:?}");
         let err = parse_json_value(br#""\u0000""#).err().unwrap();
         assert!(matches!(err, ApiError::Invalid { field: Some(ref f), .. } if f == "body"), "{err:?}");
+    }
+
+    #[test]
+    fn whole_numbers_are_integers() {
+        let value = parse_json_value(br#"{"id": 105.0, "n": -3.0, "f": 1.5, "big": 1e300}"#).unwrap();
+        assert_eq!(value, serde_json::json!({"id": 105, "n": -3, "f": 1.5, "big": 1e300}));
     }
 
     #[test]

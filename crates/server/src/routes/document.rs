@@ -15,8 +15,30 @@ pub fn render(doc: &utoipa::openapi::OpenApi) -> Result<String, serde_json::Erro
     serde_json::to_string(&value)
 }
 
-/// Adds the shared answers and the CSRF header to every operation of `doc`.
+/// The NUL rule (`leadcard_core::text`) as a schema pattern.
+const NO_NUL: &str = "^[^\\u0000]*$";
+
+/// Any JSON value without a NUL in any string or key: what an object's undeclared properties may
+/// hold (they are read by nothing, but a NUL anywhere refuses the whole body).
+const JSON_WITHOUT_NUL: &str = "JsonWithoutNul";
+
+/// Adds the shared answers and the CSRF header to every operation of `doc`, and the NUL rule to
+/// every string that has no pattern, format or list of values of its own and to every object's
+/// undeclared properties.
 fn complete(doc: &mut Value) {
+    refuse_nul(doc);
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        let any = json!({"$ref": format!("#/components/schemas/{JSON_WITHOUT_NUL}")});
+        schemas.insert(
+            JSON_WITHOUT_NUL.to_owned(),
+            json!({"anyOf": [
+                {"type": ["null", "boolean", "number"]},
+                {"type": "string", "pattern": NO_NUL},
+                {"type": "array", "items": any},
+                {"type": "object", "propertyNames": {"pattern": NO_NUL}, "additionalProperties": any},
+            ]}),
+        );
+    }
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
     for item in paths.values_mut() {
         let Some(item) = item.as_object_mut() else { continue };
@@ -25,6 +47,29 @@ fn complete(doc: &mut Value) {
                 complete_operation(method, operation);
             }
         }
+    }
+}
+
+fn refuse_nul(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let is_string = match map.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            if is_string && !["pattern", "format", "enum", "const"].iter().any(|k| map.contains_key(*k)) {
+                map.insert("pattern".to_owned(), Value::String(NO_NUL.to_owned()));
+            }
+            if map.get("type").is_some_and(|t| t == "object") && !map.contains_key("additionalProperties") {
+                let any = json!({"$ref": format!("#/components/schemas/{JSON_WITHOUT_NUL}")});
+                map.insert("additionalProperties".to_owned(), any);
+                map.entry("propertyNames").or_insert_with(|| json!({"pattern": NO_NUL}));
+            }
+            map.values_mut().for_each(refuse_nul);
+        }
+        Value::Array(items) => items.iter_mut().for_each(refuse_nul),
+        _ => {}
     }
 }
 
@@ -102,6 +147,20 @@ mod tests {
         assert_eq!(statuses, ["200", "401", "403", "404", "422"]);
         assert_eq!(op["responses"]["404"]["description"], "own");
         assert_eq!(op["parameters"][1]["name"], "X-Requested-With");
+    }
+
+    #[test]
+    fn strings_without_rules_of_their_own_refuse_nul() {
+        let mut doc = json!({"components": {"schemas": {"S": {"properties": {
+            "free": {"type": ["string", "null"]},
+            "at": {"type": "string", "format": "date-time"},
+            "id": {"type": "string", "pattern": "^[a-z]+$"},
+        }}}}});
+        complete(&mut doc);
+        let properties = &doc["components"]["schemas"]["S"]["properties"];
+        assert_eq!(properties["free"]["pattern"], NO_NUL);
+        assert!(properties["at"].get("pattern").is_none());
+        assert_eq!(properties["id"]["pattern"], "^[a-z]+$");
     }
 
     #[test]
