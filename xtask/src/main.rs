@@ -4,6 +4,7 @@ mod bench;
 mod inbox_bench;
 mod postgres;
 mod precompress;
+mod schemathesis;
 mod setup;
 mod split;
 mod test;
@@ -21,7 +22,11 @@ const USAGE: &str = "usage: cargo xtask <command>
   e2e     the Playwright suite, or the specs named (`cargo xtask e2e specs/auth.spec.ts`), against
           the app already built in dist/
   test    every check: fmt, clippy, wasm check, native tests (SQLite and PostgreSQL),
-          wasm-bindgen-test browser tests, Playwright end to end, benchmark smoke run
+          wasm-bindgen-test browser tests, Playwright end to end, schemathesis over the API
+          document (SQLite and PostgreSQL), benchmark smoke run
+  schemathesis
+          only the schemathesis stage: every check over /api/v1/openapi.json, signed in, on
+          SQLite and PostgreSQL; failures not in xtask/schemathesis-allowed.json fail it
   bench   seed leads (and 10 page views each) and measure list latency, segment counts, the
           browser figures (card segments, card open in the Inbox), message send -> second
           operator, first-load size, then tracking: ingest throughput and latency, kill -9
@@ -38,6 +43,7 @@ fn main() -> ExitCode {
         Some("test") => test::all(),
         Some("e2e") => test::e2e(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("schemathesis") => schemathesis::run_all(),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -66,6 +66,7 @@ pub fn all() -> Result<()> {
             .env("LEADCARD_TEST_POSTGRES_URL", pg.url())
             .env("LEADCARD_TEST_POSTGRES_CA", pg.ca_file()))
     });
+    s.stage("API document (schemathesis, SQLite and PostgreSQL)", crate::schemathesis::run_all);
     if setup_ok {
         s.stage("browser component tests (wasm-bindgen-test)", || {
             run(cargo()

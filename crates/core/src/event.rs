@@ -22,6 +22,8 @@ pub enum EventError {
     EmptyName,
     #[error("an event name can have at most {MAX_EVENT_NAME_CHARS} characters")]
     NameTooLong,
+    #[error("an event name cannot contain control characters")]
+    NameControlChar,
     #[error("names starting with $ are reserved for system events; \"{0}\" is not one")]
     UnknownSystemEvent(String),
     #[error("property \"{name}\": {error}")]
@@ -43,6 +45,9 @@ impl EventName {
         }
         if name.chars().count() > MAX_EVENT_NAME_CHARS {
             return Err(EventError::NameTooLong);
+        }
+        if name.chars().any(char::is_control) {
+            return Err(EventError::NameControlChar);
         }
         if name.starts_with('$') && name != SESSION_START && name != PAGE_VIEW {
             return Err(EventError::UnknownSystemEvent(name.to_owned()));
@@ -69,6 +74,9 @@ pub fn check_event_properties(props: &BTreeMap<String, PropertyValue>) -> Result
     for (name, value) in props {
         if name.trim().is_empty() {
             return Err(EventError::Property { name: name.clone(), error: PropertyError::EmptyName });
+        }
+        if name.chars().any(char::is_control) {
+            return Err(EventError::Property { name: name.clone(), error: PropertyError::NameControlChar });
         }
         value.check().map_err(|error| EventError::Property { name: name.clone(), error })?;
     }

@@ -108,7 +108,7 @@ pub enum Condition {
         #[serde(rename = "match", default)]
         mode: Match,
         #[serde(default)]
-        #[cfg_attr(feature = "openapi", schema(no_recursion))]
+        #[cfg_attr(feature = "openapi", schema(no_recursion, min_items = 1))]
         conditions: Vec<Condition>,
     },
 }
@@ -344,6 +344,10 @@ impl Filter {
 
     /// A filter from parsed JSON (an API body's `filter`), naming the field of a shape error.
     pub fn from_json(value: Value) -> Result<Self, FilterError> {
+        if let Some(path) = crate::text::nul_in_json(&value) {
+            let field = if path.is_empty() { "filter".to_owned() } else { format!("filter.{path}") };
+            return Err(FilterError { index: 0, field, message: crate::text::NUL_MESSAGE.to_owned() });
+        }
         match Filter::deserialize(&value) {
             Ok(filter) => Ok(filter),
             Err(e) => Err(locate(&value).unwrap_or_else(|| FilterError::malformed(e))),
@@ -689,6 +693,12 @@ mod tests {
 
     fn holds(json: &str) -> bool {
         filter(&format!(r#"{{"all":[{json}]}}"#)).unwrap().matches(&facts(), now())
+    }
+
+    #[test]
+    fn a_nul_anywhere_in_a_filter_is_refused_with_its_place() {
+        let err = filter(r#"{"all":[{"kind":"property","name":"plan","op":"is","value":"a\u0000b"}]}"#).unwrap_err();
+        assert_eq!((err.field.as_str(), err.message.as_str()), ("filter.all[0].value", crate::text::NUL_MESSAGE));
     }
 
     fn property(name: &str, op: &str, value: &str) -> bool {

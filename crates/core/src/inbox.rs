@@ -394,12 +394,14 @@ pub struct MessagePage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewMessage {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$", max_length = 10000))]
     pub body: String,
     /// Email conversations: the subject (default: "Re: " + the first subject, or the project's name).
     #[serde(default)]
     pub subject: Option<String>,
     /// The page's key for this message: the same key again stores nothing new and answers with
     /// the message stored the first time.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{8,64}$"))]
     pub idempotency_key: String,
 }
 
@@ -409,9 +411,11 @@ pub struct NewMessage {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SendMessage {
     pub channel: Channel,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$", max_length = 10000))]
     pub body: String,
     #[serde(default)]
     pub subject: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{8,64}$"))]
     pub idempotency_key: String,
 }
 
@@ -716,8 +720,11 @@ pub struct WidgetMessages {
 pub struct WidgetSend {
     #[serde(default)]
     pub key: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]
     pub visitor_id: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$", max_length = 10000))]
     pub body: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{8,64}$"))]
     pub idempotency_key: String,
 }
 
@@ -727,7 +734,9 @@ pub struct WidgetSend {
 pub struct WidgetSeen {
     #[serde(default)]
     pub key: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]
     pub visitor_id: String,
+    #[cfg_attr(feature = "openapi", schema(max_items = 200))]
     pub message_ids: Vec<i64>,
 }
 

@@ -16,6 +16,7 @@ pub mod redirect;
 pub mod segment;
 pub mod subscription;
 pub mod tag;
+pub mod text;
 pub mod tracking;
 pub mod wire;
 

@@ -27,8 +27,10 @@ pub struct EmailSettingsBody {
     /// New addresses wait for the lead's confirmation before they are Subscribed.
     pub double_opt_in: bool,
     /// After a soft bounce, no mail for this many hours (1 to 720).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 720))]
     pub soft_bounce_cool_down_hours: u32,
     /// This many soft bounces in a row make a hard bounce (1 to 100).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub soft_bounces_to_hard: u32,
 }
 
@@ -336,11 +338,13 @@ pub struct BounceReport {
     pub address: String,
     /// RFC 3463 enhanced status code (`4.x.x` or `5.x.x`); its cause decides hard or soft, as for
     /// SMTP replies: 5.1.1 hard, 5.2.2 (mailbox full) soft, 4.4.x soft...
+    #[cfg_attr(feature = "openapi", schema(pattern = "^\\s*[45]\\.[0-9]{1,3}\\.[0-9]{1,3}\\s*$"))]
     pub status_code: String,
     /// The SMTP reply code, when known (e.g. 550); its first digit must match the class.
     #[serde(default)]
     pub smtp_code: Option<u16>,
     /// The server's text, up to 500 characters.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$", max_length = 500))]
     pub reason: String,
 }
 
@@ -399,7 +403,12 @@ pub const MAX_BODY_CHARS: usize = 50_000;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewCampaign {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^[^\\u0000\\r\\n]*[^\\s\\u0000][^\\u0000\\r\\n]*$", max_length = 200)
+    )]
     pub subject: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$", max_length = 50000))]
     pub body: String,
     #[serde(default)]
     pub filter: Option<Filter>,

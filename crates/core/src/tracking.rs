@@ -41,7 +41,15 @@ pub struct TrackIdentify {
     /// The project's public key, when not sent as the `X-Leadcard-Key` header.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]
     pub visitor_id: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$",
+            max_length = 255
+        )
+    )]
     pub user_id: String,
     /// Missing counts as wrong (401).
     #[serde(default)]
@@ -57,10 +65,13 @@ pub struct TrackIdentify {
 pub struct TrackEvents {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]
     pub visitor_id: String,
     /// The widget's site session; required when the batch holds `$session_start` or `$page_view`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]
     pub session_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 100))]
     pub events: Vec<TrackedEvent>,
 }
 
@@ -69,6 +80,13 @@ pub struct TrackEvents {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrackedEvent {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = "^\\s*(\\$session_start|\\$page_view|[^$\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*)$",
+            max_length = 255
+        )
+    )]
     pub name: String,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
@@ -85,8 +103,11 @@ pub struct TrackedEvent {
 pub struct TrackHeartbeat {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]
     pub visitor_id: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]
     pub session_id: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$", max_length = 2048))]
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -523,6 +544,13 @@ pub struct EventGroup {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddEvent {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = "^\\s*[^$\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$",
+            max_length = 255
+        )
+    )]
     pub name: String,
     #[serde(default)]
     pub properties: BTreeMap<String, PropertyValue>,

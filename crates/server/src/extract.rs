@@ -2,9 +2,12 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use leadcard_core::text::{NUL_MESSAGE, has_nul, nul_in_json};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -40,18 +43,75 @@ pub fn is_json(content_type: Option<&header::HeaderValue>) -> bool {
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(shape_error)?;
-    de.end().map_err(|e| ApiError::BadRequest {
+    from_json_value(parse_json_value(bytes)?)
+}
+
+/// A JSON body as a value: every JSON body of the API (the console's and the widget's) is read
+/// here. Not JSON -> 400 `invalid_json`; a NUL in any string or key -> 422 `invalid` naming it
+/// (the rule of [`leadcard_core::text`]), before anything reads the body.
+pub fn parse_json_value(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let mut value = serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest {
         code: "invalid_json",
         message: format!("The body is not valid JSON: {e}"),
     })?;
-    Ok(value)
+    whole_numbers_as_integers(&mut value);
+    match nul_in_json(&value) {
+        Some(path) if path.is_empty() => Err(ApiError::invalid("body", NUL_MESSAGE)),
+        Some(path) => Err(ApiError::invalid(path, NUL_MESSAGE)),
+        None => Ok(value),
+    }
+}
+
+/// `5.0` read as `5`: JSON (and the document's `integer`) does not tell them apart, so an id or
+/// a count sent as `5.0` is the id or count 5. Fractions and numbers past ±2^53 stay as sent.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0) {
+                // In range and whole: the cast is exact.
+                let whole = f as i64;
+                *n = serde_json::Number::from(whole);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
 }
 
 /// A JSON value as `T`; a value of the wrong shape -> 422 `invalid` naming the field.
 pub fn from_json_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(shape_error)
+}
+
+/// Refuses a request whose path segments or query parameters hold a NUL (`%00`) with 422
+/// `invalid` naming the parameter: one check for every route's URL, before any handler reads it.
+/// (Headers need none: the HTTP parser refuses control characters in them with 400.)
+pub async fn refuse_nul_in_url(request: Request, next: Next) -> Response {
+    let template = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    match nul_in_url(template, request.uri()) {
+        Some(field) => ApiError::invalid(field, NUL_MESSAGE).into_response(),
+        None => next.run(request).await,
+    }
+}
+
+/// The parameter of `uri` that holds a NUL: a query key, or the path parameter's name in
+/// `template` (`/leads/{id}/tags/{tag}`), or `path` for a segment the template does not name.
+fn nul_in_url(template: Option<&str>, uri: &Uri) -> Option<String> {
+    if let Some(query) = uri.query() {
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            if has_nul(&key) {
+                return Some(key.replace('\0', "\\0"));
+            }
+            if has_nul(&value) {
+                return Some(key.into_owned());
+            }
+        }
+    }
+    // A raw NUL cannot reach here (the HTTP parser refuses it); in a path it is always `%00`.
+    let at = uri.path().split('/').position(|segment| segment.contains("%00"))?;
+    let named = template.and_then(|t| t.split('/').nth(at)).and_then(|s| s.strip_prefix('{')?.strip_suffix('}'));
+    Some(named.unwrap_or("path").to_owned())
 }
 
 fn shape_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
@@ -109,6 +169,30 @@ mod tests {
         assert!(matches!(err, ApiError::Invalid { field: Some(ref f), .. } if f == "password"), "{err:?}");
         let err = parse_json::<SignIn>(b"{nope").err().unwrap();
         assert!(matches!(err, ApiError::BadRequest { code: "invalid_json", .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_nul_in_a_body_is_refused_naming_its_field() {
+        let err = parse_json::<SignIn>(br#"{"email": "a\u0000b@example.com", "password": "x"}"#).err().unwrap();
+        assert!(matches!(err, ApiError::Invalid { field: Some(ref f), .. } if f == "email"), "{err:?}");
+        let err = parse_json_value(br#""\u0000""#).err().unwrap();
+        assert!(matches!(err, ApiError::Invalid { field: Some(ref f), .. } if f == "body"), "{err:?}");
+    }
+
+    #[test]
+    fn whole_numbers_are_integers() {
+        let value = parse_json_value(br#"{"id": 105.0, "n": -3.0, "f": 1.5, "big": 1e300}"#).unwrap();
+        assert_eq!(value, serde_json::json!({"id": 105, "n": -3, "f": 1.5, "big": 1e300}));
+    }
+
+    #[test]
+    fn a_nul_in_a_url_names_its_parameter() {
+        let uri = |s: &'static str| Uri::from_static(s);
+        let template = Some("/api/v1/leads/{id}/tags/{tag}");
+        assert_eq!(nul_in_url(template, &uri("/api/v1/leads/1/tags/a%00b")).as_deref(), Some("tag"));
+        assert_eq!(nul_in_url(template, &uri("/api/v1/leads/1/tags/a?q=x%00")).as_deref(), Some("q"));
+        assert_eq!(nul_in_url(None, &uri("/api/v1/x%00")).as_deref(), Some("path"));
+        assert_eq!(nul_in_url(template, &uri("/api/v1/leads/1/tags/a%01b?q=%F0%9F%98%80")), None);
     }
 
     #[test]

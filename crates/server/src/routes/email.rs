@@ -80,6 +80,7 @@ async fn send_campaign(
 #[into_params(parameter_in = Query)]
 struct OutboxParams {
     /// Only mails in this status: queued, sending, sent, failed or dropped.
+    #[param(pattern = "^(queued|sending|sent|failed|dropped)?$")]
     status: Option<String>,
     /// The `next` cursor of the previous page.
     after: Option<String>,

@@ -84,11 +84,13 @@ async fn operators(State(state): State<AppState>) -> Result<Json<Vec<OperatorRef
 #[into_params(parameter_in = Query)]
 struct ListParams {
     /// `open` (default), `closed` or `all`.
+    #[param(pattern = "^(open|closed|all)?$")]
     status: Option<String>,
     /// `any` (default), `me` or `unassigned`.
+    #[param(pattern = "^(any|me|unassigned)?$")]
     assignee: Option<String>,
     /// Only this lead's conversations.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 0)]
     lead_id: Option<String>,
     /// The `next` of the previous page.
     after: Option<String>,
@@ -182,10 +184,10 @@ async fn thread(State(state): State<AppState>, Path(id): Path<String>) -> Result
 #[into_params(parameter_in = Query)]
 struct MessagesParams {
     /// Older messages than this id.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 0)]
     before: Option<String>,
     /// Newer messages than this id (what a live update fetches).
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 0)]
     after: Option<String>,
     /// 1 to 200 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]

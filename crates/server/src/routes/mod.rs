@@ -3,6 +3,7 @@
 
 mod accounts;
 mod catalog;
+mod document;
 mod email;
 mod events;
 mod health;
@@ -78,6 +79,13 @@ impl Modify for SessionCookie {
             "project_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(leadcard_core::tracking::KEY_HEADER))),
         );
+        components.add_security_scheme(
+            "webhook_secret",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Leadcard-Webhook-Secret",
+                "The shared secret (`--webhook-secret`)",
+            ))),
+        );
     }
 }
 
@@ -142,12 +150,13 @@ pub fn router(state: AppState, dist: &Path, options: Options) -> Router {
         .nest(API_BASE, public.merge(operator))
         .merge(links::routes())
         .split_for_parts();
-    let doc = doc.to_json().unwrap_or_else(|e| {
+    let doc = document::render(&doc).unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot serialize the OpenAPI document");
         "{}".to_owned()
     });
 
     let router = api
+        .route_layer(middleware::from_fn(crate::extract::refuse_nul_in_url))
         .layer(Extension(Arc::new(Document(doc))))
         .merge(site::routes(options.demo_site))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::extract::{from_json_value, is_json};
+use crate::extract::{from_json_value, is_json, parse_json_value};
 use crate::ingest::IngestError;
 use crate::segments::{self, Cause};
 use crate::store::{PreparedEvent, Project, StoreError, TrackKind, TrackWrite};
@@ -54,10 +54,7 @@ impl<S: Send + Sync> FromRequest<S> for TrackBody {
                 ApiError::BadRequest { code: "invalid_body", message: e.body_text() }
             }
         })?;
-        serde_json::from_slice(&bytes).map(TrackBody).map_err(|e| ApiError::BadRequest {
-            code: "invalid_json",
-            message: format!("The body is not valid JSON: {e}"),
-        })
+        parse_json_value(&bytes).map(TrackBody)
     }
 }
 

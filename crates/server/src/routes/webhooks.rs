@@ -65,7 +65,7 @@ const MAX_MESSAGE_ID_CHARS: usize = 998;
 /// (the quoted history left out), once per Message-ID; a closed conversation reopens.
 #[utoipa::path(
     post, path = "/webhooks/inbound-email", tag = "inbox", request_body = InboundEmail,
-    params(("X-Leadcard-Webhook-Secret" = String, Header, description = "The shared secret (`--webhook-secret`)")),
+    security(("webhook_secret" = [])),
     responses(
         (status = 200, description = "Stored (or stored before: the same Message-ID)", body = TrackAccepted),
         (status = 401, description = "`invalid_secret`", body = ErrorBody),
@@ -111,7 +111,7 @@ async fn inbound_email(
 /// soft one (cool-down; repeated ones become hard). An address no lead has is not recorded.
 #[utoipa::path(
     post, path = "/webhooks/email", tag = "email", request_body = BounceReport,
-    params(("X-Leadcard-Webhook-Secret" = String, Header, description = "The shared secret (`--webhook-secret`)")),
+    security(("webhook_secret" = [])),
     responses(
         (status = 200, description = "Recorded (or `known: false`)", body = BounceApplied),
         (status = 401, description = "`invalid_secret`", body = ErrorBody),

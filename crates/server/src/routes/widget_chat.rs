@@ -45,9 +45,10 @@ struct WidgetParams {
     /// The project's public key (or the `X-Leadcard-Key` header).
     key: Option<String>,
     /// The widget's visitor id.
+    #[param(required = true, pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
     visitor_id: Option<String>,
     /// Only messages with a higher id (default 0).
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 0)]
     after: Option<String>,
 }
 

@@ -257,7 +257,9 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<CampaignQueued> {
         let (_, joins) = self.plan_joins(&campaign.filter, now).await?;
-        let mut tx = self.begin().await?;
+        // Reads the settings, then writes: a write transaction from the start, or SQLite answers
+        // "database is locked" when another writer is busy.
+        let mut tx = self.begin_write().await?;
         let settings = email_settings_in(&mut tx).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO campaigns (subject, body, filter, created_by, created_at, recipients) \

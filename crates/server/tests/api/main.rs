@@ -8,6 +8,7 @@ mod catalog;
 mod demo;
 mod erasure;
 mod helpers;
+mod hostile;
 mod inbox;
 mod leads;
 mod live;
