@@ -6,13 +6,11 @@
 //! not use up its site's quota: one client flooding cannot take the widget away from everyone else.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, Mac};
@@ -74,19 +72,6 @@ pub struct Tracking {
     /// Open streams per holder, and the most each may hold.
     streams: Mutex<HashMap<StreamHolder, u32>>,
     stream_caps: [u32; 3],
-}
-
-/// The address of the client calling the widget's API, for its limits: the connection's peer.
-/// Every widget limit takes the address from here, and only here.
-pub struct ClientAddress(pub IpAddr);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip());
-        peer.map(ClientAddress).ok_or_else(|| ApiError::Internal("the connection's peer address is unknown".to_owned()))
-    }
 }
 
 /// An open stream's place in the counts, given back when the stream ends.

@@ -22,12 +22,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::extract::{from_json_value, is_json, parse_json_value};
 use crate::ingest::IngestError;
 use crate::segments::{self, Cause};
 use crate::store::{PreparedEvent, Project, StoreError, TrackKind, TrackWrite};
-use crate::tracking::{ClientAddress, verify_user_hash};
+use crate::tracking::verify_user_hash;
 
 /// Largest tracking body.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -63,7 +64,7 @@ impl<S: Send + Sync> FromRequest<S> for TrackBody {
 /// holds.
 pub(super) async fn authorized<T: DeserializeOwned>(
     state: &AppState,
-    ClientAddress(client): ClientAddress,
+    ClientAddr(client): ClientAddr,
     headers: &HeaderMap,
     body: Value,
 ) -> Result<(Project, T), ApiError> {
@@ -106,7 +107,7 @@ async fn submit(state: &AppState, write: TrackWrite) -> Result<Json<TrackAccepte
 )]
 async fn events(
     State(state): State<AppState>,
-    client: ClientAddress,
+    client: ClientAddr,
     headers: HeaderMap,
     TrackBody(body): TrackBody,
 ) -> Result<Json<TrackAccepted>, ApiError> {
@@ -177,7 +178,7 @@ fn recompute_visitor_lead(state: &AppState, project_id: i64, visitor_id: String,
 )]
 async fn heartbeat(
     State(state): State<AppState>,
-    client: ClientAddress,
+    client: ClientAddr,
     headers: HeaderMap,
     TrackBody(body): TrackBody,
 ) -> Result<Json<TrackAccepted>, ApiError> {
@@ -212,7 +213,7 @@ async fn heartbeat(
 )]
 async fn identify(
     State(state): State<AppState>,
-    client: ClientAddress,
+    client: ClientAddr,
     headers: HeaderMap,
     TrackBody(body): TrackBody,
 ) -> Result<Json<TrackAccepted>, ApiError> {

@@ -26,11 +26,12 @@ use utoipa_axum::routes;
 
 use super::track::{MAX_BODY_BYTES, TrackBody, authorized, invalid, preflight};
 use crate::app::AppState;
+use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::segments::{self, Cause};
 use crate::store::{Project, Store, WidgetSendOutcome};
-use crate::tracking::{ClientAddress, StreamPermit};
+use crate::tracking::StreamPermit;
 
 /// A stream ends after this long; EventSource reconnects with `Last-Event-ID`.
 const MAX_STREAM: Duration = Duration::from_secs(300);
@@ -56,7 +57,7 @@ struct WidgetParams {
 /// the project checked, and the visitor id.
 async fn project_of(
     state: &AppState,
-    ClientAddress(client): ClientAddress,
+    ClientAddr(client): ClientAddr,
     headers: &HeaderMap,
     params: &WidgetParams,
 ) -> Result<(Project, String), ApiError> {
@@ -92,7 +93,7 @@ fn after_param(raw: Option<&str>, field: &str) -> Result<i64, ApiError> {
 )]
 async fn list(
     State(state): State<AppState>,
-    client: ClientAddress,
+    client: ClientAddr,
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<WidgetParams>,
 ) -> Result<Json<WidgetMessages>, ApiError> {
@@ -121,11 +122,11 @@ async fn list(
 )]
 async fn send(
     State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     TrackBody(body): TrackBody,
 ) -> Result<(StatusCode, Json<WidgetMessage>), ApiError> {
-    let (project, request): (_, WidgetSend) = authorized(&state, ClientAddress(client), &headers, body).await?;
+    let (project, request): (_, WidgetSend) = authorized(&state, ClientAddr(client), &headers, body).await?;
     check_client_id(&request.visitor_id, "visitor_id").map_err(invalid)?;
     let message = inbox::check_message(Channel::Chat, &request.body, None, &request.idempotency_key)?;
     state.tracking.admit_message(project.id, client, &request.visitor_id)?;
@@ -174,7 +175,7 @@ async fn send(
 )]
 async fn seen(
     State(state): State<AppState>,
-    client: ClientAddress,
+    client: ClientAddr,
     headers: HeaderMap,
     TrackBody(body): TrackBody,
 ) -> Result<Json<TrackAccepted>, ApiError> {
@@ -210,11 +211,11 @@ async fn seen(
 )]
 async fn stream(
     State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<WidgetParams>,
 ) -> Result<Response, ApiError> {
-    let (project, visitor_id) = project_of(&state, ClientAddress(client), &headers, &params).await?;
+    let (project, visitor_id) = project_of(&state, ClientAddr(client), &headers, &params).await?;
     let permit = state.tracking.open_stream(project.id, client, &visitor_id)?;
     let header = headers.get("last-event-id").and_then(|v| v.to_str().ok()).filter(|v| !v.trim().is_empty());
     let after = match header {
