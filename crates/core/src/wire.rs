@@ -164,7 +164,7 @@ pub struct Subscription {
     pub bounce: Option<BounceKind>,
     /// A bounce's cause (SPEC section 6), read from its code: "mailbox full", "the address does
     /// not exist"...
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bounce_cause: Option<BounceCause>,
     /// Why: e.g. "550 5.1.1 mailbox does not exist" for a bounce, "unsubscribed by an operator".
     pub reason: Option<String>,

@@ -151,23 +151,24 @@ impl Precompressed {
                         && parts.all(|p| p.strip_prefix("q=").is_none_or(|q| q.parse::<f32>().is_ok_and(|q| q > 0.0)))
                 })
         };
-        let headers = |encoding: Option<&'static str>| {
-            let mut headers = vec![
-                (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-                (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-                (header::VARY, HeaderValue::from_static("accept-encoding")),
-            ];
+        // Set, not appended: the body's own `Content-Type` (octet-stream) gives way to ours.
+        let respond = |body: Response, encoding: Option<&'static str>| {
+            let mut response = body;
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
             if let Some(encoding) = encoding {
-                headers.push((header::CONTENT_ENCODING, HeaderValue::from_static(encoding)));
+                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
             }
-            axum::response::AppendHeaders(headers)
+            response
         };
         if !self.brotli.is_empty() && accepts("br") {
-            (headers(Some("br")), self.brotli.clone()).into_response()
+            respond(self.brotli.clone().into_response(), Some("br"))
         } else if !self.gzip.is_empty() && accepts("gzip") {
-            (headers(Some("gzip")), self.gzip.clone()).into_response()
+            respond(self.gzip.clone().into_response(), Some("gzip"))
         } else {
-            (headers(None), self.plain).into_response()
+            respond(self.plain.into_response(), None)
         }
     }
 }

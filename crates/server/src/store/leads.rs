@@ -471,7 +471,10 @@ impl Store {
              l.last_heartbeat_at, l.last_active_at, s.status \
              FROM leads l LEFT JOIN email_statuses s ON s.email_norm = l.email_norm WHERE 1 = 1",
         );
-        push_lead_conditions(&mut page, &query.filter, &page_joins, search, now);
+        if let Some(search) = search {
+            search.push(&mut page, self.backend);
+        }
+        push_lead_conditions(&mut page, &query.filter, &page_joins, now);
         if let Some(after) = query.after {
             page.push(" AND l.id < ").bind(after);
         }
@@ -517,7 +520,10 @@ impl Store {
     ) -> StoreResult<Total> {
         let (_, count_joins) = self.plan_joins(filter, now).await?;
         let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM leads l WHERE 1 = 1");
-        push_lead_conditions(&mut count, filter, &count_joins, search, now);
+        if let Some(search) = search {
+            search.push(&mut count, self.backend);
+        }
+        push_lead_conditions(&mut count, filter, &count_joins, now);
         count.push(" LIMIT ").bind(TOTAL_CAP + 1).push(") t");
         let counted: i64 = count.query_scalar().fetch_one(&self.pool).await?;
         Ok(Total { count: counted.clamp(0, TOTAL_CAP) as u64, exact: counted <= TOTAL_CAP })

@@ -279,7 +279,7 @@ impl Store {
              s.confirmed FROM (SELECT l.email_norm, MIN(l.id) AS lead_id, MIN(l.email) AS email FROM leads l \
              WHERE l.email_norm IS NOT NULL",
         );
-        push_lead_conditions(&mut audience, &campaign.filter, &joins, None, now);
+        push_lead_conditions(&mut audience, &campaign.filter, &joins, now);
         audience.push(" GROUP BY l.email_norm) a LEFT JOIN email_statuses s ON s.email_norm = a.email_norm");
         let rows: Vec<AudienceRow> = audience.query_as().fetch_all(&mut *tx).await?;
 

@@ -339,14 +339,14 @@ impl Store {
             let mut sql = Sql::new(self.backend, "INSERT INTO segment_members (segment_id, lead_id, since) SELECT ");
             sql.bind(segment.id).push(", l.id, ").bind(at).push(" FROM leads l WHERE l.id IN ");
             sql.bind_list(ids.iter().copied());
-            push_lead_conditions(&mut sql, &segment.filter, &probes, None, now);
+            push_lead_conditions(&mut sql, &segment.filter, &probes, now);
             sql.push(" ON CONFLICT (segment_id, lead_id) DO NOTHING RETURNING lead_id");
             sql.query_scalar().fetch_all(&mut *tx).await?
         } else {
             let mut sql = Sql::new(self.backend, "DELETE FROM segment_members WHERE segment_id = ");
             sql.bind(segment.id).push(" AND lead_id IN ").bind_list(ids.iter().copied());
             sql.push(" AND lead_id NOT IN (SELECT l.id FROM leads l WHERE l.id IN ").bind_list(ids.iter().copied());
-            push_lead_conditions(&mut sql, &segment.filter, &probes, None, now);
+            push_lead_conditions(&mut sql, &segment.filter, &probes, now);
             sql.push(") RETURNING lead_id");
             sql.query_scalar().fetch_all(&mut *tx).await?
         };
@@ -553,7 +553,7 @@ impl Store {
                 count.push("leads l WHERE 1 = 1");
             }
         }
-        push_lead_conditions(&mut count, filter, &joins, None, now);
+        push_lead_conditions(&mut count, filter, &joins, now);
         count.push(" LIMIT ").bind(cap + 1).push(") t");
         let counted: i64 = count.query_scalar().fetch_one(&self.pool).await?;
         Ok(SegmentCount { count: counted.clamp(0, cap) as u64, exact: counted <= cap })
@@ -584,7 +584,7 @@ impl Store {
                 sql.push("l.id IN ").bind_list(ids.iter().copied());
             }
         }
-        push_lead_conditions(&mut sql, filter, &page_joins, None, now);
+        push_lead_conditions(&mut sql, filter, &page_joins, now);
         sql.push(" ORDER BY l.id");
         Ok(sql.query_scalar().fetch_all(&self.pool).await?)
     }

@@ -11,7 +11,6 @@ use sqlx::{Any, AssertSqlSafe, FromRow};
 use crate::clock::to_ms;
 
 use super::Backend;
-use super::search::SearchTerms;
 
 /// A value bound to a `$n` placeholder: the types both databases read through Any. NULLs are
 /// typed, as PostgreSQL wants.
@@ -332,19 +331,10 @@ pub(crate) fn related_rows_count(
     Some(sql)
 }
 
-/// Appends ` AND <conditions>` for the search and the filter, over `leads l`; `joins[i]`
-/// says how the filter's leaf `i` (in [`ValidFilter::leaves`] order) meets the lead (see [`Join`]).
-pub(crate) fn push_lead_conditions(
-    sql: &mut Sql,
-    filter: &ValidFilter,
-    joins: &[Join],
-    search: Option<&SearchTerms>,
-    now: DateTime<Utc>,
-) {
-    if let Some(search) = search {
-        let backend = sql.backend;
-        search.push(sql, backend);
-    }
+/// Appends ` AND <conditions>` for the filter, over `leads l`; `joins[i]` says how the filter's
+/// leaf `i` (in [`ValidFilter::leaves`] order) meets the lead (see [`Join`]). A search adds its own
+/// condition before (`SearchTerms::push`).
+pub(crate) fn push_lead_conditions(sql: &mut Sql, filter: &ValidFilter, joins: &[Join], now: DateTime<Utc>) {
     if !filter.all.is_empty() {
         sql.push(" AND ");
         push_list(sql, filter.mode, &filter.all, &mut joins.iter().copied(), now);
@@ -531,6 +521,7 @@ mod tests {
     use leadcard_core::Filter;
 
     use super::*;
+    use crate::store::search::SearchTerms;
 
     #[test]
     fn like_patterns_match_wildcards_literally() {
@@ -547,8 +538,8 @@ mod tests {
         .check()
         .unwrap();
         let mut sql = Sql::new(Backend::Postgres, "SELECT 1 FROM leads l WHERE 1 = 1");
-        let search = SearchTerms::parse("o'hara");
-        push_lead_conditions(&mut sql, &filter, &[Join::Set, Join::Probe], search.as_ref(), Utc::now());
+        SearchTerms::parse("o'hara").unwrap().push(&mut sql, Backend::Postgres);
+        push_lead_conditions(&mut sql, &filter, &[Join::Set, Join::Probe], Utc::now());
         assert!(!sql.text().contains("DROP"));
         assert!(!sql.text().contains("hara"));
         assert!(!sql.text().contains("vip"));

@@ -21,9 +21,8 @@ fn help_never_prints_secrets_from_the_environment() {
         ("LEADCARD_SECRET_KEY", "secret-key-0123456789-0123456789-abcdef"),
         ("LEADCARD_WEBHOOK_SECRET", "webhook-secret-4711"),
         ("LEADCARD_DATABASE_URL", "postgres://leadcard:db-pass-4711@db.example.com/leadcard"),
-        ("LEADCARD_SIMULATE_PASSWORD", "simulate-pass-4711"),
     ];
-    for args in [&["--help"][..], &["serve", "--help"], &["simulate", "--help"]] {
+    for args in [&["--help"][..], &["serve", "--help"], &["operator", "add", "--help"]] {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_leadcard-server"))
             .args(args)
             .envs(secrets)
