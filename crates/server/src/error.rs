@@ -63,7 +63,9 @@ pub enum ApiError {
     InvalidKey,
     #[error("user_hash does not match user_id: sign the user id with the project's secret key (HMAC-SHA256, hex).")]
     InvalidUserHash,
-    #[error("Too many tracking requests for this project key. Try again in {retry_after_secs} seconds.")]
+    #[error(
+        "Too many widget requests from this client, visitor or project key. Try again in {retry_after_secs} seconds."
+    )]
     TrackingRateLimited { retry_after_secs: u64 },
     #[error("The server is busy storing earlier data. Try again in {retry_after_secs} seconds; nothing was stored.")]
     Busy { retry_after_secs: u64 },
