@@ -126,6 +126,7 @@ fn against(st: &Path, server: &Path, database: &str, name: &'static str, work: &
     let (session, key) = sign_in(&base)?;
     let report = work.join(format!("report-{name}.json"));
     let status = Command::new(st)
+        .current_dir(work)
         .arg("--config-file")
         .arg(root().join(CONFIG))
         .arg("run")
