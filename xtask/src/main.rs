@@ -2,6 +2,7 @@
 
 mod bench;
 mod inbox_bench;
+mod leads_bench;
 mod postgres;
 mod precompress;
 mod setup;
@@ -22,12 +23,13 @@ const USAGE: &str = "usage: cargo xtask <command>
           the app already built in dist/
   test    every check: fmt, clippy, wasm check, native tests (SQLite and PostgreSQL),
           wasm-bindgen-test browser tests, Playwright end to end, benchmark smoke run
-  bench   seed leads (and 10 page views each) and measure list latency, segment counts, the
-          browser figures (card segments, card open in the Inbox), message send -> second
-          operator, first-load size, then tracking: ingest throughput and latency, kill -9
-          durability, the simulator's live delay, widget size
+  bench   seed leads (and 10 page views each) and measure the Leads Database (a matrix of every
+          condition kind and operator, the search forms and combinations: first page, page 20,
+          count), segment counts, the browser figures (card segments, card open in the Inbox),
+          message send -> second operator, first-load size, then tracking: ingest throughput and
+          latency, kill -9 durability, the simulator's live delay, widget size
           [--leads N (default 1000000)] [--page-views N (default 10)] [--db sqlite|postgres]
-          [--tracking-only] [--smoke]";
+          [--lists-only] [--tracking-only] [--dev-build (the debug build: upper bounds)] [--smoke]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
