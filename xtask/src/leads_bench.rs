@@ -63,9 +63,10 @@ fn event(name: &str, op: &str, count: u32, days: Option<u32>) -> Value {
 }
 
 /// Seeded leads `n` whose values the search forms look for: spread over the data set, with a
-/// valid address of their own (the seed gives every 50th lead an invalid one).
+/// valid address of their own (the seed gives every 50th lead an invalid one) and a phone (the
+/// seed gives none to `n % 10 < 3`).
 fn seeded_numbers(leads: u64) -> Vec<u64> {
-    [0.91, 0.37, 0.63, 0.08, 0.77, 0.52].iter().map(|f| ((leads as f64 * f) as u64 / 50) * 50 + 12).collect()
+    [0.91, 0.37, 0.63, 0.08, 0.77, 0.52].iter().map(|f| ((leads as f64 * f) as u64 / 50) * 50 + 14).collect()
 }
 
 fn search(q: &str) -> String {
