@@ -14,7 +14,7 @@ use leadcard_core::segment::{CountRequest, LeadFacts, NewSegment, Segment, Segme
 use leadcard_core::tracking::{AddEvent, EventGroup, EventPage, LeadEvent, SessionPages, VisitorList};
 use leadcard_core::wire::{
     Conflict, ErrorBody, LeadCard, LeadPage, NewNote, NewTag, Note, Operator, PatchProperties, Pins, PropertyInfo,
-    SignIn, Subscription, TagInfo,
+    SignIn, Subscription, TagInfo, Total,
 };
 use leptos::prelude::on_cleanup;
 use send_wrapper::SendWrapper;
@@ -147,6 +147,14 @@ pub async fn leads(query: LeadQuery) -> Result<LeadPage, ApiError> {
     let filter = if query.filter.is_empty() { String::new() } else { json::filter_to_query(&query.filter) };
     let params = [("q", query.q.trim()), ("filter", filter.as_str()), ("after", query.after.as_deref().unwrap_or(""))];
     let builder = request(Method::GET, "/leads").query(params.into_iter().filter(|(_, value)| !value.is_empty()));
+    call(builder).await
+}
+
+/// `GET /leads/count`: how many leads match the search and filter (capped), asked beside the rows.
+pub async fn lead_count(query: LeadQuery) -> Result<Total, ApiError> {
+    let filter = if query.filter.is_empty() { String::new() } else { json::filter_to_query(&query.filter) };
+    let params = [("q", query.q.trim()), ("filter", filter.as_str())];
+    let builder = request(Method::GET, "/leads/count").query(params.into_iter().filter(|(_, value)| !value.is_empty()));
     call(builder).await
 }
 

@@ -1,10 +1,11 @@
 //! `/leads`: the Leads Database. The search (`?q=`) and the filter (`?filter=`) live in the URL, so
 //! a view is a link that reloads to the same list; the list loads more as the operator scrolls.
+//! The rows and their total are two requests: the rows show as soon as they come.
 
 use chrono::{DateTime, Utc};
 use futures::future::join;
 use leadcard_core::filter::Filter;
-use leadcard_core::wire::LeadPage;
+use leadcard_core::wire::{LeadPage, Total};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
@@ -39,6 +40,18 @@ pub fn LeadsPage() -> impl IntoView {
             let page = api::leads(query.clone()).await?;
             Ok::<_, ApiError>((query, page))
         }
+    });
+    // The total, asked for beside the first page (counting may take longer than the rows).
+    let count = LocalResource::new(move || {
+        let (q, filter) = (q.get(), filter.get());
+        async move {
+            let filter = filter?;
+            filter.check()?;
+            api::lead_count(LeadQuery { q, filter, after: None }).await
+        }
+    });
+    let total = Signal::derive(move || {
+        count.with(|c| c.as_ref().and_then(|r| r.as_ref().ok()).map(Total::label)).unwrap_or_default()
     });
     // What the filter builder offers: both lists in one resource, asked for at the same time.
     let options = LocalResource::new(|| join(api::properties(), api::tags()));
@@ -108,7 +121,7 @@ pub fn LeadsPage() -> impl IntoView {
                             Err(error) if error.is_filter_error() => {
                                 Ok(view! { <p class="leads__status">"Fix the filter above to see leads."</p> }.into_any())
                             }
-                            result => result.map(|(query, page)| view! { <LeadsResults query page now/> }.into_any()),
+                            result => result.map(|(query, page)| view! { <LeadsResults query page total now/> }.into_any()),
                         }
                     })}
                 </ErrorBoundary>
@@ -117,13 +130,12 @@ pub fn LeadsPage() -> impl IntoView {
     }
 }
 
-/// One search's results: the total, and the table that grows page by page (keyset `after`).
-/// A new search makes a new `LeadsResults`, so nothing of the previous one is kept.
+/// One search's results: the total (when its count arrives), and the table that grows page by
+/// page (keyset `after`). A new search makes a new `LeadsResults`, so nothing of the previous one
+/// is kept.
 #[component]
-fn LeadsResults(query: LeadQuery, page: LeadPage, now: Signal<DateTime<Utc>>) -> impl IntoView {
-    let LeadPage { items, next, total } = page;
-    // The first page always carries the total; later pages do not count again.
-    let total = total.map(|total| total.label()).unwrap_or_default();
+fn LeadsResults(query: LeadQuery, page: LeadPage, total: Signal<String>, now: Signal<DateTime<Utc>>) -> impl IntoView {
+    let LeadPage { items, next } = page;
     let searching = !query.q.trim().is_empty() || !query.filter.is_empty();
     if items.is_empty() {
         let message = if searching { "No leads match this search and filter." } else { "No leads yet." };

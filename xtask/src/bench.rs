@@ -1,6 +1,7 @@
-//! `cargo xtask bench`: seeds leads through the server's own bulk loader, then measures the
-//! Leads Database API over real HTTP and the release app's first-load size; then the tracking
-//! figures (`tracking_bench`) and the Inbox's (`inbox_bench`).
+//! `cargo xtask bench`: seeds leads through the server's own bulk loader (`leadcard-bench seed`),
+//! then measures the Leads Database API over real HTTP (`leads_bench`'s matrix), segment counts
+//! and the release app's first-load size; then the tracking figures (`tracking_bench`) and the
+//! Inbox's (`inbox_bench`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,13 +10,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::leads_bench::Session;
 use crate::postgres::Postgres;
 use crate::setup::{build_server, step};
 use crate::util::{Guard, agent, free_port, root, wait_for_http};
-use crate::{inbox_bench, tracking_bench};
+use crate::{inbox_bench, leads_bench, tracking_bench};
 
 const BENCH_EMAIL: &str = "bench@leadcard.test";
 const BENCH_PASSWORD: &str = "bench-password-long-enough";
+/// Properties per seeded lead: the searched ones (`$user_id`, `$name`, `$email`, `$phone` on 7 in
+/// 10), place, plan, amount, sign-up, browser and an `Interests` list (crates/bench/src/seed.rs).
+const SEED_PROPERTIES: u32 = 11;
 /// A filter every seeded data set answers: country is one of the seeded countries.
 const FILTER: &str = r#"{"all":[{"kind":"property","name":"$country","op":"equals","value":"Germany"}]}"#;
 
@@ -50,12 +55,25 @@ struct Options {
     smoke: bool,
     /// Only the tracking figures (ingest, kill -9, simulator, widget).
     tracking_only: bool,
+    /// Only the Leads Database figures (the matrix and the list walk), then stop.
+    lists_only: bool,
+    /// Measure the debug build the tests use (minutes to build instead of a release build's
+    /// half hour on a busy machine); its figures are upper bounds.
+    dev_build: bool,
     /// `$page_view` events seeded per lead (10: 10M events at 1M leads, as issue 7's figure asks).
     page_views: u32,
 }
 
 fn options(args: &[String]) -> Result<Options> {
-    let mut o = Options { leads: 1_000_000, postgres: false, smoke: false, tracking_only: false, page_views: 10 };
+    let mut o = Options {
+        leads: 1_000_000,
+        postgres: false,
+        smoke: false,
+        tracking_only: false,
+        lists_only: false,
+        dev_build: false,
+        page_views: 10,
+    };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -78,6 +96,8 @@ fn options(args: &[String]) -> Result<Options> {
             }
             "--smoke" => o.smoke = true,
             "--tracking-only" => o.tracking_only = true,
+            "--lists-only" => o.lists_only = true,
+            "--dev-build" => o.dev_build = true,
             other => bail!("unknown bench option {other}"),
         }
     }
@@ -87,7 +107,7 @@ fn options(args: &[String]) -> Result<Options> {
 pub fn run(args: &[String]) -> Result<()> {
     let o = options(args)?;
     // The smoke run reuses the test build; real figures come from an optimised server.
-    let bins = Binaries::build(!o.smoke)?;
+    let bins = Binaries::build(!o.smoke && !o.dev_build)?;
     let server = &bins.server;
     let pg = if o.postgres { Some(Postgres::start()?) } else { None };
     let dir = std::env::temp_dir().join(format!("leadcard-bench-{}", std::process::id()));
@@ -110,9 +130,13 @@ pub fn run(args: &[String]) -> Result<()> {
         return Ok(());
     }
 
-    step(&format!("seeding {} leads with 10 properties and {} page views each ({db_name})", o.leads, o.page_views));
+    step(&format!(
+        "seeding {} leads with {SEED_PROPERTIES} properties and {} page views each ({db_name})",
+        o.leads, o.page_views
+    ));
     let out = Command::new(&bins.bench)
-        .args(["seed", "--leads", &o.leads.to_string(), "--properties", "10", "--database-url", &url])
+        .args(["seed", "--leads", &o.leads.to_string(), "--properties", &SEED_PROPERTIES.to_string()])
+        .args(["--database-url", &url])
         .args(["--page-views", &o.page_views.to_string()])
         .stderr(Stdio::inherit())
         .output()
@@ -162,23 +186,15 @@ pub fn run(args: &[String]) -> Result<()> {
         .and_then(|c| c.split(';').next())
         .context("no session cookie")?
         .to_owned();
-    let get = |query: &str| -> Result<(Duration, serde_json::Value)> {
-        let start = Instant::now();
-        let mut resp = http.get(format!("{base}/api/v1/leads?{query}")).header("Cookie", &cookie).call()?;
-        let body: serde_json::Value = serde_json::from_str(&resp.body_mut().read_to_string()?)?;
-        let took = start.elapsed();
-        if resp.status() != 200 {
-            bail!("GET /api/v1/leads?{query} answered {}: {body}", resp.status());
-        }
-        Ok((took, body))
-    };
+    let session = Session { http: &http, base: &base, cookie: &cookie };
+    let get = |query: &str| session.get("leads", query);
     let filter = format!("filter={}", encode(FILTER));
     let samples = if o.smoke { 20 } else { 200 };
 
     let unfiltered = measure(samples, || get("limit=50").map(|r| r.0))?;
     let first = measure(samples, || get(&format!("{filter}&limit=50")).map(|r| r.0))?;
-    let (_, body) = get(&format!("{filter}&limit=50"))?;
-    let total = body["total"].clone();
+    let counted_filter = measure(samples, || session.get("leads/count", &filter).map(|r| r.0))?;
+    let (_, total) = session.get("leads/count", &filter)?;
 
     // Walk the filtered list to page 1,000 (or its last page on a small data set).
     let mut cursor: Option<String> = None;
@@ -208,7 +224,7 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("\n## Leads Database over HTTP — {db_name}, {} leads\n", o.leads);
     println!("| figure | value |\n|---|---|");
     println!(
-        "| seed (leadcard-bench seed, 10 properties and {} page views each) | {:.0} leads/s ({:.1} s) |",
+        "| seed (leadcard-bench seed, {SEED_PROPERTIES} properties and {} page views each) | {:.0} leads/s ({:.1} s) |",
         o.page_views,
         seeded["leads_per_sec"].as_f64().unwrap_or(0.0),
         seeded["seconds"].as_f64().unwrap_or(0.0)
@@ -225,8 +241,17 @@ pub fn run(args: &[String]) -> Result<()> {
         deep.1 / first.1.max(0.001)
     );
     println!("| walk to page {page} | {walk_secs:.1} s |");
-    println!("| filtered total | {total} |");
+    println!(
+        "| its count (`GET /leads/count`, capped) | p50 {:.1} ms, p95 {:.1} ms: {total} |",
+        counted_filter.0, counted_filter.1
+    );
     println!("| samples per figure | {samples} |");
+    leads_bench::run(&session, db_name, o.leads, if o.smoke { 3 } else { 20 })?;
+    if o.lists_only {
+        drop(_server);
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
 
     let count_body = format!(r#"{{"filter":{SEGMENT}}}"#);
     let count = || -> Result<(Duration, serde_json::Value)> {
@@ -299,10 +324,18 @@ fn browser_figures(base: &str, samples: u32) -> Result<()> {
 
 /// p50 and p95 in milliseconds of `n` runs of `f`.
 fn measure(n: usize, mut f: impl FnMut() -> Result<Duration>) -> Result<(f64, f64)> {
-    let mut ms = (0..n).map(|_| f().map(|d| d.as_secs_f64() * 1000.0)).collect::<Result<Vec<_>>>()?;
+    Ok(percentiles((0..n).map(|_| f()).collect::<Result<Vec<_>>>()?))
+}
+
+/// p50 and p95 in milliseconds (0 for no samples).
+pub fn percentiles(times: Vec<Duration>) -> (f64, f64) {
+    let mut ms: Vec<f64> = times.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    if ms.is_empty() {
+        return (0.0, 0.0);
+    }
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| ms[((ms.len() as f64 * q).ceil() as usize).saturating_sub(1).min(ms.len() - 1)];
-    Ok((at(0.5), at(0.95)))
+    (at(0.5), at(0.95))
 }
 
 /// The release app's first load, raw and brotli: what every page needs (the main wasm, the JS, the
@@ -423,7 +456,7 @@ fn split_routes(loader: &str) -> Vec<(String, Vec<String>)> {
 }
 
 /// Percent-encodes a query value.
-fn encode(s: &str) -> String {
+pub fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),

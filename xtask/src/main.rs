@@ -2,6 +2,7 @@
 
 mod bench;
 mod inbox_bench;
+mod leads_bench;
 mod postgres;
 mod precompress;
 mod schemathesis;
@@ -27,12 +28,13 @@ const USAGE: &str = "usage: cargo xtask <command>
   schemathesis
           only the schemathesis stage: every check over /api/v1/openapi.json, signed in, on
           SQLite and PostgreSQL; failures not in xtask/schemathesis-allowed.json fail it
-  bench   seed leads (and 10 page views each) and measure list latency, segment counts, the
-          browser figures (card segments, card open in the Inbox), message send -> second
-          operator, first-load size, then tracking: ingest throughput and latency, kill -9
-          durability, the simulator's live delay, widget size
+  bench   seed leads (and 10 page views each) and measure the Leads Database (a matrix of every
+          condition kind and operator, the search forms and combinations: first page, page 20,
+          count), segment counts, the browser figures (card segments, card open in the Inbox),
+          message send -> second operator, first-load size, then tracking: ingest throughput and
+          latency, kill -9 durability, the simulator's live delay, widget size
           [--leads N (default 1000000)] [--page-views N (default 10)] [--db sqlite|postgres]
-          [--tracking-only] [--smoke]";
+          [--lists-only] [--tracking-only] [--dev-build (the debug build: upper bounds)] [--smoke]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

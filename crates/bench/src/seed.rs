@@ -94,21 +94,28 @@ fn bench_lead(
     }
     let plan = *PLANS.choose(rng).unwrap_or(&"free");
     let text = |s: &str| PropertyValue::Text(s.to_owned());
+    let interests = INTERESTS.sample(rng, 1 + (n % 3) as usize).map(|i| (*i).to_owned()).collect();
     let mut values: Vec<(String, PropertyValue)> = vec![
-        ("$user_id".into(), text(&format!("bench-{n}"))),
+        ("$user_id".into(), text(&bench_user_id(n))),
         ("$name".into(), text(&format!("{first} {last}"))),
         ("$email".into(), text(&email)),
+        ("$phone".into(), text(&bench_phone(n))),
         ("$city".into(), text(city)),
         ("$country".into(), text(country)),
-        ("$timezone".into(), text(timezone)),
         ("plan".into(), text(plan)),
         ("Last purchase amount".into(), PropertyValue::Number(f64::from(rng.random_range(100..100_000u32)) / 100.0)),
         ("Signed up".into(), PropertyValue::DateTime(created_at)),
         ("$browser".into(), text(BROWSERS.choose(rng).copied().unwrap_or("Chrome"))),
+        ("Interests".into(), PropertyValue::List(interests)),
+        ("$timezone".into(), text(timezone)),
         ("$last_seen".into(), PropertyValue::DateTime(last_seen)),
         ("$sessions".into(), PropertyValue::Number(f64::from(rng.random_range(1..200u32)))),
     ];
     values.truncate(properties);
+    // Three leads in ten left no phone number (so "has no phone" finds some).
+    if n % 10 < 3 {
+        values.retain(|(name, _)| name != "$phone");
+    }
     for k in values.len()..properties {
         values.push((format!("Attribute {k}"), text(&format!("value {}", rng.random_range(0..100)))));
     }
@@ -143,6 +150,19 @@ fn bench_lead(
         last_active,
         events: bench_events(rng, n, page_views, now),
     })
+}
+
+/// The items the seeded `Interests` lists hold.
+const INTERESTS: &[&str] = &["shoes", "jackets", "bags", "sale", "outdoor", "new arrivals"];
+
+/// The user id of the `n`-th seeded lead (the bench searches for it).
+fn bench_user_id(n: u64) -> String {
+    format!("bench-{n}")
+}
+
+/// The phone number of the `n`-th seeded lead: one per lead (the bench searches for it).
+fn bench_phone(n: u64) -> String {
+    format!("+1 555 {:03} {:04}", n / 10_000, n % 10_000)
 }
 
 /// Events for a share of the leads, as segments count them: every fourth lead added to its cart

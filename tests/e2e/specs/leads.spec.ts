@@ -8,6 +8,8 @@ async function rowNames(page: Page): Promise<string[]> {
 test('filtering by a property keeps only matching leads, and the link reloads to the same view', async ({ page }) => {
   await page.goto('/leads');
   await expect(page.getByTestId('lead-row').first()).toBeVisible();
+  // The total is its own request and may come after the rows.
+  await expect(page.getByTestId('leads-total')).toHaveText(/^[\d,]+\+? leads?$/);
   const before = await page.getByTestId('leads-total').innerText();
 
   await page.getByTestId('filter-add').click();
@@ -28,6 +30,7 @@ test('filtering by a property keeps only matching leads, and the link reloads to
     await expect(rows.nth(i)).toContainText('Germany');
   }
   const names = await rowNames(page);
+  await expect(page.getByTestId('leads-total')).toHaveText(/^[\d,]+\+? leads?$/);
   const total = await page.getByTestId('leads-total').innerText();
 
   await page.reload();

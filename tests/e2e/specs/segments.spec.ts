@@ -9,7 +9,7 @@ test('a segment from a filter; a card edit moves the lead in, and the timeline s
   const segment = `Tier ${tier}`;
   const filter = JSON.stringify({ all: [{ kind: 'property', name: 'tier', op: 'equals', value: tier }] });
   await page.goto(`/leads?filter=${encodeURIComponent(filter)}`);
-  await expect(page.getByTestId('leads-total')).toBeVisible();
+  await expect(page.getByTestId('leads-total')).toHaveText('0 leads');
   await page.getByTestId('filter-save-segment').click();
 
   const editor = page.getByTestId('segment-editor');

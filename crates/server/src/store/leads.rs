@@ -543,7 +543,7 @@ impl Store {
         while upto > 0 {
             let from = (upto - BACKFILL_BATCH).max(0);
             let mut tx = self.begin().await?;
-            let rows: Vec<(i64, Option<String>, Option<String>, Option<String>, Option<String>)> =
+            let rows: Vec<SearchedRow> =
                 sqlx::query_as("SELECT id, name, email, phone, user_id FROM leads WHERE id > $1 AND id <= $2")
                     .bind(from)
                     .bind(upto)
@@ -551,9 +551,7 @@ impl Store {
                     .await?;
             let texts: Vec<[Value; 2]> = rows
                 .into_iter()
-                .map(|(id, name, email, phone, user_id)| {
-                    (id, search_text(name.as_deref(), email.as_deref(), phone.as_deref(), user_id.as_deref()))
-                })
+                .map(|row| (row.id, row.search_text()))
                 .filter(|(_, text)| !text.is_empty())
                 .map(|(id, text)| [Value::from(id), Value::from(text)])
                 .collect();
@@ -675,15 +673,30 @@ pub(super) async fn read_card(conn: &mut AnyConnection, id: i64, now: DateTime<U
 /// The properties whose `leads` columns make up the search text.
 pub(super) const SEARCHED_PROPERTIES: [&str; 4] = ["$name", "$email", "$phone", "$user_id"];
 
+/// The columns of `leads` a search text is made of.
+#[derive(FromRow)]
+struct SearchedRow {
+    id: i64,
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    user_id: Option<String>,
+}
+
+impl SearchedRow {
+    fn search_text(&self) -> String {
+        search_text(self.name.as_deref(), self.email.as_deref(), self.phone.as_deref(), self.user_id.as_deref())
+    }
+}
+
 /// Recomputes a lead's search text from its columns, after one of [`SEARCHED_PROPERTIES`] changed.
 pub(super) async fn refresh_search_text(conn: &mut AnyConnection, id: i64) -> StoreResult<()> {
-    let row: Option<(Option<String>, Option<String>, Option<String>, Option<String>)> =
-        sqlx::query_as("SELECT name, email, phone, user_id FROM leads WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some((name, email, phone, user_id)) = row {
-        let text = search_text(name.as_deref(), email.as_deref(), phone.as_deref(), user_id.as_deref());
+    let row: Option<SearchedRow> = sqlx::query_as("SELECT id, name, email, phone, user_id FROM leads WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(row) = row {
+        let text = row.search_text();
         sqlx::query("UPDATE leads SET search_text = $1 WHERE id = $2").bind(text).bind(id).execute(&mut *conn).await?;
     }
     Ok(())
