@@ -163,6 +163,11 @@ pub struct Config {
     pub mail: MailArgs,
     #[command(flatten)]
     pub tracking: TrackingArgs,
+    /// A MaxMind-format database (e.g. GeoLite2-City.mmdb): a visitor's session start fills `$city`
+    /// and `$country` from its IP address. Replace the file to refresh it (reopened when its
+    /// modification time changes).
+    #[arg(long, env = "LEADCARD_GEOIP_DB")]
+    pub geoip_db: Option<PathBuf>,
     /// Test mode: `POST /api/v1/test/clock` moves the server's clock. Only on a loopback address;
     /// never in production.
     /// `LEADCARD_TEST_MODE=1` (or true/yes/on) turns it on; 0, false, no, off or empty do not.

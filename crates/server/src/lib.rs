@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod geoip;
 pub mod inbox_bench;
 pub mod ingest;
 pub mod live;

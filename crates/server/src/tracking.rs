@@ -76,8 +76,9 @@ pub struct Tracking {
     stream_caps: [u32; 3],
 }
 
-/// The address of the client calling the widget's API, for its limits: the connection's peer.
-/// Every widget limit takes the address from here, and only here.
+/// The address of the client calling the widget's API, for its limits and its GeoIP lookup: the
+/// connection's peer. Every widget limit and location guess takes the address from here, and only
+/// here.
 pub struct ClientAddress(pub IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {

@@ -39,6 +39,7 @@ pub fn default_config(database_url: String, dir: &std::path::Path) -> Config {
         session_idle_minutes: 30,
         session_absolute_hours: 12,
         tracking: Default::default(),
+        geoip_db: None,
         test_mode: false,
         mail: MailArgs::default(),
     }

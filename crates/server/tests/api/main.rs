@@ -9,6 +9,7 @@ mod helpers;
 mod inbox;
 mod leads;
 mod live;
+mod location;
 mod mail;
 mod openapi;
 mod pins;
