@@ -734,8 +734,8 @@ mod tests {
         let start = |properties: serde_json::Value| {
             event(json!({"name": "$session_start", "properties": properties})).check(now())
         };
-        let checked = start(json!({"url": "https://shop.example/", "timezone": "Asia/Tokyo", "language": "ja-jp"}))
-            .unwrap();
+        let checked =
+            start(json!({"url": "https://shop.example/", "timezone": "Asia/Tokyo", "language": "ja-jp"})).unwrap();
         let locale = checked.page.unwrap().locale;
         assert_eq!(locale.timezone.as_deref(), Some("Asia/Tokyo"));
         assert_eq!(locale.language.as_deref(), Some("ja-JP"));

@@ -206,16 +206,18 @@ fn mmdb(places: &[(Ipv4Addr, &str, &str, &str)]) -> Vec<u8> {
         encode_map(
             &mut data,
             &[
-                ("city", &|d: &mut Vec<u8>| encode_map(d, &[("names", &|d| encode_map(d, &[("en", &|d| encode_str(d, city))]))])),
-                (
-                    "country",
-                    &|d: &mut Vec<u8>| {
-                        encode_map(
-                            d,
-                            &[("iso_code", &|d| encode_str(d, code)), ("names", &|d| encode_map(d, &[("en", &|d| encode_str(d, country))]))],
-                        )
-                    },
-                ),
+                ("city", &|d: &mut Vec<u8>| {
+                    encode_map(d, &[("names", &|d| encode_map(d, &[("en", &|d| encode_str(d, city))]))])
+                }),
+                ("country", &|d: &mut Vec<u8>| {
+                    encode_map(
+                        d,
+                        &[
+                            ("iso_code", &|d| encode_str(d, code)),
+                            ("names", &|d| encode_map(d, &[("en", &|d| encode_str(d, country))])),
+                        ],
+                    )
+                }),
             ],
         );
         let bits = u32::from(*ip);
@@ -314,5 +316,7 @@ fn the_test_database_reads_back() {
     let found = reader.lookup("127.0.0.2".parse().unwrap()).unwrap();
     let city = found.decode::<maxminddb::geoip2::City>().unwrap().unwrap();
     assert_eq!((city.city.names.english, city.country.iso_code), (Some("Lyon"), Some("FR")));
-    assert!(reader.lookup("127.0.0.1".parse().unwrap()).unwrap().decode::<maxminddb::geoip2::City>().unwrap().is_none());
+    assert!(
+        reader.lookup("127.0.0.1".parse().unwrap()).unwrap().decode::<maxminddb::geoip2::City>().unwrap().is_none()
+    );
 }

@@ -715,8 +715,7 @@ impl Store {
 /// SQL for the rank of the guess named in `column` (NULL for a value that is no guess), from
 /// core's ranks: a guess is written over a stored one only when its rank is as high or higher.
 pub(in crate::store) fn guess_rank(column: &str) -> String {
-    let cases: String =
-        GuessSource::ALL.iter().map(|s| format!(" WHEN '{}' THEN {}", s.as_str(), s.rank())).collect();
+    let cases: String = GuessSource::ALL.iter().map(|s| format!(" WHEN '{}' THEN {}", s.as_str(), s.rank())).collect();
     format!("(CASE {column}{cases} END)")
 }
 
