@@ -7,6 +7,7 @@ pub mod field;
 pub mod filter;
 pub mod inbox;
 pub mod live;
+pub mod location;
 pub mod mail;
 pub mod operation;
 pub mod pin;

@@ -40,6 +40,7 @@ pub const SYSTEM_PROPERTIES: &[SystemProperty] = &[
     sys("$city", PropertyType::Text, "City", false),
     sys("$country", PropertyType::Text, "Country", false),
     sys("$timezone", PropertyType::Text, "Time zone", false),
+    sys("$language", PropertyType::Text, "Language", false),
     sys("$first_seen", PropertyType::DateTime, "First seen", true),
     sys("$last_seen", PropertyType::DateTime, "Last seen", true),
     sys("$sessions", PropertyType::Number, "Sessions", true),

@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{EventError, EventName, PAGE_VIEW, SESSION_START, check_event_properties};
+use crate::location::{check_language, check_zone};
 use crate::operation::Operation;
 use crate::presence::Presence;
 use crate::property::{MAX_PROPERTIES_PER_REQUEST, MAX_TEXT_CHARS, PropertyValue};
@@ -192,6 +193,16 @@ pub struct PageInfo {
     pub url: String,
     pub title: Option<String>,
     pub referrer: Option<String>,
+    /// `$session_start` only: what the browser says of its user.
+    pub locale: BrowserLocale,
+}
+
+/// The browser's time zone (one the tz database knows) and language (a checked BCP 47 tag), as
+/// the widget sends them with `$session_start`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BrowserLocale {
+    pub timezone: Option<String>,
+    pub language: Option<String>,
 }
 
 /// A tracked event after its checks.
@@ -209,10 +220,12 @@ impl TrackedEvent {
     /// Checks name, properties and time; errors name the field within the event (`name`,
     /// `properties.price`, `time`). System events: `$page_view` needs `url` (text), and
     /// `$session_start` and `$page_view` may carry `url` and `referrer` up to 2,048 characters
-    /// (stored cut to 255) and `title`.
+    /// (stored cut to 255) and `title`; `$session_start` also the browser's `timezone` (an IANA
+    /// name) and `language` (a BCP 47 tag), text in their form or an error naming them.
     pub fn check(&self, now: DateTime<Utc>) -> Result<CheckedEvent, FieldError> {
         let name = EventName::parse(&self.name).map_err(|e| FieldError::new("name", e.to_string()))?;
         let system = matches!(name.as_str(), SESSION_START | PAGE_VIEW);
+        let session_start = name.as_str() == SESSION_START;
         if self.properties.len() > MAX_PROPERTIES_PER_REQUEST {
             return Err(FieldError::new("properties", EventError::TooManyProperties.to_string()));
         }
@@ -237,6 +250,17 @@ impl TrackedEvent {
                     let title = truncate_chars(s, MAX_TEXT_CHARS);
                     page.title = Some(title.clone()).filter(|t| !t.is_empty());
                     Some(title)
+                }
+                (Some(page), "timezone", raw) if session_start => {
+                    let zone = raw.as_str().ok_or_else(|| FieldError::new(&field, "must be text"))?;
+                    page.locale.timezone = check_zone(zone, &field)?.map(str::to_owned);
+                    Some(zone.to_owned())
+                }
+                (Some(page), "language", raw) if session_start => {
+                    let tag = raw.as_str().ok_or_else(|| FieldError::new(&field, "must be text"))?;
+                    let tag = check_language(tag, &field)?;
+                    page.locale.language = Some(tag.clone());
+                    Some(tag)
                 }
                 _ => None,
             };
@@ -731,6 +755,29 @@ mod tests {
         // A custom event's url is an ordinary text value.
         let custom = event(json!({"name": "Shared", "properties": {"url": "h".repeat(256)}}));
         assert_eq!(custom.check(now()).unwrap_err().field, "properties.url");
+    }
+
+    #[test]
+    fn a_session_start_carries_the_browsers_zone_and_language() {
+        let start = |properties: serde_json::Value| {
+            event(json!({"name": "$session_start", "properties": properties})).check(now())
+        };
+        let checked =
+            start(json!({"url": "https://shop.example/", "timezone": "Asia/Tokyo", "language": "ja-jp"})).unwrap();
+        let locale = checked.page.unwrap().locale;
+        assert_eq!(locale.timezone.as_deref(), Some("Asia/Tokyo"));
+        assert_eq!(locale.language.as_deref(), Some("ja-JP"));
+        assert_eq!(checked.properties["language"], PropertyValue::Text("ja-JP".into()));
+        // Well-formed but unknown to the tz database: stored on the event, no guess made from it.
+        let unknown = start(json!({"timezone": "Mars/Olympus_Mons"})).unwrap();
+        assert_eq!(unknown.page.unwrap().locale.timezone, None);
+        assert_eq!(unknown.properties["timezone"], PropertyValue::Text("Mars/Olympus_Mons".into()));
+        assert_eq!(start(json!({"timezone": 3})).unwrap_err().field, "properties.timezone");
+        assert_eq!(start(json!({"timezone": "Europe/\u{0}"})).unwrap_err().field, "properties.timezone");
+        assert_eq!(start(json!({"language": "not a tag"})).unwrap_err().field, "properties.language");
+        // On other events they are ordinary properties.
+        let custom = event(json!({"name": "Shared", "properties": {"timezone": "anything at all"}}));
+        assert!(custom.check(now()).is_ok());
     }
 
     #[test]

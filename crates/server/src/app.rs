@@ -13,6 +13,7 @@ use crate::client_addr::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::demo::{self, SeedError};
+use crate::geoip::{GeoIp, GeoIpError};
 use crate::ingest::Ingest;
 use crate::live::Live;
 use crate::mail::{MailSetupError, Mailer, worker};
@@ -30,6 +31,8 @@ pub struct AppState {
     pub live: Live,
     pub ingest: Ingest,
     pub tracking: Arc<Tracking>,
+    /// `--geoip-db`: where visitors are, from their IP address.
+    pub geoip: Option<Arc<GeoIp>>,
     pub mailer: Arc<Mailer>,
     /// Held while segment members are rebuilt (`segments::rebuild_pending`): one fill at a time
     /// in this process, however many segments were created at once.
@@ -52,6 +55,8 @@ pub enum StartError {
     Mail(#[from] MailSetupError),
     #[error("cannot listen on {address}: {source}")]
     Bind { address: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    GeoIp(#[from] GeoIpError),
     #[error("test mode lets anyone move the server's clock: it listens only on a loopback address, not {0}")]
     TestModeNotLoopback(SocketAddr),
 }
@@ -81,6 +86,7 @@ impl Application {
         let listener =
             TcpListener::bind(config.bind).await.map_err(|source| StartError::Bind { address: config.bind, source })?;
         let address = listener.local_addr().map_err(|source| StartError::Bind { address: config.bind, source })?;
+        let geoip = config.geoip_db.as_deref().map(GeoIp::open).transpose()?.map(Arc::new);
         let store = Store::connect(&config.database.database_url).await?;
         tracing::info!(database = %redact(&config.database.database_url), "database ready");
         let clock = Arc::new(Clock::default());
@@ -101,6 +107,7 @@ impl Application {
             live,
             ingest,
             tracking: Arc::new(Tracking::new(config.tracking.track_rate)),
+            geoip,
             mailer,
             segment_rebuild: Arc::default(),
             trusted_proxies: Arc::new(TrustedProxies::new(config.trusted_proxy.clone())),

@@ -142,6 +142,11 @@ pub struct Config {
     #[arg(long, env = "LEADCARD_REQUEST_TIMEOUT_SECS", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=3_600))]
     pub request_timeout_secs: u32,
+    /// A MaxMind-format database (e.g. GeoLite2-City.mmdb): a visitor's session start fills `$city`
+    /// and `$country` from its IP address. Replace the file to refresh it (reopened when its
+    /// modification time changes).
+    #[arg(long, env = "LEADCARD_GEOIP_DB")]
+    pub geoip_db: Option<PathBuf>,
     /// Test mode: `POST /api/v1/test/clock` moves the server's clock. Only on a loopback address;
     /// never in production.
     /// `LEADCARD_TEST_MODE=1` (or true/yes/on) turns it on; 0, false, no, off or empty do not.

@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod geoip;
 pub mod ingest;
 pub mod layers;
 pub mod live;

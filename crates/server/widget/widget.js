@@ -103,7 +103,10 @@
     var p = page();
     var events = [];
     if (s.fresh) {
-      events.push({ name: "$session_start", properties: { url: p.url, referrer: cut(document.referrer, 2048), title: p.title } });
+      // For the lead's local time and country.
+      var zone;
+      try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) {}
+      events.push({ name: "$session_start", properties: { url: p.url, referrer: cut(document.referrer, 2048), title: p.title, timezone: zone, language: navigator.language } });
     }
     events.push({ name: "$page_view", properties: { url: p.url, title: p.title } });
     lastUrl = location.href;

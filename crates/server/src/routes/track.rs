@@ -107,11 +107,11 @@ async fn submit(state: &AppState, write: TrackWrite) -> Result<Json<TrackAccepte
 )]
 async fn events(
     State(state): State<AppState>,
-    client: ClientAddr,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     TrackBody(body): TrackBody,
 ) -> Result<Json<TrackAccepted>, ApiError> {
-    let (project, request): (_, TrackEvents) = authorized(&state, client, &headers, body).await?;
+    let (project, request): (_, TrackEvents) = authorized(&state, ClientAddr(client), &headers, body).await?;
     check_client_id(&request.visitor_id, "visitor_id").map_err(invalid)?;
     if let Some(session) = &request.session_id {
         check_client_id(session, "session_id").map_err(invalid)?;
@@ -139,8 +139,15 @@ async fn events(
                 .any(|e| e.name.as_str() == SESSION_START)
                 .then(|| Cause::Other("a site visit began".to_owned()))
         });
-    let events =
-        events.into_iter().map(|e| PreparedEvent::new(e, user_agent)).collect::<Result<Vec<_>, StoreError>>()?;
+    // A new session looks the visitor's address up (here, not in the ingest writer).
+    let place = match &state.geoip {
+        Some(geoip) if events.iter().any(|e| e.name.as_str() == SESSION_START) => geoip.locate(client).await,
+        _ => None,
+    };
+    let events = events
+        .into_iter()
+        .map(|e| PreparedEvent::located(e, user_agent, place.as_ref()))
+        .collect::<Result<Vec<_>, StoreError>>()?;
     let kind = TrackKind::Events { session_key: request.session_id, events };
     let visitor_id = request.visitor_id.clone();
     let accepted =

@@ -1,7 +1,7 @@
 //! Changing a lead: property operations and tags, each change one transaction that takes the
 //! lead's write lock first and moves its version on by one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use leadcard_core::wire::LeadCard;
@@ -111,7 +111,7 @@ impl Store {
                 names.push(op.name().as_str());
             }
         }
-        let before = self.stored_values(tx, id, &names).await?;
+        let (before, guessed) = self.stored_values_and_guesses(tx, id, &names).await?;
         let mut after = before.clone();
         for op in operations {
             let name = op.name().as_str();
@@ -124,11 +124,19 @@ impl Store {
             };
         }
 
-        let changed: Vec<&str> = names.into_iter().filter(|name| before.get(*name) != after.get(*name)).collect();
+        let changed: Vec<&str> = names.iter().copied().filter(|name| before.get(*name) != after.get(*name)).collect();
+        // A guess the site or an operator now sets (even to the value guessed) is theirs from
+        // here on: written again, so its guess mark goes. Set-once leaves a present guess alone.
+        let claimed = names.iter().copied().filter(|name| {
+            !changed.contains(name)
+                && guessed.contains(*name)
+                && operations.iter().any(|op| op.name().as_str() == *name && !matches!(op, Operation::SetOnce { .. }))
+        });
+        let written: Vec<&str> = changed.iter().copied().chain(claimed).collect();
         let at = to_ms(now);
         let mut upserts = Vec::new();
         let mut deletes = Vec::new();
-        for name in &changed {
+        for name in &written {
             match after.get(*name) {
                 Some(value) => {
                     let row = PropertyRow::of(value)?;
@@ -152,7 +160,7 @@ impl Store {
              (lead_id, name, value_type, text_value, number_value, json_value, updated_at) VALUES ",
             " ON CONFLICT (lead_id, name) DO UPDATE SET value_type = excluded.value_type, \
              text_value = excluded.text_value, number_value = excluded.number_value, \
-             json_value = excluded.json_value, updated_at = excluded.updated_at",
+             json_value = excluded.json_value, updated_at = excluded.updated_at, guessed_by = NULL",
             upserts,
         )
         .await?;
@@ -171,18 +179,33 @@ impl Store {
         id: i64,
         names: &[&str],
     ) -> StoreResult<HashMap<String, PropertyValue>> {
+        Ok(self.stored_values_and_guesses(tx, id, names).await?.0)
+    }
+
+    /// As [`Store::stored_values`], and which of them are location guesses.
+    async fn stored_values_and_guesses(
+        &self,
+        tx: &mut AnyConnection,
+        id: i64,
+        names: &[&str],
+    ) -> StoreResult<(HashMap<String, PropertyValue>, HashSet<String>)> {
         if names.is_empty() {
-            return Ok(HashMap::new());
+            return Ok((HashMap::new(), HashSet::new()));
         }
-        let mut sql = Sql::new(self.backend, "SELECT name, json_value FROM lead_properties WHERE lead_id = ");
+        let mut sql =
+            Sql::new(self.backend, "SELECT name, json_value, guessed_by FROM lead_properties WHERE lead_id = ");
         sql.bind(id).push(" AND name IN ").bind_list(names.iter().copied());
-        let rows: Vec<(String, String)> = sql.query_as().fetch_all(&mut *tx).await?;
-        rows.into_iter()
-            .map(|(name, json)| {
-                let value = parse_stored_value(&json, &name, id)?;
-                Ok((name, value))
-            })
-            .collect()
+        let rows: Vec<(String, String, Option<String>)> = sql.query_as().fetch_all(&mut *tx).await?;
+        let mut values = HashMap::with_capacity(rows.len());
+        let mut guessed = HashSet::new();
+        for (name, json, guessed_by) in rows {
+            let value = parse_stored_value(&json, &name, id)?;
+            if guessed_by.is_some() {
+                guessed.insert(name.clone());
+            }
+            values.insert(name, value);
+        }
+        Ok((values, guessed))
     }
 
     /// Copies changed system properties into their `leads` columns; a new address gets its first

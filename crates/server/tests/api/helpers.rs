@@ -41,6 +41,7 @@ pub fn default_config(database_url: String, dir: &std::path::Path) -> Config {
         tracking: Default::default(),
         trusted_proxy: Vec::new(),
         request_timeout_secs: 30,
+        geoip_db: None,
         test_mode: false,
         mail: MailArgs::default(),
     }

@@ -12,6 +12,7 @@ mod hostile;
 mod inbox;
 mod leads;
 mod live;
+mod location;
 mod mail;
 mod openapi;
 mod operations;

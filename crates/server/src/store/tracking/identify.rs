@@ -12,7 +12,7 @@ use sqlx::AnyConnection;
 use super::super::edits::bump_version;
 use super::super::leads::{AGGREGATES_MERGE, MIRRORED_TEXT_COLUMNS};
 use super::super::{Store, StoreError, StoreResult, VersionCheck};
-use super::TrackWrite;
+use super::{TrackWrite, guess_rank};
 use crate::clock::to_ms;
 
 /// What identify did: the lead that is the user now, the lead merged into it, mails queued.
@@ -140,15 +140,21 @@ impl Store {
         let specials = ["$sessions", "$first_seen", "$last_seen"];
         let target_values = self.stored_values(tx, into, &specials).await?;
         let source_values = self.stored_values(tx, from, &specials).await?;
-        both(
-            tx,
-            into,
-            from,
-            "INSERT INTO lead_properties (lead_id, name, value_type, text_value, number_value, json_value, updated_at) \
-             SELECT $1, name, value_type, text_value, number_value, json_value, updated_at FROM lead_properties \
-             WHERE lead_id = $2 ON CONFLICT (lead_id, name) DO NOTHING",
-        )
-        .await?;
+        // ... except a guess, which a set value or a guess as good (the visit's own) replaces.
+        let properties = format!(
+            "INSERT INTO lead_properties \
+             (lead_id, name, value_type, text_value, number_value, json_value, updated_at, guessed_by) \
+             SELECT $1, name, value_type, text_value, number_value, json_value, updated_at, guessed_by \
+             FROM lead_properties WHERE lead_id = $2 ON CONFLICT (lead_id, name) DO UPDATE SET \
+             value_type = excluded.value_type, text_value = excluded.text_value, \
+             number_value = excluded.number_value, json_value = excluded.json_value, \
+             updated_at = excluded.updated_at, guessed_by = excluded.guessed_by \
+             WHERE lead_properties.guessed_by IS NOT NULL \
+             AND (excluded.guessed_by IS NULL OR {} <= {})",
+            guess_rank("lead_properties.guessed_by"),
+            guess_rank("excluded.guessed_by"),
+        );
+        both(tx, into, from, &properties).await?;
         let mut ops = Vec::new();
         for special in specials {
             let merged = match (target_values.get(special), source_values.get(special)) {

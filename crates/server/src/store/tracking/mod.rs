@@ -8,13 +8,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use leadcard_core::event::{EventAggregate, PAGE_VIEW, SESSION_START};
+use leadcard_core::location::{GeoIpPlace, GuessSource, PropertyGuess, location_guesses};
 use leadcard_core::tracking::{
     CheckedEvent, ClientInfo, EventSource, PageInfo, external_referrer, utm_parameters, value_from_json,
 };
 use leadcard_core::{LiveEvent, Operation, PropertyName, PropertyValue};
 use sqlx::{AnyConnection, Connection};
 
-use super::batch::insert_rows;
+use super::batch::{MAX_PARAMETERS, insert_rows};
 use super::leads::{AGGREGATES_INSERT, AGGREGATES_MERGE, PropertyRow, aggregate_row};
 use super::live::insert_live_events;
 use super::sql::{Sql, Value};
@@ -60,6 +61,16 @@ pub struct PreparedEvent {
 impl PreparedEvent {
     /// `$session_start` gains browser, OS and device (from the User-Agent) and the URL's UTM tags.
     pub fn new(event: CheckedEvent, user_agent: Option<&str>) -> StoreResult<PreparedEvent> {
+        PreparedEvent::located(event, user_agent, None)
+    }
+
+    /// As [`PreparedEvent::new`]; a `$session_start` also carries its location guesses: the
+    /// browser's zone and language, and `place` (GeoIP's answer for the visitor's address).
+    pub fn located(
+        event: CheckedEvent,
+        user_agent: Option<&str>,
+        place: Option<&GeoIpPlace>,
+    ) -> StoreResult<PreparedEvent> {
         let CheckedEvent { name, mut properties, time, page } = event;
         let start = match &page {
             Some(page) if name.as_str() == SESSION_START => {
@@ -72,7 +83,9 @@ impl PreparedEvent {
                     properties.insert(property.trim_start_matches('$').to_owned(), PropertyValue::Text(value.clone()));
                 }
                 let referrer = external_referrer(&page.url, page.referrer.as_deref());
-                Some(SessionStart { referrer, utm, client })
+                let locale = &page.locale;
+                let guesses = location_guesses(locale.timezone.as_deref(), locale.language.as_deref(), place);
+                Some(SessionStart { referrer, utm, client, guesses })
             }
             _ => None,
         };
@@ -120,6 +133,8 @@ struct SessionStart {
     referrer: Option<String>,
     utm: Vec<(&'static str, String)>,
     client: ClientInfo,
+    /// Location properties guessed for the lead, best first.
+    guesses: Vec<PropertyGuess>,
 }
 
 /// What the events and heartbeats of a batch do, gathered so each table is written once.
@@ -449,6 +464,7 @@ impl Store {
 
         // Sessions: opened, moved on, their pages appended; a first $session_start counts.
         let mut session_state: HashMap<(i64, String), (i64, i64)> = HashMap::new();
+        let mut guesses: HashMap<(i64, &'static str), (PropertyGuess, i64)> = HashMap::new();
         let mut view_rows = Vec::new();
         for ((lead, key), touch) in pending.sessions {
             let announced: Option<i64> =
@@ -524,6 +540,13 @@ impl Store {
             }
             if let Some(start) = start {
                 self.count_session_start(tx, lead, start, touch.first_at).await?;
+                for guess in &start.guesses {
+                    // Two session starts of one lead in a batch: the better guess, else the later.
+                    let slot = guesses.entry((lead, guess.name)).or_insert_with(|| (guess.clone(), touch.first_at));
+                    if guess.source >= slot.0.source {
+                        *slot = (guess.clone(), touch.first_at);
+                    }
+                }
             }
             if let Some(state) = states.get(&lead)
                 && leads.iter().any(|(id, t)| *id == lead && t.presence)
@@ -544,6 +567,7 @@ impl Store {
         }
         insert_rows(tx, backend, "INSERT INTO page_views (session_id, url, title, viewed_at) VALUES ", "", view_rows)
             .await?;
+        self.write_guesses(tx, guesses).await?;
         insert_rows(
             tx,
             backend,
@@ -559,6 +583,95 @@ impl Store {
             if t.changed {
                 live.push(LiveEvent::LeadChanged { lead_id: *id });
             }
+        }
+        Ok(())
+    }
+
+    /// A batch's location guesses, one statement per 2,000: each replaces only a guess no better
+    /// than itself, never a value set by the site or an operator (`guessed_by` NULL); the `leads`
+    /// columns mirroring `$city`, `$country` and `$timezone` follow what was written.
+    async fn write_guesses(
+        &self,
+        tx: &mut AnyConnection,
+        guesses: HashMap<(i64, &'static str), (PropertyGuess, i64)>,
+    ) -> StoreResult<()> {
+        if guesses.is_empty() {
+            return Ok(());
+        }
+        let mut rows = Vec::with_capacity(guesses.len());
+        for ((lead, name), (guess, at)) in &guesses {
+            let row = PropertyRow::of(&PropertyValue::Text(guess.value.clone()))?;
+            rows.push([
+                Value::from(*lead),
+                Value::from(*name),
+                Value::from(row.value_type),
+                Value::from(row.text_value),
+                Value::from(row.number_value),
+                Value::from(row.json_value),
+                Value::from(*at),
+                Value::from(guess.source.as_str()),
+            ]);
+        }
+        let tail = format!(
+            " ON CONFLICT (lead_id, name) DO UPDATE SET value_type = excluded.value_type, \
+             text_value = excluded.text_value, number_value = excluded.number_value, \
+             json_value = excluded.json_value, updated_at = excluded.updated_at, guessed_by = excluded.guessed_by \
+             WHERE {} <= {} AND (lead_properties.json_value <> excluded.json_value \
+             OR lead_properties.guessed_by <> excluded.guessed_by) RETURNING lead_id, name",
+            guess_rank("lead_properties.guessed_by"),
+            guess_rank("excluded.guessed_by"),
+        );
+        let mut written: Vec<(i64, String)> = Vec::new();
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let mut sql = Sql::new(
+                self.backend,
+                "INSERT INTO lead_properties \
+                 (lead_id, name, value_type, text_value, number_value, json_value, updated_at, guessed_by) VALUES ",
+            );
+            for (i, row) in rows.by_ref().take(MAX_PARAMETERS / 8).enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind_list(row);
+            }
+            sql.push(&tail);
+            written.extend(sql.query_as::<(i64, String)>().fetch_all(&mut *tx).await?);
+        }
+
+        // city, country, timezone per lead; NULL keeps the column as it is.
+        let mut mirrored: BTreeMap<i64, [Option<String>; 3]> = BTreeMap::new();
+        for (lead, name) in written {
+            let column = match name.as_str() {
+                "$city" => 0,
+                "$country" => 1,
+                "$timezone" => 2,
+                _ => continue,
+            };
+            let value = guesses.get(&(lead, name.as_str())).map(|(g, _)| g.value.clone());
+            mirrored.entry(lead).or_default()[column] = value;
+        }
+        let mirrored: Vec<_> = mirrored.into_iter().collect();
+        for chunk in mirrored.chunks(MAX_PARAMETERS / 4) {
+            let mut sql = Sql::new(
+                self.backend,
+                "UPDATE leads SET city = COALESCE(v.column2, leads.city), \
+                 country = COALESCE(v.column3, leads.country), timezone = COALESCE(v.column4, leads.timezone) \
+                 FROM (VALUES ",
+            );
+            for (i, (lead, [city, country, zone])) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind_list([
+                    Value::from(*lead),
+                    Value::from(city.clone()),
+                    Value::from(country.clone()),
+                    Value::from(zone.clone()),
+                ]);
+            }
+            sql.push(") AS v WHERE leads.id = v.column1");
+            sql.query().execute(&mut *tx).await?;
         }
         Ok(())
     }
@@ -597,6 +710,13 @@ impl Store {
             other => other.map(|_| ()),
         }
     }
+}
+
+/// SQL for the rank of the guess named in `column` (NULL for a value that is no guess), from
+/// core's ranks: a guess is written over a stored one only when its rank is as high or higher.
+pub(in crate::store) fn guess_rank(column: &str) -> String {
+    let cases: String = GuessSource::ALL.iter().map(|s| format!(" WHEN '{}' THEN {}", s.as_str(), s.rank())).collect();
+    format!("(CASE {column}{cases} END)")
 }
 
 /// `UPDATE leads ... FROM (VALUES (id, last_seen, heartbeat, active, activity), ...)`: both
