@@ -541,7 +541,7 @@ fn json_writes_maps_as_plain_objects() {
         occurred_at: None,
     };
     assert_eq!(
-        leadcard::json::to_string(&event).unwrap(),
+        leadcard::browser::json::to_string(&event).unwrap(),
         r#"{"name":"Called","properties":{"duration":{"type":"number","value":12}}}"#
     );
 }
@@ -688,7 +688,7 @@ mod inbox {
 
     #[wasm_bindgen_test]
     fn idempotency_keys_are_fresh_and_pass_the_core_check() {
-        let (a, b) = (pending::new_key(), pending::new_key());
+        let (a, b) = (leadcard::browser::random_key(), leadcard::browser::random_key());
         assert_ne!(a, b);
         assert!(leadcard_core::inbox::check_message(Channel::Chat, "hi", None, &a).is_ok(), "{a}");
     }
@@ -701,12 +701,12 @@ mod inbox {
         let target = RwSignal::new(Target::Conversation { id: 901 });
         let mounted = mount_to(root.clone(), move || view! { <Composer target channel=Channel::Chat/> });
         type_into(&root, "textarea[name=body]", "Half-written answer");
-        assert_eq!(leadcard::storage::get("leadcard.draft.c901").as_deref(), Some("Half-written answer"));
+        assert_eq!(leadcard::browser::storage::get("leadcard.draft.c901").as_deref(), Some("Half-written answer"));
         target.set(Target::Conversation { id: 902 });
         settle().await;
         assert_eq!(find(&root, "textarea[name=body]").unchecked_into::<web_sys::HtmlTextAreaElement>().value(), "");
         drop(mounted);
-        assert_eq!(leadcard::storage::get("leadcard.draft.c901").as_deref(), Some("Half-written answer"));
+        assert_eq!(leadcard::browser::storage::get("leadcard.draft.c901").as_deref(), Some("Half-written answer"));
 
         let again = host();
         let _mounted = mount_to(again.clone(), move || {
@@ -765,11 +765,11 @@ mod inbox {
 
     #[wasm_bindgen_test]
     async fn a_send_stays_pending_through_network_failures_keeps_its_key_and_is_stored_once() {
-        leadcard::storage::remove(pending::STORAGE_KEY);
+        leadcard::browser::storage::remove(pending::STORAGE_KEY);
         pending::start();
         js(FAKE_FETCH);
         js("window.__mode = 'fail';");
-        let reply = leadcard::json::to_string(&sent(501, "Your parcel left today")).expect("json");
+        let reply = leadcard::browser::json::to_string(&sent(501, "Your parcel left today")).expect("json");
         js(&format!("window.__reply = {};", js_sys::JSON::stringify(&reply.into()).expect("quoted")));
 
         let root = host();
@@ -785,7 +785,7 @@ mod inbox {
         settle().await;
         assert_eq!(count(&root, "[data-testid=message][data-delivery=pending]"), 1);
         assert_eq!(find(&root, "textarea[name=body]").unchecked_into::<web_sys::HtmlTextAreaElement>().value(), "");
-        let stored = leadcard::storage::get(pending::STORAGE_KEY).expect("kept for a reload");
+        let stored = leadcard::browser::storage::get(pending::STORAGE_KEY).expect("kept for a reload");
         assert!(stored.contains("Your parcel left today"), "{stored}");
 
         // Back online: tried again at once (not after the back-off), with the same key.
@@ -800,14 +800,14 @@ mod inbox {
         assert_eq!(keys.len(), 3);
         assert!(keys.iter().all(|k| *k == keys[0]), "every attempt carries one key: {keys:?}");
         assert_eq!(count(&root, "[data-testid=message][data-delivery=pending]"), 0);
-        assert_eq!(leadcard::storage::get(pending::STORAGE_KEY), None);
+        assert_eq!(leadcard::browser::storage::get(pending::STORAGE_KEY), None);
         assert_eq!(pending::confirmed().get_untracked().map(|s| s.message.id), Some(501));
         js("window.fetch = window.__realFetch;");
     }
 
     #[wasm_bindgen_test]
     async fn a_refused_send_is_final_and_its_text_returns_to_the_composer_with_the_reason() {
-        leadcard::storage::remove(pending::STORAGE_KEY);
+        leadcard::browser::storage::remove(pending::STORAGE_KEY);
         drafts::clear(&drafts::conversation_key(8));
         pending::start();
         js(FAKE_FETCH);
@@ -827,7 +827,7 @@ mod inbox {
         assert_eq!(back, "Are you still there?");
         assert_eq!(count(&root, "[data-testid=message][data-delivery=failed]"), 1);
         assert_eq!(sent_keys().len(), 1, "a refusal is not retried");
-        assert_eq!(leadcard::storage::get(pending::STORAGE_KEY), None);
+        assert_eq!(leadcard::browser::storage::get(pending::STORAGE_KEY), None);
         js("window.fetch = window.__realFetch;");
     }
 }
