@@ -491,7 +491,10 @@ async fn transmit_detached(builder: RequestBuilder, body: &impl Serialize) -> Re
 
 async fn json<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
     let status = response.status();
-    body_value(response).await.and_then(|value| json::from_value(value).ok()).ok_or_else(|| ApiError::unreadable(status))
+    body_value(response)
+        .await
+        .and_then(|value| json::from_value(value).ok())
+        .ok_or_else(|| ApiError::unreadable(status))
 }
 
 async fn error_of(response: Response) -> ApiError {

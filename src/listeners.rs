@@ -8,10 +8,12 @@ use std::thread::LocalKey;
 
 use leptos::prelude::on_cleanup;
 
-/// The callbacks waiting for one kind of event.
+type Callback<E> = Rc<dyn Fn(&E)>;
+
+/// The callbacks waiting for one kind of event, each with the id it was registered under.
 pub struct Listeners<E: 'static> {
     next_id: Cell<u64>,
-    callbacks: RefCell<Vec<(u64, Rc<dyn Fn(&E)>)>>,
+    callbacks: RefCell<Vec<(u64, Callback<E>)>>,
 }
 
 impl<E: 'static> Listeners<E> {
@@ -22,7 +24,7 @@ impl<E: 'static> Listeners<E> {
     /// Calls every callback with `event`. A callback may register or drop callbacks meanwhile
     /// (a reload that replaces a component): those take effect from the next event.
     pub fn emit(&self, event: &E) {
-        let callbacks: Vec<Rc<dyn Fn(&E)>> = self.callbacks.borrow().iter().map(|(_, f)| f.clone()).collect();
+        let callbacks: Vec<Callback<E>> = self.callbacks.borrow().iter().map(|(_, f)| f.clone()).collect();
         for callback in callbacks {
             callback(event);
         }

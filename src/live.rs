@@ -16,8 +16,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 use web_sys::{EventSource, MessageEvent};
 
-use crate::components::clock::observe_server_now;
 use crate::browser::{self, json};
+use crate::components::clock::observe_server_now;
 use crate::listeners::{Listeners, listen};
 
 const STREAM: &str = "/api/v1/stream";

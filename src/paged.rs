@@ -28,6 +28,7 @@ pub trait Keyed {
 
 type PageFuture<T> = Pin<Box<dyn Future<Output = Result<Page<T>, ApiError>>>>;
 type Fetch<T> = Rc<dyn Fn(Option<String>) -> PageFuture<T>>;
+type Order<T> = fn(&T, &T) -> Ordering;
 
 pub struct Paged<T: Send + Sync + 'static> {
     pub items: RwSignal<Vec<T>>,
@@ -38,7 +39,7 @@ pub struct Paged<T: Send + Sync + 'static> {
     pub loaded: RwSignal<bool>,
     pub error: RwSignal<Option<ApiError>>,
     fetch: StoredValue<SendWrapper<Fetch<T>>>,
-    order: StoredValue<Option<fn(&T, &T) -> Ordering>>,
+    order: StoredValue<Option<Order<T>>>,
     /// Counts reloads; an answer for an earlier one is dropped.
     generation: StoredValue<u64>,
 }
@@ -72,7 +73,7 @@ impl<T: Keyed + Send + Sync + 'static> Paged<T> {
     }
 
     /// Keeps the items in this order (else in the order the pages bring them).
-    pub fn sorted_by(self, order: fn(&T, &T) -> Ordering) -> Self {
+    pub fn sorted_by(self, order: Order<T>) -> Self {
         self.order.set_value(Some(order));
         self
     }

@@ -16,8 +16,8 @@ use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{self, ApiError};
-use crate::drafts::{self, Draft};
 use crate::browser::{self, json, storage};
+use crate::drafts::{self, Draft};
 use crate::listeners::{Listeners, listen};
 
 /// Where pending sends are kept across reloads.
@@ -165,8 +165,14 @@ pub fn on_returned(f: impl Fn(&Returned) + 'static) {
     listen(&RETURNED, f);
 }
 
+/// Whether an earlier page left sends pending (the frame then starts the queue at once).
+pub fn left_over() -> bool {
+    storage::get(STORAGE_KEY).is_some()
+}
+
 /// Picks up what an earlier page left pending and retries it; retries at once whenever the
-/// browser comes back online. Runs once per page load.
+/// browser comes back online. Runs once per page load: when the frame finds sends left over, or
+/// with the first send.
 pub fn start() {
     if QUEUE.with(|q| q.started.replace(true)) {
         return;
@@ -187,6 +193,7 @@ pub fn start() {
 /// Hands a checked message (its key made with [`browser::random_key`]) to the queue: kept in `localStorage`
 /// first, then sent.
 pub fn enqueue(target: Target, message: CheckedMessage) -> PendingSend {
+    start();
     let CheckedMessage { body, subject, idempotency_key: key } = message;
     let send = PendingSend { key, target, body, subject, written_at: browser::now_ms() as i64, attempts: 0 };
     persist_with(send.clone());

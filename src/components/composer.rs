@@ -5,8 +5,8 @@
 use leadcard_core::inbox::{Channel, check_message};
 use leptos::prelude::*;
 
-use crate::components::lead_card::InlineError;
 use crate::browser;
+use crate::components::lead_card::InlineError;
 use crate::drafts::{self, Draft};
 use crate::pending::{self, Target};
 

@@ -52,7 +52,9 @@ fn Frame(operator: Operator) -> impl IntoView {
     let session = Session::expect();
     let live = Live::provide();
     // Sends a previous page left unconfirmed go out again.
-    pending::start();
+    if pending::left_over() {
+        leptos::task::spawn_local(resume_sends());
+    }
     // A successful sign-out disposes this frame (the guard above leaves for the sign-in page).
     let sign_out = Action::new_local(move |&(): &()| async move {
         match api::sign_out().await {
@@ -112,6 +114,13 @@ fn Frame(operator: Operator) -> impl IntoView {
             </main>
         </div>
     }
+}
+
+/// Starts the pending-send queue. In the release build the queue's code is a chunk of its own,
+/// fetched only when there is something to send: a page that writes nothing never loads it.
+#[cfg_attr(feature = "split", leptos::lazy)]
+async fn resume_sends() {
+    pending::start();
 }
 
 /// The Inbox link with the number of open conversations that have unread messages, kept current

@@ -11,12 +11,12 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_use::use_debounce_fn_with_arg;
 
 use crate::api::{self, ApiError, LeadQuery};
+use crate::browser::json;
 use crate::components::clock::use_now;
 use crate::components::error_notice::api_error_fallback;
 use crate::components::filter_builder::FilterBuilder;
 use crate::components::lead_table::LeadTable;
 use crate::paged::{Page, Paged};
-use crate::browser::json;
 use crate::paths;
 
 /// Typing pauses this long before the search runs.

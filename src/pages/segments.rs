@@ -8,9 +8,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{self, ApiError};
+use crate::browser::json;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::filter_builder::FilterBuilder;
-use crate::browser::json;
 use crate::paths;
 
 /// What the editor holds: a segment being changed, or a new one.

@@ -9,9 +9,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{self, ApiError};
+use crate::browser::json;
 use crate::components::error_notice::ErrorNotice;
 use crate::session::Session;
-use crate::browser::json;
 use crate::time;
 
 #[component]
@@ -56,7 +56,7 @@ fn EmailSettingsFields(settings: EmailSettingsBody, admin: Signal<bool>) -> impl
     let problem = RwSignal::new(None::<String>);
     let saved = RwSignal::new(false);
     let store = Action::new_local(move |body: &EmailSettingsBody| {
-        let body = body.clone();
+        let body = *body;
         async move {
             match api::set_email_settings(&body).await {
                 Ok(_) => {

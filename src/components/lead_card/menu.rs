@@ -22,18 +22,18 @@ pub fn CardMenu(id: i64) -> impl IntoView {
     let actions = Memo::new(move |_| state.card.with(|c| c.subscription.actions.clone()));
     // Runs a menu action; its answer (the card's subscription now) is shown at once.
     let email_action = Action::new_local(move |&confirmation: &bool| async move {
-            let answer = if confirmation { api::send_confirmation(id).await } else { api::unsubscribe(id).await };
-            match answer {
-                Ok(subscription) => {
-                    state.card.update(|c| c.subscription = subscription);
-                    state.show(Toast::Done(if confirmation {
-                        "Confirmation email queued.".to_owned()
-                    } else {
-                        "Unsubscribed from emails, on every card with this address.".to_owned()
-                    }));
-                }
-                Err(error) => state.show(Toast::Failed(error.message)),
+        let answer = if confirmation { api::send_confirmation(id).await } else { api::unsubscribe(id).await };
+        match answer {
+            Ok(subscription) => {
+                state.card.update(|c| c.subscription = subscription);
+                state.show(Toast::Done(if confirmation {
+                    "Confirmation email queued.".to_owned()
+                } else {
+                    "Unsubscribed from emails, on every card with this address.".to_owned()
+                }));
             }
+            Err(error) => state.show(Toast::Failed(error.message)),
+        }
     });
     let busy = email_action.pending();
     let run_email_action = move |confirmation: bool| {

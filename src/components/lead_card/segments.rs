@@ -48,7 +48,9 @@ pub fn CardSegments(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl
         let now = now.get();
         segments.with(|segments| match (segments, facts.get()) {
             (Some(Ok(segments)), Some(facts)) => {
-                Some(Ok(crate::browser::timing::measured("leadcard:segments", || matching_segments(segments, &facts, now))))
+                Some(Ok(crate::browser::timing::measured("leadcard:segments", || {
+                    matching_segments(segments, &facts, now)
+                })))
             }
             (Some(Err(error)), _) => Some(Err(error.clone())),
             _ => None,

@@ -152,7 +152,9 @@ pub fn InboxPage() -> impl IntoView {
     // The open conversation as the server last described it (the thread's header).
     let current = RwSignal::new(None::<Conversation>);
     let operators = LocalResource::new(api::operators);
-    let operators = Signal::derive(move || operators.with(|o| o.as_ref().and_then(|o| o.as_ref().ok()).cloned()).unwrap_or_default());
+    let operators = Signal::derive(move || {
+        operators.with(|o| o.as_ref().and_then(|o| o.as_ref().ok()).cloned()).unwrap_or_default()
+    });
     let card_open = RwSignal::new(!is_narrow());
     let now = use_now();
 
@@ -192,7 +194,9 @@ pub fn InboxPage() -> impl IntoView {
                     }
                 });
             }
-            LiveEvent::LeadRemoved { lead_id } => list.pages.items.update(|items| items.retain(|c| c.lead.id != *lead_id)),
+            LiveEvent::LeadRemoved { lead_id } => {
+                list.pages.items.update(|items| items.retain(|c| c.lead.id != *lead_id))
+            }
             LiveEvent::LeadChanged { .. } => {}
         });
         live.on_reset(move || list.pages.reload());

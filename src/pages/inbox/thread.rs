@@ -57,7 +57,13 @@ impl ThreadState {
             }
         })
         .sorted_by(|a, b| a.id.cmp(&b.id));
-        Self { id, messages, scroller: NodeRef::new(), newer_busy: StoredValue::new(false), newer_again: StoredValue::new(false) }
+        Self {
+            id,
+            messages,
+            scroller: NodeRef::new(),
+            newer_busy: StoredValue::new(false),
+            newer_again: StoredValue::new(false),
+        }
     }
 
     fn near_bottom(self) -> bool {
