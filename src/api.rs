@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::json;
+use crate::browser::json;
 
 const BASE: &str = "/api/v1";
 /// The code of [`ApiError::signed_out`]; the server never sends it.
@@ -118,13 +118,6 @@ pub struct LeadQuery {
     pub filter: Filter,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
-}
-
-impl LeadQuery {
-    /// The same search and filter, starting after `cursor`.
-    pub fn after(&self, cursor: String) -> Self {
-        Self { after: Some(cursor), ..self.clone() }
-    }
 }
 
 /// `POST /session`: signs in; the server sets the session cookie.
@@ -372,6 +365,17 @@ pub async fn conversations(query: &ConversationQuery) -> Result<ConversationPage
     call(builder).await
 }
 
+/// The number of open conversations with unread messages (the navigation's badge): the first
+/// page of one row, of which only the count is read.
+pub async fn unread_conversations() -> Result<u64, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Unread {
+        unread_conversations: u64,
+    }
+    let builder = request(Method::GET, "/conversations").query([("limit", "1")]);
+    call::<Unread>(builder).await.map(|page| page.unread_conversations)
+}
+
 /// `GET /leads/{id}/conversations`: every conversation of the lead, newest activity first.
 pub async fn lead_conversations(id: i64) -> Result<Vec<Conversation>, ApiError> {
     call(request(Method::GET, &format!("/leads/{id}/conversations"))).await
@@ -436,19 +440,40 @@ fn request(method: Method, path: &str) -> RequestBuilder {
     RequestBuilder::new(&format!("{BASE}{path}")).method(method).header("X-Requested-With", "leadcard")
 }
 
+// Only the thin ends are generic (a body to JSON text, a parsed answer to `T`): the requests
+// themselves are one copy of code for every route.
+
 async fn call<T: DeserializeOwned>(builder: RequestBuilder) -> Result<T, ApiError> {
-    json(send(builder, None::<&()>).await?).await
+    json(send_text(builder, None).await?).await
 }
 
 /// Sends a request and reads a refusal as the server's error.
-async fn send(builder: RequestBuilder, body: Option<&impl Serialize>) -> Result<Response, ApiError> {
-    let response = transmit(builder, body).await?;
+fn send(
+    builder: RequestBuilder,
+    body: Option<&impl Serialize>,
+) -> impl std::future::Future<Output = Result<Response, ApiError>> {
+    send_text(builder, body.map(body_text))
+}
+
+async fn send_text(builder: RequestBuilder, body: Option<Result<String, ApiError>>) -> Result<Response, ApiError> {
+    let response = transmit_text(builder, body).await?;
     if response.ok() { Ok(response) } else { Err(error_of(response).await) }
+}
+
+fn body_text(body: &impl Serialize) -> Result<String, ApiError> {
+    json::to_string(body).ok_or_else(ApiError::unreachable)
 }
 
 /// Sends a request and returns any answer; it is aborted when the component or resource that made
 /// it is cleaned up.
-async fn transmit(builder: RequestBuilder, body: Option<&impl Serialize>) -> Result<Response, ApiError> {
+fn transmit(
+    builder: RequestBuilder,
+    body: Option<&impl Serialize>,
+) -> impl std::future::Future<Output = Result<Response, ApiError>> {
+    transmit_text(builder, body.map(body_text))
+}
+
+async fn transmit_text(builder: RequestBuilder, body: Option<Result<String, ApiError>>) -> Result<Response, ApiError> {
     let controller = web_sys::AbortController::new().ok();
     let builder = builder.abort_signal(controller.as_ref().map(|c| c.signal()).as_ref());
     let controller = SendWrapper::new(controller);
@@ -458,10 +483,7 @@ async fn transmit(builder: RequestBuilder, body: Option<&impl Serialize>) -> Res
         }
     });
     let request = match body {
-        Some(body) => {
-            let text = json::to_string(body).ok_or_else(ApiError::unreachable)?;
-            builder.header("Content-Type", "application/json").body(text)
-        }
+        Some(text) => builder.header("Content-Type", "application/json").body(text?),
         None => builder.build(),
     }
     .map_err(|_| ApiError::unreachable())?;
@@ -470,14 +492,17 @@ async fn transmit(builder: RequestBuilder, body: Option<&impl Serialize>) -> Res
 
 /// Sends a JSON body and returns any answer, whoever is listening when it comes.
 async fn transmit_detached(builder: RequestBuilder, body: &impl Serialize) -> Result<Response, ApiError> {
-    let text = json::to_string(body).ok_or_else(ApiError::unreachable)?;
+    let text = body_text(body)?;
     let request = builder.header("Content-Type", "application/json").body(text).map_err(|_| ApiError::unreachable())?;
     request.send().await.map_err(|_| ApiError::unreachable())
 }
 
 async fn json<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
     let status = response.status();
-    read_body(response).await.ok_or_else(|| ApiError::unreadable(status))
+    body_value(response)
+        .await
+        .and_then(|value| json::from_value(value).ok())
+        .ok_or_else(|| ApiError::unreadable(status))
 }
 
 async fn error_of(response: Response) -> ApiError {
@@ -490,6 +515,11 @@ async fn error_of(response: Response) -> ApiError {
 
 /// The JSON body as `T`, parsed by the browser; `None` when it is not JSON or not a `T`.
 async fn read_body<T: DeserializeOwned>(response: Response) -> Option<T> {
+    json::from_value(body_value(response).await?).ok()
+}
+
+/// The JSON body, parsed by the browser; `None` when it is not JSON.
+async fn body_value(response: Response) -> Option<wasm_bindgen::JsValue> {
     let parsing = web_sys::Response::from(response).json().ok()?;
-    json::from_value(JsFuture::from(parsing).await.ok()?).ok()
+    JsFuture::from(parsing).await.ok()
 }

@@ -3,7 +3,7 @@
 
 use leadcard_core::inbox::Channel;
 
-use crate::storage;
+use crate::browser::storage;
 
 /// What the operator typed and has not sent yet.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

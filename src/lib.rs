@@ -1,18 +1,18 @@
 //! leadcard's browser app: the operators' console (Leptos CSR), its routes and its pages.
 
 pub mod api;
+pub mod browser;
 pub mod components;
 pub mod drafts;
-pub mod json;
+pub mod listeners;
 pub mod live;
+pub mod paged;
 pub mod pages;
 pub mod paths;
 pub mod pending;
 pub mod session;
-pub mod storage;
 pub mod styles;
 pub mod time;
-pub mod timing;
 
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};

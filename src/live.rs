@@ -16,23 +16,27 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 use web_sys::{EventSource, MessageEvent};
 
+use crate::browser::{self, json};
 use crate::components::clock::observe_server_now;
-use crate::json;
+use crate::listeners::{Listeners, listen};
 
 const STREAM: &str = "/api/v1/stream";
 const REOPEN_AFTER: Duration = Duration::from_secs(3);
 /// Messages within this long of opening may be a replay of older ones.
 const REPLAY_MS: f64 = 1_500.0;
 
-/// The live connection of this page.
+/// The live connection of this page. Messages and resets go to the callbacks registered with
+/// [`Live::on_message`] and [`Live::on_reset`].
 #[derive(Clone, Copy)]
 pub struct Live {
-    /// The last message received.
-    pub latest: RwSignal<Option<LiveMessage>>,
-    /// Counts `reset`s: the page was too far behind and reloads what it shows.
-    pub resets: RwSignal<u64>,
     /// Whether the stream is open now.
     pub connected: RwSignal<bool>,
+}
+
+thread_local! {
+    static MESSAGES: Listeners<LiveEvent> = const { Listeners::new() };
+    /// A `reset`: the page was too far behind and reloads what it shows.
+    static RESETS: Listeners<()> = const { Listeners::new() };
 }
 
 struct Connection {
@@ -46,7 +50,7 @@ struct Connection {
 impl Live {
     /// Opens the stream for the components below; it closes with the owner.
     pub fn provide() -> Self {
-        let live = Live { latest: RwSignal::new(None), resets: RwSignal::new(0), connected: RwSignal::new(false) };
+        let live = Live { connected: RwSignal::new(false) };
         provide_context(live);
         let connection: StoredValue<Option<SendWrapper<Connection>>> = StoredValue::new(None);
         let last_id = Rc::new(Cell::new(None::<i64>));
@@ -63,26 +67,14 @@ impl Live {
         use_context()
     }
 
-    /// Calls `f` with each message received from now on (not the ones before this call).
+    /// Calls `f` with each message received from now on, while the calling component lives.
     pub fn on_message(self, f: impl Fn(&LiveEvent) + 'static) {
-        let from = self.latest.with_untracked(|m| m.as_ref().map_or(i64::MIN, |m| m.id));
-        Effect::new(move |_| {
-            self.latest.with(|message| {
-                if let Some(message) = message.as_ref().filter(|m| m.id > from) {
-                    f(&message.event);
-                }
-            })
-        });
+        listen(&MESSAGES, f);
     }
 
-    /// Calls `f` after each `reset` from now on.
+    /// Calls `f` after each `reset` from now on, while the calling component lives.
     pub fn on_reset(self, f: impl Fn() + 'static) {
-        let from = self.resets.get_untracked();
-        Effect::new(move |_| {
-            if self.resets.get() > from {
-                f();
-            }
-        });
+        listen(&RESETS, move |_: &()| f());
     }
 }
 
@@ -97,17 +89,16 @@ fn open(live: Live, connection: StoredValue<Option<SendWrapper<Connection>>>, la
     let opened = opened_at.clone();
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
         let Some(text) = event.data().as_string() else { return };
-        let Ok(value) = js_sys::JSON::parse(&text) else { return };
-        if let Ok(message) = json::from_value::<LiveMessage>(value) {
+        if let Ok(message) = json::from_str::<LiveMessage>(&text) {
             seen.set(Some(message.id));
             // Messages sent on connecting may be old; later ones were published just now, so
             // their time is the server's clock.
-            if js_sys::Date::now() - opened.get() > REPLAY_MS
+            if browser::now_ms() - opened.get() > REPLAY_MS
                 && let Some(at) = DateTime::from_timestamp_millis(message.at)
             {
                 observe_server_now(at);
             }
-            live.latest.try_set(Some(message));
+            MESSAGES.with(|listeners| listeners.emit(&message.event));
         }
     });
     let seen = last_id.clone();
@@ -115,15 +106,15 @@ fn open(live: Live, connection: StoredValue<Option<SendWrapper<Connection>>>, la
         if let Ok(id) = event.last_event_id().parse::<i64>() {
             seen.set(Some(id));
         }
-        live.resets.try_update(|n| *n += 1);
+        RESETS.with(|listeners| listeners.emit(&()));
     });
     let on_open = Closure::<dyn Fn(web_sys::Event)>::new(move |_| {
-        opened_at.set(js_sys::Date::now());
-        live.connected.try_set(true);
+        opened_at.set(browser::now_ms());
+        live.connected.set(true);
     });
     let reopen_from = last_id.clone();
     let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |event: web_sys::Event| {
-        live.connected.try_set(false);
+        live.connected.set(false);
         let closed = event
             .target()
             .and_then(|t| t.dyn_into::<EventSource>().ok())

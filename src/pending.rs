@@ -14,12 +14,11 @@ use leadcard_core::inbox::{Channel, CheckedMessage, NewMessage, SendMessage, Sen
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsCast;
-use wasm_bindgen::prelude::Closure;
 
 use crate::api::{self, ApiError};
+use crate::browser::{self, json, storage};
 use crate::drafts::{self, Draft};
-use crate::{json, storage};
+use crate::listeners::{Listeners, listen};
 
 /// Where pending sends are kept across reloads.
 pub const STORAGE_KEY: &str = "leadcard.pending";
@@ -92,8 +91,7 @@ pub fn verdict(status: u16) -> Verdict {
 
 /// The pending sends of a `leadcard.pending` text; anything unreadable is dropped.
 pub fn parse_stored(text: Option<&str>) -> Vec<PendingSend> {
-    let Some(value) = text.and_then(|t| js_sys::JSON::parse(t).ok()) else { return Vec::new() };
-    json::from_value(value).unwrap_or_default()
+    text.and_then(|text| json::from_str(text).ok()).unwrap_or_default()
 }
 
 /// `list` with `send` in it (replacing the one with its key), in the order written.
@@ -115,31 +113,6 @@ pub fn next_for(list: &[PendingSend], target: Target) -> Option<&PendingSend> {
     list.iter().filter(|s| s.target == target).min_by_key(|s| s.written_at)
 }
 
-/// A fresh idempotency key (a random UUID; `crypto.randomUUID` needs a secure context, so
-/// without one the key comes from `crypto.getRandomValues`).
-pub fn new_key() -> String {
-    use js_sys::{Function, Reflect, Uint8Array};
-    let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).ok();
-    let uuid = crypto.as_ref().and_then(|crypto| {
-        let f = Reflect::get(crypto, &"randomUUID".into()).ok()?.dyn_into::<Function>().ok()?;
-        f.call0(crypto).ok()?.as_string()
-    });
-    if let Some(uuid) = uuid {
-        return uuid;
-    }
-    let bytes = Uint8Array::new_with_length(16);
-    let filled = crypto.as_ref().and_then(|crypto| {
-        let f = Reflect::get(crypto, &"getRandomValues".into()).ok()?.dyn_into::<Function>().ok()?;
-        f.call1(crypto, &bytes).ok()
-    });
-    if filled.is_none() {
-        for i in 0..16 {
-            bytes.set_index(i, (js_sys::Math::random() * 256.0) as u8);
-        }
-    }
-    bytes.to_vec().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A pending send as the page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
@@ -151,8 +124,6 @@ pub struct Item {
 /// A refused message given back to its composer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Returned {
-    /// Counts refusals, so the same text refused twice is two events.
-    pub number: u64,
     pub target: Target,
     pub draft: Draft,
     pub reason: String,
@@ -160,8 +131,6 @@ pub struct Returned {
 
 struct Queue {
     items: ArcRwSignal<Vec<Item>>,
-    confirmed: ArcRwSignal<Option<Sent>>,
-    returned: ArcRwSignal<Option<Returned>>,
     /// Targets with an attempt on the way.
     in_flight: RefCell<HashSet<Target>>,
     /// Counts the timers of each target, so a retry replaced by an earlier one does nothing.
@@ -172,12 +141,12 @@ struct Queue {
 thread_local! {
     static QUEUE: Queue = Queue {
         items: ArcRwSignal::new(Vec::new()),
-        confirmed: ArcRwSignal::new(None),
-        returned: ArcRwSignal::new(None),
         in_flight: RefCell::new(HashSet::new()),
         timers: RefCell::new(HashMap::new()),
         started: RefCell::new(false),
     };
+    static CONFIRMED: Listeners<Sent> = const { Listeners::new() };
+    static RETURNED: Listeners<Returned> = const { Listeners::new() };
 }
 
 /// Every pending (and refused, until dismissed) send of this page.
@@ -185,18 +154,25 @@ pub fn items() -> ArcRwSignal<Vec<Item>> {
     QUEUE.with(|q| q.items.clone())
 }
 
-/// The last send the server confirmed.
-pub fn confirmed() -> ArcRwSignal<Option<Sent>> {
-    QUEUE.with(|q| q.confirmed.clone())
+/// Calls `f` with each send the server confirms from now on, while the calling component lives.
+pub fn on_confirmed(f: impl Fn(&Sent) + 'static) {
+    listen(&CONFIRMED, f);
 }
 
-/// The last message refused and given back to its composer.
-pub fn returned() -> ArcRwSignal<Option<Returned>> {
-    QUEUE.with(|q| q.returned.clone())
+/// Calls `f` with each message refused and given back to its composer from now on, while the
+/// calling component lives.
+pub fn on_returned(f: impl Fn(&Returned) + 'static) {
+    listen(&RETURNED, f);
+}
+
+/// Whether an earlier page left sends pending (the frame then starts the queue at once).
+pub fn left_over() -> bool {
+    storage::get(STORAGE_KEY).is_some()
 }
 
 /// Picks up what an earlier page left pending and retries it; retries at once whenever the
-/// browser comes back online. Runs once per page load.
+/// browser comes back online. Runs once per page load: when the frame finds sends left over, or
+/// with the first send.
 pub fn start() {
     if QUEUE.with(|q| q.started.replace(true)) {
         return;
@@ -210,20 +186,16 @@ pub fn start() {
             }
         }
     });
-    if let Some(window) = web_sys::window() {
-        let on_online = Closure::<dyn Fn()>::new(retry_now);
-        let _ = window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
-        // Listens for as long as the page lives.
-        on_online.forget();
-    }
+    browser::on_online(retry_now);
     retry_now();
 }
 
-/// Hands a checked message (its key made with [`new_key`]) to the queue: kept in `localStorage`
+/// Hands a checked message (its key made with [`browser::random_key`]) to the queue: kept in `localStorage`
 /// first, then sent.
 pub fn enqueue(target: Target, message: CheckedMessage) -> PendingSend {
+    start();
     let CheckedMessage { body, subject, idempotency_key: key } = message;
-    let send = PendingSend { key, target, body, subject, written_at: js_sys::Date::now() as i64, attempts: 0 };
+    let send = PendingSend { key, target, body, subject, written_at: browser::now_ms() as i64, attempts: 0 };
     persist_with(send.clone());
     items().update(|items| items.push(Item { send: send.clone(), refused: None }));
     attempt(target);
@@ -268,7 +240,7 @@ fn attempt(target: Target) {
             (_, Ok(sent)) => {
                 persist_without(&send.key);
                 items().update(|items| items.retain(|i| i.send.key != send.key));
-                confirmed().set(Some(sent));
+                CONFIRMED.with(|listeners| listeners.emit(&sent));
                 attempt(target);
             }
             (Verdict::Final, Err(error)) => {
@@ -309,8 +281,7 @@ fn refuse(send: &PendingSend, error: ApiError) {
             item.refused = Some(error.message.clone());
         }
     });
-    let number = returned().with_untracked(|r| r.as_ref().map_or(0, |r| r.number)) + 1;
-    returned().set(Some(Returned { number, target: send.target, draft, reason: error.message }));
+    RETURNED.with(|listeners| listeners.emit(&Returned { target: send.target, draft, reason: error.message }));
 }
 
 fn schedule(target: Target, pause: Duration) {

@@ -556,12 +556,111 @@ fn json_writes_maps_as_plain_objects() {
         occurred_at: None,
     };
     assert_eq!(
-        leadcard::json::to_string(&event).unwrap(),
+        leadcard::browser::json::to_string(&event).unwrap(),
         r#"{"name":"Called","properties":{"duration":{"type":"number","value":12}}}"#
     );
 }
 
 // ---- Inbox and communications (issue 7) ------------------------------------------------------
+
+/// The data layer: one keyset list for every "load more" list, and events delivered to callbacks.
+mod data_layer {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use leadcard::api::ApiError;
+    use leadcard::listeners::{Listeners, listen};
+    use leadcard::paged::{Keyed, Page, Paged};
+    use leptos::prelude::Owner;
+
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq)]
+    struct Item(i64);
+
+    impl Keyed for Item {
+        fn key(&self) -> i64 {
+            self.0
+        }
+    }
+
+    /// Pages of `size` items counting down from `top` (newest first), by a cursor of the last id.
+    fn pages(top: i64, size: i64) -> impl Fn(Option<String>) -> std::future::Ready<Result<Page<Item>, ApiError>> {
+        move |after: Option<String>| {
+            let start = after.map_or(top, |a| a.parse::<i64>().expect("cursor") - 1);
+            let items: Vec<Item> = (0..size).map(|i| Item(start - i)).filter(|i| i.0 > 0).collect();
+            let next = items.last().filter(|last| last.0 > 1).map(|last| last.0.to_string());
+            std::future::ready(Ok(Page { items, next }))
+        }
+    }
+
+    fn ids(list: Paged<Item>) -> Vec<i64> {
+        list.items.with_untracked(|items| items.iter().map(|i| i.0).collect())
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_paged_list_loads_pages_in_order_keeps_each_item_once_and_ends() {
+        let owner = Owner::new();
+        owner.set();
+        let list = Paged::new(pages(5, 2)).sorted_by(|a, b| b.0.cmp(&a.0));
+        assert!(list.load_first().await);
+        assert_eq!(ids(list), vec![5, 4]);
+        assert!(list.fetch_more().await);
+        assert_eq!(ids(list), vec![5, 4, 3, 2]);
+        // An item that came meanwhile and one already shown: each once, in order.
+        list.merge(vec![Item(6), Item(4)]);
+        assert_eq!(ids(list), vec![6, 5, 4, 3, 2]);
+        assert!(list.fetch_more().await);
+        assert_eq!(ids(list), vec![6, 5, 4, 3, 2, 1]);
+        assert_eq!(list.next.get_untracked(), None);
+        assert!(!list.fetch_more().await, "no page after the last");
+        assert!(list.loaded.get_untracked() && !list.loading.get_untracked());
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_reload_drops_the_answers_of_the_loads_before_it() {
+        let owner = Owner::new();
+        owner.set();
+        let calls = Rc::new(RefCell::new(0));
+        let counted = calls.clone();
+        let list = Paged::new(move |_after: Option<String>| {
+            *counted.borrow_mut() += 1;
+            let first = *counted.borrow() == 1;
+            async move {
+                if first {
+                    // The first answer comes late, after the reload's.
+                    super::settle().await;
+                    Ok(Page { items: vec![Item(1)], next: None })
+                } else {
+                    Ok(Page { items: vec![Item(2)], next: Some("2".to_owned()) })
+                }
+            }
+        });
+        let (late, fresh) = futures::join!(list.load_first(), list.load_first());
+        assert!(!late && fresh);
+        assert_eq!(ids(list), vec![2]);
+        assert_eq!(list.next.get_untracked().as_deref(), Some("2"));
+        assert_eq!(*calls.borrow(), 2);
+    }
+
+    #[wasm_bindgen_test]
+    fn a_callback_hears_each_event_until_its_component_is_gone() {
+        thread_local! {
+            static EVENTS: Listeners<u32> = const { Listeners::new() };
+        }
+        let heard = Rc::new(RefCell::new(Vec::new()));
+        let owner = Owner::new();
+        owner.with(|| {
+            let heard = heard.clone();
+            listen(&EVENTS, move |n: &u32| heard.borrow_mut().push(*n));
+        });
+        EVENTS.with(|e| e.emit(&1));
+        EVENTS.with(|e| e.emit(&2));
+        owner.cleanup();
+        EVENTS.with(|e| e.emit(&3));
+        assert_eq!(*heard.borrow(), vec![1, 2]);
+    }
+}
 
 mod inbox {
     use leadcard::components::composer::Composer;
@@ -703,7 +802,7 @@ mod inbox {
 
     #[wasm_bindgen_test]
     fn idempotency_keys_are_fresh_and_pass_the_core_check() {
-        let (a, b) = (pending::new_key(), pending::new_key());
+        let (a, b) = (leadcard::browser::random_key(), leadcard::browser::random_key());
         assert_ne!(a, b);
         assert!(leadcard_core::inbox::check_message(Channel::Chat, "hi", None, &a).is_ok(), "{a}");
     }
@@ -716,12 +815,12 @@ mod inbox {
         let target = RwSignal::new(Target::Conversation { id: 901 });
         let mounted = mount_to(root.clone(), move || view! { <Composer target channel=Channel::Chat/> });
         type_into(&root, "textarea[name=body]", "Half-written answer");
-        assert_eq!(leadcard::storage::get("leadcard.draft.c901").as_deref(), Some("Half-written answer"));
+        assert_eq!(leadcard::browser::storage::get("leadcard.draft.c901").as_deref(), Some("Half-written answer"));
         target.set(Target::Conversation { id: 902 });
         settle().await;
         assert_eq!(find(&root, "textarea[name=body]").unchecked_into::<web_sys::HtmlTextAreaElement>().value(), "");
         drop(mounted);
-        assert_eq!(leadcard::storage::get("leadcard.draft.c901").as_deref(), Some("Half-written answer"));
+        assert_eq!(leadcard::browser::storage::get("leadcard.draft.c901").as_deref(), Some("Half-written answer"));
 
         let again = host();
         let _mounted = mount_to(again.clone(), move || {
@@ -780,15 +879,18 @@ mod inbox {
 
     #[wasm_bindgen_test]
     async fn a_send_stays_pending_through_network_failures_keeps_its_key_and_is_stored_once() {
-        leadcard::storage::remove(pending::STORAGE_KEY);
+        leadcard::browser::storage::remove(pending::STORAGE_KEY);
         pending::start();
         js(FAKE_FETCH);
         js("window.__mode = 'fail';");
-        let reply = leadcard::json::to_string(&sent(501, "Your parcel left today")).expect("json");
+        let reply = leadcard::browser::json::to_string(&sent(501, "Your parcel left today")).expect("json");
         js(&format!("window.__reply = {};", js_sys::JSON::stringify(&reply.into()).expect("quoted")));
 
         let root = host();
+        let confirmed = Arc::new(Mutex::new(Vec::new()));
+        let heard = confirmed.clone();
         let _mounted = mount_to(root.clone(), move || {
+            pending::on_confirmed(move |sent| heard.lock().expect("listener").push(sent.message.id));
             view! {
                 <ol><leadcard::components::message::PendingMessages target=Target::Conversation { id: 7 }/></ol>
                 <Composer target=Target::Conversation { id: 7 } channel=Channel::Chat/>
@@ -800,7 +902,7 @@ mod inbox {
         settle().await;
         assert_eq!(count(&root, "[data-testid=message][data-delivery=pending]"), 1);
         assert_eq!(find(&root, "textarea[name=body]").unchecked_into::<web_sys::HtmlTextAreaElement>().value(), "");
-        let stored = leadcard::storage::get(pending::STORAGE_KEY).expect("kept for a reload");
+        let stored = leadcard::browser::storage::get(pending::STORAGE_KEY).expect("kept for a reload");
         assert!(stored.contains("Your parcel left today"), "{stored}");
 
         // Back online: tried again at once (not after the back-off), with the same key.
@@ -815,14 +917,14 @@ mod inbox {
         assert_eq!(keys.len(), 3);
         assert!(keys.iter().all(|k| *k == keys[0]), "every attempt carries one key: {keys:?}");
         assert_eq!(count(&root, "[data-testid=message][data-delivery=pending]"), 0);
-        assert_eq!(leadcard::storage::get(pending::STORAGE_KEY), None);
-        assert_eq!(pending::confirmed().get_untracked().map(|s| s.message.id), Some(501));
+        assert_eq!(leadcard::browser::storage::get(pending::STORAGE_KEY), None);
+        assert_eq!(*confirmed.lock().expect("listener"), vec![501], "the confirmation reaches its listener once");
         js("window.fetch = window.__realFetch;");
     }
 
     #[wasm_bindgen_test]
     async fn a_refused_send_is_final_and_its_text_returns_to_the_composer_with_the_reason() {
-        leadcard::storage::remove(pending::STORAGE_KEY);
+        leadcard::browser::storage::remove(pending::STORAGE_KEY);
         drafts::clear(&drafts::conversation_key(8));
         pending::start();
         js(FAKE_FETCH);
@@ -842,7 +944,7 @@ mod inbox {
         assert_eq!(back, "Are you still there?");
         assert_eq!(count(&root, "[data-testid=message][data-delivery=failed]"), 1);
         assert_eq!(sent_keys().len(), 1, "a refusal is not retried");
-        assert_eq!(leadcard::storage::get(pending::STORAGE_KEY), None);
+        assert_eq!(leadcard::browser::storage::get(pending::STORAGE_KEY), None);
         js("window.fetch = window.__realFetch;");
     }
 }

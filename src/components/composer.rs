@@ -5,6 +5,7 @@
 use leadcard_core::inbox::{Channel, check_message};
 use leptos::prelude::*;
 
+use crate::browser;
 use crate::components::lead_card::InlineError;
 use crate::drafts::{self, Draft};
 use crate::pending::{self, Target};
@@ -33,16 +34,10 @@ pub fn Composer(
         }
     });
     // A message the server refused comes back here, with the reason.
-    let returned = pending::returned();
-    let before = returned.get_untracked();
-    Effect::new(move |_| {
-        let returned = returned.get();
-        if returned == before {
-            return;
-        }
-        if let Some(returned) = returned.filter(|r| r.target == target.get_untracked()) {
+    pending::on_returned(move |returned| {
+        if returned.target == target.get_untracked() {
             draft.set(drafts::load(&key.get_untracked()));
-            problem.set(Some(returned.reason));
+            problem.set(Some(returned.reason.clone()));
         }
     });
     let edit = move |change: &dyn Fn(&mut Draft)| {
@@ -57,7 +52,7 @@ pub fn Composer(
         let channel = channel.get_untracked();
         let Draft { body, subject } = draft.get_untracked();
         let subject = (channel == Channel::Email).then_some(subject);
-        match check_message(channel, &body, subject.as_deref(), &pending::new_key()) {
+        match check_message(channel, &body, subject.as_deref(), &browser::random_key()) {
             Ok(checked) => {
                 pending::enqueue(target.get_untracked(), checked);
                 draft.set(Draft::default());

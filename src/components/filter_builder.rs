@@ -274,16 +274,18 @@ pub fn FilterBuilder(
                 </label>
             </Show>
             <For each=move || rows.get() key=|row| row.key let:row>
-                <ConditionRow
-                    row
-                    nested=false
-                    joiner=Signal::derive(move || mode.get())
-                    index=Signal::derive(move || index_of(row.key).unwrap_or_default())
-                    error=Signal::derive(move || {
-                        error.get().filter(|e| e.index.is_some() && e.index == index_of(row.key)).map(|e| e.message)
-                    })
-                    on_remove=Callback::new(move |()| remove(row.key))
-                />
+                {
+                    let shown = TopRow {
+                        row,
+                        joiner: Signal::derive(move || mode.get()),
+                        index: Signal::derive(move || index_of(row.key).unwrap_or_default()),
+                        error: Signal::derive(move || {
+                            error.get().filter(|e| e.index.is_some() && e.index == index_of(row.key)).map(|e| e.message)
+                        }),
+                        on_remove: Callback::new(move |()| remove(row.key)),
+                    };
+                    view! { <Suspense>{move || Suspend::new(condition_editor(shown))}</Suspense> }
+                }
             </For>
             {move || misplaced_error().map(|message| view! {
                 <p class="filter-builder__error" role="alert" data-testid="filter-error">{message}</p>
@@ -299,6 +301,24 @@ pub fn FilterBuilder(
             </div>
         </form>
     }
+}
+
+/// A condition of the filter itself (not inside a group), as the builder places it.
+#[derive(Clone, Copy)]
+struct TopRow {
+    row: Row,
+    joiner: Signal<Match>,
+    index: Signal<usize>,
+    error: Signal<Option<String>>,
+    on_remove: Callback<()>,
+}
+
+/// The editor of one condition. In the release build it is a wasm chunk of its own, fetched when
+/// the first condition shows: the Leads Database and Segments open without it.
+#[cfg_attr(feature = "split", leptos::lazy)]
+async fn condition_editor(top: TopRow) -> AnyView {
+    let TopRow { row, joiner, index, error, on_remove } = top;
+    view! { <ConditionRow row nested=false joiner index error on_remove/> }.into_any()
 }
 
 #[component]

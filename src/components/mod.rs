@@ -2,7 +2,6 @@
 //! message composer and thread entries, and small shared pieces. None of them knows a page.
 
 pub mod avatar;
-pub mod clipboard;
 pub mod clock;
 pub mod composer;
 pub mod error_notice;

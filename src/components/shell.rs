@@ -4,12 +4,11 @@
 use leadcard_core::LiveEvent;
 use leadcard_core::wire::Operator;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::components::{A, Outlet, Redirect};
 use leptos_use::use_debounce_fn;
 
-use crate::api::{self, ApiError, ConversationQuery};
+use crate::api::{self, ApiError};
 use crate::components::avatar::{Avatar, AvatarSize};
 use crate::components::error_notice::{ErrorNotice, SignInAgain};
 use crate::live::Live;
@@ -53,24 +52,26 @@ fn Frame(operator: Operator) -> impl IntoView {
     let session = Session::expect();
     let live = Live::provide();
     // Sends a previous page left unconfirmed go out again.
-    pending::start();
-    let signing_out = RwSignal::new(false);
-    let sign_out_error = RwSignal::new(None::<String>);
-    // Not an Action: a successful sign-out disposes this frame (the guard above leaves for the
-    // sign-in page), and an Action would then update its own, disposed, signals.
-    let sign_out = move |_| {
-        signing_out.set(true);
-        sign_out_error.set(None);
-        spawn_local(async move {
-            match api::sign_out().await {
-                Err(error) if !error.is_unauthenticated() => {
-                    signing_out.set(false);
-                    sign_out_error.set(Some(error.message));
-                }
-                _ => session.signed_out(),
+    if pending::left_over() {
+        leptos::task::spawn_local(resume_sends());
+    }
+    // A successful sign-out disposes this frame (the guard above leaves for the sign-in page).
+    let sign_out = Action::new_local(move |&(): &()| async move {
+        match api::sign_out().await {
+            Err(error) if !error.is_unauthenticated() => Err(error.message),
+            _ => {
+                session.signed_out();
+                Ok(())
             }
-        });
-    };
+        }
+    });
+    let signing_out = sign_out.pending();
+    let sign_out_error = Memo::new(move |_| {
+        if signing_out.get() {
+            return None;
+        }
+        sign_out.value().with(|answer| answer.as_ref().and_then(|r| r.as_ref().err()).cloned())
+    });
     view! {
         <div class="app">
             <header class="app-nav">
@@ -99,7 +100,9 @@ fn Frame(operator: Operator) -> impl IntoView {
                         class="button button--ghost"
                         data-testid="sign-out"
                         disabled=signing_out
-                        on:click=sign_out
+                        on:click=move |_| {
+                            sign_out.dispatch(());
+                        }
                     >
                         "Sign out"
                     </button>
@@ -113,28 +116,28 @@ fn Frame(operator: Operator) -> impl IntoView {
     }
 }
 
+/// Starts the pending-send queue. In the release build the queue's code is a chunk of its own,
+/// fetched only when there is something to send: a page that writes nothing never loads it.
+#[cfg_attr(feature = "split", leptos::lazy)]
+async fn resume_sends() {
+    pending::start();
+}
+
 /// The Inbox link with the number of open conversations that have unread messages, kept current
 /// as conversations change.
 #[component]
 fn InboxLink(live: Live) -> impl IntoView {
-    let unread = RwSignal::new(0_u64);
-    let fetch = move || {
-        spawn_local(async move {
-            let query = ConversationQuery { limit: Some(1), ..Default::default() };
-            if let Ok(page) = api::conversations(&query).await {
-                unread.try_set(page.unread_conversations);
-            }
-        })
-    };
-    fetch();
+    let count = LocalResource::new(api::unread_conversations);
+    // Kept while a new count is on its way; none until the first.
+    let unread = Signal::derive(move || count.with(|c| c.as_ref().and_then(|c| c.as_ref().ok()).copied()).unwrap_or(0));
     // Changes come in bursts (a message, then its read mark): count once after them.
-    let refetch = use_debounce_fn(fetch, 300.0);
+    let refetch = use_debounce_fn(move || count.refetch(), 300.0);
     live.on_message(move |event| {
         if matches!(event, LiveEvent::ConversationChanged { .. }) {
             refetch();
         }
     });
-    live.on_reset(fetch);
+    live.on_reset(move || count.refetch());
     view! {
         <A href=paths::INBOX>
             "Inbox"

@@ -7,17 +7,18 @@ use futures::future::join;
 use leadcard_core::filter::Filter;
 use leadcard_core::wire::{LeadPage, Total};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_use::use_debounce_fn_with_arg;
 
 use crate::api::{self, ApiError, LeadQuery};
+use crate::browser::json;
 use crate::components::clock::use_now;
 use crate::components::error_notice::api_error_fallback;
 use crate::components::filter_builder::FilterBuilder;
 use crate::components::lead_table::LeadTable;
-use crate::{json, paths};
+use crate::paged::{Page, Paged};
+use crate::paths;
 
 /// Typing pauses this long before the search runs.
 const SEARCH_DEBOUNCE_MS: f64 = 300.0;
@@ -146,42 +147,27 @@ fn LeadsResults(query: LeadQuery, page: LeadPage, total: Signal<String>, now: Si
         .into_any();
     }
 
-    let rows = RwSignal::new(items);
-    let next = RwSignal::new(next);
-    let loading = RwSignal::new(false);
-    let failure = RwSignal::new(None::<ApiError>);
+    // A new search makes a new list: a page still on its way for the old one lands nowhere.
     let query = StoredValue::new(query);
-    // Not an Action: a new search replaces this component while a page may be on its way, and
-    // then the late page must land nowhere (updates of disposed signals are ignored).
-    let fetch_next = move || {
-        let Some(after) = next.get_untracked() else { return };
-        if loading.get_untracked() {
-            return;
+    let results = Paged::new(move |after: Option<String>| {
+        let query = query.with_value(|query| LeadQuery { after, ..query.clone() });
+        async move {
+            let page = api::leads(query).await?;
+            Ok(Page { items: page.items, next: page.next })
         }
-        loading.set(true);
-        failure.set(None);
-        let query = query.with_value(|query| query.after(after));
-        spawn_local(async move {
-            match api::leads(query).await {
-                Ok(page) => {
-                    rows.update(|rows| rows.extend(page.items));
-                    next.set(page.next);
-                }
-                Err(error) => failure.set(Some(error)),
-            }
-            loading.set(false);
-        });
-    };
+    })
+    .seed(Page { items, next });
+    let fetch_next = move || results.load_more();
     // After a failure, more pages come only when the operator asks again.
     let on_near_end = move || {
-        if failure.with_untracked(Option::is_none) {
+        if results.error.with_untracked(Option::is_none) {
             fetch_next();
         }
     };
     let footer = move || {
-        if loading.get() {
+        if results.loading.get() {
             view! { <p class="lead-table__footer" aria-busy="true">"Loading more…"</p> }.into_any()
-        } else if let Some(error) = failure.get() {
+        } else if let Some(error) = results.error.get() {
             view! {
                 <p class="lead-table__footer lead-table__footer--error" role="alert">
                     {error.message}
@@ -192,7 +178,7 @@ fn LeadsResults(query: LeadQuery, page: LeadPage, total: Signal<String>, now: Si
                 </p>
             }
             .into_any()
-        } else if next.with(Option::is_none) {
+        } else if results.next.with(Option::is_none) {
             view! { <p class="lead-table__footer">"End of the list"</p> }.into_any()
         } else {
             ().into_any()
@@ -201,7 +187,7 @@ fn LeadsResults(query: LeadQuery, page: LeadPage, total: Signal<String>, now: Si
 
     view! {
         <p class="leads__total" data-testid="leads-total">{total}</p>
-        <LeadTable rows now on_near_end=Callback::new(move |()| on_near_end())>
+        <LeadTable rows=results.items now on_near_end=Callback::new(move |()| on_near_end())>
             {footer}
         </LeadTable>
     }

@@ -5,13 +5,13 @@
 use leadcard_core::filter::Filter;
 use leadcard_core::segment::{NewSegment, Segment, SegmentCount, check_segment_name};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{self, ApiError};
+use crate::browser::json;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::filter_builder::FilterBuilder;
-use crate::{json, paths};
+use crate::paths;
 
 /// What the editor holds: a segment being changed, or a new one.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,15 +23,8 @@ enum Editing {
 #[component]
 pub fn SegmentsPage() -> impl IntoView {
     let query = use_query_map();
-    let list = RwSignal::new(None::<Result<Vec<Segment>, ApiError>>);
+    let list = LocalResource::new(api::segments);
     let editing = RwSignal::new(None::<Editing>);
-    let load = move || {
-        spawn_local(async move {
-            let loaded = api::segments().await;
-            list.try_set(Some(loaded));
-        })
-    };
-    load();
     // `?filter=` (from the Leads Database's "Save as segment") starts a new segment from it.
     if let Some(raw) = query.with_untracked(|q| q.get("filter")).filter(|raw| !raw.is_empty())
         && let Ok(filter) = json::filter_from_query(&raw)
@@ -40,7 +33,7 @@ pub fn SegmentsPage() -> impl IntoView {
     }
     let saved = Callback::new(move |_: ()| {
         editing.set(None);
-        load();
+        list.refetch();
     });
 
     view! {
@@ -103,29 +96,47 @@ fn SegmentEditor(editing: Editing, on_saved: Callback<()>) -> impl IntoView {
     };
     let name = RwSignal::new(initial_name);
     let filter = RwSignal::new(initial_filter.clone());
-    let count = RwSignal::new(None::<Result<SegmentCount, ApiError>>);
     let problem = RwSignal::new(None::<String>);
-    let saving = RwSignal::new(false);
-    let server_error = RwSignal::new(None::<ApiError>);
+    // The server's refusal of the filter on saving; a refused count speaks too.
+    let refused_filter = RwSignal::new(None::<ApiError>);
+    // Counted whenever conditions are applied (none to count: no figure).
+    let count = LocalResource::new(move || {
+        let current = filter.get();
+        async move { if current.is_empty() { None } else { Some(api::count_segment(&current).await) } }
+    });
+    let count = Signal::derive(move || count.get().flatten());
+    let server_error = Signal::derive(move || {
+        refused_filter.get().or_else(|| count.with(|c| c.as_ref().and_then(|c| c.as_ref().err()).cloned()))
+    });
 
-    let recount = move || {
-        let current = filter.get_untracked();
-        if current.is_empty() {
-            return count.set(None);
-        }
-        spawn_local(async move {
-            let counted = api::count_segment(&current).await;
-            if let Err(error) = &counted {
-                server_error.try_set(Some(error.clone()));
-            }
-            count.try_set(Some(counted));
-        });
-    };
-    recount();
     let applied = Callback::new(move |applied: Filter| {
-        server_error.set(None);
+        refused_filter.set(None);
         filter.set(applied);
-        recount();
+    });
+    let store = Action::new_local(move |segment: &NewSegment| {
+        let segment = segment.clone();
+        async move {
+            let result = match id {
+                Some(id) => api::update_segment(id, &segment).await,
+                None => api::create_segment(&segment).await,
+            };
+            match result {
+                Ok(_) => on_saved.run(()),
+                Err(error) => {
+                    if error.field.as_deref().is_some_and(|f| f.starts_with("filter")) {
+                        refused_filter.set(Some(error.clone()));
+                    }
+                    problem.set(Some(error.message));
+                }
+            }
+        }
+    });
+    let saving = store.pending();
+    let remove = Action::new_local(move |&id: &i64| async move {
+        match api::delete_segment(id).await {
+            Ok(()) => on_saved.run(()),
+            Err(error) => problem.set(Some(error.message)),
+        }
     });
     let save = move |_| {
         let segment = NewSegment { name: name.get_untracked(), filter: filter.get_untracked() };
@@ -135,34 +146,12 @@ fn SegmentEditor(editing: Editing, on_saved: Callback<()>) -> impl IntoView {
         if segment.filter.is_empty() {
             return problem.set(Some("Add at least one condition and apply it.".to_owned()));
         }
-        saving.set(true);
-        spawn_local(async move {
-            let result = match id {
-                Some(id) => api::update_segment(id, &segment).await,
-                None => api::create_segment(&segment).await,
-            };
-            match result {
-                Ok(_) => on_saved.run(()),
-                Err(error) => {
-                    if error.field.as_deref().is_some_and(|f| f.starts_with("filter")) {
-                        server_error.try_set(Some(error.clone()));
-                    }
-                    problem.try_set(Some(error.message));
-                }
-            }
-            saving.try_set(false);
-        });
+        store.dispatch(segment);
     };
     let delete = move |_| {
-        let Some(id) = id else { return };
-        spawn_local(async move {
-            match api::delete_segment(id).await {
-                Ok(()) => on_saved.run(()),
-                Err(error) => {
-                    problem.try_set(Some(error.message));
-                }
-            }
-        });
+        if let Some(id) = id {
+            remove.dispatch(id);
+        }
     };
     let options = LocalResource::new(|| futures::future::join(api::properties(), api::tags()));
     let properties = Signal::derive(move || options.get().and_then(|(p, _)| p.ok()).unwrap_or_default());
@@ -187,7 +176,7 @@ fn SegmentEditor(editing: Editing, on_saved: Callback<()>) -> impl IntoView {
             </label>
             <FilterBuilder
                 initial=initial_filter
-                server_error=Signal::derive(move || server_error.get())
+                server_error
                 properties
                 tags
                 on_apply=applied

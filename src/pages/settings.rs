@@ -9,9 +9,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{self, ApiError};
+use crate::browser::json;
 use crate::components::error_notice::ErrorNotice;
 use crate::session::Session;
-use crate::{json, time};
+use crate::time;
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
@@ -54,7 +55,19 @@ fn EmailSettingsFields(settings: EmailSettingsBody, admin: Signal<bool>) -> impl
     let to_hard = RwSignal::new(settings.soft_bounces_to_hard.to_string());
     let problem = RwSignal::new(None::<String>);
     let saved = RwSignal::new(false);
-    let saving = RwSignal::new(false);
+    let store = Action::new_local(move |body: &EmailSettingsBody| {
+        let body = *body;
+        async move {
+            match api::set_email_settings(&body).await {
+                Ok(_) => {
+                    problem.set(None);
+                    saved.set(true);
+                }
+                Err(error) => problem.set(Some(error.message)),
+            }
+        }
+    });
+    let saving = store.pending();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         saved.set(false);
@@ -73,19 +86,7 @@ fn EmailSettingsFields(settings: EmailSettingsBody, admin: Signal<bool>) -> impl
         if let Err(e) = body.check() {
             return problem.set(Some(e.message));
         }
-        saving.set(true);
-        spawn_local(async move {
-            match api::set_email_settings(&body).await {
-                Ok(_) => {
-                    problem.try_set(None);
-                    saved.try_set(true);
-                }
-                Err(error) => {
-                    problem.try_set(Some(error.message));
-                }
-            }
-            saving.try_set(false);
-        });
+        store.dispatch(body);
     };
     view! {
         <form class="settings-form" data-testid="email-settings" on:submit=submit on:input=move |_| saved.set(false)>
@@ -149,7 +150,24 @@ fn CampaignForm() -> impl IntoView {
     let filter = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
     let result = RwSignal::new(None::<String>);
-    let sending = RwSignal::new(false);
+    let send = Action::new_local(move |campaign: &NewCampaign| {
+        let campaign = campaign.clone();
+        async move {
+            match api::send_campaign(&campaign).await {
+                Ok(queued) => {
+                    let skipped: u64 = queued.skipped.values().sum();
+                    result.set(Some(format!(
+                        "Queued for {} subscribed address{}; {skipped} left out by their status.",
+                        queued.recipients,
+                        if queued.recipients == 1 { "" } else { "es" }
+                    )));
+                    problem.set(None);
+                }
+                Err(error) => problem.set(Some(error.message)),
+            }
+        }
+    });
+    let sending = send.pending();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         result.set(None);
@@ -166,24 +184,7 @@ fn CampaignForm() -> impl IntoView {
         if let Err(e) = campaign.check() {
             return problem.set(Some(e.message));
         }
-        sending.set(true);
-        spawn_local(async move {
-            match api::send_campaign(&campaign).await {
-                Ok(queued) => {
-                    let skipped: u64 = queued.skipped.values().sum();
-                    result.try_set(Some(format!(
-                        "Queued for {} subscribed address{}; {skipped} left out by their status.",
-                        queued.recipients,
-                        if queued.recipients == 1 { "" } else { "es" }
-                    )));
-                    problem.try_set(None);
-                }
-                Err(error) => {
-                    problem.try_set(Some(error.message));
-                }
-            }
-            sending.try_set(false);
-        });
+        send.dispatch(campaign);
     };
     view! {
         <section class="settings-section" aria-labelledby="campaign-title">
@@ -221,15 +222,15 @@ fn Outbox() -> impl IntoView {
             match api::outbox(after.as_deref()).await {
                 Ok(OutboxPage { items: page, next: more }) => {
                     if after.is_some() {
-                        items.try_update(|items| items.extend(page));
+                        items.update(|items| items.extend(page));
                     } else {
-                        items.try_set(page);
+                        items.set(page);
                     }
-                    next.try_set(more);
-                    error.try_set(None);
+                    next.set(more);
+                    error.set(None);
                 }
                 Err(e) => {
-                    error.try_set(Some(e));
+                    error.set(Some(e));
                 }
             }
         })

@@ -39,14 +39,14 @@ pub fn VisitorsPage() -> impl IntoView {
             match api::visitors().await {
                 Ok(list) => {
                     observe_server_now(list.now);
-                    visitors.try_set(list.items);
-                    error.try_set(None);
+                    visitors.set(list.items);
+                    error.set(None);
                 }
                 Err(e) => {
-                    error.try_set(Some(e));
+                    error.set(Some(e));
                 }
             }
-            loaded.try_set(true);
+            loaded.set(true);
         })
     };
     fetch();

@@ -2,9 +2,8 @@
 //! (custom names never start with `$`; tracking-only system properties are refused).
 
 use leadcard_core::property::{SYSTEM_PROPERTIES, system_property};
-use leadcard_core::{PropertyName, PropertyType};
+use leadcard_core::{PropertyName, PropertyType, PropertyValue};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use super::editor::{InlineError, ValueInput, Verdict};
 use super::state::{CardState, WriteFailure};
@@ -33,8 +32,17 @@ fn AddPropertyForm(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
     let ty = RwSignal::new(PropertyType::Text);
     let draft = RwSignal::new(String::new());
     let touched = RwSignal::new(false);
-    let saving = RwSignal::new(false);
     let refusal = RwSignal::new(None::<String>);
+    let write = Action::new_local(move |(name, value): &(PropertyName, PropertyValue)| {
+        let (name, value) = (name.clone(), value.clone());
+        async move {
+            match state.write(name, Some(value), None).await {
+                Ok(()) | Err(WriteFailure::Clashed) => on_close.run(()),
+                Err(WriteFailure::Refused(error)) => refusal.set(Some(error.message)),
+            }
+        }
+    });
+    let saving = write.pending();
     let verdict = Memo::new(move |_| {
         let verdict = name.with(|name| draft.with(|draft| Verdict::of(name, ty.get(), draft)));
         match verdict.to_save() {
@@ -59,14 +67,7 @@ fn AddPropertyForm(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
         ev.prevent_default();
         touched.set(true);
         let Some((name, value)) = verdict.with_untracked(Verdict::to_save) else { return };
-        saving.set(true);
-        spawn_local(async move {
-            match state.write(name, Some(value), None).await {
-                Ok(()) | Err(WriteFailure::Clashed) => on_close.run(()),
-                Err(WriteFailure::Refused(error)) => refusal.set(Some(error.message)),
-            }
-            saving.set(false);
-        });
+        write.dispatch((name, value));
     };
 
     view! {

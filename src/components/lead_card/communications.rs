@@ -7,7 +7,6 @@ use leadcard_core::LiveEvent;
 use leadcard_core::inbox::{Channel, Channels, Conversation, ConversationStatus};
 use leadcard_core::mail::Availability;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use super::state::CardState;
 use crate::api::{self, ApiError};
@@ -28,12 +27,12 @@ fn availability(channels: &Channels, channel: Channel) -> &Availability {
 #[component]
 pub fn CardCommunications(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl IntoView {
     let state = CardState::expect();
-    let channels = RwSignal::new(None::<Result<Channels, ApiError>>);
-    let history = RwSignal::new(None::<Result<Vec<Conversation>, ApiError>>);
     let channel = RwSignal::new(Channel::Chat);
-
-    let load_channels = move || {
-        spawn_local(async move {
+    // The email rules follow the card's address and its status: asked again when they change.
+    let address = Memo::new(move |_| state.card.with(|c| (c.subscription.email.clone(), c.subscription.status)));
+    let channels = LocalResource::new(move || {
+        address.track();
+        async move {
             let loaded = api::lead_channels(lead).await;
             if let Ok(loaded) = &loaded {
                 // Start on a channel that works, when the chosen one does not.
@@ -41,44 +40,28 @@ pub fn CardCommunications(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -
                 if !availability(loaded, chosen).allowed
                     && let Some(usable) = Channel::ALL.into_iter().find(|c| availability(loaded, *c).allowed)
                 {
-                    channel.try_set(usable);
+                    channel.set(usable);
                 }
             }
-            channels.try_set(Some(loaded));
-        })
-    };
-    let load_history = move || {
-        spawn_local(async move {
-            let loaded = api::lead_conversations(lead).await;
-            history.try_set(Some(loaded));
-        })
-    };
-    load_history();
-    // The email rules follow the card's address and its status: ask again when they change.
-    let address = Memo::new(move |_| state.card.with(|c| (c.subscription.email.clone(), c.subscription.status)));
-    Effect::new(move |_| {
-        address.track();
-        load_channels();
+            loaded
+        }
     });
+    let history = LocalResource::new(move || api::lead_conversations(lead));
     if let Some(live) = Live::use_live() {
         live.on_message(move |event| match event {
-            LiveEvent::ConversationChanged { lead_id, .. } if *lead_id == lead => load_history(),
+            LiveEvent::ConversationChanged { lead_id, .. } if *lead_id == lead => history.refetch(),
             // The lead may have come to the site (chat and pop-up need the widget).
-            LiveEvent::LeadChanged { lead_id } if *lead_id == lead => load_channels(),
+            LiveEvent::LeadChanged { lead_id } if *lead_id == lead => channels.refetch(),
             _ => {}
         });
         live.on_reset(move || {
-            load_channels();
-            load_history();
+            channels.refetch();
+            history.refetch();
         });
     }
-    let confirmed = pending::confirmed();
-    let before = confirmed.with_untracked(|s| s.as_ref().map(|s| s.message.id));
-    Effect::new(move |_| {
-        let mine = confirmed
-            .with(|sent| sent.as_ref().is_some_and(|s| s.conversation.lead.id == lead && Some(s.message.id) != before));
-        if mine {
-            load_history();
+    pending::on_confirmed(move |sent| {
+        if sent.conversation.lead.id == lead {
+            history.refetch();
         }
     });
 
@@ -155,7 +138,7 @@ pub fn CardCommunications(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -
 
 #[component]
 fn ConversationHistory(
-    history: RwSignal<Option<Result<Vec<Conversation>, ApiError>>>,
+    history: LocalResource<Result<Vec<Conversation>, ApiError>>,
     now: Signal<DateTime<Utc>>,
 ) -> impl IntoView {
     view! {

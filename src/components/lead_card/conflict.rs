@@ -3,7 +3,6 @@
 
 use leadcard_core::PropertyValue;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use super::editor::InlineError;
 use super::properties::{label_of, value_text};
@@ -26,20 +25,21 @@ fn ClashPanel(clash: Clash) -> impl IntoView {
     let label = label_of(name.as_str());
     let current_text = shown(current.as_ref(), "(not set)");
     let mine_text = shown(mine.as_ref(), "(deleted)");
-    let saving = RwSignal::new(false);
     let refusal = RwSignal::new(None::<String>);
-    let keep_mine = move |_| {
+    let keep = Action::new_local(move |(): &()| {
         let (name, current, mine) = (name.clone(), current.clone(), mine.clone());
-        saving.set(true);
-        spawn_local(async move {
+        async move {
             match state.write(name, mine, current).await {
                 Ok(()) => state.clash.set(None),
                 // A newer change again: the view now shows that one.
                 Err(WriteFailure::Clashed) => {}
                 Err(WriteFailure::Refused(error)) => refusal.set(Some(error.message)),
             }
-            saving.set(false);
-        });
+        }
+    });
+    let saving = keep.pending();
+    let keep_mine = move |_| {
+        keep.dispatch(());
     };
     view! {
         <div class="conflict" role="alert" data-testid="conflict">

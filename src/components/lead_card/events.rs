@@ -9,13 +9,13 @@ use chrono::{DateTime, Utc};
 use leadcard_core::tracking::{AddEvent, EventGroup, EventSource, LeadEvent};
 use leadcard_core::{LiveEvent, PropertyName, PropertyType};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use super::editor::{InlineError, ValueInput, value_of};
 use super::properties::{label_of, value_text};
 use crate::api::{self, ApiError};
 use crate::components::clock::server_now;
 use crate::live::Live;
+use crate::paged::{Page, Paged};
 use crate::time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,104 +27,25 @@ enum Tab {
 /// Scrolling this close to the end of the list loads the next page.
 const LOAD_MARGIN_PX: i32 = 48;
 
+/// The lead's events, newest first, and the group shown (None: every event).
 #[derive(Clone, Copy)]
 struct EventList {
-    lead: i64,
-    items: RwSignal<Vec<LeadEvent>>,
-    next: RwSignal<Option<String>>,
-    /// The group shown, or every event.
+    events: Paged<LeadEvent>,
     name: RwSignal<Option<String>>,
-    loading: RwSignal<bool>,
-    error: RwSignal<Option<ApiError>>,
-    /// Counts loads of the first page, so an answer for an older one is dropped.
-    generation: StoredValue<u64>,
 }
 
 impl EventList {
     fn new(lead: i64) -> Self {
-        Self {
-            lead,
-            items: RwSignal::new(Vec::new()),
-            next: RwSignal::new(None),
-            name: RwSignal::new(None),
-            loading: RwSignal::new(false),
-            error: RwSignal::new(None),
-            generation: StoredValue::new(0),
-        }
-    }
-
-    /// Loads the first page again, for the group shown.
-    fn reload(self) {
-        self.generation.update_value(|g| *g += 1);
-        let generation = self.generation.get_value();
-        let name = self.name.get_untracked();
-        self.loading.set(true);
-        spawn_local(async move {
-            let page = api::events(self.lead, None, name.as_deref()).await;
-            if self.generation.try_get_value() != Some(generation) {
-                return;
+        let name = RwSignal::new(None::<String>);
+        let events = Paged::new(move |after: Option<String>| {
+            let name = name.get_untracked();
+            async move {
+                let page = api::events(lead, after.as_deref(), name.as_deref()).await?;
+                Ok(Page { items: page.items, next: page.next })
             }
-            match page {
-                Ok(page) => {
-                    self.items.try_set(page.items);
-                    self.next.try_set(page.next);
-                    self.error.try_set(None);
-                }
-                Err(error) => {
-                    self.error.try_set(Some(error));
-                }
-            }
-            self.loading.try_set(false);
-        });
-    }
-
-    /// New events at the top (they changed elsewhere), keeping what is loaded below.
-    fn refresh(self) {
-        let generation = self.generation.get_value();
-        let name = self.name.get_untracked();
-        spawn_local(async move {
-            let Ok(page) = api::events(self.lead, None, name.as_deref()).await else { return };
-            if self.generation.try_get_value() != Some(generation) {
-                return;
-            }
-            self.items.try_update(|items| {
-                let fresh: Vec<LeadEvent> =
-                    page.items.into_iter().filter(|e| !items.iter().any(|known| known.id == e.id)).collect();
-                if !fresh.is_empty() {
-                    items.extend(fresh);
-                    items.sort_by_key(|e| std::cmp::Reverse((e.occurred_at, e.id)));
-                }
-            });
-        });
-    }
-
-    fn load_more(self) {
-        let Some(after) = self.next.get_untracked() else { return };
-        if self.loading.get_untracked() {
-            return;
-        }
-        let generation = self.generation.get_value();
-        let name = self.name.get_untracked();
-        self.loading.set(true);
-        spawn_local(async move {
-            let page = api::events(self.lead, Some(&after), name.as_deref()).await;
-            if self.generation.try_get_value() != Some(generation) {
-                return;
-            }
-            match page {
-                Ok(page) => {
-                    self.items.try_update(|items| {
-                        let fresh = page.items.into_iter().filter(|e| !items.iter().any(|known| known.id == e.id));
-                        items.extend(fresh.collect::<Vec<_>>());
-                    });
-                    self.next.try_set(page.next);
-                }
-                Err(error) => {
-                    self.error.try_set(Some(error));
-                }
-            }
-            self.loading.try_set(false);
-        });
+        })
+        .sorted_by(|a, b| (b.occurred_at, b.id).cmp(&(a.occurred_at, a.id)));
+        Self { events, name }
     }
 }
 
@@ -132,42 +53,30 @@ impl EventList {
 pub fn CardEvents(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl IntoView {
     let tab = RwSignal::new(Tab::Events);
     let list = EventList::new(lead);
-    let groups = RwSignal::new(None::<Result<Vec<EventGroup>, ApiError>>);
+    let groups = LocalResource::new(move || api::event_groups(lead));
     let adding = RwSignal::new(false);
-    let load_groups = move || {
-        spawn_local(async move {
-            let loaded = api::event_groups(lead).await;
-            groups.try_set(Some(loaded));
-        })
-    };
-    list.reload();
-    load_groups();
+    list.events.reload();
     if let Some(live) = Live::use_live() {
         live.on_message(move |event| {
             if matches!(event, LiveEvent::LeadChanged { lead_id } if *lead_id == lead) {
-                list.refresh();
-                load_groups();
+                list.events.refresh();
+                groups.refetch();
             }
         });
         live.on_reset(move || {
-            list.refresh();
-            load_groups();
+            list.events.refresh();
+            groups.refetch();
         });
     }
     let open_group = move |name: String| {
         list.name.set(Some(name));
-        list.reload();
+        list.events.reload();
         tab.set(Tab::Events);
     };
     let added = Callback::new(move |event: LeadEvent| {
         adding.set(false);
-        list.items.update(|items| {
-            if !items.iter().any(|known| known.id == event.id) {
-                items.push(event);
-                items.sort_by_key(|e| std::cmp::Reverse((e.occurred_at, e.id)));
-            }
-        });
-        load_groups();
+        list.events.merge(vec![event]);
+        groups.refetch();
     });
     let group_names = Signal::derive(move || {
         groups.with(|g| match g {
@@ -221,10 +130,11 @@ pub fn CardEvents(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl I
 
 #[component]
 fn EventsTab(list: EventList, now: Signal<DateTime<Utc>>) -> impl IntoView {
+    let events = list.events;
     let on_scroll = move |ev: leptos::ev::Event| {
         let element: web_sys::Element = event_target(&ev);
         if element.scroll_top() + element.client_height() >= element.scroll_height() - LOAD_MARGIN_PX {
-            list.load_more();
+            events.load_more();
         }
     };
     view! {
@@ -237,7 +147,7 @@ fn EventsTab(list: EventList, now: Signal<DateTime<Utc>>) -> impl IntoView {
                     data-testid="events-all"
                     on:click=move |_| {
                         list.name.set(None);
-                        list.reload();
+                        events.reload();
                     }
                 >
                     "Show all events"
@@ -245,24 +155,24 @@ fn EventsTab(list: EventList, now: Signal<DateTime<Utc>>) -> impl IntoView {
             </p>
         })}
         <ol class="events__list" data-testid="event-list" on:scroll=on_scroll>
-            <For each=move || list.items.get() key=|event| event.id let:event>
+            <For each=move || events.items.get() key=|event| event.id let:event>
                 <EventRow event now/>
             </For>
         </ol>
-        {move || list.error.get().map(|error| view! { <p class="editor__error" role="alert">{error.message}</p> })}
+        {move || events.error.get().map(|error| view! { <p class="editor__error" role="alert">{error.message}</p> })}
         {move || {
-            (!list.loading.get() && list.error.with(Option::is_none) && list.items.with(Vec::is_empty))
+            (events.loaded.get() && !events.loading.get() && events.error.with(Option::is_none) && events.items.with(Vec::is_empty))
                 .then(|| view! { <p class="events__empty" data-testid="events-empty">"No events yet."</p> })
         }}
-        {move || list.next.with(Option::is_some).then(|| view! {
+        {move || events.next.with(Option::is_some).then(|| view! {
             <button
                 type="button"
                 class="button button--ghost events__more"
                 data-testid="events-more"
-                disabled=move || list.loading.get()
-                on:click=move |_| list.load_more()
+                disabled=move || events.loading.get()
+                on:click=move |_| events.load_more()
             >
-                {move || if list.loading.get() { "Loading…" } else { "Load older events" }}
+                {move || if events.loading.get() { "Loading…" } else { "Load older events" }}
             </button>
         })}
     }
@@ -312,7 +222,7 @@ fn EventRow(event: LeadEvent, now: Signal<DateTime<Utc>>) -> impl IntoView {
 
 #[component]
 fn GroupsTab(
-    groups: RwSignal<Option<Result<Vec<EventGroup>, ApiError>>>,
+    groups: LocalResource<Result<Vec<EventGroup>, ApiError>>,
     now: Signal<DateTime<Utc>>,
     on_open: impl Fn(String) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
@@ -378,7 +288,6 @@ fn AddEventForm(
     let rows = RwSignal::new(Vec::<PropertyDraft>::new());
     let next_key = StoredValue::new(0_u32);
     let problem = RwSignal::new(None::<(String, String)>);
-    let saving = RwSignal::new(false);
     let list_id = format!("event-names-{lead}");
 
     let add_row = move |_| {
@@ -414,23 +323,25 @@ fn AddEventForm(
         Ok(event)
     };
 
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let event = match build() {
-            Ok(event) => event,
-            Err(error) => return problem.set(Some(error)),
-        };
-        saving.set(true);
-        spawn_local(async move {
+    let save = Action::new_local(move |event: &AddEvent| {
+        let event = event.clone();
+        async move {
             match api::add_event(lead, &event).await {
                 Ok(stored) => on_added.run(stored),
-                Err(error) => {
-                    problem.try_set(Some((error.field.clone().unwrap_or_default(), error.message)));
-                }
+                Err(error) => problem.set(Some((error.field.clone().unwrap_or_default(), error.message))),
             }
-            saving.try_set(false);
-        });
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        match build() {
+            Ok(event) => {
+                save.dispatch(event);
+            }
+            Err(error) => problem.set(Some(error)),
+        }
     };
+    let saving = save.pending();
 
     view! {
         <form class="editor event-add-form" data-testid="event-add-form" on:submit=submit on:input=move |_| problem.set(None)>

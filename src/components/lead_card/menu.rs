@@ -6,7 +6,6 @@ use leptos::prelude::*;
 use leptos_use::on_click_outside;
 
 use leadcard_core::mail::{Availability, RemoveLead, confirms_removal};
-use leptos::task::spawn_local;
 
 use super::state::{CardState, Toast};
 use crate::{api, paths};
@@ -16,40 +15,40 @@ pub fn CardMenu(id: i64) -> impl IntoView {
     let state = CardState::expect();
     let open = RwSignal::new(false);
     let removing = RwSignal::new(false);
-    let busy = RwSignal::new(false);
     let copy_link = move |_| {
         open.set(false);
         state.copy(paths::absolute(&paths::lead(id)));
     };
     let actions = Memo::new(move |_| state.card.with(|c| c.subscription.actions.clone()));
     // Runs a menu action; its answer (the card's subscription now) is shown at once.
-    let email_action = move |confirmation: bool| {
-        open.set(false);
-        busy.set(true);
-        spawn_local(async move {
-            let answer = if confirmation { api::send_confirmation(id).await } else { api::unsubscribe(id).await };
-            match answer {
-                Ok(subscription) => {
-                    state.card.update(|c| c.subscription = subscription);
-                    state.show(Toast::Done(if confirmation {
-                        "Confirmation email queued.".to_owned()
-                    } else {
-                        "Unsubscribed from emails, on every card with this address.".to_owned()
-                    }));
-                }
-                Err(error) => state.show(Toast::Failed(error.message)),
+    let email_action = Action::new_local(move |&confirmation: &bool| async move {
+        let answer = if confirmation { api::send_confirmation(id).await } else { api::unsubscribe(id).await };
+        match answer {
+            Ok(subscription) => {
+                state.card.update(|c| c.subscription = subscription);
+                state.show(Toast::Done(if confirmation {
+                    "Confirmation email queued.".to_owned()
+                } else {
+                    "Unsubscribed from emails, on every card with this address.".to_owned()
+                }));
             }
-            busy.try_set(false);
-        });
+            Err(error) => state.show(Toast::Failed(error.message)),
+        }
+    });
+    let busy = email_action.pending();
+    let run_email_action = move |confirmation: bool| {
+        open.set(false);
+        email_action.dispatch(confirmation);
     };
+    let hide_action = Action::new_local(move |&(): &()| async move {
+        match api::hide(id).await {
+            Ok(()) => state.show(Toast::Done("Hidden from Visitors until the lead is active again.".to_owned())),
+            Err(error) => state.show(Toast::Failed(error.message)),
+        }
+    });
     let hide = move |_| {
         open.set(false);
-        spawn_local(async move {
-            match api::hide(id).await {
-                Ok(()) => state.show(Toast::Done("Hidden from Visitors until the lead is active again.".to_owned())),
-                Err(error) => state.show(Toast::Failed(error.message)),
-            }
-        });
+        hide_action.dispatch(());
     };
 
     view! {
@@ -62,14 +61,14 @@ pub fn CardMenu(id: i64) -> impl IntoView {
                 test_id="menu-unsubscribe"
                 availability=Signal::derive(move || actions.get().unsubscribe)
                 busy
-                on_click=move || email_action(false)
+                on_click=move || run_email_action(false)
             />
             <MenuAction
                 label="Send subscription confirmation"
                 test_id="menu-confirmation"
                 availability=Signal::derive(move || actions.get().send_confirmation)
                 busy
-                on_click=move || email_action(true)
+                on_click=move || run_email_action(true)
             />
             <button type="button" class="card-menu__item" role="menuitem" data-testid="menu-hide" on:click=hide>
                 "Hide"
@@ -97,7 +96,7 @@ fn MenuAction(
     label: &'static str,
     test_id: &'static str,
     availability: Signal<Availability>,
-    busy: RwSignal<bool>,
+    busy: Memo<bool>,
     on_click: impl Fn() + Send + Sync + 'static,
 ) -> impl IntoView {
     view! {
@@ -122,7 +121,16 @@ fn RemoveDialog(id: i64, on_close: impl Fn() + Copy + Send + Sync + 'static) -> 
     let state = CardState::expect();
     let typed = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let removing = RwSignal::new(false);
+    let remove = Action::new_local(move |confirm: &String| {
+        let confirm = confirm.clone();
+        async move {
+            match api::remove_lead(id, &RemoveLead { confirm }).await {
+                Ok(()) => state.removed.set(true),
+                Err(e) => error.set(Some(e.message)),
+            }
+        }
+    });
+    let removing = remove.pending();
     let who = Memo::new(move |_| {
         state.card.with(|c| {
             let text = |name: &str| c.property(name).and_then(|v| v.as_text()).map(str::to_owned);
@@ -138,19 +146,7 @@ fn RemoveDialog(id: i64, on_close: impl Fn() + Copy + Send + Sync + 'static) -> 
         if !confirmed() {
             return error.set(Some("Type the lead's name or email exactly to confirm.".to_owned()));
         }
-        removing.set(true);
-        let confirm = typed.get_untracked();
-        spawn_local(async move {
-            match api::remove_lead(id, &RemoveLead { confirm }).await {
-                Ok(()) => {
-                    state.removed.set(true);
-                }
-                Err(e) => {
-                    error.try_set(Some(e.message));
-                    removing.try_set(false);
-                }
-            }
-        });
+        remove.dispatch(typed.get_untracked());
     };
     view! {
         <div class="dialog-backdrop" on:click=move |_| on_close()></div>

@@ -63,9 +63,26 @@ async fn load(id: i64) -> Result<CardData, ApiError> {
     Ok(CardData { card: card?, notes, pins: pins.ok().map(|pins| pins.names) })
 }
 
-/// Loads and shows the card of lead `id`; an unknown id shows the not-found view.
+/// Loads and shows the card of lead `id`; an unknown id shows the not-found view. In the release
+/// build the card's code is a wasm chunk of its own, fetched when a card first opens: the Inbox
+/// and Visitors show a card only once the operator picks a conversation or a visitor.
 #[component]
 pub fn LeadCard(#[prop(into)] id: Signal<i64>) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| view! { <div class="lead-card lead-card--loading" aria-busy="true">"Loading the card…"</div> }>
+            {move || Suspend::new(card_view(id))}
+        </Suspense>
+    }
+}
+
+#[cfg_attr(feature = "split", leptos::lazy)]
+async fn card_view(id: Signal<i64>) -> AnyView {
+    view! { <LoadedCard id/> }.into_any()
+}
+
+/// The card of lead `id`, loaded with its notes and the operator's pins.
+#[component]
+fn LoadedCard(id: Signal<i64>) -> impl IntoView {
     let session = Session::expect();
     let data = LocalResource::new(move || load(id.get()));
     let now = use_now();

@@ -24,16 +24,9 @@ pub fn CardNotes(lead: i64, notes: Result<Vec<Note>, ApiError>, me: Option<i64>)
     let notes = RwSignal::new(loaded);
     let draft = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
-    let saving = RwSignal::new(false);
-
-    let add = move || {
-        let typed = draft.get_untracked();
-        let body = match parse_note(&typed) {
-            Ok(body) => body,
-            Err(reason) => return problem.set(Some(format!("A note {reason}."))),
-        };
-        saving.set(true);
-        spawn_local(async move {
+    let save = Action::new_local(move |(typed, body): &(String, String)| {
+        let (typed, body) = (typed.clone(), body.clone());
+        async move {
             match api::add_note(lead, &NewNote { body }).await {
                 Ok(note) => {
                     notes.update(|notes| notes.insert(0, note));
@@ -47,15 +40,24 @@ pub fn CardNotes(lead: i64, notes: Result<Vec<Note>, ApiError>, me: Option<i64>)
                 }
                 Err(error) => problem.set(Some(error.message)),
             }
-            saving.set(false);
-        });
+        }
+    });
+    let saving = save.pending();
+    let add = move || {
+        let typed = draft.get_untracked();
+        match parse_note(&typed) {
+            Ok(body) => {
+                save.dispatch((typed, body));
+            }
+            Err(reason) => problem.set(Some(format!("A note {reason}."))),
+        }
     };
     // Notes added or deleted elsewhere (another operator, another tab) show up here.
     if let Some(live) = Live::use_live() {
         let reload = move || {
             spawn_local(async move {
                 if let Ok(fresh) = api::notes(lead).await {
-                    notes.try_set(fresh);
+                    notes.set(fresh);
                 }
             })
         };
@@ -66,13 +68,14 @@ pub fn CardNotes(lead: i64, notes: Result<Vec<Note>, ApiError>, me: Option<i64>)
         });
         live.on_reset(reload);
     }
+    let remove = Action::new_local(move |&id: &i64| async move {
+        match api::delete_note(lead, id).await {
+            Ok(()) => notes.update(|notes| notes.retain(|note| note.id != id)),
+            Err(error) => problem.set(Some(error.message)),
+        }
+    });
     let delete = Callback::new(move |id: i64| {
-        spawn_local(async move {
-            match api::delete_note(lead, id).await {
-                Ok(()) => notes.update(|notes| notes.retain(|note| note.id != id)),
-                Err(error) => problem.set(Some(error.message)),
-            }
-        });
+        remove.dispatch(id);
     });
 
     view! {

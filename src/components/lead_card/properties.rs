@@ -5,7 +5,6 @@ use leadcard_core::property::{SYSTEM_PROPERTIES, format_number};
 use leadcard_core::wire::Property;
 use leadcard_core::{PropertyName, PropertyValue};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use super::editor::PropertyEditor;
 use super::menu::Menu;
@@ -59,33 +58,38 @@ pub fn PropertyRow(property: Property) -> impl IntoView {
     let label = label_of(&name);
     let value_class = move || format!("property__value property__value--{}", current.with(|v| v.ty().as_str()));
     let editing = RwSignal::new(false);
-    let saving = RwSignal::new(false);
     let refusal = RwSignal::new(None::<String>);
     // The value the operator saw when they opened the editor: what their edit is based on.
     let stored = StoredValue::new(current.get_untracked());
     let pinnable = state.pins.with_untracked(Option::is_some);
 
     let copy = move || state.copy(current.with_untracked(value_text));
-    let save = move |(name, value): (PropertyName, PropertyValue)| {
-        saving.set(true);
-        spawn_local(async move {
+    let write = Action::new_local(move |(name, value): &(PropertyName, PropertyValue)| {
+        let (name, value) = (name.clone(), value.clone());
+        async move {
             match state.write(name, Some(value), Some(stored.get_value())).await {
                 Ok(()) | Err(WriteFailure::Clashed) => editing.set(false),
                 Err(WriteFailure::Refused(error)) => refusal.set(Some(error.message)),
             }
-            saving.set(false);
-        });
+        }
+    });
+    let saving = write.pending();
+    let save = move |change: (PropertyName, PropertyValue)| {
+        write.dispatch(change);
     };
+    let erase = Action::new_local(move |(name, value): &(PropertyName, PropertyValue)| {
+        let (name, value) = (name.clone(), value.clone());
+        async move {
+            match state.write(name.clone(), None, Some(value.clone())).await {
+                Ok(()) => state.show(Toast::Deleted { name, value }),
+                Err(WriteFailure::Clashed) => {}
+                Err(WriteFailure::Refused(error)) => state.show(Toast::Failed(error.message)),
+            }
+        }
+    });
     let delete = editable.clone().map(|name| {
         move || {
-            let (name, value) = (name.clone(), current.get_untracked());
-            spawn_local(async move {
-                match state.write(name.clone(), None, Some(value.clone())).await {
-                    Ok(()) => state.show(Toast::Deleted { name, value }),
-                    Err(WriteFailure::Clashed) => {}
-                    Err(WriteFailure::Refused(error)) => state.show(Toast::Failed(error.message)),
-                }
-            });
+            erase.dispatch((name.clone(), current.get_untracked()));
         }
     });
     let pin_name = name.clone();

@@ -4,70 +4,43 @@
 
 use chrono::{DateTime, Utc};
 use leadcard_core::LiveEvent;
-use leadcard_core::segment::{CheckedSegment, LeadFacts, SegmentHistoryEntry, matching_segments};
+use leadcard_core::segment::{CheckedSegment, matching_segments};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use super::state::CardState;
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::live::Live;
 use crate::time;
 
 #[component]
 pub fn CardSegments(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl IntoView {
     let state = CardState::expect();
-    let segments = RwSignal::new(None::<Result<Vec<CheckedSegment>, ApiError>>);
-    let facts = RwSignal::new(None::<LeadFacts>);
-    let history = RwSignal::new(Vec::<SegmentHistoryEntry>::new());
-
-    let load_segments = move || {
-        spawn_local(async move {
-            let loaded = api::segments().await.map(|all| all.iter().filter_map(|s| s.checked()).collect());
-            segments.try_set(Some(loaded));
-        })
-    };
-    let load_facts = move || {
-        spawn_local(async move {
-            if let Ok(mut loaded) = api::lead_facts(lead).await {
-                // The card may be newer than the facts' request: it decides the non-event part.
-                if let Some(()) = state.card.try_with_untracked(|card| loaded.update_from_card(card)) {
-                    facts.try_set(Some(loaded));
-                }
-            }
-        })
-    };
-    let load_history = move || {
-        spawn_local(async move {
-            if let Ok(entries) = api::segment_history(lead).await {
-                history.try_set(entries);
-            }
-        })
-    };
-    load_segments();
-    load_facts();
-    load_history();
-
-    // Every change of the card (an edit answered by the server, a reload) updates the facts.
-    Effect::new(move |_| {
-        state.card.with(|card| {
-            facts.update(|facts| {
-                if let Some(facts) = facts {
-                    facts.update_from_card(card);
-                }
-            })
-        });
+    let segments = LocalResource::new(|| async {
+        api::segments().await.map(|all| all.iter().filter_map(|s| s.checked()).collect::<Vec<CheckedSegment>>())
+    });
+    let loaded_facts = LocalResource::new(move || api::lead_facts(lead));
+    let loaded_history = LocalResource::new(move || api::segment_history(lead));
+    // The card may be newer than the facts' answer (an edit answered by the server, a reload):
+    // it decides the non-event part.
+    let facts = Signal::derive(move || {
+        let mut facts = loaded_facts.with(|f| f.as_ref().and_then(|f| f.as_ref().ok()).cloned())?;
+        state.card.with(|card| facts.update_from_card(card));
+        Some(facts)
+    });
+    let history = Signal::derive(move || {
+        loaded_history.with(|h| h.as_ref().and_then(|h| h.as_ref().ok()).cloned()).unwrap_or_default()
     });
     if let Some(live) = Live::use_live() {
         live.on_message(move |event| {
             if matches!(event, LiveEvent::LeadChanged { lead_id } if *lead_id == lead) {
-                load_facts();
-                load_history();
+                loaded_facts.refetch();
+                loaded_history.refetch();
             }
         });
         live.on_reset(move || {
-            load_segments();
-            load_facts();
-            load_history();
+            segments.refetch();
+            loaded_facts.refetch();
+            loaded_history.refetch();
         });
     }
 
@@ -75,7 +48,9 @@ pub fn CardSegments(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl
         let now = now.get();
         segments.with(|segments| match (segments, facts.get()) {
             (Some(Ok(segments)), Some(facts)) => {
-                Some(Ok(crate::timing::measured("leadcard:segments", || matching_segments(segments, &facts, now))))
+                Some(Ok(crate::browser::timing::measured("leadcard:segments", || {
+                    matching_segments(segments, &facts, now)
+                })))
             }
             (Some(Err(error)), _) => Some(Err(error.clone())),
             _ => None,

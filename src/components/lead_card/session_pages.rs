@@ -4,22 +4,15 @@
 use leadcard_core::LiveEvent;
 use leadcard_core::tracking::{SessionPage, SessionPages, format_duration};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::live::Live;
 use crate::time;
 
 #[component]
 pub fn CardSessionPages(lead: i64) -> impl IntoView {
-    let loaded = RwSignal::new(None::<Result<SessionPages, ApiError>>);
-    let load = move || {
-        spawn_local(async move {
-            let pages = api::session_pages(lead).await;
-            loaded.try_set(Some(pages));
-        })
-    };
-    load();
+    let loaded = LocalResource::new(move || api::session_pages(lead));
+    let load = move || loaded.refetch();
     if let Some(live) = Live::use_live() {
         live.on_message(move |event| match event {
             LiveEvent::LeadChanged { lead_id } if *lead_id == lead => load(),

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{self, ApiError, WriteError};
-use crate::components::clipboard::copy_text;
+use crate::browser::clipboard::copy_text;
 
 /// A short message at the bottom of the page.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,18 +72,35 @@ pub struct CardState {
     /// The lead was removed completely while the card was open.
     pub removed: RwSignal<bool>,
     toasts_shown: StoredValue<u64>,
+    /// Writes the pins (after, before): before comes back if the server refuses.
+    pin_write: Action<(Vec<String>, Vec<String>), ()>,
 }
 
 impl CardState {
     /// Makes the state of `card` available to every block below.
     pub fn provide(card: wire::LeadCard, pins: Option<Vec<String>>) -> Self {
+        let pins = RwSignal::new(pins);
+        let toast = RwSignal::new(None);
+        let toasts_shown = StoredValue::new(0);
         let state = Self {
             card: RwSignal::new(card),
-            pins: RwSignal::new(pins),
-            toast: RwSignal::new(None),
+            pins,
+            toast,
             clash: RwSignal::new(None),
             removed: RwSignal::new(false),
-            toasts_shown: StoredValue::new(0),
+            toasts_shown,
+            pin_write: Action::new_local(move |(after, before): &(Vec<String>, Vec<String>)| {
+                let (after, before) = (after.clone(), before.clone());
+                async move {
+                    match api::set_pins(&Pins { names: after }).await {
+                        Ok(stored) => pins.set(Some(stored.names)),
+                        Err(error) => {
+                            pins.set(Some(before));
+                            Self::show_in(toast, toasts_shown, Toast::Failed(error.message));
+                        }
+                    }
+                }
+            }),
         };
         provide_context(state);
         state
@@ -98,12 +115,16 @@ impl CardState {
     }
 
     pub fn show(self, toast: Toast) {
-        self.toasts_shown.update_value(|n| *n += 1);
-        let number = self.toasts_shown.get_value();
+        Self::show_in(self.toast, self.toasts_shown, toast);
+    }
+
+    fn show_in(shown: RwSignal<Option<(u64, Toast)>>, toasts_shown: StoredValue<u64>, toast: Toast) {
+        toasts_shown.update_value(|n| *n += 1);
+        let number = toasts_shown.get_value();
         let lasts = toast.lasts();
-        self.toast.set(Some((number, toast)));
+        shown.set(Some((number, toast)));
         if let Some(lasts) = lasts {
-            let toast = self.toast;
+            let toast = shown;
             set_timeout(
                 move || {
                     if toast.try_with_untracked(|t| t.as_ref().is_some_and(|(shown, _)| *shown == number)) == Some(true)
@@ -183,11 +204,11 @@ impl CardState {
                 Ok(card) => {
                     let newer = self.card.try_with_untracked(|shown| card.version >= shown.version && card != *shown);
                     if newer == Some(true) {
-                        self.card.try_set(card);
+                        self.card.set(card);
                     }
                 }
                 Err(error) if error.is_not_found() => {
-                    self.removed.try_set(true);
+                    self.removed.set(true);
                 }
                 // The card stays as it is; the next change or reconnect loads it again.
                 Err(_) => {}
@@ -210,14 +231,6 @@ impl CardState {
             None => after.push(name),
         }
         self.pins.set(Some(after.clone()));
-        spawn_local(async move {
-            match api::set_pins(&Pins { names: after }).await {
-                Ok(pins) => self.pins.set(Some(pins.names)),
-                Err(error) => {
-                    self.pins.set(Some(before));
-                    self.show(Toast::Failed(error.message));
-                }
-            }
-        });
+        self.pin_write.dispatch((after, before));
     }
 }

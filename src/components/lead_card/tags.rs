@@ -10,6 +10,7 @@ use super::editor::InlineError;
 use super::state::CardState;
 use crate::api::{self, TagsChanged};
 
+#[derive(Clone)]
 enum TagChange {
     Add(String),
     Remove(String),
@@ -22,15 +23,14 @@ pub fn CardTags() -> impl IntoView {
     let tags = Memo::new(move |_| state.card.with(|card| card.tags.clone()));
     let draft = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<String>);
-    let busy = RwSignal::new(false);
     // The tags in use, asked for when the operator first goes to the input.
     let suggestions = RwSignal::new(None::<Vec<String>>);
     let list_id = format!("lead-card-{lead}-tags");
 
-    let change = move |change: TagChange| {
-        busy.set(true);
+    let change = Action::new_local(move |change: &TagChange| {
+        let change = change.clone();
         let typed = draft.get_untracked();
-        spawn_local(async move {
+        async move {
             let added = matches!(change, TagChange::Add(_));
             let result = match change {
                 TagChange::Add(tag) => api::add_tag(lead, &NewTag { tag }).await,
@@ -58,13 +58,15 @@ pub fn CardTags() -> impl IntoView {
                 }
                 Err(error) => problem.set(Some(error.message)),
             }
-            busy.set(false);
-        });
-    };
+        }
+    });
+    let busy = change.pending();
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         match parse_tag(&draft.get_untracked()) {
-            Ok(tag) => change(TagChange::Add(tag)),
+            Ok(tag) => {
+                change.dispatch(TagChange::Add(tag));
+            }
             Err(reason) => problem.set(Some(format!("A tag {reason}."))),
         }
     };
@@ -108,7 +110,9 @@ pub fn CardTags() -> impl IntoView {
                                         aria-label=label
                                         title="Remove"
                                         disabled=busy
-                                        on:click=move |_| change(TagChange::Remove(tag.clone()))
+                                        on:click=move |_| {
+                                            change.dispatch(TagChange::Remove(tag.clone()));
+                                        }
                                     ></button>
                                 </li>
                             }

@@ -1,8 +1,8 @@
 //! The card's toast: "Copied", the text to copy by hand when the browser refuses, a deleted
 //! property with Undo, or a failure.
 
+use leadcard_core::{PropertyName, PropertyValue};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use super::properties::label_of;
 use super::state::{CardState, Toast, WriteFailure};
@@ -15,6 +15,15 @@ fn select_all(ev: leptos::ev::FocusEvent) {
 pub fn CardToast() -> impl IntoView {
     let state = CardState::expect();
     let close = move |_| state.hide_toast();
+    // Undo of a deletion: the value written back.
+    let restore = Action::new_local(move |(name, value): &(PropertyName, PropertyValue)| {
+        let (name, value) = (name.clone(), value.clone());
+        async move {
+            if let Err(WriteFailure::Refused(error)) = state.write(name, Some(value), None).await {
+                state.show(Toast::Failed(error.message));
+            }
+        }
+    });
     move || {
         state.toast.get().map(|(_, toast)| match toast {
             Toast::Copied => view! { <div class="toast" role="status" data-testid="toast">"Copied"</div> }.into_any(),
@@ -31,11 +40,7 @@ pub fn CardToast() -> impl IntoView {
                 let undo = move |_| {
                     state.hide_toast();
                     let (name, value) = (name.clone(), value.clone());
-                    spawn_local(async move {
-                        if let Err(WriteFailure::Refused(error)) = state.write(name, Some(value), None).await {
-                            state.show(Toast::Failed(error.message));
-                        }
-                    });
+                    restore.dispatch((name, value));
                 };
                 view! {
                     <div class="toast" role="status" data-testid="toast">

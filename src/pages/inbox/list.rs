@@ -22,8 +22,8 @@ pub fn ConversationListView(
     filters: Memo<Filters>,
     selected: Memo<Option<i64>>,
     now: Signal<DateTime<Utc>>,
-    on_more: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
+    let pages = list.pages;
     let navigate = use_navigate();
     let go = move |status: String, assignee: String| {
         let path = match selected.get_untracked() {
@@ -36,7 +36,7 @@ pub fn ConversationListView(
     let on_scroll = move |ev: leptos::ev::Event| {
         let element: web_sys::Element = event_target(&ev);
         if element.scroll_top() + element.client_height() >= element.scroll_height() - LOAD_MARGIN_PX {
-            on_more();
+            pages.load_more();
         }
     };
     view! {
@@ -68,10 +68,10 @@ pub fn ConversationListView(
                     </select>
                 </div>
             </header>
-            {move || list.error.get().map(|error| view! { <ErrorNotice error/> })}
+            {move || pages.error.get().map(|error| view! { <ErrorNotice error/> })}
             <ul class="inbox__rows" on:scroll=on_scroll>
                 <For
-                    each=move || list.items.get()
+                    each=move || pages.items.get()
                     key=|c| {
                         let lead = (c.lead.display_name.clone(), c.lead.last_heartbeat, c.lead.last_active);
                         (c.id, c.last_activity_at, c.unread, c.status, c.assignee.as_ref().map(|a| a.id), lead)
@@ -81,19 +81,19 @@ pub fn ConversationListView(
                     <ConversationRow conversation filters selected list now/>
                 </For>
                 {move || {
-                    (list.loaded.get() && !list.loading.get() && list.items.with(Vec::is_empty) && list.error.with(Option::is_none))
+                    (pages.loaded.get() && !pages.loading.get() && pages.items.with(Vec::is_empty) && pages.error.with(Option::is_none))
                         .then(|| view! { <li class="inbox__empty" data-testid="inbox-empty">"No conversations here."</li> })
                 }}
-                {move || list.next.with(Option::is_some).then(|| view! {
+                {move || pages.next.with(Option::is_some).then(|| view! {
                     <li class="inbox__more">
                         <button
                             type="button"
                             class="button button--ghost"
                             data-testid="inbox-more"
-                            disabled=move || list.loading.get()
-                            on:click=move |_| on_more()
+                            disabled=move || pages.loading.get()
+                            on:click=move |_| pages.load_more()
                         >
-                            {move || if list.loading.get() { "Loading…" } else { "Load more" }}
+                            {move || if pages.loading.get() { "Loading…" } else { "Load more" }}
                         </button>
                     </li>
                 })}

@@ -9,15 +9,17 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use leadcard_core::LiveEvent;
-use leadcard_core::inbox::{Conversation, ConversationStatus, OperatorRef};
+use leadcard_core::inbox::{Conversation, ConversationStatus};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::{self, ApiError, ConversationQuery};
+use crate::api::{self, ConversationQuery};
+use crate::browser;
 use crate::components::clock::use_now;
 use crate::components::lead_card::LeadCard;
 use crate::live::Live;
+use crate::paged::{Page, Paged};
 use crate::session::Session;
 
 use list::ConversationListView;
@@ -79,96 +81,33 @@ pub fn place(list: &mut Vec<Conversation>, conversation: Conversation, more_to_l
     Some(at)
 }
 
-/// The Inbox list as loaded, page by page, and kept up to date live.
+/// The Inbox list as loaded, page by page (for the filters in the URL), and kept up to date live.
 #[derive(Clone, Copy)]
 pub(crate) struct Conversations {
-    pub items: RwSignal<Vec<Conversation>>,
-    pub next: RwSignal<Option<String>>,
-    pub loading: RwSignal<bool>,
-    pub loaded: RwSignal<bool>,
-    pub error: RwSignal<Option<ApiError>>,
+    pub pages: Paged<Conversation>,
     /// Rows changed live a moment ago, each with the number of its last change.
     pub fresh: RwSignal<HashMap<i64, u64>>,
     changes: StoredValue<u64>,
-    /// Counts loads of the first page, so an answer for older filters is dropped.
-    generation: StoredValue<u64>,
 }
 
 impl Conversations {
-    fn new() -> Self {
-        Self {
-            items: RwSignal::new(Vec::new()),
-            next: RwSignal::new(None),
-            loading: RwSignal::new(false),
-            loaded: RwSignal::new(false),
-            error: RwSignal::new(None),
-            fresh: RwSignal::new(HashMap::new()),
-            changes: StoredValue::new(0),
-            generation: StoredValue::new(0),
-        }
-    }
-
-    fn reload(self, filters: Filters) {
-        self.generation.update_value(|g| *g += 1);
-        let generation = self.generation.get_value();
-        self.loading.set(true);
-        spawn_local(async move {
-            let page = api::conversations(&filters.query(None)).await;
-            if self.generation.try_get_value() != Some(generation) {
-                return;
+    fn new(filters: Memo<Filters>) -> Self {
+        let pages = Paged::new(move |after: Option<String>| {
+            let query = filters.with_untracked(|f| f.query(after));
+            async move {
+                let page = api::conversations(&query).await?;
+                Ok(Page { items: page.items, next: page.next })
             }
-            match page {
-                Ok(page) => {
-                    self.items.try_set(page.items);
-                    self.next.try_set(page.next);
-                    self.error.try_set(None);
-                }
-                Err(error) => {
-                    self.error.try_set(Some(error));
-                }
-            }
-            self.loading.try_set(false);
-            self.loaded.try_set(true);
         });
-    }
-
-    fn load_more(self, filters: Filters) {
-        let Some(after) = self.next.get_untracked() else { return };
-        if self.loading.get_untracked() {
-            return;
-        }
-        let generation = self.generation.get_value();
-        self.loading.set(true);
-        spawn_local(async move {
-            let page = api::conversations(&filters.query(Some(after))).await;
-            if self.generation.try_get_value() != Some(generation) {
-                return;
-            }
-            match page {
-                Ok(page) => {
-                    self.items.try_update(|items| {
-                        for c in page.items {
-                            if !items.iter().any(|known| known.id == c.id) {
-                                items.push(c);
-                            }
-                        }
-                    });
-                    self.next.try_set(page.next);
-                }
-                Err(error) => {
-                    self.error.try_set(Some(error));
-                }
-            }
-            self.loading.try_set(false);
-        });
+        Self { pages, fresh: RwSignal::new(HashMap::new()), changes: StoredValue::new(0) }
     }
 
     /// Shows a conversation as it is now: moved to its place with a short cue, or out of the
     /// list when the filters no longer show it.
     fn changed(self, conversation: Conversation, shown: bool) {
         let id = conversation.id;
-        let more = self.next.with_untracked(Option::is_some);
-        let placed = self.items.try_update(|items| {
+        let more = self.pages.next.with_untracked(Option::is_some);
+        let placed = self.pages.items.try_update(|items| {
             if shown {
                 place(items, conversation, more).is_some()
             } else {
@@ -185,7 +124,7 @@ impl Conversations {
             let fresh = self.fresh;
             set_timeout(
                 move || {
-                    fresh.try_update(|fresh| {
+                    fresh.update(|fresh| {
                         if fresh.get(&id) == Some(&number) {
                             fresh.remove(&id);
                         }
@@ -198,7 +137,7 @@ impl Conversations {
 }
 
 fn is_narrow() -> bool {
-    web_sys::window().and_then(|w| w.inner_width().ok()).and_then(|w| w.as_f64()).is_some_and(|w| w < NARROW_PX)
+    browser::viewport_width().is_some_and(|w| w < NARROW_PX)
 }
 
 #[component]
@@ -209,38 +148,38 @@ pub fn InboxPage() -> impl IntoView {
     let filters = Memo::new(move |_| query.with(|q| Filters::from_query(q.get_str("status"), q.get_str("assignee"))));
     let selected = Memo::new(move |_| params.with(|p| p.get_str("conversation").and_then(|id| id.parse::<i64>().ok())));
     let me = Memo::new(move |_| session.me.get().and_then(|me| me.ok()).map(|me| me.id));
-    let list = Conversations::new();
+    let list = Conversations::new(filters);
     // The open conversation as the server last described it (the thread's header).
     let current = RwSignal::new(None::<Conversation>);
-    let operators = RwSignal::new(Vec::<OperatorRef>::new());
+    let operators = LocalResource::new(api::operators);
+    let operators = Signal::derive(move || {
+        operators.with(|o| o.as_ref().and_then(|o| o.as_ref().ok()).cloned()).unwrap_or_default()
+    });
     let card_open = RwSignal::new(!is_narrow());
     let now = use_now();
 
-    Effect::new(move |_| list.reload(filters.get()));
-    spawn_local(async move {
-        if let Ok(all) = api::operators().await {
-            operators.try_set(all);
-        }
+    // The filters live in the URL (the selects navigate, and so do back and forward): each
+    // change of the location starts the list again.
+    Effect::new(move |_| {
+        filters.track();
+        list.pages.reload();
     });
 
     // A changed conversation is fetched again: its row moves, the open thread's header follows.
     let refresh = move |id: i64| {
         spawn_local(async move {
-            match api::thread(id).await {
-                Ok(thread) => {
-                    let conversation = thread.conversation;
+            match api::thread(id).await.map(|thread| thread.conversation) {
+                Ok(conversation) => {
                     let shown = filters.with_untracked(|f| f.shows(&conversation, me.get_untracked()));
                     if selected.get_untracked() == Some(id) {
-                        current.try_set(Some(conversation.clone()));
+                        current.set(Some(conversation.clone()));
                     }
                     list.changed(conversation, shown);
                 }
-                Err(error) if error.is_not_found() => {
-                    list.items.try_update(|items| items.retain(|c| c.id != id));
-                }
+                Err(error) if error.is_not_found() => list.pages.items.update(|items| items.retain(|c| c.id != id)),
                 Err(_) => {}
             }
-        })
+        });
     };
     if let Some(live) = Live::use_live() {
         live.on_message(move |event| match event {
@@ -248,17 +187,19 @@ pub fn InboxPage() -> impl IntoView {
             LiveEvent::Presence { lead_id, last_heartbeat_at, last_active_at, .. } => {
                 let at = |ms: &Option<i64>| ms.and_then(chrono::DateTime::from_timestamp_millis);
                 let (heartbeat, active) = (at(last_heartbeat_at), at(last_active_at));
-                list.items.update(|items| {
+                list.pages.items.update(|items| {
                     for c in items.iter_mut().filter(|c| c.lead.id == *lead_id) {
                         c.lead.last_heartbeat = heartbeat.or(c.lead.last_heartbeat);
                         c.lead.last_active = active.or(c.lead.last_active);
                     }
                 });
             }
-            LiveEvent::LeadRemoved { lead_id } => list.items.update(|items| items.retain(|c| c.lead.id != *lead_id)),
+            LiveEvent::LeadRemoved { lead_id } => {
+                list.pages.items.update(|items| items.retain(|c| c.lead.id != *lead_id))
+            }
             LiveEvent::LeadChanged { .. } => {}
         });
-        live.on_reset(move || list.reload(filters.get_untracked()));
+        live.on_reset(move || list.pages.reload());
     }
 
     // The card can start loading with the list's row, before the thread answers.
@@ -266,7 +207,7 @@ pub fn InboxPage() -> impl IntoView {
         let id = selected.get()?;
         current
             .with(|c| c.as_ref().filter(|c| c.id == id).map(|c| c.lead.id))
-            .or_else(|| list.items.with(|items| items.iter().find(|c| c.id == id).map(|c| c.lead.id)))
+            .or_else(|| list.pages.items.with(|items| items.iter().find(|c| c.id == id).map(|c| c.lead.id)))
     });
 
     view! {
@@ -275,7 +216,7 @@ pub fn InboxPage() -> impl IntoView {
             class:inbox--selected=move || selected.get().is_some()
             class:inbox--card-open=move || card_open.get() && lead.get().is_some()
         >
-            <ConversationListView list filters selected now on_more=move || list.load_more(filters.get_untracked())/>
+            <ConversationListView list filters selected now/>
             {move || match selected.get() {
                 Some(id) => view! { <ConversationThread id current operators now card_open/> }.into_any(),
                 None => view! {

@@ -10,12 +10,13 @@ use leptos::html::Ol;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::components::composer::Composer;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::message::{MessageItem, PendingMessages};
 use crate::components::presence_badge::PresenceBadge;
 use crate::live::Live;
+use crate::paged::{Page, Paged};
 use crate::paths;
 use crate::pending::{self, Target};
 
@@ -24,25 +25,11 @@ const LOAD_MARGIN_PX: i32 = 48;
 /// Within this of the bottom, new messages keep the thread scrolled to the end.
 const STICK_MARGIN_PX: i32 = 96;
 
-/// Adds `new` to `list`, once each, in id order (the order they were written).
-pub fn merge(list: &mut Vec<Message>, new: Vec<Message>) {
-    for message in new {
-        match list.iter_mut().find(|m| m.id == message.id) {
-            Some(known) => *known = message,
-            None => list.push(message),
-        }
-    }
-    list.sort_by_key(|m| m.id);
-}
-
+/// The thread's messages, oldest first; older pages come before the first shown.
 #[derive(Clone, Copy)]
 struct ThreadState {
     id: i64,
-    messages: RwSignal<Vec<Message>>,
-    more_before: RwSignal<bool>,
-    loading_older: RwSignal<bool>,
-    loaded: RwSignal<bool>,
-    error: RwSignal<Option<ApiError>>,
+    messages: Paged<Message>,
     scroller: NodeRef<Ol>,
     /// A fetch of newer messages is on its way; `again`: another change came meanwhile.
     newer_busy: StoredValue<bool>,
@@ -50,6 +37,35 @@ struct ThreadState {
 }
 
 impl ThreadState {
+    /// The first page is the conversation with its newest messages (the header follows it); the
+    /// next pages are the messages before the first one shown.
+    fn new(id: i64, current: RwSignal<Option<Conversation>>) -> Self {
+        let first_id = |messages: &[Message]| messages.first().map(|m| m.id.to_string());
+        let messages = Paged::new(move |before: Option<String>| async move {
+            match before.and_then(|b| b.parse::<i64>().ok()) {
+                None => {
+                    let thread = api::thread(id).await?;
+                    current.set(Some(thread.conversation));
+                    let next = first_id(&thread.messages).filter(|_| thread.more_before);
+                    Ok(Page { items: thread.messages, next })
+                }
+                Some(before) => {
+                    let page = api::messages(id, Some(before), None).await?;
+                    let next = first_id(&page.items).filter(|_| page.more_before);
+                    Ok(Page { items: page.items, next })
+                }
+            }
+        })
+        .sorted_by(|a, b| a.id.cmp(&b.id));
+        Self {
+            id,
+            messages,
+            scroller: NodeRef::new(),
+            newer_busy: StoredValue::new(false),
+            newer_again: StoredValue::new(false),
+        }
+    }
+
     fn near_bottom(self) -> bool {
         self.scroller
             .get_untracked()
@@ -64,32 +80,11 @@ impl ThreadState {
         });
     }
 
-    fn load(self, current: RwSignal<Option<Conversation>>) {
+    /// Loads the newest messages (again), then shows the end of the thread.
+    fn load(self) {
         spawn_local(async move {
-            match api::thread(self.id).await {
-                Ok(thread) => {
-                    current.try_set(Some(thread.conversation));
-                    self.messages.try_update(|m| {
-                        m.clear();
-                        merge(m, thread.messages);
-                    });
-                    self.more_before.try_set(thread.more_before);
-                    self.error.try_set(None);
-                    self.scroll_to_end();
-                }
-                Err(error) => {
-                    self.error.try_set(Some(error));
-                }
-            }
-            self.loaded.try_set(true);
-        });
-    }
-
-    /// Fetches the newest page again: messages shown may have changed (delivered, seen).
-    fn refresh_last(self) {
-        spawn_local(async move {
-            if let Ok(thread) = api::thread(self.id).await {
-                self.messages.try_update(|m| merge(m, thread.messages));
+            if self.messages.load_first().await {
+                self.scroll_to_end();
             }
         });
     }
@@ -100,7 +95,7 @@ impl ThreadState {
             self.newer_again.set_value(true);
             return;
         }
-        let Some(Some(last)) = self.messages.try_with_untracked(|m| m.last().map(|m| m.id)) else { return };
+        let Some(Some(last)) = self.messages.items.try_with_untracked(|m| m.last().map(|m| m.id)) else { return };
         self.newer_busy.set_value(true);
         spawn_local(async move {
             let mut after = last;
@@ -109,9 +104,10 @@ impl ThreadState {
                 let Ok(page) = api::messages(self.id, None, Some(after)).await else { break };
                 let full = page.items.len() >= DEFAULT_MESSAGES_PAGE as usize;
                 after = page.items.last().map_or(after, |m| m.id);
-                if self.messages.try_update(|m| merge(m, page.items)).is_none() {
+                if self.messages.items.try_with_untracked(|_| ()).is_none() {
                     return;
                 }
+                self.messages.merge(page.items);
                 if stick {
                     self.scroll_to_end();
                 }
@@ -125,33 +121,23 @@ impl ThreadState {
         });
     }
 
+    /// Loads the messages before the first one shown; the messages read stay where they were.
     fn load_older(self) {
-        if !self.more_before.get_untracked() || self.loading_older.get_untracked() {
+        if self.messages.loading.get_untracked() {
             return;
         }
-        let Some(first) = self.messages.with_untracked(|m| m.first().map(|m| m.id)) else { return };
-        self.loading_older.set(true);
+        let kept_from_end = self.scroller.get_untracked().map(|el| el.scroll_height() - el.scroll_top());
         spawn_local(async move {
-            let kept_from_end = self.scroller.get_untracked().map(|el| el.scroll_height() - el.scroll_top());
-            match api::messages(self.id, Some(first), None).await {
-                Ok(page) => {
-                    self.messages.try_update(|m| merge(m, page.items));
-                    self.more_before.try_set(page.more_before);
-                    // The messages read stay where they were on screen.
-                    if let Some(kept) = kept_from_end {
-                        let scroller = self.scroller;
-                        request_animation_frame(move || {
-                            if let Some(el) = scroller.get_untracked() {
-                                el.set_scroll_top(el.scroll_height() - kept);
-                            }
-                        });
+            if self.messages.fetch_more().await
+                && let Some(kept) = kept_from_end
+            {
+                let scroller = self.scroller;
+                request_animation_frame(move || {
+                    if let Some(el) = scroller.get_untracked() {
+                        el.set_scroll_top(el.scroll_height() - kept);
                     }
-                }
-                Err(error) => {
-                    self.error.try_set(Some(error));
-                }
+                });
             }
-            self.loading_older.try_set(false);
         });
     }
 }
@@ -160,24 +146,13 @@ impl ThreadState {
 pub fn ConversationThread(
     id: i64,
     current: RwSignal<Option<Conversation>>,
-    operators: RwSignal<Vec<OperatorRef>>,
+    operators: Signal<Vec<OperatorRef>>,
     now: Signal<DateTime<Utc>>,
     card_open: RwSignal<bool>,
 ) -> impl IntoView {
-    let thread = ThreadState {
-        id,
-        messages: RwSignal::new(Vec::new()),
-        more_before: RwSignal::new(false),
-        loading_older: RwSignal::new(false),
-        loaded: RwSignal::new(false),
-        error: RwSignal::new(None),
-        scroller: NodeRef::new(),
-        newer_busy: StoredValue::new(false),
-        newer_again: StoredValue::new(false),
-    };
-    let action_error = RwSignal::new(None::<ApiError>);
+    let thread = ThreadState::new(id, current);
     let shown = Memo::new(move |_| current.get().filter(|c| c.id == id));
-    thread.load(current);
+    thread.load();
 
     if let Some(live) = Live::use_live() {
         live.on_message(move |event| match event {
@@ -186,61 +161,63 @@ pub fn ConversationThread(
             }
             // No new message: a delivery changed (the widget showed one), or the status did.
             LiveEvent::ConversationChanged { conversation_id, message_id: None, .. } if *conversation_id == id => {
-                thread.refresh_last()
+                thread.messages.refresh()
             }
             _ => {}
         });
-        live.on_reset(move || thread.load(current));
+        live.on_reset(move || thread.load());
     }
     // This page's own sends show as stored as soon as the server confirms them.
-    let confirmed = pending::confirmed();
-    let before = confirmed.with_untracked(|s| s.as_ref().map(|s| s.message.id));
-    Effect::new(move |_| {
-        let sent = confirmed.get().filter(|s| s.message.conversation_id == id && Some(s.message.id) != before);
-        if let Some(sent) = sent {
-            thread.messages.update(|m| merge(m, vec![sent.message]));
-            current.set(Some(sent.conversation));
+    pending::on_confirmed(move |sent| {
+        if sent.message.conversation_id == id {
+            thread.messages.merge(vec![sent.message.clone()]);
+            current.set(Some(sent.conversation.clone()));
             thread.scroll_to_end();
         }
     });
-    // Shown with unread messages: read now.
-    let reading = StoredValue::new(false);
-    Effect::new(move |_| {
-        let unread = shown.with(|c| c.as_ref().map_or(0, |c| c.unread));
-        if unread > 0 && !reading.get_value() {
-            reading.set_value(true);
-            spawn_local(async move {
-                if let Ok(read) = api::mark_read(id).await {
-                    current.try_update(|c| {
-                        if c.as_ref().is_some_and(|c| c.id == id) {
-                            *c = Some(read);
-                        }
-                    });
+    // Shown with unread messages: read now (one mark at a time).
+    let mark_read = Action::new_local(move |&(): &()| async move {
+        if let Ok(read) = api::mark_read(id).await {
+            current.update(|c| {
+                if c.as_ref().is_some_and(|c| c.id == id) {
+                    *c = Some(read);
                 }
-                reading.try_set_value(false);
             });
         }
     });
+    let reading = mark_read.pending();
+    Effect::new(move |_| {
+        let unread = shown.with(|c| c.as_ref().map_or(0, |c| c.unread));
+        if unread > 0 && !reading.get_untracked() {
+            mark_read.dispatch(());
+        }
+    });
 
-    let act = move |action: Action| {
-        action_error.set(None);
-        spawn_local(async move {
-            let answer = match action {
-                Action::Assign(operator) => api::assign(id, operator).await,
-                Action::Close => api::close_conversation(id).await,
-                Action::Reopen => api::reopen_conversation(id).await,
+    let change = Action::new_local(move |change: &Change| {
+        let change = *change;
+        async move {
+            let answer = match change {
+                Change::Assign(operator) => api::assign(id, operator).await,
+                Change::Close => api::close_conversation(id).await,
+                Change::Reopen => api::reopen_conversation(id).await,
             };
-            match answer {
-                Ok(conversation) => {
-                    current.try_set(Some(conversation));
-                    thread.fetch_newer();
-                }
-                Err(error) => {
-                    action_error.try_set(Some(error));
-                }
-            }
-        });
+            answer.map(|conversation| {
+                current.set(Some(conversation));
+                thread.fetch_newer();
+            })
+        }
+    });
+    let act = move |to: Change| {
+        change.dispatch(to);
     };
+    let changing = change.pending();
+    // The last change's refusal, until the next change is under way.
+    let action_error = Memo::new(move |_| {
+        if changing.get() {
+            return None;
+        }
+        change.value().with(|answer| answer.as_ref().and_then(|r| r.as_ref().err()).cloned())
+    });
     let channel = Signal::derive(move || shown.with(|c| c.as_ref().map_or(Channel::Chat, |c| c.channel)));
     let target = Signal::derive(move || Target::Conversation { id });
     let lead_name =
@@ -267,22 +244,22 @@ pub fn ConversationThread(
                 </button>
             </header>
             {move || action_error.get().map(|error| view! { <ErrorNotice error/> })}
-            {move || thread.error.get().map(|error| view! { <ErrorNotice error/> })}
+            {move || thread.messages.error.get().map(|error| view! { <ErrorNotice error/> })}
             <ol class="thread__messages" node_ref=thread.scroller on:scroll=on_scroll>
-                {move || thread.more_before.get().then(|| view! {
+                {move || thread.messages.next.with(Option::is_some).then(|| view! {
                     <li class="thread__older">
                         <button
                             type="button"
                             class="button button--ghost"
                             data-testid="thread-older"
-                            disabled=move || thread.loading_older.get()
+                            disabled=move || thread.messages.loading.get()
                             on:click=move |_| thread.load_older()
                         >
-                            {move || if thread.loading_older.get() { "Loading…" } else { "Load older messages" }}
+                            {move || if thread.messages.loading.get() { "Loading…" } else { "Load older messages" }}
                         </button>
                     </li>
                 })}
-                <For each=move || thread.messages.get() key=|m| (m.id, m.delivery.map(|d| d as u8)) let:message>
+                <For each=move || thread.messages.items.get() key=|m| (m.id, m.delivery.map(|d| d as u8)) let:message>
                     <MessageItem message lead_name=lead_name.get_untracked() now/>
                 </For>
                 <PendingMessages target/>
@@ -292,8 +269,9 @@ pub fn ConversationThread(
     }
 }
 
+/// What the thread's header changes.
 #[derive(Debug, Clone, Copy)]
-enum Action {
+enum Change {
     Assign(Option<i64>),
     Close,
     Reopen,
@@ -302,9 +280,9 @@ enum Action {
 #[component]
 fn ThreadHeader(
     conversation: Conversation,
-    operators: RwSignal<Vec<OperatorRef>>,
+    operators: Signal<Vec<OperatorRef>>,
     now: Signal<DateTime<Utc>>,
-    on_action: impl Fn(Action) + Copy + Send + Sync + 'static,
+    on_action: impl Fn(Change) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let Conversation { lead, channel, status, assignee, .. } = conversation;
     let assigned = assignee.as_ref().map(|a| a.id.to_string()).unwrap_or_default();
@@ -331,7 +309,7 @@ fn ThreadHeader(
                     operators.track();
                     assigned.clone()
                 }
-                on:change=move |ev| on_action(Action::Assign(event_target_value(&ev).parse::<i64>().ok()))
+                on:change=move |ev| on_action(Change::Assign(event_target_value(&ev).parse::<i64>().ok()))
             >
                 <option value="">"Unassigned"</option>
                 {move || {
@@ -348,7 +326,7 @@ fn ThreadHeader(
                         type="button"
                         class="button button--secondary"
                         data-testid="close-conversation"
-                        on:click=move |_| on_action(Action::Close)
+                        on:click=move |_| on_action(Change::Close)
                     >
                         "Close"
                     </button>
@@ -359,7 +337,7 @@ fn ThreadHeader(
                         type="button"
                         class="button button--secondary"
                         data-testid="reopen-conversation"
-                        on:click=move |_| on_action(Action::Reopen)
+                        on:click=move |_| on_action(Change::Reopen)
                     >
                         "Reopen"
                     </button>

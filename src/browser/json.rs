@@ -18,6 +18,12 @@ pub fn from_value<T: DeserializeOwned>(value: JsValue) -> Result<T, String> {
     serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
 }
 
+/// JSON text read as `T` by the browser's parser; the error says why.
+pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+    let value = js_sys::JSON::parse(text).map_err(|e| js_error_message(&e))?;
+    from_value(value)
+}
+
 /// The query form of a filter (`filter=` in page and API URLs), as [`Filter::to_query`] writes it.
 pub fn filter_to_query(filter: &Filter) -> String {
     to_string(filter).unwrap_or_default()
@@ -25,8 +31,7 @@ pub fn filter_to_query(filter: &Filter) -> String {
 
 /// Reads the query form of a filter, as [`Filter::from_query`] does.
 pub fn filter_from_query(raw: &str) -> Result<Filter, FilterError> {
-    let value = js_sys::JSON::parse(raw).map_err(|e| FilterError::malformed(js_error_message(&e)))?;
-    from_value(value).map_err(FilterError::malformed)
+    from_str(raw).map_err(FilterError::malformed)
 }
 
 fn js_error_message(error: &JsValue) -> String {
