@@ -7,7 +7,8 @@ use gloo_net::http::{Method, RequestBuilder, Response};
 use leadcard_core::Operation;
 use leadcard_core::filter::{Filter, FilterError};
 use leadcard_core::inbox::{
-    Assign, Channels, Conversation, ConversationPage, MessagePage, NewMessage, OperatorRef, SendMessage, Sent, Thread,
+    Assign, Channels, Conversation, ConversationFilter, ConversationPage, MessagePage, NewMessage, OperatorRef,
+    SendMessage, Sent, Thread,
 };
 use leadcard_core::mail::{CampaignQueued, EmailSettingsBody, NewCampaign, OutboxPage, RemoveLead};
 use leadcard_core::segment::{CountRequest, LeadFacts, NewSegment, Segment, SegmentCount, SegmentHistoryEntry};
@@ -338,10 +339,7 @@ pub async fn segment_history(id: i64) -> Result<Vec<SegmentHistoryEntry>, ApiErr
 /// Which conversations the Inbox lists: by status and by assignee (`me`: the signed-in operator).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConversationQuery {
-    /// `open`, `closed` or `all`.
-    pub status: String,
-    /// `any`, `me` or `unassigned`.
-    pub assignee: String,
+    pub filter: ConversationFilter,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
     pub limit: Option<u32>,
@@ -356,8 +354,8 @@ pub async fn operators() -> Result<Vec<OperatorRef>, ApiError> {
 pub async fn conversations(query: &ConversationQuery) -> Result<ConversationPage, ApiError> {
     let limit = query.limit.map(|l| l.to_string()).unwrap_or_default();
     let params = [
-        ("status", query.status.as_str()),
-        ("assignee", query.assignee.as_str()),
+        ("status", query.filter.status_str()),
+        ("assignee", query.filter.assignee.as_str()),
         ("after", query.after.as_deref().unwrap_or("")),
         ("limit", limit.as_str()),
     ];

@@ -1,5 +1,6 @@
 //! The app's own URLs: every in-app link, redirect and query string is built here.
 
+use leadcard_core::inbox::ConversationFilter;
 use web_sys::UrlSearchParams;
 
 /// The Leads Database.
@@ -25,27 +26,19 @@ pub fn visitor(id: i64) -> String {
     format!("{VISITORS}?lead={id}")
 }
 
-/// The Inbox list with its filters (`status`: open|closed|all, `assignee`: any|me|unassigned;
-/// the defaults, open and any, are left out).
-pub fn inbox(status: &str, assignee: &str) -> String {
-    with_query(INBOX, inbox_params(status, assignee))
+/// The Inbox list with its filters (the defaults, open and any, are left out).
+pub fn inbox(filter: &ConversationFilter) -> String {
+    with_query(INBOX, filter.query_pairs())
 }
 
 /// Conversation `id` in the Inbox, keeping the list's filters.
-pub fn conversation(id: i64, status: &str, assignee: &str) -> String {
-    with_query(&format!("{INBOX}/{id}"), inbox_params(status, assignee))
+pub fn conversation(id: i64, filter: &ConversationFilter) -> String {
+    with_query(&format!("{INBOX}/{id}"), filter.query_pairs())
 }
 
 /// Conversation `id` in the Inbox, with the list's default filters.
 pub fn conversation_link(id: i64) -> String {
     format!("{INBOX}/{id}")
-}
-
-fn inbox_params<'a>(status: &'a str, assignee: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
-    [("status", status, "open"), ("assignee", assignee, "any")]
-        .into_iter()
-        .filter(|(_, value, default)| !value.is_empty() && value != default)
-        .map(|(name, value, _)| (name, value))
 }
 
 /// A new segment starting from a filter (its query form).

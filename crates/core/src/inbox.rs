@@ -189,6 +189,28 @@ impl ConversationFilter {
         }
     }
 
+    /// Whether the list with this filter shows `conversation`; `me` is the operator looking.
+    pub fn shows(&self, conversation: &Conversation, me: Option<i64>) -> bool {
+        let status = self.status.is_none_or(|status| conversation.status == status);
+        let assignee = conversation.assignee.as_ref().map(|a| a.id);
+        let assigned = match self.assignee {
+            AssigneeChoice::Any => true,
+            AssigneeChoice::Me => me.is_some() && assignee == me,
+            AssigneeChoice::Unassigned => assignee.is_none(),
+        };
+        status && assigned
+    }
+
+    /// The same filter with another status (`open`, `closed` or `all`; anything else: open).
+    pub fn with_status(self, status: &str) -> Self {
+        ConversationFilter { status: ConversationFilter::from_url(Some(status), None).status, ..self }
+    }
+
+    /// The same filter with another assignee choice (`any`, `me` or `unassigned`).
+    pub fn with_assignee(self, assignee: &str) -> Self {
+        ConversationFilter { assignee: ConversationFilter::from_url(None, Some(assignee)).assignee, ..self }
+    }
+
     /// `open`, `closed` or `all`.
     pub fn status_str(&self) -> &'static str {
         self.status.map_or("all", ConversationStatus::as_str)
@@ -930,5 +952,38 @@ mod tests {
         let (subject, text) = chat_copy("Anna", "Shop", "Your parcel left today.");
         assert_eq!(subject, "New message from Shop");
         assert!(text.starts_with("Anna from Shop wrote to you in the chat:\n\nYour parcel left today.\n"));
+    }
+
+    #[test]
+    fn the_inbox_filter_decides_which_conversations_its_list_shows() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let conversation = |status, assignee: Option<i64>| Conversation {
+            id: 1,
+            lead: ConversationLead {
+                id: 7,
+                display_name: "Lena".into(),
+                email: None,
+                avatar_url: None,
+                last_heartbeat: None,
+                last_active: None,
+            },
+            channel: Channel::Chat,
+            status,
+            assignee: assignee.map(|id| OperatorRef { id, name: format!("Op {id}") }),
+            unread: 0,
+            last_message: None,
+            last_activity_at: at,
+            created_at: at,
+        };
+        let open_mine = conversation(ConversationStatus::Open, Some(3));
+        let closed_free = conversation(ConversationStatus::Closed, None);
+        let default = ConversationFilter::new();
+        assert!(default.shows(&open_mine, Some(3)) && !default.shows(&closed_free, Some(3)));
+        let all_mine = default.with_status("all").with_assignee("me");
+        assert!(all_mine.shows(&open_mine, Some(3)) && !all_mine.shows(&open_mine, Some(4)));
+        assert!(!all_mine.shows(&open_mine, None), "nobody is 'me' before the session is known");
+        let closed_unassigned = default.with_status("closed").with_assignee("unassigned");
+        assert!(closed_unassigned.shows(&closed_free, None) && !closed_unassigned.shows(&open_mine, None));
+        assert_eq!(default.with_status("nonsense"), default, "the URL's unknown value reads as the default");
     }
 }

@@ -25,10 +25,10 @@ pub fn ConversationListView(
 ) -> impl IntoView {
     let pages = list.pages;
     let navigate = use_navigate();
-    let go = move |status: String, assignee: String| {
+    let go = move |filter: Filters| {
         let path = match selected.get_untracked() {
-            Some(id) => paths::conversation(id, &status, &assignee),
-            None => paths::inbox(&status, &assignee),
+            Some(id) => paths::conversation(id, &filter),
+            None => paths::inbox(&filter),
         };
         navigate(&path, NavigateOptions::default());
     };
@@ -48,8 +48,8 @@ pub fn ConversationListView(
                         class="select"
                         data-testid="inbox-status"
                         aria-label="Status"
-                        prop:value=move || filters.get().status
-                        on:change=move |ev| go_status(event_target_value(&ev), filters.get_untracked().assignee)
+                        prop:value=move || filters.get().status_str()
+                        on:change=move |ev| go_status(filters.get_untracked().with_status(&event_target_value(&ev)))
                     >
                         <option value="open">"Open"</option>
                         <option value="closed">"Closed"</option>
@@ -59,8 +59,8 @@ pub fn ConversationListView(
                         class="select"
                         data-testid="inbox-assignee"
                         aria-label="Assignee"
-                        prop:value=move || filters.get().assignee
-                        on:change=move |ev| go(filters.get_untracked().status, event_target_value(&ev))
+                        prop:value=move || filters.get().assignee.as_str()
+                        on:change=move |ev| go(filters.get_untracked().with_assignee(&event_target_value(&ev)))
                     >
                         <option value="any">"Anyone"</option>
                         <option value="me">"Assigned to me"</option>
@@ -113,7 +113,7 @@ fn ConversationRow(
     let Conversation { id, lead, channel, status, unread, last_message, last_activity_at, .. } = conversation;
     let presence_lead = lead.clone();
     let presence = Memo::new(move |_| presence_lead.presence(now.get()));
-    let href = move || filters.with(|f| paths::conversation(id, &f.status, &f.assignee));
+    let href = move || filters.with(|f| paths::conversation(id, f));
     let preview = last_message.map(|m| match m.author {
         Author::Operator => format!("You: {}", m.text),
         _ => m.text,

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use leadcard_core::LiveEvent;
-use leadcard_core::inbox::{Conversation, ConversationStatus};
+use leadcard_core::inbox::Conversation;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -30,42 +30,11 @@ const FRESH_FOR: Duration = Duration::from_secs(3);
 /// Below this width the card opens over the thread, behind its toggle.
 const NARROW_PX: f64 = 900.0;
 
-/// The list's filters, as in the URL query (`status`, `assignee`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Filters {
-    /// `open`, `closed` or `all`.
-    pub status: String,
-    /// `any`, `me` or `unassigned`.
-    pub assignee: String,
-}
+/// The list's filters, as in the URL query: core's one reading of them.
+pub use leadcard_core::inbox::ConversationFilter as Filters;
 
-impl Filters {
-    /// The filters of a URL query; anything unknown reads as the default (open, any).
-    pub fn from_query(status: Option<&str>, assignee: Option<&str>) -> Self {
-        let status = status.filter(|s| ["open", "closed", "all"].contains(s)).unwrap_or("open");
-        let assignee = assignee.filter(|a| ["any", "me", "unassigned"].contains(a)).unwrap_or("any");
-        Self { status: status.to_owned(), assignee: assignee.to_owned() }
-    }
-
-    /// Whether the list with these filters shows `conversation` (`me`: the signed-in operator).
-    pub fn shows(&self, conversation: &Conversation, me: Option<i64>) -> bool {
-        let status = match self.status.as_str() {
-            "open" => conversation.status == ConversationStatus::Open,
-            "closed" => conversation.status == ConversationStatus::Closed,
-            _ => true,
-        };
-        let assignee = conversation.assignee.as_ref().map(|a| a.id);
-        let assigned = match self.assignee.as_str() {
-            "me" => me.is_some() && assignee == me,
-            "unassigned" => assignee.is_none(),
-            _ => true,
-        };
-        status && assigned
-    }
-
-    fn query(&self, after: Option<String>) -> ConversationQuery {
-        ConversationQuery { status: self.status.clone(), assignee: self.assignee.clone(), after, limit: None }
-    }
+fn query(filters: &Filters, after: Option<String>) -> ConversationQuery {
+    ConversationQuery { filter: *filters, after, limit: None }
 }
 
 /// Places `conversation` in `list` (newest activity first), replacing its old row; `None` when it
@@ -93,7 +62,7 @@ pub(crate) struct Conversations {
 impl Conversations {
     fn new(filters: Memo<Filters>) -> Self {
         let pages = Paged::new(move |after: Option<String>| {
-            let query = filters.with_untracked(|f| f.query(after));
+            let query = filters.with_untracked(|f| query(f, after));
             async move {
                 let page = api::conversations(&query).await?;
                 Ok(Page { items: page.items, next: page.next })
@@ -145,7 +114,7 @@ pub fn InboxPage() -> impl IntoView {
     let session = Session::expect();
     let query = use_query_map();
     let params = use_params_map();
-    let filters = Memo::new(move |_| query.with(|q| Filters::from_query(q.get_str("status"), q.get_str("assignee"))));
+    let filters = Memo::new(move |_| query.with(|q| Filters::from_url(q.get_str("status"), q.get_str("assignee"))));
     let selected = Memo::new(move |_| params.with(|p| p.get_str("conversation").and_then(|id| id.parse::<i64>().ok())));
     let me = Memo::new(move |_| session.me.get().and_then(|me| me.ok()).map(|me| me.id));
     let list = Conversations::new(filters);
