@@ -7,11 +7,12 @@ use leadcard_core::mail::{EmailSettingsBody, NewCampaign, OutboxMail, OutboxPage
 use leadcard_core::wire::Role;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::components::A;
 
 use crate::api::{self, ApiError};
 use crate::components::error_notice::ErrorNotice;
 use crate::session::Session;
-use crate::{json, time};
+use crate::{json, paths, time};
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
@@ -22,6 +23,7 @@ pub fn SettingsPage() -> impl IntoView {
             <h1>"Settings"</h1>
             <EmailSettingsForm admin/>
             <Show when=move || admin.get()>
+                <p><A href=paths::OPERATORS attr:data-testid="operators-link">"Operators: add, disable, reset passwords"</A></p>
                 <CampaignForm/>
                 <Outbox/>
             </Show>
