@@ -156,4 +156,3 @@ async fn show_project(args: DatabaseArgs) -> Result<(), String> {
     );
     Ok(())
 }
-

@@ -122,7 +122,8 @@ pub async fn require_session_passively(
 }
 
 async fn guard(state: AppState, mut request: Request, next: Next, activity: bool) -> Result<Response, ApiError> {
-    let token_hash = state.sessions.cookie_in(request.headers()).and_then(token::token_hash).ok_or(ApiError::Unauthenticated)?;
+    let token_hash =
+        state.sessions.cookie_in(request.headers()).and_then(token::token_hash).ok_or(ApiError::Unauthenticated)?;
     let record = state.store.session(&token_hash).await?.ok_or(ApiError::Unauthenticated)?;
     let now = state.clock.now();
     if !state.sessions.is_live(now, record.last_used_at, record.expires_at) {
