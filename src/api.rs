@@ -521,3 +521,51 @@ async fn body_value(response: Response) -> Option<wasm_bindgen::JsValue> {
     let parsing = web_sys::Response::from(response).json().ok()?;
     JsFuture::from(parsing).await.ok()
 }
+
+// Operator accounts: admins manage operators; every operator changes their own password and ends
+// their own sessions; a set-password link is used without a session.
+use leadcard_core::account::{
+    AddedOperator, ChangePassword, NewOperatorAccount, OperatorAccount, OperatorChange, PasswordLink, SessionInfo,
+    SetPassword,
+};
+
+/// `GET /operator-accounts` (admins): every operator, by email.
+pub async fn operator_accounts() -> Result<Vec<OperatorAccount>, ApiError> {
+    call(request(Method::GET, "/operator-accounts")).await
+}
+
+/// `POST /operator-accounts` (admins): without a password the answer carries a set-password link.
+pub async fn add_operator(operator: &NewOperatorAccount) -> Result<AddedOperator, ApiError> {
+    json(send(request(Method::POST, "/operator-accounts"), Some(operator)).await?).await
+}
+
+/// `PATCH /operator-accounts/{id}` (admins): a new role, or disabled / enabled; the operator after it.
+pub async fn change_operator(id: i64, change: &OperatorChange) -> Result<OperatorAccount, ApiError> {
+    json(send(request(Method::PATCH, &format!("/operator-accounts/{id}")), Some(change)).await?).await
+}
+
+/// `POST /operator-accounts/{id}/password-link` (admins): a new one-time link; earlier ones stop working.
+pub async fn password_link(id: i64) -> Result<PasswordLink, ApiError> {
+    json(send(request(Method::POST, &format!("/operator-accounts/{id}/password-link")), None::<&()>).await?).await
+}
+
+/// `POST /password-links/use`: sets the password with a link's token (no session needed).
+pub async fn use_password_link(body: &SetPassword) -> Result<(), ApiError> {
+    send(request(Method::POST, "/password-links/use"), Some(body)).await.map(drop)
+}
+
+/// `PUT /account/password`: the signed-in operator's new password; their other sessions end.
+pub async fn change_password(body: &ChangePassword) -> Result<(), ApiError> {
+    send(request(Method::PUT, "/account/password"), Some(body)).await.map(drop)
+}
+
+/// `GET /account/sessions`: the signed-in operator's sessions, most recently used first.
+pub async fn my_sessions() -> Result<Vec<SessionInfo>, ApiError> {
+    call(request(Method::GET, "/account/sessions")).await
+}
+
+/// `DELETE /account/sessions/{id}`: ends one of the signed-in operator's sessions.
+pub async fn end_session(id: &str) -> Result<(), ApiError> {
+    let id = String::from(js_sys::encode_uri_component(id));
+    send(request(Method::DELETE, &format!("/account/sessions/{id}")), None::<&()>).await.map(drop)
+}

@@ -29,6 +29,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") view={Lazy::<Login>::new()}/>
+                <Route path=path!("/set-password") view={Lazy::<SetPassword>::new()}/>
                 <Route
                     path=path!("/")
                     view=|| view! { <Redirect path=paths::LEADS options=NavigateOptions { replace: true, ..Default::default() }/> }
@@ -43,6 +44,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/visitors") view={Lazy::<Visitors>::new()}/>
                     <Route path=path!("/segments") view={Lazy::<Segments>::new()}/>
                     <Route path=path!("/settings") view={Lazy::<Settings>::new()}/>
+                    <Route path=path!("/settings/operators") view={Lazy::<Operators>::new()}/>
+                    <Route path=path!("/account") view={Lazy::<Account>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -148,3 +151,6 @@ lazy_page!(Inbox, inbox_page, crate::pages::inbox::InboxPage, gate::signed_in, a
 lazy_page!(Visitors, visitors_page, crate::pages::visitors::VisitorsPage, gate::signed_in, async {});
 lazy_page!(Segments, segments_page, crate::pages::segments::SegmentsPage, gate::signed_in, async {});
 lazy_page!(Settings, settings_page, crate::pages::settings::SettingsPage, gate::signed_in, async {});
+lazy_page!(Operators, operators_page, crate::pages::operators::OperatorsPage, gate::signed_in, async {});
+lazy_page!(Account, account_page, crate::pages::account::AccountPage, gate::signed_in, async {});
+lazy_page!(SetPassword, set_password_page, crate::pages::set_password::SetPasswordPage, gate::open, async {});

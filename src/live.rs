@@ -2,6 +2,8 @@
 //! of a signed-in operator. The browser's EventSource reconnects by itself and sends
 //! `Last-Event-ID`, so no update is missed or received twice; when the server closes a stream for
 //! good (e.g. the session ended), the page opens a new one after a pause, from the last id seen.
+//! When a stream closes, the page asks who is signed in: a session that ended (the operator was
+//! disabled, or ended it elsewhere) goes to the sign-in page within seconds.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -11,14 +13,17 @@ use chrono::DateTime;
 use leadcard_core::live::RESET;
 use leadcard_core::{LiveEvent, LiveMessage};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 use web_sys::{EventSource, MessageEvent};
 
+use crate::api;
 use crate::browser::{self, json};
 use crate::components::clock::observe_server_now;
 use crate::listeners::{Listeners, listen};
+use crate::session::Session;
 
 const STREAM: &str = "/api/v1/stream";
 const REOPEN_AFTER: Duration = Duration::from_secs(3);
@@ -31,6 +36,8 @@ const REPLAY_MS: f64 = 1_500.0;
 pub struct Live {
     /// Whether the stream is open now.
     pub connected: RwSignal<bool>,
+    /// Told when the session turns out to have ended.
+    session: Option<Session>,
 }
 
 thread_local! {
@@ -50,7 +57,7 @@ struct Connection {
 impl Live {
     /// Opens the stream for the components below; it closes with the owner.
     pub fn provide() -> Self {
-        let live = Live { connected: RwSignal::new(false) };
+        let live = Live { connected: RwSignal::new(false), session: use_context::<Session>() };
         provide_context(live);
         let connection: StoredValue<Option<SendWrapper<Connection>>> = StoredValue::new(None);
         let last_id = Rc::new(Cell::new(None::<i64>));
@@ -115,6 +122,15 @@ fn open(live: Live, connection: StoredValue<Option<SendWrapper<Connection>>>, la
     let reopen_from = last_id.clone();
     let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |event: web_sys::Event| {
         live.connected.set(false);
+        if let Some(session) = live.session {
+            spawn_local(async move {
+                if let Err(error) = api::me().await
+                    && error.is_unauthenticated()
+                {
+                    session.me.try_set(Some(Err(error)));
+                }
+            });
+        }
         let closed = event
             .target()
             .and_then(|t| t.dyn_into::<EventSource>().ok())

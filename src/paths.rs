@@ -15,6 +15,12 @@ pub const SEGMENTS: &str = "/segments";
 pub const INBOX: &str = "/inbox";
 /// The sign-in page.
 pub const LOGIN: &str = "/login";
+/// The signed-in operator's password and sessions.
+pub const ACCOUNT: &str = "/account";
+/// Operator accounts (admins).
+pub const OPERATORS: &str = "/settings/operators";
+/// Where a one-time set-password link points (the server builds it: `/set-password?token=…`).
+pub const SET_PASSWORD: &str = "/set-password";
 
 /// The card of one lead.
 pub fn lead(id: i64) -> String {

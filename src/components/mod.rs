@@ -5,6 +5,7 @@ pub mod avatar;
 pub mod clock;
 pub mod composer;
 pub mod error_notice;
+pub mod field_error;
 pub mod filter_builder;
 pub mod lead_card;
 pub mod lead_table;

@@ -82,6 +82,7 @@ fn Frame(operator: Operator) -> impl IntoView {
                     <A href=paths::VISITORS>"Visitors"</A>
                     <A href=paths::SEGMENTS>"Segments"</A>
                     <A href=paths::SETTINGS>"Settings"</A>
+                    <A href=paths::ACCOUNT>"Account"</A>
                 </nav>
                 <div class="app-nav__operator">
                     <span

@@ -1,9 +1,12 @@
 //! The app's pages, one per route; each places components and reads its state from the URL.
 
+pub mod account;
 pub mod inbox;
 pub mod lead;
 pub mod leads;
 pub mod login;
+pub mod operators;
 pub mod segments;
+pub mod set_password;
 pub mod settings;
 pub mod visitors;

@@ -7,12 +7,13 @@ use leadcard_core::mail::{EmailSettingsBody, NewCampaign, OutboxMail, OutboxPage
 use leadcard_core::wire::Role;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::components::A;
 
 use crate::api::{self, ApiError};
 use crate::browser::json;
 use crate::components::error_notice::ErrorNotice;
 use crate::session::Session;
-use crate::time;
+use crate::{paths, time};
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
@@ -23,6 +24,7 @@ pub fn SettingsPage() -> impl IntoView {
             <h1>"Settings"</h1>
             <EmailSettingsForm admin/>
             <Show when=move || admin.get()>
+                <p><A href=paths::OPERATORS attr:data-testid="operators-link">"Operators: add, disable, reset passwords"</A></p>
                 <CampaignForm/>
                 <Outbox/>
             </Show>

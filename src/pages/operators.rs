@@ -1,0 +1,238 @@
+//! `/settings/operators` (admins): every operator with their role, state and open sessions; adding
+//! one (with a password, or with a one-time set-password link to hand over), changing a role,
+//! disabling (their sessions end at once) or enabling, and a new set-password link.
+
+use leadcard_core::account::{NewOperatorAccount, OperatorAccount, OperatorChange, PasswordLink, check_new_password};
+use leadcard_core::wire::Role;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::{self, ApiError};
+use crate::browser::clipboard::copy_text;
+use crate::components::error_notice::ErrorNotice;
+use crate::components::field_error::{elsewhere, refused, under};
+use crate::session::Session;
+use crate::time;
+
+#[component]
+pub fn OperatorsPage() -> impl IntoView {
+    let session = Session::expect();
+    let admin = Signal::derive(move || session.me.get().and_then(Result::ok).is_some_and(|me| me.role == Role::Admin));
+    view! {
+        <div class="settings-page">
+            <h1>"Operators"</h1>
+            <Show
+                when=move || admin.get()
+                fallback=|| view! { <p class="settings-form__note" data-testid="operators-admins-only">"Only an admin manages operators."</p> }
+            >
+                <Operators/>
+            </Show>
+        </div>
+    }
+}
+
+/// The list, the add form, and the latest set-password link made.
+#[component]
+fn Operators() -> impl IntoView {
+    let operators = RwSignal::new(Vec::<OperatorAccount>::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let link = RwSignal::new(None::<(String, PasswordLink)>);
+    let load = move || {
+        spawn_local(async move {
+            match api::operator_accounts().await {
+                Ok(list) => {
+                    operators.try_set(list);
+                    error.try_set(None);
+                }
+                Err(e) => {
+                    error.try_set(Some(e));
+                }
+            }
+        })
+    };
+    load();
+    let changed = move |account: OperatorAccount| {
+        operators.update(|list| {
+            if let Some(row) = list.iter_mut().find(|o| o.id == account.id) {
+                *row = account;
+            }
+        })
+    };
+    let change = move |id: i64, body: OperatorChange| {
+        spawn_local(async move {
+            match api::change_operator(id, &body).await {
+                Ok(account) => {
+                    error.try_set(None);
+                    changed(account);
+                    // Disabling ends sessions: the count changes too.
+                    load();
+                }
+                Err(e) => {
+                    error.try_set(Some(e));
+                }
+            }
+        })
+    };
+    let reset = move |account: OperatorAccount| {
+        spawn_local(async move {
+            match api::password_link(account.id).await {
+                Ok(new) => {
+                    error.try_set(None);
+                    link.try_set(Some((account.email, new)));
+                }
+                Err(e) => {
+                    error.try_set(Some(e));
+                }
+            }
+        })
+    };
+    view! {
+        <AddOperator on_added=move |added, new_link| {
+            link.set(new_link.map(|l| (added, l)));
+            load();
+        }/>
+        {move || link.get().map(|(email, link)| view! { <LinkToHandOver email link/> })}
+        <section class="settings-section" aria-labelledby="operators-title">
+            <div class="settings-section__bar">
+                <h2 id="operators-title">"Everyone"</h2>
+                <button type="button" class="button button--ghost" data-testid="operators-refresh" on:click=move |_| load()>"Refresh"</button>
+            </div>
+            {move || error.get().map(|error| view! { <ErrorNotice error/> })}
+            <table class="outbox" data-testid="operators">
+                <thead>
+                    <tr><th>"Email"</th><th>"Name"</th><th>"Role"</th><th>"State"</th><th>"Sessions"</th><th>"Added"</th><th></th></tr>
+                </thead>
+                <tbody>
+                    <For each=move || operators.get() key=|o| (o.id, o.role == Role::Admin, o.disabled, o.sessions, o.has_password) let:account>
+                        {let id = account.id;
+                        let disabled = account.disabled;
+                        let for_reset = account.clone();
+                        let state = if account.disabled { "Disabled" } else if account.has_password { "Enabled" } else { "Waiting for a password" };
+                        view! {
+                        <tr data-testid="operator-row" data-email=account.email.clone() data-disabled=disabled.to_string()>
+                            <td>{account.email.clone()}</td>
+                            <td>{account.name.clone()}</td>
+                            <td>
+                                <select class="input" data-testid="operator-role" aria-label="Role"
+                                    on:change=move |ev| {
+                                        let role = if event_target_value(&ev) == "admin" { Role::Admin } else { Role::Operator };
+                                        change(id, OperatorChange { role: Some(role), disabled: None });
+                                    }>
+                                    <option value="operator" selected=account.role == Role::Operator>"Operator"</option>
+                                    <option value="admin" selected=account.role == Role::Admin>"Admin"</option>
+                                </select>
+                            </td>
+                            <td data-testid="operator-state">{state}</td>
+                            <td data-testid="operator-sessions">{account.sessions}</td>
+                            <td>{time::local(account.created_at)}</td>
+                            <td>
+                                <button type="button" class="button button--ghost" data-testid="operator-toggle"
+                                    on:click=move |_| change(id, OperatorChange { role: None, disabled: Some(!disabled) })>
+                                    {if disabled { "Enable" } else { "Disable" }}
+                                </button>
+                                <button type="button" class="button button--ghost" data-testid="operator-reset"
+                                    hidden=disabled on:click=move |_| reset(for_reset.clone())>"New password link"</button>
+                            </td>
+                        </tr>
+                        }}
+                    </For>
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+/// Adds an operator: with a password ready to sign in, or (left empty) with a one-time link.
+#[component]
+fn AddOperator(on_added: impl Fn(String, Option<PasswordLink>) + Copy + Send + Sync + 'static) -> impl IntoView {
+    let email = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let admin = RwSignal::new(false);
+    let password = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<ApiError>);
+    let adding = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = NewOperatorAccount {
+            email: email.get_untracked().trim().to_owned(),
+            name: name.get_untracked().trim().to_owned(),
+            role: if admin.get_untracked() { Role::Admin } else { Role::Operator },
+            password: Some(password.get_untracked()).filter(|p| !p.is_empty()),
+        };
+        if let Some(password) = &body.password
+            && let Err(e) = check_new_password(password, &body.email, "password")
+        {
+            return problem.set(Some(refused(e)));
+        }
+        adding.set(true);
+        problem.set(None);
+        spawn_local(async move {
+            match api::add_operator(&body).await {
+                Ok(added) => {
+                    on_added(added.operator.email, added.password_link);
+                    email.try_set(String::new());
+                    name.try_set(String::new());
+                    password.try_set(String::new());
+                }
+                Err(e) => {
+                    problem.try_set(Some(e));
+                }
+            }
+            adding.try_set(false);
+        });
+    };
+    view! {
+        <section class="settings-section" aria-labelledby="add-operator-title">
+            <h2 id="add-operator-title">"Add an operator"</h2>
+            <form class="settings-form" data-testid="add-operator" on:submit=submit novalidate>
+                <label class="field">
+                    <span class="field__label">"Email"</span>
+                    <input class="input" type="email" name="email" prop:value=email on:input=move |ev| email.set(event_target_value(&ev))/>
+                </label>
+                {under(problem, "email")}
+                <label class="field">
+                    <span class="field__label">"Name"</span>
+                    <input class="input" name="name" prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/>
+                </label>
+                {under(problem, "name")}
+                <label class="settings-form__check">
+                    <input type="checkbox" name="admin" prop:checked=admin on:change=move |ev| admin.set(event_target_checked(&ev))/>
+                    " Admin: manages operators and the email settings"
+                </label>
+                <label class="field">
+                    <span class="field__label">"Password (leave empty to get a one-time link for them to set it)"</span>
+                    <input class="input" type="password" name="password" autocomplete="new-password"
+                        prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
+                </label>
+                {under(problem, "password")}
+                {elsewhere(problem, &["email", "name", "password"])}
+                <div class="editor__actions">
+                    <button type="submit" class="button button--primary" data-testid="add-operator-save" disabled=adding>"Add"</button>
+                </div>
+            </form>
+        </section>
+    }
+}
+
+/// A set-password link to hand over (it works once, until it expires).
+#[component]
+fn LinkToHandOver(email: String, link: PasswordLink) -> impl IntoView {
+    let copied = RwSignal::new(None::<bool>);
+    let text = link.link.clone();
+    let copy = move |_| {
+        let text = text.clone();
+        spawn_local(async move {
+            copied.try_set(Some(copy_text(&text).await));
+        })
+    };
+    view! {
+        <section class="settings-section" data-testid="password-link-box">
+            <p>"Send this link to " <strong>{email}</strong> " (it works once, until " {time::local(link.expires_at)} "):"</p>
+            <p><code data-testid="password-link">{link.link}</code></p>
+            <button type="button" class="button button--ghost" data-testid="password-link-copy" on:click=copy>"Copy"</button>
+            {move || copied.get().map(|ok| view! {
+                <span class="settings-form__saved">{if ok { "Copied." } else { "Copy it by hand: the browser refused." }}</span>
+            })}
+        </section>
+    }
+}
