@@ -164,6 +164,11 @@ async fn disabling_ends_sessions_at_once_and_streams_within_seconds_and_the_last
     )
     .await;
     assert_eq!(status, 422, "no link for a disabled operator");
+    let assignees: Value = app.client.get(app.url("/api/v1/operators")).send().await.unwrap().json().await.unwrap();
+    assert!(
+        assignees.as_array().unwrap().iter().all(|o| o["id"] != olga.id),
+        "a disabled operator is not offered as an assignee: {assignees}"
+    );
 
     // Enabled again: the old password works again.
     let response = send(

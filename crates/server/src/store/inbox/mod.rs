@@ -231,10 +231,12 @@ impl Store {
         Ok(Some(MessagePage { items, more_before: more && !ascending }))
     }
 
-    /// Every operator, by name, for the assignee menu.
+    /// Every operator who may take conversations (not disabled), by name, for the assignee menu.
     pub async fn operator_refs(&self) -> StoreResult<Vec<OperatorRef>> {
         let rows: Vec<(i64, String)> =
-            sqlx::query_as("SELECT id, name FROM operators ORDER BY name, id").fetch_all(&self.pool).await?;
+            sqlx::query_as("SELECT id, name FROM operators WHERE disabled_at IS NULL ORDER BY name, id")
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.into_iter().map(|(id, name)| OperatorRef { id, name }).collect())
     }
 }

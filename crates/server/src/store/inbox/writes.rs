@@ -365,7 +365,8 @@ impl Store {
         Ok((marked.len(), conversations))
     }
 
-    /// Assigns a conversation (`None`: unassigns) with a system entry; nothing when unchanged.
+    /// Assigns a conversation (`None`: unassigns) with a system entry; nothing when unchanged. A
+    /// disabled operator takes no conversations.
     pub async fn assign_conversation(
         &self,
         id: i64,
@@ -380,10 +381,11 @@ impl Store {
         };
         let to_name = match to {
             Some(operator) => {
-                let name: Option<String> = sqlx::query_scalar("SELECT name FROM operators WHERE id = $1")
-                    .bind(operator)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let name: Option<String> =
+                    sqlx::query_scalar("SELECT name FROM operators WHERE id = $1 AND disabled_at IS NULL")
+                        .bind(operator)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 match name {
                     Some(name) => Some(name),
                     None => return Ok(AssignOutcome::UnknownOperator),
