@@ -1,7 +1,7 @@
 //! `/account`: every operator changes their own password (the current one first; the core rule is
 //! checked here before asking) and sees their own sessions, this one marked, ending any of them.
 
-use leadcard_core::account::{ChangePassword, SessionInfo, check_new_password};
+use leadcard_core::account::{ChangePassword, SessionInfo, check_password_shape};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -41,7 +41,7 @@ fn PasswordForm() -> impl IntoView {
                 "Enter your current password.",
             ))));
         }
-        if let Err(e) = check_new_password(&body.new_password, &email, "new_password") {
+        if let Err(e) = check_password_shape(&body.new_password, &email, "new_password") {
             return problem.set(Some(refused(e)));
         }
         saving.set(true);

@@ -2,7 +2,7 @@
 //! one (with a password, or with a one-time set-password link to hand over), changing a role,
 //! disabling (their sessions end at once) or enabling, and a new set-password link.
 
-use leadcard_core::account::{NewOperatorAccount, OperatorAccount, OperatorChange, PasswordLink, check_new_password};
+use leadcard_core::account::{NewOperatorAccount, OperatorAccount, OperatorChange, PasswordLink, check_password_shape};
 use leadcard_core::wire::Role;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -160,7 +160,7 @@ fn AddOperator(on_added: impl Fn(String, Option<PasswordLink>) + Copy + Send + S
             password: Some(password.get_untracked()).filter(|p| !p.is_empty()),
         };
         if let Some(password) = &body.password
-            && let Err(e) = check_new_password(password, &body.email, "password")
+            && let Err(e) = check_password_shape(password, &body.email, "password")
         {
             return problem.set(Some(refused(e)));
         }

@@ -1,7 +1,7 @@
 //! `/set-password?token=…`: the page a one-time set-password link opens (outside the signed-in
 //! frame): the operator chooses a password (the core rule checked here first), then signs in.
 
-use leadcard_core::account::{SetPassword, check_new_password};
+use leadcard_core::account::{SetPassword, check_password_shape};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
@@ -20,7 +20,7 @@ pub fn SetPasswordPage() -> impl IntoView {
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         // The server also refuses the account's email as a password; the page does not know it.
-        if let Err(e) = check_new_password(&password.get_untracked(), "", "password") {
+        if let Err(e) = check_password_shape(&password.get_untracked(), "", "password") {
             return problem.set(Some(refused(e)));
         }
         let body = SetPassword { token: token().unwrap_or_default(), password: password.get_untracked() };

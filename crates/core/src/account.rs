@@ -21,6 +21,16 @@ pub fn is_common_password(password: &str) -> bool {
 
 /// Why a new password for the account `email` is refused, naming `field`.
 pub fn check_new_password(password: &str, email: &str, field: &str) -> Result<(), FieldError> {
+    check_password_shape(password, email, field)?;
+    if is_common_password(password) {
+        return Err(FieldError::new(field, "This password is on a list of common passwords. Choose another."));
+    }
+    Ok(())
+}
+
+/// [`check_new_password`] without the list of common passwords: what the console checks before
+/// asking (the list would ride in its first load: wasm data is not split into page chunks).
+pub fn check_password_shape(password: &str, email: &str, field: &str) -> Result<(), FieldError> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
         return Err(FieldError::new(field, format!("A password needs at least {MIN_PASSWORD_CHARS} characters.")));
@@ -30,9 +40,6 @@ pub fn check_new_password(password: &str, email: &str, field: &str) -> Result<()
     }
     if password.contains('\0') {
         return Err(FieldError::new(field, "A password cannot contain a NUL character."));
-    }
-    if is_common_password(password) {
-        return Err(FieldError::new(field, "This password is on a list of common passwords. Choose another."));
     }
     let email = email.trim().to_lowercase();
     let local = email.split('@').next().unwrap_or_default();
