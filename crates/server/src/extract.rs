@@ -48,7 +48,9 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// A JSON body as a value: every JSON body of the API (the console's and the widget's) is read
 /// here. Not JSON -> 400 `invalid_json`; a NUL in any string or key -> 422 `invalid` naming it
-/// (the rule of [`leadcard_core::text`]), before anything reads the body.
+/// (the rule of [`leadcard_core::text`]), before anything reads the body; anything but an object
+/// -> 422 naming `body` (every body of the API is an object, and serde would otherwise read a
+/// struct from an array's items).
 pub fn parse_json_value(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
     let mut value = serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest {
         code: "invalid_json",
@@ -58,6 +60,7 @@ pub fn parse_json_value(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
     match nul_in_json(&value) {
         Some(path) if path.is_empty() => Err(ApiError::invalid("body", NUL_MESSAGE)),
         Some(path) => Err(ApiError::invalid(path, NUL_MESSAGE)),
+        None if !value.is_object() => Err(ApiError::invalid("body", "The body must be a JSON object.")),
         None => Ok(value),
     }
 }
@@ -177,6 +180,14 @@ mod tests {
         assert!(matches!(err, ApiError::Invalid { field: Some(ref f), .. } if f == "email"), "{err:?}");
         let err = parse_json_value(br#""\u0000""#).err().unwrap();
         assert!(matches!(err, ApiError::Invalid { field: Some(ref f), .. } if f == "body"), "{err:?}");
+    }
+
+    #[test]
+    fn a_body_is_an_object() {
+        for body in [&b"[null, null]"[..], b"5", b"\"x\"", b"null"] {
+            let err = parse_json_value(body).err().unwrap();
+            assert!(matches!(err, ApiError::Invalid { field: Some(ref f), .. } if f == "body"), "{err:?}");
+        }
     }
 
     #[test]
