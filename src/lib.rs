@@ -44,8 +44,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/visitors") view={Lazy::<Visitors>::new()}/>
                     <Route path=path!("/segments") view={Lazy::<Segments>::new()}/>
                     <Route path=path!("/settings") view={Lazy::<Settings>::new()}/>
-                    <Route path=path!("/settings/operators") view={Lazy::<Operators>::new()}/>
-                    <Route path=path!("/account") view={Lazy::<Account>::new()}/>
+                    // One chunk for the settings, the operators and the own account: every lazy
+                    // route is a split point, and each multiplies the chunks the pages share.
+                    <Route path=path!("/settings/operators") view={Lazy::<Settings>::new()}/>
+                    <Route path=path!("/account") view={Lazy::<Settings>::new()}/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -150,7 +152,5 @@ lazy_page!(Lead, lead_page, crate::pages::lead::LeadPage, gate::signed_in, async
 lazy_page!(Inbox, inbox_page, crate::pages::inbox::InboxPage, gate::signed_in, async {});
 lazy_page!(Visitors, visitors_page, crate::pages::visitors::VisitorsPage, gate::signed_in, async {});
 lazy_page!(Segments, segments_page, crate::pages::segments::SegmentsPage, gate::signed_in, async {});
-lazy_page!(Settings, settings_page, crate::pages::settings::SettingsPage, gate::signed_in, async {});
-lazy_page!(Operators, operators_page, crate::pages::operators::OperatorsPage, gate::signed_in, async {});
-lazy_page!(Account, account_page, crate::pages::account::AccountPage, gate::signed_in, async {});
+lazy_page!(Settings, settings_page, crate::pages::settings::SettingsArea, gate::signed_in, async {});
 lazy_page!(SetPassword, set_password_page, crate::pages::set_password::SetPasswordPage, gate::open, async {});

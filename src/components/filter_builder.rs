@@ -315,7 +315,6 @@ struct TopRow {
 
 /// The editor of one condition. In the release build it is a wasm chunk of its own, fetched when
 /// the first condition shows: the Leads Database and Segments open without it.
-#[cfg_attr(feature = "split", leptos::lazy)]
 async fn condition_editor(top: TopRow) -> AnyView {
     let TopRow { row, joiner, index, error, on_remove } = top;
     view! { <ConditionRow row nested=false joiner index error on_remove/> }.into_any()
@@ -512,9 +511,11 @@ fn ConditionRow(
     }
     };
     view! {
-        <div class="filter-condition" class:filter-condition--invalid=move || error.with(Option::is_some) data-testid=if nested { "filter-group-condition" } else { "filter-condition" }>
+        <div class="filter-condition" class:filter-condition--invalid=move || error.try_with(Option::is_some).unwrap_or(false) data-testid=if nested { "filter-group-condition" } else { "filter-condition" }>
             <span class="filter-condition__joiner">
-                {move || match (index.get(), joiner.get()) {
+                // `try_`: a removed row's signals go with its row, and its editor (loaded behind a
+                // Suspense) may still be asked once in that same turn.
+                {move || match (index.try_get().unwrap_or_default(), joiner.try_get().unwrap_or(Match::All)) {
                     (0, _) => "Where",
                     (_, Match::All) => "and",
                     (_, Match::Any) => "or",
@@ -541,12 +542,12 @@ fn ConditionRow(
                 type="button"
                 class="button button--icon"
                 data-testid="filter-remove"
-                aria-label=move || format!("Remove condition {}", index.get() + 1)
+                aria-label=move || format!("Remove condition {}", index.try_get().unwrap_or_default() + 1)
                 on:click=move |_| on_remove.run(())
             >
                 "×"
             </button>
-            {move || error.get().map(|message| view! {
+            {move || error.try_get().flatten().map(|message| view! {
                 <p class="filter-condition__error" role="alert" data-testid="filter-error">{message}</p>
             })}
         </div>

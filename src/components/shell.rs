@@ -119,7 +119,6 @@ fn Frame(operator: Operator) -> impl IntoView {
 
 /// Starts the pending-send queue. In the release build the queue's code is a chunk of its own,
 /// fetched only when there is something to send: a page that writes nothing never loads it.
-#[cfg_attr(feature = "split", leptos::lazy)]
 async fn resume_sends() {
     pending::start();
 }

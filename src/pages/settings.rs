@@ -275,3 +275,15 @@ fn Outbox() -> impl IntoView {
         </section>
     }
 }
+
+/// The settings' chunk: the email settings and campaigns (`/settings`), the operators
+/// (`/settings/operators`) and the operator's own account (`/account`), by path.
+#[component]
+pub fn SettingsArea() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    move || match location.pathname.get().trim_end_matches('/') {
+        p if p == crate::paths::OPERATORS => view! { <crate::pages::operators::OperatorsPage/> }.into_any(),
+        p if p == crate::paths::ACCOUNT => view! { <crate::pages::account::AccountPage/> }.into_any(),
+        _ => view! { <SettingsPage/> }.into_any(),
+    }
+}

@@ -75,7 +75,6 @@ pub fn LeadCard(#[prop(into)] id: Signal<i64>) -> impl IntoView {
     }
 }
 
-#[cfg_attr(feature = "split", leptos::lazy)]
 async fn card_view(id: Signal<i64>) -> AnyView {
     view! { <LoadedCard id/> }.into_any()
 }
