@@ -7,7 +7,7 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 use super::Backend;
-use super::sql::Sql;
+use super::sql::{Sql, like_literal};
 
 /// Lower case, accents removed (`Müller` -> `muller`, `CHLOÉ` -> `chloe`): what a lead's search
 /// text and the operator's search are compared in.
@@ -97,26 +97,12 @@ impl SearchTerms {
                     sql.push("instr(l.search_text, ").bind(fragment.as_str()).push(") > 0");
                 }
                 Backend::Postgres => {
-                    sql.push("l.search_text LIKE ").bind(like_pattern(fragment)).push(" ESCAPE '\\'");
+                    sql.push("l.search_text LIKE ").bind(like_literal(fragment)).push(" ESCAPE '\\'");
                 }
             }
         }
         sql.push(")");
     }
-}
-
-/// `%fragment%`, its `%`, `_` and `\` matched literally.
-fn like_pattern(fragment: &str) -> String {
-    let mut pattern = String::with_capacity(fragment.len() + 2);
-    pattern.push('%');
-    for c in fragment.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
 }
 
 #[cfg(test)]
@@ -157,6 +143,6 @@ mod tests {
             terms.fts_query(),
             r#"(" (0" AND " 12" AND """ha" AND "(03" AND ") 1" AND "0) " AND "030" AND "30)" AND "a (" AND "ha " AND "o""h")"#
         );
-        assert_eq!(like_pattern("50%_\\"), "%50\\%\\_\\\\%");
+        assert_eq!(like_literal("50%_\\"), "%50\\%\\_\\\\%");
     }
 }

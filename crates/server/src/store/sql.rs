@@ -504,9 +504,14 @@ fn push_property_test(sql: &mut Sql, test: &PropertyTest, now: DateTime<Utc>) {
 
 /// `%text%` for LIKE, matching `text` literally (its `%`, `_` and `\` escaped) and case-folded.
 fn like_contains(text: &str) -> String {
+    like_literal(&fold(text))
+}
+
+/// `%text%` for LIKE ... ESCAPE '\', matching `text` as it is (its `%`, `_` and `\` escaped).
+pub(crate) fn like_literal(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
-    for c in fold(text).chars() {
+    for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {
             pattern.push('\\');
         }
