@@ -18,6 +18,8 @@ use crate::simulate::Percentiles;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Its HTTP clients share the server's reqwest, which brings no TLS provider of its own.
+    leadcard_server::avatar::install_tls_provider();
     let result = match Cli::parse().command {
         Command::Seed(args) => seed(args).await,
         Command::Core => {

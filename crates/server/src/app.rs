@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::SessionSettings;
 use crate::auth::rate_limit::SignInLimiter;
 use crate::auth::streams::{self, StreamSessions};
+use crate::avatar::AvatarFetcher;
 use crate::client_addr::TrustedProxies;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Operators' open streams by session, ended when their session ends.
     pub stream_sessions: Arc<StreamSessions>,
+    /// Lead avatars, fetched by the server so browsers load them from our origin.
+    pub avatars: Arc<AvatarFetcher>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +116,7 @@ impl Application {
             trusted_proxies: Arc::new(TrustedProxies::new(config.trusted_proxy.clone())),
             shutdown: CancellationToken::new(),
             stream_sessions: Arc::default(),
+            avatars: Arc::new(AvatarFetcher::new(config.avatar_allow_ip.clone())),
         };
         let options = routes::Options {
             request_timeout: config.request_timeout(),

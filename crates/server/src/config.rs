@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API and the built app (the default).
-    Serve(Config),
+    Serve(Box<Config>),
     /// Manage operators.
     #[command(subcommand)]
     Operator(OperatorCommand),
@@ -147,6 +147,11 @@ pub struct Config {
     /// modification time changes).
     #[arg(long, env = "LEADCARD_GEOIP_DB")]
     pub geoip_db: Option<PathBuf>,
+    /// Addresses the avatar fetcher may reach although they are not public (an intranet's picture
+    /// server; several separated by commas). Lead avatars are fetched by the server from public
+    /// addresses only otherwise.
+    #[arg(long, env = "LEADCARD_AVATAR_ALLOW_IP", value_delimiter = ',')]
+    pub avatar_allow_ip: Vec<std::net::IpAddr>,
     /// Test mode: `POST /api/v1/test/clock` moves the server's clock. Only on a loopback address;
     /// never in production.
     /// `LEADCARD_TEST_MODE=1` (or true/yes/on) turns it on; 0, false, no, off or empty do not.

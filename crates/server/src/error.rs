@@ -21,6 +21,9 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0}")]
     NotFound(&'static str),
+    /// A 404 whose reason depends on the data (an avatar that cannot be shown); `field` names it.
+    #[error("{message}")]
+    NotFoundBecause { field: &'static str, message: String },
     #[error("This method is not allowed here.")]
     MethodNotAllowed,
     #[error("{message}")]
@@ -88,7 +91,7 @@ impl ApiError {
             | ApiError::InvalidKey
             | ApiError::InvalidUserHash => StatusCode::UNAUTHORIZED,
             ApiError::Csrf | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::NotFoundBecause { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Invalid { .. }
             | ApiError::InvalidFilter(_)
@@ -113,7 +116,7 @@ impl ApiError {
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::Csrf => "csrf",
             ApiError::Forbidden(_) => "forbidden",
-            ApiError::NotFound(_) => "not_found",
+            ApiError::NotFound(_) | ApiError::NotFoundBecause { .. } => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Invalid { .. } => "invalid",
             ApiError::InvalidFilter(_) => "invalid_filter",
@@ -145,6 +148,7 @@ impl ApiError {
             | ApiError::Duplicate { field, .. }
             | ApiError::Unprocessable { field, .. } => Some(field.clone()),
             ApiError::IdempotencyConflict => Some("idempotency_key".to_owned()),
+            ApiError::NotFoundBecause { field, .. } => Some((*field).to_owned()),
             _ => None,
         }
     }

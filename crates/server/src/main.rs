@@ -27,7 +27,7 @@ async fn main() -> ExitCode {
 
     let result = match cli.command {
         None => serve(cli.serve).await,
-        Some(Command::Serve(config)) => serve(config).await,
+        Some(Command::Serve(config)) => serve(*config).await,
         Some(Command::Operator(command)) => operator_command(command).await,
         Some(Command::Project(ProjectCommand::Show(args))) => show_project(args).await,
     };

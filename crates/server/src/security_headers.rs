@@ -1,7 +1,7 @@
 //! Security headers on every answer: what a page of ours may load and who may frame it
 //! (Content-Security-Policy), no MIME sniffing, no console address in the Referer of requests
 //! to other sites (links to a lead's pages carry lead ids otherwise), HTTPS only once the site runs behind it (HSTS with `--secure-cookies`), and
-//! API answers kept out of every cache.
+//! API answers kept out of every cache unless the route says otherwise.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
@@ -55,7 +55,8 @@ pub async fn add(State(Https(https)): State<Https>, request: Request, next: Next
         headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
     }
     if api {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // A route that may be kept says so itself (an avatar picture, privately, for an hour).
+        keep_or_set(headers, header::CACHE_CONTROL, "no-store");
     }
     response
 }

@@ -2,6 +2,7 @@
 //! and the built app for every other path.
 
 mod accounts;
+mod avatar;
 mod catalog;
 mod document;
 mod email;
@@ -118,6 +119,7 @@ pub fn router(state: AppState, dist: &Path, options: Options) -> Router {
     let operator = OpenApiRouter::new()
         .merge(session::operator_routes())
         .merge(leads::routes())
+        .merge(avatar::routes())
         .merge(properties::routes())
         .merge(tags::routes())
         .merge(notes::routes())

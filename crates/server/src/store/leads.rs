@@ -622,6 +622,12 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         read_card(&mut conn, id, now).await
     }
+
+    /// The lead's `$avatar` address: `None` when there is no such lead, `Some(None)` when it has
+    /// no avatar.
+    pub async fn lead_avatar_url(&self, id: i64) -> StoreResult<Option<Option<String>>> {
+        Ok(sqlx::query_scalar("SELECT avatar_url FROM leads WHERE id = $1").bind(id).fetch_optional(&self.pool).await?)
+    }
 }
 
 /// The card of a lead as `conn` sees it (inside a transaction: as that transaction sees it).

@@ -42,6 +42,7 @@ pub fn default_config(database_url: String, dir: &std::path::Path) -> Config {
         trusted_proxy: Vec::new(),
         request_timeout_secs: 30,
         geoip_db: None,
+        avatar_allow_ip: Vec::new(),
         test_mode: false,
         mail: MailArgs::default(),
     }
@@ -75,6 +76,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    leadcard_server::avatar::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database(dir.path()).await;
     let mut config = default_config(database_url.clone(), dir.path());
@@ -97,6 +99,7 @@ impl TestApp {
 }
 
 pub fn new_client() -> Client {
+    leadcard_server::avatar::install_tls_provider();
     Client::builder().cookie_store(true).build().unwrap()
 }
 

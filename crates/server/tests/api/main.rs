@@ -3,6 +3,7 @@
 
 mod accounts;
 mod agreement;
+mod avatar;
 mod bounces;
 mod catalog;
 mod demo;
