@@ -14,7 +14,7 @@ use tracing::info;
 
 use super::addresses::{bounce_str, ensure_email_statuses, parse_status, read_subscription};
 use super::batch::{MAX_PARAMETERS, insert_rows};
-use super::search::{SearchTerms, search_text};
+use super::search::{SearchPlan, SearchTerms, search_text};
 use super::settings::email_settings_in;
 use super::sql::{Join, Sql, Value, push_lead_conditions, related_rows_count};
 use super::{Store, StoreError, StoreResult};
@@ -462,23 +462,32 @@ impl Store {
     /// One page of the Leads Database, newest first. It never counts: the total is its own request
     /// ([`Store::lead_count`]), so the rows never wait for it.
     pub async fn lead_page(&self, query: &LeadQuery, now: DateTime<Utc>) -> StoreResult<LeadPage> {
-        let search = query.search.as_ref();
         let page_joins = page_joins(&self.leaf_sizes(&query.filter, PAGE_SET_LIMIT, now).await?);
 
+        let search = match query.search.as_ref() {
+            Some(terms) => Some(self.plan_search(terms).await?),
+            None => None,
+        };
+        // A search with many candidates walks its index's matches newest first (see
+        // `SearchPlan::drives_page`); the page orders and pages by the match's id then.
+        let driving = search.as_ref().is_some_and(SearchPlan::drives_page);
+        let (source, key) = if driving { (SearchPlan::DRIVEN_SOURCE, "f.rowid") } else { ("leads l", "l.id") };
         let mut page = Sql::new(
             self.backend,
-            "SELECT l.id, l.name, l.email, l.avatar_url, l.city, l.country, l.last_seen_at, \
-             l.last_heartbeat_at, l.last_active_at, s.status \
-             FROM leads l LEFT JOIN email_statuses s ON s.email_norm = l.email_norm WHERE 1 = 1",
+            &format!(
+                "SELECT l.id, l.name, l.email, l.avatar_url, l.city, l.country, l.last_seen_at, \
+                 l.last_heartbeat_at, l.last_active_at, s.status \
+                 FROM {source} LEFT JOIN email_statuses s ON s.email_norm = l.email_norm WHERE 1 = 1"
+            ),
         );
-        if let Some(search) = search {
-            search.push(&mut page, self.backend);
+        if let Some(search) = &search {
+            search.push(&mut page);
         }
         push_lead_conditions(&mut page, &query.filter, &page_joins, now);
         if let Some(after) = query.after {
-            page.push(" AND l.id < ").bind(after);
+            page.push(&format!(" AND {key} < ")).bind(after);
         }
-        page.push(" ORDER BY l.id DESC LIMIT ").bind(i64::from(query.limit) + 1);
+        page.push(&format!(" ORDER BY {key} DESC LIMIT ")).bind(i64::from(query.limit) + 1);
         let mut rows: Vec<SummaryRow> = page.query_as().fetch_all(&self.pool).await?;
 
         let more = rows.len() > query.limit as usize;
@@ -519,9 +528,18 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Total> {
         let (_, count_joins) = self.plan_joins(filter, now).await?;
-        let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM leads l WHERE 1 = 1");
-        if let Some(search) = search {
-            search.push(&mut count, self.backend);
+        let search = match search {
+            Some(terms) => Some(self.plan_search(terms).await?),
+            None => None,
+        };
+        // Many candidates are walked through the index until the cap, as for a page.
+        let source = match &search {
+            Some(plan) if plan.drives_page() => SearchPlan::DRIVEN_SOURCE,
+            _ => "leads l",
+        };
+        let mut count = Sql::new(self.backend, &format!("SELECT COUNT(*) FROM (SELECT 1 FROM {source} WHERE 1 = 1"));
+        if let Some(search) = &search {
+            search.push(&mut count);
         }
         push_lead_conditions(&mut count, filter, &count_joins, now);
         count.push(" LIMIT ").bind(TOTAL_CAP + 1).push(") t");

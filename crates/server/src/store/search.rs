@@ -6,8 +6,8 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-use super::Backend;
 use super::sql::{Sql, like_literal};
+use super::{Backend, Store, StoreResult};
 
 /// Lower case, accents removed (`Müller` -> `muller`, `CHLOÉ` -> `chloe`): what a lead's search
 /// text and the operator's search are compared in.
@@ -58,41 +58,110 @@ impl SearchTerms {
         Some(SearchTerms { fragments })
     }
 
-    /// The FTS5 query of the candidates: for each fragment, every trigram of it (an index without
-    /// positions answers single tokens, not phrases); any fragment.
-    fn fts_query(&self) -> String {
-        let all_trigrams = |fragment: &str| {
-            let chars: Vec<char> = fragment.chars().collect();
-            let mut trigrams: Vec<String> = chars.windows(TRIGRAM).map(|w| w.iter().collect()).collect();
-            trigrams.sort_unstable();
-            trigrams.dedup();
-            let quoted: Vec<String> = trigrams.iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect();
-            format!("({})", quoted.join(" AND "))
-        };
-        self.fragments.iter().map(|f| all_trigrams(f)).collect::<Vec<_>>().join(" OR ")
+    /// Each fragment's distinct trigrams, at most [`PROBED_TRIGRAMS`] of them spread over it (a
+    /// fragment of thousands of characters needs no more to find its candidates).
+    fn trigrams(&self) -> Vec<Vec<String>> {
+        self.fragments
+            .iter()
+            .map(|fragment| {
+                let chars: Vec<char> = fragment.chars().collect();
+                let mut trigrams: Vec<String> = chars.windows(TRIGRAM).map(|w| w.iter().collect()).collect();
+                if trigrams.len() > PROBED_TRIGRAMS {
+                    let step = trigrams.len() as f64 / PROBED_TRIGRAMS as f64;
+                    trigrams = (0..PROBED_TRIGRAMS).map(|i| trigrams[(i as f64 * step) as usize].clone()).collect();
+                }
+                trigrams.sort_unstable();
+                trigrams.dedup();
+                trigrams
+            })
+            .collect()
     }
 
     fn indexable(&self) -> bool {
         self.fragments.iter().all(|f| f.chars().count() >= TRIGRAM)
     }
 
+    /// The search as the Leads Database reads it, without looking at the index first: every
+    /// trigram of every fragment, read as a set (what the count and the tests use).
+    pub(crate) fn plain(&self, backend: Backend) -> SearchPlan<'_> {
+        let fts = (backend == Backend::Sqlite && self.indexable()).then(|| fts_query(&self.trigrams()));
+        SearchPlan { terms: self, backend, fts, drives_page: false }
+    }
+}
+
+/// Trigrams of one fragment asked about at most; a longer fragment's are sampled evenly.
+const PROBED_TRIGRAMS: usize = 32;
+/// How far each trigram's leads are counted: enough to tell a rare one from a common one.
+const TRIGRAM_COUNT_CAP: i64 = 2_000;
+/// The rarest trigrams of a fragment that find its candidates; the lead's text confirms them.
+const RAREST: usize = 3;
+/// Candidates up to this many are read as a set and sorted; more are walked newest first
+/// through the index, which stops with the page.
+const SET_CANDIDATES: i64 = 5_000;
+
+/// The FTS5 query of the candidates: for each fragment, each of its trigrams (an index without
+/// positions answers single tokens, not phrases); any fragment.
+fn fts_query(groups: &[Vec<String>]) -> String {
+    groups
+        .iter()
+        .map(|trigrams| {
+            let quoted: Vec<String> = trigrams.iter().map(|t| quote(t)).collect();
+            format!("({})", quoted.join(" AND "))
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+/// One FTS5 token as a string: quotes doubled, so nothing in it is query syntax.
+fn quote(trigram: &str) -> String {
+    format!("\"{}\"", trigram.replace('"', "\"\""))
+}
+
+/// How one search reads the database, chosen from how common its trigrams are
+/// ([`Store::plan_search`]).
+#[derive(Debug, Clone)]
+pub struct SearchPlan<'a> {
+    terms: &'a SearchTerms,
+    backend: Backend,
+    /// SQLite: the FTS5 query of the candidates (none for a fragment under three characters).
+    fts: Option<String>,
+    /// Whether a page newest first walks the index's matches (SQLite, many candidates): the FTS5
+    /// table yields them in descending rowid order and stops with the page, where reading them
+    /// as a set would read and sort every one.
+    drives_page: bool,
+}
+
+impl SearchPlan<'_> {
+    pub(crate) fn drives_page(&self) -> bool {
+        self.drives_page
+    }
+
+    /// The page's source when [`SearchPlan::drives_page`]: the index's matches `f`, each joined
+    /// to its lead `l`; the page then orders and pages by `f.rowid`.
+    pub(crate) const DRIVEN_SOURCE: &'static str = "lead_search f CROSS JOIN leads l ON l.id = f.rowid";
+
     /// Appends ` AND <the lead l matches>`. SQLite: the FTS5 trigram index yields the candidate
-    /// leads (as a set `l.id IN`, which a page walks newest first and stops), and `instr` on the
-    /// lead's own text confirms each (FTS5 keeps no positions, `detail=none`). PostgreSQL: `LIKE`,
-    /// which the `pg_trgm` GIN index answers; the planner chooses it by its statistics.
-    pub(crate) fn push(&self, sql: &mut Sql, backend: Backend) {
+    /// leads (`f MATCH` when it drives the page, else as a set `l.id IN`), and `instr` on the
+    /// lead's own text confirms each (FTS5 keeps no positions, `detail=none`, and the candidates
+    /// come from a few of the fragment's trigrams). PostgreSQL: `LIKE`, which the `pg_trgm` GIN
+    /// index answers; the planner chooses it by its statistics.
+    pub(crate) fn push(&self, sql: &mut Sql) {
         sql.push(" AND ");
-        if backend == Backend::Sqlite && self.indexable() {
-            sql.push("l.id IN (SELECT rowid FROM lead_search WHERE lead_search MATCH ")
-                .bind(self.fts_query())
-                .push(") AND ");
+        if let Some(fts) = &self.fts {
+            if self.drives_page {
+                sql.push("f.lead_search MATCH ").bind(fts.as_str()).push(" AND ");
+            } else {
+                sql.push("l.id IN (SELECT rowid FROM lead_search WHERE lead_search MATCH ")
+                    .bind(fts.as_str())
+                    .push(") AND ");
+            }
         }
         sql.push("(");
-        for (i, fragment) in self.fragments.iter().enumerate() {
+        for (i, fragment) in self.terms.fragments.iter().enumerate() {
             if i > 0 {
                 sql.push(" OR ");
             }
-            match backend {
+            match self.backend {
                 Backend::Sqlite => {
                     sql.push("instr(l.search_text, ").bind(fragment.as_str()).push(") > 0");
                 }
@@ -102,6 +171,61 @@ impl SearchTerms {
             }
         }
         sql.push(")");
+    }
+}
+
+impl Store {
+    /// Plans a search for the Leads Database's page. SQLite: one query counts each trigram's
+    /// leads (up to [`TRIGRAM_COUNT_CAP`]) and each fragment's rarest [`RAREST`] find the
+    /// candidates: an exact address's digits, not its domain that every lead shares. When even a
+    /// fragment's rarest trigram is common, a second query sizes the candidates (up to
+    /// [`SET_CANDIDATES`]) and a large set drives the page through the index instead.
+    pub(crate) async fn plan_search<'a>(&self, terms: &'a SearchTerms) -> StoreResult<SearchPlan<'a>> {
+        if self.backend != Backend::Sqlite || !terms.indexable() {
+            return Ok(terms.plain(self.backend));
+        }
+        let groups = terms.trigrams();
+        let mut distinct: Vec<&String> = groups.iter().flatten().collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut probe = Sql::new(self.backend, "");
+        for (i, trigram) in distinct.iter().enumerate() {
+            if i > 0 {
+                probe.push(" UNION ALL ");
+            }
+            probe
+                .push(&format!(
+                    "SELECT {i} AS k, COUNT(*) AS n FROM (SELECT 1 FROM lead_search WHERE lead_search MATCH "
+                ))
+                .bind(quote(trigram))
+                .push(" LIMIT ")
+                .bind(TRIGRAM_COUNT_CAP)
+                .push(") t");
+        }
+        let counted: Vec<(i64, i64)> = probe.query_as().fetch_all(&self.pool).await?;
+        let mut leads_with = vec![0; distinct.len()];
+        for (k, n) in counted {
+            leads_with[k as usize] = n;
+        }
+        let count_of = |t: &String| distinct.binary_search(&t).map_or(0, |k| leads_with[k]);
+        let mut all_rare = true;
+        let rarest: Vec<Vec<String>> = groups
+            .iter()
+            .map(|trigrams| {
+                let mut by_count: Vec<&String> = trigrams.iter().collect();
+                by_count.sort_by_key(|t| count_of(t));
+                all_rare &= by_count.first().is_some_and(|t| count_of(t) < TRIGRAM_COUNT_CAP);
+                by_count.into_iter().take(RAREST).cloned().collect()
+            })
+            .collect();
+        let fts = fts_query(&rarest);
+        let drives_page = !all_rare && {
+            let mut size =
+                Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM lead_search WHERE lead_search MATCH ");
+            size.bind(fts.as_str()).push(" LIMIT ").bind(SET_CANDIDATES).push(") t");
+            size.query_scalar::<i64>().fetch_one(&self.pool).await? >= SET_CANDIDATES
+        };
+        Ok(SearchPlan { terms, backend: self.backend, fts: Some(fts), drives_page })
     }
 }
 
@@ -136,11 +260,11 @@ mod tests {
     #[test]
     fn fragments_are_parameters_and_quotes_stay_inside_the_phrase() {
         let mut sql = Sql::new(Backend::Sqlite, "SELECT 1 FROM leads l WHERE 1 = 1");
-        SearchTerms::parse("o\"hara' OR 1=1").unwrap().push(&mut sql, Backend::Sqlite);
+        SearchTerms::parse("o\"hara' OR 1=1").unwrap().plain(Backend::Sqlite).push(&mut sql);
         assert!(!sql.text().contains("hara"));
         let terms = SearchTerms::parse("o\"ha (030) 12").unwrap();
         assert_eq!(
-            terms.fts_query(),
+            fts_query(&terms.trigrams()),
             r#"(" (0" AND " 12" AND """ha" AND "(03" AND ") 1" AND "0) " AND "030" AND "30)" AND "a (" AND "ha " AND "o""h")"#
         );
         assert_eq!(like_literal("50%_\\"), "%50\\%\\_\\\\%");

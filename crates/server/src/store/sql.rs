@@ -543,7 +543,7 @@ mod tests {
         .check()
         .unwrap();
         let mut sql = Sql::new(Backend::Postgres, "SELECT 1 FROM leads l WHERE 1 = 1");
-        SearchTerms::parse("o'hara").unwrap().push(&mut sql, Backend::Postgres);
+        SearchTerms::parse("o'hara").unwrap().plain(Backend::Postgres).push(&mut sql);
         push_lead_conditions(&mut sql, &filter, &[Join::Set, Join::Probe], Utc::now());
         assert!(!sql.text().contains("DROP"));
         assert!(!sql.text().contains("hara"));
