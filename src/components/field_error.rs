@@ -12,7 +12,8 @@ pub fn refused(e: FieldError) -> ApiError {
 }
 
 /// The message of `problem` when it names `field`.
-pub fn under(problem: RwSignal<Option<ApiError>>, field: &'static str) -> impl IntoView {
+pub fn under(problem: impl Into<Signal<Option<ApiError>>>, field: &'static str) -> impl IntoView {
+    let problem = problem.into();
     move || {
         problem.get().filter(|e| e.field.as_deref() == Some(field)).map(|e| {
             view! { <p class="editor__error" role="alert" data-testid="field-error" data-field=field>{e.message}</p> }
@@ -21,7 +22,8 @@ pub fn under(problem: RwSignal<Option<ApiError>>, field: &'static str) -> impl I
 }
 
 /// The message of `problem` when it names none of the form's `fields`.
-pub fn elsewhere(problem: RwSignal<Option<ApiError>>, fields: &'static [&'static str]) -> impl IntoView {
+pub fn elsewhere(problem: impl Into<Signal<Option<ApiError>>>, fields: &'static [&'static str]) -> impl IntoView {
+    let problem = problem.into();
     move || {
         problem.get().filter(|e| !e.field.as_deref().is_some_and(|f| fields.contains(&f))).map(|e| {
             view! { <p class="editor__error" role="alert" data-testid="form-error">{e.message}</p> }

@@ -3,7 +3,6 @@
 
 use leadcard_core::account::{ChangePassword, SessionInfo, check_password_shape};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::api::{self, ApiError};
 use crate::components::error_notice::ErrorNotice;
@@ -27,38 +26,40 @@ fn PasswordForm() -> impl IntoView {
     let session = Session::expect();
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
-    let problem = RwSignal::new(None::<ApiError>);
-    let saved = RwSignal::new(false);
-    let saving = RwSignal::new(false);
+    let change = Action::new_local(move |body: &ChangePassword| {
+        let body = body.clone();
+        async move {
+            let changed = api::change_password(&body).await;
+            if changed.is_ok() {
+                // The form is empty again for whoever looks at the screen next.
+                current.try_set(String::new());
+                new.try_set(String::new());
+            }
+            changed
+        }
+    });
+    // What the page's own check refused, else what the server answered to the last request.
+    let checked = RwSignal::new(None::<ApiError>);
+    let saving = change.pending();
+    let problem = Signal::derive(move || {
+        checked.get().or_else(|| (!saving.get()).then(|| change.value().get().and_then(Result::err)).flatten())
+    });
+    let saved = move || !saving.get() && checked.get().is_none() && matches!(change.value().get(), Some(Ok(())));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        saved.set(false);
         let email = session.me.get_untracked().and_then(Result::ok).map(|me| me.email).unwrap_or_default();
         let body = ChangePassword { current_password: current.get_untracked(), new_password: new.get_untracked() };
         if body.current_password.is_empty() {
-            return problem.set(Some(refused(leadcard_core::field::FieldError::new(
+            return checked.set(Some(refused(leadcard_core::field::FieldError::new(
                 "current_password",
                 "Enter your current password.",
             ))));
         }
         if let Err(e) = check_password_shape(&body.new_password, &email, "new_password") {
-            return problem.set(Some(refused(e)));
+            return checked.set(Some(refused(e)));
         }
-        saving.set(true);
-        problem.set(None);
-        spawn_local(async move {
-            match api::change_password(&body).await {
-                Ok(()) => {
-                    current.try_set(String::new());
-                    new.try_set(String::new());
-                    saved.try_set(true);
-                }
-                Err(error) => {
-                    problem.try_set(Some(error));
-                }
-            }
-            saving.try_set(false);
-        });
+        checked.set(None);
+        change.dispatch(body);
     };
     view! {
         <section class="settings-section" aria-labelledby="password-title">
@@ -78,8 +79,8 @@ fn PasswordForm() -> impl IntoView {
                 {under(problem, "new_password")}
                 {elsewhere(problem, &["current_password", "new_password"])}
                 <div class="editor__actions">
-                    <button type="submit" class="button button--primary" data-testid="password-save" disabled=saving>"Change password"</button>
-                    {move || saved.get().then(|| view! {
+                    <button type="submit" class="button button--primary" data-testid="password-save" disabled=move || saving.get()>"Change password"</button>
+                    {move || saved().then(|| view! {
                         <span class="settings-form__saved" data-testid="password-saved">"Changed. Your other sessions have ended."</span>
                     })}
                 </div>
@@ -91,47 +92,40 @@ fn PasswordForm() -> impl IntoView {
 #[component]
 fn Sessions() -> impl IntoView {
     let session = Session::expect();
-    let sessions = RwSignal::new(Vec::<SessionInfo>::new());
-    let error = RwSignal::new(None::<ApiError>);
-    let load = move || {
-        spawn_local(async move {
-            match api::my_sessions().await {
-                Ok(list) => {
-                    sessions.try_set(list);
-                    error.try_set(None);
-                }
-                Err(e) => {
-                    error.try_set(Some(e));
-                }
+    let end = Action::new_local(move |info: &SessionInfo| {
+        let info = info.clone();
+        async move {
+            let ended = api::end_session(&info.id).await;
+            // Ending this browser's session signs it out.
+            if ended.is_ok() && info.current {
+                session.signed_out();
             }
-        })
+            ended
+        }
+    });
+    // Read again after each end (the action's version) and on Refresh.
+    let sessions = LocalResource::new(move || {
+        end.version().get();
+        api::my_sessions()
+    });
+    let error = move || {
+        let failed_end = end.value().get().and_then(Result::err);
+        failed_end.or_else(|| sessions.get().and_then(Result::err))
     };
-    load();
-    let end = move |info: SessionInfo| {
-        spawn_local(async move {
-            match api::end_session(&info.id).await {
-                // Ending this browser's session signs it out.
-                Ok(()) if info.current => session.signed_out(),
-                Ok(()) => load(),
-                Err(e) => {
-                    error.try_set(Some(e));
-                }
-            }
-        })
-    };
+    let listed = move || sessions.get().and_then(Result::ok).unwrap_or_default();
     view! {
         <section class="settings-section" aria-labelledby="sessions-title">
             <div class="settings-section__bar">
                 <h2 id="sessions-title">"Sessions"</h2>
-                <button type="button" class="button button--ghost" data-testid="sessions-refresh" on:click=move |_| load()>"Refresh"</button>
+                <button type="button" class="button button--ghost" data-testid="sessions-refresh" on:click=move |_| sessions.refetch()>"Refresh"</button>
             </div>
-            {move || error.get().map(|error| view! { <ErrorNotice error/> })}
+            {move || error().map(|error| view! { <ErrorNotice error/> })}
             <table class="outbox" data-testid="sessions">
                 <thead>
                     <tr><th>"Browser"</th><th>"Signed in"</th><th>"Last used"</th><th></th></tr>
                 </thead>
                 <tbody>
-                    <For each=move || sessions.get() key=|s| s.id.clone() let:info>
+                    <For each=listed key=|s| s.id.clone() let:info>
                         {let ending = info.clone();
                         view! {
                         <tr data-testid="session-row" data-current=info.current.to_string()>
@@ -143,7 +137,7 @@ fn Sessions() -> impl IntoView {
                             <td>{time::local(info.last_used_at)}</td>
                             <td>
                                 <button type="button" class="button button--ghost" data-testid="session-end"
-                                    on:click=move |_| end(ending.clone())>"End"</button>
+                                    on:click=move |_| { end.dispatch(ending.clone()); }>"End"</button>
                             </td>
                         </tr>
                         }}

@@ -5,7 +5,6 @@
 use leadcard_core::account::{NewOperatorAccount, OperatorAccount, OperatorChange, PasswordLink, check_password_shape};
 use leadcard_core::wire::Role;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::api::{self, ApiError};
 use crate::browser::clipboard::copy_text;
@@ -34,76 +33,56 @@ pub fn OperatorsPage() -> impl IntoView {
 /// The list, the add form, and the latest set-password link made.
 #[component]
 fn Operators() -> impl IntoView {
-    let operators = RwSignal::new(Vec::<OperatorAccount>::new());
-    let error = RwSignal::new(None::<ApiError>);
     let link = RwSignal::new(None::<(String, PasswordLink)>);
-    let load = move || {
-        spawn_local(async move {
-            match api::operator_accounts().await {
-                Ok(list) => {
-                    operators.try_set(list);
-                    error.try_set(None);
-                }
-                Err(e) => {
-                    error.try_set(Some(e));
-                }
+    let change = Action::new_local(move |(id, body): &(i64, OperatorChange)| {
+        let (id, body) = (*id, body.clone());
+        async move { api::change_operator(id, &body).await }
+    });
+    let reset = Action::new_local(move |account: &OperatorAccount| {
+        let account = account.clone();
+        async move {
+            let made = api::password_link(account.id).await;
+            if let Ok(new) = &made {
+                link.try_set(Some((account.email, new.clone())));
             }
-        })
+            made
+        }
+    });
+    // Read again after each change (disabling ends sessions: their count changes too).
+    let operators = LocalResource::new(move || {
+        change.version().get();
+        api::operator_accounts()
+    });
+    let error = move || {
+        let failed_change = change.value().get().and_then(Result::err);
+        let failed_reset = || reset.value().get().and_then(Result::err);
+        failed_change.or_else(failed_reset).or_else(|| operators.get().and_then(Result::err))
     };
-    load();
-    let changed = move |account: OperatorAccount| {
-        operators.update(|list| {
-            if let Some(row) = list.iter_mut().find(|o| o.id == account.id) {
-                *row = account;
-            }
-        })
-    };
+    let listed = move || operators.get().and_then(Result::ok).unwrap_or_default();
     let change = move |id: i64, body: OperatorChange| {
-        spawn_local(async move {
-            match api::change_operator(id, &body).await {
-                Ok(account) => {
-                    error.try_set(None);
-                    changed(account);
-                    // Disabling ends sessions: the count changes too.
-                    load();
-                }
-                Err(e) => {
-                    error.try_set(Some(e));
-                }
-            }
-        })
+        change.dispatch((id, body));
     };
     let reset = move |account: OperatorAccount| {
-        spawn_local(async move {
-            match api::password_link(account.id).await {
-                Ok(new) => {
-                    error.try_set(None);
-                    link.try_set(Some((account.email, new)));
-                }
-                Err(e) => {
-                    error.try_set(Some(e));
-                }
-            }
-        })
+        reset.dispatch(account);
     };
     view! {
         <AddOperator on_added=move |added, new_link| {
             link.set(new_link.map(|l| (added, l)));
-            load();
+            operators.refetch();
         }/>
         {move || link.get().map(|(email, link)| view! { <LinkToHandOver email link/> })}
         <section class="settings-section" aria-labelledby="operators-title">
             <div class="settings-section__bar">
                 <h2 id="operators-title">"Everyone"</h2>
-                <button type="button" class="button button--ghost" data-testid="operators-refresh" on:click=move |_| load()>"Refresh"</button>
+                <button type="button" class="button button--ghost" data-testid="operators-refresh" on:click=move |_| operators.refetch()>"Refresh"</button>
             </div>
-            {move || error.get().map(|error| view! { <ErrorNotice error/> })}
+            {move || error().map(|error| view! { <ErrorNotice error/> })}
             <table class="outbox" data-testid="operators">
                 <thead>
                     <tr><th>"Email"</th><th>"Name"</th><th>"Role"</th><th>"State"</th><th>"Sessions"</th><th>"Added"</th><th></th></tr>
                 </thead>
                 <tbody>
-                    <For each=move || operators.get() key=|o| (o.id, o.role == Role::Admin, o.disabled, o.sessions, o.has_password) let:account>
+                    <For each=listed key=|o| (o.id, o.role == Role::Admin, o.disabled, o.sessions, o.has_password) let:account>
                         {let id = account.id;
                         let disabled = account.disabled;
                         let for_reset = account.clone();
@@ -149,8 +128,25 @@ fn AddOperator(on_added: impl Fn(String, Option<PasswordLink>) + Copy + Send + S
     let name = RwSignal::new(String::new());
     let admin = RwSignal::new(false);
     let password = RwSignal::new(String::new());
-    let problem = RwSignal::new(None::<ApiError>);
-    let adding = RwSignal::new(false);
+    let add = Action::new_local(move |body: &NewOperatorAccount| {
+        let body = body.clone();
+        async move {
+            let added = api::add_operator(&body).await;
+            if let Ok(added) = &added {
+                on_added(added.operator.email.clone(), added.password_link.clone());
+                email.try_set(String::new());
+                name.try_set(String::new());
+                password.try_set(String::new());
+            }
+            added.map(|_| ())
+        }
+    });
+    // What the page's own check refused, else what the server answered to the last request.
+    let checked = RwSignal::new(None::<ApiError>);
+    let adding = add.pending();
+    let problem = Signal::derive(move || {
+        checked.get().or_else(|| (!adding.get()).then(|| add.value().get().and_then(Result::err)).flatten())
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let body = NewOperatorAccount {
@@ -162,24 +158,10 @@ fn AddOperator(on_added: impl Fn(String, Option<PasswordLink>) + Copy + Send + S
         if let Some(password) = &body.password
             && let Err(e) = check_password_shape(password, &body.email, "password")
         {
-            return problem.set(Some(refused(e)));
+            return checked.set(Some(refused(e)));
         }
-        adding.set(true);
-        problem.set(None);
-        spawn_local(async move {
-            match api::add_operator(&body).await {
-                Ok(added) => {
-                    on_added(added.operator.email, added.password_link);
-                    email.try_set(String::new());
-                    name.try_set(String::new());
-                    password.try_set(String::new());
-                }
-                Err(e) => {
-                    problem.try_set(Some(e));
-                }
-            }
-            adding.try_set(false);
-        });
+        checked.set(None);
+        add.dispatch(body);
     };
     view! {
         <section class="settings-section" aria-labelledby="add-operator-title">
@@ -207,7 +189,7 @@ fn AddOperator(on_added: impl Fn(String, Option<PasswordLink>) + Copy + Send + S
                 {under(problem, "password")}
                 {elsewhere(problem, &["email", "name", "password"])}
                 <div class="editor__actions">
-                    <button type="submit" class="button button--primary" data-testid="add-operator-save" disabled=adding>"Add"</button>
+                    <button type="submit" class="button button--primary" data-testid="add-operator-save" disabled=move || adding.get()>"Add"</button>
                 </div>
             </form>
         </section>
@@ -217,19 +199,17 @@ fn AddOperator(on_added: impl Fn(String, Option<PasswordLink>) + Copy + Send + S
 /// A set-password link to hand over (it works once, until it expires).
 #[component]
 fn LinkToHandOver(email: String, link: PasswordLink) -> impl IntoView {
-    let copied = RwSignal::new(None::<bool>);
     let text = link.link.clone();
-    let copy = move |_| {
+    let copy = Action::new_local(move |(): &()| {
         let text = text.clone();
-        spawn_local(async move {
-            copied.try_set(Some(copy_text(&text).await));
-        })
-    };
+        async move { copy_text(&text).await }
+    });
+    let copied = copy.value();
     view! {
         <section class="settings-section" data-testid="password-link-box">
             <p>"Send this link to " <strong>{email}</strong> " (it works once, until " {time::local(link.expires_at)} "):"</p>
             <p><code data-testid="password-link">{link.link}</code></p>
-            <button type="button" class="button button--ghost" data-testid="password-link-copy" on:click=copy>"Copy"</button>
+            <button type="button" class="button button--ghost" data-testid="password-link-copy" on:click=move |_| { copy.dispatch(()); }>"Copy"</button>
             {move || copied.get().map(|ok| view! {
                 <span class="settings-form__saved">{if ok { "Copied." } else { "Copy it by hand: the browser refused." }}</span>
             })}
