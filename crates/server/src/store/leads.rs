@@ -8,7 +8,9 @@ use leadcard_core::event::EventAggregate;
 use leadcard_core::property::{SYSTEM_PROPERTIES, display_name};
 use leadcard_core::tag::parse_tag;
 use leadcard_core::wire::{LeadCard, LeadPage, LeadSummary, Property, Total};
-use leadcard_core::{BounceKind, PropertyName, PropertyValue, SubscriptionStatus, ValidFilter, normalize_email};
+use leadcard_core::{
+    BounceKind, Match, PropertyName, PropertyValue, SubscriptionStatus, ValidCondition, ValidFilter, normalize_email,
+};
 use sqlx::{AnyConnection, FromRow};
 use tracing::info;
 
@@ -16,7 +18,7 @@ use super::addresses::{bounce_str, ensure_email_statuses, parse_status, read_sub
 use super::batch::{MAX_PARAMETERS, insert_rows};
 use super::search::{SearchPlan, SearchTerms, search_text};
 use super::settings::email_settings_in;
-use super::sql::{Join, Sql, Value, push_lead_conditions, related_rows_count};
+use super::sql::{Join, Sql, Value, push_lead_conditions, push_walk_source, related_rows_count, walks};
 use super::{Store, StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
 
@@ -34,6 +36,34 @@ const COUNT_SET_LIMIT: i64 = 100_000;
 /// Sizing for the exact count looks this far: enough to tell a page's sets from its probes
 /// ([`PAGE_SET_LIMIT`]) and to rank drivers; beyond it, equal conditions keep their order.
 pub(super) const DRIVER_SIZING_CAP: i64 = 10_000;
+
+/// The first range condition of an AND filter's top level that the page would probe lead by
+/// lead (see `sql::walks`), with its leaf index: the page walks it instead.
+fn walked_leaf<'f>(filter: &'f ValidFilter, joins: &[Join]) -> Option<(usize, &'f ValidCondition)> {
+    if filter.mode != Match::All {
+        return None;
+    }
+    let mut leaf = 0;
+    for condition in &filter.all {
+        if let ValidCondition::Group { .. } = condition {
+            leaf += condition_leaves(condition);
+            continue;
+        }
+        if walks(condition) && joins.get(leaf) == Some(&Join::Probe) {
+            return Some((leaf, condition));
+        }
+        leaf += 1;
+    }
+    None
+}
+
+/// How many leaves a condition has (a group's, nested).
+fn condition_leaves(condition: &ValidCondition) -> usize {
+    match condition {
+        ValidCondition::Group { conditions, .. } => conditions.iter().map(condition_leaves).sum(),
+        _ => 1,
+    }
+}
 
 /// How a page reads conditions of these sizes (see [`Store::leaf_sizes`]).
 pub(super) fn page_joins(sizes: &[i64]) -> Vec<Join> {
@@ -462,24 +492,40 @@ impl Store {
     /// One page of the Leads Database, newest first. It never counts: the total is its own request
     /// ([`Store::lead_count`]), so the rows never wait for it.
     pub async fn lead_page(&self, query: &LeadQuery, now: DateTime<Utc>) -> StoreResult<LeadPage> {
-        let page_joins = page_joins(&self.leaf_sizes(&query.filter, PAGE_SET_LIMIT, now).await?);
-
+        let mut page_joins = page_joins(&self.leaf_sizes(&query.filter, PAGE_SET_LIMIT, now).await?);
         let search = match query.search.as_ref() {
             Some(terms) => Some(self.plan_search(terms).await?),
             None => None,
         };
-        // A search with many candidates walks its index's matches newest first (see
-        // `SearchPlan::drives_page`); the page orders and pages by the match's id then.
-        let driving = search.as_ref().is_some_and(SearchPlan::drives_page);
-        let (source, key) = if driving { (SearchPlan::DRIVEN_SOURCE, "f.rowid") } else { ("leads l", "l.id") };
+        // What the page walks newest first: a search's index when it has many candidates (see
+        // `SearchPlan::drives_page`), else a range condition probed lead by lead (see
+        // `sql::walks`), else the leads themselves. It orders and pages by the walk's id.
+        let walked = if search.as_ref().is_some_and(SearchPlan::drives_page) {
+            None
+        } else {
+            walked_leaf(&query.filter, &page_joins)
+        };
         let mut page = Sql::new(
             self.backend,
-            &format!(
-                "SELECT l.id, l.name, l.email, l.avatar_url, l.city, l.country, l.last_seen_at, \
-                 l.last_heartbeat_at, l.last_active_at, s.status \
-                 FROM {source} LEFT JOIN email_statuses s ON s.email_norm = l.email_norm WHERE 1 = 1"
-            ),
+            "SELECT l.id, l.name, l.email, l.avatar_url, l.city, l.country, l.last_seen_at, \
+             l.last_heartbeat_at, l.last_active_at, s.status FROM ",
         );
+        let key = match (&search, walked) {
+            (Some(plan), _) if plan.drives_page() => {
+                page.push(SearchPlan::DRIVEN_SOURCE);
+                "f.rowid"
+            }
+            (_, Some((leaf, condition))) => {
+                push_walk_source(&mut page, condition, now);
+                page_joins[leaf] = Join::Driven;
+                "w.id"
+            }
+            _ => {
+                page.push("leads l");
+                "l.id"
+            }
+        };
+        page.push(" LEFT JOIN email_statuses s ON s.email_norm = l.email_norm WHERE 1 = 1");
         if let Some(search) = &search {
             search.push(&mut page);
         }

@@ -185,6 +185,39 @@ pub(crate) enum Join {
     Driven,
 }
 
+/// Whether a page can walk this condition's rows newest first as its source (`w`, see
+/// [`push_walk_source`]): a range on a number or date property, whose matches are many (else it
+/// is a set) and may all be old (a sign-up before a date), so probing lead by lead newest first
+/// would read every newer lead before the first match.
+pub(crate) fn walks(condition: &ValidCondition) -> bool {
+    matches!(
+        condition,
+        ValidCondition::Property {
+            test: PropertyTest::Greater(_)
+                | PropertyTest::Less(_)
+                | PropertyTest::Before(_)
+                | PropertyTest::After(_)
+                | PropertyTest::WithinLastDays(_),
+            ..
+        }
+    )
+}
+
+/// The page's source when it walks a range condition (see [`walks`]): the condition's property
+/// rows by lead id, newest first, through `lead_properties_walk` (migration 0015), each joined to
+/// its lead `l`. The page then orders and pages by `w.id`; the condition's own leaf is
+/// [`Join::Driven`].
+pub(crate) fn push_walk_source(sql: &mut Sql, condition: &ValidCondition, now: DateTime<Utc>) {
+    sql.push("(SELECT p.lead_id AS id FROM lead_properties p WHERE p.number_value IS NOT NULL AND ");
+    push_related_where(sql, condition, now);
+    sql.push(" ORDER BY p.lead_id DESC) w ");
+    // SQLite keeps the written order of a CROSS JOIN: the walk outside, the lead looked up inside.
+    sql.push(match sql.backend {
+        Backend::Sqlite => "CROSS JOIN leads l ON l.id = w.id",
+        Backend::Postgres => "JOIN leads l ON l.id = w.id",
+    });
+}
+
 /// A condition's rows in another table, keyed to a column of `leads l`.
 struct Related {
     table: &'static str,

@@ -487,3 +487,56 @@ async fn a_search_with_thousands_of_candidates_pages_and_counts_like_a_small_one
         json!({ "count": vip_annas.len(), "exact": true })
     );
 }
+
+/// A range condition with more than 5,000 matches is walked newest first through its own index
+/// (migration 0015) instead of probing every lead: matches that are all the oldest leads, or
+/// spread over them, alone and with a tag, page by page, in the same order as a small filter.
+#[tokio::test]
+async fn range_conditions_with_thousands_of_matches_page_newest_first() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let now = Utc::now();
+    let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let batch: Vec<_> = (0..6_200)
+        .map(|n| {
+            let signed_up = PropertyValue::DateTime(start + Duration::minutes(n));
+            let score = PropertyValue::Number((n % 1_000) as f64);
+            let tags: &[&str] = if n % 7 == 0 { &["vip"] } else { &[] };
+            lead(now, &[("$name", text(&format!("Lead {n}"))), ("Signed up", signed_up), ("Score", score)], tags)
+        })
+        .collect();
+    let created = app.store.create_leads(&batch).await.unwrap();
+    let walk = |conditions: Value| {
+        let app = &app;
+        async move {
+            let filter = json!({ "all": conditions }).to_string();
+            let (mut found, mut after) = (Vec::new(), None::<String>);
+            loop {
+                let mut params = vec![("filter", filter.as_str()), ("limit", "200")];
+                if let Some(after) = &after {
+                    params.push(("after", after.as_str()));
+                }
+                let page: Value = app.leads(&params).await.json().await.unwrap();
+                found.extend(ids(&page));
+                match page["next"].as_str() {
+                    Some(next) => after = Some(next.to_owned()),
+                    None => return found,
+                }
+            }
+        }
+    };
+    let expect = |keep: &dyn Fn(usize) -> bool| -> Vec<i64> {
+        created.iter().enumerate().filter(|(n, _)| keep(*n)).map(|(_, id)| *id).rev().collect()
+    };
+    let before = (start + Duration::minutes(5_500)).to_rfc3339();
+    let sign_up_before = json!({ "kind": "property", "name": "Signed up", "op": "before", "value": before });
+    assert_eq!(walk(json!([sign_up_before])).await, expect(&|n| n < 5_500));
+    let score_over = json!({ "kind": "property", "name": "Score", "op": "greater", "value": "100" });
+    assert_eq!(walk(json!([score_over])).await, expect(&|n| n % 1_000 > 100));
+    let vip = json!({ "kind": "tag", "tag": "vip" });
+    assert_eq!(walk(json!([vip, sign_up_before])).await, expect(&|n| n < 5_500 && n % 7 == 0));
+    assert_eq!(
+        walk(json!([score_over, { "kind": "property", "name": "Score", "op": "less", "value": "900" }])).await,
+        expect(&|n| (101..900).contains(&(n % 1_000)))
+    );
+}
