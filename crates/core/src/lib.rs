@@ -6,6 +6,7 @@ pub mod event;
 pub mod field;
 pub mod filter;
 pub mod inbox;
+pub mod intake;
 pub mod live;
 pub mod location;
 pub mod mail;

@@ -8,6 +8,7 @@ mod email;
 mod events;
 mod health;
 mod inbox;
+mod intake;
 mod leads;
 mod links;
 mod menu;
@@ -118,6 +119,7 @@ pub fn router(state: AppState, dist: &Path, options: Options) -> Router {
     let operator = OpenApiRouter::new()
         .merge(session::operator_routes())
         .merge(leads::routes())
+        .merge(intake::routes())
         .merge(properties::routes())
         .merge(tags::routes())
         .merge(notes::routes())

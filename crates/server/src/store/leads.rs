@@ -278,6 +278,22 @@ impl Store {
     /// Creates many leads in one transaction with multi-row statements; returns their ids in
     /// the order given.
     pub async fn create_leads(&self, leads: &[NewLead]) -> StoreResult<Vec<i64>> {
+        let mut tx = self.begin().await?;
+        let (ids, confirmations) = self.insert_leads(&mut tx, leads).await?;
+        tx.commit().await?;
+        if confirmations > 0 {
+            self.mail_queued.notify_one();
+        }
+        Ok(ids)
+    }
+
+    /// [`Store::create_leads`] inside the caller's transaction: returns the ids and how many
+    /// confirmation mails were queued (the caller wakes the mail worker after committing).
+    pub(super) async fn insert_leads(
+        &self,
+        tx: &mut AnyConnection,
+        leads: &[NewLead],
+    ) -> StoreResult<(Vec<i64>, usize)> {
         let mut checked = Vec::with_capacity(leads.len());
         for lead in leads {
             let properties = checked_properties(&lead.properties)?;
@@ -286,7 +302,6 @@ impl Store {
             checked.push((lead, properties, tags, columns));
         }
 
-        let mut tx = self.begin().await?;
         let mut ids = Vec::with_capacity(leads.len());
         for chunk in checked.chunks(LEADS_PER_STATEMENT) {
             let mut sql = Sql::new(
@@ -373,7 +388,7 @@ impl Store {
             }
         }
         insert_rows(
-            &mut tx,
+            tx,
             self.backend,
             "INSERT INTO lead_properties \
              (lead_id, name, value_type, text_value, number_value, json_value, updated_at) VALUES ",
@@ -382,7 +397,7 @@ impl Store {
         )
         .await?;
         insert_rows(
-            &mut tx,
+            tx,
             self.backend,
             "INSERT INTO lead_tags (lead_id, tag, created_at) VALUES ",
             " ON CONFLICT (lead_id, tag) DO NOTHING",
@@ -390,20 +405,16 @@ impl Store {
         )
         .await?;
         insert_rows(
-            &mut tx,
+            tx,
             self.backend,
             "INSERT INTO events (lead_id, name, properties, occurred_at, source) VALUES ",
             "",
             event_rows,
         )
         .await?;
-        insert_rows(&mut tx, self.backend, AGGREGATES_INSERT, AGGREGATES_MERGE, aggregate_rows).await?;
-        let confirmations = ensure_email_statuses(&mut tx, self.backend, addresses).await?;
-        tx.commit().await?;
-        if confirmations > 0 {
-            self.mail_queued.notify_one();
-        }
-        Ok(ids)
+        insert_rows(tx, self.backend, AGGREGATES_INSERT, AGGREGATES_MERGE, aggregate_rows).await?;
+        let confirmations = ensure_email_statuses(tx, self.backend, addresses).await?;
+        Ok((ids, confirmations))
     }
 
     /// Sets the status of an address (every lead with it shares the status).

@@ -10,6 +10,7 @@ mod catalog;
 mod demo;
 mod edits;
 pub(crate) mod inbox;
+mod intake;
 mod leads;
 mod links;
 mod live;
@@ -44,6 +45,7 @@ pub use inbox::{
     AssignOutcome, AssigneeFilter, Changed, ConversationQuery, InboundOutcome, SeedConversation, WIDGET_MESSAGES,
     WidgetSendOutcome, conversation_cursor, parse_conversation_cursor,
 };
+pub use intake::Clash;
 pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, PropertyRow, TOTAL_CAP};
 pub use live::LiveRow;
 pub use mail_queue::NewMail;

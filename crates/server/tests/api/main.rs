@@ -10,6 +10,7 @@ mod erasure;
 mod helpers;
 mod hostile;
 mod inbox;
+mod intake;
 mod leads;
 mod live;
 mod location;
