@@ -152,6 +152,11 @@ pub async fn lead_count(query: LeadQuery) -> Result<Total, ApiError> {
     call(builder).await
 }
 
+/// `POST /leads`: adds a lead by hand; the new card.
+pub async fn create_lead(body: &leadcard_core::intake::NewLeadBody) -> Result<LeadCard, ApiError> {
+    json(send(request(Method::POST, "/leads"), Some(body)).await?).await
+}
+
 /// `GET /leads/{id}`: the card of one lead; 404 when there is none.
 pub async fn lead(id: i64) -> Result<LeadCard, ApiError> {
     call(request(Method::GET, &format!("/leads/{id}"))).await

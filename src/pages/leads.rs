@@ -18,6 +18,7 @@ use crate::components::error_notice::api_error_fallback;
 use crate::components::filter_builder::FilterBuilder;
 use crate::components::lead_table::LeadTable;
 use crate::paged::{Page, Paged};
+use crate::pages::new_lead::NewLead;
 use crate::paths;
 
 /// Typing pauses this long before the search runs.
@@ -87,6 +88,7 @@ pub fn LeadsPage() -> impl IntoView {
         <section class="leads">
             <header class="leads__header">
                 <h1 class="leads__title">"Leads Database"</h1>
+                <NewLead/>
                 <input
                     type="search"
                     class="input leads__search"

@@ -5,6 +5,7 @@ pub mod inbox;
 pub mod lead;
 pub mod leads;
 pub mod login;
+pub mod new_lead;
 pub mod operators;
 pub mod segments;
 pub mod set_password;
