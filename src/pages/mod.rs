@@ -4,6 +4,7 @@ pub mod account;
 pub mod inbox;
 pub mod lead;
 pub mod leads;
+pub mod leads_export;
 pub mod login;
 pub mod new_lead;
 pub mod operators;

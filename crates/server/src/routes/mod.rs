@@ -6,6 +6,7 @@ mod catalog;
 mod document;
 mod email;
 mod events;
+mod export;
 mod health;
 mod inbox;
 mod intake;
@@ -120,6 +121,7 @@ pub fn router(state: AppState, dist: &Path, options: Options) -> Router {
         .merge(session::operator_routes())
         .merge(leads::routes())
         .merge(intake::routes())
+        .merge(export::routes())
         .merge(properties::routes())
         .merge(tags::routes())
         .merge(notes::routes())

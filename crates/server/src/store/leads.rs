@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use leadcard_core::event::EventAggregate;
+use leadcard_core::lead_sort::LeadSort;
 use leadcard_core::property::{SYSTEM_PROPERTIES, display_name};
 use leadcard_core::tag::parse_tag;
 use leadcard_core::wire::{LeadCard, LeadPage, LeadSummary, Property, Total};
@@ -16,6 +17,7 @@ use super::addresses::{bounce_str, ensure_email_statuses, parse_status, read_sub
 use super::batch::{MAX_PARAMETERS, insert_rows};
 use super::search::{SearchTerms, search_text};
 use super::settings::email_settings_in;
+use super::sort::{SortCursor, push_order};
 use super::sql::{Join, Sql, Value, push_lead_conditions, related_rows_count};
 use super::{Store, StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
@@ -77,8 +79,9 @@ pub struct EmailStatusChange {
 pub struct LeadQuery {
     pub filter: ValidFilter,
     pub search: Option<SearchTerms>,
-    /// The last id of the previous page.
-    pub after: Option<i64>,
+    pub sort: LeadSort,
+    /// Where the previous page ended.
+    pub after: Option<SortCursor>,
     pub limit: u32,
 }
 
@@ -470,7 +473,7 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// One page of the Leads Database, newest first. It never counts: the total is its own request
+    /// One page of the Leads Database in the query's order. It never counts: the total is its own request
     /// ([`Store::lead_count`]), so the rows never wait for it.
     pub async fn lead_page(&self, query: &LeadQuery, now: DateTime<Utc>) -> StoreResult<LeadPage> {
         let search = query.search.as_ref();
@@ -486,15 +489,19 @@ impl Store {
             search.push(&mut page, self.backend);
         }
         push_lead_conditions(&mut page, &query.filter, &page_joins, now);
-        if let Some(after) = query.after {
-            page.push(" AND l.id < ").bind(after);
-        }
-        page.push(" ORDER BY l.id DESC LIMIT ").bind(i64::from(query.limit) + 1);
+        push_order(&mut page, self.backend, query.sort, query.after.as_ref());
+        page.push(" LIMIT ").bind(i64::from(query.limit) + 1);
         let mut rows: Vec<SummaryRow> = page.query_as().fetch_all(&self.pool).await?;
 
         let more = rows.len() > query.limit as usize;
         rows.truncate(query.limit as usize);
-        let next = if more { rows.last().map(|r| r.id.to_string()) } else { None };
+        let next = if more {
+            rows.last().map(|r| {
+                SortCursor::after_lead(query.sort, r.id, r.name.as_deref(), r.email.as_deref(), r.last_seen_at)
+            })
+        } else {
+            None
+        };
         let mut tags = self.tags_of(&rows.iter().map(|r| r.id).collect::<Vec<_>>()).await?;
 
         let items = rows

@@ -9,6 +9,7 @@ mod batch;
 mod catalog;
 mod demo;
 mod edits;
+mod export;
 pub(crate) mod inbox;
 mod intake;
 mod leads;
@@ -25,6 +26,7 @@ mod search;
 mod segments;
 mod sessions;
 mod settings;
+mod sort;
 mod sql;
 mod tracking;
 
@@ -41,6 +43,7 @@ use tokio::sync::Notify;
 
 pub use addresses::{AddressChange, AddressOutcome, MenuDone};
 pub use edits::{VersionCheck, Written};
+pub use export::{ExportLead, ExportScope};
 pub use inbox::{
     AssignOutcome, AssigneeFilter, Changed, ConversationQuery, InboundOutcome, SeedConversation, WIDGET_MESSAGES,
     WidgetSendOutcome, conversation_cursor, parse_conversation_cursor,
@@ -59,6 +62,7 @@ pub use search::SearchTerms;
 pub use segments::{JobLock, LeadMembershipChange, LeadScope, MembershipChanges, PendingRebuild, Plan, Reason};
 pub use sessions::{OperatorSession, SessionRecord};
 pub(crate) use settings::email_settings_in;
+pub use sort::SortCursor;
 pub use tracking::{
     BatchOutcome, NewSiteSession, PreparedEvent, TrackKind, TrackWrite, event_cursor, parse_event_cursor,
 };
