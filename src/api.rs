@@ -117,6 +117,8 @@ impl From<ApiError> for WriteError {
 pub struct LeadQuery {
     pub q: String,
     pub filter: Filter,
+    /// The order (the count ignores it).
+    pub sort: leadcard_core::lead_sort::LeadSort,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
 }
@@ -139,7 +141,13 @@ pub async fn me() -> Result<Operator, ApiError> {
 /// `GET /leads`: one page of leads matching the search and filter.
 pub async fn leads(query: LeadQuery) -> Result<LeadPage, ApiError> {
     let filter = if query.filter.is_empty() { String::new() } else { json::filter_to_query(&query.filter) };
-    let params = [("q", query.q.trim()), ("filter", filter.as_str()), ("after", query.after.as_deref().unwrap_or(""))];
+    let sort = query.sort.as_query();
+    let params = [
+        ("q", query.q.trim()),
+        ("filter", filter.as_str()),
+        ("sort", sort.as_str()),
+        ("after", query.after.as_deref().unwrap_or("")),
+    ];
     let builder = request(Method::GET, "/leads").query(params.into_iter().filter(|(_, value)| !value.is_empty()));
     call(builder).await
 }
@@ -150,6 +158,30 @@ pub async fn lead_count(query: LeadQuery) -> Result<Total, ApiError> {
     let params = [("q", query.q.trim()), ("filter", filter.as_str())];
     let builder = request(Method::GET, "/leads/count").query(params.into_iter().filter(|(_, value)| !value.is_empty()));
     call(builder).await
+}
+
+/// `POST /leads`: adds a lead by hand; the new card.
+pub async fn create_lead(body: &leadcard_core::intake::NewLeadBody) -> Result<LeadCard, ApiError> {
+    json(send(request(Method::POST, "/leads"), Some(body)).await?).await
+}
+
+/// `GET /leads/export`: where the CSV of the leads a search and filter find is downloaded, with
+/// these columns (the server's defaults when none) and, for Excel, a byte-order mark. A link, not
+/// a request: the browser downloads the file itself, streamed.
+pub fn leads_export_url(q: &str, filter: &Filter, columns: &[String], bom: bool) -> String {
+    let filter = if filter.is_empty() { String::new() } else { json::filter_to_query(filter) };
+    let columns = columns.join(",");
+    let params = [
+        ("q", q.trim()),
+        ("filter", filter.as_str()),
+        ("columns", columns.as_str()),
+        ("bom", if bom { "true" } else { "" }),
+    ];
+    let Ok(query) = web_sys::UrlSearchParams::new() else { return format!("{BASE}/leads/export") };
+    for (name, value) in params.into_iter().filter(|(_, value)| !value.is_empty()) {
+        query.append(name, value);
+    }
+    format!("{BASE}/leads/export?{}", String::from(query.to_string()))
 }
 
 /// `GET /leads/{id}`: the card of one lead; 404 when there is none.

@@ -55,7 +55,12 @@ pub fn segments_from(filter: &str) -> String {
 /// The Leads Database showing a search and a filter (`filter` in its query form; empty means none).
 /// The search is kept as typed (a trailing space included), so the search box keeps it too.
 pub fn leads(q: &str, filter: &str) -> String {
-    let params = [("q", q), ("filter", filter)];
+    leads_sorted(q, filter, "")
+}
+
+/// [`leads`] in an order (`sort` in its query form; empty means the default).
+pub fn leads_sorted(q: &str, filter: &str, sort: &str) -> String {
+    let params = [("q", q), ("filter", filter), ("sort", sort)];
     with_query(LEADS, params.into_iter().filter(|(_, value)| !value.is_empty()))
 }
 

@@ -2,6 +2,7 @@
 //! are in the DOM, between two spacers, so the page stays light however many leads are loaded.
 
 use chrono::{DateTime, Utc};
+use leadcard_core::lead_sort::{LeadSort, SortKey};
 use leadcard_core::wire::LeadSummary;
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -35,6 +36,10 @@ pub fn LeadTable(
     #[prop(into)] rows: Signal<Vec<LeadSummary>>,
     #[prop(into)] now: Signal<DateTime<Utc>>,
     #[prop(into)] on_near_end: Callback<()>,
+    /// The list's order, when its headers may change it (`on_sort` gets the order asked for).
+    #[prop(optional)]
+    sort: Option<LeadSort>,
+    #[prop(optional)] on_sort: Option<Callback<LeadSort>>,
     children: Children,
 ) -> impl IntoView {
     let body = NodeRef::<Div>::new();
@@ -66,10 +71,10 @@ pub fn LeadTable(
         <div class="lead-table" role="table" aria-label="Leads">
             <div class="lead-table__head" role="row">
                 <span role="columnheader" class="lead-table__avatar-head"></span>
-                <span role="columnheader">"Name"</span>
-                <span role="columnheader">"Email"</span>
+                {sort_header(SortKey::Name, sort, on_sort)}
+                {sort_header(SortKey::Email, sort, on_sort)}
                 <span role="columnheader">"Presence"</span>
-                <span role="columnheader">"Last seen"</span>
+                {sort_header(SortKey::LastSeen, sort, on_sort)}
                 <span role="columnheader">"Location"</span>
                 <span role="columnheader">"Tags"</span>
             </div>
@@ -94,6 +99,28 @@ pub fn LeadTable(
             </div>
         </div>
     }
+}
+
+/// A column header that sorts by `key` when the list may be sorted: a button saying which way,
+/// with `aria-sort` on the header the list is sorted by.
+fn sort_header(key: SortKey, sort: Option<LeadSort>, on_sort: Option<Callback<LeadSort>>) -> AnyView {
+    let (Some(on_sort), Some(sort)) = (on_sort, sort) else {
+        return view! { <span role="columnheader">{key.label()}</span> }.into_any();
+    };
+    let (aria, arrow) = match (sort.key == key, sort.descending) {
+        (true, true) => ("descending", " ↓"),
+        (true, false) => ("ascending", " ↑"),
+        (false, _) => ("none", ""),
+    };
+    view! {
+        <span role="columnheader" aria-sort=aria>
+            <button type="button" class="lead-table__sort" data-testid="sort-header" data-key=key.as_str()
+                on:click=move |_| on_sort.run(sort.toggled(key))>
+                {key.label()}{arrow}
+            </button>
+        </span>
+    }
+    .into_any()
 }
 
 #[component]

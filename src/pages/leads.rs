@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use futures::future::join;
 use leadcard_core::filter::Filter;
+use leadcard_core::lead_sort::{LeadSort, SortKey};
 use leadcard_core::wire::{LeadPage, Total};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -18,6 +19,8 @@ use crate::components::error_notice::api_error_fallback;
 use crate::components::filter_builder::FilterBuilder;
 use crate::components::lead_table::LeadTable;
 use crate::paged::{Page, Paged};
+use crate::pages::leads_export::ExportLeads;
+use crate::pages::new_lead::NewLead;
 use crate::paths;
 
 /// Typing pauses this long before the search runs.
@@ -31,13 +34,16 @@ pub fn LeadsPage() -> impl IntoView {
     let filter = Memo::new(move |_| {
         raw_filter.with(|raw| if raw.is_empty() { Ok(Filter::default()) } else { json::filter_from_query(raw) })
     });
+    // An order the URL names wrongly (edited by hand) is the default order.
+    let sort =
+        Memo::new(move |_| query_map.with(|m| LeadSort::parse(&m.get("sort").unwrap_or_default()).unwrap_or_default()));
 
     let first_page = LocalResource::new(move || {
-        let (q, filter) = (q.get(), filter.get());
+        let (q, filter, sort) = (q.get(), filter.get(), sort.get());
         async move {
             let filter = filter?;
             filter.check()?;
-            let query = LeadQuery { q, filter, after: None };
+            let query = LeadQuery { q, filter, sort, after: None };
             let page = api::leads(query.clone()).await?;
             Ok::<_, ApiError>((query, page))
         }
@@ -48,7 +54,7 @@ pub fn LeadsPage() -> impl IntoView {
         async move {
             let filter = filter?;
             filter.check()?;
-            api::lead_count(LeadQuery { q, filter, after: None }).await
+            api::lead_count(LeadQuery { q, filter, ..Default::default() }).await
         }
     });
     let total = Signal::derive(move || {
@@ -63,16 +69,24 @@ pub fn LeadsPage() -> impl IntoView {
         {
             let navigate = navigate.clone();
             move |text: String| {
-                let to = paths::leads(&text, &raw_filter.get_untracked());
+                let to = paths::leads_sorted(&text, &raw_filter.get_untracked(), &sort.get_untracked().as_query());
                 navigate(&to, NavigateOptions { replace: true, scroll: false, ..Default::default() });
             }
         },
         SEARCH_DEBOUNCE_MS,
     );
-    let apply = move |filter: Filter| {
-        let raw = if filter.is_empty() { String::new() } else { json::filter_to_query(&filter) };
-        navigate(&paths::leads(&q.get_untracked(), &raw), NavigateOptions { scroll: false, ..Default::default() });
+    let apply = {
+        let navigate = navigate.clone();
+        move |filter: Filter| {
+            let raw = if filter.is_empty() { String::new() } else { json::filter_to_query(&filter) };
+            let to = paths::leads_sorted(&q.get_untracked(), &raw, &sort.get_untracked().as_query());
+            navigate(&to, NavigateOptions { scroll: false, ..Default::default() });
+        }
     };
+    let on_sort = Callback::new(move |order: LeadSort| {
+        let to = paths::leads_sorted(&q.get_untracked(), &raw_filter.get_untracked(), &order.as_query());
+        navigate(&to, Default::default());
+    });
     let server_error = Signal::derive(move || {
         first_page.with(|page| page.as_ref().and_then(|r| r.as_ref().err()).filter(|e| e.is_filter_error()).cloned())
     });
@@ -87,6 +101,8 @@ pub fn LeadsPage() -> impl IntoView {
         <section class="leads">
             <header class="leads__header">
                 <h1 class="leads__title">"Leads Database"</h1>
+                <NewLead/>
+                <ExportLeads q filter=Signal::derive(move || filter.get().unwrap_or_default()) properties/>
                 <input
                     type="search"
                     class="input leads__search"
@@ -122,7 +138,7 @@ pub fn LeadsPage() -> impl IntoView {
                             Err(error) if error.is_filter_error() => {
                                 Ok(view! { <p class="leads__status">"Fix the filter above to see leads."</p> }.into_any())
                             }
-                            result => result.map(|(query, page)| view! { <LeadsResults query page total now/> }.into_any()),
+                            result => result.map(|(query, page)| view! { <LeadsResults query page total now on_sort/> }.into_any()),
                         }
                     })}
                 </ErrorBoundary>
@@ -135,7 +151,14 @@ pub fn LeadsPage() -> impl IntoView {
 /// page (keyset `after`). A new search makes a new `LeadsResults`, so nothing of the previous one
 /// is kept.
 #[component]
-fn LeadsResults(query: LeadQuery, page: LeadPage, total: Signal<String>, now: Signal<DateTime<Utc>>) -> impl IntoView {
+fn LeadsResults(
+    query: LeadQuery,
+    page: LeadPage,
+    total: Signal<String>,
+    now: Signal<DateTime<Utc>>,
+    on_sort: Callback<LeadSort>,
+) -> impl IntoView {
+    let sort = query.sort;
     let LeadPage { items, next } = page;
     let searching = !query.q.trim().is_empty() || !query.filter.is_empty();
     if items.is_empty() {
@@ -185,9 +208,28 @@ fn LeadsResults(query: LeadQuery, page: LeadPage, total: Signal<String>, now: Si
         }
     };
 
+    let orders = SortKey::ALL.into_iter().flat_map(|key| {
+        [!key.first_descending(), key.first_descending()].map(|descending| LeadSort { key, descending })
+    });
+    let choose = move |ev: leptos::ev::Event| {
+        if let Some(chosen) = LeadSort::parse(&event_target_value(&ev)) {
+            on_sort.run(chosen);
+        }
+    };
     view! {
         <p class="leads__total" data-testid="leads-total">{total}</p>
-        <LeadTable rows=results.items now on_near_end=Callback::new(move |()| on_near_end())>
+        <label class="leads__sort">
+            "Order "
+            <select class="select" data-testid="leads-sort" on:change=choose>
+                {orders.map(|order| {
+                    let arrow = if order.descending { "↓" } else { "↑" };
+                    view! {
+                        <option value=order.as_query() selected=order == sort>{format!("{} {arrow}", order.key.label())}</option>
+                    }
+                }).collect_view()}
+            </select>
+        </label>
+        <LeadTable rows=results.items now on_near_end=Callback::new(move |()| on_near_end()) sort on_sort>
             {footer}
         </LeadTable>
     }

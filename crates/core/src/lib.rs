@@ -3,9 +3,12 @@
 pub mod account;
 pub mod email;
 pub mod event;
+pub mod export;
 pub mod field;
 pub mod filter;
 pub mod inbox;
+pub mod intake;
+pub mod lead_sort;
 pub mod live;
 pub mod location;
 pub mod mail;

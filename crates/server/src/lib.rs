@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod geoip;
 pub mod ingest;

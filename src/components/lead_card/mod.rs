@@ -24,7 +24,7 @@ use leadcard_core::LiveEvent;
 use leadcard_core::wire::{self, Note};
 use leptos::prelude::*;
 
-pub use editor::{InlineError, PropertyEditor};
+pub use editor::{InlineError, PropertyEditor, ValueInput, Verdict, value_of};
 pub use header::CardHeader;
 pub use location::LeadLocation;
 pub use notes::CardNotes;

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use leadcard_core::lead_sort::LeadSort;
 use leadcard_core::property::MAX_TEXT_CHARS;
 use leadcard_core::wire::{ErrorBody, LeadCard, LeadPage, Total};
 use leadcard_core::{Filter, Match, ValidCondition, ValidFilter};
@@ -15,7 +16,7 @@ use utoipa_axum::routes;
 use crate::app::AppState;
 use crate::error::{ApiError, etag};
 use crate::extract::ApiQuery;
-use crate::store::{LeadQuery, SearchTerms};
+use crate::store::{LeadQuery, SearchTerms, SortCursor};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -32,7 +33,10 @@ struct LeadsParams {
     /// A segment's id: only leads in it now (and matching `filter`).
     #[param(value_type = Option<i64>)]
     segment: Option<String>,
-    /// The `next` cursor of the previous page.
+    /// The order: `last_seen`, `created`, `name` or `email`, ascending, or with a leading `-`
+    /// descending (default `-created`, newest first). Each order is paged by its own keyset.
+    sort: Option<String>,
+    /// The `next` cursor of the previous page (of the same `sort`).
     after: Option<String>,
     /// Page size, 1 to 200 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
@@ -53,7 +57,7 @@ struct CountParams {
 }
 
 /// The search text: blank is none; longer than a text value is refused.
-fn parse_search(q: Option<&str>) -> Result<Option<SearchTerms>, ApiError> {
+pub(super) fn parse_search(q: Option<&str>) -> Result<Option<SearchTerms>, ApiError> {
     let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else { return Ok(None) };
     if q.chars().count() > MAX_TEXT_CHARS {
         return Err(ApiError::invalid("q", format!("Search text can have at most {MAX_TEXT_CHARS} characters.")));
@@ -62,7 +66,7 @@ fn parse_search(q: Option<&str>) -> Result<Option<SearchTerms>, ApiError> {
 }
 
 /// The filter as JSON, checked; blank is no filter.
-fn parse_filter(raw: Option<&str>) -> Result<ValidFilter, ApiError> {
+pub(super) fn parse_filter(raw: Option<&str>) -> Result<ValidFilter, ApiError> {
     match raw.map(str::trim).filter(|f| !f.is_empty()) {
         Some(raw) => Ok(Filter::from_query(raw)?.check()?),
         None => Ok(ValidFilter::default()),
@@ -70,7 +74,11 @@ fn parse_filter(raw: Option<&str>) -> Result<ValidFilter, ApiError> {
 }
 
 /// `filter`, and within the segment `segment` names (when given) too.
-async fn within_segment(state: &AppState, segment: Option<&str>, filter: ValidFilter) -> Result<ValidFilter, ApiError> {
+pub(super) async fn within_segment(
+    state: &AppState,
+    segment: Option<&str>,
+    filter: ValidFilter,
+) -> Result<ValidFilter, ApiError> {
     let Some(raw) = segment.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(filter) };
     let unknown = || ApiError::invalid("segment", "There is no segment with this id.");
     let id = raw.parse::<i64>().map_err(|_| unknown())?;
@@ -90,24 +98,26 @@ impl LeadsParams {
     fn parse(self) -> Result<LeadQuery, ApiError> {
         let search = parse_search(self.q.as_deref())?;
         let filter = parse_filter(self.filter.as_deref())?;
-        let after =
-            match self.after.as_deref().filter(|a| !a.is_empty()) {
-                Some(raw) => Some(raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
-                    ApiError::invalid("after", "This is not a cursor of this list; reload the list.")
-                })?),
-                None => None,
-            };
+        let sort = LeadSort::parse(self.sort.as_deref().unwrap_or_default())
+            .ok_or_else(|| ApiError::invalid("sort", format!("Sort by {}.", LeadSort::VALUES)))?;
+        let after = match self.after.as_deref().filter(|a| !a.is_empty()) {
+            Some(raw) => Some(
+                SortCursor::parse(sort, raw)
+                    .ok_or_else(|| ApiError::invalid("after", "This is not a cursor of this list; reload the list."))?,
+            ),
+            None => None,
+        };
         let limit = match self.limit.as_deref().filter(|l| !l.is_empty()) {
             Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
                 ApiError::invalid("limit", format!("The page size must be a number from 1 to {MAX_LIMIT}."))
             })?,
             None => DEFAULT_LIMIT,
         };
-        Ok(LeadQuery { filter, search, after, limit })
+        Ok(LeadQuery { filter, search, sort, after, limit })
     }
 }
 
-/// One page of leads, newest first. Only the rows: how many match is `GET /leads/count`, asked
+/// One page of leads, in the order `sort` asks (newest first by default). Only the rows: how many match is `GET /leads/count`, asked
 /// beside it, so the rows never wait for the count.
 #[utoipa::path(
     get, path = "/leads", tag = "leads", params(LeadsParams), security(("session" = [])),
@@ -115,7 +125,7 @@ impl LeadsParams {
         (status = 200, body = LeadPage),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 422, body = ErrorBody,
-            description = "`invalid_filter` (field `filter.all[i]...`) or `invalid` (`q`, `after`, `limit`, `segment`)"),
+            description = "`invalid_filter` (field `filter.all[i]...`) or `invalid` (`q`, `sort`, `after`, `limit`, `segment`)"),
     )
 )]
 async fn list(
@@ -185,6 +195,7 @@ mod tests {
             q: q.map(Into::into),
             filter: filter.map(Into::into),
             segment: None,
+            sort: None,
             after: after.map(Into::into),
             limit: limit.map(Into::into),
         }

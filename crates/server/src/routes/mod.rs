@@ -7,8 +7,10 @@ mod catalog;
 mod document;
 mod email;
 mod events;
+mod export;
 mod health;
 mod inbox;
+mod intake;
 mod leads;
 mod links;
 mod menu;
@@ -120,6 +122,8 @@ pub fn router(state: AppState, dist: &Path, options: Options) -> Router {
         .merge(session::operator_routes())
         .merge(leads::routes())
         .merge(avatar::routes())
+        .merge(intake::routes())
+        .merge(export::routes())
         .merge(properties::routes())
         .merge(tags::routes())
         .merge(notes::routes())

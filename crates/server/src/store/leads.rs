@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use leadcard_core::event::EventAggregate;
+use leadcard_core::lead_sort::LeadSort;
 use leadcard_core::property::{SYSTEM_PROPERTIES, display_name};
 use leadcard_core::tag::parse_tag;
 use leadcard_core::wire::{LeadCard, LeadPage, LeadSummary, Property, Total};
@@ -18,6 +19,7 @@ use super::addresses::{bounce_str, ensure_email_statuses, parse_status, read_sub
 use super::batch::{MAX_PARAMETERS, insert_rows};
 use super::search::{SearchPlan, SearchTerms, search_text};
 use super::settings::email_settings_in;
+use super::sort::{SortCursor, push_order};
 use super::sql::{Join, Sql, Value, push_lead_conditions, push_walk_source, related_rows_count, walks};
 use super::{Store, StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
@@ -107,8 +109,9 @@ pub struct EmailStatusChange {
 pub struct LeadQuery {
     pub filter: ValidFilter,
     pub search: Option<SearchTerms>,
-    /// The last id of the previous page.
-    pub after: Option<i64>,
+    pub sort: LeadSort,
+    /// Where the previous page ended.
+    pub after: Option<SortCursor>,
     pub limit: u32,
 }
 
@@ -308,6 +311,22 @@ impl Store {
     /// Creates many leads in one transaction with multi-row statements; returns their ids in
     /// the order given.
     pub async fn create_leads(&self, leads: &[NewLead]) -> StoreResult<Vec<i64>> {
+        let mut tx = self.begin().await?;
+        let (ids, confirmations) = self.insert_leads(&mut tx, leads).await?;
+        tx.commit().await?;
+        if confirmations > 0 {
+            self.mail_queued.notify_one();
+        }
+        Ok(ids)
+    }
+
+    /// [`Store::create_leads`] inside the caller's transaction: returns the ids and how many
+    /// confirmation mails were queued (the caller wakes the mail worker after committing).
+    pub(super) async fn insert_leads(
+        &self,
+        tx: &mut AnyConnection,
+        leads: &[NewLead],
+    ) -> StoreResult<(Vec<i64>, usize)> {
         let mut checked = Vec::with_capacity(leads.len());
         for lead in leads {
             let properties = checked_properties(&lead.properties)?;
@@ -316,7 +335,6 @@ impl Store {
             checked.push((lead, properties, tags, columns));
         }
 
-        let mut tx = self.begin().await?;
         let mut ids = Vec::with_capacity(leads.len());
         for chunk in checked.chunks(LEADS_PER_STATEMENT) {
             let mut sql = Sql::new(
@@ -403,7 +421,7 @@ impl Store {
             }
         }
         insert_rows(
-            &mut tx,
+            tx,
             self.backend,
             "INSERT INTO lead_properties \
              (lead_id, name, value_type, text_value, number_value, json_value, updated_at) VALUES ",
@@ -412,7 +430,7 @@ impl Store {
         )
         .await?;
         insert_rows(
-            &mut tx,
+            tx,
             self.backend,
             "INSERT INTO lead_tags (lead_id, tag, created_at) VALUES ",
             " ON CONFLICT (lead_id, tag) DO NOTHING",
@@ -420,20 +438,16 @@ impl Store {
         )
         .await?;
         insert_rows(
-            &mut tx,
+            tx,
             self.backend,
             "INSERT INTO events (lead_id, name, properties, occurred_at, source) VALUES ",
             "",
             event_rows,
         )
         .await?;
-        insert_rows(&mut tx, self.backend, AGGREGATES_INSERT, AGGREGATES_MERGE, aggregate_rows).await?;
-        let confirmations = ensure_email_statuses(&mut tx, self.backend, addresses).await?;
-        tx.commit().await?;
-        if confirmations > 0 {
-            self.mail_queued.notify_one();
-        }
-        Ok(ids)
+        insert_rows(tx, self.backend, AGGREGATES_INSERT, AGGREGATES_MERGE, aggregate_rows).await?;
+        let confirmations = ensure_email_statuses(tx, self.backend, addresses).await?;
+        Ok((ids, confirmations))
     }
 
     /// Sets the status of an address (every lead with it shares the status).
@@ -489,18 +503,23 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// One page of the Leads Database, newest first. It never counts: the total is its own request
+    /// One page of the Leads Database in the query's order. It never counts: the total is its own request
     /// ([`Store::lead_count`]), so the rows never wait for it.
     pub async fn lead_page(&self, query: &LeadQuery, now: DateTime<Utc>) -> StoreResult<LeadPage> {
         let mut page_joins = page_joins(&self.leaf_sizes(&query.filter, PAGE_SET_LIMIT, now).await?);
+        // Newest first (the default order), the page may walk something other than the leads:
+        // a search's index when it has many candidates (see `SearchPlan::drives_page`), else a
+        // range condition it would probe lead by lead (see `sql::walks`). It orders and pages
+        // by the walk's id then. Other orders walk their own index of the leads (`push_order`).
+        let newest_first = query.sort == LeadSort::default();
         let search = match query.search.as_ref() {
-            Some(terms) => Some(self.plan_search(terms).await?),
+            Some(terms) => {
+                let plan = self.plan_search(terms).await?;
+                Some(if newest_first { plan } else { plan.as_set() })
+            }
             None => None,
         };
-        // What the page walks newest first: a search's index when it has many candidates (see
-        // `SearchPlan::drives_page`), else a range condition probed lead by lead (see
-        // `sql::walks`), else the leads themselves. It orders and pages by the walk's id.
-        let walked = if search.as_ref().is_some_and(SearchPlan::drives_page) {
+        let walked = if !newest_first || search.as_ref().is_some_and(SearchPlan::drives_page) {
             None
         } else {
             walked_leaf(&query.filter, &page_joins)
@@ -513,16 +532,16 @@ impl Store {
         let key = match (&search, walked) {
             (Some(plan), _) if plan.drives_page() => {
                 page.push(SearchPlan::DRIVEN_SOURCE);
-                "f.rowid"
+                Some("f.rowid")
             }
             (_, Some((leaf, condition))) => {
                 push_walk_source(&mut page, condition, now);
                 page_joins[leaf] = Join::Driven;
-                "w.id"
+                Some("w.id")
             }
             _ => {
                 page.push("leads l");
-                "l.id"
+                None
             }
         };
         page.push(" LEFT JOIN email_statuses s ON s.email_norm = l.email_norm WHERE 1 = 1");
@@ -530,15 +549,27 @@ impl Store {
             search.push(&mut page);
         }
         push_lead_conditions(&mut page, &query.filter, &page_joins, now);
-        if let Some(after) = query.after {
-            page.push(&format!(" AND {key} < ")).bind(after);
+        match key {
+            Some(key) => {
+                if let Some(after) = &query.after {
+                    page.push(&format!(" AND {key} < ")).bind(after.id());
+                }
+                page.push(&format!(" ORDER BY {key} DESC"));
+            }
+            None => push_order(&mut page, self.backend, query.sort, query.after.as_ref()),
         }
-        page.push(&format!(" ORDER BY {key} DESC LIMIT ")).bind(i64::from(query.limit) + 1);
+        page.push(" LIMIT ").bind(i64::from(query.limit) + 1);
         let mut rows: Vec<SummaryRow> = page.query_as().fetch_all(&self.pool).await?;
 
         let more = rows.len() > query.limit as usize;
         rows.truncate(query.limit as usize);
-        let next = if more { rows.last().map(|r| r.id.to_string()) } else { None };
+        let next = if more {
+            rows.last().map(|r| {
+                SortCursor::after_lead(query.sort, r.id, r.name.as_deref(), r.email.as_deref(), r.last_seen_at)
+            })
+        } else {
+            None
+        };
         let mut tags = self.tags_of(&rows.iter().map(|r| r.id).collect::<Vec<_>>()).await?;
 
         let items = rows

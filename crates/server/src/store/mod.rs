@@ -9,7 +9,9 @@ mod batch;
 mod catalog;
 mod demo;
 mod edits;
+mod export;
 pub(crate) mod inbox;
+mod intake;
 mod leads;
 mod links;
 mod live;
@@ -24,6 +26,7 @@ mod search;
 mod segments;
 mod sessions;
 mod settings;
+mod sort;
 mod sql;
 mod tracking;
 
@@ -40,10 +43,12 @@ use tokio::sync::Notify;
 
 pub use addresses::{AddressChange, AddressOutcome, MenuDone};
 pub use edits::{VersionCheck, Written};
+pub use export::{ExportLead, ExportScope};
 pub use inbox::{
     AssignOutcome, AssigneeFilter, Changed, ConversationQuery, InboundOutcome, SeedConversation, WIDGET_MESSAGES,
     WidgetSendOutcome, conversation_cursor, parse_conversation_cursor,
 };
+pub use intake::Clash;
 pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, PropertyRow, TOTAL_CAP};
 pub use live::LiveRow;
 pub use mail_queue::NewMail;
@@ -57,6 +62,7 @@ pub use search::SearchTerms;
 pub use segments::{JobLock, LeadMembershipChange, LeadScope, MembershipChanges, PendingRebuild, Plan, Reason};
 pub use sessions::{OperatorSession, SessionRecord};
 pub(crate) use settings::email_settings_in;
+pub use sort::SortCursor;
 pub use tracking::{
     BatchOutcome, NewSiteSession, PreparedEvent, TrackKind, TrackWrite, event_cursor, parse_event_cursor,
 };

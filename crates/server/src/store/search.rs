@@ -136,6 +136,11 @@ impl SearchPlan<'_> {
         self.drives_page
     }
 
+    /// The same candidates read as a set, for a page in another order than newest first.
+    pub(crate) fn as_set(self) -> Self {
+        SearchPlan { drives_page: false, ..self }
+    }
+
     /// The page's source when [`SearchPlan::drives_page`]: the index's matches `f`, each joined
     /// to its lead `l`; the page then orders and pages by `f.rowid`.
     pub(crate) const DRIVEN_SOURCE: &'static str = "lead_search f CROSS JOIN leads l ON l.id = f.rowid";

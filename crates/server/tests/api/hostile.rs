@@ -115,6 +115,11 @@ fn valid_body(t: &Target, method: &Method, path: &str) -> Option<Value> {
     let body = match (method.as_str(), path) {
         ("POST", "/api/v1/session") => json!({"email": "ada@leadcard.test", "password": PASSWORD}),
         ("PATCH", "/api/v1/leads/{id}/properties") => json!({"operations": [add]}),
+        ("POST", "/api/v1/leads") => json!({
+            "properties": [{"name": "$name", "value": {"type": "text", "value": "Hand {n}"}},
+                {"name": "$user_id", "value": {"type": "text", "value": "hand-{n}"}}],
+            "tags": ["t{n}"],
+        }),
         ("POST", "/api/v1/leads/{id}/tags") => json!({"tag": "t{n}"}),
         ("POST", "/api/v1/leads/{id}/notes") => json!({"body": "note {n}"}),
         ("PUT", "/api/v1/pins") => json!({"names": ["plan", "$city"]}),

@@ -473,6 +473,11 @@ async fn a_search_with_thousands_of_candidates_pages_and_counts_like_a_small_one
         created.iter().enumerate().filter(|(n, _)| n % 14 == 0).map(|(_, id)| *id).rev().collect();
     let vip = json!({ "all": [{ "kind": "tag", "tag": "vip" }] }).to_string();
     assert_eq!(walk(vec![("q", "anna".to_owned()), ("filter", vip.clone())]).await, vip_annas);
+    // In another order the many candidates are read as a set and sorted.
+    let mut by_name: Vec<(String, i64)> = batch.iter().zip(&created).map(|(l, id)| (lead_name(l), *id)).collect();
+    by_name.sort();
+    let by_name: Vec<i64> = by_name.into_iter().map(|(_, id)| id).collect();
+    assert_eq!(walk(vec![("q", "berg".to_owned()), ("sort", "name".to_owned())]).await, by_name);
     let vips: Vec<i64> = created.iter().step_by(7).rev().copied().collect();
     assert_eq!(walk(vec![("q", "berg".to_owned()), ("filter", vip.clone())]).await, vips);
     assert_eq!(app.lead_count(&[("q", "berg"), ("filter", &vip)]).await, json!({ "count": vips.len(), "exact": true }));
@@ -539,4 +544,16 @@ async fn range_conditions_with_thousands_of_matches_page_newest_first() {
         walk(json!([score_over, { "kind": "property", "name": "Score", "op": "less", "value": "900" }])).await,
         expect(&|n| (101..900).contains(&(n % 1_000)))
     );
+}
+
+/// The lower-cased `$name` of a lead to create, as the list sorts by it.
+fn lead_name(lead: &leadcard_server::store::NewLead) -> String {
+    lead.properties
+        .iter()
+        .find(|(name, _)| name.as_str() == "$name")
+        .and_then(|(_, value)| match value {
+            PropertyValue::Text(t) => Some(t.to_lowercase()),
+            _ => None,
+        })
+        .unwrap_or_default()
 }

@@ -14,6 +14,8 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         ("/api/v1/session", "delete"),
         ("/api/v1/me", "get"),
         ("/api/v1/leads", "get"),
+        ("/api/v1/leads", "post"),
+        ("/api/v1/leads/export", "get"),
         ("/api/v1/leads/count", "get"),
         ("/api/v1/leads/{id}", "get"),
         ("/api/v1/leads/{id}/avatar", "get"),
