@@ -80,6 +80,8 @@ pub struct LeadQuery {
     /// The last id of the previous page.
     pub after: Option<i64>,
     pub limit: u32,
+    /// Only these leads (those of them that match).
+    pub ids: Option<Vec<i64>>,
 }
 
 /// Who added an event (tracked by the site, or by hand).
@@ -477,6 +479,9 @@ impl Store {
         push_lead_conditions(&mut page, &query.filter, &page_joins, now);
         if let Some(after) = query.after {
             page.push(" AND l.id < ").bind(after);
+        }
+        if let Some(ids) = &query.ids {
+            page.push(" AND l.id IN ").bind_list(ids.iter().copied());
         }
         page.push(" ORDER BY l.id DESC LIMIT ").bind(i64::from(query.limit) + 1);
         let mut rows: Vec<SummaryRow> = page.query_as().fetch_all(&self.pool).await?;

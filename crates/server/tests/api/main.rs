@@ -11,6 +11,7 @@ mod helpers;
 mod hostile;
 mod inbox;
 mod leads;
+mod live_list;
 mod live;
 mod location;
 mod mail;
