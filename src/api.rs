@@ -119,6 +119,8 @@ pub struct LeadQuery {
     pub filter: Filter,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
+    /// Only these leads, those of them that match (empty: no restriction).
+    pub ids: Vec<i64>,
 }
 
 /// `POST /session`: signs in; the server sets the session cookie.
@@ -139,7 +141,13 @@ pub async fn me() -> Result<Operator, ApiError> {
 /// `GET /leads`: one page of leads matching the search and filter.
 pub async fn leads(query: LeadQuery) -> Result<LeadPage, ApiError> {
     let filter = if query.filter.is_empty() { String::new() } else { json::filter_to_query(&query.filter) };
-    let params = [("q", query.q.trim()), ("filter", filter.as_str()), ("after", query.after.as_deref().unwrap_or(""))];
+    let ids = query.ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let params = [
+        ("q", query.q.trim()),
+        ("filter", filter.as_str()),
+        ("after", query.after.as_deref().unwrap_or("")),
+        ("ids", ids.as_str()),
+    ];
     let builder = request(Method::GET, "/leads").query(params.into_iter().filter(|(_, value)| !value.is_empty()));
     call(builder).await
 }
