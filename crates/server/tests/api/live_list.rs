@@ -35,7 +35,8 @@ async fn ids_answer_the_rows_of_those_that_match_the_search_and_filter() {
     assert_eq!(page["items"][1]["display_name"], "Cy Vip");
 
     // With the search too, and without any filter.
-    let page: serde_json::Value = app.leads(&[("ids", &asked), ("filter", &vip), ("q", "vip")]).await.json().await.unwrap();
+    let page: serde_json::Value =
+        app.leads(&[("ids", &asked), ("filter", &vip), ("q", "vip")]).await.json().await.unwrap();
     assert_eq!(ids(&page), vec![cy, ada]);
     let page: serde_json::Value = app.leads(&[("ids", &format!("{bob},{removed}"))]).await.json().await.unwrap();
     assert_eq!(ids(&page), vec![bob]);
@@ -53,7 +54,11 @@ async fn bad_ids_are_422_naming_the_field() {
     let too_many = (1..=201).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
     for raw in ["abc", "1,,2", "0", "-3", "1;2", "99999999999999999999", too_many.as_str()] {
         let (status, error) = error_of(app.leads(&[("ids", raw)]).await).await;
-        assert_eq!((status, error["code"].as_str(), error["field"].as_str()), (422, Some("invalid"), Some("ids")), "{raw}");
+        assert_eq!(
+            (status, error["code"].as_str(), error["field"].as_str()),
+            (422, Some("invalid"), Some("ids")),
+            "{raw}"
+        );
     }
     let two_hundred = (1..=200).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
     assert_eq!(app.leads(&[("ids", &two_hundred)]).await.status(), 200);
