@@ -121,6 +121,8 @@ pub struct LeadQuery {
     pub sort: leadcard_core::lead_sort::LeadSort,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
+    /// Only these leads, those of them that match (empty: no restriction).
+    pub ids: Vec<i64>,
 }
 
 /// `POST /session`: signs in; the server sets the session cookie.
@@ -142,11 +144,13 @@ pub async fn me() -> Result<Operator, ApiError> {
 pub async fn leads(query: LeadQuery) -> Result<LeadPage, ApiError> {
     let filter = if query.filter.is_empty() { String::new() } else { json::filter_to_query(&query.filter) };
     let sort = query.sort.as_query();
+    let ids = query.ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     let params = [
         ("q", query.q.trim()),
         ("filter", filter.as_str()),
         ("sort", sort.as_str()),
         ("after", query.after.as_deref().unwrap_or("")),
+        ("ids", ids.as_str()),
     ];
     let builder = request(Method::GET, "/leads").query(params.into_iter().filter(|(_, value)| !value.is_empty()));
     call(builder).await

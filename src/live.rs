@@ -4,14 +4,19 @@
 //! good (e.g. the session ended), the page opens a new one after a pause, from the last id seen.
 //! When a stream closes, the page asks who is signed in: a session that ended (the operator was
 //! disabled, or ended it elsewhere) goes to the sign-in page within seconds.
+//!
+//! The stream's presence messages also land in one map of the newest presence inputs per lead,
+//! which every presence badge reads ([`presence_inputs`]): a lead shown anywhere — a card, a row
+//! of the Leads Database, a thread's header — follows its heartbeats without a request.
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use leadcard_core::live::RESET;
-use leadcard_core::{LiveEvent, LiveMessage};
+use leadcard_core::{LiveEvent, LiveMessage, Presence};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
@@ -21,7 +26,7 @@ use web_sys::{EventSource, MessageEvent};
 
 use crate::api;
 use crate::browser::{self, json};
-use crate::components::clock::observe_server_now;
+use crate::components::clock::{observe_server_now, server_now};
 use crate::listeners::{Listeners, listen};
 use crate::session::Session;
 
@@ -44,6 +49,41 @@ thread_local! {
     static MESSAGES: Listeners<LiveEvent> = const { Listeners::new() };
     /// A `reset`: the page was too far behind and reloads what it shows.
     static RESETS: Listeners<()> = const { Listeners::new() };
+    /// The newest presence inputs the stream told of, per lead.
+    static PRESENCES: ArcRwSignal<HashMap<i64, PresenceInputs>> = ArcRwSignal::new(HashMap::new());
+}
+
+/// A lead's presence inputs: its last heartbeat and its last activity.
+pub type PresenceInputs = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// Beyond this many leads in the map, those offline are dropped (what was loaded says as much).
+const PRESENCES_KEPT: usize = 2_000;
+
+/// The presence inputs of lead `lead`: the newer of `loaded` (what the page loaded with the lead)
+/// and what the live stream said since, each time on its own. Reactive: a badge reading it
+/// follows the lead's heartbeats.
+pub fn presence_inputs(lead: i64, loaded: PresenceInputs) -> PresenceInputs {
+    let told = PRESENCES.with(|map| map.with(|map| map.get(&lead).copied()));
+    match told {
+        Some((beat, active)) => (loaded.0.max(beat), loaded.1.max(active)),
+        None => loaded,
+    }
+}
+
+/// Takes in a presence message's inputs (unix milliseconds).
+fn record_presence(lead: i64, beat: Option<i64>, active: Option<i64>) {
+    let at = |ms: Option<i64>| ms.and_then(DateTime::from_timestamp_millis);
+    let told = (at(beat), at(active));
+    PRESENCES.with(|map| {
+        map.update(|map| {
+            let known = map.entry(lead).or_insert(told);
+            *known = (known.0.max(told.0), known.1.max(told.1));
+            if map.len() > PRESENCES_KEPT {
+                let now = server_now();
+                map.retain(|_, (beat, active)| Presence::at(now, *beat, *active) != Presence::Offline);
+            }
+        });
+    });
 }
 
 struct Connection {
@@ -104,6 +144,9 @@ fn open(live: Live, connection: StoredValue<Option<SendWrapper<Connection>>>, la
                 && let Some(at) = DateTime::from_timestamp_millis(message.at)
             {
                 observe_server_now(at);
+            }
+            if let LiveEvent::Presence { lead_id, last_heartbeat_at, last_active_at, .. } = &message.event {
+                record_presence(*lead_id, *last_heartbeat_at, *last_active_at);
             }
             MESSAGES.with(|listeners| listeners.emit(&message.event));
         }

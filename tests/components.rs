@@ -127,9 +127,9 @@ async fn presence_badge_shows_online_sleeping_and_offline_and_follows_the_clock(
     let now = RwSignal::new(t(200));
     let _mounted = mount_to(root.clone(), move || {
         view! {
-            <div class="online"><PresenceBadge now last_heartbeat=Some(t(190)) last_active=Some(t(185))/></div>
-            <div class="sleeping"><PresenceBadge now last_heartbeat=Some(t(190)) last_active=Some(t(0))/></div>
-            <div class="offline"><PresenceBadge now last_heartbeat=Some(t(0)) last_active=Some(t(0))/></div>
+            <div class="online"><PresenceBadge lead=1 now last_heartbeat=Some(t(190)) last_active=Some(t(185))/></div>
+            <div class="sleeping"><PresenceBadge lead=2 now last_heartbeat=Some(t(190)) last_active=Some(t(0))/></div>
+            <div class="offline"><PresenceBadge lead=3 now last_heartbeat=Some(t(0)) last_active=Some(t(0))/></div>
         }
     });
     assert_eq!(text(&root, ".online .presence"), "online");
@@ -149,10 +149,11 @@ fn card_header_shows_initials_without_an_avatar_and_the_picture_with_one() {
     let _mounted = mount_to(root.clone(), || {
         view! {
             <div class="without">
-                <CardHeader name="Anna Maria Schmidt".into() url=None last_seen=None last_heartbeat=None last_active=None now=t(0)/>
+                <CardHeader lead=1 name="Anna Maria Schmidt".into() url=None last_seen=None last_heartbeat=None last_active=None now=t(0)/>
             </div>
             <div class="with">
                 <CardHeader
+                    lead=2
                     name="Ben".into()
                     url=Some("https://example.com/ben.png".into())
                     last_seen=Some(t(0))

@@ -21,6 +21,16 @@ impl AvatarSize {
     }
 }
 
+/// Where the console loads a lead's `$avatar` from: our own server, which fetches it (a lead's
+/// URL would learn every operator's address, and the console's policy loads images only from its
+/// origin). The address's hash in the query makes a changed avatar a new picture for the cache.
+pub fn lead_avatar_src(lead_id: i64, url: Option<&str>) -> Option<String> {
+    let url = url.map(str::trim).filter(|u| !u.is_empty())?;
+    // FNV-1a: short and stable; it only tells versions of one lead's avatar apart.
+    let hash = url.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    Some(format!("/api/v1/leads/{lead_id}/avatar?v={hash:016x}"))
+}
+
 /// `name` is the display name (initials come from core); `url` the picture, if any.
 #[component]
 pub fn Avatar(

@@ -29,8 +29,8 @@ pub fn visible_range(scroll_top: f64, viewport: f64, len: usize) -> (usize, usiz
     (first.saturating_sub(OVERSCAN).min(len), last.saturating_add(OVERSCAN).min(len))
 }
 
-/// `rows` are the loaded leads; `on_near_end` asks for the next page; `children` go below the
-/// last row (loading, end of list, retry).
+/// `rows` are the loaded leads; `on_near_end` asks for the next page; `to_top` scrolls back to
+/// the first row; `children` go below the last row (loading, end of list, retry).
 #[component]
 pub fn LeadTable(
     #[prop(into)] rows: Signal<Vec<LeadSummary>>,
@@ -40,6 +40,7 @@ pub fn LeadTable(
     #[prop(optional)]
     sort: Option<LeadSort>,
     #[prop(optional)] on_sort: Option<Callback<LeadSort>>,
+    #[prop(optional)] to_top: Option<Trigger>,
     children: Children,
 ) -> impl IntoView {
     let body = NodeRef::<Div>::new();
@@ -56,6 +57,15 @@ pub fn LeadTable(
             scroll_top.set(f64::from(el.scroll_top()));
         }
     };
+
+    if let Some(to_top) = to_top {
+        Effect::new(move |notified: Option<()>| {
+            to_top.track();
+            if let (Some(()), Some(el)) = (notified, body.get_untracked()) {
+                el.set_scroll_top(0);
+            }
+        });
+    }
 
     let len = Memo::new(move |_| rows.with(Vec::len));
     let range = Memo::new(move |_| visible_range(scroll_top.get(), viewport.get(), len.get()));
@@ -85,7 +95,7 @@ pub fn LeadTable(
                         let (first, end) = range.get();
                         rows.with(|rows| rows[first..end].to_vec())
                     }
-                    key=|lead| lead.id
+                    key=|lead| lead.clone()
                     let:lead
                 >
                     <LeadRow lead now/>
@@ -141,7 +151,7 @@ fn LeadRow(lead: LeadSummary, now: Signal<DateTime<Utc>>) -> impl IntoView {
     let place = [city, country].into_iter().flatten().filter(|s| !s.trim().is_empty()).collect::<Vec<_>>().join(", ");
     let seen = move || last_seen.map_or_else(|| "Never".to_owned(), |t| time::relative(t, now.get()));
     view! {
-        <div class="lead-row" role="row" data-testid="lead-row" style:height=format!("{ROW_HEIGHT_PX}px")>
+        <div class="lead-row" role="row" data-testid="lead-row" data-lead-id=id style:height=format!("{ROW_HEIGHT_PX}px")>
             <span class="lead-row__cell" role="cell">
                 <Avatar name=display_name.clone() url=avatar_url size=AvatarSize::Small/>
             </span>
@@ -150,7 +160,7 @@ fn LeadRow(lead: LeadSummary, now: Signal<DateTime<Utc>>) -> impl IntoView {
             </span>
             <span class="lead-row__cell lead-row__muted" role="cell">{email}</span>
             <span class="lead-row__cell" role="cell">
-                <PresenceBadge now last_heartbeat last_active/>
+                <PresenceBadge lead=id now last_heartbeat last_active/>
             </span>
             <span class="lead-row__cell lead-row__muted" role="cell" title=last_seen.map(time::local)>{seen}</span>
             <span class="lead-row__cell lead-row__muted" role="cell">{place}</span>

@@ -1,16 +1,23 @@
 //! `/leads`: the Leads Database. The search (`?q=`) and the filter (`?filter=`) live in the URL, so
 //! a view is a link that reloads to the same list; the list loads more as the operator scrolls.
-//! The rows and their total are two requests: the rows show as soon as they come.
+//! The rows and their total are two requests: the rows show as soon as they come. The list is
+//! live: rows follow edits and removals in place, new leads are announced above it, and the total
+//! follows.
+
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use futures::future::join;
 use leadcard_core::filter::Filter;
 use leadcard_core::lead_sort::{LeadSort, SortKey};
-use leadcard_core::wire::{LeadPage, Total};
+use leadcard_core::wire::{LeadPage, LeadSummary, Total};
+use leadcard_core::{LiveEvent, ValidCondition};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use leptos_use::use_debounce_fn_with_arg;
+use leptos_use::utils::DebounceOptions;
+use leptos_use::{use_debounce_fn_with_arg, use_debounce_fn_with_options};
 
 use crate::api::{self, ApiError, LeadQuery};
 use crate::browser::json;
@@ -18,6 +25,7 @@ use crate::components::clock::use_now;
 use crate::components::error_notice::api_error_fallback;
 use crate::components::filter_builder::FilterBuilder;
 use crate::components::lead_table::LeadTable;
+use crate::live::Live;
 use crate::paged::{Page, Paged};
 use crate::pages::leads_export::ExportLeads;
 use crate::pages::new_lead::NewLead;
@@ -43,7 +51,7 @@ pub fn LeadsPage() -> impl IntoView {
         async move {
             let filter = filter?;
             filter.check()?;
-            let query = LeadQuery { q, filter, sort, after: None };
+            let query = LeadQuery { q, filter, sort, ..LeadQuery::default() };
             let page = api::leads(query.clone()).await?;
             Ok::<_, ApiError>((query, page))
         }
@@ -54,9 +62,10 @@ pub fn LeadsPage() -> impl IntoView {
         async move {
             let filter = filter?;
             filter.check()?;
-            api::lead_count(LeadQuery { q, filter, ..Default::default() }).await
+            api::lead_count(LeadQuery { q, filter, ..LeadQuery::default() }).await
         }
     });
+    let recount = Callback::new(move |()| count.refetch());
     let total = Signal::derive(move || {
         count.with(|c| c.as_ref().and_then(|r| r.as_ref().ok()).map(Total::label)).unwrap_or_default()
     });
@@ -138,7 +147,9 @@ pub fn LeadsPage() -> impl IntoView {
                             Err(error) if error.is_filter_error() => {
                                 Ok(view! { <p class="leads__status">"Fix the filter above to see leads."</p> }.into_any())
                             }
-                            result => result.map(|(query, page)| view! { <LeadsResults query page total now on_sort/> }.into_any()),
+                            result => result.map(|(query, page)| {
+                                view! { <LeadsResults query page total now on_sort on_changes=recount/> }.into_any()
+                            }),
                         }
                     })}
                 </ErrorBoundary>
@@ -148,8 +159,8 @@ pub fn LeadsPage() -> impl IntoView {
 }
 
 /// One search's results: the total (when its count arrives), and the table that grows page by
-/// page (keyset `after`). A new search makes a new `LeadsResults`, so nothing of the previous one
-/// is kept.
+/// page (keyset `after`), kept current live (see [`LiveRows`]). A new search makes a new
+/// `LeadsResults`, so nothing of the previous one is kept.
 #[component]
 fn LeadsResults(
     query: LeadQuery,
@@ -157,19 +168,12 @@ fn LeadsResults(
     total: Signal<String>,
     now: Signal<DateTime<Utc>>,
     on_sort: Callback<LeadSort>,
+    /// The leads this list shows may have changed: the total is counted again.
+    on_changes: Callback<()>,
 ) -> impl IntoView {
     let sort = query.sort;
     let LeadPage { items, next } = page;
     let searching = !query.q.trim().is_empty() || !query.filter.is_empty();
-    if items.is_empty() {
-        let message = if searching { "No leads match this search and filter." } else { "No leads yet." };
-        return view! {
-            <p class="leads__total" data-testid="leads-total">{total}</p>
-            <div class="leads__empty">{message}</div>
-        }
-        .into_any();
-    }
-
     // A new search makes a new list: a page still on its way for the old one lands nowhere.
     let query = StoredValue::new(query);
     let results = Paged::new(move |after: Option<String>| {
@@ -178,8 +182,12 @@ fn LeadsResults(
             let page = api::leads(query).await?;
             Ok(Page { items: page.items, next: page.next })
         }
-    })
-    .seed(Page { items, next });
+    });
+    // Newest first, live rows join in their place; another order keeps the pages' own.
+    let newest = sort == LeadSort::default();
+    let results = if newest { results.sorted_by(newest_first) } else { results }.seed(Page { items, next });
+    let rows = LiveRows::follow(results, query, on_changes);
+    let to_top = Trigger::new();
     let fetch_next = move || results.load_more();
     // After a failure, more pages come only when the operator asks again.
     let on_near_end = move || {
@@ -207,6 +215,11 @@ fn LeadsResults(
             ().into_any()
         }
     };
+    let show_arrived = move |_| {
+        rows.show_arrived();
+        to_top.notify();
+    };
+    let empty = move || results.items.with(Vec::is_empty);
 
     let orders = SortKey::ALL.into_iter().flat_map(|key| {
         [!key.first_descending(), key.first_descending()].map(|descending| LeadSort { key, descending })
@@ -229,9 +242,191 @@ fn LeadsResults(
                 }).collect_view()}
             </select>
         </label>
-        <LeadTable rows=results.items now on_near_end=Callback::new(move |()| on_near_end()) sort on_sort>
-            {footer}
-        </LeadTable>
+        {move || match rows.arrived.with(Vec::len) {
+            0 => ().into_any(),
+            n => view! {
+                <p class="leads__arrived" role="status" data-testid="leads-arrived">
+                    {if n == 1 { "1 new lead".to_owned() } else { format!("{n} new leads") }}
+                    " — "
+                    <button type="button" class="link-button" data-testid="leads-arrived-show" on:click=show_arrived>
+                        "show"
+                    </button>
+                </p>
+            }
+            .into_any(),
+        }}
+        <Show
+            when=move || !empty()
+            fallback=move || view! {
+                <div class="leads__empty">
+                    {if searching { "No leads match this search and filter." } else { "No leads yet." }}
+                </div>
+            }
+        >
+            <LeadTable rows=results.items now on_near_end=Callback::new(move |()| on_near_end()) sort on_sort to_top>
+                {footer}
+            </LeadTable>
+        </Show>
     }
-    .into_any()
+}
+
+fn newest_first(a: &LeadSummary, b: &LeadSummary) -> Ordering {
+    b.id.cmp(&a.id)
+}
+
+/// How long changes gather before the list asks the server which of them it shows...
+const CHANGES_WAIT_MS: f64 = 400.0;
+/// ...and how long at most while they keep coming.
+const CHANGES_MAX_WAIT_MS: f64 = 2_000.0;
+/// Most leads asked about in one request (the server's limit).
+const CHANGES_PER_REQUEST: usize = 200;
+
+/// The live part of the list. Leads that changed (or were removed) gather for a moment; then one
+/// request per 200 of them, `GET /leads` with the list's own search and filter restricted to
+/// their ids, answers which of them belong in the list, with their rows, so the server's search
+/// stays the one rule. A lead that belongs in the list is updated in place; one that no longer
+/// does (or is gone) leaves it; one newer than every lead the list covers is announced above
+/// it ("3 new leads — show") rather than pushed under the operator's cursor; one in the pages not
+/// loaded yet comes with its page.
+#[derive(Clone, Copy)]
+struct LiveRows {
+    results: Paged<LeadSummary>,
+    /// New leads that match, newest first, until the operator shows them.
+    arrived: RwSignal<Vec<LeadSummary>>,
+    /// Leads with a higher id are new to the list.
+    newest_shown: StoredValue<i64>,
+    /// Sorted by other than creation: a changed lead's place is the server's to say, so rows only
+    /// change in place or go, and showing the new leads loads the list again.
+    in_place_only: bool,
+}
+
+impl LiveRows {
+    fn follow(results: Paged<LeadSummary>, query: StoredValue<LeadQuery>, on_changes: Callback<()>) -> Self {
+        let newest = results.items.with_untracked(|items| items.iter().map(|lead| lead.id).max().unwrap_or(0));
+        let in_place_only = query.with_value(|q| q.sort != LeadSort::default());
+        let rows = LiveRows {
+            results,
+            arrived: RwSignal::new(Vec::new()),
+            newest_shown: StoredValue::new(newest),
+            in_place_only,
+        };
+        // Leads changed since the last question.
+        let changed = StoredValue::new(BTreeSet::<i64>::new());
+        // Asks about the changed leads until none is left.
+        let check = Action::new_local(move |(): &()| async move {
+            loop {
+                let asked: Vec<i64> = changed
+                    .try_update_value(|ids| {
+                        let asked: Vec<i64> = ids.iter().copied().take(CHANGES_PER_REQUEST).collect();
+                        ids.retain(|id| !asked.contains(id));
+                        asked
+                    })
+                    .unwrap_or_default();
+                if asked.is_empty() {
+                    return;
+                }
+                let Some(question) =
+                    query.try_with_value(|q| LeadQuery { ids: asked.clone(), after: None, ..q.clone() })
+                else {
+                    return;
+                };
+                // A failed question is dropped: the next change or reconnect asks again.
+                if let Ok(answer) = api::leads(question).await
+                    && rows.apply(&asked, answer.items)
+                {
+                    on_changes.run(());
+                }
+            }
+        });
+        let ask = use_debounce_fn_with_options(
+            move || {
+                if !check.pending().get_untracked() {
+                    check.dispatch(());
+                }
+            },
+            CHANGES_WAIT_MS,
+            DebounceOptions::default().max_wait(Some(CHANGES_MAX_WAIT_MS)),
+        );
+        // Changes that came while a question was on its way and after it looked for more.
+        Effect::new({
+            let ask = ask.clone();
+            move |_| {
+                if check.version().get() > 0 && changed.with_value(|ids| !ids.is_empty()) {
+                    ask();
+                }
+            }
+        });
+        let presence_matters = query.with_value(|q| {
+            q.filter.check().is_ok_and(|f| f.leaves().iter().any(|c| matches!(c, ValidCondition::Presence(_))))
+        });
+        if let Some(live) = Live::use_live() {
+            live.on_message(move |event| {
+                let lead = match event {
+                    LiveEvent::LeadChanged { lead_id } | LiveEvent::LeadRemoved { lead_id } => *lead_id,
+                    LiveEvent::Presence { lead_id, .. } if presence_matters => *lead_id,
+                    _ => return,
+                };
+                changed.update_value(|ids| {
+                    ids.insert(lead);
+                });
+                ask();
+            });
+            // Too far behind to know what changed: the list's rows and the total, again.
+            live.on_reset(move || {
+                results.refresh();
+                on_changes.run(());
+            });
+        }
+        rows
+    }
+
+    /// Takes in the answer about `asked`: `matching` are those of them in the list's search.
+    /// False when the list is gone meanwhile.
+    fn apply(self, asked: &[i64], matching: Vec<LeadSummary>) -> bool {
+        let Some(newest) = self.newest_shown.try_get_value() else { return false };
+        let gone: Vec<i64> = asked.iter().copied().filter(|id| !matching.iter().any(|lead| lead.id == *id)).collect();
+        // Below the last row loaded, while more pages are to come, a lead comes with its page.
+        let loaded_down_to = match self.results.next.get_untracked() {
+            Some(_) => self.results.items.with_untracked(|items| items.last().map_or(0, |lead| lead.id)),
+            None => 0,
+        };
+        let (new, shown): (Vec<_>, Vec<_>) = matching.into_iter().partition(|lead| lead.id > newest);
+        let shown: Vec<_> = if self.in_place_only {
+            self.results.items.with_untracked(|items| {
+                shown.into_iter().filter(|lead| items.iter().any(|known| known.id == lead.id)).collect()
+            })
+        } else {
+            shown.into_iter().filter(|lead| lead.id > loaded_down_to).collect()
+        };
+        if !gone.is_empty() {
+            self.results.items.update(|items| items.retain(|lead| !gone.contains(&lead.id)));
+        }
+        if !shown.is_empty() {
+            self.results.merge(shown);
+        }
+        if !gone.is_empty() || !new.is_empty() {
+            self.arrived.update(|arrived| {
+                arrived.retain(|lead| !gone.contains(&lead.id));
+                for lead in new {
+                    arrived.retain(|known| known.id != lead.id);
+                    arrived.push(lead);
+                }
+                arrived.sort_by(newest_first);
+            });
+        }
+        true
+    }
+
+    /// Puts the announced leads at the top of the list.
+    fn show_arrived(self) {
+        let arrived = self.arrived.try_update(std::mem::take).unwrap_or_default();
+        if let Some(newest) = arrived.first() {
+            self.newest_shown.set_value(newest.id.max(self.newest_shown.get_value()));
+        }
+        if self.in_place_only {
+            self.results.reload();
+        } else {
+            self.results.merge(arrived);
+        }
+    }
 }

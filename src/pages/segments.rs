@@ -1,17 +1,26 @@
 //! `/segments`: saved filters. The list, and an editor (name + the Leads filter builder) that
-//! counts the matching leads whenever the conditions are applied, saves, and deletes. A segment
-//! opens in the Leads Database as its filter.
+//! counts the matching leads whenever the conditions are applied and as leads change (live),
+//! saves, and deletes. A segment opens in the Leads Database as its filter.
 
+use leadcard_core::LiveEvent;
 use leadcard_core::filter::Filter;
 use leadcard_core::segment::{NewSegment, Segment, SegmentCount, check_segment_name};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+use leptos_use::use_debounce_fn_with_options;
+use leptos_use::utils::DebounceOptions;
 
 use crate::api::{self, ApiError};
 use crate::browser::json;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::filter_builder::FilterBuilder;
+use crate::live::Live;
 use crate::paths;
+
+/// Leads changing (or turning online, sleeping, offline) are counted again after this pause...
+const RECOUNT_WAIT_MS: f64 = 1_000.0;
+/// ...and at least this often while they keep changing.
+const RECOUNT_MAX_WAIT_MS: f64 = 5_000.0;
 
 /// What the editor holds: a segment being changed, or a new one.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +113,23 @@ fn SegmentEditor(editing: Editing, on_saved: Callback<()>) -> impl IntoView {
         let current = filter.get();
         async move { if current.is_empty() { None } else { Some(api::count_segment(&current).await) } }
     });
+    // The count follows the leads as they change (at most one count a second while they do).
+    let recount = use_debounce_fn_with_options(
+        move || count.refetch(),
+        RECOUNT_WAIT_MS,
+        DebounceOptions::default().max_wait(Some(RECOUNT_MAX_WAIT_MS)),
+    );
+    if let Some(live) = Live::use_live() {
+        let on_change = recount.clone();
+        live.on_message(move |event| {
+            if !matches!(event, LiveEvent::ConversationChanged { .. }) {
+                on_change();
+            }
+        });
+        live.on_reset(move || {
+            recount();
+        });
+    }
     let count = Signal::derive(move || count.get().flatten());
     let server_error = Signal::derive(move || {
         refused_filter.get().or_else(|| count.with(|c| c.as_ref().and_then(|c| c.as_ref().err()).cloned()))

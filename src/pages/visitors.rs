@@ -174,7 +174,7 @@ fn VisitorRow(visitor: Visitor, now: Signal<DateTime<Utc>>, selected: Signal<Opt
                     </span>
                 </a>
             </td>
-            <td><PresenceBadge now last_heartbeat last_active testid="visitor-presence"/></td>
+            <td><PresenceBadge lead=id now last_heartbeat last_active testid="visitor-presence"/></td>
             <td class="visitor-row__page" title=page_url.unwrap_or_default() data-testid="visitor-page">{page}</td>
             <td data-testid="visitor-time">
                 {move || started.map(|s| format_duration(now.get() - s)).unwrap_or_default()}

@@ -153,6 +153,8 @@ fn end_to_end(args: &[String]) -> Result<()> {
         .args(["serve", "--seed-demo", "--bind", &format!("127.0.0.1:{port}"), "--database-url", &db, "--dist"])
         .arg(root().join("dist"))
         .env("LEADCARD_TEST_MODE", "1")
+        // avatar.spec.ts serves a lead's picture from loopback, which the server fetches.
+        .env("LEADCARD_AVATAR_ALLOW_IP", "127.0.0.1")
         .env("LEADCARD_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
         .stdout(log.try_clone()?)
         .stderr(log)

@@ -59,7 +59,7 @@ pub struct Operator {
 }
 
 /// One row of the Leads Database.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LeadSummary {
     pub id: i64,

@@ -10,9 +10,11 @@ use crate::components::avatar::{Avatar, AvatarSize};
 use crate::components::presence_badge::PresenceBadge;
 use crate::time;
 
-/// `name` is the display name (name, else email, else `Lead #id`); `url` the avatar picture.
+/// `name` is the display name (name, else email, else `Lead #id`) of lead `lead`; `url` the
+/// avatar picture.
 #[component]
 pub fn CardHeader(
+    lead: i64,
     name: String,
     url: Option<String>,
     last_seen: Option<DateTime<Utc>>,
@@ -29,7 +31,7 @@ pub fn CardHeader(
             <div class="lead-card__identity">
                 <h1 class="lead-card__name" data-testid="lead-name">{name}</h1>
                 <div class="lead-card__status">
-                    <PresenceBadge now last_heartbeat last_active testid="lead-presence"/>
+                    <PresenceBadge lead now last_heartbeat last_active testid="lead-presence"/>
                     <span class="lead-card__seen" title=last_seen.map(time::local)>{seen}</span>
                 </div>
             </div>

@@ -148,7 +148,7 @@ pub fn LeadCardView(
                 <div class="lead-card__summary">
                     {move || {
                         let (name, url, last_seen, last_heartbeat, last_active) = head.get();
-                        view! { <CardHeader name url last_seen last_heartbeat last_active now/> }
+                        view! { <CardHeader lead=id name url last_seen last_heartbeat last_active now/> }
                     }}
                     {move || {
                         let (city, country, timezone) = place.get();

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 use super::state::CardState;
 use crate::api;
-use crate::live::Live;
+use crate::live::{Live, presence_inputs};
 use crate::time;
 
 #[component]
@@ -25,6 +25,8 @@ pub fn CardSegments(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl
     let facts = Signal::derive(move || {
         let mut facts = loaded_facts.with(|f| f.as_ref().and_then(|f| f.as_ref().ok()).cloned())?;
         state.card.with(|card| facts.update_from_card(card));
+        // Presence follows the live stream: "Online now" segments take the lead in and out.
+        (facts.last_heartbeat, facts.last_active) = presence_inputs(lead, (facts.last_heartbeat, facts.last_active));
         Some(facts)
     });
     let history = Signal::derive(move || {

@@ -11,6 +11,7 @@ use leptos_router::hooks::use_navigate;
 use super::{Conversations, Filters};
 use crate::components::avatar::{Avatar, AvatarSize};
 use crate::components::error_notice::ErrorNotice;
+use crate::live::presence_inputs;
 use crate::{paths, time};
 
 /// Scrolling this close to the end of the list loads the next page.
@@ -72,10 +73,7 @@ pub fn ConversationListView(
             <ul class="inbox__rows" on:scroll=on_scroll>
                 <For
                     each=move || pages.items.get()
-                    key=|c| {
-                        let lead = (c.lead.display_name.clone(), c.lead.last_heartbeat, c.lead.last_active);
-                        (c.id, c.last_activity_at, c.unread, c.status, c.assignee.as_ref().map(|a| a.id), lead)
-                    }
+                    key=|c| (c.id, c.last_activity_at, c.unread, c.status, c.assignee.as_ref().map(|a| a.id), c.lead.display_name.clone())
                     let:conversation
                 >
                     <ConversationRow conversation filters selected list now/>
@@ -111,8 +109,12 @@ fn ConversationRow(
     now: Signal<DateTime<Utc>>,
 ) -> impl IntoView {
     let Conversation { id, lead, channel, status, unread, last_message, last_activity_at, .. } = conversation;
-    let presence_lead = lead.clone();
-    let presence = Memo::new(move |_| presence_lead.presence(now.get()));
+    let loaded = (lead.last_heartbeat, lead.last_active);
+    let lead_id = lead.id;
+    let presence = Memo::new(move |_| {
+        let (beat, active) = presence_inputs(lead_id, loaded);
+        Presence::at(now.get(), beat, active)
+    });
     let href = move || filters.with(|f| paths::conversation(id, f));
     let preview = last_message.map(|m| match m.author {
         Author::Operator => format!("You: {}", m.text),

@@ -153,20 +153,11 @@ pub fn InboxPage() -> impl IntoView {
     if let Some(live) = Live::use_live() {
         live.on_message(move |event| match event {
             LiveEvent::ConversationChanged { conversation_id, .. } => refresh(*conversation_id),
-            LiveEvent::Presence { lead_id, last_heartbeat_at, last_active_at, .. } => {
-                let at = |ms: &Option<i64>| ms.and_then(chrono::DateTime::from_timestamp_millis);
-                let (heartbeat, active) = (at(last_heartbeat_at), at(last_active_at));
-                list.pages.items.update(|items| {
-                    for c in items.iter_mut().filter(|c| c.lead.id == *lead_id) {
-                        c.lead.last_heartbeat = heartbeat.or(c.lead.last_heartbeat);
-                        c.lead.last_active = active.or(c.lead.last_active);
-                    }
-                });
-            }
             LiveEvent::LeadRemoved { lead_id } => {
                 list.pages.items.update(|items| items.retain(|c| c.lead.id != *lead_id))
             }
-            LiveEvent::LeadChanged { .. } => {}
+            // Presence: each row reads the live map itself (`live::presence_inputs`).
+            LiveEvent::LeadChanged { .. } | LiveEvent::Presence { .. } => {}
         });
         live.on_reset(move || list.pages.reload());
     }

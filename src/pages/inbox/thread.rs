@@ -291,7 +291,7 @@ fn ThreadHeader(
     view! {
         <div class="thread__title">
             <a class="thread__lead" href=paths::lead(lead.id) data-testid="thread-lead">{lead.display_name.clone()}</a>
-            <PresenceBadge now last_heartbeat=lead.last_heartbeat last_active=lead.last_active/>
+            <PresenceBadge lead=lead.id now last_heartbeat=lead.last_heartbeat last_active=lead.last_active/>
             <span class="thread__channel" data-testid="thread-channel">{channel.label()}</span>
             <span class=format!("status-chip status-chip--{}", status.as_str()) data-testid="thread-status">
                 {match status {

@@ -41,6 +41,9 @@ struct LeadsParams {
     /// Page size, 1 to 200 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
+    /// Comma-separated lead ids, at most 200: only those of them that match (a page learns which
+    /// leads that changed belong in its list). The page size is then the number of ids.
+    ids: Option<String>,
 }
 
 /// The count's query parameters: the list's, without the page.
@@ -113,8 +116,27 @@ impl LeadsParams {
             })?,
             None => DEFAULT_LIMIT,
         };
-        Ok(LeadQuery { filter, search, sort, after, limit })
+        let ids = parse_ids(self.ids.as_deref())?;
+        let limit = match &ids {
+            Some(ids) if self.limit.as_deref().is_none_or(str::is_empty) => ids.len() as u32,
+            _ => limit,
+        };
+        Ok(LeadQuery { filter, search, sort, after, limit, ids })
     }
+}
+
+/// `ids`: blank is no restriction; otherwise 1 to [`MAX_LIMIT`] lead ids, comma-separated.
+fn parse_ids(raw: Option<&str>) -> Result<Option<Vec<i64>>, ApiError> {
+    let Some(raw) = raw.map(str::trim).filter(|raw| !raw.is_empty()) else { return Ok(None) };
+    let ids = raw
+        .split(',')
+        .map(|id| id.trim().parse::<i64>().ok().filter(|id| *id > 0))
+        .collect::<Option<Vec<i64>>>()
+        .ok_or_else(|| ApiError::invalid("ids", "Lead ids are whole numbers above 0, separated by commas."))?;
+    if ids.len() > MAX_LIMIT as usize {
+        return Err(ApiError::invalid("ids", format!("At most {MAX_LIMIT} lead ids at a time.")));
+    }
+    Ok(Some(ids))
 }
 
 /// One page of leads, in the order `sort` asks (newest first by default). Only the rows: how many match is `GET /leads/count`, asked
@@ -125,7 +147,7 @@ impl LeadsParams {
         (status = 200, body = LeadPage),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 422, body = ErrorBody,
-            description = "`invalid_filter` (field `filter.all[i]...`) or `invalid` (`q`, `sort`, `after`, `limit`, `segment`)"),
+            description = "`invalid_filter` (field `filter.all[i]...`) or `invalid` (`q`, `sort`, `after`, `limit`, `segment`, `ids`)"),
     )
 )]
 async fn list(
@@ -198,6 +220,7 @@ mod tests {
             sort: None,
             after: after.map(Into::into),
             limit: limit.map(Into::into),
+            ids: None,
         }
     }
 

@@ -113,6 +113,8 @@ pub struct LeadQuery {
     /// Where the previous page ended.
     pub after: Option<SortCursor>,
     pub limit: u32,
+    /// Only these leads (those of them that match).
+    pub ids: Option<Vec<i64>>,
 }
 
 /// Who added an event (tracked by the site, or by hand).
@@ -511,7 +513,8 @@ impl Store {
         // a search's index when it has many candidates (see `SearchPlan::drives_page`), else a
         // range condition it would probe lead by lead (see `sql::walks`). It orders and pages
         // by the walk's id then. Other orders walk their own index of the leads (`push_order`).
-        let newest_first = query.sort == LeadSort::default();
+        // A list of ids (the live list asking about changed leads) needs no walk: they are few.
+        let newest_first = query.sort == LeadSort::default() && query.ids.is_none();
         let search = match query.search.as_ref() {
             Some(terms) => {
                 let plan = self.plan_search(terms).await?;
@@ -549,6 +552,9 @@ impl Store {
             search.push(&mut page);
         }
         push_lead_conditions(&mut page, &query.filter, &page_joins, now);
+        if let Some(ids) = &query.ids {
+            page.push(" AND l.id IN ").bind_list(ids.iter().copied());
+        }
         match key {
             Some(key) => {
                 if let Some(after) = &query.after {

@@ -15,6 +15,7 @@ mod inbox;
 mod intake;
 mod leads;
 mod live;
+mod live_list;
 mod location;
 mod mail;
 mod openapi;
