@@ -8,7 +8,7 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use leptos_use::{UseElementSizeReturn, use_element_size};
 
-use crate::components::avatar::{Avatar, AvatarSize};
+use crate::components::avatar::{Avatar, AvatarSize, lead_avatar_src};
 use crate::components::presence_badge::PresenceBadge;
 use crate::components::tag_list::TagList;
 use crate::{paths, time};
@@ -153,7 +153,7 @@ fn LeadRow(lead: LeadSummary, now: Signal<DateTime<Utc>>) -> impl IntoView {
     view! {
         <div class="lead-row" role="row" data-testid="lead-row" data-lead-id=id style:height=format!("{ROW_HEIGHT_PX}px")>
             <span class="lead-row__cell" role="cell">
-                <Avatar name=display_name.clone() url=avatar_url size=AvatarSize::Small/>
+                <Avatar name=display_name.clone() url=lead_avatar_src(id, avatar_url.as_deref()) size=AvatarSize::Small/>
             </span>
             <span class="lead-row__cell" role="cell">
                 <a class="lead-row__name" href=paths::lead(id)>{display_name}</a>

@@ -12,7 +12,7 @@ use leptos_router::hooks::use_query_map;
 use leptos_use::use_debounce_fn;
 
 use crate::api::{self, ApiError};
-use crate::components::avatar::{Avatar, AvatarSize};
+use crate::components::avatar::{Avatar, AvatarSize, lead_avatar_src};
 use crate::components::clock::{observe_server_now, use_now_every};
 use crate::components::error_notice::ErrorNotice;
 use crate::components::lead_card::LeadCard;
@@ -167,7 +167,7 @@ fn VisitorRow(visitor: Visitor, now: Signal<DateTime<Utc>>, selected: Signal<Opt
         >
             <td>
                 <a class="visitor-row__who" href=paths::visitor(id) data-testid="visitor-open">
-                    <Avatar name=display_name.clone() url=avatar_url size=AvatarSize::Small/>
+                    <Avatar name=display_name.clone() url=lead_avatar_src(id, avatar_url.as_deref()) size=AvatarSize::Small/>
                     <span class="visitor-row__name">
                         <span data-testid="visitor-name">{display_name}</span>
                         {email.map(|e| view! { <span class="visitor-row__email">{e}</span> })}

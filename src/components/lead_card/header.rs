@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use super::properties::{label_of, value_text};
 use super::state::CardState;
-use crate::components::avatar::{Avatar, AvatarSize};
+use crate::components::avatar::{Avatar, AvatarSize, lead_avatar_src};
 use crate::components::presence_badge::PresenceBadge;
 use crate::time;
 
@@ -27,7 +27,7 @@ pub fn CardHeader(
     };
     view! {
         <header class="lead-card__header">
-            <Avatar name=name.clone() url size=AvatarSize::Large testid="lead-avatar"/>
+            <Avatar name=name.clone() url=lead_avatar_src(lead, url.as_deref()) size=AvatarSize::Large testid="lead-avatar"/>
             <div class="lead-card__identity">
                 <h1 class="lead-card__name" data-testid="lead-name">{name}</h1>
                 <div class="lead-card__status">

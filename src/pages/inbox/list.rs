@@ -9,7 +9,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 
 use super::{Conversations, Filters};
-use crate::components::avatar::{Avatar, AvatarSize};
+use crate::components::avatar::{Avatar, AvatarSize, lead_avatar_src};
 use crate::components::error_notice::ErrorNotice;
 use crate::live::presence_inputs;
 use crate::{paths, time};
@@ -135,7 +135,7 @@ fn ConversationRow(
         >
             <a class="conversation-row__link" href=href>
                 <span class="conversation-row__avatar">
-                    <Avatar name=lead.display_name.clone() url=lead.avatar_url.clone() size=AvatarSize::Small/>
+                    <Avatar name=lead.display_name.clone() url=lead_avatar_src(lead.id, lead.avatar_url.as_deref()) size=AvatarSize::Small/>
                     <span
                         class=move || format!("conversation-row__presence presence-dot presence-dot--{}", presence.get().label())
                         title=move || presence.get().label()
