@@ -2,7 +2,7 @@
 //! into an empty database gives the same leads, properties, tags and statuses; matching by user id
 //! then email; a file never subscribes anyone; bad files and rows are named by line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use leadcard_core::{BounceKind, SubscriptionStatus};
 use leadcard_server::import::{FileError, ImportOptions, ImportReport, import_file};
@@ -17,13 +17,13 @@ fn file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-async fn import(app: &TestApp, path: &PathBuf, on_match: OnMatch, dry_run: bool) -> Result<ImportReport, FileError> {
+async fn import(app: &TestApp, path: &Path, on_match: OnMatch, dry_run: bool) -> Result<ImportReport, FileError> {
     import_mapped(app, path, &[], on_match, dry_run).await
 }
 
 async fn import_mapped(
     app: &TestApp,
-    path: &PathBuf,
+    path: &Path,
     map: &[&str],
     on_match: OnMatch,
     dry_run: bool,
