@@ -6,6 +6,7 @@ pub mod event;
 pub mod export;
 pub mod field;
 pub mod filter;
+pub mod import;
 pub mod inbox;
 pub mod intake;
 pub mod lead_sort;

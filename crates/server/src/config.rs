@@ -36,6 +36,37 @@ pub enum Command {
     /// The tracking project's keys.
     #[command(subcommand)]
     Project(ProjectCommand),
+    /// Import leads from a CSV file (a header row, then a lead a row): columns map to properties
+    /// by their names (`$email`, `Email`, `Name`, `tags`, `subscription_status`, ...), changed
+    /// with `--map`; leads are matched by user id, then email.
+    Import(ImportArgs),
+}
+
+/// `leadcard-server import FILE`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The CSV file (UTF-8, comma-separated, RFC 4180).
+    pub file: std::path::PathBuf,
+    /// `COLUMN=TARGET`, repeatable: TARGET is `skip`, `tags`, `status`, or a property name with an
+    /// optional type (`Seats:number`; text, number, bool, date_time, list).
+    #[arg(long = "map", value_name = "COLUMN=TARGET")]
+    pub map: Vec<String>,
+    /// What to do with a row that matches an existing lead.
+    #[arg(long, value_enum, default_value_t = OnMatchArg::Update)]
+    pub on_match: OnMatchArg,
+    /// Check every row and report, writing nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnMatchArg {
+    /// Set the row's values on the lead and add its tags.
+    Update,
+    /// Leave the lead as it is.
+    Skip,
 }
 
 #[derive(Debug, Subcommand)]

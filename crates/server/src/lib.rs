@@ -13,6 +13,7 @@ pub mod error;
 pub mod export;
 pub mod extract;
 pub mod geoip;
+pub mod import;
 pub mod ingest;
 pub mod layers;
 pub mod live;

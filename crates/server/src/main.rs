@@ -1,5 +1,5 @@
 //! `leadcard-server`: serve (the default), `operator ...` (add, list, role, disable, enable,
-//! reset-password), `project show`. The benchmark tools live apart, in `leadcard-bench`
+//! reset-password), `project show`, `import FILE` (leads from CSV). The benchmark tools live apart, in `leadcard-bench`
 //! (crates/bench).
 
 use std::io::{BufRead, IsTerminal};
@@ -8,9 +8,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use leadcard_core::account::{NewOperatorAccount, OperatorChange};
 use leadcard_server::accounts::{self, AccountError};
-use leadcard_server::config::{Cli, Command, DatabaseArgs, OperatorAddArgs, OperatorCommand, ProjectCommand};
+use leadcard_server::config::{
+    Cli, Command, DatabaseArgs, ImportArgs, OnMatchArg, OperatorAddArgs, OperatorCommand, ProjectCommand,
+};
 use leadcard_server::demo::{DEMO_OPERATOR_EMAIL, DEMO_OPERATOR_PASSWORD};
-use leadcard_server::store::Store;
+use leadcard_server::import::{ImportOptions, import_file, read_header};
+use leadcard_server::store::{OnMatch, Store};
 use leadcard_server::{Application, Clock, Config};
 use tracing_subscriber::EnvFilter;
 
@@ -30,6 +33,7 @@ async fn main() -> ExitCode {
         Some(Command::Serve(config)) => serve(*config).await,
         Some(Command::Operator(command)) => operator_command(command).await,
         Some(Command::Project(ProjectCommand::Show(args))) => show_project(args).await,
+        Some(Command::Import(args)) => import(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -141,6 +145,46 @@ async fn operator_command(command: OperatorCommand) -> Result<(), String> {
     .await;
     store.close().await;
     result
+}
+
+/// `import FILE`: the same import as the console's, with its progress on standard error and the
+/// report (and every problem row) on standard output.
+async fn import(args: ImportArgs) -> Result<(), String> {
+    let store = Store::connect(&args.database.database_url).await.map_err(|e| e.to_string())?;
+    let on_match = match args.on_match {
+        OnMatchArg::Update => OnMatch::Update,
+        OnMatchArg::Skip => OnMatch::Skip,
+    };
+    let options = ImportOptions { map: args.map.clone(), on_match, dry_run: args.dry_run };
+    let (header, mapping) = read_header(&args.file, &options.map).map_err(|e| e.to_string())?;
+    for (column, target) in header.iter().zip(&mapping) {
+        eprintln!("{column:>24} -> {target:?}");
+    }
+    let clock = Clock::default();
+    let report = import_file(&store, &clock, &args.file, &options, |report| {
+        eprintln!(
+            "{} rows read: {} created, {} updated, {} skipped, {} refused",
+            report.rows, report.created, report.updated, report.skipped, report.failed
+        );
+        true
+    })
+    .await;
+    store.close().await;
+    let report = report.map_err(|e| e.to_string())?;
+    for (_, problem) in &report.problems {
+        println!("{problem}");
+    }
+    let verb = if args.dry_run { "would be" } else { "were" };
+    println!(
+        "{} rows: {} {verb} created, {} {verb} updated, {} skipped, {} refused{}",
+        report.rows,
+        report.created,
+        report.updated,
+        report.skipped,
+        report.failed,
+        if report.failed as usize > report.problems.len() { " (the first 1,000 listed)" } else { "" }
+    );
+    Ok(())
 }
 
 async fn show_project(args: DatabaseArgs) -> Result<(), String> {

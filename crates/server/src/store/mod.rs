@@ -10,6 +10,7 @@ mod catalog;
 mod demo;
 mod edits;
 mod export;
+mod import;
 pub(crate) mod inbox;
 mod intake;
 mod leads;
@@ -44,6 +45,7 @@ use tokio::sync::Notify;
 pub use addresses::{AddressChange, AddressOutcome, MenuDone};
 pub use edits::{VersionCheck, Written};
 pub use export::{ExportLead, ExportScope};
+pub use import::{OnMatch, RowOutcome};
 pub use inbox::{
     AssignOutcome, AssigneeFilter, Changed, ConversationQuery, InboundOutcome, SeedConversation, WIDGET_MESSAGES,
     WidgetSendOutcome, conversation_cursor, parse_conversation_cursor,

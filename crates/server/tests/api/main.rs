@@ -11,6 +11,7 @@ mod erasure;
 mod export;
 mod helpers;
 mod hostile;
+mod import;
 mod inbox;
 mod intake;
 mod leads;

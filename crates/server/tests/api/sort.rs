@@ -7,6 +7,9 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, error_of, ids, lead, spawn_app, text};
 
+/// A seeded lead: id, name, email, last seen (ms, 0 for never).
+type Seeded<'a> = (i64, Option<&'a str>, Option<&'a str>, i64);
+
 /// Every page of `sort`, two leads a page, following `next`.
 async fn walk(app: &TestApp, sort: &str) -> Vec<i64> {
     let mut seen = Vec::new();
@@ -59,16 +62,15 @@ async fn every_order_both_ways_walks_each_lead_once_in_its_keys_order() {
         let last_seen = minutes.map_or(0, |m| (now - Duration::minutes(m)).timestamp_millis());
         leads.push((id, name, email, last_seen));
     }
-    let by = |key: &dyn Fn(&(i64, Option<&str>, Option<&str>, i64)) -> (String, i64)| {
+    let by = |key: &dyn Fn(&Seeded) -> (String, i64)| {
         let mut sorted: Vec<_> = leads.iter().map(|l| (key(l), l.0)).collect();
         sorted.sort();
         sorted.into_iter().map(|(_, id)| id).collect::<Vec<i64>>()
     };
-    let name_key = |l: &(i64, Option<&str>, Option<&str>, i64)| (l.1.unwrap_or("").to_ascii_lowercase(), 0);
-    let email_key =
-        |l: &(i64, Option<&str>, Option<&str>, i64)| (l.2.map(leadcard_core::normalize_email).unwrap_or_default(), 0);
-    let seen_key = |l: &(i64, Option<&str>, Option<&str>, i64)| (String::new(), l.3);
-    let created_key = |_: &(i64, Option<&str>, Option<&str>, i64)| (String::new(), 0);
+    let name_key = |l: &Seeded| (l.1.unwrap_or("").to_ascii_lowercase(), 0);
+    let email_key = |l: &Seeded| (l.2.map(leadcard_core::normalize_email).unwrap_or_default(), 0);
+    let seen_key = |l: &Seeded| (String::new(), l.3);
+    let created_key = |_: &Seeded| (String::new(), 0);
     for (sort, expected) in [
         ("name", by(&name_key)),
         ("email", by(&email_key)),
