@@ -208,7 +208,13 @@ pub(crate) fn walks(condition: &ValidCondition) -> bool {
 /// its lead `l`. The page then orders and pages by `w.id`; the condition's own leaf is
 /// [`Join::Driven`].
 pub(crate) fn push_walk_source(sql: &mut Sql, condition: &ValidCondition, now: DateTime<Utc>) {
-    sql.push("(SELECT p.lead_id AS id FROM lead_properties p WHERE p.number_value IS NOT NULL AND ");
+    // SQLite would rather read the range through `lead_properties_number` and sort every match
+    // (1.2 s for a tenth of 300,000 leads); the walk stops with the page.
+    sql.push(match sql.backend {
+        Backend::Sqlite => "(SELECT p.lead_id AS id FROM lead_properties p INDEXED BY lead_properties_walk WHERE ",
+        Backend::Postgres => "(SELECT p.lead_id AS id FROM lead_properties p WHERE ",
+    });
+    sql.push("p.number_value IS NOT NULL AND ");
     push_related_where(sql, condition, now);
     sql.push(" ORDER BY p.lead_id DESC) w ");
     // SQLite keeps the written order of a CROSS JOIN: the walk outside, the lead looked up inside.
