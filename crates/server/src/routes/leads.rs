@@ -61,12 +61,13 @@ fn parse_search(q: Option<&str>) -> Result<Option<SearchTerms>, ApiError> {
     Ok(SearchTerms::parse(q))
 }
 
-/// The filter as JSON, checked; blank is no filter.
-fn parse_filter(raw: Option<&str>) -> Result<ValidFilter, ApiError> {
-    match raw.map(str::trim).filter(|f| !f.is_empty()) {
-        Some(raw) => Ok(Filter::from_query(raw)?.check()?),
-        None => Ok(ValidFilter::default()),
-    }
+/// The filter as JSON, checked (its segment conditions opened from the saved segments, read only
+/// when it has some); blank is no filter.
+async fn parse_filter(state: &AppState, raw: Option<&str>) -> Result<ValidFilter, ApiError> {
+    let Some(raw) = raw.map(str::trim).filter(|f| !f.is_empty()) else { return Ok(ValidFilter::default()) };
+    let filter = Filter::from_query(raw)?;
+    let saved = if filter.segment_ids().is_empty() { Vec::new() } else { state.store.segments().await? };
+    Ok(filter.check_with(&saved, None)?)
 }
 
 /// `filter`, and within the segment `segment` names (when given) too.
@@ -74,8 +75,9 @@ async fn within_segment(state: &AppState, segment: Option<&str>, filter: ValidFi
     let Some(raw) = segment.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(filter) };
     let unknown = || ApiError::invalid("segment", "There is no segment with this id.");
     let id = raw.parse::<i64>().map_err(|_| unknown())?;
-    let segment = state.store.segment(id).await?.ok_or_else(unknown)?;
-    let segment = segment.filter.check()?;
+    let saved = state.store.segments().await?;
+    let segment = saved.iter().find(|s| s.id == id).ok_or_else(unknown)?;
+    let segment = segment.filter.check_with(&saved, Some(id))?;
     Ok(ValidFilter {
         mode: Match::All,
         all: [segment, filter]
@@ -87,9 +89,9 @@ async fn within_segment(state: &AppState, segment: Option<&str>, filter: ValidFi
 }
 
 impl LeadsParams {
-    fn parse(self) -> Result<LeadQuery, ApiError> {
+    /// The query, with `filter` as [`parse_filter`] checked it.
+    fn parse(self, filter: ValidFilter) -> Result<LeadQuery, ApiError> {
         let search = parse_search(self.q.as_deref())?;
-        let filter = parse_filter(self.filter.as_deref())?;
         let after =
             match self.after.as_deref().filter(|a| !a.is_empty()) {
                 Some(raw) => Some(raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
@@ -123,7 +125,8 @@ async fn list(
     ApiQuery(params): ApiQuery<LeadsParams>,
 ) -> Result<Json<LeadPage>, ApiError> {
     let segment = params.segment.clone();
-    let mut query = params.parse()?;
+    let filter = parse_filter(&state, params.filter.as_deref()).await?;
+    let mut query = params.parse(filter)?;
     query.filter = within_segment(&state, segment.as_deref(), std::mem::take(&mut query.filter)).await?;
     Ok(Json(state.store.lead_page(&query, state.clock.now()).await?))
 }
@@ -144,7 +147,7 @@ async fn count(
     ApiQuery(params): ApiQuery<CountParams>,
 ) -> Result<Json<Total>, ApiError> {
     let search = parse_search(params.q.as_deref())?;
-    let filter = parse_filter(params.filter.as_deref())?;
+    let filter = parse_filter(&state, params.filter.as_deref()).await?;
     let filter = within_segment(&state, params.segment.as_deref(), filter).await?;
     Ok(Json(state.store.lead_count(&filter, search.as_ref(), state.clock.now()).await?))
 }
