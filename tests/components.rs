@@ -358,8 +358,22 @@ fn a_note_is_shown_as_text_and_only_its_author_may_delete_it() {
     let root = host();
     let body = "Called <img src=x onerror=\"window.pwned = 1\">\nsecond line";
     let notes = vec![
-        Note { id: 2, body: body.into(), author_id: 7, author_name: "Demo Operator".into(), created_at: t(60), edited_at: Some(t(90)) },
-        Note { id: 1, body: "first".into(), author_id: 8, author_name: "Someone Else".into(), created_at: t(0), edited_at: None },
+        Note {
+            id: 2,
+            body: body.into(),
+            author_id: 7,
+            author_name: "Demo Operator".into(),
+            created_at: t(60),
+            edited_at: Some(t(90)),
+        },
+        Note {
+            id: 1,
+            body: "first".into(),
+            author_id: 8,
+            author_name: "Someone Else".into(),
+            created_at: t(0),
+            edited_at: None,
+        },
     ];
     let _mounted = mount_to(root.clone(), move || view! { <CardNotes lead=42 notes=Ok(notes) me=Some(7)/> });
     assert_eq!(count(&root, "[data-testid=note]"), 2);

@@ -244,15 +244,29 @@ pub struct ValidFilter {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ValidCondition {
-    Property { name: PropertyName, test: PropertyTest },
-    Tag { tag: String, has: bool },
+    Property {
+        name: PropertyName,
+        test: PropertyTest,
+    },
+    Tag {
+        tag: String,
+        has: bool,
+    },
     Subscription(SubscriptionStatus),
     Presence(Presence),
     Event(EventTest),
-    Group { mode: Match, conditions: Vec<ValidCondition> },
+    Group {
+        mode: Match,
+        conditions: Vec<ValidCondition>,
+    },
     /// A lead is in segment `id` when the segment's checked conditions (opened here, as they
     /// were when the filter was checked) hold for it; `inside: false` is "is not in".
-    Segment { id: i64, inside: bool, mode: Match, conditions: Vec<ValidCondition> },
+    Segment {
+        id: i64,
+        inside: bool,
+        mode: Match,
+        conditions: Vec<ValidCondition>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -730,7 +744,9 @@ impl ValidCondition {
                 test.passes(facts.event_count(test.name.as_str(), test.window_start_ms(now)))
             }
             ValidCondition::Group { mode, conditions } => combine(*mode, conditions, facts, now),
-            ValidCondition::Segment { inside, mode, conditions, .. } => combine(*mode, conditions, facts, now) == *inside,
+            ValidCondition::Segment { inside, mode, conditions, .. } => {
+                combine(*mode, conditions, facts, now) == *inside
+            }
         }
     }
 }
@@ -1068,7 +1084,8 @@ mod tests {
             saved(2, "B", r#"{"all":[{"kind":"tag","tag":"vip"}]}"#),
             saved(3, "C", r#"{"all":[{"kind":"segment","segment":1}]}"#),
         ];
-        let refused = |json: &str, own: Option<i64>| Filter::from_query(json).unwrap().check_with(&library, own).unwrap_err();
+        let refused =
+            |json: &str, own: Option<i64>| Filter::from_query(json).unwrap().check_with(&library, own).unwrap_err();
 
         let err = refused(&in_segment(9, true), None);
         assert_eq!((err.field.as_str(), err.message.as_str()), ("filter.all[0].segment", "there is no segment 9"));
@@ -1076,7 +1093,10 @@ mod tests {
         assert_eq!(err.field, "filter.all[0].segment", "a filter that knows no segments refuses them");
 
         let err = refused(&in_segment(2, true), Some(2));
-        assert_eq!((err.field.as_str(), err.message.as_str()), ("filter.all[0].segment", "a segment cannot refer to itself"));
+        assert_eq!(
+            (err.field.as_str(), err.message.as_str()),
+            ("filter.all[0].segment", "a segment cannot refer to itself")
+        );
 
         // B redefined as "in C": C -> A -> B is a cycle.
         let err = refused(r#"{"all":[{"kind":"tag","tag":"x"},{"kind":"segment","segment":3,"in":false}]}"#, Some(2));

@@ -284,7 +284,10 @@ mod tests {
         depending.sort_unstable();
         assert_eq!(depending, [2, 3]);
         assert!(depending_on(&library, 4).is_empty());
-        let new = NewSegment { name: "S2".into(), filter: Filter::from_query(r#"{"all":[{"kind":"segment","segment":3}]}"#).unwrap() };
+        let new = NewSegment {
+            name: "S2".into(),
+            filter: Filter::from_query(r#"{"all":[{"kind":"segment","segment":3}]}"#).unwrap(),
+        };
         assert!(new.check(&library, Some(2)).unwrap_err().message.contains("cycle"));
         assert!(new.check(&library, None).is_ok(), "a new segment cannot be in a cycle yet");
     }

@@ -56,7 +56,9 @@ impl OperationKind {
             OperationKind::AddItem | OperationKind::RemoveItem => {
                 let item = draft.trim();
                 if item.is_empty() {
-                    return Err(if self == OperationKind::AddItem { "enter an item" } else { "choose an item" }.to_owned());
+                    return Err(
+                        if self == OperationKind::AddItem { "enter an item" } else { "choose an item" }.to_owned()
+                    );
                 }
                 let values = vec![item.to_owned()];
                 if self == OperationKind::AddItem {
@@ -99,7 +101,8 @@ pub fn OperationEditor(
         }
     });
     let saving = apply.pending();
-    let message = move || refusal.get().or_else(|| verdict.with(|v| v.as_ref().err().filter(|_| touched.get()).cloned()));
+    let message =
+        move || refusal.get().or_else(|| verdict.with(|v| v.as_ref().err().filter(|_| touched.get()).cloned()));
     let typed = move |ev| {
         draft.set(event_target_value(&ev));
         touched.set(true);

@@ -133,9 +133,12 @@ pub fn PropertyRow(property: Property) -> impl IntoView {
         }
     };
     let can_edit = editable.is_some();
-    let offered = Signal::derive(move || {
-        if can_edit { OperationKind::offered_for(current.with(PropertyValue::ty)) } else { &[] }
-    });
+    let offered =
+        Signal::derive(
+            move || {
+                if can_edit { OperationKind::offered_for(current.with(PropertyValue::ty)) } else { &[] }
+            },
+        );
 
     view! {
         <div class="property" class:property--editing=editing data-testid="property-row" data-name=name>

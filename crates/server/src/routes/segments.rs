@@ -55,7 +55,8 @@ fn parse_segment(
     own: Option<i64>,
 ) -> Result<(String, Filter, ValidFilter), ApiError> {
     let filter = Filter::from_json(raw.filter)?;
-    let (name, valid) = NewSegment { name: raw.name, filter: filter.clone() }.check(saved, own).map_err(segment_error)?;
+    let (name, valid) =
+        NewSegment { name: raw.name, filter: filter.clone() }.check(saved, own).map_err(segment_error)?;
     Ok((name, filter, valid))
 }
 

@@ -225,7 +225,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut sql = Sql::new(self.backend, "UPDATE segments SET rebuild_needed = 1, rebuild_silent = 0, updated_at = ");
+        let mut sql =
+            Sql::new(self.backend, "UPDATE segments SET rebuild_needed = 1, rebuild_silent = 0, updated_at = ");
         sql.bind(to_ms(now)).push(" WHERE id IN ").bind_list(ids.iter().copied());
         sql.query().execute(&self.pool).await?;
         Ok(())

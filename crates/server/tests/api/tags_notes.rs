@@ -128,7 +128,8 @@ async fn only_its_author_edits_a_note_which_then_says_when_and_other_pages_hear_
     let note_url = format!("{notes_url}/{}", note["id"]);
 
     let mut events = Events::open(&app, None).await;
-    let response = app.client.patch(&note_url).json(&json!({ "body": "  Called twice.\n<i>Busy</i> " })).send().await.unwrap();
+    let response =
+        app.client.patch(&note_url).json(&json!({ "body": "  Called twice.\n<i>Busy</i> " })).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let edited: Value = response.json().await.unwrap();
     assert_eq!(edited["body"], "Called twice.\n<i>Busy</i>", "trimmed, markup kept as text");
@@ -139,13 +140,16 @@ async fn only_its_author_edits_a_note_which_then_says_when_and_other_pages_hear_
     assert_eq!(app.get_json(&format!("/api/v1/leads/{id}/notes")).await, json!([edited]));
 
     // Another operator may neither edit it nor learn anything by trying.
-    let (status, error) = error_of(ben.patch(&note_url).json(&json!({ "body": "Mine now" })).send().await.unwrap()).await;
+    let (status, error) =
+        error_of(ben.patch(&note_url).json(&json!({ "body": "Mine now" })).send().await.unwrap()).await;
     assert_eq!((status, error["code"].as_str()), (403, Some("forbidden")));
     assert!(error["message"].as_str().unwrap().contains("Only the operator who wrote"), "{error}");
     assert_eq!(app.get_json(&format!("/api/v1/leads/{id}/notes")).await[0]["body"], "Called twice.\n<i>Busy</i>");
 
     // Bad bodies name the field, as when adding.
-    for (body, message) in [(json!(" \n "), "empty"), (json!("x".repeat(5001)), "5000 characters"), (json!("a\u{7}b"), "control")] {
+    for (body, message) in
+        [(json!(" \n "), "empty"), (json!("x".repeat(5001)), "5000 characters"), (json!("a\u{7}b"), "control")]
+    {
         let (status, error) =
             error_of(app.client.patch(&note_url).json(&json!({ "body": body })).send().await.unwrap()).await;
         assert_eq!((status, error["field"].as_str()), (422, Some("body")));
