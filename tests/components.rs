@@ -354,7 +354,7 @@ async fn the_date_editor_shows_the_operators_local_time_and_saves_utc() {
 }
 
 #[wasm_bindgen_test]
-fn a_note_is_shown_as_text_and_only_its_author_may_delete_it() {
+fn a_note_is_shown_as_text_only_its_author_may_edit_or_delete_it_and_an_edit_is_marked() {
     let root = host();
     let body = "Called <img src=x onerror=\"window.pwned = 1\">\nsecond line";
     let notes = vec![
