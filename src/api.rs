@@ -219,6 +219,13 @@ pub async fn patch_properties(id: i64, version: i64, operations: Vec<Operation>)
     }
 }
 
+/// `PATCH /leads/{id}/properties` without If-Match: operations that commute (add, union,
+/// exclude) apply to whatever the lead holds now, so they never conflict; the card after them.
+pub async fn apply_operations(id: i64, operations: Vec<Operation>) -> Result<LeadCard, ApiError> {
+    json(send(request(Method::PATCH, &format!("/leads/{id}/properties")), Some(&PatchProperties { operations })).await?)
+        .await
+}
+
 /// `GET /pins`: the signed-in operator's pinned property names, in pin order.
 pub async fn pins() -> Result<Pins, ApiError> {
     call(request(Method::GET, "/pins")).await
@@ -260,6 +267,11 @@ pub async fn notes(id: i64) -> Result<Vec<Note>, ApiError> {
 /// `POST /leads/{id}/notes`: the note as stored.
 pub async fn add_note(id: i64, note: &NewNote) -> Result<Note, ApiError> {
     json(send(request(Method::POST, &format!("/leads/{id}/notes")), Some(note)).await?).await
+}
+
+/// `PATCH /leads/{id}/notes/{note_id}`: a new body for one's own note; the note as stored.
+pub async fn edit_note(id: i64, note_id: i64, note: &NewNote) -> Result<Note, ApiError> {
+    json(send(request(Method::PATCH, &format!("/leads/{id}/notes/{note_id}")), Some(note)).await?).await
 }
 
 /// `DELETE /leads/{id}/notes/{note_id}`: only the note's author may.

@@ -42,7 +42,7 @@ pub fn App() -> impl IntoView {
                     // One route, so opening another conversation keeps the list as it is.
                     <Route path=path!("/inbox/:conversation?") view={Lazy::<Inbox>::new()}/>
                     <Route path=path!("/visitors") view={Lazy::<Visitors>::new()}/>
-                    <Route path=path!("/segments") view={Lazy::<Segments>::new()}/>
+                    <Route path=path!("/segments/:id?") view={Lazy::<Segments>::new()}/>
                     <Route path=path!("/settings") view={Lazy::<Settings>::new()}/>
                     // One chunk for the settings, the operators and the own account: every lazy
                     // route is a split point, and each multiplies the chunks the pages share.

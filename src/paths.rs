@@ -47,6 +47,11 @@ pub fn conversation_link(id: i64) -> String {
     format!("{INBOX}/{id}")
 }
 
+/// Segment `id`, open in its editor.
+pub fn segment(id: i64) -> String {
+    format!("{SEGMENTS}/{id}")
+}
+
 /// A new segment starting from a filter (its query form).
 pub fn segments_from(filter: &str) -> String {
     with_query(SEGMENTS, [("filter", filter)])

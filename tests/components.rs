@@ -355,12 +355,26 @@ async fn the_date_editor_shows_the_operators_local_time_and_saves_utc() {
 }
 
 #[wasm_bindgen_test]
-fn a_note_is_shown_as_text_and_only_its_author_may_delete_it() {
+fn a_note_is_shown_as_text_only_its_author_may_edit_or_delete_it_and_an_edit_is_marked() {
     let root = host();
     let body = "Called <img src=x onerror=\"window.pwned = 1\">\nsecond line";
     let notes = vec![
-        Note { id: 2, body: body.into(), author_id: 7, author_name: "Demo Operator".into(), created_at: t(60) },
-        Note { id: 1, body: "first".into(), author_id: 8, author_name: "Someone Else".into(), created_at: t(0) },
+        Note {
+            id: 2,
+            body: body.into(),
+            author_id: 7,
+            author_name: "Demo Operator".into(),
+            created_at: t(60),
+            edited_at: Some(t(90)),
+        },
+        Note {
+            id: 1,
+            body: "first".into(),
+            author_id: 8,
+            author_name: "Someone Else".into(),
+            created_at: t(0),
+            edited_at: None,
+        },
     ];
     let _mounted = mount_to(root.clone(), move || view! { <CardNotes lead=42 notes=Ok(notes) me=Some(7)/> });
     assert_eq!(count(&root, "[data-testid=note]"), 2);
@@ -369,6 +383,10 @@ fn a_note_is_shown_as_text_and_only_its_author_may_delete_it() {
     assert_eq!(texts(&root, "[data-testid=note] .note__author"), ["Demo Operator", "Someone Else"]);
     assert_eq!(count(&root, "[data-testid=note]:nth-child(1) [data-testid=note-delete]"), 1);
     assert_eq!(count(&root, "[data-testid=note]:nth-child(2) [data-testid=note-delete]"), 0);
+    assert_eq!(count(&root, "[data-testid=note]:nth-child(1) [data-testid=note-edit]"), 1);
+    assert_eq!(count(&root, "[data-testid=note]:nth-child(2) [data-testid=note-edit]"), 0);
+    assert_eq!(count(&root, "[data-testid=note]:nth-child(1) [data-testid=note-edited]"), 1);
+    assert_eq!(count(&root, "[data-testid=note]:nth-child(2) [data-testid=note-edited]"), 0);
 }
 
 #[wasm_bindgen_test]

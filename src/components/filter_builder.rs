@@ -1,14 +1,15 @@
-//! The filter builder: conditions on properties, tags, subscription status, presence and events,
-//! joined by AND or OR, with groups one level deep. The draft is checked with the core rules
-//! before it is applied, and an error (the page's or the server's) is shown next to the condition
-//! it names. The Leads Database and segments use the same builder.
+//! The filter builder: conditions on properties, tags, subscription status, presence, events and
+//! membership of the project's saved segments, joined by AND or OR, with groups one level deep.
+//! The draft is checked with the core rules before it is applied (segment conditions opened from
+//! the saved segments, so a cycle is refused at once), and an error (the page's or the server's)
+//! is shown next to the condition it names. The Leads Database and segments use the same builder.
 
 use leadcard_core::filter::{Condition, EventOp, Filter, FilterError, Match, PropertyOp};
 use leadcard_core::wire::{PropertyInfo, TagInfo};
-use leadcard_core::{Presence, SubscriptionStatus};
+use leadcard_core::{Presence, Segment, SubscriptionStatus};
 use leptos::prelude::*;
 
-use crate::api::ApiError;
+use crate::api::{self, ApiError};
 
 const PROPERTY_LIST: &str = "filter-builder-properties";
 const TAG_LIST: &str = "filter-builder-tags";
@@ -20,11 +21,13 @@ enum Kind {
     Subscription,
     Presence,
     Event,
+    Segment,
     Group,
 }
 
 impl Kind {
-    const ALL: [Kind; 6] = [Kind::Property, Kind::Tag, Kind::Subscription, Kind::Presence, Kind::Event, Kind::Group];
+    const ALL: [Kind; 7] =
+        [Kind::Property, Kind::Tag, Kind::Subscription, Kind::Presence, Kind::Event, Kind::Segment, Kind::Group];
 
     fn as_str(self) -> &'static str {
         match self {
@@ -33,6 +36,7 @@ impl Kind {
             Kind::Subscription => "subscription",
             Kind::Presence => "presence",
             Kind::Event => "event",
+            Kind::Segment => "segment",
             Kind::Group => "group",
         }
     }
@@ -44,6 +48,7 @@ impl Kind {
             Kind::Subscription => "Email subscription",
             Kind::Presence => "Presence",
             Kind::Event => "Event",
+            Kind::Segment => "Segment",
             Kind::Group => "Group (and / or)",
         }
     }
@@ -70,6 +75,9 @@ struct Row {
     event_op: RwSignal<EventOp>,
     count: RwSignal<String>,
     days: RwSignal<String>,
+    /// The chosen segment's id as the select holds it (empty: none chosen yet).
+    segment: RwSignal<String>,
+    in_segment: RwSignal<bool>,
     group_mode: RwSignal<Match>,
     /// A group's conditions (never groups themselves).
     children: RwSignal<Vec<Row>>,
@@ -92,6 +100,8 @@ impl Row {
             event_op: RwSignal::new(EventOp::AtLeast),
             count: RwSignal::new("1".to_owned()),
             days: RwSignal::new(String::new()),
+            segment: RwSignal::new(String::new()),
+            in_segment: RwSignal::new(true),
             group_mode: RwSignal::new(Match::Any),
             children: RwSignal::new(Vec::new()),
             next_child: StoredValue::new(0),
@@ -121,6 +131,11 @@ impl Row {
                 row.event_op.set(op);
                 row.count.set(count.map(|c| c.to_string()).unwrap_or_default());
                 row.days.set(days.map(|d| d.to_string()).unwrap_or_default());
+            }
+            Some(Condition::Segment { segment, inside }) => {
+                row.kind.set(Kind::Segment);
+                row.segment.set(segment.to_string());
+                row.in_segment.set(inside);
             }
             Some(Condition::Group { mode, conditions }) => {
                 row.kind.set(Kind::Group);
@@ -159,6 +174,11 @@ impl Row {
                     days: number(self.days.get_untracked()),
                 }
             }
+            // No segment chosen is id 0, which names none: core refuses it at this condition.
+            Kind::Segment => Condition::Segment {
+                segment: self.segment.get_untracked().parse().unwrap_or_default(),
+                inside: self.in_segment.get_untracked(),
+            },
             Kind::Group => Condition::Group {
                 mode: self.group_mode.get_untracked(),
                 conditions: self.children.with_untracked(|c| c.iter().map(Row::condition).collect()),
@@ -192,7 +212,8 @@ fn condition_index(field: &str) -> Option<usize> {
 }
 
 /// `initial` is the applied filter (from the URL); `on_apply` receives a draft that passed the
-/// core check; `server_error` is the server's refusal of the applied filter, if any.
+/// core check; `server_error` is the server's refusal of the applied filter, if any. `own_segment`
+/// is the segment this filter defines, which its conditions may not name.
 #[component]
 pub fn FilterBuilder(
     initial: Filter,
@@ -200,7 +221,18 @@ pub fn FilterBuilder(
     #[prop(into)] properties: Signal<Vec<PropertyInfo>>,
     #[prop(into)] tags: Signal<Vec<TagInfo>>,
     #[prop(into)] on_apply: Callback<Filter>,
+    #[prop(optional_no_strip)] own_segment: Option<i64>,
 ) -> impl IntoView {
+    // The project's segments, offered by segment conditions and opened by the check.
+    let saved = LocalResource::new(api::segments);
+    let offered = Signal::derive(move || {
+        saved
+            .with(|s| s.as_ref().and_then(|s| s.as_ref().ok()).cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| Some(s.id) != own_segment)
+            .collect::<Vec<Segment>>()
+    });
     let next_key = StoredValue::new(initial.all.len());
     let mode = RwSignal::new(initial.mode);
     let rows =
@@ -227,8 +259,14 @@ pub fn FilterBuilder(
             mode: mode.get_untracked(),
             all: rows.with_untracked(|rows| rows.iter().map(Row::condition).collect()),
         };
-        match draft.check() {
-            Ok(_) => {
+        // Until the segments are loaded, segment conditions are left to the server's check.
+        let checked = match saved.with_untracked(|s| s.as_ref().and_then(|s| s.as_ref().ok()).cloned()) {
+            Some(saved) => draft.check_with(&saved, own_segment).map(drop),
+            None if !draft.segment_ids().is_empty() => Ok(()),
+            None => draft.check().map(drop),
+        };
+        match checked {
+            Ok(()) => {
                 local_error.set(None);
                 on_apply.run(draft);
             }
@@ -277,6 +315,7 @@ pub fn FilterBuilder(
                 {
                     let shown = TopRow {
                         row,
+                        segments: offered,
                         joiner: Signal::derive(move || mode.get()),
                         index: Signal::derive(move || index_of(row.key).unwrap_or_default()),
                         error: Signal::derive(move || {
@@ -307,6 +346,7 @@ pub fn FilterBuilder(
 #[derive(Clone, Copy)]
 struct TopRow {
     row: Row,
+    segments: Signal<Vec<Segment>>,
     joiner: Signal<Match>,
     index: Signal<usize>,
     error: Signal<Option<String>>,
@@ -316,13 +356,15 @@ struct TopRow {
 /// The editor of one condition. In the release build it is a wasm chunk of its own, fetched when
 /// the first condition shows: the Leads Database and Segments open without it.
 async fn condition_editor(top: TopRow) -> AnyView {
-    let TopRow { row, joiner, index, error, on_remove } = top;
-    view! { <ConditionRow row nested=false joiner index error on_remove/> }.into_any()
+    let TopRow { row, segments, joiner, index, error, on_remove } = top;
+    view! { <ConditionRow row segments nested=false joiner index error on_remove/> }.into_any()
 }
 
 #[component]
 fn ConditionRow(
     row: Row,
+    /// The saved segments a segment condition may name.
+    segments: Signal<Vec<Segment>>,
     /// A condition inside a group: it cannot be a group.
     nested: bool,
     /// How this row joins the one before it.
@@ -476,6 +518,7 @@ fn ConditionRow(
                     <For each=move || row.children.get() key=|child| child.key let:child>
                         <ConditionRow
                             row=child
+                            segments
                             nested=true
                             joiner=Signal::derive(move || row.group_mode.get())
                             index=Signal::derive(move || child_index(child.key))
@@ -490,6 +533,37 @@ fn ConditionRow(
             }
             .into_any()
         }
+        Kind::Segment => view! {
+            <select
+                name="in-segment"
+                class="select"
+                aria-label="In the segment"
+                on:change=move |ev| row.in_segment.set(event_target_value(&ev) == "in")
+            >
+                <option value="in" selected=move || row.in_segment.get()>"is in segment"</option>
+                <option value="not-in" selected=move || !row.in_segment.get()>"is not in segment"</option>
+            </select>
+            <select
+                name="segment"
+                class="select"
+                aria-label="Segment"
+                prop:value=move || row.segment.get()
+                on:change=move |ev| row.segment.set(event_target_value(&ev))
+            >
+                <option value="">"Choose a segment"</option>
+                {move || {
+                    segments
+                        .get()
+                        .into_iter()
+                        .map(|s| {
+                            let id = s.id.to_string();
+                            view! { <option value=id.clone() selected=move || row.segment.get() == id>{s.name}</option> }
+                        })
+                        .collect_view()
+                }}
+            </select>
+        }
+        .into_any(),
         Kind::Presence => view! {
             <select
                 name="presence"

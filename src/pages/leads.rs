@@ -50,7 +50,10 @@ pub fn LeadsPage() -> impl IntoView {
         let (q, filter, sort) = (q.get(), filter.get(), sort.get());
         async move {
             let filter = filter?;
-            filter.check()?;
+            // Segment conditions are opened by the server, which knows the saved segments.
+            if filter.segment_ids().is_empty() {
+                filter.check()?;
+            }
             let query = LeadQuery { q, filter, sort, ..LeadQuery::default() };
             let page = api::leads(query.clone()).await?;
             Ok::<_, ApiError>((query, page))
@@ -61,7 +64,10 @@ pub fn LeadsPage() -> impl IntoView {
         let (q, filter) = (q.get(), filter.get());
         async move {
             let filter = filter?;
-            filter.check()?;
+            // Segment conditions are opened by the server, which knows the saved segments.
+            if filter.segment_ids().is_empty() {
+                filter.check()?;
+            }
             api::lead_count(LeadQuery { q, filter, ..LeadQuery::default() }).await
         }
     });

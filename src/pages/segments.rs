@@ -1,12 +1,13 @@
-//! `/segments`: saved filters. The list, and an editor (name + the Leads filter builder) that
-//! counts the matching leads whenever the conditions are applied and as leads change (live),
-//! saves, and deletes. A segment opens in the Leads Database as its filter.
+//! `/segments` and `/segments/:id`: saved filters. The list, and an editor (name + the Leads
+//! filter builder) that counts the matching leads whenever the conditions are applied and as leads
+//! change (live), saves, and deletes. A saved segment's editor has its own URL, which reloads to
+//! it; a segment opens in the Leads Database as its filter.
 
 use leadcard_core::LiveEvent;
 use leadcard_core::filter::Filter;
 use leadcard_core::segment::{NewSegment, Segment, SegmentCount, check_segment_name};
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use leptos_use::use_debounce_fn_with_options;
 use leptos_use::utils::DebounceOptions;
 
@@ -32,17 +33,38 @@ enum Editing {
 #[component]
 pub fn SegmentsPage() -> impl IntoView {
     let query = use_query_map();
+    let params = use_params_map();
+    let navigate = use_navigate();
     let list = LocalResource::new(api::segments);
-    let editing = RwSignal::new(None::<Editing>);
+    // The segment open in the editor is the URL's (`/segments/:id`); a new one is the page's own.
+    let open_id = Memo::new(move |_| params.with(|p| p.get("id")));
+    let new_segment = RwSignal::new(None::<Filter>);
     // `?filter=` (from the Leads Database's "Save as segment") starts a new segment from it.
     if let Some(raw) = query.with_untracked(|q| q.get("filter")).filter(|raw| !raw.is_empty())
         && let Ok(filter) = json::filter_from_query(&raw)
     {
-        editing.set(Some(Editing::New(filter)));
+        new_segment.set(Some(filter));
     }
-    let saved = Callback::new(move |_: ()| {
-        editing.set(None);
-        list.refetch();
+    let editing = Memo::new(move |_| match open_id.get() {
+        Some(raw) => {
+            let found = list.with(|list| match list {
+                Some(Ok(list)) => {
+                    Some(raw.parse::<i64>().ok().and_then(|id| list.iter().find(|s| s.id == id).cloned()))
+                }
+                _ => None,
+            });
+            // Loading: nothing yet; loaded without it: no such segment.
+            found.map(|segment| segment.map(Editing::Existing).ok_or(raw))
+        }
+        None => new_segment.get().map(|filter| Ok(Editing::New(filter))),
+    });
+    let saved = Callback::new({
+        let navigate = navigate.clone();
+        move |segment: Option<Segment>| {
+            new_segment.set(None);
+            list.refetch();
+            navigate(&segment.map_or_else(|| paths::SEGMENTS.to_owned(), |s| paths::segment(s.id)), Default::default());
+        }
     });
 
     view! {
@@ -54,7 +76,13 @@ pub fn SegmentsPage() -> impl IntoView {
                         type="button"
                         class="button button--primary"
                         data-testid="segment-new"
-                        on:click=move |_| editing.set(Some(Editing::New(Filter::default())))
+                        on:click={
+                            let navigate = navigate.clone();
+                            move |_| {
+                                new_segment.set(Some(Filter::default()));
+                                navigate(paths::SEGMENTS, Default::default());
+                            }
+                        }
                     >
                         "New segment"
                     </button>
@@ -72,16 +100,17 @@ pub fn SegmentsPage() -> impl IntoView {
                                 .into_iter()
                                 .map(|segment| {
                                     let leads = paths::leads("", &json::filter_to_query(&segment.filter));
-                                    let open = segment.clone();
+                                    let id = segment.id;
                                     view! {
-                                        <li class="segment-row" data-testid="segment-row" data-id=segment.id>
-                                            <button
-                                                type="button"
-                                                class="link-button segment-row__name"
-                                                on:click=move |_| editing.set(Some(Editing::Existing(open.clone())))
-                                            >
+                                        <li
+                                            class="segment-row"
+                                            class:segment-row--open=move || open_id.get() == Some(id.to_string())
+                                            data-testid="segment-row"
+                                            data-id=id
+                                        >
+                                            <a class="segment-row__name" href=paths::segment(id) data-testid="segment-open">
                                                 {segment.name.clone()}
-                                            </button>
+                                            </a>
                                             <a href=leads data-testid="segment-leads">"Show leads"</a>
                                         </li>
                                     }
@@ -92,13 +121,24 @@ pub fn SegmentsPage() -> impl IntoView {
                     .into_any(),
                 }}
             </section>
-            {move || editing.get().map(|editing| view! { <SegmentEditor editing on_saved=saved/> })}
+            {move || {
+                editing.get().map(|editing| match editing {
+                    Ok(editing) => view! { <SegmentEditor editing on_saved=saved/> }.into_any(),
+                    Err(raw) => view! {
+                        <p class="editor__error" role="alert" data-testid="segment-missing">
+                            {format!("There is no segment {raw}: it may have been deleted.")}
+                        </p>
+                    }
+                    .into_any(),
+                })
+            }}
         </div>
     }
 }
 
+/// Edits a segment; `on_saved` gets it as saved, or `None` once deleted.
 #[component]
-fn SegmentEditor(editing: Editing, on_saved: Callback<()>) -> impl IntoView {
+fn SegmentEditor(editing: Editing, on_saved: Callback<Option<Segment>>) -> impl IntoView {
     let (id, initial_name, initial_filter) = match editing {
         Editing::New(filter) => (None, String::new(), filter),
         Editing::Existing(segment) => (Some(segment.id), segment.name, segment.filter),
@@ -147,7 +187,7 @@ fn SegmentEditor(editing: Editing, on_saved: Callback<()>) -> impl IntoView {
                 None => api::create_segment(&segment).await,
             };
             match result {
-                Ok(_) => on_saved.run(()),
+                Ok(segment) => on_saved.run(Some(segment)),
                 Err(error) => {
                     if error.field.as_deref().is_some_and(|f| f.starts_with("filter")) {
                         refused_filter.set(Some(error.clone()));
@@ -160,7 +200,7 @@ fn SegmentEditor(editing: Editing, on_saved: Callback<()>) -> impl IntoView {
     let saving = store.pending();
     let remove = Action::new_local(move |&id: &i64| async move {
         match api::delete_segment(id).await {
-            Ok(()) => on_saved.run(()),
+            Ok(()) => on_saved.run(None),
             Err(error) => problem.set(Some(error.message)),
         }
     });
@@ -206,6 +246,7 @@ fn SegmentEditor(editing: Editing, on_saved: Callback<()>) -> impl IntoView {
                 properties
                 tags
                 on_apply=applied
+                own_segment=id
             />
             <p class="segment-editor__count" data-testid="segment-count">
                 {move || match count.get() {

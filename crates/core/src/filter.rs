@@ -1,6 +1,6 @@
 //! The condition language shared by the Leads Database filter and segments: conditions on
-//! properties, tags, subscription status, presence and events, joined by AND or OR, with one level
-//! of groups. Written as JSON in the page URL and the API (`filter=`), checked here into typed
+//! properties, tags, subscription status, presence, events and membership of a saved segment,
+//! joined by AND or OR, with one level of groups. Written as JSON in the page URL and the API (`filter=`), checked here into typed
 //! tests, and evaluated twice from one definition: over one lead's facts here (the card, in the
 //! browser and on the server) and compiled to SQL by the server (lists and counts). The two agree
 //! on every lead (the property test in the server's `tests/api/agreement.rs`).
@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::event::EventName;
 use crate::presence::Presence;
 use crate::property::{MAX_TEXT_CHARS, PropertyName, PropertyValue};
-use crate::segment::LeadFacts;
+use crate::segment::{LeadFacts, Segment};
 use crate::subscription::SubscriptionStatus;
 use crate::tag::{TextError, parse_tag};
 
@@ -26,6 +26,11 @@ pub const MAX_DAYS: i64 = 3650;
 pub const MAX_EVENT_COUNT: i64 = 1_000_000;
 /// One day in unix milliseconds.
 pub const DAY_MS: i64 = 86_400_000;
+/// How deep segment conditions may reach: a segment in a segment in a segment...
+pub const MAX_SEGMENT_NESTING: usize = 5;
+/// Most conditions a checked filter holds once its segment conditions are opened (as many as one
+/// filter of 20 groups of 20 conditions holds).
+pub const MAX_OPENED_CONDITIONS: usize = MAX_CONDITIONS * MAX_CONDITIONS;
 
 /// A filter as written: what the builder edits and the URL carries. Check it with [`Filter::check`].
 /// `{"all":[...]}` (every condition holds) or `{"match":"any","all":[...]}` (at least one holds).
@@ -102,6 +107,13 @@ pub enum Condition {
         count: Option<i64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         days: Option<i64>,
+    },
+    /// "Is in segment `segment`" (`in`: true, the default) or "is not in" it: the saved segment's
+    /// conditions as they are now (see [`Filter::check_with`]).
+    Segment {
+        segment: i64,
+        #[serde(rename = "in", default = "yes")]
+        inside: bool,
     },
     /// Conditions combined on their own (one level: a group holds no group).
     Group {
@@ -232,12 +244,29 @@ pub struct ValidFilter {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ValidCondition {
-    Property { name: PropertyName, test: PropertyTest },
-    Tag { tag: String, has: bool },
+    Property {
+        name: PropertyName,
+        test: PropertyTest,
+    },
+    Tag {
+        tag: String,
+        has: bool,
+    },
     Subscription(SubscriptionStatus),
     Presence(Presence),
     Event(EventTest),
-    Group { mode: Match, conditions: Vec<ValidCondition> },
+    Group {
+        mode: Match,
+        conditions: Vec<ValidCondition>,
+    },
+    /// A lead is in segment `id` when the segment's checked conditions (opened here, as they
+    /// were when the filter was checked) hold for it; `inside: false` is "is not in".
+    Segment {
+        id: i64,
+        inside: bool,
+        mode: Match,
+        conditions: Vec<ValidCondition>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -354,9 +383,81 @@ impl Filter {
         }
     }
 
+    /// Checks a filter that knows no saved segments: a segment condition is refused as unknown.
     pub fn check(&self) -> Result<ValidFilter, FilterError> {
-        let all = check_list(&self.all, "filter.all", None, 0)?;
+        self.check_with(&[], None)
+    }
+
+    /// Checks the filter, opening each segment condition into the conditions of the segment it
+    /// names among `saved`. `own` is the id of the segment this filter defines, if any: it may
+    /// not refer to itself, directly or through others (a cycle).
+    pub fn check_with(&self, saved: &[Segment], own: Option<i64>) -> Result<ValidFilter, FilterError> {
+        let mut segments = Opening { saved, own, open: Vec::new(), conditions: 0 };
+        let all = check_list(&self.all, "filter.all", None, 0, &mut segments)?;
         Ok(ValidFilter { mode: self.mode, all })
+    }
+
+    /// The ids of the segments its conditions name (not those they name in turn).
+    pub fn segment_ids(&self) -> Vec<i64> {
+        fn walk(conditions: &[Condition], ids: &mut Vec<i64>) {
+            for condition in conditions {
+                match condition {
+                    Condition::Segment { segment, .. } if !ids.contains(segment) => ids.push(*segment),
+                    Condition::Group { conditions, .. } => walk(conditions, ids),
+                    _ => {}
+                }
+            }
+        }
+        let mut ids = Vec::new();
+        walk(&self.all, &mut ids);
+        ids
+    }
+}
+
+/// The saved segments while a filter's segment conditions are opened: which are open now (the
+/// path from the filter, to refuse a cycle) and how many conditions opening them has added.
+struct Opening<'a> {
+    saved: &'a [Segment],
+    own: Option<i64>,
+    open: Vec<(i64, &'a str)>,
+    conditions: usize,
+}
+
+impl<'a> Opening<'a> {
+    /// The checked conditions of segment `id`, or why it cannot be opened here (without a field).
+    fn open(&mut self, id: i64) -> Result<(Match, Vec<ValidCondition>), String> {
+        if self.own == Some(id) && self.open.is_empty() {
+            return Err("a segment cannot refer to itself".to_owned());
+        }
+        let back = if self.own == Some(id) {
+            Some(self.saved.iter().find(|s| s.id == id).map_or("this segment", |s| s.name.as_str()))
+        } else {
+            self.open.iter().find(|(open, _)| *open == id).map(|(_, name)| *name)
+        };
+        if let Some(back) = back {
+            let path: Vec<String> = self.open.iter().map(|(_, name)| format!("\"{name}\"")).collect();
+            return Err(format!(
+                "{} refers back to \"{back}\": segments cannot refer to each other in a cycle",
+                path.join(" -> ")
+            ));
+        }
+        let Some(segment) = self.saved.iter().find(|s| s.id == id) else {
+            return Err(format!("there is no segment {id}"));
+        };
+        if self.open.len() >= MAX_SEGMENT_NESTING {
+            return Err(format!("segments can refer to segments at most {MAX_SEGMENT_NESTING} deep"));
+        }
+        self.open.push((id, segment.name.as_str()));
+        let opened = check_list(&segment.filter.all, "filter.all", None, 0, self);
+        self.open.pop();
+        let conditions = opened.map_err(|e| format!("segment \"{}\": {} ({})", segment.name, e.message, e.field))?;
+        self.conditions += conditions.iter().map(ValidCondition::leaf_count).sum::<usize>();
+        if self.conditions > MAX_OPENED_CONDITIONS {
+            return Err(format!(
+                "the segments this filter refers to hold more than {MAX_OPENED_CONDITIONS} conditions in all"
+            ));
+        }
+        Ok((segment.filter.mode, conditions))
     }
 }
 
@@ -366,6 +467,7 @@ fn check_list(
     path: &str,
     top: Option<usize>,
     depth: usize,
+    segments: &mut Opening<'_>,
 ) -> Result<Vec<ValidCondition>, FilterError> {
     if conditions.len() > MAX_CONDITIONS {
         return Err(FilterError {
@@ -374,11 +476,21 @@ fn check_list(
             message: format!("at most {MAX_CONDITIONS} conditions in one list"),
         });
     }
-    conditions.iter().enumerate().map(|(i, c)| c.check(top.unwrap_or(i), &format!("{path}[{i}]"), depth)).collect()
+    conditions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| c.check(top.unwrap_or(i), &format!("{path}[{i}]"), depth, segments))
+        .collect()
 }
 
 impl Condition {
-    fn check(&self, index: usize, path: &str, depth: usize) -> Result<ValidCondition, FilterError> {
+    fn check(
+        &self,
+        index: usize,
+        path: &str,
+        depth: usize,
+        segments: &mut Opening<'_>,
+    ) -> Result<ValidCondition, FilterError> {
         let err = |part: &str, message: String| FilterError::at(index, path, part, message);
         match self {
             Condition::Property { name, op, value } => {
@@ -455,8 +567,13 @@ impl Condition {
                 if conditions.is_empty() {
                     return Err(err("conditions", "a group needs at least one condition".to_owned()));
                 }
-                let conditions = check_list(conditions, &format!("{path}.conditions"), Some(index), depth + 1)?;
+                let conditions =
+                    check_list(conditions, &format!("{path}.conditions"), Some(index), depth + 1, segments)?;
                 Ok(ValidCondition::Group { mode: *mode, conditions })
+            }
+            Condition::Segment { segment, inside } => {
+                let (mode, conditions) = segments.open(*segment).map_err(|message| err("segment", message))?;
+                Ok(ValidCondition::Segment { id: *segment, inside: *inside, mode, conditions })
             }
         }
     }
@@ -532,6 +649,14 @@ fn locate_condition(value: &Value, index: usize, path: &str) -> Option<FilterErr
             .or_else(|| one_of("op", &|s| EventOp::parse(s).is_some(), "operator"))
             .or_else(|| integer("count"))
             .or_else(|| integer("days")),
+        Some("segment") => match c.get("segment") {
+            None | Some(Value::Null) => err("segment", "choose a segment"),
+            Some(v) if v.as_i64().is_none() => err("segment", "must be a segment id"),
+            _ => match c.get("in") {
+                None | Some(Value::Bool(_)) => None,
+                Some(_) => err("in", "must be true or false"),
+            },
+        },
         Some("group") => {
             if let Some(mode) = c.get("match")
                 && mode.as_str().and_then(Match::parse).is_none()
@@ -584,8 +709,25 @@ impl ValidFilter {
 impl ValidCondition {
     fn push_leaves<'a>(&'a self, leaves: &mut Vec<&'a ValidCondition>) {
         match self {
-            ValidCondition::Group { conditions, .. } => conditions.iter().for_each(|c| c.push_leaves(leaves)),
+            ValidCondition::Group { conditions, .. } | ValidCondition::Segment { conditions, .. } => {
+                conditions.iter().for_each(|c| c.push_leaves(leaves))
+            }
             leaf => leaves.push(leaf),
+        }
+    }
+
+    /// Whether it tests one thing itself, rather than combining conditions (a group, a segment).
+    pub fn is_leaf(&self) -> bool {
+        !matches!(self, ValidCondition::Group { .. } | ValidCondition::Segment { .. })
+    }
+
+    /// How many leaves ([`ValidFilter::leaves`]) it holds: 1 for a leaf.
+    pub fn leaf_count(&self) -> usize {
+        match self {
+            ValidCondition::Group { conditions, .. } | ValidCondition::Segment { conditions, .. } => {
+                conditions.iter().map(ValidCondition::leaf_count).sum()
+            }
+            _ => 1,
         }
     }
 
@@ -602,6 +744,9 @@ impl ValidCondition {
                 test.passes(facts.event_count(test.name.as_str(), test.window_start_ms(now)))
             }
             ValidCondition::Group { mode, conditions } => combine(*mode, conditions, facts, now),
+            ValidCondition::Segment { inside, mode, conditions, .. } => {
+                combine(*mode, conditions, facts, now) == *inside
+            }
         }
     }
 }
@@ -882,6 +1027,112 @@ mod tests {
         );
         let many = vec![r#"{"kind":"tag","tag":"a"}"#; MAX_CONDITIONS + 1].join(",");
         assert_eq!(field(&format!(r#"{{"all":[{many}]}}"#)), "filter.all");
+    }
+
+    fn saved(id: i64, name: &str, filter: &str) -> Segment {
+        let at = now();
+        Segment {
+            id,
+            name: name.to_owned(),
+            filter: Filter::from_query(filter).unwrap(),
+            created_by: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    fn in_segment(id: i64, inside: bool) -> String {
+        format!(r#"{{"all":[{{"kind":"segment","segment":{id},"in":{inside}}}]}}"#)
+    }
+
+    #[test]
+    fn a_segment_condition_holds_when_the_segments_own_conditions_do() {
+        let library = [
+            saved(1, "Germans", r#"{"all":[{"kind":"property","name":"$country","op":"equals","value":"germany"}]}"#),
+            saved(2, "French", r#"{"all":[{"kind":"property","name":"$country","op":"equals","value":"france"}]}"#),
+            saved(3, "Keen Germans", r#"{"all":[{"kind":"segment","segment":1},{"kind":"tag","tag":"vip"}]}"#),
+        ];
+        let check = |json: &str| Filter::from_query(json).unwrap().check_with(&library, None).unwrap();
+        assert!(check(&in_segment(1, true)).matches(&facts(), now()));
+        assert!(!check(&in_segment(1, false)).matches(&facts(), now()));
+        assert!(!check(&in_segment(2, true)).matches(&facts(), now()));
+        assert!(check(&in_segment(2, false)).matches(&facts(), now()));
+        // Through another segment, and inside a group.
+        let nested = check(&in_segment(3, true));
+        assert!(nested.matches(&facts(), now()));
+        assert_eq!(nested.leaves().len(), 2, "the opened segments' leaves are the filter's");
+        assert_eq!(nested.all[0].leaf_count(), 2);
+        assert!(!nested.all[0].is_leaf());
+        let grouped = check(
+            r#"{"all":[{"kind":"group","match":"any","conditions":[{"kind":"segment","segment":2},{"kind":"segment","segment":3}]}]}"#,
+        );
+        assert!(grouped.matches(&facts(), now()));
+        let mut other = facts();
+        other.tags.clear();
+        assert!(!grouped.matches(&other, now()));
+        // The wire form: `in` defaults to true and round-trips.
+        let written = Filter::from_query(r#"{"all":[{"kind":"segment","segment":3}]}"#).unwrap();
+        assert_eq!(written.all, [Condition::Segment { segment: 3, inside: true }]);
+        assert_eq!(Filter::from_query(&in_segment(3, false)).unwrap().to_query(), in_segment(3, false));
+        assert_eq!(written.segment_ids(), [3]);
+    }
+
+    #[test]
+    fn unknown_segments_self_references_and_cycles_are_refused_at_the_condition() {
+        let library = [
+            saved(1, "A", r#"{"all":[{"kind":"segment","segment":2}]}"#),
+            saved(2, "B", r#"{"all":[{"kind":"tag","tag":"vip"}]}"#),
+            saved(3, "C", r#"{"all":[{"kind":"segment","segment":1}]}"#),
+        ];
+        let refused =
+            |json: &str, own: Option<i64>| Filter::from_query(json).unwrap().check_with(&library, own).unwrap_err();
+
+        let err = refused(&in_segment(9, true), None);
+        assert_eq!((err.field.as_str(), err.message.as_str()), ("filter.all[0].segment", "there is no segment 9"));
+        let err = Filter::from_query(&in_segment(2, true)).unwrap().check().unwrap_err();
+        assert_eq!(err.field, "filter.all[0].segment", "a filter that knows no segments refuses them");
+
+        let err = refused(&in_segment(2, true), Some(2));
+        assert_eq!(
+            (err.field.as_str(), err.message.as_str()),
+            ("filter.all[0].segment", "a segment cannot refer to itself")
+        );
+
+        // B redefined as "in C": C -> A -> B is a cycle.
+        let err = refused(r#"{"all":[{"kind":"tag","tag":"x"},{"kind":"segment","segment":3,"in":false}]}"#, Some(2));
+        assert_eq!(err.field, "filter.all[1].segment");
+        assert!(err.message.contains("\"C\" -> \"A\" refers back to \"B\""), "{}", err.message);
+        assert!(err.message.contains("cycle"), "{}", err.message);
+        // Inside a group, the group's condition is named.
+        let err = refused(
+            r#"{"all":[{"kind":"group","match":"any","conditions":[{"kind":"tag","tag":"x"},{"kind":"segment","segment":1}]}]}"#,
+            Some(2),
+        );
+        assert_eq!(err.field, "filter.all[0].conditions[1].segment");
+
+        // A stored cycle (never saved by the API, but a filter must not loop on one).
+        let looped = [saved(1, "A", &in_segment(2, true)), saved(2, "B", &in_segment(1, true))];
+        let err = Filter::from_query(&in_segment(1, true)).unwrap().check_with(&looped, None).unwrap_err();
+        assert!(err.message.contains("cycle"), "{}", err.message);
+
+        // Shapes.
+        let field = |json: &str| Filter::from_query(json).unwrap_err().field;
+        assert_eq!(field(r#"{"all":[{"kind":"segment"}]}"#), "filter.all[0].segment");
+        assert_eq!(field(r#"{"all":[{"kind":"segment","segment":"A"}]}"#), "filter.all[0].segment");
+        assert_eq!(field(r#"{"all":[{"kind":"segment","segment":1.5}]}"#), "filter.all[0].segment");
+        assert_eq!(field(r#"{"all":[{"kind":"segment","segment":1,"in":"yes"}]}"#), "filter.all[0].in");
+    }
+
+    #[test]
+    fn segments_nest_only_so_deep() {
+        let mut library = vec![saved(1, "S1", r#"{"all":[{"kind":"tag","tag":"vip"}]}"#)];
+        for id in 2..=(MAX_SEGMENT_NESTING as i64 + 1) {
+            library.push(saved(id, &format!("S{id}"), &in_segment(id - 1, true)));
+        }
+        let check = |id: i64| Filter::from_query(&in_segment(id, true)).unwrap().check_with(&library, None);
+        assert!(check(MAX_SEGMENT_NESTING as i64).unwrap().matches(&facts(), now()));
+        let err = check(MAX_SEGMENT_NESTING as i64 + 1).unwrap_err();
+        assert!(err.message.contains("at most"), "{}", err.message);
     }
 
     #[test]

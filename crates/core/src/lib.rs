@@ -38,7 +38,7 @@ pub use presence::Presence;
 pub use property::{PropertyError, PropertyName, PropertyType, PropertyValue};
 pub use segment::{
     CheckedSegment, CountRequest, EventFacts, LeadFacts, NewSegment, Segment, SegmentCount, SegmentError,
-    SegmentHistoryEntry, SegmentRef, matching_segments,
+    SegmentHistoryEntry, SegmentRef, depending_on, matching_segments, referring_to,
 };
 pub use subscription::{
     AddressState, BounceKind, EmailSettings, MailKind, Refusal, StatusEvent, SubscriptionStatus, TransitionError,

@@ -58,10 +58,11 @@ impl From<FilterError> for SegmentError {
 }
 
 impl NewSegment {
-    /// The trimmed name and the checked filter.
-    pub fn check(&self) -> Result<(String, ValidFilter), SegmentError> {
+    /// The trimmed name and the filter checked against the `saved` segments its segment
+    /// conditions name; `own` is the id of the segment it redefines (none for a new one).
+    pub fn check(&self, saved: &[Segment], own: Option<i64>) -> Result<(String, ValidFilter), SegmentError> {
         let name = check_segment_name(&self.name)?;
-        let filter = self.filter.check()?;
+        let filter = self.filter.check_with(saved, own)?;
         if filter.all.is_empty() {
             return Err(SegmentError {
                 field: "filter.all".to_owned(),
@@ -138,11 +139,33 @@ pub struct CheckedSegment {
 }
 
 impl Segment {
-    /// The segment ready for [`matching_segments`]; `None` if its stored filter no longer checks.
-    pub fn checked(&self) -> Option<CheckedSegment> {
-        let filter = self.filter.check().ok()?;
+    /// The segment ready for [`matching_segments`], its segment conditions opened from `saved`;
+    /// `None` if its stored filter no longer checks.
+    pub fn checked(&self, saved: &[Segment]) -> Option<CheckedSegment> {
+        let filter = self.filter.check_with(saved, Some(self.id)).ok()?;
         Some(CheckedSegment { id: self.id, name: self.name.clone(), filter })
     }
+}
+
+/// The saved segments whose conditions name segment `id` (directly), by name.
+pub fn referring_to(saved: &[Segment], id: i64) -> Vec<&Segment> {
+    saved.iter().filter(|s| s.id != id && s.filter.segment_ids().contains(&id)).collect()
+}
+
+/// The ids of the saved segments whose meaning follows segment `id`: those naming it, and those
+/// naming them in turn. Their members change when it is redefined.
+pub fn depending_on(saved: &[Segment], id: i64) -> Vec<i64> {
+    let mut found: Vec<i64> = Vec::new();
+    let mut next = vec![id];
+    while let Some(current) = next.pop() {
+        for segment in referring_to(saved, current) {
+            if segment.id != id && !found.contains(&segment.id) {
+                found.push(segment.id);
+                next.push(segment.id);
+            }
+        }
+    }
+    found
 }
 
 /// The segments (in the order given) a lead with these facts matches at `now`: what the card lists.
@@ -228,5 +251,44 @@ impl LeadFacts {
             Some(start) => event.times.len() - event.times.partition_point(|t| *t < start),
         };
         i64::try_from(count).unwrap_or(i64::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn saved(id: i64, filter: &str) -> Segment {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        Segment {
+            id,
+            name: format!("S{id}"),
+            filter: Filter::from_query(filter).unwrap(),
+            created_by: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn a_redefinition_reaches_every_segment_that_names_it_directly_or_not() {
+        let tag = r#"{"all":[{"kind":"tag","tag":"vip"}]}"#;
+        let library = [
+            saved(1, tag),
+            saved(2, r#"{"all":[{"kind":"segment","segment":1}]}"#),
+            saved(3, r#"{"all":[{"kind":"group","conditions":[{"kind":"segment","segment":2,"in":false}]}]}"#),
+            saved(4, tag),
+        ];
+        assert_eq!(referring_to(&library, 1).iter().map(|s| s.id).collect::<Vec<_>>(), [2]);
+        let mut depending = depending_on(&library, 1);
+        depending.sort_unstable();
+        assert_eq!(depending, [2, 3]);
+        assert!(depending_on(&library, 4).is_empty());
+        let new = NewSegment {
+            name: "S2".into(),
+            filter: Filter::from_query(r#"{"all":[{"kind":"segment","segment":3}]}"#).unwrap(),
+        };
+        assert!(new.check(&library, Some(2)).unwrap_err().message.contains("cycle"));
+        assert!(new.check(&library, None).is_ok(), "a new segment cannot be in a cycle yet");
     }
 }

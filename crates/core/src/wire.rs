@@ -231,7 +231,7 @@ pub struct NewTag {
     pub tag: String,
 }
 
-/// `POST /api/v1/leads/{id}/notes`.
+/// `POST /api/v1/leads/{id}/notes`, and `PATCH /api/v1/leads/{id}/notes/{note_id}` (the new body).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewNote {
@@ -254,6 +254,9 @@ pub struct Note {
     pub author_id: i64,
     pub author_name: String,
     pub created_at: DateTime<Utc>,
+    /// When its author last changed the body; absent while it is as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

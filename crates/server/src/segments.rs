@@ -57,12 +57,13 @@ pub enum Cause {
     Other(String),
 }
 
-/// The segments with their filters checked; a stored filter that no longer checks is skipped.
+/// The segments with their filters checked (segment conditions opened from the same list); a
+/// stored filter that no longer checks is skipped.
 pub fn checked(segments: &[Segment]) -> Vec<CheckedSegment> {
     segments
         .iter()
         .filter_map(|s| {
-            let checked = s.checked();
+            let checked = s.checked(segments);
             if checked.is_none() {
                 tracing::warn!(segment = s.id, "a stored segment filter does not check; skipped");
             }
@@ -193,8 +194,9 @@ pub fn ordinal(n: i64) -> String {
 pub async fn rebuild_pending(state: &AppState) -> StoreResult<usize> {
     let _one_at_a_time = state.segment_rebuild.lock().await;
     let mut moved = 0;
+    let saved = state.store.segments().await?;
     for pending in state.store.pending_rebuilds().await? {
-        let Some(segment) = pending.segment.checked() else {
+        let Some(segment) = pending.segment.checked(&saved) else {
             continue;
         };
         let reason = if pending.silent { Reason::Silent } else { Reason::Text("segment definition changed") };

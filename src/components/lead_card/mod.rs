@@ -11,6 +11,7 @@ mod header;
 mod location;
 mod menu;
 mod notes;
+mod operation;
 mod properties;
 mod segments;
 mod session_pages;

@@ -1,5 +1,5 @@
 //! Operators' notes on the lead: newest first with author and time, added as multi-line text and
-//! always shown as text, deleted only by their author.
+//! always shown as text, edited (then marked "edited", with when) and deleted only by their author.
 
 use leadcard_core::LiveEvent;
 use leadcard_core::tag::parse_note;
@@ -77,6 +77,13 @@ pub fn CardNotes(lead: i64, notes: Result<Vec<Note>, ApiError>, me: Option<i64>)
     let delete = Callback::new(move |id: i64| {
         remove.dispatch(id);
     });
+    let edited = Callback::new(move |note: Note| {
+        notes.update(|notes| {
+            if let Some(shown) = notes.iter_mut().find(|shown| shown.id == note.id) {
+                *shown = note;
+            }
+        })
+    });
 
     view! {
         <div class="notes" data-testid="notes">
@@ -117,7 +124,11 @@ pub fn CardNotes(lead: i64, notes: Result<Vec<Note>, ApiError>, me: Option<i64>)
                         notes
                             .get()
                             .into_iter()
-                            .map(|note| view! { <NoteItem own=me == Some(note.author_id) note on_delete=delete/> })
+                            .map(|note| {
+                                view! {
+                                    <NoteItem lead own=me == Some(note.author_id) note on_delete=delete on_edited=edited/>
+                                }
+                            })
                             .collect_view()
                     }}
                 </ul>
@@ -126,26 +137,109 @@ pub fn CardNotes(lead: i64, notes: Result<Vec<Note>, ApiError>, me: Option<i64>)
     }
 }
 
+/// One note; its author gets Edit (the body in place, checked as a new note is) and Delete.
 #[component]
-fn NoteItem(note: Note, own: bool, on_delete: Callback<i64>) -> impl IntoView {
-    let Note { id, body, author_name, created_at, .. } = note;
+fn NoteItem(lead: i64, note: Note, own: bool, on_delete: Callback<i64>, on_edited: Callback<Note>) -> impl IntoView {
+    let Note { id, body, author_name, created_at, edited_at, .. } = note;
+    let editing = RwSignal::new(false);
+    let draft = RwSignal::new(body.clone());
+    let problem = RwSignal::new(None::<String>);
+    let save = Action::new_local(move |body: &String| {
+        let body = body.clone();
+        async move {
+            match api::edit_note(lead, id, &NewNote { body }).await {
+                Ok(note) => {
+                    editing.set(false);
+                    on_edited.run(note);
+                }
+                Err(error) => problem.set(Some(error.message)),
+            }
+        }
+    });
+    let saving = save.pending();
+    let submit = move || match parse_note(&draft.get_untracked()) {
+        Ok(body) => {
+            save.dispatch(body);
+        }
+        Err(reason) => problem.set(Some(format!("A note {reason}."))),
+    };
+    let shown_body = body.clone();
     view! {
         <li class="note" data-testid="note">
             <div class="note__meta">
                 <span class="note__author">{author_name}</span>
                 <time class="note__time" datetime=created_at.to_rfc3339()>{time::local(created_at)}</time>
+                {edited_at.map(|at| {
+                    view! {
+                        <span class="note__edited" data-testid="note-edited" title=format!("Edited {}", time::local(at))>
+                            "edited " <time datetime=at.to_rfc3339()>{time::local(at)}</time>
+                        </span>
+                    }
+                })}
                 {own.then(|| view! {
-                    <button
-                        type="button"
-                        class="button button--ghost note__delete"
-                        data-testid="note-delete"
-                        on:click=move |_| on_delete.run(id)
-                    >
-                        "Delete"
-                    </button>
+                    <span class="note__actions">
+                        <button
+                            type="button"
+                            class="button button--ghost note__action"
+                            data-testid="note-edit"
+                            on:click=move |_| {
+                                draft.set(body.clone());
+                                problem.set(None);
+                                editing.set(true);
+                            }
+                        >
+                            "Edit"
+                        </button>
+                        <button
+                            type="button"
+                            class="button button--ghost note__action"
+                            data-testid="note-delete"
+                            on:click=move |_| on_delete.run(id)
+                        >
+                            "Delete"
+                        </button>
+                    </span>
                 })}
             </div>
-            <p class="note__body">{body}</p>
+            <Show when=move || editing.get() fallback=move || view! { <p class="note__body">{shown_body.clone()}</p> }>
+                <form
+                    class="notes__form"
+                    data-testid="note-editor"
+                    on:submit=move |ev| {
+                        ev.prevent_default();
+                        submit();
+                    }
+                >
+                    <textarea
+                        class="input notes__input"
+                        data-testid="note-edit-input"
+                        rows="3"
+                        aria-label="Edit note"
+                        prop:value=draft
+                        on:input=move |ev| {
+                            draft.set(event_target_value(&ev));
+                            problem.set(None);
+                        }
+                        on:keydown=move |ev| {
+                            if ev.key() == "Escape" {
+                                editing.set(false);
+                            } else if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+                                ev.prevent_default();
+                                submit();
+                            }
+                        }
+                    ></textarea>
+                    <div class="editor__actions">
+                        <button type="submit" class="button button--primary" data-testid="note-save" disabled=saving>
+                            "Save"
+                        </button>
+                        <button type="button" class="button button--ghost" on:click=move |_| editing.set(false)>
+                            "Cancel"
+                        </button>
+                    </div>
+                    <InlineError message=problem testid="note-edit-error"/>
+                </form>
+            </Show>
         </li>
     }
 }

@@ -1,5 +1,6 @@
 //! The card's properties: system properties first with their labels, then custom ones, each value
-//! formatted by its type and always as text. Each row pins, copies, edits and deletes its property.
+//! formatted by its type and always as text. Each row pins, copies, edits and deletes its property,
+//! increases a number and adds or removes a list's items.
 
 use leadcard_core::property::{SYSTEM_PROPERTIES, format_number};
 use leadcard_core::wire::Property;
@@ -8,6 +9,7 @@ use leptos::prelude::*;
 
 use super::editor::PropertyEditor;
 use super::menu::Menu;
+use super::operation::{OperationEditor, OperationKind};
 use super::state::{CardState, Toast, WriteFailure};
 use crate::time;
 
@@ -58,6 +60,8 @@ pub fn PropertyRow(property: Property) -> impl IntoView {
     let label = label_of(&name);
     let value_class = move || format!("property__value property__value--{}", current.with(|v| v.ty().as_str()));
     let editing = RwSignal::new(false);
+    // The operation whose editor is open in place of the value, if any.
+    let operating = RwSignal::new(None::<OperationKind>);
     let refusal = RwSignal::new(None::<String>);
     // The value the operator saw when they opened the editor: what their edit is based on.
     let stored = StoredValue::new(current.get_untracked());
@@ -101,6 +105,40 @@ pub fn PropertyRow(property: Property) -> impl IntoView {
     };
     let editor_name = name.clone();
     let title = name.clone();
+    let operable = editable.clone();
+    let shown_value = move || {
+        let value = view! {
+            <dd
+                class=value_class
+                title="Click to copy"
+                tabindex="0"
+                on:click=move |_| copy()
+                on:keydown=move |ev| {
+                    if ev.key() == "Enter" {
+                        copy();
+                    }
+                }
+            >
+                {move || value_view(current.get())}
+            </dd>
+        };
+        match (operating.get(), operable.clone()) {
+            (Some(kind), Some(name)) => view! {
+                <dd class="property__editing">
+                    <OperationEditor name kind current on_close=move |()| operating.set(None)/>
+                </dd>
+            }
+            .into_any(),
+            _ => value.into_any(),
+        }
+    };
+    let can_edit = editable.is_some();
+    let offered =
+        Signal::derive(
+            move || {
+                if can_edit { OperationKind::offered_for(current.with(PropertyValue::ty)) } else { &[] }
+            },
+        );
 
     view! {
         <div class="property" class:property--editing=editing data-testid="property-row" data-name=name>
@@ -118,26 +156,7 @@ pub fn PropertyRow(property: Property) -> impl IntoView {
                     ></button>
                 })}
             </dt>
-            <Show
-                when=move || editing.get()
-                fallback=move || {
-                    view! {
-                        <dd
-                            class=value_class
-                            title="Click to copy"
-                            tabindex="0"
-                            on:click=move |_| copy()
-                            on:keydown=move |ev| {
-                                if ev.key() == "Enter" {
-                                    copy();
-                                }
-                            }
-                        >
-                            {move || value_view(current.get())}
-                        </dd>
-                    }
-                }
-            >
+            <Show when=move || editing.get() fallback=shown_value>
                 <dd class="property__editing">
                     <PropertyEditor
                         name=editor_name.clone()
@@ -155,8 +174,14 @@ pub fn PropertyRow(property: Property) -> impl IntoView {
             <PropertyMenu
                 on_edit=editable.is_some().then_some(Callback::new(move |()| {
                     stored.set_value(current.get_untracked());
+                    operating.set(None);
                     editing.set(true);
                 }))
+                offered
+                on_operation=Callback::new(move |kind| {
+                    editing.set(false);
+                    operating.set(Some(kind));
+                })
                 on_copy=Callback::new(move |()| copy())
                 on_delete=delete.map(|delete| Callback::new(move |()| delete()))
             />
@@ -164,10 +189,13 @@ pub fn PropertyRow(property: Property) -> impl IntoView {
     }
 }
 
-/// The ellipsis menu of a property: Edit value and Delete only where the operator may change it.
+/// The ellipsis menu of a property: Edit value, the operations its type offers, and Delete only
+/// where the operator may change it.
 #[component]
 fn PropertyMenu(
     on_edit: Option<Callback<()>>,
+    #[prop(into)] offered: Signal<&'static [OperationKind]>,
+    on_operation: Callback<OperationKind>,
     on_copy: Callback<()>,
     on_delete: Option<Callback<()>>,
 ) -> impl IntoView {
@@ -185,6 +213,26 @@ fn PropertyMenu(
                     "Edit value"
                 </button>
             })}
+            {move || {
+                offered
+                    .get()
+                    .iter()
+                    .map(|&kind| view! {
+                        <button
+                            type="button"
+                            class="card-menu__item"
+                            role="menuitem"
+                            data-testid=kind.test_id()
+                            on:click=move |_| {
+                                open.set(false);
+                                on_operation.run(kind);
+                            }
+                        >
+                            {kind.label()}
+                        </button>
+                    })
+                    .collect_view()
+            }}
             <button type="button" class="card-menu__item" role="menuitem" data-testid="property-copy" on:click=item(on_copy)>
                 "Copy"
             </button>

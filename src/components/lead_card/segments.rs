@@ -16,7 +16,7 @@ use crate::time;
 pub fn CardSegments(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl IntoView {
     let state = CardState::expect();
     let segments = LocalResource::new(|| async {
-        api::segments().await.map(|all| all.iter().filter_map(|s| s.checked()).collect::<Vec<CheckedSegment>>())
+        api::segments().await.map(|all| all.iter().filter_map(|s| s.checked(&all)).collect::<Vec<CheckedSegment>>())
     });
     let loaded_facts = LocalResource::new(move || api::lead_facts(lead));
     let loaded_history = LocalResource::new(move || api::segment_history(lead));

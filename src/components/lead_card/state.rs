@@ -196,6 +196,18 @@ impl CardState {
         }
     }
 
+    /// Applies an operation that commutes (increase, add or remove an item) to whatever the lead
+    /// holds now, and shows the card the server returns.
+    pub async fn apply(self, operation: Operation) -> Result<(), ApiError> {
+        debug_assert!(operation.commutes());
+        let card = api::apply_operations(self.lead_id(), vec![operation]).await?;
+        let newer = self.card.try_with_untracked(|shown| card.version >= shown.version);
+        if newer == Some(true) {
+            self.card.set(card);
+        }
+        Ok(())
+    }
+
     /// Loads the card again (it changed elsewhere) and shows it, unless a newer one is shown.
     pub fn reload(self) {
         let id = self.lead_id();

@@ -216,3 +216,47 @@ test('a stale edit from a second browser shows the conflict view, and keeping mi
   const card = await (await page.request.get(`/api/v1/leads/${id}`)).json();
   expect(card.properties.find((p: { name: string }) => p.name === 'Plan').value.value).toBe('Pro');
 });
+
+test('a number is increased and a list gains and loses an item, each checked before it is sent', async ({ page }) => {
+  const id = await leadFor(page.request, 140);
+  await patch(page.request, id, [
+    { op: 'set', name: 'Orders', value: { type: 'number', value: 2 } },
+    { op: 'set', name: 'Interests', value: { type: 'list', value: ['shoes', 'hats'] } },
+  ]);
+  await page.goto(`/leads/${id}`);
+
+  const orders = row(page, 'Orders');
+  await orders.getByTestId('property-menu').click();
+  await expect(orders.getByTestId('property-add-item')).toHaveCount(0);
+  await orders.getByTestId('property-increase').click();
+  const increase = orders.getByTestId('operation-editor');
+  await increase.getByTestId('operation-save').click();
+  await expect(increase.getByTestId('operation-error')).toContainText('enter a number');
+  await increase.getByTestId('operation-input').fill('3.5');
+  await increase.getByTestId('operation-save').click();
+  await expect(orders.getByTestId('operation-editor')).toHaveCount(0);
+  await expect(orders.locator('.property__value')).toHaveText('5.5');
+
+  const interests = row(page, 'Interests');
+  await interests.getByTestId('property-menu').click();
+  await expect(interests.getByTestId('property-increase')).toHaveCount(0);
+  await interests.getByTestId('property-add-item').click();
+  const add = interests.getByTestId('operation-editor');
+  await add.getByTestId('operation-save').click();
+  await expect(add.getByTestId('operation-error')).toContainText('enter an item');
+  await add.getByTestId('operation-input').fill('scarves');
+  await add.getByTestId('operation-save').click();
+  await expect(interests.locator('.property__item')).toHaveText(['shoes', 'hats', 'scarves']);
+
+  await interests.getByTestId('property-menu').click();
+  await interests.getByTestId('property-remove-item').click();
+  const remove = interests.getByTestId('operation-editor');
+  await remove.getByTestId('operation-input').selectOption('shoes');
+  await remove.getByTestId('operation-save').click();
+  await expect(interests.locator('.property__item')).toHaveText(['hats', 'scarves']);
+
+  const card = await (await page.request.get(`/api/v1/leads/${id}`)).json();
+  const props = Object.fromEntries(card.properties.map((p: { name: string; value: unknown }) => [p.name, p.value]));
+  expect(props['Orders']).toEqual({ type: 'number', value: 5.5 });
+  expect(props['Interests']).toEqual({ type: 'list', value: ['hats', 'scarves'] });
+});

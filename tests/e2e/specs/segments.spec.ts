@@ -50,3 +50,70 @@ test('a bad condition is refused next to it, by the page and by the server', asy
   await editor.getByTestId('filter-apply').click();
   await expect(row.getByTestId('filter-error')).toContainText('days');
 });
+
+test('a filter with "is in segment"; a saved segment has its own URL that reloads to it', async ({ page }) => {
+  const tier = `seg-${Date.now()}`;
+  const base = `Base ${tier}`;
+  const id = await seededLead(page.request, 142);
+  const card = await page.request.get(`/api/v1/leads/${id}`);
+  const set = await page.request.patch(`/api/v1/leads/${id}/properties`, {
+    data: { operations: [{ op: 'set', name: 'tier', value: { type: 'text', value: tier } }] },
+    headers: { 'If-Match': card.headers()['etag'] },
+  });
+  expect(set.status()).toBe(200);
+  const created = await page.request.post('/api/v1/segments', {
+    data: { name: base, filter: { all: [{ kind: 'property', name: 'tier', op: 'equals', value: tier }] } },
+  });
+  expect(created.status()).toBe(201);
+  const baseId = (await created.json()).id;
+
+  // The Leads Database: "is in segment" lists the lead; "is not in" leaves it out.
+  await page.goto('/leads');
+  await page.getByTestId('filter-add').click();
+  const row = page.getByTestId('filter-condition');
+  await row.locator('select[name=kind]').selectOption('segment');
+  await row.locator('select[name=segment]').selectOption(String(baseId));
+  await page.getByTestId('filter-apply').click();
+  await expect(page.getByTestId('leads-total')).toHaveText('1 lead');
+  await expect(page).toHaveURL(/filter=/);
+  await row.locator('select[name=in-segment]').selectOption('not-in');
+  await page.getByTestId('filter-apply').click();
+  await expect(page.getByTestId('leads-total')).not.toHaveText('1 lead');
+
+  // A segment of a segment, saved, then opened by its own URL and reloaded.
+  const follow = `Follow ${tier}`;
+  await page.goto('/segments');
+  await page.getByTestId('segment-new').click();
+  const editor = page.getByTestId('segment-editor');
+  await editor.locator('input[name=segment-name]').fill(follow);
+  await editor.getByTestId('filter-add').click();
+  const condition = editor.getByTestId('filter-condition');
+  await condition.locator('select[name=kind]').selectOption('segment');
+  await condition.locator('select[name=segment]').selectOption(String(baseId));
+  await editor.getByTestId('filter-apply').click();
+  await expect(editor.getByTestId('segment-count')).toContainText('1 leads match');
+  await editor.getByTestId('segment-save').click();
+  await expect(page).toHaveURL(/\/segments\/\d+$/);
+  const followId = Number(page.url().split('/').pop());
+
+  await page.goto('/segments');
+  await page.getByTestId('segment-row').filter({ hasText: base }).getByTestId('segment-open').click();
+  await expect(page).toHaveURL(new RegExp(`/segments/${baseId}$`));
+  await page.reload();
+  const reopened = page.getByTestId('segment-editor');
+  await expect(reopened.locator('input[name=segment-name]')).toHaveValue(base);
+
+  // Its own condition list cannot name itself; naming the segment that names it is a cycle.
+  await reopened.getByTestId('filter-add').click();
+  const cycle = reopened.getByTestId('filter-condition').last();
+  await cycle.locator('select[name=kind]').selectOption('segment');
+  await expect(cycle.locator(`select[name=segment] option[value="${baseId}"]`)).toHaveCount(0);
+  await cycle.locator('select[name=segment]').selectOption(String(followId));
+  await reopened.getByTestId('filter-apply').click();
+  await expect(cycle.getByTestId('filter-error')).toContainText('cycle');
+
+  await page.goto(`/segments/${followId}`);
+  await expect(page.getByTestId('segment-editor').locator('input[name=segment-name]')).toHaveValue(follow);
+  await page.goto('/segments/99999999');
+  await expect(page.getByTestId('segment-missing')).toContainText('no segment');
+});

@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::leads::{parse_filter, parse_search, within_segment};
+use super::leads::{parse_filter, parse_search, segments_for, within_segment};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::export::{ExportRequest, start};
@@ -83,7 +83,8 @@ async fn export(
     ApiQuery(params): ApiQuery<ExportParams>,
 ) -> Result<impl IntoResponse, ApiError> {
     let search = parse_search(params.q.as_deref())?;
-    let filter = parse_filter(params.filter.as_deref())?;
+    let saved = segments_for(&state, params.filter.as_deref()).await?;
+    let filter = parse_filter(params.filter.as_deref(), &saved)?;
     let filter = within_segment(&state, params.segment.as_deref(), filter).await?;
     let ids = parse_ids(params.ids.as_deref())?;
     let columns = parse_columns(params.columns.as_deref()).map_err(|e| ApiError::invalid(e.field, e.message))?;

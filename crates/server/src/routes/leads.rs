@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use leadcard_core::lead_sort::LeadSort;
 use leadcard_core::property::MAX_TEXT_CHARS;
 use leadcard_core::wire::{ErrorBody, LeadCard, LeadPage, Total};
-use leadcard_core::{Filter, Match, ValidCondition, ValidFilter};
+use leadcard_core::{Filter, Match, Segment, ValidCondition, ValidFilter};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -68,10 +68,17 @@ pub(super) fn parse_search(q: Option<&str>) -> Result<Option<SearchTerms>, ApiEr
     Ok(SearchTerms::parse(q))
 }
 
-/// The filter as JSON, checked; blank is no filter.
-pub(super) fn parse_filter(raw: Option<&str>) -> Result<ValidFilter, ApiError> {
+/// The saved segments the filter's segment conditions open (none read when it has none).
+pub(super) async fn segments_for(state: &AppState, raw: Option<&str>) -> Result<Vec<Segment>, ApiError> {
+    let names_segments =
+        raw.and_then(|raw| Filter::from_query(raw.trim()).ok()).is_some_and(|f| !f.segment_ids().is_empty());
+    Ok(if names_segments { state.store.segments().await? } else { Vec::new() })
+}
+
+/// The filter as JSON, checked (segment conditions opened from `saved`); blank is no filter.
+pub(super) fn parse_filter(raw: Option<&str>, saved: &[Segment]) -> Result<ValidFilter, ApiError> {
     match raw.map(str::trim).filter(|f| !f.is_empty()) {
-        Some(raw) => Ok(Filter::from_query(raw)?.check()?),
+        Some(raw) => Ok(Filter::from_query(raw)?.check_with(saved, None)?),
         None => Ok(ValidFilter::default()),
     }
 }
@@ -85,8 +92,9 @@ pub(super) async fn within_segment(
     let Some(raw) = segment.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(filter) };
     let unknown = || ApiError::invalid("segment", "There is no segment with this id.");
     let id = raw.parse::<i64>().map_err(|_| unknown())?;
-    let segment = state.store.segment(id).await?.ok_or_else(unknown)?;
-    let segment = segment.filter.check()?;
+    let saved = state.store.segments().await?;
+    let segment = saved.iter().find(|s| s.id == id).ok_or_else(unknown)?;
+    let segment = segment.filter.check_with(&saved, Some(id))?;
     Ok(ValidFilter {
         mode: Match::All,
         all: [segment, filter]
@@ -98,9 +106,10 @@ pub(super) async fn within_segment(
 }
 
 impl LeadsParams {
-    fn parse(self) -> Result<LeadQuery, ApiError> {
+    /// The query; `saved` are the segments the filter's segment conditions open.
+    fn parse(self, saved: &[Segment]) -> Result<LeadQuery, ApiError> {
         let search = parse_search(self.q.as_deref())?;
-        let filter = parse_filter(self.filter.as_deref())?;
+        let filter = parse_filter(self.filter.as_deref(), saved)?;
         let sort = LeadSort::parse(self.sort.as_deref().unwrap_or_default())
             .ok_or_else(|| ApiError::invalid("sort", format!("Sort by {}.", LeadSort::VALUES)))?;
         let after = match self.after.as_deref().filter(|a| !a.is_empty()) {
@@ -155,7 +164,8 @@ async fn list(
     ApiQuery(params): ApiQuery<LeadsParams>,
 ) -> Result<Json<LeadPage>, ApiError> {
     let segment = params.segment.clone();
-    let mut query = params.parse()?;
+    let saved = segments_for(&state, params.filter.as_deref()).await?;
+    let mut query = params.parse(&saved)?;
     query.filter = within_segment(&state, segment.as_deref(), std::mem::take(&mut query.filter)).await?;
     Ok(Json(state.store.lead_page(&query, state.clock.now()).await?))
 }
@@ -176,7 +186,8 @@ async fn count(
     ApiQuery(params): ApiQuery<CountParams>,
 ) -> Result<Json<Total>, ApiError> {
     let search = parse_search(params.q.as_deref())?;
-    let filter = parse_filter(params.filter.as_deref())?;
+    let saved = segments_for(&state, params.filter.as_deref()).await?;
+    let filter = parse_filter(params.filter.as_deref(), &saved)?;
     let filter = within_segment(&state, params.segment.as_deref(), filter).await?;
     Ok(Json(state.store.lead_count(&filter, search.as_ref(), state.clock.now()).await?))
 }
@@ -230,21 +241,21 @@ mod tests {
 
     #[test]
     fn defaults_apply_when_parameters_are_absent_or_empty() {
-        let q = params(Some("  "), Some(""), Some(""), None).parse().unwrap();
+        let q = params(Some("  "), Some(""), Some(""), None).parse(&[]).unwrap();
         assert_eq!((q.search, q.after, q.limit), (None, None, DEFAULT_LIMIT));
     }
 
     #[test]
     fn bad_parameters_name_their_field() {
-        assert_eq!(field(params(None, None, Some("abc"), None).parse().unwrap_err()).as_deref(), Some("after"));
-        assert_eq!(field(params(None, None, Some("-4"), None).parse().unwrap_err()).as_deref(), Some("after"));
-        assert_eq!(field(params(None, None, None, Some("0")).parse().unwrap_err()).as_deref(), Some("limit"));
-        assert_eq!(field(params(None, None, None, Some("201")).parse().unwrap_err()).as_deref(), Some("limit"));
+        assert_eq!(field(params(None, None, Some("abc"), None).parse(&[]).unwrap_err()).as_deref(), Some("after"));
+        assert_eq!(field(params(None, None, Some("-4"), None).parse(&[]).unwrap_err()).as_deref(), Some("after"));
+        assert_eq!(field(params(None, None, None, Some("0")).parse(&[]).unwrap_err()).as_deref(), Some("limit"));
+        assert_eq!(field(params(None, None, None, Some("201")).parse(&[]).unwrap_err()).as_deref(), Some("limit"));
         let long = "x".repeat(256);
-        assert_eq!(field(params(Some(&long), None, None, None).parse().unwrap_err()).as_deref(), Some("q"));
+        assert_eq!(field(params(Some(&long), None, None, None).parse(&[]).unwrap_err()).as_deref(), Some("q"));
         let bad = r#"{"all":[{"kind":"tag","tag":"vip"},{"kind":"tag","tag":" "}]}"#;
         assert_eq!(
-            field(params(None, Some(bad), None, None).parse().unwrap_err()).as_deref(),
+            field(params(None, Some(bad), None, None).parse(&[]).unwrap_err()).as_deref(),
             Some("filter.all[1].tag")
         );
     }

@@ -1,4 +1,4 @@
-//! Operators' notes on a lead: list (newest first), add, and delete one's own.
+//! Operators' notes on a lead: list (newest first), add, and edit or delete one's own.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::auth::CurrentSession;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::store::NoteDeletion;
+use crate::store::{NoteDeletion, NoteEdit};
 use leadcard_core::LiveEvent;
 
 const NOTE_NOT_FOUND: ApiError = ApiError::NotFound("There is no such note on this lead.");
@@ -86,6 +86,38 @@ async fn delete_note(
     }
 }
 
+/// Replaces the body of one of the signed-in operator's own notes (checked as a new note's); the
+/// note then carries `edited_at`.
+#[utoipa::path(
+    patch, path = "/leads/{id}/notes/{note_id}", tag = "leads", security(("session" = [])), request_body = NewNote,
+    params(("id" = i64, Path, description = "The lead's id"), ("note_id" = i64, Path, description = "The note's id")),
+    responses(
+        (status = 200, body = Note),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: another operator's note, or `csrf`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 422, description = "`invalid`, field `body`", body = ErrorBody),
+    )
+)]
+async fn edit_note(
+    State(state): State<AppState>,
+    Extension(session): Extension<CurrentSession>,
+    Path((id, note_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<NewNote>,
+) -> Result<Json<Note>, ApiError> {
+    let id = lead_id(&id)?;
+    let note_id = note_id.parse::<i64>().map_err(|_| NOTE_NOT_FOUND)?;
+    let text = parse_note(&body.body).map_err(|e| ApiError::invalid("body", format!("A note {e}.")))?;
+    match state.store.edit_note(id, note_id, session.operator.id, &text, state.clock.now()).await? {
+        NoteEdit::Edited(note) => {
+            state.live.publish(LiveEvent::LeadChanged { lead_id: id }).await;
+            Ok(Json(note))
+        }
+        NoteEdit::NotFound => Err(NOTE_NOT_FOUND),
+        NoteEdit::NotAuthor => Err(ApiError::Forbidden("Only the operator who wrote a note can edit it.")),
+    }
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_notes, add_note)).routes(routes!(delete_note))
+    OpenApiRouter::new().routes(routes!(list_notes, add_note)).routes(routes!(edit_note, delete_note))
 }

@@ -7,7 +7,7 @@ use axum::{Extension, Json};
 use leadcard_core::wire::ErrorBody;
 use leadcard_core::{
     CountRequest, Filter, LeadFacts, NewSegment, Segment, SegmentCount, SegmentError, SegmentHistoryEntry, SegmentRef,
-    ValidFilter, matching_segments,
+    ValidFilter, depending_on, matching_segments, referring_to,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -47,10 +47,16 @@ fn segment_error(e: SegmentError) -> ApiError {
     }
 }
 
-/// The name and the filter, checked: 422 naming the field otherwise.
-fn parse_segment(raw: RawSegment) -> Result<(String, Filter, ValidFilter), ApiError> {
+/// The name and the filter, checked against the `saved` segments (`own`: the one redefined):
+/// 422 naming the field otherwise.
+fn parse_segment(
+    raw: RawSegment,
+    saved: &[Segment],
+    own: Option<i64>,
+) -> Result<(String, Filter, ValidFilter), ApiError> {
     let filter = Filter::from_json(raw.filter)?;
-    let (name, valid) = NewSegment { name: raw.name, filter: filter.clone() }.check().map_err(segment_error)?;
+    let (name, valid) =
+        NewSegment { name: raw.name, filter: filter.clone() }.check(saved, own).map_err(segment_error)?;
     Ok((name, filter, valid))
 }
 
@@ -91,7 +97,7 @@ async fn create_segment(
     Extension(session): Extension<CurrentSession>,
     ApiJson(body): ApiJson<RawSegment>,
 ) -> Result<(StatusCode, Json<Segment>), ApiError> {
-    let (name, filter, _) = parse_segment(body)?;
+    let (name, filter, _) = parse_segment(body, &state.store.segments().await?, None)?;
     let segment =
         state.store.create_segment(&name, &filter, session.operator.id, state.clock.now()).await.map_err(duplicate)?;
     rebuild_soon(&state);
@@ -112,8 +118,9 @@ async fn get_segment(State(state): State<AppState>, Path(id): Path<String>) -> R
     state.store.segment(id).await?.map(Json).ok_or(SEGMENT_NOT_FOUND)
 }
 
-/// Renames and redefines a segment. Its members are recomputed in the background; each lead that
-/// enters or leaves gets the timeline entry "segment definition changed".
+/// Renames and redefines a segment. Its members, and those of the segments that refer to it, are
+/// recomputed in the background; each lead that enters or leaves gets the timeline entry "segment
+/// definition changed". A definition that refers back to the segment (a cycle) is refused.
 #[utoipa::path(
     put, path = "/segments/{id}", tag = "segments", security(("session" = [])), request_body = NewSegment,
     params(("id" = i64, Path, description = "The segment's id")),
@@ -132,18 +139,21 @@ async fn update_segment(
     ApiJson(body): ApiJson<RawSegment>,
 ) -> Result<Json<Segment>, ApiError> {
     let id = segment_id(&id)?;
-    let (name, filter, _) = parse_segment(body)?;
-    let segment = state
-        .store
-        .update_segment(id, &name, &filter, state.clock.now())
-        .await
-        .map_err(duplicate)?
-        .ok_or(SEGMENT_NOT_FOUND)?;
+    let saved = state.store.segments().await?;
+    if !saved.iter().any(|s| s.id == id) {
+        return Err(SEGMENT_NOT_FOUND);
+    }
+    let (name, filter, _) = parse_segment(body, &saved, Some(id))?;
+    let now = state.clock.now();
+    let segment =
+        state.store.update_segment(id, &name, &filter, now).await.map_err(duplicate)?.ok_or(SEGMENT_NOT_FOUND)?;
+    state.store.redefined_through(&depending_on(&saved, id), now).await?;
     rebuild_soon(&state);
     Ok(Json(segment))
 }
 
-/// Deletes a segment; the timeline entries it caused stay, with its name.
+/// Deletes a segment; the timeline entries it caused stay, with its name. A segment that another
+/// segment's conditions name stays until that condition is removed.
 #[utoipa::path(
     delete, path = "/segments/{id}", tag = "segments", security(("session" = [])),
     params(("id" = i64, Path, description = "The segment's id")),
@@ -152,10 +162,19 @@ async fn update_segment(
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 403, description = "`csrf`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`refused`: another segment refers to it", body = ErrorBody),
     )
 )]
 async fn delete_segment(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id = segment_id(&id)?;
+    let saved = state.store.segments().await?;
+    let users: Vec<String> = referring_to(&saved, id).iter().map(|s| format!("\"{}\"", s.name)).collect();
+    if !users.is_empty() {
+        return Err(ApiError::Refused(format!(
+            "Segment {} refers to this segment: remove that condition first.",
+            users.join(", ")
+        )));
+    }
     if state.store.delete_segment(id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(SEGMENT_NOT_FOUND) }
 }
 
@@ -174,7 +193,8 @@ async fn count(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RawCount>,
 ) -> Result<Json<SegmentCount>, ApiError> {
-    let filter = Filter::from_json(body.filter)?.check()?;
+    let filter = Filter::from_json(body.filter)?;
+    let filter = filter.check_with(&state.store.segments().await?, None)?;
     Ok(Json(state.store.count_matching(&filter, COUNT_CAP, state.clock.now()).await?))
 }
 

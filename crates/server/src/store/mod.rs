@@ -55,7 +55,7 @@ pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, Pr
 pub use live::LiveRow;
 pub use mail_queue::NewMail;
 pub(crate) use mail_queue::queue_conversation_mail;
-pub use notes::NoteDeletion;
+pub use notes::{NoteDeletion, NoteEdit};
 pub use operators::{NewOperator, OperatorWithHash, PasswordLinkOwner};
 pub use outbox::{ClaimedMail, Delivery};
 pub use projects::Project;

@@ -1,4 +1,4 @@
-//! Operators' notes on a lead.
+//! Operators' notes on a lead: list, add, edit and delete (the last two by the author only).
 
 use chrono::{DateTime, Utc};
 use leadcard_core::wire::{Note, Operator};
@@ -17,6 +17,16 @@ pub enum NoteDeletion {
     NotAuthor,
 }
 
+/// What became of a request to edit a note.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NoteEdit {
+    Edited(Note),
+    /// No such note on this lead.
+    NotFound,
+    /// The note is another operator's.
+    NotAuthor,
+}
+
 #[derive(FromRow)]
 struct NoteRow {
     id: i64,
@@ -24,6 +34,20 @@ struct NoteRow {
     author_id: i64,
     author_name: String,
     created_at: i64,
+    edited_at: Option<i64>,
+}
+
+impl From<NoteRow> for Note {
+    fn from(r: NoteRow) -> Self {
+        Note {
+            id: r.id,
+            body: r.body,
+            author_id: r.author_id,
+            author_name: r.author_name,
+            created_at: from_ms(r.created_at),
+            edited_at: r.edited_at.map(from_ms),
+        }
+    }
 }
 
 impl Store {
@@ -36,24 +60,14 @@ impl Store {
             return Ok(None);
         }
         let rows: Vec<NoteRow> = sqlx::query_as(
-            "SELECT n.id, n.body, n.author_id, o.name AS author_name, n.created_at \
+            "SELECT n.id, n.body, n.author_id, o.name AS author_name, n.created_at, n.edited_at \
              FROM lead_notes n JOIN operators o ON o.id = n.author_id \
              WHERE n.lead_id = $1 ORDER BY n.created_at DESC, n.id DESC",
         )
         .bind(lead_id)
         .fetch_all(&mut *conn)
         .await?;
-        Ok(Some(
-            rows.into_iter()
-                .map(|r| Note {
-                    id: r.id,
-                    body: r.body,
-                    author_id: r.author_id,
-                    author_name: r.author_name,
-                    created_at: from_ms(r.created_at),
-                })
-                .collect(),
-        ))
+        Ok(Some(rows.into_iter().map(Note::from).collect()))
     }
 
     /// Adds a note (already checked) by `author`; `None` when there is no such lead.
@@ -80,7 +94,46 @@ impl Store {
             author_id: author.id,
             author_name: author.name.clone(),
             created_at: from_ms(to_ms(now)),
+            edited_at: None,
         }))
+    }
+
+    /// Replaces the body (already checked) of a note of the lead if `author_id` wrote it, and
+    /// records when; the note as it is now.
+    pub async fn edit_note(
+        &self,
+        lead_id: i64,
+        note_id: i64,
+        author_id: i64,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<NoteEdit> {
+        let mut tx = self.begin_write().await?;
+        let edited = sqlx::query(
+            "UPDATE lead_notes SET body = $1, edited_at = $2 WHERE id = $3 AND lead_id = $4 AND author_id = $5",
+        )
+        .bind(body.to_owned())
+        .bind(to_ms(now))
+        .bind(note_id)
+        .bind(lead_id)
+        .bind(author_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let row: Option<NoteRow> = sqlx::query_as(
+            "SELECT n.id, n.body, n.author_id, o.name AS author_name, n.created_at, n.edited_at \
+             FROM lead_notes n JOIN operators o ON o.id = n.author_id WHERE n.id = $1 AND n.lead_id = $2",
+        )
+        .bind(note_id)
+        .bind(lead_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(match row {
+            Some(row) if edited > 0 => NoteEdit::Edited(row.into()),
+            Some(_) => NoteEdit::NotAuthor,
+            None => NoteEdit::NotFound,
+        })
     }
 
     /// Deletes a note of the lead if `author_id` wrote it.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use leadcard_core::filter::fold;
 use leadcard_core::{
     CheckedSegment, EventFacts, Filter, LeadFacts, Match, Presence, Segment, SegmentCount, SegmentHistoryEntry,
-    ValidCondition, ValidFilter,
+    ValidFilter,
 };
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, FromRow};
@@ -216,6 +216,20 @@ impl Store {
             return Ok(None);
         }
         self.segment(id).await
+    }
+
+    /// Marks segments whose conditions name a redefined segment (directly or not) for a rebuild
+    /// with timeline entries: their meaning changed with it. `updated_at` moves on so that a
+    /// rebuild already running on the old meaning leaves them pending.
+    pub async fn redefined_through(&self, ids: &[i64], now: DateTime<Utc>) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut sql =
+            Sql::new(self.backend, "UPDATE segments SET rebuild_needed = 1, rebuild_silent = 0, updated_at = ");
+        sql.bind(to_ms(now)).push(" WHERE id IN ").bind_list(ids.iter().copied());
+        sql.query().execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Deletes a segment and its memberships; its timeline entries stay with its name.
@@ -493,8 +507,8 @@ impl Store {
         let mut driver: Option<(i64, u8, usize)> = None;
         let mut leaf = 0;
         for condition in &filter.all {
-            if let ValidCondition::Group { conditions, .. } = condition {
-                leaf += conditions.len();
+            if !condition.is_leaf() {
+                leaf += condition.leaf_count();
                 continue;
             }
             if let Some(rank) = driver_rank(condition)
@@ -537,8 +551,8 @@ impl Store {
                     // Counted event conditions directly under the top level join after the rest.
                     let mut i = 0;
                     for condition in &filter.all {
-                        if let ValidCondition::Group { conditions, .. } = condition {
-                            i += conditions.len();
+                        if !condition.is_leaf() {
+                            i += condition.leaf_count();
                             continue;
                         }
                         if i != leaf && push_lateral_event(&mut count, condition, i, now) {

@@ -252,7 +252,7 @@ fn related(condition: &ValidCondition) -> Option<Related> {
             outer: "l.id",
             negated: matches!(test.count, EventCount::AtMost(_) | EventCount::NotPerformed),
         }),
-        ValidCondition::Presence(_) | ValidCondition::Group { .. } => None,
+        ValidCondition::Presence(_) | ValidCondition::Group { .. } | ValidCondition::Segment { .. } => None,
     }
 }
 
@@ -276,7 +276,9 @@ const CUSTOM_EVENTS: &str = "substr(e.name, 1, 1) <> '$'";
 /// must read `leads` itself rather than a driver's ids (see [`push_driver_source`]).
 pub(crate) fn reads_lead_row(condition: &ValidCondition) -> bool {
     match condition {
-        ValidCondition::Group { conditions, .. } => conditions.iter().any(reads_lead_row),
+        ValidCondition::Group { conditions, .. } | ValidCondition::Segment { conditions, .. } => {
+            conditions.iter().any(reads_lead_row)
+        }
         ValidCondition::Presence(_) => true,
         _ => related(condition).is_some_and(|r| r.outer != "l.id"),
     }
@@ -350,7 +352,7 @@ fn push_related_where(sql: &mut Sql, condition: &ValidCondition, now: DateTime<U
         ValidCondition::Subscription(status) => {
             sql.push("s.status = ").bind(status.as_str());
         }
-        ValidCondition::Presence(_) | ValidCondition::Group { .. } => {}
+        ValidCondition::Presence(_) | ValidCondition::Group { .. } | ValidCondition::Segment { .. } => {}
     }
 }
 
@@ -393,21 +395,13 @@ fn push_list(
         return;
     }
     // Each condition with the joins of its leaves (taken in leaf order, as they were planned).
-    let mut items: Vec<(&ValidCondition, Vec<Join>)> = conditions
-        .iter()
-        .map(|condition| {
-            let leaves = match condition {
-                ValidCondition::Group { conditions, .. } => conditions.len(),
-                _ => 1,
-            };
-            (condition, joins.by_ref().take(leaves).collect())
-        })
-        .collect();
+    let mut items: Vec<(&ValidCondition, Vec<Join>)> =
+        conditions.iter().map(|condition| (condition, joins.by_ref().take(condition.leaf_count()).collect())).collect();
     if mode == Match::All {
         // SQLite tests AND terms as written: the sets first (they drive), then the cheap probes
         // (an event probe reads a narrow index; a property probe a wide table), groups last.
         items.sort_by_key(|(condition, joins)| match (condition, joins.first()) {
-            (ValidCondition::Group { .. }, _) => 3,
+            (ValidCondition::Group { .. } | ValidCondition::Segment { .. }, _) => 3,
             (_, Some(Join::Set | Join::Driven) | None) => 0,
             (ValidCondition::Event(_), _) => 1,
             _ => 2,
@@ -421,6 +415,17 @@ fn push_list(
         let mut joins = joins.into_iter();
         match condition {
             ValidCondition::Group { mode, conditions } => push_list(sql, *mode, conditions, &mut joins, now),
+            ValidCondition::Segment { inside, mode, conditions, .. } => {
+                // "Not in": true wherever the segment's conditions are not, including where SQL
+                // finds them unknown (NULL: a lead without an address, or a heartbeat).
+                if !inside {
+                    sql.push("(");
+                }
+                push_list(sql, *mode, conditions, &mut joins, now);
+                if !inside {
+                    sql.push(" IS NOT TRUE)");
+                }
+            }
             leaf => push_leaf(sql, leaf, joins.next().unwrap_or(Join::Set), now),
         }
     }

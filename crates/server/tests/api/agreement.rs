@@ -1,11 +1,12 @@
 //! The two evaluators of one condition agree: for random leads (properties of every type, tags,
 //! statuses, presence, events around window edges) inserted in a real database and random
-//! conditions (every kind, AND/OR groups), the SQL compiler's set of matching leads equals the
+//! conditions (every kind, AND/OR groups, in / not in segments of random conditions, which may
+//! name segments in turn), the SQL compiler's set of matching leads equals the
 //! set the core evaluator (`ValidFilter::matches`, what the card runs) accepts. Seeded, so a
 //! failure names the seed, the condition and the leads that differ.
 
 use chrono::{DateTime, Duration, Utc};
-use leadcard_core::{Filter, LeadFacts, PropertyValue, SubscriptionStatus, ValidFilter};
+use leadcard_core::{Filter, LeadFacts, PropertyValue, Segment, SubscriptionStatus, ValidFilter};
 use leadcard_server::store::{EventSource, LeadScope, NewEvent, Plan};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::seq::IndexedRandom;
@@ -41,6 +42,8 @@ const TAGS: [&str; 4] = ["vip", "VIP", "trial", "churn"];
 const EVENTS: [&str; 3] = ["Added to cart", "Purchase", "$page_view"];
 const DAYS: [i64; 3] = [1, 7, 30];
 const PROPERTIES: [&str; 7] = ["plan", "amount", "vip", "signed_up", "interests", "$country", "mixed"];
+/// Segments of random conditions that conditions may name; segment `n` may name those before it.
+const SEGMENTS: i64 = 4;
 
 /// A time near an interesting edge: a window's start, the presence window, now.
 fn time_near(rng: &mut impl Rng, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -99,7 +102,11 @@ fn condition_value(rng: &mut impl Rng, op: &str, now: DateTime<Utc>) -> String {
     }
 }
 
-fn leaf(rng: &mut impl Rng, now: DateTime<Utc>) -> Value {
+/// A condition that is no group; `segments` is how many segments (ids 1..=segments) it may name.
+fn leaf(rng: &mut impl Rng, now: DateTime<Utc>, segments: i64) -> Value {
+    if segments > 0 && rng.random_range(0..8) == 0 {
+        return json!({"kind": "segment", "segment": rng.random_range(1..=segments), "in": rng.random::<bool>()});
+    }
     match rng.random_range(0..10) {
         0..=3 => {
             let ops = [
@@ -137,20 +144,34 @@ fn leaf(rng: &mut impl Rng, now: DateTime<Utc>) -> Value {
     }
 }
 
-fn filter(rng: &mut impl Rng, now: DateTime<Utc>) -> Value {
+fn filter(rng: &mut impl Rng, now: DateTime<Utc>, segments: i64) -> Value {
     let mode = if rng.random() { "all" } else { "any" };
     let conditions: Vec<Value> = (0..rng.random_range(1..4))
         .map(|_| {
             if rng.random_range(0..4) == 0 {
-                let inner: Vec<Value> = (0..rng.random_range(1..4)).map(|_| leaf(rng, now)).collect();
+                let inner: Vec<Value> = (0..rng.random_range(1..4)).map(|_| leaf(rng, now, segments)).collect();
                 let mode = if rng.random() { "all" } else { "any" };
                 json!({"kind": "group", "match": mode, "conditions": inner})
             } else {
-                leaf(rng, now)
+                leaf(rng, now, segments)
             }
         })
         .collect();
     json!({"match": mode, "all": conditions})
+}
+
+/// Saved segments 1..=SEGMENTS of random conditions, each naming only those before it.
+fn library(rng: &mut impl Rng, now: DateTime<Utc>) -> Vec<Segment> {
+    (1..=SEGMENTS)
+        .map(|id| Segment {
+            id,
+            name: format!("S{id}"),
+            filter: Filter::from_json(filter(rng, now, id - 1)).unwrap(),
+            created_by: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect()
 }
 
 /// Runs one population; returns the cases checked and how many conditions split it (some leads
@@ -206,10 +227,13 @@ async fn agree_on(seed: u64) -> (usize, usize) {
     }
 
     let scope = LeadScope::Range { after: 0, upto: i64::MAX };
+    let saved = library(&mut rng, now);
     let (mut cases, mut splitting) = (0, 0);
     for _ in 0..CONDITIONS {
-        let json = filter(&mut rng, now);
-        let Ok(valid): Result<ValidFilter, _> = Filter::from_json(json.clone()).and_then(|f| f.check()) else {
+        let json = filter(&mut rng, now, SEGMENTS);
+        let Ok(valid): Result<ValidFilter, _> =
+            Filter::from_json(json.clone()).and_then(|f| f.check_with(&saved, None))
+        else {
             continue;
         };
         let core: Vec<i64> = facts.iter().filter(|(_, f)| valid.matches(f, now)).map(|(id, _)| *id).collect();
@@ -221,7 +245,7 @@ async fn agree_on(seed: u64) -> (usize, usize) {
                 let example =
                     only_sql.first().or(only_core.first()).map(|id| &facts.iter().find(|(i, _)| i == *id).unwrap().1);
                 panic!(
-                    "seed {seed}, {plan:?}: {json}\nonly SQL: {only_sql:?}\nonly core: {only_core:?}\nfacts: {example:#?}"
+                    "seed {seed}, {plan:?}: {json}\nsegments: {saved:?}\nonly SQL: {only_sql:?}\nonly core: {only_core:?}\nfacts: {example:#?}"
                 );
             }
         }

@@ -121,7 +121,9 @@ fn valid_body(t: &Target, method: &Method, path: &str) -> Option<Value> {
             "tags": ["t{n}"],
         }),
         ("POST", "/api/v1/leads/{id}/tags") => json!({"tag": "t{n}"}),
-        ("POST", "/api/v1/leads/{id}/notes") => json!({"body": "note {n}"}),
+        ("POST", "/api/v1/leads/{id}/notes") | ("PATCH", "/api/v1/leads/{id}/notes/{note_id}") => {
+            json!({"body": "note {n}"})
+        }
         ("PUT", "/api/v1/pins") => json!({"names": ["plan", "$city"]}),
         ("POST", "/api/v1/segments") | ("PUT", "/api/v1/segments/{id}") => {
             json!({"name": "S{n}", "filter": {"all": [{"kind": "property", "name": "plan", "op": "equals", "value": "pro"}]}})

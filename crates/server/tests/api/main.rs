@@ -25,6 +25,7 @@ mod pins;
 mod properties;
 mod race;
 mod security;
+mod segment_conditions;
 mod segments;
 mod session;
 mod shutdown;

@@ -27,6 +27,7 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         ("/api/v1/leads/{id}/notes", "get"),
         ("/api/v1/leads/{id}/notes", "post"),
         ("/api/v1/leads/{id}/notes/{note_id}", "delete"),
+        ("/api/v1/leads/{id}/notes/{note_id}", "patch"),
         ("/api/v1/pins", "get"),
         ("/api/v1/pins", "put"),
         ("/api/v1/stream", "get"),

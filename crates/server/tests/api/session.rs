@@ -208,6 +208,7 @@ async fn every_operator_route_in_the_openapi_document_answers_401_without_a_sess
         "PATCH /api/v1/leads/{id}/properties",
         "DELETE /api/v1/leads/{id}/tags/{tag}",
         "DELETE /api/v1/leads/{id}/notes/{note_id}",
+        "PATCH /api/v1/leads/{id}/notes/{note_id}",
         "PUT /api/v1/pins",
         "POST /api/v1/segments",
         "POST /api/v1/segments/count",

@@ -1,8 +1,9 @@
-//! Tags added and removed by hand (each moving the card's version on), and operators' notes.
+//! Tags added and removed by hand (each moving the card's version on), and operators' notes (added,
+//! edited and deleted by their author).
 
 use serde_json::{Value, json};
 
-use crate::helpers::{error_of, etag_version, spawn_app, text};
+use crate::helpers::{Events, error_of, etag_version, new_client, spawn_app, text};
 
 #[tokio::test]
 async fn tags_are_added_and_removed_sorted_and_each_change_moves_the_version_on() {
@@ -112,4 +113,57 @@ async fn notes_are_listed_newest_first_and_only_their_author_deletes_them() {
     assert_eq!(app.get(&missing).await.status(), 404);
     let response = app.client.post(app.url(&missing)).json(&json!({ "body": "x" })).send().await.unwrap();
     assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn only_its_author_edits_a_note_which_then_says_when_and_other_pages_hear_of_it() {
+    let app = spawn_app().await;
+    let anna = app.signed_in().await;
+    let (_, ben) = app.operator_client("ben@leadcard.test").await;
+    let id = app.add_lead(&[("$name", text("Lead"))], &[]).await;
+    let notes_url = app.url(&format!("/api/v1/leads/{id}/notes"));
+    let note: Value =
+        app.client.post(&notes_url).json(&json!({ "body": "Called." })).send().await.unwrap().json().await.unwrap();
+    assert!(note.get("edited_at").is_none(), "a note as written has no edit time: {note}");
+    let note_url = format!("{notes_url}/{}", note["id"]);
+
+    let mut events = Events::open(&app, None).await;
+    let response =
+        app.client.patch(&note_url).json(&json!({ "body": "  Called twice.\n<i>Busy</i> " })).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let edited: Value = response.json().await.unwrap();
+    assert_eq!(edited["body"], "Called twice.\n<i>Busy</i>", "trimmed, markup kept as text");
+    assert_eq!((edited["id"].clone(), edited["created_at"].clone()), (note["id"].clone(), note["created_at"].clone()));
+    assert_eq!(edited["author_id"].as_i64(), Some(anna.id));
+    assert!(edited["edited_at"].is_string(), "{edited}");
+    assert_eq!(events.next_of("lead_changed").await["lead_id"].as_i64(), Some(id), "other open pages reload it");
+    assert_eq!(app.get_json(&format!("/api/v1/leads/{id}/notes")).await, json!([edited]));
+
+    // Another operator may neither edit it nor learn anything by trying.
+    let (status, error) =
+        error_of(ben.patch(&note_url).json(&json!({ "body": "Mine now" })).send().await.unwrap()).await;
+    assert_eq!((status, error["code"].as_str()), (403, Some("forbidden")));
+    assert!(error["message"].as_str().unwrap().contains("Only the operator who wrote"), "{error}");
+    assert_eq!(app.get_json(&format!("/api/v1/leads/{id}/notes")).await[0]["body"], "Called twice.\n<i>Busy</i>");
+
+    // Bad bodies name the field, as when adding.
+    for (body, message) in
+        [(json!(" \n "), "empty"), (json!("x".repeat(5001)), "5000 characters"), (json!("a\u{7}b"), "control")]
+    {
+        let (status, error) =
+            error_of(app.client.patch(&note_url).json(&json!({ "body": body })).send().await.unwrap()).await;
+        assert_eq!((status, error["field"].as_str()), (422, Some("body")));
+        assert!(error["message"].as_str().unwrap().contains(message), "{}", error["message"]);
+    }
+    let (status, error) = error_of(app.client.patch(&note_url).json(&json!({ "body": 5 })).send().await.unwrap()).await;
+    assert_eq!((status, error["field"].as_str()), (422, Some("body")));
+
+    // A note is reached only through its own lead; a missing one is 404.
+    let other = app.add_lead(&[], &[]).await;
+    let wrong_lead = app.url(&format!("/api/v1/leads/{other}/notes/{}", note["id"]));
+    let body = json!({ "body": "x" });
+    assert_eq!(app.client.patch(&wrong_lead).json(&body).send().await.unwrap().status(), 404);
+    assert_eq!(app.client.patch(format!("{notes_url}/999999")).json(&body).send().await.unwrap().status(), 404);
+    assert_eq!(app.client.patch(format!("{notes_url}/abc")).json(&body).send().await.unwrap().status(), 404);
+    assert_eq!(new_client().patch(&note_url).json(&body).send().await.unwrap().status(), 401);
 }
