@@ -5,7 +5,7 @@
 
 use axum::body::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use leadcard_core::export::{ExportColumn, TAG_SEPARATOR, neutralise, property_cell};
 use tokio::sync::mpsc;
 
@@ -113,10 +113,13 @@ pub async fn start(
             }
         }
     });
+    // Fused: the body may be polled once more after its end (the compression layer does), which
+    // a bare `unfold` answers with a panic.
     Ok(futures::stream::unfold(
         receiver,
         |mut receiver| async move { receiver.recv().await.map(|chunk| (chunk, receiver)) },
-    ))
+    )
+    .fuse())
 }
 
 #[cfg(test)]
