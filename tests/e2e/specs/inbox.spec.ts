@@ -177,13 +177,15 @@ test('a send cut off by the network shows as pending and is stored exactly once'
   await expect(page.getByTestId('live-status')).toHaveAttribute('data-connected', 'true');
   const text = `Sent through a tunnel ${marker}`;
 
-  // The first attempt reaches the server, then the network drops before the answer comes back.
+  // The first attempt reaches the server, but the page is offline before the answer comes back
+  // (offline first: else the live stream's news of the stored message could be fetched before the
+  // network drops, and the thread would show it beside the pending copy).
   await page.route(
     '**/api/v1/conversations/*/messages',
     async (route) => {
       if (route.request().method() !== 'POST') return route.fallback();
-      await route.fetch();
       await context.setOffline(true);
+      await route.fetch();
       await route.abort('internetdisconnected');
     },
     { times: 1 },

@@ -137,7 +137,7 @@ impl SearchPlan<'_> {
     }
 
     /// The same candidates read as a set, for a page in another order than newest first.
-    pub(crate) fn as_set(self) -> Self {
+    pub(crate) fn into_set(self) -> Self {
         SearchPlan { drives_page: false, ..self }
     }
 
