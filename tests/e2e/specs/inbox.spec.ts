@@ -5,6 +5,7 @@
 // refused with the reason for an unsubscribed lead.
 import { test, expect, type APIRequestContext, type Page } from '@playwright/test';
 import { seededLead } from '../seeded';
+import { leadOf } from '../visitors';
 import { STATE } from '../global-setup';
 
 test.describe.configure({ mode: 'serial' });
@@ -29,15 +30,7 @@ async function siteLead(request: APIRequestContext, marker: string): Promise<{ i
     data: { key, visitor_id: visitor, session_id: session, url, active: true },
   });
   expect(beat.status(), await beat.text()).toBe(200);
-  let id: number | undefined;
-  await expect
-    .poll(async () => {
-      const list = await (await request.get('/api/v1/visitors')).json();
-      id = list.items.find((v: any) => (v.page_url ?? '').endsWith(`m=${marker}`))?.id;
-      return id !== undefined;
-    })
-    .toBe(true);
-  return { id: id!, visitor, key };
+  return { id: await leadOf(request, marker), visitor, key };
 }
 
 /** The lead writes in the site's chat (the widget's API). */

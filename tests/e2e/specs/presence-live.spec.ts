@@ -2,7 +2,8 @@
 // sleeping -> offline -> online as the visitor's heartbeats say, without a reload, on the card's
 // page, beside the Inbox's thread and beside Visitors. The server's test clock and the page's
 // (Playwright's clock) move the two minutes on, so each test takes seconds.
-import { test, expect, type APIRequestContext, type Browser, type Locator, type Page } from '@playwright/test';
+import { test, expect, type Browser, type Locator, type Page } from '@playwright/test';
+import { leadOf } from '../visitors';
 
 // The server's clock is shared: these tests move it one after the other.
 test.describe.configure({ mode: 'serial' });
@@ -21,18 +22,6 @@ async function open(site: Page, marker: string) {
   await site.waitForFunction(() => (window as any).leadcard && (window as any).leadcard.visitorId);
 }
 
-/** The lead the visitor on the page with `marker` became (from Visitors). */
-async function leadOf(request: APIRequestContext, marker: string): Promise<number> {
-  let id: number | undefined;
-  await expect
-    .poll(async () => {
-      const list = await (await request.get('/api/v1/visitors')).json();
-      id = list.items.find((v: any) => (v.page_url ?? '').endsWith(`m=${marker}`))?.id;
-      return id !== undefined;
-    })
-    .toBe(true);
-  return id!;
-}
 
 async function advanceServerClock(page: Page, ms: number) {
   const res = await page.request.post('/api/v1/test/clock', { data: { advance_ms: ms } });

@@ -2,7 +2,8 @@
 // demo site's widget live, the lead answers there and the answer appears in the Inbox without a
 // reload; a pop-up shows at once and only once, or on the next page when the lead was away; an
 // email from the card lands in the real SMTP listener with the conversation's reply address.
-import { test, expect, type APIRequestContext, type Browser, type Page } from '@playwright/test';
+import { test, expect, type Browser, type Page } from '@playwright/test';
+import { leadOf } from '../visitors';
 import { seededLead } from '../seeded';
 import { decoded, waitForMail } from '../maildir';
 
@@ -17,18 +18,6 @@ async function visitor(browser: Browser, baseURL: string, marker: string): Promi
   return site;
 }
 
-/** The lead the visitor on the page with `marker` became (from Visitors). */
-async function leadOf(request: APIRequestContext, marker: string): Promise<number> {
-  let id: number | undefined;
-  await expect
-    .poll(async () => {
-      const list = await (await request.get('/api/v1/visitors')).json();
-      id = list.items.find((v: any) => (v.page_url ?? '').endsWith(`m=${marker}`))?.id;
-      return id !== undefined;
-    })
-    .toBe(true);
-  return id!;
-}
 
 async function sendFromCard(page: Page, channel: 'chat' | 'email' | 'popup', body: string, subject?: string) {
   const comms = page.getByTestId('card-communications');
