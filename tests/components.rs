@@ -719,6 +719,7 @@ mod inbox {
             system: None,
             delivery: (author == Author::Operator).then_some(Delivery::Delivered),
             emailed_copy: false,
+            idempotency_key: None,
             created_at: t(0),
         }
     }

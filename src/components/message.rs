@@ -103,11 +103,24 @@ pub fn MessageItem(
 
 /// The sends to `target` the server has not confirmed yet (and the refused ones, with why).
 #[component]
-pub fn PendingMessages(#[prop(into)] target: Signal<pending::Target>) -> impl IntoView {
+pub fn PendingMessages(
+    #[prop(into)] target: Signal<pending::Target>,
+    /// The idempotency keys of the stored messages shown above: a send whose stored copy arrived
+    /// first (over the live stream, before the server's answer) is not shown twice.
+    #[prop(optional, into)]
+    stored: Option<Signal<Vec<String>>>,
+) -> impl IntoView {
     let items = pending::items();
     let mine = Memo::new(move |_| {
         let target = target.get();
-        items.with(|items| items.iter().filter(|i| i.send.target == target).cloned().collect::<Vec<Item>>())
+        let stored = stored.map(|s| s.get()).unwrap_or_default();
+        items.with(|items| {
+            items
+                .iter()
+                .filter(|i| i.send.target == target && (i.refused.is_some() || !stored.contains(&i.send.key)))
+                .cloned()
+                .collect::<Vec<Item>>()
+        })
     });
     view! {
         <For each=move || mine.get() key=|item| (item.send.key.clone(), item.send.attempts, item.refused.clone()) let:item>

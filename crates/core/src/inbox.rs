@@ -335,6 +335,10 @@ pub struct Message {
     /// Chat messages of an operator written while the lead was away were also mailed (SPEC 5).
     #[serde(default)]
     pub emailed_copy: bool,
+    /// An operator's message: the `Idempotency-Key` it was sent with, so the page that sent it
+    /// knows its unconfirmed copy when the stored one reaches it first (over the live stream).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -588,6 +588,10 @@ impl AddEvent {
     /// properties within the limits, not more than an hour ahead. Errors name `name`,
     /// `properties.<name>`, `properties` or `occurred_at`.
     pub fn check(&self, now: DateTime<Utc>) -> Result<EventName, FieldError> {
+        // The length counts the name as sent, spaces around it included, as the API document says.
+        if self.name.chars().count() > crate::event::MAX_EVENT_NAME_CHARS {
+            return Err(FieldError::new("name", EventError::NameTooLong.to_string()));
+        }
         let name = EventName::parse(&self.name).map_err(|e| FieldError::new("name", e.to_string()))?;
         if name.as_str().starts_with('$') {
             return Err(FieldError::new("name", "system events ($...) are sent by tracking only"));
@@ -868,6 +872,9 @@ mod tests {
         let add = |name: &str| AddEvent { name: name.into(), properties: BTreeMap::new(), occurred_at: None };
         assert!(add("Called support").check(now()).is_ok());
         assert_eq!(add("$page_view").check(now()).unwrap_err().field, "name");
+        // 255 characters as sent, spaces around the name included.
+        assert!(add(&format!(" {} ", "x".repeat(253))).check(now()).is_ok());
+        assert_eq!(add(&format!(" {} ", "x".repeat(254))).check(now()).unwrap_err().field, "name");
         let mut long = add("x");
         long.properties.insert("note".into(), PropertyValue::Text("x".repeat(256)));
         assert_eq!(long.check(now()).unwrap_err().field, "properties.note");

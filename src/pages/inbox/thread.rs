@@ -220,6 +220,9 @@ pub fn ConversationThread(
     });
     let channel = Signal::derive(move || shown.with(|c| c.as_ref().map_or(Channel::Chat, |c| c.channel)));
     let target = Signal::derive(move || Target::Conversation { id });
+    let stored_keys = Signal::derive(move || {
+        thread.messages.items.with(|m| m.iter().filter_map(|m| m.idempotency_key.clone()).collect::<Vec<_>>())
+    });
     let lead_name =
         Memo::new(move |_| shown.with(|c| c.as_ref().map(|c| c.lead.display_name.clone()).unwrap_or_default()));
     let on_scroll = move |_| {
@@ -262,7 +265,7 @@ pub fn ConversationThread(
                 <For each=move || thread.messages.items.get() key=|m| (m.id, m.delivery.map(|d| d as u8)) let:message>
                     <MessageItem message lead_name=lead_name.get_untracked() now/>
                 </For>
-                <PendingMessages target/>
+                <PendingMessages target stored=stored_keys/>
             </ol>
             <Composer target channel/>
         </section>

@@ -82,7 +82,8 @@ struct OutboxParams {
     /// Only mails in this status: queued, sending, sent, failed or dropped.
     #[param(pattern = "^(queued|sending|sent|failed|dropped)?$")]
     status: Option<String>,
-    /// The `next` cursor of the previous page.
+    /// The `next` cursor of the previous page: the last mail's id.
+    #[param(pattern = r"^([1-9][0-9]{0,17})?$")]
     after: Option<String>,
     /// Page size, 1 to 200 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]

@@ -25,7 +25,8 @@ pub const MAX_EVENTS: u32 = 200;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct EventsParams {
-    /// The `next` cursor of the previous page.
+    /// The `next` cursor of the previous page: `<ms>.<event id>`.
+    #[param(pattern = r"^(-?[0-9]{1,15}\.[1-9][0-9]{0,17})?$")]
     after: Option<String>,
     /// Page size, 1 to 200 (default 50).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]

@@ -92,7 +92,8 @@ struct ListParams {
     /// Only this lead's conversations.
     #[param(value_type = Option<i64>, minimum = 0)]
     lead_id: Option<String>,
-    /// The `next` of the previous page.
+    /// The `next` of the previous page: `<last activity ms>.<conversation id>`.
+    #[param(pattern = r"^(-?[0-9]{1,15}\.-?[0-9]{1,18})?$")]
     after: Option<String>,
     /// 1 to 100 (default 30).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]

@@ -234,6 +234,10 @@ struct Related {
 
 fn related(condition: &ValidCondition) -> Option<Related> {
     match condition {
+        // A list's items are rows of their own (migration 0016), read like an equals.
+        ValidCondition::Property { test: PropertyTest::ListContains(_), .. } => {
+            Some(Related { table: "lead_list_items p", key: "p.lead_id", outer: "l.id", negated: false })
+        }
         ValidCondition::Property { test, .. } => Some(Related {
             table: "lead_properties p",
             key: "p.lead_id",
@@ -533,16 +537,10 @@ fn push_property_test(sql: &mut Sql, test: &PropertyTest, now: DateTime<Utc>) {
             sql.push(" AND p.value_type = 'date_time' AND p.number_value >= ").bind(start as f64);
             sql.push(" AND p.number_value <= ").bind(to_ms(now) as f64);
         }
-        PropertyTest::ListContains(item) => match sql.backend {
-            Backend::Sqlite => {
-                sql.push(" AND p.value_type = 'list' AND EXISTS (SELECT 1 FROM json_each(p.json_value, '$.value') j ");
-                sql.push("WHERE j.value = ").bind(item.as_str()).push(")");
-            }
-            Backend::Postgres => {
-                sql.push(" AND p.value_type = 'list' AND (CAST(p.json_value AS jsonb) -> 'value') @> ");
-                sql.push("jsonb_build_array(CAST(").bind(item.as_str()).push(" AS TEXT))");
-            }
-        },
+        // `p` is `lead_list_items` here (see [`related`]).
+        PropertyTest::ListContains(item) => {
+            sql.push(" AND p.item = ").bind(item.as_str());
+        }
     }
 }
 

@@ -319,6 +319,11 @@ async fn a_repeated_key_stores_one_message_and_sends_nothing_twice_even_at_once(
     assert_eq!(repeat["message"]["id"], first["message"]["id"], "the same place, by its conversation");
     assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, 1);
+    // The stored message names its key, so the sending page knows its own copy when the thread
+    // (or the live stream) brings it first.
+    assert_eq!(first["message"]["idempotency_key"], k.as_str());
+    let thread: Value = app.get_json(&format!("/api/v1/conversations/{conversation}")).await;
+    assert_eq!(thread["messages"][0]["idempotency_key"], k.as_str());
 
     for response in [
         send_from_card(&app, lead, "email", "Another text", &k).await,

@@ -557,3 +557,52 @@ fn lead_name(lead: &leadcard_server::store::NewLead) -> String {
         })
         .unwrap_or_default()
 }
+
+#[tokio::test]
+async fn list_contains_follows_every_change_of_the_list() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let list = |items: &[&str]| PropertyValue::List(items.iter().map(|s| (*s).to_owned()).collect());
+    let shoes = app.add_lead(&[("Interests", list(&["Shoes", "Hats"]))], &[]).await;
+    let both = app.add_lead(&[("Interests", list(&["Hats", "shoes", "Shoes"]))], &[]).await;
+    let other = app.add_lead(&[("Hobbies", list(&["Shoes"]))], &[]).await;
+    let contains =
+        |item: &str| filter(json!([{ "kind": "property", "name": "Interests", "op": "list_contains", "value": item }]));
+    assert_eq!(app.ids_matching(contains("Shoes")).await, [both, shoes]);
+    assert_eq!(app.ids_matching(contains("shoes")).await, [both], "items match exactly");
+    assert_eq!(app.ids_matching(contains("Hats, Shoes")).await, Vec::<i64>::new());
+
+    // Remove an item, add one, replace the list by a text, delete it: the condition follows each.
+    let ok = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap())
+    };
+    ok(app.patch(shoes, json!([{ "op": "exclude", "name": "Interests", "values": ["Shoes"] }]), None).await).await;
+    assert_eq!(app.ids_matching(contains("Shoes")).await, [both]);
+    ok(app.patch(shoes, json!([{ "op": "union", "name": "Interests", "values": ["Bags"] }]), None).await).await;
+    assert_eq!(app.ids_matching(contains("Bags")).await, [shoes]);
+    assert_eq!(app.ids_matching(contains("Hats")).await, [both, shoes]);
+    let version = app.card(both).await["version"].as_i64().unwrap();
+    ok(app
+        .patch(
+            both,
+            json!([{ "op": "set", "name": "Interests", "value": { "type": "text", "value": "Hats" } }]),
+            Some(version),
+        )
+        .await)
+    .await;
+    assert_eq!(app.ids_matching(contains("Hats")).await, [shoes]);
+    let version = app.card(shoes).await["version"].as_i64().unwrap();
+    ok(app.patch(shoes, json!([{ "op": "delete", "name": "Interests" }]), Some(version)).await).await;
+    assert_eq!(app.ids_matching(contains("Hats")).await, Vec::<i64>::new());
+    assert_eq!(app.count("SELECT COUNT(*) FROM lead_list_items WHERE name = 'Interests'").await, 0);
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM lead_list_items WHERE lead_id = {other}")).await, 1);
+    // The count agrees with the list.
+    let count = app
+        .lead_count(&[(
+            "filter",
+            &filter(json!([{ "kind": "property", "name": "Hobbies", "op": "list_contains", "value": "Shoes" }]))
+                .to_string(),
+        )])
+        .await;
+    assert_eq!(count["count"], 1);
+}

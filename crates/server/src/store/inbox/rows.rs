@@ -96,11 +96,12 @@ pub(super) struct MessageRow {
     pub(super) seen_at: Option<i64>,
     pub(super) created_at: i64,
     pub(super) outbox_status: Option<String>,
+    pub(super) idempotency_key: Option<String>,
 }
 
 pub(super) const MESSAGE_SELECT: &str = "SELECT m.id, m.conversation_id, m.channel, m.author, m.operator_id, \
      p.name AS operator_name, m.body, m.subject, m.system_json, m.delivery, m.emailed_copy, m.seen_at, \
-     m.created_at, o.status AS outbox_status \
+     m.created_at, o.status AS outbox_status, m.idempotency_key \
      FROM messages m LEFT JOIN operators p ON p.id = m.operator_id LEFT JOIN outbox o ON o.id = m.outbox_id";
 
 pub(super) fn parse_delivery(raw: &str) -> StoreResult<Delivery> {
@@ -160,6 +161,7 @@ impl MessageRow {
             system,
             delivery,
             emailed_copy: self.emailed_copy != 0,
+            idempotency_key: self.idempotency_key,
             created_at: from_ms(self.created_at),
         })
     }
