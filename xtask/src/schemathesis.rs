@@ -137,6 +137,9 @@ fn against(st: &Path, server: &Path, database: &str, name: &'static str, work: &
         .arg(format!("{base}/api/v1/openapi.json"))
         .args(["--checks", "all", "--max-examples", MAX_EXAMPLES, "--seed", "17", "--workers", "2"])
         .args(["--request-timeout", "20", "--exclude-path-regex", EXCLUDED])
+        // Hypothesis' "data generation is too slow" check measures this machine's load (CI runs
+        // stages side by side on 2 cores), not the API: it failed a run on POST /leads' schema.
+        .args(["--suppress-health-check", "too_slow"])
         // Both end the run's own session (the rest of the run would only see 401s).
         .args(["--exclude-operation-id", "sign_out", "--exclude-operation-id", "end_session"])
         .env("LEADCARD_ST_SESSION", session)
