@@ -4,6 +4,7 @@ pub mod api;
 pub mod browser;
 pub mod components;
 pub mod drafts;
+pub mod intl;
 pub mod listeners;
 pub mod live;
 pub mod paged;
@@ -12,7 +13,9 @@ pub mod paths;
 pub mod pending;
 pub mod session;
 pub mod styles;
+pub mod theme;
 pub mod time;
+pub mod title;
 
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
@@ -27,7 +30,10 @@ pub fn App() -> impl IntoView {
     Session::provide();
     view! {
         <Router>
-            <Routes fallback=|| view! { <NotFound/> }>
+            <Routes fallback=|| {
+                title::page_title("Not found");
+                view! { <NotFound/> }
+            }>
                 <Route path=path!("/login") view={Lazy::<Login>::new()}/>
                 <Route path=path!("/set-password") view={Lazy::<SetPassword>::new()}/>
                 <Route

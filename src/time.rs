@@ -1,39 +1,19 @@
-//! How times read on the page: in the operator's own time zone, as "5 min ago", in a lead's zone,
-//! and as the value of a date-time input.
+//! How times read on the page: in the operator's own time zone and locale (through `format`), as
+//! "5 minutes ago", in a lead's zone, and as the value of a date-time input.
 
 use chrono::{DateTime, Datelike, Local, NaiveDateTime, TimeZone, Timelike, Utc};
 
-/// Month abbreviations as in "28 Nov 2026". Written out rather than through chrono's `format`,
-/// whose pattern machinery would be a large part of the wasm.
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+use crate::intl;
 
-/// A moment as a local date and time, e.g. "28 Nov 2026, 16:21".
+/// A moment as a local date and time in the operator's locale, e.g. "Nov 28, 2026, 4:21 PM".
 pub fn local(t: DateTime<Utc>) -> String {
-    let t = t.with_timezone(&Local);
-    format!("{}, {:02}:{:02}", date(&t), t.hour(), t.minute())
+    intl::date_time(t)
 }
 
-/// The local date alone, e.g. "28 Nov 2026".
-fn date(t: &DateTime<Local>) -> String {
-    format!("{} {} {}", t.day(), MONTHS[t.month0() as usize], t.year())
-}
-
-/// A past moment relative to `now`: "just now", "5 min ago", "3 h ago", "yesterday", "4 days ago",
-/// then the local date.
+/// A past moment relative to `now` in the operator's locale: "now", "5 minutes ago", "yesterday",
+/// "4 days ago", then the local date.
 pub fn relative(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    const MINUTE: i64 = 60;
-    const HOUR: i64 = 60 * MINUTE;
-    const DAY: i64 = 24 * HOUR;
-    const TWO_DAYS: i64 = 2 * DAY;
-    const WEEK: i64 = 7 * DAY;
-    match (now - t).num_seconds() {
-        ..MINUTE => "just now".to_owned(),
-        secs @ MINUTE..HOUR => format!("{} min ago", secs / MINUTE),
-        secs @ HOUR..DAY => format!("{} h ago", secs / HOUR),
-        DAY..TWO_DAYS => "yesterday".to_owned(),
-        secs @ TWO_DAYS..WEEK => format!("{} days ago", secs / DAY),
-        _ => date(&t.with_timezone(&Local)),
-    }
+    intl::relative(t, now)
 }
 
 /// A moment as the value of an `<input type=datetime-local>` in the operator's zone; seconds only

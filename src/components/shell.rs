@@ -13,6 +13,7 @@ use crate::components::avatar::{Avatar, AvatarSize};
 use crate::components::error_notice::{ErrorNotice, SignInAgain};
 use crate::live::Live;
 use crate::session::Session;
+use crate::theme::ThemeSwitch;
 use crate::{paths, pending};
 
 /// Shows its child route only with a session; without one, goes to the sign-in page.
@@ -85,13 +86,17 @@ fn Frame(operator: Operator) -> impl IntoView {
                     <A href=paths::ACCOUNT>"Account"</A>
                 </nav>
                 <div class="app-nav__operator">
+                    // The state in words beside its dot: colour alone says nothing to many.
                     <span
                         class="app-nav__live"
                         class:app-nav__live--on=move || live.connected.get()
                         data-testid="live-status"
                         data-connected=move || live.connected.get().to_string()
-                        title=move || if live.connected.get() { "Live updates on" } else { "Live updates reconnecting…" }
-                    ></span>
+                        role="status"
+                    >
+                        {move || if live.connected.get() { "Live" } else { "Reconnecting…" }}
+                    </span>
+                    <ThemeSwitch/>
                     <Avatar name=operator.name.clone() url=None size=AvatarSize::Small/>
                     <span class="app-nav__name" data-testid="me" title=operator.email>
                         {operator.name}

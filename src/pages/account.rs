@@ -9,9 +9,11 @@ use crate::components::error_notice::ErrorNotice;
 use crate::components::field_error::{elsewhere, refused, under};
 use crate::session::Session;
 use crate::time;
+use crate::title::page_title;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
+    page_title("Account");
     view! {
         <div class="settings-page">
             <h1>"Account"</h1>

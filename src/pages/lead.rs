@@ -13,7 +13,7 @@ pub fn LeadPage() -> impl IntoView {
     view! {
         <div class="lead-page">
             <Show when=move || id.get().is_some() fallback=|| view! { <NotFound message="There is no lead at this address."/> }>
-                <LeadCard id=Signal::derive(move || id.get().unwrap_or_default())/>
+                <LeadCard id=Signal::derive(move || id.get().unwrap_or_default()) titled=true/>
             </Show>
         </div>
     }

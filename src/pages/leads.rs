@@ -29,13 +29,15 @@ use crate::live::Live;
 use crate::paged::{Page, Paged};
 use crate::pages::leads_export::ExportLeads;
 use crate::pages::new_lead::NewLead;
-use crate::paths;
+use crate::title::page_title;
+use crate::{intl, paths};
 
 /// Typing pauses this long before the search runs.
 const SEARCH_DEBOUNCE_MS: f64 = 300.0;
 
 #[component]
 pub fn LeadsPage() -> impl IntoView {
+    page_title("Leads");
     let query_map = use_query_map();
     let q = Memo::new(move |_| query_map.with(|m| m.get("q").unwrap_or_default()));
     let raw_filter = Memo::new(move |_| query_map.with(|m| m.get("filter").unwrap_or_default()));
@@ -73,7 +75,7 @@ pub fn LeadsPage() -> impl IntoView {
     });
     let recount = Callback::new(move |()| count.refetch());
     let total = Signal::derive(move || {
-        count.with(|c| c.as_ref().and_then(|r| r.as_ref().ok()).map(Total::label)).unwrap_or_default()
+        count.with(|c| c.as_ref().and_then(|r| r.as_ref().ok()).map(total_label)).unwrap_or_default()
     });
     // What the filter builder offers: both lists in one resource, asked for at the same time.
     let options = LocalResource::new(|| join(api::properties(), api::tags()));
@@ -252,7 +254,7 @@ fn LeadsResults(
             0 => ().into_any(),
             n => view! {
                 <p class="leads__arrived" role="status" data-testid="leads-arrived">
-                    {if n == 1 { "1 new lead".to_owned() } else { format!("{n} new leads") }}
+                    {intl::counted(n as u64, "new lead", "new leads")}
                     " — "
                     <button type="button" class="link-button" data-testid="leads-arrived-show" on:click=show_arrived>
                         "show"
@@ -434,5 +436,14 @@ impl LiveRows {
         } else {
             self.results.merge(arrived);
         }
+    }
+}
+
+/// The total in the operator's locale: "1 lead", "1,234 leads", "10,000+ leads" at the cap.
+fn total_label(total: &Total) -> String {
+    if total.exact {
+        intl::counted(total.count, "lead", "leads")
+    } else {
+        format!("{}+ leads", intl::number(total.count as f64))
     }
 }

@@ -10,12 +10,14 @@ use wasm_bindgen::JsCast;
 use crate::api;
 use crate::paths;
 use crate::session::Session;
+use crate::title::page_title;
 
 /// The first page of every new session, so the lightest: its inputs keep their own values (read
 /// from the form on submit) and the request runs in a plain task, which keeps two-way bindings,
 /// actions and the query-map memo out of the first load.
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    page_title("Sign in");
     let session = Session::expect();
     let navigate = use_navigate();
     let pending = RwSignal::new(false);

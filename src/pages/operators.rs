@@ -12,9 +12,11 @@ use crate::components::error_notice::ErrorNotice;
 use crate::components::field_error::{elsewhere, refused, under};
 use crate::session::Session;
 use crate::time;
+use crate::title::page_title;
 
 #[component]
 pub fn OperatorsPage() -> impl IntoView {
+    page_title("Operators");
     let session = Session::expect();
     let admin = Signal::derive(move || session.me.get().and_then(Result::ok).is_some_and(|me| me.role == Role::Admin));
     view! {

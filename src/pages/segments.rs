@@ -16,7 +16,8 @@ use crate::browser::json;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::filter_builder::FilterBuilder;
 use crate::live::Live;
-use crate::paths;
+use crate::title::page_title;
+use crate::{intl, paths};
 
 /// Leads changing (or turning online, sleeping, offline) are counted again after this pause...
 const RECOUNT_WAIT_MS: f64 = 1_000.0;
@@ -32,6 +33,7 @@ enum Editing {
 
 #[component]
 pub fn SegmentsPage() -> impl IntoView {
+    page_title("Segments");
     let query = use_query_map();
     let params = use_params_map();
     let navigate = use_navigate();
@@ -252,8 +254,12 @@ fn SegmentEditor(editing: Editing, on_saved: Callback<Option<Segment>>) -> impl 
                 {move || match count.get() {
                     None => "Apply the conditions to count the leads.".to_owned(),
                     Some(Err(_)) => "Cannot count: see the conditions.".to_owned(),
-                    Some(Ok(SegmentCount { count, exact: true })) => format!("{} leads match now", count),
-                    Some(Ok(SegmentCount { count, exact: false })) => format!("{}+ leads match now", count),
+                    Some(Ok(SegmentCount { count, exact: true })) => {
+                        format!("{} now", intl::counted(count, "lead matches", "leads match"))
+                    }
+                    Some(Ok(SegmentCount { count, exact: false })) => {
+                        format!("{}+ leads match now", intl::number(count as f64))
+                    }
                 }}
             </p>
             {move || problem.get().map(|m| view! { <p class="editor__error" role="alert" data-testid="segment-error">{m}</p> })}

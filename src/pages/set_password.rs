@@ -10,9 +10,11 @@ use leptos_router::hooks::use_navigate;
 use crate::api::{self, ApiError};
 use crate::components::field_error::{elsewhere, refused, under};
 use crate::paths;
+use crate::title::page_title;
 
 #[component]
 pub fn SetPasswordPage() -> impl IntoView {
+    page_title("Set your password");
     let navigate = use_navigate();
     let password = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<ApiError>);

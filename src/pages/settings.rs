@@ -13,10 +13,12 @@ use crate::api::{self, ApiError};
 use crate::browser::json;
 use crate::components::error_notice::ErrorNotice;
 use crate::session::Session;
+use crate::title::page_title;
 use crate::{paths, time};
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
+    page_title("Settings");
     let session = Session::expect();
     let admin = Signal::derive(move || session.me.get().and_then(Result::ok).is_some_and(|me| me.role == Role::Admin));
     view! {

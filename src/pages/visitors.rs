@@ -18,7 +18,8 @@ use crate::components::error_notice::ErrorNotice;
 use crate::components::lead_card::LeadCard;
 use crate::components::presence_badge::PresenceBadge;
 use crate::live::Live;
-use crate::paths;
+use crate::title::page_title;
+use crate::{intl, paths};
 
 /// Presence badges and times on site are re-evaluated this often.
 const TICK_MS: u64 = 5_000;
@@ -27,6 +28,7 @@ const REFETCH_MS: f64 = 400.0;
 
 #[component]
 pub fn VisitorsPage() -> impl IntoView {
+    page_title("Visitors");
     let query = use_query_map();
     let selected = Memo::new(move |_| query.with(|q| q.get("lead").and_then(|v| v.parse::<i64>().ok())));
     let visitors = RwSignal::new(Vec::<Visitor>::new());
@@ -111,10 +113,7 @@ pub fn VisitorsPage() -> impl IntoView {
                 <header class="visitors__header">
                     <h1 id="visitors-title">"Visitors"</h1>
                     <span class="visitors__count" data-testid="visitors-count">
-                        {move || match on_site.with(Vec::len) {
-                            1 => "1 on the site now".to_owned(),
-                            n => format!("{n} on the site now"),
-                        }}
+                        {move || format!("{} on the site now", intl::number(on_site.with(Vec::len) as f64))}
                     </span>
                 </header>
                 {move || error.get().map(|error| view! { <ErrorNotice error/> })}

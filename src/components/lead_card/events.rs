@@ -16,7 +16,7 @@ use crate::api::{self, ApiError};
 use crate::components::clock::server_now;
 use crate::live::Live;
 use crate::paged::{Page, Paged};
-use crate::time;
+use crate::{intl, time};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tab {
@@ -201,7 +201,7 @@ fn EventRow(event: LeadEvent, now: Signal<DateTime<Utc>>) -> impl IntoView {
             .collect_view();
         view! {
             <details class="event__details" data-testid="event-properties">
-                <summary>{if count == 1 { "1 property".to_owned() } else { format!("{count} properties") }}</summary>
+                <summary>{intl::counted(count as u64, "property", "properties")}</summary>
                 <dl class="event__properties">{rows}</dl>
             </details>
         }

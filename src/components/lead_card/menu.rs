@@ -1,9 +1,10 @@
 //! The card's menu (upper right): "Copy link" to the card, confirmed in the card's toast; and the
 //! ellipsis menu that the property menus share.
 
-use leptos::html::Div;
+use leptos::html::{Button, Dialog, Div};
 use leptos::prelude::*;
 use leptos_use::on_click_outside;
+use wasm_bindgen::JsCast;
 
 use leadcard_core::mail::{Availability, RemoveLead, confirms_removal};
 
@@ -15,6 +16,8 @@ pub fn CardMenu(id: i64) -> impl IntoView {
     let state = CardState::expect();
     let open = RwSignal::new(false);
     let removing = RwSignal::new(false);
+    // The menu's button: where the focus goes back when the remove dialog closes.
+    let button = NodeRef::<Button>::new();
     let copy_link = move |_| {
         open.set(false);
         state.copy(paths::absolute(&paths::lead(id)));
@@ -52,8 +55,8 @@ pub fn CardMenu(id: i64) -> impl IntoView {
     };
 
     view! {
-        <Menu open class="card-menu" button_class="card-menu__button" test_id="card-menu" label="Card menu">
-            <button type="button" class="card-menu__item" role="menuitem" data-testid="copy-link" on:click=copy_link>
+        <Menu open class="card-menu" button_class="card-menu__button" test_id="card-menu" label="Card menu" button>
+            <button type="button" class="card-menu__item" role="menuitem" tabindex="-1" data-testid="copy-link" on:click=copy_link>
                 "Copy link"
             </button>
             <MenuAction
@@ -70,13 +73,13 @@ pub fn CardMenu(id: i64) -> impl IntoView {
                 busy
                 on_click=move || run_email_action(true)
             />
-            <button type="button" class="card-menu__item" role="menuitem" data-testid="menu-hide" on:click=hide>
+            <button type="button" class="card-menu__item" role="menuitem" tabindex="-1" data-testid="menu-hide" on:click=hide>
                 "Hide"
             </button>
             <button
                 type="button"
                 class="card-menu__item card-menu__item--danger"
-                role="menuitem"
+                role="menuitem" tabindex="-1"
                 data-testid="menu-remove"
                 on:click=move |_| {
                     open.set(false);
@@ -86,7 +89,7 @@ pub fn CardMenu(id: i64) -> impl IntoView {
                 "Remove completely"
             </button>
         </Menu>
-        {move || removing.get().then(|| view! { <RemoveDialog id on_close=move || removing.set(false)/> })}
+        {move || removing.get().then(|| view! { <RemoveDialog id return_focus=button on_close=move || removing.set(false)/> })}
     }
 }
 
@@ -103,7 +106,7 @@ fn MenuAction(
         <button
             type="button"
             class="card-menu__item"
-            role="menuitem"
+            role="menuitem" tabindex="-1"
             data-testid=test_id
             disabled=move || busy.get() || !availability.get().allowed
             on:click=move |_| on_click()
@@ -117,15 +120,28 @@ fn MenuAction(
 /// *Remove completely*: the operator types the lead's name or email (the same check as the
 /// server's), then everything about the lead is erased.
 #[component]
-fn RemoveDialog(id: i64, on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn RemoveDialog(
+    id: i64,
+    return_focus: NodeRef<Button>,
+    on_close: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let state = CardState::expect();
     let typed = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    let dialog = NodeRef::<Dialog>::new();
+    let close = move || {
+        if let Some(dialog) = dialog.get_untracked() {
+            dialog.close();
+        }
+    };
     let remove = Action::new_local(move |confirm: &String| {
         let confirm = confirm.clone();
         async move {
             match api::remove_lead(id, &RemoveLead { confirm }).await {
-                Ok(()) => state.removed.set(true),
+                Ok(()) => {
+                    close();
+                    state.removed.set(true);
+                }
                 Err(e) => error.set(Some(e.message)),
             }
         }
@@ -148,61 +164,76 @@ fn RemoveDialog(id: i64, on_close: impl Fn() + Copy + Send + Sync + 'static) -> 
         }
         remove.dispatch(typed.get_untracked());
     };
+    // A native modal dialog: the page behind it is inert, Tab stays inside, Escape closes it, and
+    // closing gives the focus back to the card's menu button.
+    dialog.on_load(|dialog| {
+        let _ = dialog.show_modal();
+    });
     view! {
-        <div class="dialog-backdrop" on:click=move |_| on_close()></div>
-        <form
+        <dialog
             class="dialog"
-            role="dialog"
-            aria-modal="true"
+            node_ref=dialog
             aria-labelledby="remove-title"
             data-testid="remove-dialog"
-            on:submit=submit
-            on:keydown=move |ev| {
-                if ev.key() == "Escape" {
-                    on_close();
+            on:close=move |_| {
+                on_close();
+                if let Some(button) = return_focus.get_untracked() {
+                    let _ = button.focus();
+                }
+            }
+            on:click=move |ev| {
+                // A click on the backdrop lands on the dialog itself, outside its form.
+                if event_target::<web_sys::Element>(&ev).node_name().eq_ignore_ascii_case("dialog") {
+                    close();
                 }
             }
         >
-            <h2 id="remove-title">"Remove this lead completely?"</h2>
-            <p>
-                "The card and all of its properties, events, notes, tags, segment history, conversations and messages are "
-                "erased, and no mail is sent to it any more. This cannot be undone."
-            </p>
-            <label class="field">
-                <span class="field__label">
-                    "Type " <strong>{move || { let (name, email, shown) = who.get(); name.or(email).unwrap_or(shown) }}</strong> " to confirm"
-                </span>
-                <input
-                    class="input"
-                    name="confirm"
-                    data-testid="remove-confirm"
-                    autocomplete="off"
-                    autofocus
-                    prop:value=typed
-                    on:input=move |ev| {
-                        typed.set(event_target_value(&ev));
-                        error.set(None);
-                    }
-                />
-            </label>
-            {move || error.get().map(|message| view! { <p class="editor__error" role="alert" data-testid="remove-error">{message}</p> })}
-            <div class="editor__actions">
-                <button
-                    type="submit"
-                    class="button button--danger"
-                    data-testid="remove-submit"
-                    disabled=move || removing.get() || !confirmed()
-                >
-                    "Remove completely"
-                </button>
-                <button type="button" class="button button--ghost" on:click=move |_| on_close()>"Cancel"</button>
-            </div>
-        </form>
+            <form class="dialog__form" on:submit=submit>
+                <h2 id="remove-title">"Remove this lead completely?"</h2>
+                <p>
+                    "The card and all of its properties, events, notes, tags, segment history, conversations and messages are "
+                    "erased, and no mail is sent to it any more. This cannot be undone."
+                </p>
+                <label class="field">
+                    <span class="field__label">
+                        "Type " <strong>{move || { let (name, email, shown) = who.get(); name.or(email).unwrap_or(shown) }}</strong> " to confirm"
+                    </span>
+                    <input
+                        class="input"
+                        name="confirm"
+                        data-testid="remove-confirm"
+                        autocomplete="off"
+                        autofocus
+                        prop:value=typed
+                        on:input=move |ev| {
+                            typed.set(event_target_value(&ev));
+                            error.set(None);
+                        }
+                    />
+                </label>
+                {move || error.get().map(|message| view! { <p class="editor__error" role="alert" data-testid="remove-error">{message}</p> })}
+                <div class="editor__actions">
+                    <button
+                        type="submit"
+                        class="button button--danger"
+                        data-testid="remove-submit"
+                        disabled=move || removing.get() || !confirmed()
+                    >
+                        "Remove completely"
+                    </button>
+                    <button type="button" class="button button--ghost" data-testid="remove-cancel" on:click=move |_| close()>
+                        "Cancel"
+                    </button>
+                </div>
+            </form>
+        </dialog>
     }
 }
 
-/// An ellipsis button and the menu it opens; Escape or a click outside closes it. Items close it
-/// through `open`. Only an open menu listens for clicks.
+/// An ellipsis button and the menu it opens (the WAI-ARIA menu button pattern): opening moves the
+/// focus to the first item, the arrow keys, Home and End move between the items, Escape closes the
+/// menu and Tab leaves it; choosing an item or Escape gives the focus back to the button. A click
+/// outside closes it too. Items close it through `open`. Only an open menu listens for clicks.
 #[component]
 pub fn Menu(
     open: RwSignal<bool>,
@@ -210,22 +241,51 @@ pub fn Menu(
     button_class: &'static str,
     test_id: &'static str,
     label: &'static str,
+    /// The menu's button, for a caller that moves the focus back to it later.
+    #[prop(optional)]
+    button: NodeRef<Button>,
     children: ChildrenFn,
 ) -> impl IntoView {
     let root = NodeRef::<Div>::new();
-    view! {
-        <div
-            class=class
-            node_ref=root
-            on:keydown=move |ev| {
-                if ev.key() == "Escape" {
-                    open.set(false);
-                }
+    let focus_button = move || {
+        if let Some(button) = button.get_untracked() {
+            let _ = button.focus();
+        }
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        let key = ev.key();
+        if !open.get_untracked() {
+            if matches!(key.as_str(), "ArrowDown" | "ArrowUp") {
+                ev.prevent_default();
+                open.set(true);
             }
-        >
+            return;
+        }
+        let Some(list) = root.get_untracked().and_then(|r| r.query_selector("[role=menu]").ok().flatten()) else {
+            return;
+        };
+        let to = match key.as_str() {
+            "Escape" => {
+                ev.prevent_default();
+                open.set(false);
+                return focus_button();
+            }
+            "Tab" => return open.set(false),
+            "ArrowDown" => Step::Next,
+            "ArrowUp" => Step::Previous,
+            "Home" => Step::First,
+            "End" => Step::Last,
+            _ => return,
+        };
+        ev.prevent_default();
+        focus_item(&list, to);
+    };
+    view! {
+        <div class=class node_ref=root on:keydown=on_keydown>
             <button
                 type="button"
                 class=format!("button button--icon {button_class}")
+                node_ref=button
                 data-testid=test_id
                 aria-label=label
                 aria-haspopup="menu"
@@ -237,9 +297,70 @@ pub fn Menu(
             <Show when=move || open.get()>
                 {
                     let _ = on_click_outside(root, move |_| open.set(false));
-                    view! { <div class="card-menu__list" role="menu">{children()}</div> }
+                    let list = NodeRef::<Div>::new();
+                    list.on_load(|list| focus_item(&list, Step::First));
+                    view! {
+                        <div
+                            class="card-menu__list"
+                            role="menu"
+                            aria-label=label
+                            node_ref=list
+                            on:click=move |ev| {
+                                // An item was chosen (it closes the menu): the focus goes back to the button.
+                                let chosen = event_target::<web_sys::Element>(&ev).closest("[role=menuitem]").ok().flatten();
+                                if chosen.is_some() {
+                                    focus_button();
+                                }
+                            }
+                        >
+                            {children()}
+                        </div>
+                    }
                 }
             </Show>
         </div>
     }
+}
+
+/// Where the arrow keys move the focus among a menu's items.
+#[derive(Clone, Copy)]
+enum Step {
+    First,
+    Last,
+    Next,
+    Previous,
+}
+
+/// Focuses an item of `list` (disabled items are skipped; the ends wrap around).
+fn focus_item(list: &web_sys::Element, to: Step) {
+    let Ok(items) = list.query_selector_all("[role=menuitem]:not(:disabled)") else {
+        return;
+    };
+    let items: Vec<web_sys::HtmlElement> =
+        (0..items.length()).filter_map(|i| items.item(i)?.dyn_into::<web_sys::HtmlElement>().ok()).collect();
+    if items.is_empty() {
+        return;
+    }
+    let active = list.owner_document().and_then(|d| d.active_element());
+    let current = items.iter().position(|item| active.as_ref().is_some_and(|a| a.is_same_node(Some(item.as_ref()))));
+    let last = items.len() - 1;
+    let index = match (to, current) {
+        (Step::First, _) | (Step::Next, None) => 0,
+        (Step::Last, _) | (Step::Previous, None) => last,
+        (Step::Next, Some(i)) => {
+            if i == last {
+                0
+            } else {
+                i + 1
+            }
+        }
+        (Step::Previous, Some(i)) => {
+            if i == 0 {
+                last
+            } else {
+                i - 1
+            }
+        }
+    };
+    let _ = items[index].focus();
 }

@@ -50,6 +50,7 @@ use crate::components::error_notice::api_error_fallback;
 use crate::components::not_found::NotFound;
 use crate::live::Live;
 use crate::session::Session;
+use crate::title::follow_title;
 
 /// What the card shows, loaded together; only the card itself is required.
 #[derive(Clone)]
@@ -68,21 +69,26 @@ async fn load(id: i64) -> Result<CardData, ApiError> {
 /// build the card's code is a wasm chunk of its own, fetched when a card first opens: the Inbox
 /// and Visitors show a card only once the operator picks a conversation or a visitor.
 #[component]
-pub fn LeadCard(#[prop(into)] id: Signal<i64>) -> impl IntoView {
+pub fn LeadCard(
+    #[prop(into)] id: Signal<i64>,
+    /// The card is the page (`/leads/:id`): the page's title is the lead's name.
+    #[prop(optional)]
+    titled: bool,
+) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <div class="lead-card lead-card--loading" aria-busy="true">"Loading the card…"</div> }>
-            {move || Suspend::new(card_view(id))}
+            {move || Suspend::new(card_view(id, titled))}
         </Suspense>
     }
 }
 
-async fn card_view(id: Signal<i64>) -> AnyView {
-    view! { <LoadedCard id/> }.into_any()
+async fn card_view(id: Signal<i64>, titled: bool) -> AnyView {
+    view! { <LoadedCard id titled/> }.into_any()
 }
 
 /// The card of lead `id`, loaded with its notes and the operator's pins.
 #[component]
-fn LoadedCard(id: Signal<i64>) -> impl IntoView {
+fn LoadedCard(id: Signal<i64>, titled: bool) -> impl IntoView {
     let session = Session::expect();
     let data = LocalResource::new(move || load(id.get()));
     let now = use_now();
@@ -92,7 +98,7 @@ fn LoadedCard(id: Signal<i64>) -> impl IntoView {
                 {move || Suspend::new(async move {
                     let me = session.me.await.ok().map(|me| me.id);
                     match data.await {
-                        Ok(CardData { card, notes, pins }) => Ok(view! { <LeadCardView card now pins notes me/> }.into_any()),
+                        Ok(CardData { card, notes, pins }) => Ok(view! { <LeadCardView card now pins notes me titled/> }.into_any()),
                         Err(error) if error.is_not_found() => {
                             Ok(view! { <NotFound message="There is no lead with this id; it may have been removed."/> }.into_any())
                         }
@@ -114,9 +120,15 @@ pub fn LeadCardView(
     pins: Option<Vec<String>>,
     notes: Result<Vec<Note>, ApiError>,
     me: Option<i64>,
+    /// The card is the page: the page's title follows the lead's name.
+    #[prop(optional)]
+    titled: bool,
 ) -> impl IntoView {
     let id = card.id;
     let state = CardState::provide(card, pins);
+    if titled {
+        follow_title(move || state.card.with(|c| c.display_name.clone()));
+    }
     let minute = use_minute_clock();
     let head = Memo::new(move |_| {
         state

@@ -2,7 +2,7 @@
 //! formatted by its type and always as text. Each row pins, copies, edits and deletes its property,
 //! increases a number and adds or removes a list's items.
 
-use leadcard_core::property::{SYSTEM_PROPERTIES, format_number};
+use leadcard_core::property::SYSTEM_PROPERTIES;
 use leadcard_core::wire::Property;
 use leadcard_core::{PropertyName, PropertyValue};
 use leptos::prelude::*;
@@ -11,7 +11,7 @@ use super::editor::PropertyEditor;
 use super::menu::Menu;
 use super::operation::{OperationEditor, OperationKind};
 use super::state::{CardState, Toast, WriteFailure};
-use crate::time;
+use crate::{intl, time};
 
 /// The card's properties as the card state holds them. A row lives as long as its property: a
 /// value changed elsewhere (a live update) shows in place, and an editor open on it stays open.
@@ -171,6 +171,8 @@ pub fn PropertyRow(property: Property) -> impl IntoView {
                     />
                 </dd>
             </Show>
+            // In a `dd`: a `dl`'s groups hold only terms and definitions.
+            <dd class="property__actions-cell">
             <PropertyMenu
                 on_edit=editable.is_some().then_some(Callback::new(move |()| {
                     stored.set_value(current.get_untracked());
@@ -185,6 +187,7 @@ pub fn PropertyRow(property: Property) -> impl IntoView {
                 on_copy=Callback::new(move |()| copy())
                 on_delete=delete.map(|delete| Callback::new(move |()| delete()))
             />
+            </dd>
         </div>
     }
 }
@@ -209,7 +212,7 @@ fn PropertyMenu(
     view! {
         <Menu open class="property__actions" button_class="property__menu-button" test_id="property-menu" label="Property menu">
             {on_edit.map(|edit| view! {
-                <button type="button" class="card-menu__item" role="menuitem" data-testid="property-edit" on:click=item(edit)>
+                <button type="button" class="card-menu__item" role="menuitem" tabindex="-1" data-testid="property-edit" on:click=item(edit)>
                     "Edit value"
                 </button>
             })}
@@ -221,7 +224,7 @@ fn PropertyMenu(
                         <button
                             type="button"
                             class="card-menu__item"
-                            role="menuitem"
+                            role="menuitem" tabindex="-1"
                             data-testid=kind.test_id()
                             on:click=move |_| {
                                 open.set(false);
@@ -233,14 +236,14 @@ fn PropertyMenu(
                     })
                     .collect_view()
             }}
-            <button type="button" class="card-menu__item" role="menuitem" data-testid="property-copy" on:click=item(on_copy)>
+            <button type="button" class="card-menu__item" role="menuitem" tabindex="-1" data-testid="property-copy" on:click=item(on_copy)>
                 "Copy"
             </button>
             {on_delete.map(|delete| view! {
                 <button
                     type="button"
                     class="card-menu__item card-menu__item--danger"
-                    role="menuitem"
+                    role="menuitem" tabindex="-1"
                     data-testid="property-delete"
                     on:click=item(delete)
                 >
@@ -253,7 +256,7 @@ fn PropertyMenu(
 
 fn value_view(value: PropertyValue) -> AnyView {
     match value {
-        PropertyValue::Number(n) => format_number(n).into_any(),
+        PropertyValue::Number(n) => intl::number(n).into_any(),
         PropertyValue::DateTime(t) => {
             view! { <time datetime=value.display() title=value.display()>{time::local(t)}</time> }.into_any()
         }

@@ -37,13 +37,14 @@ pub fn SubscriptionInfo(subscription: Subscription) -> impl IntoView {
                 <dd class="property__value">
                     <span class="subscription__status" data-testid="subscription-status">{text}</span>
                 </dd>
+                // The details are a second definition of the same term (a `dl` holds only groups).
+                <dd class="subscription__details">
+                    {email.map(|email| view! { <span class="subscription__email">{email}</span> })}
+                    {server_said.map(|said| view! { <span class="subscription__reason" data-testid="bounce-reason">{said}</span> })}
+                    {changed_at.map(|t| view! { <span class="subscription__changed">"Since " {time::local(t)}</span> })}
+                    {cool_down_until.map(|t| view! { <span class="subscription__cool-down">"No mail until " {time::local(t)}</span> })}
+                </dd>
             </div>
-            <dd class="subscription__details">
-                {email.map(|email| view! { <span class="subscription__email">{email}</span> })}
-                {server_said.map(|said| view! { <span class="subscription__reason" data-testid="bounce-reason">{said}</span> })}
-                {changed_at.map(|t| view! { <span class="subscription__changed">"Since " {time::local(t)}</span> })}
-                {cool_down_until.map(|t| view! { <span class="subscription__cool-down">"No mail until " {time::local(t)}</span> })}
-            </dd>
         </dl>
     }
 }

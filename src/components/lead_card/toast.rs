@@ -24,13 +24,17 @@ pub fn CardToast() -> impl IntoView {
             }
         }
     });
-    move || {
+    // Both live regions are in the page before any toast: a screen reader announces what comes
+    // into a region it already knows (a region created with its content may go unheard).
+    // Failures go to the assertive one.
+    let failed = move || state.toast.with(|t| matches!(t, Some((_, Toast::Failed(_) | Toast::CopyRefused(_)))));
+    let toast = move || {
         state.toast.get().map(|(_, toast)| match toast {
-            Toast::Copied => view! { <div class="toast" role="status" data-testid="toast">"Copied"</div> }.into_any(),
+            Toast::Copied => view! { <div class="toast" data-testid="toast">"Copied"</div> }.into_any(),
             Toast::CopyRefused(text) => view! {
-                <div class="toast toast--warning" role="alert" data-testid="toast">
+                <div class="toast toast--warning" data-testid="toast">
                     <span>"The browser did not allow copying. Copy it yourself:"</span>
-                    <input class="input toast__link" readonly value=text on:focus=select_all/>
+                    <input class="input toast__link" readonly value=text aria-label="The text to copy" on:focus=select_all/>
                     <button type="button" class="button button--ghost" on:click=close>"Close"</button>
                 </div>
             }
@@ -43,7 +47,7 @@ pub fn CardToast() -> impl IntoView {
                     restore.dispatch((name, value));
                 };
                 view! {
-                    <div class="toast" role="status" data-testid="toast">
+                    <div class="toast" data-testid="toast">
                         <span>"Deleted " {label}</span>
                         <button type="button" class="button toast__action" data-testid="toast-undo" on:click=undo>"Undo"</button>
                     </div>
@@ -51,18 +55,22 @@ pub fn CardToast() -> impl IntoView {
                 .into_any()
             }
             Toast::Done(message) => view! {
-                <div class="toast" role="status" data-testid="toast">
+                <div class="toast" data-testid="toast">
                     <span>{message}</span>
                 </div>
             }
             .into_any(),
             Toast::Failed(message) => view! {
-                <div class="toast toast--error" role="alert" data-testid="toast">
+                <div class="toast toast--error" data-testid="toast">
                     <span>{message}</span>
                     <button type="button" class="button toast__action" on:click=close>"Close"</button>
                 </div>
             }
             .into_any(),
         })
+    };
+    view! {
+        <div class="toast-region" role="status" data-testid="toast-status">{move || if failed() { None } else { toast() }}</div>
+        <div class="toast-region" role="alert" data-testid="toast-alert">{move || if failed() { toast() } else { None }}</div>
     }
 }

@@ -150,7 +150,7 @@ fn ConversationRow(
                     </span>
                     <span class="conversation-row__line">
                         <span class="conversation-row__preview">{preview}</span>
-                        {(unread > 0).then(|| view! { <span class="conversation-row__unread" aria-label="unread">{unread}</span> })}
+                        {(unread > 0).then(|| view! { <span class="conversation-row__unread">{unread}<span class="visually-hidden">" unread"</span></span> })}
                     </span>
                     <span class="conversation-row__channel">{channel.label()}</span>
                 </span>

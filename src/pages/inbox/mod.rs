@@ -21,6 +21,7 @@ use crate::components::lead_card::LeadCard;
 use crate::live::Live;
 use crate::paged::{Page, Paged};
 use crate::session::Session;
+use crate::title::follow_title;
 
 use list::ConversationListView;
 use thread::ConversationThread;
@@ -120,6 +121,10 @@ pub fn InboxPage() -> impl IntoView {
     let list = Conversations::new(filters);
     // The open conversation as the server last described it (the thread's header).
     let current = RwSignal::new(None::<Conversation>);
+    follow_title(move || {
+        let lead = selected.get().and(current.with(|c| c.as_ref().map(|c| c.lead.display_name.clone())));
+        lead.map_or_else(|| "Inbox".to_owned(), |name| format!("{name} — Inbox"))
+    });
     let operators = LocalResource::new(api::operators);
     let operators = Signal::derive(move || {
         operators.with(|o| o.as_ref().and_then(|o| o.as_ref().ok()).cloned()).unwrap_or_default()

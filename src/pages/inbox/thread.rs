@@ -248,6 +248,8 @@ pub fn ConversationThread(
             </header>
             {move || action_error.get().map(|error| view! { <ErrorNotice error/> })}
             {move || thread.messages.error.get().map(|error| view! { <ErrorNotice error/> })}
+            // A log: a screen reader announces the messages that arrive.
+            <div class="thread__log" role="log" aria-label="Messages">
             <ol class="thread__messages" node_ref=thread.scroller on:scroll=on_scroll>
                 {move || thread.messages.next.with(Option::is_some).then(|| view! {
                     <li class="thread__older">
@@ -267,6 +269,7 @@ pub fn ConversationThread(
                 </For>
                 <PendingMessages target stored=stored_keys/>
             </ol>
+            </div>
             <Composer target channel/>
         </section>
     }

@@ -52,7 +52,7 @@ test.describe('a first visit', () => {
       const names = code.map((f) => new URL(f.url).pathname);
       // No page behind the sign-in, no frame, none of the console's stylesheets.
       for (const name of names) {
-        expect(name, 'fetched on the sign-in page').not.toMatch(/split_(shell|leads|lead|inbox|visitors|segments|settings)_page|\/(leads|card|inbox|visitors|settings)-[0-9a-f]+\.css$/);
+        expect(name, 'fetched on the sign-in page').not.toMatch(/split_(shell|leads|lead|inbox|visitors|segments|settings)_page|\/(shell|leads|card|inbox|visitors|settings)-[0-9a-f]+\.css$/);
       }
       const split = names.some((n) => n.endsWith('_split.js'));
       if (split) {

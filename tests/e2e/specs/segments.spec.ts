@@ -91,7 +91,7 @@ test('a filter with "is in segment"; a saved segment has its own URL that reload
   await condition.locator('select[name=kind]').selectOption('segment');
   await condition.locator('select[name=segment]').selectOption(String(baseId));
   await editor.getByTestId('filter-apply').click();
-  await expect(editor.getByTestId('segment-count')).toContainText('1 leads match');
+  await expect(editor.getByTestId('segment-count')).toContainText('1 lead matches');
   await editor.getByTestId('segment-save').click();
   await expect(page).toHaveURL(/\/segments\/\d+$/);
   const followId = Number(page.url().split('/').pop());
