@@ -26,14 +26,30 @@ const PAGE_BUDGET: Record<string, number> = {
 
 type Fetched = { url: string; bytes: number; encoding: string | undefined };
 
-function record(page: Page): Fetched[] {
-  const fetched: Fetched[] = [];
-  page.on('requestfinished', async (request) => {
-    const response = await request.response();
-    if (!response) return;
-    const sizes = await request.sizes();
-    fetched.push({ url: request.url(), bytes: sizes.responseBodySize, encoding: (await response.allHeaders())['content-encoding'] });
+/** What the page fetched; `settled()` waits for the entries still being read (each is added
+ * after its sizes and headers are read, which on a loaded machine can trail `networkidle`). */
+type Recorded = Fetched[] & { settled(): Promise<void> };
+
+function record(page: Page): Recorded {
+  const fetched = [] as unknown as Recorded;
+  const pending: Promise<void>[] = [];
+  page.on('requestfinished', (request) => {
+    pending.push(
+      (async () => {
+        const response = await request.response();
+        if (!response) return;
+        const sizes = await request.sizes();
+        fetched.push({ url: request.url(), bytes: sizes.responseBodySize, encoding: (await response.allHeaders())['content-encoding'] });
+      })(),
+    );
   });
+  fetched.settled = async () => {
+    let seen = -1;
+    while (seen !== pending.length) {
+      seen = pending.length;
+      await Promise.all(pending);
+    }
+  };
   return fetched;
 }
 
@@ -48,6 +64,7 @@ test.describe('a first visit', () => {
       await page.goto(start);
       await expect(page.locator('input[name=email]')).toBeVisible();
       await page.waitForLoadState('networkidle');
+      await fetched.settled();
       const code = fetched.filter(isCode);
       const names = code.map((f) => new URL(f.url).pathname);
       // No page behind the sign-in, no frame, none of the console's stylesheets.
@@ -70,6 +87,7 @@ test.describe('a first visit', () => {
     await page.goto('/login?next=%2Finbox');
     await expect(page.locator('input[name=email]')).toBeVisible();
     await page.waitForLoadState('networkidle');
+    await fetched.settled();
     const modules = () => fetched.map((f) => new URL(f.url).pathname).filter((n) => /split_\w+_page/.test(n));
     const split = fetched.some((f) => f.url.endsWith('_split.js'));
     // Before: the sign-in page's own module only (none at all in an unsplit build).
@@ -118,6 +136,7 @@ test.describe('a signed-in first visit (empty cache)', () => {
       await page.goto(path(items[0].id));
       await expect(page.locator(shown).first()).toBeVisible();
       await page.waitForLoadState('networkidle');
+      await fetched.settled();
       const code = fetched.filter(isCode);
       if (!code.some((f) => f.url.endsWith('_split.js'))) return; // an unsplit debug build: no budget
       for (const f of code.filter((f) => f.url.endsWith('.wasm'))) expect(f.encoding, f.url).toBe('br');

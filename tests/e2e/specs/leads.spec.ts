@@ -78,7 +78,12 @@ test('scrolling loads more leads while the page keeps a bounded number of rows',
   const firstName = (await rowNames(page))[0];
   let maxRows = 0;
   for (let i = 0; i < 15; i++) {
-    await page.getByTestId('lead-row').last().scrollIntoViewIfNeeded();
+    // In one step in the page: the list recycles its rows, so a row found first may be gone by
+    // the time a second step scrolls to it.
+    await page.evaluate(() => {
+      const rows = document.querySelectorAll('[data-testid=lead-row]');
+      rows[rows.length - 1]?.scrollIntoView();
+    });
     await page.mouse.wheel(0, 4000);
     await page.waitForTimeout(150);
     maxRows = Math.max(maxRows, await page.getByTestId('lead-row').count());
