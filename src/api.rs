@@ -6,6 +6,7 @@ use std::fmt;
 use gloo_net::http::{Method, RequestBuilder, Response};
 use leadcard_core::Operation;
 use leadcard_core::filter::{Filter, FilterError};
+use leadcard_core::import::{ImportRun, ImportUpload};
 use leadcard_core::inbox::{
     Assign, Channels, Conversation, ConversationFilter, ConversationPage, MessagePage, NewMessage, OperatorRef,
     SendMessage, Sent, Thread,
@@ -14,8 +15,8 @@ use leadcard_core::mail::{CampaignQueued, EmailSettingsBody, NewCampaign, Outbox
 use leadcard_core::segment::{CountRequest, LeadFacts, NewSegment, Segment, SegmentCount, SegmentHistoryEntry};
 use leadcard_core::tracking::{AddEvent, EventGroup, EventPage, LeadEvent, SessionPages, VisitorList};
 use leadcard_core::wire::{
-    Conflict, ErrorBody, LeadCard, LeadPage, NewNote, NewTag, Note, Operator, PatchProperties, Pins, PropertyInfo,
-    SignIn, Subscription, TagInfo, Total,
+    Conflict, ErrorBody, Job, JobProblemPage, LeadCard, LeadPage, NewNote, NewTag, Note, Operator, PatchProperties,
+    Pins, PropertyInfo, SignIn, Subscription, TagInfo, Total,
 };
 use leptos::prelude::on_cleanup;
 use send_wrapper::SendWrapper;
@@ -480,6 +481,46 @@ pub async fn reopen_conversation(id: i64) -> Result<Conversation, ApiError> {
 /// `POST /conversations/{id}/read`: the operator has seen the lead's messages.
 pub async fn mark_read(id: i64) -> Result<Conversation, ApiError> {
     json(send(request(Method::POST, &format!("/conversations/{id}/read")), None::<&()>).await?).await
+}
+
+/// `POST /imports?name=`: uploads a CSV file for import (the file itself is the body, read by the
+/// browser as it is sent); its first rows and the guessed mapping.
+pub async fn upload_import(file: web_sys::File) -> Result<ImportUpload, ApiError> {
+    let name = file.name();
+    let builder = request(Method::POST, "/imports").query([("name", name.as_str())]).header("Content-Type", "text/csv");
+    let request = builder.body(wasm_bindgen::JsValue::from(file)).map_err(|_| ApiError::unreachable())?;
+    let response = request.send().await.map_err(|_| ApiError::unreachable())?;
+    if response.ok() { json(response).await } else { Err(error_of(response).await) }
+}
+
+/// `POST /imports/{id}/run`: imports (or checks) an uploaded file as a job; the job started.
+pub async fn run_import(id: &str, run: &ImportRun) -> Result<Job, ApiError> {
+    json(send(request(Method::POST, &format!("/imports/{id}/run")), Some(run)).await?).await
+}
+
+/// `GET /jobs/{id}`: a background job as it is now.
+pub async fn job(id: i64) -> Result<Job, ApiError> {
+    call(request(Method::GET, &format!("/jobs/{id}"))).await
+}
+
+/// `POST /jobs/{id}/cancel`: asks the job to stop after its current batch; the job as it is now.
+pub async fn cancel_job(id: i64) -> Result<Job, ApiError> {
+    json(send(request(Method::POST, &format!("/jobs/{id}/cancel")), None::<&()>).await?).await
+}
+
+/// `GET /jobs/{id}/problems`: a page of the job's report.
+pub async fn job_problems(id: i64, after: Option<&str>) -> Result<JobProblemPage, ApiError> {
+    let builder = request(Method::GET, &format!("/jobs/{id}/problems"));
+    let builder = match after {
+        Some(after) => builder.query([("after", after)]),
+        None => builder,
+    };
+    call(builder).await
+}
+
+/// `GET /jobs/{id}/report.csv`: where the job's report is downloaded (a link, not a request).
+pub fn job_report_url(id: i64) -> String {
+    format!("{BASE}/jobs/{id}/report.csv")
 }
 
 fn request(method: Method, path: &str) -> RequestBuilder {

@@ -44,6 +44,8 @@ pub fn App() -> impl IntoView {
                 // the first load of a new session, carries neither it nor any page.
                 <ParentRoute path=path!("") view={Lazy::<ShellRoute>::new()}>
                     <Route path=path!("/leads") view={Lazy::<Leads>::new()}/>
+                    // Before the card's route, which would take "import" for a lead's id.
+                    <Route path=path!("/leads/import") view={Lazy::<LeadsImport>::new()}/>
                     <Route path=path!("/leads/:id") view={Lazy::<Lead>::new()}/>
                     // One route, so opening another conversation keeps the list as it is.
                     <Route path=path!("/inbox/:conversation?") view={Lazy::<Inbox>::new()}/>
@@ -154,6 +156,7 @@ mod gate {
 lazy_page!(ShellRoute, shell_page, crate::components::shell::Shell, gate::frame, styles::console_styles());
 lazy_page!(Login, login_page, crate::pages::login::LoginPage, gate::open, async {});
 lazy_page!(Leads, leads_page, crate::pages::leads::LeadsPage, gate::signed_in, async {});
+lazy_page!(LeadsImport, leads_import_page, crate::pages::leads_import::ImportPage, gate::signed_in, async {});
 lazy_page!(Lead, lead_page, crate::pages::lead::LeadPage, gate::signed_in, async {});
 lazy_page!(Inbox, inbox_page, crate::pages::inbox::InboxPage, gate::signed_in, async {});
 lazy_page!(Visitors, visitors_page, crate::pages::visitors::VisitorsPage, gate::signed_in, async {});

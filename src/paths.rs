@@ -5,6 +5,8 @@ use web_sys::UrlSearchParams;
 
 /// The Leads Database.
 pub const LEADS: &str = "/leads";
+/// Leads in from a CSV file.
+pub const LEADS_IMPORT: &str = "/leads/import";
 /// Who is on the site now.
 pub const VISITORS: &str = "/visitors";
 /// Email settings, campaigns and the outbox.

@@ -7,6 +7,7 @@ pub mod composer;
 pub mod error_notice;
 pub mod field_error;
 pub mod filter_builder;
+pub mod job_progress;
 pub mod lead_card;
 pub mod lead_table;
 pub mod message;

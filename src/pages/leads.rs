@@ -15,6 +15,7 @@ use leadcard_core::wire::{LeadPage, LeadSummary, Total};
 use leadcard_core::{LiveEvent, ValidCondition};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
+use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_use::utils::DebounceOptions;
 use leptos_use::{use_debounce_fn_with_arg, use_debounce_fn_with_options};
@@ -120,6 +121,8 @@ pub fn LeadsPage() -> impl IntoView {
                 <h1 class="leads__title">"Leads Database"</h1>
                 <NewLead/>
                 <ExportLeads q filter=Signal::derive(move || filter.get().unwrap_or_default()) properties/>
+                // The import is a page (a chunk) of its own: nothing of it loads with this one.
+                <A href=paths::LEADS_IMPORT attr:class="button button--ghost" attr:data-testid="import-open">"Import CSV"</A>
                 <input
                     type="search"
                     class="input leads__search"

@@ -5,6 +5,7 @@ pub mod inbox;
 pub mod lead;
 pub mod leads;
 pub mod leads_export;
+pub mod leads_import;
 pub mod login;
 pub mod new_lead;
 pub mod operators;

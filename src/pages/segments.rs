@@ -164,7 +164,7 @@ fn SegmentEditor(editing: Editing, on_saved: Callback<Option<Segment>>) -> impl 
     if let Some(live) = Live::use_live() {
         let on_change = recount.clone();
         live.on_message(move |event| {
-            if !matches!(event, LiveEvent::ConversationChanged { .. }) {
+            if !matches!(event, LiveEvent::ConversationChanged { .. } | LiveEvent::JobChanged { .. }) {
                 on_change();
             }
         });

@@ -93,7 +93,7 @@ pub fn VisitorsPage() -> impl IntoView {
                 refetch();
             }
             LiveEvent::LeadRemoved { lead_id } => visitors.update(|list| list.retain(|v| v.id != *lead_id)),
-            LiveEvent::LeadChanged { .. } | LiveEvent::ConversationChanged { .. } => {}
+            LiveEvent::LeadChanged { .. } | LiveEvent::ConversationChanged { .. } | LiveEvent::JobChanged { .. } => {}
         });
         live.on_reset(fetch);
     }

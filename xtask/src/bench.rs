@@ -410,6 +410,7 @@ const PAGES: &[(&str, &str)] = &[
     ("shell_page", "the frame alone"),
     ("leads_page", "/leads"),
     ("lead_page", "/leads/:id"),
+    ("leads_import_page", "/leads/import"),
     ("inbox_page", "/inbox"),
     ("visitors_page", "/visitors"),
     ("segments_page", "/segments"),

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::export::{CREATED_COLUMN, ID_COLUMN, STATUS_COLUMN, TAG_SEPARATOR, TAGS_COLUMN, restore};
+use crate::field::FieldError;
 use crate::filter::{parse_date, parse_number};
 use crate::intake::IDENTIFYING_PROPERTIES;
 use crate::operation::Operation;
@@ -15,6 +16,7 @@ use crate::tag::parse_tag;
 
 /// Where one column of the file goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "to", rename_all = "snake_case")]
 pub enum Target {
     /// Left out.
@@ -89,6 +91,99 @@ impl Target {
 
 /// The targets of a file's columns, in order.
 pub type Mapping = Vec<Target>;
+
+/// Checks a mapping the operator chose for a file with this header: one target per column, each
+/// property a name the card could set with its own type, no property twice, and something to
+/// know a lead by. The error names `mapping` or `mapping[i]`.
+pub fn check_mapping(header: &[&str], mapping: &[Target]) -> Result<(), FieldError> {
+    if mapping.len() != header.len() {
+        return Err(FieldError::new(
+            "mapping",
+            format!("The file has {} columns: give one target for each ({} given).", header.len(), mapping.len()),
+        ));
+    }
+    for (i, target) in mapping.iter().enumerate() {
+        let field = || format!("mapping[{i}]");
+        let column = header[i];
+        if let Target::Property { name, ty } = target {
+            let checked = Target::parse(&format!("{}:{}", name.trim(), ty.as_str()))
+                .map_err(|e| FieldError::new(field(), format!("Column \"{column}\": {e}")))?;
+            if &checked != target {
+                return Err(FieldError::new(field(), format!("Column \"{column}\": write the property's name as is.")));
+            }
+            if let Some(first) =
+                mapping[..i].iter().position(|t| matches!(t, Target::Property { name: n, .. } if n == name))
+            {
+                return Err(FieldError::new(
+                    field(),
+                    format!("Column \"{column}\": {name} is already imported from column \"{}\".", header[first]),
+                ));
+            }
+        }
+        if matches!(target, Target::Tags | Target::Status) && mapping[..i].contains(target) {
+            return Err(FieldError::new(field(), format!("Column \"{column}\": only one column can hold this.")));
+        }
+    }
+    let identifies = mapping
+        .iter()
+        .any(|t| matches!(t, Target::Property { name, .. } if IDENTIFYING_PROPERTIES.contains(&name.as_str())));
+    if !identifies {
+        return Err(FieldError::new("mapping", "Import at least one column as name, email, phone or user ID."));
+    }
+    Ok(())
+}
+
+/// What to do with a row that matches an existing lead (by user id, then by address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum OnMatch {
+    /// Set the row's properties on it and add its tags.
+    Update,
+    /// Leave it as it is (the row is reported as skipped).
+    Skip,
+}
+
+/// `POST /api/v1/imports`: a file uploaded for import, its first rows, and the guessed mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportUpload {
+    /// Names the upload in `POST /imports/{id}/run`.
+    pub id: String,
+    /// The file's name, as sent.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The header row's column names.
+    pub header: Vec<String>,
+    /// The first rows, as read (at most [`PREVIEW_ROWS`]).
+    pub rows: Vec<PreviewRow>,
+    /// The guessed target of each column.
+    pub mapping: Vec<Target>,
+}
+
+/// Rows shown before an import.
+pub const PREVIEW_ROWS: usize = 10;
+
+/// One row of a preview: its line in the file and its cells (text that is not UTF-8 shown with
+/// replacement characters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PreviewRow {
+    pub line: u64,
+    pub cells: Vec<String>,
+}
+
+/// `POST /api/v1/imports/{id}/run`: the mapping chosen, what to do with matches, and whether to
+/// only check (a dry run writes nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ImportRun {
+    pub mapping: Vec<Target>,
+    pub on_match: OnMatch,
+    #[serde(default)]
+    pub dry_run: bool,
+}
 
 /// The guessed mapping of a header row.
 pub fn guess_mapping(header: &[&str]) -> Mapping {
@@ -295,6 +390,33 @@ mod tests {
             assert_eq!(status(cell).unwrap(), None, "{cell}");
         }
         assert_eq!(status("bounced/hard").unwrap(), Some(ImportedStatus::Bounced));
+    }
+
+    #[test]
+    fn a_chosen_mapping_is_checked_by_column() {
+        let header = ["Email", "Plan", "Seats", "tags"];
+        let mut mapping = guess_mapping(&header);
+        assert_eq!(check_mapping(&header, &mapping), Ok(()));
+        assert_eq!(check_mapping(&header, &mapping[..2]).unwrap_err().field, "mapping");
+        mapping[2] = Target::Property { name: "Plan".into(), ty: PropertyType::Number };
+        let err = check_mapping(&header, &mapping).unwrap_err();
+        assert_eq!(err.field, "mapping[2]");
+        assert!(err.message.contains("already imported from column \"Plan\""), "{err:?}");
+        mapping[2] = Target::Property { name: "$email".into(), ty: PropertyType::Number };
+        assert_eq!(check_mapping(&header, &mapping).unwrap_err().field, "mapping[2]");
+        mapping[2] = Target::Property { name: "$last_seen".into(), ty: PropertyType::DateTime };
+        assert!(check_mapping(&header, &mapping).unwrap_err().message.contains("tracking"));
+        mapping[2] = Target::Tags;
+        assert_eq!(check_mapping(&header, &mapping).unwrap_err().field, "mapping[3]");
+        let only_plan = [
+            Target::Skip,
+            Target::Property { name: "Plan".into(), ty: PropertyType::Text },
+            Target::Skip,
+            Target::Skip,
+        ];
+        assert!(check_mapping(&header, &only_plan).unwrap_err().message.contains("at least one column"));
+        let json = serde_json::to_value(&guess_mapping(&["Email"])).unwrap();
+        assert_eq!(json, serde_json::json!([{"to": "property", "name": "$email", "ty": "text"}]));
     }
 
     #[test]

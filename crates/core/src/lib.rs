@@ -9,6 +9,7 @@ pub mod filter;
 pub mod import;
 pub mod inbox;
 pub mod intake;
+pub mod job;
 pub mod lead_sort;
 pub mod live;
 pub mod location;

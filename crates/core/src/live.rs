@@ -43,6 +43,9 @@ pub enum LiveEvent {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         hidden: bool,
     },
+    /// A background job (an import, a bulk action) moved on, finished or was asked to cancel: the
+    /// job as it is now. Sent at most a few times a second per job while it runs.
+    JobChanged { job: Box<crate::job::Job> },
 }
 
 /// An event as sent: `id:` is [`LiveMessage::id`], `data:` is this JSON.

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::job::{Job, JobKind, JobPage, JobProblem, JobProblemPage, JobResult, JobState};
 use crate::mail::{BounceCause, EmailActions};
 use crate::presence::Presence;
 use crate::property::{PropertyType, PropertyValue};

@@ -46,6 +46,8 @@ pub struct AppState {
     pub stream_sessions: Arc<StreamSessions>,
     /// Lead avatars, fetched by the server so browsers load them from our origin.
     pub avatars: Arc<AvatarFetcher>,
+    /// CSV files uploaded for import, waiting to be checked and imported.
+    pub uploads: Arc<crate::import::Uploads>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +103,8 @@ impl Application {
         let project = store.ensure_project(clock.now()).await?;
         let mailer = Arc::new(Mailer::from_args(&config.mail, address, &store).await?);
         let live = Live::start(store.clone(), clock.clone(), &config.database.database_url).await?;
+        // Jobs a stopped process left running end as interrupted.
+        crate::jobs::Jobs::new(store.clone(), live.clone(), clock.clone()).fail_interrupted(true).await?;
         let ingest = Ingest::start(store.clone(), clock.clone(), live.clone(), config.tracking.ingest());
         let state = AppState {
             store,
@@ -117,6 +121,7 @@ impl Application {
             shutdown: CancellationToken::new(),
             stream_sessions: Arc::default(),
             avatars: Arc::new(AvatarFetcher::new(config.avatar_allow_ip.clone())),
+            uploads: Arc::new(crate::import::Uploads::new(u64::from(config.import_max_mb) << 20)),
         };
         let options = routes::Options {
             request_timeout: config.request_timeout(),
@@ -230,6 +235,8 @@ async fn housekeeping(state: AppState) {
         if let Err(e) = state.live.forget_old().await {
             tracing::warn!(error = %e, "cannot delete old live events");
         }
+        crate::jobs::sweep(&state).await;
+        state.uploads.forget_old();
     }
 }
 

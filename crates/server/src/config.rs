@@ -183,6 +183,11 @@ pub struct Config {
     /// addresses only otherwise.
     #[arg(long, env = "LEADCARD_AVATAR_ALLOW_IP", value_delimiter = ',')]
     pub avatar_allow_ip: Vec<std::net::IpAddr>,
+    /// The largest CSV file the console's import takes, in megabytes (a larger upload gets 413,
+    /// naming the limit). Uploads are kept in the system's temporary directory for a day.
+    #[arg(long, env = "LEADCARD_IMPORT_MAX_MB", default_value_t = 1_024,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub import_max_mb: u32,
     /// Test mode: `POST /api/v1/test/clock` moves the server's clock. Only on a loopback address;
     /// never in production.
     /// `LEADCARD_TEST_MODE=1` (or true/yes/on) turns it on; 0, false, no, off or empty do not.

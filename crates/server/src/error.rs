@@ -48,6 +48,10 @@ pub enum ApiError {
     /// as it stands; `field` names what to change.
     #[error("{message}")]
     Unprocessable { code: &'static str, field: String, message: String },
+    /// A 409 with its own code (`job_finished`): the request does not fit the state of what it
+    /// names; `field` names it.
+    #[error("{message}")]
+    Conflict { code: &'static str, field: String, message: String },
     /// An idempotency key sent before with another message.
     #[error("This idempotency key was used for another message. Make a new key for a new message.")]
     IdempotencyConflict,
@@ -60,6 +64,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("The request body is too large.")]
     PayloadTooLarge,
+    /// A file over its limit (an import's upload); the message names the limit.
+    #[error("{message}")]
+    FileTooLarge { message: String },
     #[error("Too many sign-in attempts. Try again in {retry_after_secs} seconds.")]
     RateLimited { retry_after_secs: u64 },
     #[error("Unknown or missing project key: send the public key as X-Leadcard-Key or the body's `key`.")]
@@ -100,10 +107,10 @@ impl ApiError {
             ApiError::Duplicate { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::VersionConflict(_) => StatusCode::PRECONDITION_FAILED,
-            ApiError::Refused(_) | ApiError::IdempotencyConflict => StatusCode::CONFLICT,
+            ApiError::Refused(_) | ApiError::IdempotencyConflict | ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge | ApiError::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } | ApiError::TrackingRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Busy { .. } | ApiError::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -125,12 +132,12 @@ impl ApiError {
             ApiError::PreconditionRequired => "precondition_required",
             ApiError::VersionConflict(_) => "version_conflict",
             ApiError::Refused(_) => "refused",
-            ApiError::Unprocessable { code, .. } => code,
+            ApiError::Unprocessable { code, .. } | ApiError::Conflict { code, .. } => code,
             ApiError::IdempotencyConflict => "idempotency_conflict",
             ApiError::InvalidSecret => "invalid_secret",
             ApiError::BadRequest { code, .. } => code,
             ApiError::UnsupportedMediaType => "unsupported_media_type",
-            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::PayloadTooLarge | ApiError::FileTooLarge { .. } => "payload_too_large",
             ApiError::RateLimited { .. } | ApiError::TrackingRateLimited { .. } => "rate_limited",
             ApiError::InvalidKey => "invalid_key",
             ApiError::InvalidUserHash => "invalid_user_hash",
@@ -146,9 +153,11 @@ impl ApiError {
             ApiError::InvalidFilter(e) => Some(e.field.clone()),
             ApiError::InvalidProperty { field, .. }
             | ApiError::Duplicate { field, .. }
-            | ApiError::Unprocessable { field, .. } => Some(field.clone()),
+            | ApiError::Unprocessable { field, .. }
+            | ApiError::Conflict { field, .. } => Some(field.clone()),
             ApiError::IdempotencyConflict => Some("idempotency_key".to_owned()),
             ApiError::NotFoundBecause { field, .. } => Some((*field).to_owned()),
+            ApiError::FileTooLarge { .. } => Some("file".to_owned()),
             _ => None,
         }
     }

@@ -10,7 +10,11 @@ use std::io::Read;
 use std::path::Path;
 use std::rc::Rc;
 
-use leadcard_core::import::{ImportRow, Mapping, Target, apply_map_args, check_row, guess_mapping};
+use std::future::Future;
+
+use leadcard_core::import::{
+    ImportRow, Mapping, PREVIEW_ROWS, PreviewRow, Target, apply_map_args, check_row, guess_mapping,
+};
 use tokio::sync::mpsc;
 
 use crate::clock::Clock;
@@ -70,6 +74,9 @@ impl ImportReport {
 pub struct ImportOptions {
     /// `COLUMN=TARGET` changes to the guessed mapping.
     pub map: Vec<String>,
+    /// The whole mapping, as the operator chose it in the page (checked with
+    /// `leadcard_core::import::check_mapping`); `map` is then not used.
+    pub mapping: Option<Mapping>,
     pub on_match: OnMatch,
     /// Check every row, write nothing.
     pub dry_run: bool,
@@ -89,6 +96,55 @@ pub fn read_header(path: &Path, map: &[String]) -> Result<(Vec<String>, Mapping)
     let names: Vec<&str> = header.iter().map(String::as_str).collect();
     let mapping = apply_map_args(&names, guess_mapping(&names), map).map_err(FileError::Mapping)?;
     Ok((header, mapping))
+}
+
+/// The header, the first [`PREVIEW_ROWS`] rows (as read, cells that are not UTF-8 shown with
+/// replacement characters) and the guessed mapping of a file, for the page's preview. The
+/// file's own faults (empty, not comma-separated, a header that is not UTF-8) are errors naming
+/// the line; a bad row is shown as it is (the dry run names it).
+pub fn preview(path: &Path) -> Result<(Vec<String>, Vec<PreviewRow>, Mapping), FileError> {
+    let lines = Lines::default();
+    let mut reader = csv_reader(CountingLines { inner: File::open(path)?, offset: 0, lines: lines.clone() });
+    let header = header_of(&mut reader)?;
+    let names: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mapping = guess_mapping(&names);
+    let mut rows = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    while rows.len() < PREVIEW_ROWS {
+        let fallback = reader.position().byte();
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = lines.line_at(record.position().map_or(fallback, csv::Position::byte));
+                rows.push(PreviewRow {
+                    line,
+                    cells: record.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect(),
+                });
+            }
+            // The rest cannot be read as rows: the preview ends here, the dry run says why.
+            Err(_) => break,
+        }
+    }
+    Ok((header, rows, mapping))
+}
+
+/// About how many data rows a file has (its line breaks, less the header's): the progress bar's
+/// total until the import has read it all. A cell may hold line breaks, so it can be more.
+pub fn estimate_rows(path: &Path) -> std::io::Result<u64> {
+    let mut file = File::open(path)?;
+    let mut buffer = vec![0u8; 1 << 16];
+    let (mut breaks, mut last) = (0u64, b'\n');
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        breaks += buffer[..n].iter().filter(|b| **b == b'\n').count() as u64;
+        last = buffer[n - 1];
+    }
+    // A last line without its break still counts.
+    let lines = breaks + u64::from(last != b'\n');
+    Ok(lines.saturating_sub(1))
 }
 
 fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
@@ -229,6 +285,22 @@ fn row_of(header: &[&str], mapping: &[Target], record: &csv::ByteRecord) -> Resu
     check_row(header, mapping, &cells)
 }
 
+/// Told after every batch of an import: the report so far (its `problems` may be taken away:
+/// they are not looked at again) and the leads the batch created or updated (already committed).
+/// Returns whether to go on (false: stop; what was written stays).
+pub trait ImportHook: Send {
+    fn batch(&mut self, report: &mut ImportReport, changed: Vec<i64>) -> impl Future<Output = bool> + Send;
+}
+
+/// A closure that hears the report after every batch (the command line's progress).
+struct Progress<F>(F);
+
+impl<F: FnMut(&ImportReport) -> bool + Send> ImportHook for Progress<F> {
+    async fn batch(&mut self, report: &mut ImportReport, _changed: Vec<i64>) -> bool {
+        (self.0)(report)
+    }
+}
+
 /// Imports (or dry-runs) a file; `progress` hears the report after every batch and says whether to
 /// go on (false: cancelled; what was written stays).
 pub async fn import_file(
@@ -236,23 +308,56 @@ pub async fn import_file(
     clock: &Clock,
     path: &Path,
     options: &ImportOptions,
-    mut progress: impl FnMut(&ImportReport) -> bool,
+    progress: impl FnMut(&ImportReport) -> bool + Send,
 ) -> Result<ImportReport, FileError> {
-    let (header, mapping) = read_header(path, &options.map)?;
+    import_with(store, clock, path, options, &mut Progress(progress)).await
+}
+
+/// [`import_file`] with a hook that also hears which leads each batch changed (the page's import,
+/// a job: its progress, report, segments and live updates).
+pub async fn import_with(
+    store: &Store,
+    clock: &Clock,
+    path: &Path,
+    options: &ImportOptions,
+    hook: &mut impl ImportHook,
+) -> Result<ImportReport, FileError> {
+    let (header, mapping) = match &options.mapping {
+        Some(mapping) => {
+            let mut reader = csv_reader(File::open(path)?);
+            (header_of(&mut reader)?, mapping.clone())
+        }
+        None => read_header(path, &options.map)?,
+    };
+    if mapping.len() != header.len() {
+        return Err(FileError::Mapping(format!(
+            "the file has {} columns and the mapping {}",
+            header.len(),
+            mapping.len()
+        )));
+    }
     let (sender, mut receiver) = mpsc::channel(BATCHES_AHEAD);
     let owned = path.to_owned();
     let reader = std::thread::spawn(move || read_rows(&owned, header, mapping, sender));
     let mut report = ImportReport::default();
     while let Some(batch) = receiver.recv().await {
-        let batch = batch?;
+        let batch = match batch {
+            Ok(batch) => batch,
+            Err(e) => {
+                drop(receiver);
+                let _ = reader.join();
+                return Err(e);
+            }
+        };
         report.rows += batch.read;
         for (line, reason) in batch.refused {
             report.problem(line, format!("line {line}: {reason}"));
         }
+        let mut changed = Vec::new();
         if !options.dry_run && !batch.rows.is_empty() {
-            write_batch(store, clock, &batch.rows, options.on_match, &mut report).await?;
+            write_batch(store, clock, &batch.rows, options.on_match, &mut report, &mut changed).await?;
         }
-        if !progress(&report) {
+        if !hook.batch(&mut report, changed).await {
             break;
         }
     }
@@ -263,22 +368,27 @@ pub async fn import_file(
 }
 
 /// Writes a batch in one transaction; when the database refuses it, row by row, so only the bad
-/// row is skipped (with the database's reason).
+/// row is skipped (with the database's reason). The leads created or updated go to `changed`.
 async fn write_batch(
     store: &Store,
     clock: &Clock,
     rows: &[(u64, ImportRow)],
     on_match: OnMatch,
     report: &mut ImportReport,
+    changed: &mut Vec<i64>,
 ) -> Result<(), FileError> {
     let checked: Vec<ImportRow> = rows.iter().map(|(_, row)| row.clone()).collect();
     match store.import_rows(&checked, on_match, clock.now()).await {
-        Ok(outcomes) => rows.iter().zip(&outcomes).for_each(|((line, _), o)| count(report, *line, o)),
+        Ok(outcomes) => rows.iter().zip(&outcomes).for_each(|((line, _), o)| count(report, changed, *line, o)),
         Err(e) if !refuses_rows(&e) => return Err(e.into()),
         Err(e) if rows.len() == 1 => report.problem(rows[0].0, format!("line {}: {e}", rows[0].0)),
         Err(_) => {
-            for row in rows {
-                Box::pin(write_batch(store, clock, std::slice::from_ref(row), on_match, report)).await?;
+            for (line, row) in rows {
+                match store.import_rows(std::slice::from_ref(row), on_match, clock.now()).await {
+                    Ok(outcomes) => outcomes.iter().for_each(|o| count(report, changed, *line, o)),
+                    Err(e) if !refuses_rows(&e) => return Err(e.into()),
+                    Err(e) => report.problem(*line, format!("line {line}: {e}")),
+                }
             }
         }
     }
@@ -293,14 +403,85 @@ fn refuses_rows(e: &StoreError) -> bool {
     )
 }
 
-fn count(report: &mut ImportReport, line: u64, outcome: &RowOutcome) {
+fn count(report: &mut ImportReport, changed: &mut Vec<i64>, line: u64, outcome: &RowOutcome) {
     match outcome {
-        RowOutcome::Created(_) => report.created += 1,
-        RowOutcome::Updated(_) => report.updated += 1,
+        RowOutcome::Created(id) => {
+            report.created += 1;
+            changed.push(*id);
+        }
+        RowOutcome::Updated(id) => {
+            report.updated += 1;
+            changed.push(*id);
+        }
         RowOutcome::Skipped(id) => {
             report.skipped += 1;
             if report.problems.len() < PROBLEMS_KEPT {
                 report.problems.push((line, format!("line {line}: skipped, it matches lead {id}")));
+            }
+        }
+    }
+}
+
+/// How long an uploaded file waits to be imported.
+pub const UPLOAD_KEPT: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Files uploaded for import (`POST /api/v1/imports`): each in the system's temporary directory
+/// under a random name, until it has been imported or for [`UPLOAD_KEPT`].
+#[derive(Debug)]
+pub struct Uploads {
+    dir: std::path::PathBuf,
+    /// The largest file taken, in bytes.
+    pub max_bytes: u64,
+}
+
+impl Uploads {
+    pub fn new(max_bytes: u64) -> Uploads {
+        Uploads { dir: std::env::temp_dir().join("leadcard-imports"), max_bytes }
+    }
+
+    /// A new upload's id and where to write it.
+    pub fn create(&self) -> std::io::Result<(String, std::path::PathBuf)> {
+        std::fs::create_dir_all(&self.dir)?;
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let path = self.dir.join(format!("{id}.csv"));
+        Ok((id, path))
+    }
+
+    /// The file of upload `id`, if it is still there (an id is 32 hex digits, nothing else).
+    pub fn path(&self, id: &str) -> Option<std::path::PathBuf> {
+        let valid = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        let path = self.dir.join(format!("{id}.csv"));
+        (valid && path.is_file()).then_some(path)
+    }
+
+    /// The name the file was uploaded under, kept beside it.
+    pub fn name_of(&self, id: &str) -> Option<String> {
+        std::fs::read_to_string(self.dir.join(format!("{id}.name"))).ok()
+    }
+
+    pub fn set_name(&self, id: &str, name: &str) -> std::io::Result<()> {
+        std::fs::write(self.dir.join(format!("{id}.name")), name)
+    }
+
+    /// Removes upload `id`.
+    pub fn remove(&self, id: &str) {
+        for ext in ["csv", "name"] {
+            let _ = std::fs::remove_file(self.dir.join(format!("{id}.{ext}")));
+        }
+    }
+
+    /// Removes uploads older than [`UPLOAD_KEPT`].
+    pub fn forget_old(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
+        for entry in entries.flatten() {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|at| at.elapsed().is_ok_and(|age| age > UPLOAD_KEPT));
+            if old {
+                let _ = std::fs::remove_file(entry.path());
             }
         }
     }

@@ -90,8 +90,12 @@ fn new_request_id() -> String {
 }
 
 /// 503 `timeout` when the answer has not started within the limit; what was committed before
-/// stays committed, what was not is rolled back with the dropped transaction.
+/// stays committed, what was not is rolled back with the dropped transaction. A CSV upload for
+/// import is left alone: it takes as long as the file takes to arrive (its size is limited).
 async fn time_limit(request: Request, next: Next, limit: Duration) -> Response {
+    if request.method() == axum::http::Method::POST && request.uri().path() == crate::routes::IMPORT_UPLOAD_PATH {
+        return next.run(request).await;
+    }
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout { seconds: limit.as_secs() }.into_response(),

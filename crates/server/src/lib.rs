@@ -15,6 +15,7 @@ pub mod extract;
 pub mod geoip;
 pub mod import;
 pub mod ingest;
+pub mod jobs;
 pub mod layers;
 pub mod live;
 pub mod mail;

@@ -155,7 +155,7 @@ async fn import(args: ImportArgs) -> Result<(), String> {
         OnMatchArg::Update => OnMatch::Update,
         OnMatchArg::Skip => OnMatch::Skip,
     };
-    let options = ImportOptions { map: args.map.clone(), on_match, dry_run: args.dry_run };
+    let options = ImportOptions { map: args.map.clone(), mapping: None, on_match, dry_run: args.dry_run };
     let (header, mapping) = read_header(&args.file, &options.map).map_err(|e| e.to_string())?;
     for (column, target) in header.iter().zip(&mapping) {
         eprintln!("{column:>24} -> {target:?}");

@@ -162,7 +162,7 @@ pub fn InboxPage() -> impl IntoView {
                 list.pages.items.update(|items| items.retain(|c| c.lead.id != *lead_id))
             }
             // Presence: each row reads the live map itself (`live::presence_inputs`).
-            LiveEvent::LeadChanged { .. } | LiveEvent::Presence { .. } => {}
+            LiveEvent::LeadChanged { .. } | LiveEvent::Presence { .. } | LiveEvent::JobChanged { .. } => {}
         });
         live.on_reset(move || list.pages.reload());
     }

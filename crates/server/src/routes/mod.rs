@@ -9,8 +9,10 @@ mod email;
 mod events;
 mod export;
 mod health;
+mod import;
 mod inbox;
 mod intake;
+mod jobs;
 mod leads;
 mod links;
 mod menu;
@@ -44,6 +46,7 @@ use crate::error::ApiError;
 use crate::{layers, security_headers, site, web};
 
 pub const API_BASE: &str = "/api/v1";
+pub use import::UPLOAD_PATH as IMPORT_UPLOAD_PATH;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -66,6 +69,7 @@ pub const API_BASE: &str = "/api/v1";
         (name = "links", description = "The links in mails, for leads (HTML pages outside /api/v1)"),
         (name = "inbox", description = "Conversations with leads by chat, email and pop-up; mailed replies"),
         (name = "operators", description = "Operator accounts (admins), one's own password and sessions"),
+        (name = "jobs", description = "Background jobs (imports, bulk actions): progress, cancel, report"),
     )
 )]
 struct ApiDoc;
@@ -124,6 +128,8 @@ pub fn router(state: AppState, dist: &Path, options: Options) -> Router {
         .merge(avatar::routes())
         .merge(intake::routes())
         .merge(export::routes())
+        .merge(jobs::routes())
+        .merge(import::routes())
         .merge(properties::routes())
         .merge(tags::routes())
         .merge(notes::routes())

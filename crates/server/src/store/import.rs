@@ -18,14 +18,7 @@ use super::sql::{Sql, Value};
 use super::{Store, StoreError, StoreResult};
 use crate::clock::to_ms;
 
-/// What to do with a row that matches an existing lead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnMatch {
-    /// Set the row's properties on it and add its tags.
-    Update,
-    /// Leave it as it is.
-    Skip,
-}
+pub use leadcard_core::import::OnMatch;
 
 /// What became of one row.
 #[derive(Debug, Clone, PartialEq, Eq)]

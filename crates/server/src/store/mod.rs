@@ -13,6 +13,7 @@ mod export;
 mod import;
 pub(crate) mod inbox;
 mod intake;
+mod jobs;
 mod leads;
 mod links;
 mod live;
@@ -51,6 +52,7 @@ pub use inbox::{
     WidgetSendOutcome, conversation_cursor, parse_conversation_cursor,
 };
 pub use intake::Clash;
+pub use jobs::{CancelOutcome, NewJob};
 pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, PropertyRow, TOTAL_CAP};
 pub use live::LiveRow;
 pub use mail_queue::NewMail;

@@ -43,6 +43,7 @@ pub fn default_config(database_url: String, dir: &std::path::Path) -> Config {
         request_timeout_secs: 30,
         geoip_db: None,
         avatar_allow_ip: Vec::new(),
+        import_max_mb: 1_024,
         test_mode: false,
         mail: MailArgs::default(),
     }

@@ -168,6 +168,10 @@ fn valid_body(t: &Target, method: &Method, path: &str) -> Option<Value> {
             json!({"address": "lena@example.com", "status_code": "4.2.2", "smtp_code": 452, "reason": "mailbox full"})
         }
         ("DELETE", "/api/v1/leads/{id}") => json!({"confirm": "lena@example.com"}),
+        ("POST", "/api/v1/imports/{id}/run") => json!({
+            "mapping": [{"to": "property", "name": "$email", "ty": "text"}, {"to": "property", "name": "plan {n}", "ty": "text"}],
+            "on_match": "update", "dry_run": true,
+        }),
         ("POST", "/api/v1/operator-accounts") => {
             json!({"email": "op{n}@example.com", "name": "Operator {n}", "role": "operator"})
         }
@@ -330,6 +334,9 @@ impl Target {
         }
         if let Some(body) = body {
             request = request.json(body);
+        } else if op.path == "/api/v1/imports" {
+            // The upload's body is the CSV file itself.
+            request = request.header("content-type", "text/csv").body("Email,Plan\r\nlena@example.com,pro\r\n");
         }
         request.send().await.unwrap()
     }

@@ -28,7 +28,8 @@ async fn import_mapped(
     on_match: OnMatch,
     dry_run: bool,
 ) -> Result<ImportReport, FileError> {
-    let options = ImportOptions { map: map.iter().map(|m| (*m).to_owned()).collect(), on_match, dry_run };
+    let options =
+        ImportOptions { map: map.iter().map(|m| (*m).to_owned()).collect(), mapping: None, on_match, dry_run };
     import_file(&app.store, &app.clock, path, &options, |_| true).await
 }
 
@@ -157,7 +158,8 @@ async fn bad_files_and_rows_are_named_by_line_and_a_dry_run_writes_nothing() {
     let semicolons =
         import(&app, &file(&dir, "semi.csv", b"Name;Email\nAda;a@example.com\n"), OnMatch::Update, false).await;
     assert!(matches!(semicolons, Err(FileError::Delimiter(';'))));
-    let bad_map = ImportOptions { map: vec!["Nope=$email".into()], on_match: OnMatch::Update, dry_run: false };
+    let bad_map =
+        ImportOptions { map: vec!["Nope=$email".into()], mapping: None, on_match: OnMatch::Update, dry_run: false };
     let mapped =
         import_file(&app.store, &app.clock, &file(&dir, "m.csv", b"Email\na@example.com\n"), &bad_map, |_| true).await;
     assert!(mapped.unwrap_err().to_string().contains("no column \"Nope\""));

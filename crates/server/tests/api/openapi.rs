@@ -87,6 +87,13 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         ("/api/v1/account/password", "put"),
         ("/api/v1/account/sessions", "get"),
         ("/api/v1/account/sessions/{id}", "delete"),
+        ("/api/v1/imports", "post"),
+        ("/api/v1/imports/{id}/run", "post"),
+        ("/api/v1/jobs", "get"),
+        ("/api/v1/jobs/{id}", "get"),
+        ("/api/v1/jobs/{id}/cancel", "post"),
+        ("/api/v1/jobs/{id}/problems", "get"),
+        ("/api/v1/jobs/{id}/report.csv", "get"),
     ];
     for (path, method) in expected {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} is documented");
@@ -96,6 +103,12 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
     assert_eq!(documented, expected.len(), "a route is documented but not expected here: add it above");
     for schema in [
         "ErrorBody",
+        "Job",
+        "JobPage",
+        "JobProblemPage",
+        "ImportUpload",
+        "ImportRun",
+        "Target",
         "LeadPage",
         "LeadCard",
         "Filter",
