@@ -415,7 +415,7 @@ mod tests {
             Target::Skip,
         ];
         assert!(check_mapping(&header, &only_plan).unwrap_err().message.contains("at least one column"));
-        let json = serde_json::to_value(&guess_mapping(&["Email"])).unwrap();
+        let json = serde_json::to_value(guess_mapping(&["Email"])).unwrap();
         assert_eq!(json, serde_json::json!([{"to": "property", "name": "$email", "ty": "text"}]));
     }
 

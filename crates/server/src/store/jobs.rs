@@ -260,7 +260,7 @@ impl Store {
             .iter()
             .map(|(position, reason)| [Value::from(id), Value::from(*position), Value::from(reason.as_str())])
             .collect();
-        insert_rows(&mut *conn, self.backend, "INSERT INTO job_problems (job_id, position, reason) VALUES ", "", rows)
+        insert_rows(&mut conn, self.backend, "INSERT INTO job_problems (job_id, position, reason) VALUES ", "", rows)
             .await
     }
 
@@ -294,8 +294,7 @@ impl Store {
         }
         let mut conn = self.pool.acquire().await?;
         let rows = payloads.into_iter().map(|p| [Value::from(p), Value::from(at)]).collect();
-        insert_rows(&mut *conn, self.backend, "INSERT INTO live_events (payload, created_at) VALUES ", "", rows)
-            .await?;
+        insert_rows(&mut conn, self.backend, "INSERT INTO live_events (payload, created_at) VALUES ", "", rows).await?;
         if self.backend == super::Backend::Postgres {
             sqlx::query("SELECT pg_notify('live_events', '')").execute(&mut *conn).await?;
         }

@@ -581,6 +581,10 @@ async fn list_contains_follows_every_change_of_the_list() {
     ok(app.patch(shoes, json!([{ "op": "union", "name": "Interests", "values": ["Bags"] }]), None).await).await;
     assert_eq!(app.ids_matching(contains("Bags")).await, [shoes]);
     assert_eq!(app.ids_matching(contains("Hats")).await, [both, shoes]);
+    // A list may hold an item twice (append): still one match, no error.
+    ok(app.patch(shoes, json!([{ "op": "append", "name": "Interests", "values": ["Hats", "Hats"] }]), None).await)
+        .await;
+    assert_eq!(app.ids_matching(contains("Hats")).await, [both, shoes]);
     let version = app.card(both).await["version"].as_i64().unwrap();
     ok(app
         .patch(
