@@ -33,10 +33,11 @@ pub fn job_id(raw: &str) -> Result<i64, ApiError> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ListParams {
-    /// The `next` of the previous page.
+    /// The `next` of the previous page: the last job's id.
+    #[param(pattern = r"^([1-9][0-9]{0,17})?$")]
     after: Option<String>,
     /// Jobs per page, 1 to 100 (default 20).
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     limit: Option<String>,
 }
 
@@ -138,7 +139,8 @@ async fn cancel_job(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct ProblemParams {
-    /// The `next` of the previous page.
+    /// The `next` of the previous page: `<position>.<row>`.
+    #[param(pattern = r"^(-?[0-9]{1,18}\.-?[0-9]{1,18})?$")]
     after: Option<String>,
 }
 
