@@ -105,15 +105,20 @@ pub fn all() -> Result<()> {
     Ok(())
 }
 
+/// tests/e2e's npm packages as its lock file names them: installed again whenever the lock file
+/// changed since the last install (a stamp in node_modules keeps the lock file it installed).
 pub(crate) fn playwright_deps() -> Result<()> {
     let dir = root().join("tests/e2e");
-    if dir.join("node_modules/@playwright/test").exists() {
+    let lock = std::fs::read(dir.join("package-lock.json")).context("tests/e2e/package-lock.json")?;
+    let stamp = dir.join("node_modules/.leadcard-installed-lock");
+    if dir.join("node_modules/@playwright/test").exists() && std::fs::read(&stamp).is_ok_and(|s| s == lock) {
         return Ok(());
     }
     run(Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund"])
         .current_dir(&dir)
-        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"))
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"))?;
+    std::fs::write(&stamp, lock).context("writing the npm install stamp")
 }
 
 /// `cargo xtask e2e [playwright args]`: the Playwright suite (or the specs named) against the app

@@ -118,7 +118,9 @@ pub fn preview(path: &Path) -> Result<(Vec<String>, Vec<PreviewRow>, Mapping), F
                 let line = lines.line_at(record.position().map_or(fallback, csv::Position::byte));
                 rows.push(PreviewRow {
                     line,
-                    cells: record.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect(),
+                    // A NUL is shown as a replacement character too (no text of the API holds
+                    // one); the dry run refuses the row by the core checks.
+                    cells: record.iter().map(|c| String::from_utf8_lossy(c).replace('\0', "\u{fffd}")).collect(),
                 });
             }
             // The rest cannot be read as rows: the preview ends here, the dry run says why.
@@ -162,6 +164,12 @@ fn header_of<R: Read>(reader: &mut csv::Reader<R>) -> Result<Vec<String>, FileEr
             line: 1,
             message: "the header is not UTF-8; save the file as UTF-8".to_owned(),
         })?;
+        if cell.contains('\0') {
+            return Err(FileError::Header {
+                line: 1,
+                message: "the header holds a NUL character; save the file as UTF-8 text".to_owned(),
+            });
+        }
         // A byte-order mark (an export for Excel) is no part of the first name.
         let cell = if i == 0 { cell.trim_start_matches('\u{feff}') } else { cell };
         header.push(cell.trim().to_owned());

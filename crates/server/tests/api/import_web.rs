@@ -178,6 +178,12 @@ async fn bad_files_mappings_and_uploads_are_refused_by_name() {
     let (status, body) = refused(upload(&app, "latin1.csv", b"Na\xefve,Email\n".to_vec()).await).await;
     assert_eq!(status, 422);
     assert!(body["message"].as_str().unwrap().contains("UTF-8"), "{body}");
+    // No text of the API holds a NUL: a header with one is refused, a row's is shown replaced.
+    let (status, body) = refused(upload(&app, "nul.csv", "Na\0me,Email\n").await).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("file")));
+    assert!(body["message"].as_str().unwrap().contains("NUL"), "{body}");
+    let file = uploaded(&app, "nul-row.csv", "Name,Email\nA\0da,ada@example.com\n").await;
+    assert_eq!(file["rows"][0]["cells"][0], "A\u{fffd}da");
     let (status, body) = refused(upload(&app, "big.csv", vec![b'x'; (1 << 20) + 1]).await).await;
     assert_eq!((status, body["code"].as_str(), body["field"].as_str()), (413, Some("payload_too_large"), Some("file")));
     assert!(body["message"].as_str().unwrap().contains("1 MB"), "{body}");
