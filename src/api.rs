@@ -12,6 +12,7 @@ use leadcard_core::inbox::{
     SendMessage, Sent, Thread,
 };
 use leadcard_core::mail::{CampaignQueued, EmailSettingsBody, NewCampaign, OutboxPage, RemoveLead};
+use leadcard_core::merge::MergeLeads;
 use leadcard_core::segment::{CountRequest, LeadFacts, NewSegment, Segment, SegmentCount, SegmentHistoryEntry};
 use leadcard_core::tracking::{AddEvent, EventGroup, EventPage, LeadEvent, SessionPages, VisitorList};
 use leadcard_core::wire::{
@@ -316,6 +317,17 @@ pub async fn unsubscribe(id: i64) -> Result<Subscription, ApiError> {
 /// `POST /leads/{id}/confirmation`: queues the Double Opt-In confirmation mail again.
 pub async fn send_confirmation(id: i64) -> Result<Subscription, ApiError> {
     json(send(request(Method::POST, &format!("/leads/{id}/confirmation")), None::<&()>).await?).await
+}
+
+/// `POST /leads/{id}/merge`: the card `other` merged into card `id`; the kept card now.
+pub async fn merge_leads(id: i64, body: &MergeLeads) -> Result<LeadCard, ApiError> {
+    json(send(request(Method::POST, &format!("/leads/{id}/merge")), Some(body)).await?).await
+}
+
+/// `GET /leads/export?ids=`: where the CSV of these leads is downloaded (the default columns).
+pub fn leads_export_ids_url(ids: &[i64]) -> String {
+    let ids = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    format!("{BASE}/leads/export?ids={ids}")
 }
 
 /// `POST /leads/{id}/hide`: out of Visitors until the lead's next activity.

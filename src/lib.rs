@@ -156,10 +156,58 @@ mod gate {
 lazy_page!(ShellRoute, shell_page, crate::components::shell::Shell, gate::frame, styles::console_styles());
 lazy_page!(Login, login_page, crate::pages::login::LoginPage, gate::open, async {});
 lazy_page!(Leads, leads_page, crate::pages::leads::LeadsPage, gate::signed_in, async {});
-lazy_page!(LeadsImport, leads_import_page, crate::pages::leads_import::ImportPage, gate::signed_in, async {});
 lazy_page!(Lead, lead_page, crate::pages::lead::LeadPage, gate::signed_in, async {});
 lazy_page!(Inbox, inbox_page, crate::pages::inbox::InboxPage, gate::signed_in, async {});
 lazy_page!(Visitors, visitors_page, crate::pages::visitors::VisitorsPage, gate::signed_in, async {});
 lazy_page!(Segments, segments_page, crate::pages::segments::SegmentsPage, gate::signed_in, async {});
 lazy_page!(Settings, settings_page, crate::pages::settings::SettingsArea, gate::signed_in, async {});
 lazy_page!(SetPassword, set_password_page, crate::pages::set_password::SetPasswordPage, gate::open, async {});
+
+/// What operators open now and then shares one wasm chunk: the import page and the merge dialog.
+/// Every `#[lazy]` function is a split point, and each multiplies the chunks the pages share: a
+/// merge dialog of its own cut the chunks of the card's pages into more, smaller ones (16 KB more
+/// on their first loads). Behind one split point they cost the pages nothing.
+pub enum Occasional {
+    ImportPage,
+    MergeDialog {
+        kept: i64,
+        other: Option<i64>,
+        on_merged: Callback<leadcard_core::wire::LeadCard>,
+        on_close: Callback<()>,
+    },
+}
+
+#[cfg_attr(feature = "split", leptos::lazy)]
+fn occasional_view(what: Occasional) -> AnyView {
+    match what {
+        Occasional::ImportPage => view! { <crate::pages::leads_import::ImportPage/> }.into_any(),
+        Occasional::MergeDialog { kept, other, on_merged, on_close } => {
+            crate::components::merge_dialog::dialog_view(kept, other, on_merged, on_close)
+        }
+    }
+}
+
+/// The view of `what`; in the release build its chunk is fetched first.
+pub async fn occasional(what: Occasional) -> AnyView {
+    #[cfg(feature = "split")]
+    let view = occasional_view(what).await;
+    #[cfg(not(feature = "split"))]
+    let view = occasional_view(what);
+    view
+}
+
+/// `/leads/import`, behind the frame like the other pages, from the occasional chunk.
+struct LeadsImport(Option<Session>);
+
+impl LazyRoute for LeadsImport {
+    fn data() -> Self {
+        LeadsImport(use_context::<Session>())
+    }
+
+    async fn view(this: Self) -> AnyView {
+        if let Some(instead) = gate::signed_in(this.0).await {
+            return instead;
+        }
+        occasional(Occasional::ImportPage).await
+    }
+}

@@ -1,5 +1,9 @@
 //! The leads table. Rows have one fixed height and only the rows in view (plus a few either side)
 //! are in the DOM, between two spacers, so the page stays light however many leads are loaded.
+//! With a [`RowSelection`] each row has a checkbox (shift-click ticks a range) and the header one
+//! ticks every loaded row.
+
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use leadcard_core::lead_sort::{LeadSort, SortKey};
@@ -29,6 +33,81 @@ pub fn visible_range(scroll_top: f64, viewport: f64, len: usize) -> (usize, usiz
     (first.saturating_sub(OVERSCAN).min(len), last.saturating_add(OVERSCAN).min(len))
 }
 
+/// The ticked rows of a table, and whether the operator chose every lead the search and filter
+/// find ("all N leads matching this filter") instead.
+#[derive(Clone, Copy)]
+pub struct RowSelection {
+    pub ticked: RwSignal<BTreeSet<i64>>,
+    pub all_matching: RwSignal<bool>,
+    /// The row last ticked or unticked by hand: a shift-click spans from it.
+    anchor: RwSignal<Option<i64>>,
+}
+
+impl Default for RowSelection {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RowSelection {
+    pub fn new() -> Self {
+        Self { ticked: RwSignal::new(BTreeSet::new()), all_matching: RwSignal::new(false), anchor: RwSignal::new(None) }
+    }
+
+    pub fn clear(self) {
+        self.ticked.set(BTreeSet::new());
+        self.all_matching.set(false);
+        self.anchor.set(None);
+    }
+
+    /// Ticks or unticks `id`; with `range`, every row from the anchor to it too (in `rows`'
+    /// order), as a list's shift-click does.
+    pub fn click(self, id: i64, on: bool, range: bool, rows: &[LeadSummary]) {
+        let anchor = self.anchor.get_untracked();
+        let span = match (range, anchor) {
+            (true, Some(anchor)) => spanned(rows, anchor, id),
+            _ => vec![id],
+        };
+        self.ticked.update(|ticked| {
+            for id in span {
+                if on {
+                    ticked.insert(id);
+                } else {
+                    ticked.remove(&id);
+                }
+            }
+        });
+        self.all_matching.set(false);
+        self.anchor.set(Some(id));
+    }
+
+    /// Ticks (or unticks) every loaded row.
+    pub fn page(self, on: bool, rows: &[LeadSummary]) {
+        self.ticked.update(|ticked| {
+            for lead in rows {
+                if on {
+                    ticked.insert(lead.id);
+                } else {
+                    ticked.remove(&lead.id);
+                }
+            }
+        });
+        if !on {
+            self.all_matching.set(false);
+        }
+    }
+}
+
+/// The ids of `rows` from `from` to `to`, both included, in either direction; just `to` when
+/// `from` is not among them.
+pub fn spanned(rows: &[LeadSummary], from: i64, to: i64) -> Vec<i64> {
+    let at = |id: i64| rows.iter().position(|lead| lead.id == id);
+    match (at(from), at(to)) {
+        (Some(a), Some(b)) => rows[a.min(b)..=a.max(b)].iter().map(|lead| lead.id).collect(),
+        _ => vec![to],
+    }
+}
+
 /// `rows` are the loaded leads; `on_near_end` asks for the next page; `to_top` scrolls back to
 /// the first row; `children` go below the last row (loading, end of list, retry).
 #[component]
@@ -41,6 +120,9 @@ pub fn LeadTable(
     sort: Option<LeadSort>,
     #[prop(optional)] on_sort: Option<Callback<LeadSort>>,
     #[prop(optional)] to_top: Option<Trigger>,
+    /// Checkboxes on the rows, when given.
+    #[prop(optional)]
+    selection: Option<RowSelection>,
     children: Children,
 ) -> impl IntoView {
     let body = NodeRef::<Div>::new();
@@ -78,8 +160,24 @@ pub fn LeadTable(
     let spacer = |rows: usize| format!("{}px", rows * ROW_HEIGHT_PX);
 
     view! {
-        <div class="lead-table" role="table" aria-label="Leads">
+        <div class="lead-table" class:lead-table--selectable=selection.is_some() role="table" aria-label="Leads">
             <div class="lead-table__head" role="row">
+                {selection.map(|selection| {
+                    let all_ticked = move || {
+                        selection.ticked.with(|ticked| rows.with(|rows| !rows.is_empty() && rows.iter().all(|l| ticked.contains(&l.id))))
+                    };
+                    view! {
+                        <span role="columnheader" class="lead-table__check">
+                            <input
+                                type="checkbox"
+                                data-testid="select-page"
+                                aria-label="Select every lead on the page"
+                                prop:checked=all_ticked
+                                on:change=move |ev| rows.with_untracked(|rows| selection.page(event_target_checked(&ev), rows))
+                            />
+                        </span>
+                    }
+                })}
                 <span role="columnheader" class="lead-table__avatar-head"></span>
                 {sort_header(SortKey::Name, sort, on_sort)}
                 {sort_header(SortKey::Email, sort, on_sort)}
@@ -98,7 +196,7 @@ pub fn LeadTable(
                     key=|lead| lead.clone()
                     let:lead
                 >
-                    <LeadRow lead now/>
+                    <LeadRow lead now selection rows/>
                 </For>
                 <div
                     class="lead-table__spacer"
@@ -134,7 +232,12 @@ fn sort_header(key: SortKey, sort: Option<LeadSort>, on_sort: Option<Callback<Le
 }
 
 #[component]
-fn LeadRow(lead: LeadSummary, now: Signal<DateTime<Utc>>) -> impl IntoView {
+fn LeadRow(
+    lead: LeadSummary,
+    now: Signal<DateTime<Utc>>,
+    selection: Option<RowSelection>,
+    rows: Signal<Vec<LeadSummary>>,
+) -> impl IntoView {
     let LeadSummary {
         id,
         display_name,
@@ -152,6 +255,20 @@ fn LeadRow(lead: LeadSummary, now: Signal<DateTime<Utc>>) -> impl IntoView {
     let seen = move || last_seen.map_or_else(|| "Never".to_owned(), |t| time::relative(t, now.get()));
     view! {
         <div class="lead-row" role="row" data-testid="lead-row" data-lead-id=id style:height=format!("{ROW_HEIGHT_PX}px")>
+            {selection.map(|selection| view! {
+                <span class="lead-row__cell lead-table__check" role="cell">
+                    <input
+                        type="checkbox"
+                        data-testid="select-row"
+                        aria-label=format!("Select {}", display_name)
+                        prop:checked=move || selection.ticked.with(|ticked| ticked.contains(&id))
+                        on:click=move |ev| {
+                            let on = event_target_checked(&ev);
+                            rows.with_untracked(|rows| selection.click(id, on, ev.shift_key(), rows));
+                        }
+                    />
+                </span>
+            })}
             <span class="lead-row__cell" role="cell">
                 <Avatar name=display_name.clone() url=lead_avatar_src(id, avatar_url.as_deref()) size=AvatarSize::Small/>
             </span>

@@ -1,5 +1,6 @@
 //! Widgets the pages place: the app shell, the lead card, the leads table, the filter builder, the
-//! message composer and thread entries, and small shared pieces. None of them knows a page.
+//! merge dialog, the message composer and thread entries, and small shared pieces. None of them
+//! knows a page.
 
 pub mod avatar;
 pub mod clock;
@@ -10,6 +11,7 @@ pub mod filter_builder;
 pub mod job_progress;
 pub mod lead_card;
 pub mod lead_table;
+pub mod merge_dialog;
 pub mod message;
 pub mod not_found;
 pub mod presence_badge;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use futures::future::join;
 use leadcard_core::filter::Filter;
 use leadcard_core::lead_sort::{LeadSort, SortKey};
-use leadcard_core::wire::{LeadPage, LeadSummary, Total};
+use leadcard_core::wire::{LeadCard, LeadPage, LeadSummary, Total};
 use leadcard_core::{LiveEvent, ValidCondition};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -25,7 +25,8 @@ use crate::browser::json;
 use crate::components::clock::use_now;
 use crate::components::error_notice::api_error_fallback;
 use crate::components::filter_builder::FilterBuilder;
-use crate::components::lead_table::LeadTable;
+use crate::components::lead_table::{LeadTable, RowSelection};
+use crate::components::merge_dialog::MergeDialog;
 use crate::live::Live;
 use crate::paged::{Page, Paged};
 use crate::pages::leads_export::ExportLeads;
@@ -231,6 +232,7 @@ fn LeadsResults(
         to_top.notify();
     };
     let empty = move || results.items.with(Vec::is_empty);
+    let selection = RowSelection::new();
 
     let orders = SortKey::ALL.into_iter().flat_map(|key| {
         [!key.first_descending(), key.first_descending()].map(|descending| LeadSort { key, descending })
@@ -274,10 +276,67 @@ fn LeadsResults(
                 </div>
             }
         >
-            <LeadTable rows=results.items now on_near_end=Callback::new(move |()| on_near_end()) sort on_sort to_top>
+            <SelectionBar selection total searching/>
+            <LeadTable rows=results.items now on_near_end=Callback::new(move |()| on_near_end()) sort on_sort to_top selection>
                 {footer}
             </LeadTable>
         </Show>
+    }
+}
+
+/// What the operator can do with the ticked rows: tick every lead the search and filter find,
+/// export them, merge two of them; and untick.
+#[component]
+fn SelectionBar(selection: RowSelection, total: Signal<String>, searching: bool) -> impl IntoView {
+    let ticked = Memo::new(move |_| selection.ticked.with(|t| t.iter().copied().collect::<Vec<i64>>()));
+    let merging = RwSignal::new(false);
+    let described = move || {
+        if selection.all_matching.get() {
+            if searching {
+                format!("all {} matching this search and filter", total.get())
+            } else {
+                format!("all {}", total.get())
+            }
+        } else {
+            match ticked.with(Vec::len) {
+                1 => "1 selected lead".to_owned(),
+                n => format!("{n} selected leads"),
+            }
+        }
+    };
+    view! {
+        <Show when=move || ticked.with(|t| !t.is_empty())>
+            <div class="leads__selection" role="region" aria-label="Selected leads" data-testid="selection-bar">
+                <strong data-testid="selection-count">{move || described()}</strong>
+                <Show when=move || !selection.all_matching.get()>
+                    <a class="button button--ghost" data-testid="export-selected" download="" href=move || api::leads_export_ids_url(&ticked.get())>
+                        "Export selected"
+                    </a>
+                </Show>
+                <Show when=move || !selection.all_matching.get() && ticked.with(Vec::len) == 2>
+                    <button type="button" class="button button--ghost" data-testid="merge-selected" on:click=move |_| merging.set(true)>
+                        "Merge"
+                    </button>
+                </Show>
+                <button type="button" class="button button--ghost" data-testid="selection-clear" on:click=move |_| selection.clear()>
+                    "Clear"
+                </button>
+            </div>
+        </Show>
+        {move || merging.get().then(|| {
+            let ids = ticked.get_untracked();
+            view! {
+                <MergeDialog
+                    kept=ids[0]
+                    other=ids.get(1).copied()
+                    on_merged=move |_: LeadCard| {
+                        merging.set(false);
+                        selection.clear();
+                    }
+                    on_close=move |()| merging.set(false)
+                />
+            }
+        })}
     }
 }
 
@@ -373,7 +432,9 @@ impl LiveRows {
         if let Some(live) = Live::use_live() {
             live.on_message(move |event| {
                 let lead = match event {
-                    LiveEvent::LeadChanged { lead_id } | LiveEvent::LeadRemoved { lead_id } => *lead_id,
+                    LiveEvent::LeadChanged { lead_id }
+                    | LiveEvent::LeadRemoved { lead_id }
+                    | LiveEvent::LeadMerged { lead_id, .. } => *lead_id,
                     LiveEvent::Presence { lead_id, .. } if presence_matters => *lead_id,
                     _ => return,
                 };

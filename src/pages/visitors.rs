@@ -93,7 +93,16 @@ pub fn VisitorsPage() -> impl IntoView {
                 refetch();
             }
             LiveEvent::LeadRemoved { lead_id } => visitors.update(|list| list.retain(|v| v.id != *lead_id)),
-            LiveEvent::LeadChanged { .. } | LiveEvent::ConversationChanged { .. } | LiveEvent::JobChanged { .. } => {}
+            // The visitor is the kept card now.
+            LiveEvent::LeadMerged { lead_id, .. }
+                if visitors.with_untracked(|l| l.iter().any(|v| v.id == *lead_id)) =>
+            {
+                refetch();
+            }
+            LiveEvent::LeadChanged { .. }
+            | LiveEvent::LeadMerged { .. }
+            | LiveEvent::ConversationChanged { .. }
+            | LiveEvent::JobChanged { .. } => {}
         });
         live.on_reset(fetch);
     }

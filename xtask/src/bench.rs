@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: seeds leads through the server's own bulk loader (`leadcard-bench seed`),
 //! then measures the Leads Database API over real HTTP (`leads_bench`'s matrix), segment counts
-//! and the release app's first-load size; then the tracking figures (`tracking_bench`) and the
+//! and the release app's first-load size, leads in and out (`inout_bench`: export and import at
+//! the seeded size); then the tracking figures (`tracking_bench`) and the
 //! Inbox's (`inbox_bench`).
 
 use std::io::Write;
@@ -14,7 +15,7 @@ use crate::leads_bench::Session;
 use crate::postgres::Postgres;
 use crate::setup::{build_server, step};
 use crate::util::{Guard, agent, free_port, root, wait_for_http};
-use crate::{inbox_bench, leads_bench, tracking_bench};
+use crate::{inbox_bench, inout_bench, leads_bench, tracking_bench};
 
 const BENCH_EMAIL: &str = "bench@leadcard.test";
 const BENCH_PASSWORD: &str = "bench-password-long-enough";
@@ -57,6 +58,9 @@ struct Options {
     tracking_only: bool,
     /// Only the Leads Database figures (the matrix and the list walk), then stop.
     lists_only: bool,
+    /// Only leads in and out (the export and the import of as many rows as seeded leads); with
+    /// `lists_only`, the lists and then these.
+    inout_only: bool,
     /// Measure the debug build the tests use (minutes to build instead of a release build's
     /// half hour on a busy machine); its figures are upper bounds.
     dev_build: bool,
@@ -71,6 +75,7 @@ fn options(args: &[String]) -> Result<Options> {
         smoke: false,
         tracking_only: false,
         lists_only: false,
+        inout_only: false,
         dev_build: false,
         page_views: 10,
     };
@@ -97,6 +102,7 @@ fn options(args: &[String]) -> Result<Options> {
             "--smoke" => o.smoke = true,
             "--tracking-only" => o.tracking_only = true,
             "--lists-only" => o.lists_only = true,
+            "--inout-only" => o.inout_only = true,
             "--dev-build" => o.dev_build = true,
             other => bail!("unknown bench option {other}"),
         }
@@ -166,6 +172,7 @@ pub fn run(args: &[String]) -> Result<()> {
         .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database-url", &url, "--log", "warn", "--dist"])
         .arg(root().join("dist"))
         .spawn()?;
+    let server_pid = child.id();
     wait_for_http(&format!("{base}/api/v1/health"), &mut child, Duration::from_secs(120))?;
     let _server = Guard(child);
 
@@ -187,6 +194,23 @@ pub fn run(args: &[String]) -> Result<()> {
         .context("no session cookie")?
         .to_owned();
     let session = Session { http: &http, base: &base, cookie: &cookie };
+    let inout = |session: &Session| {
+        inout_bench::run(&inout_bench::Run {
+            session,
+            server_pid,
+            db_name,
+            leads: o.leads,
+            seed_rate: seeded["leads_per_sec"].as_f64().unwrap_or(0.0),
+            rows: o.leads,
+            dir: &dir,
+        })
+    };
+    if o.inout_only && !o.lists_only {
+        inout(&session)?;
+        drop(_server);
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(());
+    }
     let get = |query: &str| session.get("leads", query);
     let filter = format!("filter={}", encode(FILTER));
     let samples = if o.smoke { 20 } else { 200 };
@@ -248,6 +272,10 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("| samples per figure | {samples} |");
     leads_bench::run(&session, db_name, o.leads, if o.smoke { 3 } else { 20 })?;
     if o.lists_only {
+        // With --inout-only too: both, on one seeded database.
+        if o.inout_only {
+            inout(&session)?;
+        }
         drop(_server);
         let _ = std::fs::remove_dir_all(&dir);
         return Ok(());
@@ -295,6 +323,8 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("| samples | {samples} counts, {} evaluations |", core["samples"]);
     browser_figures(&base, if o.smoke { 3 } else { 30 })?;
     first_load()?;
+    // Last on this server: the import doubles its leads.
+    inout(&session)?;
     drop(_server);
     tracking_bench::run(&bins, db_name, &new_database, &sizes)?;
     inbox_bench::run(&bins, db_name, &new_database("inbox")?, if o.smoke { 20 } else { 300 })?;
@@ -410,7 +440,7 @@ const PAGES: &[(&str, &str)] = &[
     ("shell_page", "the frame alone"),
     ("leads_page", "/leads"),
     ("lead_page", "/leads/:id"),
-    ("leads_import_page", "/leads/import"),
+    ("occasional_view", "/leads/import and the merge dialog"),
     ("inbox_page", "/inbox"),
     ("visitors_page", "/visitors"),
     ("segments_page", "/segments"),

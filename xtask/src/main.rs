@@ -2,6 +2,7 @@
 
 mod bench;
 mod inbox_bench;
+mod inout_bench;
 mod leads_bench;
 mod postgres;
 mod precompress;
@@ -31,10 +32,12 @@ const USAGE: &str = "usage: cargo xtask <command>
   bench   seed leads (and 10 page views each) and measure the Leads Database (a matrix of every
           condition kind and operator, the search forms and combinations: first page, page 20,
           count), segment counts, the browser figures (card segments, card open in the Inbox),
-          message send -> second operator, first-load size, then tracking: ingest throughput and
+          message send -> second operator, first-load size, leads in and out (export of every lead
+          with card reads beside it, a CSV file of as many rows imported as a job: rate against
+          the seed's, peak memory), then tracking: ingest throughput and
           latency, kill -9 durability, the simulator's live delay, widget size
           [--leads N (default 1000000)] [--page-views N (default 10)] [--db sqlite|postgres]
-          [--lists-only] [--tracking-only] [--dev-build (the debug build: upper bounds)] [--smoke]";
+          [--lists-only] [--inout-only] [--tracking-only] [--dev-build (the debug build: upper bounds)] [--smoke]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -14,6 +14,7 @@ pub mod lead_sort;
 pub mod live;
 pub mod location;
 pub mod mail;
+pub mod merge;
 pub mod operation;
 pub mod pin;
 pub mod presence;

@@ -14,6 +14,9 @@ pub enum LiveEvent {
     LeadChanged { lead_id: i64 },
     /// The lead was removed completely: pages showing it say so.
     LeadRemoved { lead_id: i64 },
+    /// The lead was merged into the lead `into` (which is announced as changed): pages showing
+    /// it show that card instead; its link now opens it.
+    LeadMerged { lead_id: i64, into: i64 },
     /// A conversation changed: a new message (`message_id`), its status, assignee or unread
     /// count. The Inbox list fetches the conversation again; an open thread fetches messages
     /// after the last it shows; the card's conversation history reloads.

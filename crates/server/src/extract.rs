@@ -216,3 +216,60 @@ mod tests {
         assert!(!is_json(None));
     }
 }
+
+/// `limit` of every list: a page size from 1 to `max`, `default` when absent or empty. One rule,
+/// one message, whichever list asks.
+pub fn page_size(raw: Option<&str>, max: u32, default: u32) -> Result<u32, ApiError> {
+    match raw.filter(|l| !l.is_empty()) {
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::invalid("limit", format!("The page size must be a number from 1 to {max}."))),
+        None => Ok(default),
+    }
+}
+
+/// A keyset cursor that is an id (`after`, `before`): absent or empty -> none; otherwise a whole
+/// number from `min` up (lists whose first page starts after 0 take 0).
+pub fn cursor_id(raw: Option<&str>, field: &str, min: i64) -> Result<Option<i64>, ApiError> {
+    let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(None) };
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= min)
+        .map(Some)
+        .ok_or_else(|| ApiError::invalid(field, "This is not a cursor of this list; reload the list."))
+}
+
+/// An id in the query (`lead_id=`): absent or empty -> none.
+pub fn query_id(raw: Option<&str>, field: &str) -> Result<Option<i64>, ApiError> {
+    let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(None) };
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .map(Some)
+        .ok_or_else(|| ApiError::invalid(field, format!("{field} must be an id.")))
+}
+
+#[cfg(test)]
+mod list_params {
+    use super::*;
+
+    #[test]
+    fn page_sizes_and_cursors_are_checked_by_one_rule() {
+        assert_eq!(page_size(None, 100, 20).unwrap(), 20);
+        assert_eq!(page_size(Some(""), 100, 20).unwrap(), 20);
+        assert_eq!(page_size(Some("100"), 100, 20).unwrap(), 100);
+        for bad in ["0", "101", "-1", "x", " 5"] {
+            assert!(page_size(Some(bad), 100, 20).is_err(), "{bad}");
+        }
+        assert_eq!(cursor_id(Some("12"), "after", 1).unwrap(), Some(12));
+        assert_eq!(cursor_id(Some("0"), "after", 0).unwrap(), Some(0));
+        assert!(cursor_id(Some("0"), "after", 1).is_err());
+        assert!(cursor_id(Some("1.5"), "before", 0).is_err());
+        assert_eq!(cursor_id(None, "after", 1).unwrap(), None);
+        assert!(cursor_id(Some(" 3"), "after", 1).is_err(), "as strict as the document's pattern");
+        assert_eq!(query_id(Some("7"), "lead_id").unwrap(), Some(7));
+        assert!(query_id(Some("-7"), "lead_id").is_err());
+    }
+}

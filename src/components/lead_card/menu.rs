@@ -1,5 +1,6 @@
-//! The card's menu (upper right): "Copy link" to the card, confirmed in the card's toast; and the
-//! ellipsis menu that the property menus share.
+//! The card's menu (upper right): "Copy link" to the card, confirmed in the card's toast, the
+//! email actions, "Merge with…" (a dialog of its own chunk), hide and remove; and the ellipsis
+//! menu that the property menus share.
 
 use leptos::html::{Button, Dialog, Div};
 use leptos::prelude::*;
@@ -8,7 +9,10 @@ use wasm_bindgen::JsCast;
 
 use leadcard_core::mail::{Availability, RemoveLead, confirms_removal};
 
+use leadcard_core::wire::LeadCard;
+
 use super::state::{CardState, Toast};
+use crate::components::merge_dialog::MergeDialog;
 use crate::{api, paths};
 
 #[component]
@@ -18,6 +22,7 @@ pub fn CardMenu(id: i64) -> impl IntoView {
     let removing = RwSignal::new(false);
     // The menu's button: where the focus goes back when the remove dialog closes.
     let button = NodeRef::<Button>::new();
+    let merging = RwSignal::new(false);
     let copy_link = move |_| {
         open.set(false);
         state.copy(paths::absolute(&paths::lead(id)));
@@ -73,6 +78,19 @@ pub fn CardMenu(id: i64) -> impl IntoView {
                 busy
                 on_click=move || run_email_action(true)
             />
+            <button
+                type="button"
+                class="card-menu__item"
+                role="menuitem"
+                tabindex="-1"
+                data-testid="menu-merge"
+                on:click=move |_| {
+                    open.set(false);
+                    merging.set(true);
+                }
+            >
+                "Merge with…"
+            </button>
             <button type="button" class="card-menu__item" role="menuitem" tabindex="-1" data-testid="menu-hide" on:click=hide>
                 "Hide"
             </button>
@@ -90,6 +108,18 @@ pub fn CardMenu(id: i64) -> impl IntoView {
             </button>
         </Menu>
         {move || removing.get().then(|| view! { <RemoveDialog id return_focus=button on_close=move || removing.set(false)/> })}
+        {move || merging.get().then(|| view! {
+            <MergeDialog
+                kept=id
+                other=None
+                on_merged=move |card: LeadCard| {
+                    merging.set(false);
+                    state.card.set(card);
+                    state.show(Toast::Done("Merged: everything of the other card is on this one now.".to_owned()));
+                }
+                on_close=move |()| merging.set(false)
+            />
+        })}
     }
 }
 

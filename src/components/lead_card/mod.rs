@@ -49,6 +49,7 @@ use crate::components::clock::{use_minute_clock, use_now};
 use crate::components::error_notice::api_error_fallback;
 use crate::components::not_found::NotFound;
 use crate::live::Live;
+use crate::paths;
 use crate::session::Session;
 use crate::title::follow_title;
 
@@ -62,7 +63,10 @@ struct CardData {
 
 async fn load(id: i64) -> Result<CardData, ApiError> {
     let (card, notes, pins) = futures::future::join3(api::lead(id), api::notes(id), api::pins()).await;
-    Ok(CardData { card: card?, notes, pins: pins.ok().map(|pins| pins.names) })
+    let card = card?;
+    // A merged card's id answers with the card it went into: that card's notes, then.
+    let notes = if card.id == id { notes } else { api::notes(card.id).await };
+    Ok(CardData { card, notes, pins: pins.ok().map(|pins| pins.names) })
 }
 
 /// Loads and shows the card of lead `id`; an unknown id shows the not-found view. In the release
@@ -98,6 +102,15 @@ fn LoadedCard(id: Signal<i64>, titled: bool) -> impl IntoView {
                 {move || Suspend::new(async move {
                     let me = session.me.await.ok().map(|me| me.id);
                     match data.await {
+                        Ok(CardData { card, notes, pins }) if card.id != id.get_untracked() => {
+                            let merged = id.get_untracked();
+                            Ok(view! {
+                                <p class="notice" role="status" data-testid="lead-merged-notice">
+                                    {format!("Lead #{merged} was merged into this card.")}
+                                </p>
+                                <LeadCardView card now pins notes me titled/>
+                            }.into_any())
+                        }
                         Ok(CardData { card, notes, pins }) => Ok(view! { <LeadCardView card now pins notes me titled/> }.into_any()),
                         Err(error) if error.is_not_found() => {
                             Ok(view! { <NotFound message="There is no lead with this id; it may have been removed."/> }.into_any())
@@ -146,6 +159,7 @@ pub fn LeadCardView(
         live.on_message(move |event| match event {
             LiveEvent::LeadChanged { lead_id } if *lead_id == id => state.reload(),
             LiveEvent::LeadRemoved { lead_id } if *lead_id == id => state.removed.set(true),
+            LiveEvent::LeadMerged { lead_id, into } if *lead_id == id => state.merged_into.set(Some(*into)),
             _ => {}
         });
         live.on_reset(move || state.reload());
@@ -156,7 +170,12 @@ pub fn LeadCardView(
                 <p>"This lead was removed completely."</p>
             </article>
         })}
-        <article class="lead-card" data-testid="lead-card" hidden=move || state.removed.get()>
+        {move || state.merged_into.get().map(|into| view! {
+            <article class="lead-card lead-card--removed" data-testid="lead-merged" role="status">
+                <p>"This card was merged into " <a href=paths::lead(into)>{format!("Lead #{into}")}</a> "."</p>
+            </article>
+        })}
+        <article class="lead-card" data-testid="lead-card" hidden=move || state.removed.get() || state.merged_into.get().is_some()>
             <div class="lead-card__top">
                 <div class="lead-card__summary">
                     {move || {

@@ -71,6 +71,8 @@ pub struct CardState {
     pub clash: RwSignal<Option<Clash>>,
     /// The lead was removed completely while the card was open.
     pub removed: RwSignal<bool>,
+    /// The lead was merged into this lead while the card was open.
+    pub merged_into: RwSignal<Option<i64>>,
     toasts_shown: StoredValue<u64>,
     /// Writes the pins (after, before): before comes back if the server refuses.
     pin_write: Action<(Vec<String>, Vec<String>), ()>,
@@ -88,6 +90,7 @@ impl CardState {
             toast,
             clash: RwSignal::new(None),
             removed: RwSignal::new(false),
+            merged_into: RwSignal::new(None),
             toasts_shown,
             pin_write: Action::new_local(move |(after, before): &(Vec<String>, Vec<String>)| {
                 let (after, before) = (after.clone(), before.clone());

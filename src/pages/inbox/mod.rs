@@ -161,8 +161,17 @@ pub fn InboxPage() -> impl IntoView {
             LiveEvent::LeadRemoved { lead_id } => {
                 list.pages.items.update(|items| items.retain(|c| c.lead.id != *lead_id))
             }
+            // Its conversations belong to the kept card now.
+            LiveEvent::LeadMerged { lead_id, .. }
+                if list.pages.items.with_untracked(|items| items.iter().any(|c| c.lead.id == *lead_id)) =>
+            {
+                list.pages.reload()
+            }
             // Presence: each row reads the live map itself (`live::presence_inputs`).
-            LiveEvent::LeadChanged { .. } | LiveEvent::Presence { .. } | LiveEvent::JobChanged { .. } => {}
+            LiveEvent::LeadChanged { .. }
+            | LiveEvent::LeadMerged { .. }
+            | LiveEvent::Presence { .. }
+            | LiveEvent::JobChanged { .. } => {}
         });
         live.on_reset(move || list.pages.reload());
     }

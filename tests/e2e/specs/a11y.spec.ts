@@ -49,6 +49,10 @@ for (const scheme of ['light', 'dark'] as const) {
       await page.getByTestId('export-open').click();
       await expect(page.getByTestId('export-panel')).toBeVisible();
       await expectAccessible(page, 'Leads with the new lead form and the export panel open');
+
+      await page.getByTestId('lead-row').first().getByTestId('select-row').check();
+      await expect(page.getByTestId('selection-bar')).toBeVisible();
+      await expectAccessible(page, 'Leads with a ticked row and the selection bar');
     });
 
     test('the card, its menus and the remove dialog', async ({ page }) => {
@@ -73,6 +77,23 @@ for (const scheme of ['light', 'dark'] as const) {
       await page.getByTestId('menu-remove').click();
       await expect(page.getByTestId('remove-dialog')).toBeVisible();
       await expectAccessible(page, 'the remove dialog');
+      await page.keyboard.press('Escape');
+      await expect(page.getByTestId('remove-dialog')).toHaveCount(0);
+
+      // The merge dialog: the search, then both cards side by side (nothing is merged).
+      const other = await seededLead(page.request, 3);
+      const otherName = (await (await page.request.get(`/api/v1/leads/${other}`)).json()).display_name as string;
+      await page.getByTestId('card-menu').click();
+      await page.getByTestId('menu-merge').click();
+      const merge = page.getByTestId('merge-dialog');
+      await expect(merge.getByTestId('merge-search')).toBeVisible();
+      await expectAccessible(page, 'the merge dialog');
+      await merge.getByTestId('merge-search').fill(otherName);
+      await merge.getByTestId('merge-candidate').first().click();
+      await expect(merge.getByTestId('merge-preview')).toBeVisible();
+      await expectAccessible(page, 'the merge preview');
+      await merge.getByTestId('merge-cancel').click();
+      await expect(merge).toHaveCount(0);
     });
 
     test('the Inbox with a conversation and its composer', async ({ page }) => {

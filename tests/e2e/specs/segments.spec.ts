@@ -117,3 +117,35 @@ test('a filter with "is in segment"; a saved segment has its own URL that reload
   await page.goto('/segments/99999999');
   await expect(page.getByTestId('segment-missing')).toContainText('no segment');
 });
+
+test("an open segment's count follows leads as they enter and leave it, without a reload", async ({ page }) => {
+  const tag = `live-count-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const created = await page.request.post('/api/v1/segments', {
+    data: { name: `Live ${tag}`, filter: { all: [{ kind: 'tag', tag }] } },
+  });
+  expect(created.status()).toBe(201);
+  await page.goto(`/segments/${(await created.json()).id}`);
+  const count = page.getByTestId('segment-editor').getByTestId('segment-count');
+  await expect(count).toContainText('0 leads match');
+
+  // Two leads created with the tag elsewhere (another operator, an import): counted again live.
+  const ids: number[] = [];
+  for (const name of ['First', 'Second']) {
+    const res = await page.request.post('/api/v1/leads', {
+      data: { properties: [{ name: '$name', value: { type: 'text', value: `${name} ${tag}` } }], tags: [tag] },
+    });
+    expect(res.status(), await res.text()).toBe(201);
+    ids.push((await res.json()).id);
+  }
+  await expect(count).toContainText('2 leads match');
+
+  // One leaves (its tag removed), then the other is removed completely.
+  const untag = await page.request.delete(`/api/v1/leads/${ids[0]}/tags/${encodeURIComponent(tag)}`, {
+    headers: { 'X-Requested-With': 'leadcard' },
+  });
+  expect(untag.status(), await untag.text()).toBe(200);
+  await expect(count).toContainText('1 lead matches');
+  const gone = await page.request.delete(`/api/v1/leads/${ids[1]}`, { data: { confirm: `Second ${tag}` } });
+  expect(gone.status(), await gone.text()).toBe(204);
+  await expect(count).toContainText('0 leads match');
+});

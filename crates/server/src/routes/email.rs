@@ -13,7 +13,7 @@ use super::leads::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::app::AppState;
 use crate::auth::CurrentSession;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, cursor_id, page_size};
 
 /// The project's email settings (any operator may read them).
 #[utoipa::path(
@@ -112,21 +112,8 @@ async fn outbox(
         })?),
         None => None,
     };
-    let after = match params.after.as_deref().filter(|a| !a.is_empty()) {
-        Some(raw) => Some(
-            raw.parse::<i64>()
-                .ok()
-                .filter(|id| *id > 0)
-                .ok_or_else(|| ApiError::invalid("after", "This is not a cursor of this list; reload the list."))?,
-        ),
-        None => None,
-    };
-    let limit = match params.limit.as_deref().filter(|l| !l.is_empty()) {
-        Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
-            ApiError::invalid("limit", format!("The page size must be a number from 1 to {MAX_LIMIT}."))
-        })?,
-        None => DEFAULT_LIMIT,
-    };
+    let after = cursor_id(params.after.as_deref(), "after", 1)?;
+    let limit = page_size(params.limit.as_deref(), MAX_LIMIT, DEFAULT_LIMIT)?;
     Ok(Json(state.store.outbox_page(status, after, limit).await?))
 }
 

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use super::leads::{LEAD_NOT_FOUND, lead_id};
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, page_size};
 use crate::segments::{self, Cause};
 use crate::store::parse_event_cursor;
 
@@ -59,12 +59,7 @@ async fn list_events(
         ),
         None => None,
     };
-    let limit = match params.limit.as_deref().filter(|l| !l.is_empty()) {
-        Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=MAX_EVENTS).contains(n)).ok_or_else(|| {
-            ApiError::invalid("limit", format!("The page size must be a number from 1 to {MAX_EVENTS}."))
-        })?,
-        None => DEFAULT_EVENTS,
-    };
+    let limit = page_size(params.limit.as_deref(), MAX_EVENTS, DEFAULT_EVENTS)?;
     let name = params.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
     if name.is_some_and(|n| n.chars().count() > leadcard_core::event::MAX_EVENT_NAME_CHARS) {
         return Err(ApiError::invalid("name", "An event name has at most 255 characters."));

@@ -20,7 +20,7 @@ use super::leads::{LEAD_NOT_FOUND, lead_id};
 use crate::app::AppState;
 use crate::auth::CurrentSession;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, cursor_id, page_size, query_id};
 use crate::send::{self, OperatorSend, SendOutcome, SendTarget};
 use crate::store::{AssignOutcome, AssigneeFilter, Changed, ConversationQuery, parse_conversation_cursor};
 
@@ -35,32 +35,6 @@ fn me(session: &CurrentSession) -> OperatorRef {
 }
 
 /// A number parameter in `range`, or the default when absent or empty.
-fn number_param(
-    raw: Option<&str>,
-    field: &str,
-    range: std::ops::RangeInclusive<u32>,
-    default: u32,
-) -> Result<u32, ApiError> {
-    match raw.filter(|v| !v.is_empty()) {
-        Some(raw) => raw.trim().parse::<u32>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
-            ApiError::invalid(field, format!("{field} must be a number from {} to {}.", range.start(), range.end()))
-        }),
-        None => Ok(default),
-    }
-}
-
-fn id_param(raw: Option<&str>, field: &str) -> Result<Option<i64>, ApiError> {
-    raw.filter(|v| !v.is_empty())
-        .map(|raw| {
-            raw.trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| ApiError::invalid(field, format!("{field} must be an id.")))
-        })
-        .transpose()
-}
-
 /// Tells open pages; a new message names itself.
 async fn announce(state: &AppState, conversation: &Conversation, message_id: Option<i64>) {
     let event =
@@ -120,7 +94,7 @@ async fn list(
         AssigneeChoice::Me => AssigneeFilter::Operator(session.operator.id),
         AssigneeChoice::Unassigned => AssigneeFilter::Unassigned,
     };
-    let lead_id = id_param(params.lead_id.as_deref(), "lead_id")?;
+    let lead_id = query_id(params.lead_id.as_deref(), "lead_id")?;
     let after = match params.after.as_deref().filter(|s| !s.is_empty()) {
         Some(raw) => Some(
             parse_conversation_cursor(raw)
@@ -128,7 +102,7 @@ async fn list(
         ),
         None => None,
     };
-    let limit = number_param(params.limit.as_deref(), "limit", 1..=inbox::MAX_PAGE, inbox::DEFAULT_PAGE)?;
+    let limit = page_size(params.limit.as_deref(), inbox::MAX_PAGE, inbox::DEFAULT_PAGE)?;
     let query = ConversationQuery { status: filter.status, assignee, lead_id, after, limit };
     Ok(Json(state.store.conversations(&query).await?))
 }
@@ -212,10 +186,9 @@ async fn messages(
     ApiQuery(params): ApiQuery<MessagesParams>,
 ) -> Result<Json<MessagePage>, ApiError> {
     let id = conversation_id(&id)?;
-    let before = id_param(params.before.as_deref(), "before")?;
-    let after = id_param(params.after.as_deref(), "after")?;
-    let limit =
-        number_param(params.limit.as_deref(), "limit", 1..=inbox::MAX_MESSAGES_PAGE, inbox::DEFAULT_MESSAGES_PAGE)?;
+    let before = cursor_id(params.before.as_deref(), "before", 0)?;
+    let after = cursor_id(params.after.as_deref(), "after", 0)?;
+    let limit = page_size(params.limit.as_deref(), inbox::MAX_MESSAGES_PAGE, inbox::DEFAULT_MESSAGES_PAGE)?;
     state.store.messages_page(id, before, after, limit).await?.map(Json).ok_or(CONVERSATION_NOT_FOUND)
 }
 

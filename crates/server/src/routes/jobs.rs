@@ -17,12 +17,12 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, cursor_id, page_size};
 use crate::store::{CancelOutcome, Store};
 
 const JOB_NOT_FOUND: ApiError = ApiError::NotFound("There is no such job.");
-const DEFAULT_LIMIT: i64 = 20;
-const MAX_LIMIT: i64 = 100;
+const DEFAULT_LIMIT: u32 = 20;
+const MAX_LIMIT: u32 = 100;
 /// Report rows per page of `GET /jobs/{id}/problems`, and per chunk of the CSV.
 const PROBLEMS_PAGE: i64 = 1_000;
 
@@ -41,29 +41,6 @@ struct ListParams {
     limit: Option<String>,
 }
 
-fn parse_limit(raw: Option<&str>, default: i64, max: i64) -> Result<i64, ApiError> {
-    match raw.map(str::trim).filter(|r| !r.is_empty()) {
-        None => Ok(default),
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| ApiError::invalid("limit", format!("limit is a whole number from 1 to {max}."))),
-    }
-}
-
-fn parse_after(raw: Option<&str>) -> Result<Option<i64>, ApiError> {
-    match raw.map(str::trim).filter(|r| !r.is_empty()) {
-        None => Ok(None),
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(Some)
-            .ok_or_else(|| ApiError::invalid("after", "after is the `next` of the previous page.")),
-    }
-}
-
 /// Every job, newest first (imports and bulk actions, by any operator).
 #[utoipa::path(
     get, path = "/jobs", tag = "jobs", params(ListParams), security(("session" = [])),
@@ -77,8 +54,8 @@ async fn list_jobs(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<JobPage>, ApiError> {
-    let limit = parse_limit(params.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT)?;
-    let after = parse_after(params.after.as_deref())?;
+    let limit = i64::from(page_size(params.limit.as_deref(), MAX_LIMIT, DEFAULT_LIMIT)?);
+    let after = cursor_id(params.after.as_deref(), "after", 1)?;
     let mut items = state.store.jobs(after, limit + 1).await?;
     let next = if items.len() as i64 > limit {
         items.truncate(usize::try_from(limit).unwrap_or_default());
@@ -252,7 +229,5 @@ mod tests {
         assert_eq!(text, "line,reason\r\n3,'=cmd\r\n");
         assert_eq!(parse_problem_cursor(Some("3.9")).unwrap(), Some((3, 9)));
         assert!(parse_problem_cursor(Some("x")).is_err());
-        assert!(parse_limit(Some("0"), 20, 100).is_err());
-        assert_eq!(parse_after(Some("12")).unwrap(), Some(12));
     }
 }

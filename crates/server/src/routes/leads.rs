@@ -1,9 +1,10 @@
-//! The Leads Database (`GET /leads`, its count `GET /leads/count`) and the card (`GET /leads/{id}`).
+//! The Leads Database (`GET /leads`, its count `GET /leads/count`) and the card (`GET /leads/{id}`;
+//! a merged card's id redirects to the card it was merged into).
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use leadcard_core::lead_sort::LeadSort;
 use leadcard_core::property::MAX_TEXT_CHARS;
 use leadcard_core::wire::{ErrorBody, LeadCard, LeadPage, Total};
@@ -13,9 +14,10 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::API_BASE;
 use crate::app::AppState;
 use crate::error::{ApiError, etag};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, page_size};
 use crate::store::{LeadQuery, SearchTerms, SortCursor};
 
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -119,12 +121,7 @@ impl LeadsParams {
             ),
             None => None,
         };
-        let limit = match self.limit.as_deref().filter(|l| !l.is_empty()) {
-            Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
-                ApiError::invalid("limit", format!("The page size must be a number from 1 to {MAX_LIMIT}."))
-            })?,
-            None => DEFAULT_LIMIT,
-        };
+        let limit = page_size(self.limit.as_deref(), MAX_LIMIT, DEFAULT_LIMIT)?;
         let ids = parse_ids(self.ids.as_deref())?;
         let limit = match &ids {
             Some(ids) if self.limit.as_deref().is_none_or(str::is_empty) => ids.len() as u32,
@@ -198,14 +195,24 @@ async fn count(
     params(("id" = i64, Path, description = "The lead's id")),
     responses(
         (status = 200, body = LeadCard, headers(("ETag" = String, description = "`\"<version>\"`"))),
+        (status = 308, description = "The lead was merged into another card: `Location` is that card's URL",
+            headers(("Location" = String, description = "`/api/v1/leads/<kept id>`"))),
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
     )
 )]
-async fn card(State(state): State<AppState>, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn card(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let id = lead_id(&id)?;
-    let card = state.store.lead_card(id, state.clock.now()).await?.ok_or(LEAD_NOT_FOUND)?;
-    Ok(([(header::ETAG, etag(card.version))], Json(card)))
+    if let Some(card) = state.store.lead_card(id, state.clock.now()).await? {
+        return Ok(([(header::ETAG, etag(card.version))], Json(card)).into_response());
+    }
+    match state.store.merged_into(id).await? {
+        Some(into) => {
+            Ok((StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, format!("{API_BASE}/leads/{into}"))])
+                .into_response())
+        }
+        None => Err(LEAD_NOT_FOUND),
+    }
 }
 
 pub(super) const LEAD_NOT_FOUND: ApiError = ApiError::NotFound("There is no lead with this id.");

@@ -16,6 +16,7 @@ mod jobs;
 mod leads;
 mod links;
 mod menu;
+mod merge;
 mod notes;
 mod pins;
 mod properties;
@@ -137,6 +138,7 @@ pub fn router(state: AppState, dist: &Path, options: Options) -> Router {
         .merge(catalog::routes())
         .merge(segments::routes())
         .merge(menu::routes())
+        .merge(merge::routes())
         .merge(email::routes())
         .merge(visitors::routes())
         .merge(events::routes())

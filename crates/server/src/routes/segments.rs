@@ -18,7 +18,7 @@ use super::leads::{LEAD_NOT_FOUND, lead_id};
 use crate::app::AppState;
 use crate::auth::CurrentSession;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, page_size};
 use crate::segments::{checked, lead_facts, rebuild_soon};
 use crate::store::StoreError;
 
@@ -267,14 +267,7 @@ async fn segment_history(
         Some(raw) => Some(raw.parse::<i64>().map_err(|_| ApiError::invalid("before", "This is not an entry id."))?),
         None => None,
     };
-    let limit = match params.limit.as_deref().filter(|l| !l.is_empty()) {
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=200).contains(n))
-            .ok_or_else(|| ApiError::invalid("limit", "The page size must be a number from 1 to 200."))?,
-        None => 50,
-    };
+    let limit = page_size(params.limit.as_deref(), 200, 50)?;
     state.store.segment_history(id, before, limit).await?.map(Json).ok_or(LEAD_NOT_FOUND)
 }
 

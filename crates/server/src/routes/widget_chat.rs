@@ -265,8 +265,10 @@ impl Streaming {
             LiveEvent::ConversationChanged { lead_id, message_id: Some(_), .. } => {
                 self.lead.is_none() || self.lead == Some(*lead_id)
             }
-            // Identify merged the lead away: the visitor has another lead now.
-            LiveEvent::LeadRemoved { lead_id } if self.lead == Some(*lead_id) => {
+            // Identify or an operator merged the lead away: the visitor has another lead now.
+            LiveEvent::LeadRemoved { lead_id } | LiveEvent::LeadMerged { lead_id, .. }
+                if self.lead == Some(*lead_id) =>
+            {
                 self.lead = None;
                 true
             }

@@ -96,7 +96,7 @@ fn state_values(email_norm: &str, state: &AddressState, changed_at: DateTime<Utc
 const INSERT_STATES: &str = "INSERT INTO email_statuses \
      (email_norm, status, bounce, reason, changed_at, soft_bounces, cool_down_until, confirmed) VALUES ";
 
-async fn write_state(
+pub(super) async fn write_state(
     conn: &mut AnyConnection,
     backend: Backend,
     email_norm: &str,
@@ -116,7 +116,7 @@ async fn write_state(
 
 /// Takes the address's write lock before anything is read: a row lock on PostgreSQL, the
 /// database's write lock on SQLite (a write statement, even one that changes nothing).
-async fn lock_address(conn: &mut AnyConnection, email_norm: &str) -> StoreResult<()> {
+pub(super) async fn lock_address(conn: &mut AnyConnection, email_norm: &str) -> StoreResult<()> {
     sqlx::query("UPDATE email_statuses SET soft_bounces = soft_bounces WHERE email_norm = $1")
         .bind(email_norm.to_owned())
         .execute(&mut *conn)
@@ -125,7 +125,7 @@ async fn lock_address(conn: &mut AnyConnection, email_norm: &str) -> StoreResult
 }
 
 /// The leads that have this address, by id.
-async fn leads_with(conn: &mut AnyConnection, email_norm: &str) -> StoreResult<Vec<i64>> {
+pub(super) async fn leads_with(conn: &mut AnyConnection, email_norm: &str) -> StoreResult<Vec<i64>> {
     Ok(sqlx::query_scalar("SELECT id FROM leads WHERE email_norm = $1 ORDER BY id")
         .bind(email_norm.to_owned())
         .fetch_all(&mut *conn)
@@ -161,7 +161,7 @@ pub enum AddressOutcome<E> {
 
 /// A change an address can go through, each decided by a core function.
 #[derive(Debug, Clone, Copy)]
-enum Transition<'a> {
+pub(super) enum Transition<'a> {
     Event(&'a StatusEvent),
     OperatorUnsubscribe,
     SendConfirmation,
@@ -186,7 +186,7 @@ impl Transition<'_> {
 /// `changed_at` moves only when the status does. The transaction must already hold the write
 /// lock on SQLite (a write as its first statement): a read first would make the write fail at
 /// once when another connection wrote in between.
-async fn change_in(
+pub(super) async fn change_in(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
     email_norm: &str,

@@ -18,6 +18,7 @@ mod leads;
 mod links;
 mod live;
 mod mail_queue;
+mod merge;
 mod notes;
 mod operators;
 mod outbox;
@@ -57,6 +58,7 @@ pub use leads::{EmailStatusChange, EventSource, LeadQuery, NewEvent, NewLead, Pr
 pub use live::LiveRow;
 pub use mail_queue::NewMail;
 pub(crate) use mail_queue::queue_conversation_mail;
+pub use merge::Merged;
 pub use notes::{NoteDeletion, NoteEdit};
 pub use operators::{NewOperator, OperatorWithHash, PasswordLinkOwner};
 pub use outbox::{ClaimedMail, Delivery};

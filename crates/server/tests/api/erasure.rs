@@ -8,7 +8,7 @@ use sqlx::Row;
 use crate::helpers::{TestApp, error_of, lead, spawn_app, text};
 
 /// Every (table, column, type) of the schema, as the database lists it.
-async fn columns(app: &TestApp) -> Vec<(String, String, String)> {
+pub(crate) async fn columns(app: &TestApp) -> Vec<(String, String, String)> {
     let mut db = app.db().await;
     if app.database_url.starts_with("postgres") {
         let rows = sqlx::query(
@@ -37,6 +37,15 @@ async fn columns(app: &TestApp) -> Vec<(String, String, String)> {
 /// Rows that still refer to the lead: by a lead id column, by its address, or holding its
 /// address or name as text anywhere.
 async fn references(app: &TestApp, id: i64, email_norm: &str, name: &str) -> Vec<String> {
+    references_by(app, id, Some((email_norm, name))).await
+}
+
+/// Rows that still name the lead by id, in any lead id column of the schema.
+pub(crate) async fn id_references(app: &TestApp, id: i64) -> Vec<String> {
+    references_by(app, id, None).await
+}
+
+async fn references_by(app: &TestApp, id: i64, text_of: Option<(&str, &str)>) -> Vec<String> {
     let columns = columns(app).await;
     assert!(columns.iter().any(|(t, c, _)| t == "outbox" && c == "lead_id"), "the schema was read: {columns:?}");
     let mut found = Vec::new();
@@ -46,12 +55,14 @@ async fn references(app: &TestApp, id: i64, email_norm: &str, name: &str) -> Vec
         if column == "lead_id" || column.ends_with("_lead_id") || (table == "leads" && column == "id") {
             checks.push(format!("\"{column}\" = {id}"));
         }
-        if column == "email_norm" {
-            checks.push(format!("\"{column}\" = '{email_norm}'"));
-        }
-        if text {
-            checks.push(format!("LOWER(\"{column}\") LIKE '%{email_norm}%'"));
-            checks.push(format!("LOWER(\"{column}\") LIKE '%{}%'", name.to_lowercase()));
+        if let Some((email_norm, name)) = text_of {
+            if column == "email_norm" {
+                checks.push(format!("\"{column}\" = '{email_norm}'"));
+            }
+            if text {
+                checks.push(format!("LOWER(\"{column}\") LIKE '%{email_norm}%'"));
+                checks.push(format!("LOWER(\"{column}\") LIKE '%{}%'", name.to_lowercase()));
+            }
         }
         for check in checks {
             let n = app.count(&format!("SELECT COUNT(*) FROM \"{table}\" WHERE {check}")).await;

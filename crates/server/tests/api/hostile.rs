@@ -40,6 +40,8 @@ struct Target {
     secret: String,
     operator: i64,
     lead: i64,
+    /// A second lead, merged into `lead` by the merge route's documented call.
+    spare: i64,
     note: i64,
     segment: i64,
     conversation: i64,
@@ -64,6 +66,7 @@ async fn target(postgres: bool) -> Target {
     let lead = app
         .add_lead(&[("$email", text("lena@example.com")), ("plan", PropertyValue::Text("pro".into()))], &["vip"])
         .await;
+    let spare = app.add_lead(&[("plan", PropertyValue::Text("team".into()))], &[]).await;
     let created = |response: Response| async move {
         let status = response.status();
         let body = response.json::<Value>().await.unwrap();
@@ -99,6 +102,7 @@ async fn target(postgres: bool) -> Target {
         secret: project.secret_key,
         operator,
         lead,
+        spare,
         note: note["id"].as_i64().unwrap(),
         segment: segment["id"].as_i64().unwrap(),
         conversation: sent["conversation"]["id"].as_i64().unwrap(),
@@ -172,6 +176,7 @@ fn valid_body(t: &Target, method: &Method, path: &str) -> Option<Value> {
             "mapping": [{"to": "property", "name": "$email", "ty": "text"}, {"to": "property", "name": "plan {n}", "ty": "text"}],
             "on_match": "update", "dry_run": true,
         }),
+        ("POST", "/api/v1/leads/{id}/merge") => json!({"other": t.spare, "take": ["plan"]}),
         ("POST", "/api/v1/operator-accounts") => {
             json!({"email": "op{n}@example.com", "name": "Operator {n}", "role": "operator"})
         }

@@ -21,6 +21,7 @@ mod live;
 mod live_list;
 mod location;
 mod mail;
+mod merge;
 mod openapi;
 mod operations;
 mod pins;

@@ -24,6 +24,7 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         ("/api/v1/leads/{id}/properties", "patch"),
         ("/api/v1/leads/{id}/tags", "post"),
         ("/api/v1/leads/{id}/tags/{tag}", "delete"),
+        ("/api/v1/leads/{id}/merge", "post"),
         ("/api/v1/leads/{id}/notes", "get"),
         ("/api/v1/leads/{id}/notes", "post"),
         ("/api/v1/leads/{id}/notes/{note_id}", "delete"),

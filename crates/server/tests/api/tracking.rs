@@ -226,7 +226,13 @@ async fn identify_merges_the_visitors_history_into_the_users_lead() {
     assert_eq!(events.next_of("lead_removed").await["lead_id"], anon);
     assert_eq!(events.next_of("lead_changed").await["lead_id"], user);
 
-    assert_eq!(app.get(&format!("/api/v1/leads/{anon}")).await.status(), 404, "the anonymous lead is gone");
+    let old_link = app.get(&format!("/api/v1/leads/{anon}")).await;
+    assert_eq!(old_link.url().path(), format!("/api/v1/leads/{user}"), "the anonymous lead's link opens the user's");
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM leads WHERE id = {anon}")).await,
+        0,
+        "the anonymous lead is gone"
+    );
     let card = app.card(user).await;
     assert_eq!(property(&card, "$name"), json!({ "type": "text", "value": "Anna Schmidt" }), "the target's own kept");
     assert_eq!(property(&card, "$browser")["type"], "text", "properties the target lacked came along");
@@ -282,7 +288,8 @@ async fn identify_promotes_an_anonymous_lead_and_a_second_browser_joins_it() {
     assert_ne!(phone, laptop);
     body["visitor_id"] = json!("phone");
     track_ok(&app, &site.key, "identify", body).await;
-    assert_eq!(app.get(&format!("/api/v1/leads/{phone}")).await.status(), 404);
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM leads WHERE id = {phone}")).await, 0, "merged away");
+    assert_eq!(app.get(&format!("/api/v1/leads/{phone}")).await.url().path(), format!("/api/v1/leads/{laptop}"));
     assert_eq!(property(&app.card(laptop).await, "$sessions"), json!({ "type": "number", "value": 2.0 }));
 
     // A refused operation refuses the call and changes nothing.

@@ -51,7 +51,7 @@ impl Store {
             .await?;
         let (target, removed, mut mails) = match (existing, anonymous) {
             (Some(target), Some(anon)) if anon != target => {
-                let mails = self.merge_leads(tx, anon, target, now).await?;
+                let mails = self.merge_leads(tx, anon, target, None, now).await?;
                 (target, Some(anon), mails)
             }
             (Some(target), _) => (target, None, 0),
@@ -77,13 +77,16 @@ impl Store {
         Ok(Identified { target, removed, mails })
     }
 
-    /// Moves everything of `from` (an anonymous visitor) into `into` and deletes `from`.
-    /// Returns how many confirmation mails the target's new address queued.
-    async fn merge_leads(
+    /// Moves everything of `from` (an anonymous visitor, or a card an operator `by` merges) into
+    /// `into` and deletes `from`, whose id then redirects to `into`. Properties `into` has keep
+    /// their value (a location guess gives way). Returns how many confirmation mails the target's
+    /// new address queued.
+    pub(in crate::store) async fn merge_leads(
         &self,
         tx: &mut AnyConnection,
         from: i64,
         into: i64,
+        by: Option<i64>,
         now: DateTime<Utc>,
     ) -> StoreResult<usize> {
         both(tx, into, from, "UPDATE events SET lead_id = $1 WHERE lead_id = $2").await?;
@@ -135,6 +138,19 @@ impl Store {
         both(tx, into, from, "UPDATE conversations SET lead_id = $1 WHERE lead_id = $2").await?;
         both(tx, into, from, "UPDATE messages SET lead_id = $1 WHERE lead_id = $2").await?;
         both(tx, into, from, "UPDATE outbox SET lead_id = $1 WHERE lead_id = $2").await?;
+        // Its timeline of segment entries and exits goes on the kept card; its memberships go
+        // with it and the caller recomputes the kept card's.
+        both(tx, into, from, "UPDATE segment_history SET lead_id = $1 WHERE lead_id = $2").await?;
+        both(tx, into, from, "UPDATE lead_redirects SET into_lead_id = $1 WHERE into_lead_id = $2").await?;
+        sqlx::query(
+            "INSERT INTO lead_redirects (merged_id, into_lead_id, merged_by, merged_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(from)
+        .bind(into)
+        .bind(by)
+        .bind(to_ms(now))
+        .execute(&mut *tx)
+        .await?;
 
         // Properties: the target keeps its own; counts add up and first/last seen widen.
         let specials = ["$sessions", "$first_seen", "$last_seen"];

@@ -1,0 +1,200 @@
+//! Leads in and out at scale (issue 20), over the console's own HTTP paths:
+//! - the CSV export of every seeded lead, timed to its last byte, with card reads sampled beside it
+//!   (an operator opening cards while a colleague exports must not wait);
+//! - a generated CSV file of as many rows uploaded (`POST /imports`) and imported as a job
+//!   (`POST /imports/{id}/run`), its rate set against the seed's rate measured in the same run, and
+//!   the server's resident memory sampled while it runs (the file is streamed, never held whole).
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+use crate::bench::{encode, percentiles};
+use crate::leads_bench::Session;
+
+/// What the in/out figures need from the bench run around them.
+pub struct Run<'a> {
+    pub session: &'a Session<'a>,
+    /// The server's process, whose memory is read from /proc while the import runs.
+    pub server_pid: u32,
+    pub db_name: &'a str,
+    pub leads: u64,
+    /// The seed's rate in this run (leads a second), the import's yardstick.
+    pub seed_rate: f64,
+    /// Rows of the imported file.
+    pub rows: u64,
+    pub dir: &'a Path,
+}
+
+/// An agent without the bench's global timeout: a million rows take longer than a minute.
+fn long_agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+/// `POST /api/v1/{path}` as the console sends it (session, CSRF header): status and JSON answer.
+fn post(
+    agent: &ureq::Agent,
+    s: &Session,
+    path: &str,
+    content_type: &str,
+    body: impl ureq::AsSendBody,
+) -> Result<(u16, Value)> {
+    let mut resp = agent
+        .post(format!("{}/api/v1/{path}", s.base))
+        .header("Cookie", s.cookie)
+        .header("x-requested-with", "leadcard")
+        .header("content-type", content_type)
+        .send(body)?;
+    let answer = serde_json::from_str(&resp.body_mut().read_to_string()?)?;
+    Ok((resp.status().as_u16(), answer))
+}
+
+/// The server's own memory (RssAnon: heap and stacks; VmRSS also counts the database file's pages
+/// that SQLite maps, which the kernel may drop at will) and its resident set, in MiB, from /proc.
+fn memory_mib(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib / 1024.0)
+    };
+    Some((field("RssAnon:")?, field("VmRSS:")?))
+}
+
+pub fn run(r: &Run) -> Result<()> {
+    let s = r.session;
+    let (_, first_page) = s.get("leads", "limit=50")?;
+    let ids: Vec<i64> =
+        first_page["items"].as_array().context("leads page")?.iter().filter_map(|l| l["id"].as_i64()).collect();
+    if ids.is_empty() {
+        bail!("no leads to open");
+    }
+    let open = |n: usize| s.get(&format!("leads/{}", ids[n % ids.len()]), "").map(|r| r.0);
+    let idle: Vec<Duration> = (0..60).map(open).collect::<Result<_>>()?;
+
+    // The export of every lead, read to its end on a thread, while cards are read here.
+    let long = long_agent();
+    let columns = "$name,$email,$phone,$user_id,$country,plan,tags,subscription_status,created_at";
+    let url = format!("{}/api/v1/leads/export?columns={}", s.base, encode(columns));
+    let (export, during) = std::thread::scope(|scope| -> Result<_> {
+        let export = scope.spawn(|| -> Result<(Duration, u64, u64)> {
+            let start = Instant::now();
+            let mut resp = long.get(&url).header("Cookie", s.cookie).call()?;
+            if resp.status() != 200 {
+                bail!("GET /leads/export answered {}", resp.status());
+            }
+            let mut reader = resp.body_mut().with_config().limit(u64::MAX).reader();
+            let (mut bytes, mut lines) = (0u64, 0u64);
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                let n = reader.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                bytes += n as u64;
+                lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+            }
+            Ok((start.elapsed(), bytes, lines))
+        });
+        let mut during = Vec::new();
+        let mut n = 0;
+        while !export.is_finished() {
+            during.push(open(n)?);
+            n += 1;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok((export.join().map_err(|_| anyhow::anyhow!("the export thread panicked"))??, during))
+    })?;
+    let (took, bytes, lines) = export;
+    // Quoted cells may hold line breaks, and none of the seed's do: a record a line, the header too.
+    if lines != r.leads + 1 {
+        bail!("the export had {lines} lines for {} leads", r.leads);
+    }
+
+    // The import: a file like a team brings (name, address, user id, plan, a number, tags).
+    let path = r.dir.join("import.csv");
+    {
+        let mut w = BufWriter::new(File::create(&path)?);
+        writeln!(w, "Name,Email,User id,Plan,Seats,Tags")?;
+        for i in 0..r.rows {
+            let plan = if i % 3 == 0 { "pro" } else { "free" };
+            let tags = if i % 5 == 0 { "imported; vip" } else { "imported" };
+            writeln!(w, "Imported Person {i},imported-{i}@import.example,imp-{i},{plan},{},{tags}", i % 50)?;
+        }
+        w.flush()?;
+    }
+    let size = std::fs::metadata(&path)?.len();
+    let start = Instant::now();
+    let (status, uploaded) = post(&long, s, "imports?name=bench.csv", "text/csv", File::open(&path)?)?;
+    let upload_took = start.elapsed();
+    if status != 201 {
+        bail!("POST /imports answered {status}: {uploaded}");
+    }
+    let mut mapping = uploaded["mapping"].clone();
+    mapping[4] = json!({"to": "property", "name": "Seats", "ty": "number"});
+    let id = uploaded["id"].as_str().context("upload id")?;
+    let rss_before = memory_mib(r.server_pid);
+    let start = Instant::now();
+    let run = json!({"mapping": mapping, "on_match": "update", "dry_run": false}).to_string();
+    let (status, job) = post(&long, s, &format!("imports/{id}/run"), "application/json", run)?;
+    if status != 202 {
+        bail!("POST /imports/{id}/run answered {status}: {job}");
+    }
+    let job_id = job["id"].as_i64().context("job id")?;
+    let (mut peak_anon, mut peak_rss) = (0f64, 0f64);
+    let ended = loop {
+        if let Some((anon, rss)) = memory_mib(r.server_pid) {
+            peak_anon = peak_anon.max(anon);
+            peak_rss = peak_rss.max(rss);
+        }
+        let (_, job) = s.get(&format!("jobs/{job_id}"), "")?;
+        if job["state"] != "running" {
+            break job;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let import_took = start.elapsed().as_secs_f64();
+    if ended["state"] != "done" || ended["result"]["created"].as_u64() != Some(r.rows) {
+        bail!("the import ended {ended}");
+    }
+    let _ = std::fs::remove_file(&path);
+    let rate = r.rows as f64 / import_took.max(f64::MIN_POSITIVE);
+
+    let (idle50, idle95) = percentiles(idle);
+    let (during50, during95) = percentiles(during.clone());
+    println!("\n## Leads in and out — {}, {} leads\n", r.db_name, r.leads);
+    println!("| figure | value |\n|---|---|");
+    println!(
+        "| export of every lead, {} columns (`GET /leads/export`, streamed) | {:.1} s to the last byte, {:.0} leads/s, {:.1} MB |",
+        columns.split(',').count(),
+        took.as_secs_f64(),
+        r.leads as f64 / took.as_secs_f64().max(f64::MIN_POSITIVE),
+        bytes as f64 / 1e6
+    );
+    println!("| card read (`GET /leads/{{id}}`), idle | p50 {idle50:.1} ms, p95 {idle95:.1} ms |");
+    println!("| card read during the export, {} reads | p50 {during50:.1} ms, p95 {during95:.1} ms |", during.len());
+    println!(
+        "| upload of a {}-row CSV file ({:.1} MB, `POST /imports`: streamed to disk, previewed) | {:.1} s |",
+        r.rows,
+        size as f64 / 1e6,
+        upload_took.as_secs_f64()
+    );
+    println!(
+        "| its import as a job (`POST /imports/{{id}}/run`, 6 columns, tags, match by user id then email) | \
+         {import_took:.1} s, **{rate:.0} rows/s = {:.2}x the seed's {:.0} leads/s** (goal >= 0.5x) |",
+        rate / r.seed_rate.max(f64::MIN_POSITIVE),
+        r.seed_rate
+    );
+    match rss_before {
+        Some((anon, rss)) => println!(
+            "| server memory during the import (sampled every 100 ms) | own memory (RssAnon) peak {peak_anon:.0} MiB, \
+             {anon:.0} MiB before it; resident set with the mapped database peak {peak_rss:.0} MiB, {rss:.0} MiB before it |"
+        ),
+        None => println!("| server memory during the import | (no /proc here) |"),
+    }
+    Ok(())
+}
