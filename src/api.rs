@@ -324,6 +324,16 @@ pub async fn merge_leads(id: i64, body: &MergeLeads) -> Result<LeadCard, ApiErro
     json(send(request(Method::POST, &format!("/leads/{id}/merge")), Some(body)).await?).await
 }
 
+/// `POST /leads/bulk/count`: how many leads a selection holds now.
+pub async fn bulk_count(body: &leadcard_core::bulk::BulkCount) -> Result<Total, ApiError> {
+    json(send(request(Method::POST, "/leads/bulk/count"), Some(body)).await?).await
+}
+
+/// `POST /leads/bulk`: starts a bulk action as a job (202, the job).
+pub async fn start_bulk(body: &leadcard_core::bulk::BulkRequest) -> Result<Job, ApiError> {
+    json(send(request(Method::POST, "/leads/bulk"), Some(body)).await?).await
+}
+
 /// `GET /leads/export?ids=`: where the CSV of these leads is downloaded (the default columns).
 pub fn leads_export_ids_url(ids: &[i64]) -> String {
     let ids = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");

@@ -163,7 +163,8 @@ lazy_page!(Segments, segments_page, crate::pages::segments::SegmentsPage, gate::
 lazy_page!(Settings, settings_page, crate::pages::settings::SettingsArea, gate::signed_in, async {});
 lazy_page!(SetPassword, set_password_page, crate::pages::set_password::SetPasswordPage, gate::open, async {});
 
-/// What operators open now and then shares one wasm chunk: the import page and the merge dialog.
+/// What operators open now and then shares one wasm chunk: the import page, the Leads Database's
+/// selection bar, the merge dialog and the bulk actions' dialog.
 /// Every `#[lazy]` function is a split point, and each multiplies the chunks the pages share: a
 /// merge dialog of its own cut the chunks of the card's pages into more, smaller ones (16 KB more
 /// on their first loads). Behind one split point they cost the pages nothing.
@@ -175,6 +176,12 @@ pub enum Occasional {
         on_merged: Callback<leadcard_core::wire::LeadCard>,
         on_close: Callback<()>,
     },
+    BulkDialog {
+        selection: leadcard_core::bulk::BulkSelection,
+        described: String,
+        on_close: Callback<()>,
+    },
+    SelectionBar(crate::pages::leads_selection::SelectionBarArgs),
 }
 
 #[cfg_attr(feature = "split", leptos::lazy)]
@@ -184,6 +191,10 @@ fn occasional_view(what: Occasional) -> AnyView {
         Occasional::MergeDialog { kept, other, on_merged, on_close } => {
             crate::components::merge_dialog::dialog_view(kept, other, on_merged, on_close)
         }
+        Occasional::BulkDialog { selection, described, on_close } => {
+            crate::components::bulk_dialog::dialog_view(selection, described, on_close)
+        }
+        Occasional::SelectionBar(args) => crate::pages::leads_selection::bar_view(args),
     }
 }
 

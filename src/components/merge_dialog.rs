@@ -294,7 +294,7 @@ fn SideBySide(kept: LeadCard, other: LeadCard, take: RwSignal<BTreeSet<String>>)
 
 /// Opens the dialog as modal once it is in the document (a view a Suspense resolves may be
 /// loaded before it is mounted, and `showModal` refuses a dialog outside the document).
-fn open_modal(dialog: web_sys::HtmlDialogElement, tries: u32) {
+pub(crate) fn open_modal(dialog: web_sys::HtmlDialogElement, tries: u32) {
     if dialog.is_connected() {
         if !dialog.open() {
             let _ = dialog.show_modal();

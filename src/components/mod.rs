@@ -3,6 +3,7 @@
 //! knows a page.
 
 pub mod avatar;
+pub mod bulk_dialog;
 pub mod clock;
 pub mod composer;
 pub mod error_notice;

@@ -9,9 +9,10 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use futures::future::join;
+use leadcard_core::bulk::BulkSelection;
 use leadcard_core::filter::Filter;
 use leadcard_core::lead_sort::{LeadSort, SortKey};
-use leadcard_core::wire::{LeadCard, LeadPage, LeadSummary, Total};
+use leadcard_core::wire::{LeadPage, LeadSummary, Total};
 use leadcard_core::{LiveEvent, ValidCondition};
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -22,14 +23,15 @@ use leptos_use::{use_debounce_fn_with_arg, use_debounce_fn_with_options};
 
 use crate::api::{self, ApiError, LeadQuery};
 use crate::browser::json;
+use crate::components::bulk_dialog::BulkDialog;
 use crate::components::clock::use_now;
 use crate::components::error_notice::api_error_fallback;
 use crate::components::filter_builder::FilterBuilder;
 use crate::components::lead_table::{LeadTable, RowSelection};
-use crate::components::merge_dialog::MergeDialog;
 use crate::live::Live;
 use crate::paged::{Page, Paged};
 use crate::pages::leads_export::ExportLeads;
+use crate::pages::leads_selection::SelectionBarArgs;
 use crate::pages::new_lead::NewLead;
 use crate::title::page_title;
 use crate::{intl, paths};
@@ -76,6 +78,10 @@ pub fn LeadsPage() -> impl IntoView {
         }
     });
     let recount = Callback::new(move |()| count.refetch());
+    // The bulk dialog lives here, above the results: its job goes on while the list it changes
+    // follows live (rows leave, the results may empty).
+    let bulk = RwSignal::new(None::<(BulkSelection, String)>);
+    let on_bulk = Callback::new(move |chosen: (BulkSelection, String)| bulk.set(Some(chosen)));
     let total = Signal::derive(move || {
         count.with(|c| c.as_ref().and_then(|r| r.as_ref().ok()).map(total_label)).unwrap_or_default()
     });
@@ -160,12 +166,15 @@ pub fn LeadsPage() -> impl IntoView {
                                 Ok(view! { <p class="leads__status">"Fix the filter above to see leads."</p> }.into_any())
                             }
                             result => result.map(|(query, page)| {
-                                view! { <LeadsResults query page total now on_sort on_changes=recount/> }.into_any()
+                                view! { <LeadsResults query page total now on_sort on_changes=recount on_bulk/> }.into_any()
                             }),
                         }
                     })}
                 </ErrorBoundary>
             </Transition>
+            {move || bulk.get().map(|(selection, described)| view! {
+                <BulkDialog selection described on_close=move |()| bulk.set(None)/>
+            })}
         </section>
     }
 }
@@ -182,6 +191,8 @@ fn LeadsResults(
     on_sort: Callback<LeadSort>,
     /// The leads this list shows may have changed: the total is counted again.
     on_changes: Callback<()>,
+    /// Opens the bulk dialog over a selection (described as "3 selected leads").
+    on_bulk: Callback<(BulkSelection, String)>,
 ) -> impl IntoView {
     let sort = query.sort;
     let LeadPage { items, next } = page;
@@ -276,7 +287,7 @@ fn LeadsResults(
                 </div>
             }
         >
-            <SelectionBar selection total searching/>
+            <SelectionBar selection total searching q=query.with_value(|q| q.q.clone()) filter=query.with_value(|q| q.filter.clone()) on_bulk/>
             <LeadTable rows=results.items now on_near_end=Callback::new(move |()| on_near_end()) sort on_sort to_top selection>
                 {footer}
             </LeadTable>
@@ -284,59 +295,36 @@ fn LeadsResults(
     }
 }
 
-/// What the operator can do with the ticked rows: tick every lead the search and filter find,
-/// export them, merge two of them; and untick.
+/// What the operator can do with the ticked rows ([`crate::pages::leads_selection`]). Its code
+/// sits in the occasional chunk: fetched when the first row is ticked, not with the page.
 #[component]
-fn SelectionBar(selection: RowSelection, total: Signal<String>, searching: bool) -> impl IntoView {
-    let ticked = Memo::new(move |_| selection.ticked.with(|t| t.iter().copied().collect::<Vec<i64>>()));
-    let merging = RwSignal::new(false);
-    let described = move || {
-        if selection.all_matching.get() {
-            if searching {
-                format!("all {} matching this search and filter", total.get())
-            } else {
-                format!("all {}", total.get())
-            }
-        } else {
-            match ticked.with(Vec::len) {
-                1 => "1 selected lead".to_owned(),
-                n => format!("{n} selected leads"),
-            }
-        }
-    };
-    view! {
-        <Show when=move || ticked.with(|t| !t.is_empty())>
-            <div class="leads__selection" role="region" aria-label="Selected leads" data-testid="selection-bar">
-                <strong data-testid="selection-count">{move || described()}</strong>
-                <Show when=move || !selection.all_matching.get()>
-                    <a class="button button--ghost" data-testid="export-selected" download="" href=move || api::leads_export_ids_url(&ticked.get())>
-                        "Export selected"
-                    </a>
-                </Show>
-                <Show when=move || !selection.all_matching.get() && ticked.with(Vec::len) == 2>
-                    <button type="button" class="button button--ghost" data-testid="merge-selected" on:click=move |_| merging.set(true)>
-                        "Merge"
-                    </button>
-                </Show>
-                <button type="button" class="button button--ghost" data-testid="selection-clear" on:click=move |_| selection.clear()>
-                    "Clear"
-                </button>
-            </div>
-        </Show>
-        {move || merging.get().then(|| {
-            let ids = ticked.get_untracked();
+fn SelectionBar(
+    selection: RowSelection,
+    total: Signal<String>,
+    searching: bool,
+    q: String,
+    filter: Filter,
+    on_bulk: Callback<(BulkSelection, String)>,
+) -> impl IntoView {
+    let matching = StoredValue::new(BulkSelection {
+        ids: None,
+        q,
+        filter: if filter.is_empty() { None } else { Some(filter) },
+        segment: None,
+    });
+    let wanted =
+        Memo::new(move |was: Option<&bool>| was.copied().unwrap_or(false) || selection.ticked.with(|t| !t.is_empty()));
+    move || {
+        wanted.get().then(|| {
             view! {
-                <MergeDialog
-                    kept=ids[0]
-                    other=ids.get(1).copied()
-                    on_merged=move |_: LeadCard| {
-                        merging.set(false);
-                        selection.clear();
-                    }
-                    on_close=move |()| merging.set(false)
-                />
+                <Suspense fallback=|| ()>
+                    {move || {
+                        let args = SelectionBarArgs { selection, total, searching, matching: matching.get_value(), on_bulk };
+                        Suspend::new(crate::occasional(crate::Occasional::SelectionBar(args)))
+                    }}
+                </Suspense>
             }
-        })}
+        })
     }
 }
 

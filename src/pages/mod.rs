@@ -6,6 +6,7 @@ pub mod lead;
 pub mod leads;
 pub mod leads_export;
 pub mod leads_import;
+pub mod leads_selection;
 pub mod login;
 pub mod new_lead;
 pub mod operators;

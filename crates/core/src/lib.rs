@@ -1,6 +1,7 @@
 //! leadcard's pure rules, shared by the app (compiled to wasm) and the server (native): no IO.
 
 pub mod account;
+pub mod bulk;
 pub mod email;
 pub mod event;
 pub mod export;

@@ -48,6 +48,8 @@ pub struct AppState {
     pub avatars: Arc<AvatarFetcher>,
     /// CSV files uploaded for import, waiting to be checked and imported.
     pub uploads: Arc<crate::import::Uploads>,
+    /// How bulk jobs go (`bulk::Pace::TEST` in test mode: a page can watch and cancel one).
+    pub bulk_pace: crate::bulk::Pace,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +124,7 @@ impl Application {
             stream_sessions: Arc::default(),
             avatars: Arc::new(AvatarFetcher::new(config.avatar_allow_ip.clone())),
             uploads: Arc::new(crate::import::Uploads::new(u64::from(config.import_max_mb) << 20)),
+            bulk_pace: if config.test_mode { crate::bulk::Pace::TEST } else { crate::bulk::Pace::NORMAL },
         };
         let options = routes::Options {
             request_timeout: config.request_timeout(),

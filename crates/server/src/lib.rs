@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod app;
 pub mod auth;
 pub mod avatar;
+pub mod bulk;
 pub mod client_addr;
 pub mod clock;
 pub mod config;

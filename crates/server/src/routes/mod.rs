@@ -3,6 +3,7 @@
 
 mod accounts;
 mod avatar;
+mod bulk;
 mod catalog;
 mod document;
 mod email;
@@ -139,6 +140,7 @@ pub fn router(state: AppState, dist: &Path, options: Options) -> Router {
         .merge(segments::routes())
         .merge(menu::routes())
         .merge(merge::routes())
+        .merge(bulk::routes())
         .merge(email::routes())
         .merge(visitors::routes())
         .merge(events::routes())

@@ -6,6 +6,7 @@
 
 mod addresses;
 mod batch;
+mod bulk;
 mod catalog;
 mod demo;
 mod edits;
@@ -45,6 +46,7 @@ use sqlx::{Executor, Transaction};
 use tokio::sync::Notify;
 
 pub use addresses::{AddressChange, AddressOutcome, MenuDone};
+pub use bulk::BulkBatch;
 pub use edits::{VersionCheck, Written};
 pub use export::{ExportLead, ExportScope};
 pub use import::{OnMatch, RowOutcome};

@@ -177,6 +177,11 @@ fn valid_body(t: &Target, method: &Method, path: &str) -> Option<Value> {
             "on_match": "update", "dry_run": true,
         }),
         ("POST", "/api/v1/leads/{id}/merge") => json!({"other": t.spare, "take": ["plan"]}),
+        ("POST", "/api/v1/leads/bulk") => json!({
+            "selection": {"q": "lena", "filter": {"all": [{"kind": "tag", "tag": "vip"}]}},
+            "action": {"kind": "add_tag", "tag": "t{n}"},
+        }),
+        ("POST", "/api/v1/leads/bulk/count") => json!({"selection": {"q": "lena"}}),
         ("POST", "/api/v1/operator-accounts") => {
             json!({"email": "op{n}@example.com", "name": "Operator {n}", "role": "operator"})
         }

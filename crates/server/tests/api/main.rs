@@ -5,6 +5,7 @@ mod accounts;
 mod agreement;
 mod avatar;
 mod bounces;
+mod bulk;
 mod catalog;
 mod demo;
 mod erasure;

@@ -25,6 +25,8 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         ("/api/v1/leads/{id}/tags", "post"),
         ("/api/v1/leads/{id}/tags/{tag}", "delete"),
         ("/api/v1/leads/{id}/merge", "post"),
+        ("/api/v1/leads/bulk", "post"),
+        ("/api/v1/leads/bulk/count", "post"),
         ("/api/v1/leads/{id}/notes", "get"),
         ("/api/v1/leads/{id}/notes", "post"),
         ("/api/v1/leads/{id}/notes/{note_id}", "delete"),
