@@ -20,13 +20,14 @@ const ONE_PERSON: [&str; 2] = ["$email", "$user_id"];
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BulkSelection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(max_items = 10000))]
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 10000))]
     pub ids: Option<Vec<i64>>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub q: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<Filter>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub segment: Option<i64>,
 }
 
