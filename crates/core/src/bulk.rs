@@ -187,18 +187,8 @@ pub fn confirms_bulk_removal(typed: &str, count: u64) -> bool {
     !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) && digits.parse::<u64>().ok() == Some(count)
 }
 
-/// 1204 -> "1,204".
-pub fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// 1204 -> "1,204" (the jobs' own grouping, one rule).
+pub use crate::job::grouped;
 
 #[cfg(test)]
 mod tests {
