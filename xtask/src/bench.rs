@@ -36,15 +36,22 @@ pub struct Binaries {
 }
 
 impl Binaries {
-    /// Builds both, optimised for real figures or as the tests' debug build for the smoke run.
+    /// Builds both, optimised for real figures (one `cargo build` of the two packages: one
+    /// feature set) or as the tests' debug build for the smoke run.
     fn build(release: bool) -> Result<Binaries> {
-        let server = build_server(release)?;
-        let mut cmd = crate::util::cargo();
-        cmd.args(["build", "-p", "leadcard-bench"]);
-        if release {
-            cmd.arg("--release");
-        }
-        crate::util::run(&mut cmd)?;
+        let server = if release {
+            crate::util::run(crate::util::cargo().args([
+                "build",
+                "--release",
+                "-p",
+                "leadcard-server",
+                "-p",
+                "leadcard-bench",
+            ]))?;
+            crate::util::target_dir().join("release/leadcard-server")
+        } else {
+            build_server(false)?
+        };
         let bench = server.with_file_name("leadcard-bench");
         Ok(Binaries { server, bench })
     }

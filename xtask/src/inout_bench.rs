@@ -192,29 +192,8 @@ pub fn run(r: &Run) -> Result<()> {
     };
     let body =
         json!({"selection": {"filter": {"all": [condition]}}, "action": {"kind": "add_tag", "tag": "bulk-bench"}});
-    let start = Instant::now();
-    let (status, job) = post(&long, s, "leads/bulk", "application/json", body.to_string())?;
-    if status != 202 {
-        bail!("POST /leads/bulk answered {status}: {job}");
-    }
-    let job_id = job["id"].as_i64().context("job id")?;
-    let mut during_bulk = Vec::new();
-    let mut n = 0;
-    let bulk_ended = loop {
-        during_bulk.push(open(n)?);
-        n += 1;
-        if n % 10 == 0 {
-            let (_, job) = s.get(&format!("jobs/{job_id}"), "")?;
-            if job["state"] != "running" {
-                break job;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let bulk_took = start.elapsed().as_secs_f64();
-    if bulk_ended["state"] != "done" || bulk_ended["result"]["changed"].as_u64() != Some(tagged_goal) {
-        bail!("the bulk job ended {bulk_ended} (expected {tagged_goal} changed)");
-    }
+    let (bulk_took, during_bulk) = bulk_job(&long, s, &body, tagged_goal, &open)?;
+    let matrix = bulk_matrix(&long, s, r.rows, &open)?;
 
     let (idle50, idle95) = percentiles(idle);
     let (during50, during95) = percentiles(during.clone());
@@ -259,5 +238,159 @@ pub fn run(r: &Run) -> Result<()> {
         ),
         None => println!("| server memory during the import | (no /proc here) |"),
     }
+    println!(
+        "\n### Bulk actions — every action over every kind of selection, {}\n\n\
+         Each cell acts on its own group of the imported leads (`Seats` equals one value: a fiftieth of \
+         them; ids at most {}), with card reads sampled beside the job.\n",
+        r.db_name,
+        grouped(MAX_IDS)
+    );
+    println!("| action | selection | leads | time | leads/s | card read during, p95 |\n|---|---|---|---|---|---|");
+    for c in &matrix {
+        let (_, p95) = percentiles(c.during.clone());
+        println!(
+            "| {} | {} | {} | {:.2} s | {:.0} | {p95:.1} ms ({} reads) |",
+            c.action,
+            c.selection,
+            grouped(c.leads),
+            c.took,
+            c.leads as f64 / c.took.max(f64::MIN_POSITIVE),
+            c.during.len()
+        );
+    }
     Ok(())
+}
+
+/// The most ids a selection names one by one (the core's bound).
+const MAX_IDS: u64 = 10_000;
+
+/// Starts a bulk job, reads cards while it runs, and checks it ended done with `expected` leads
+/// changed: how long it took and the card reads' times.
+fn bulk_job(
+    long: &ureq::Agent,
+    s: &Session,
+    body: &Value,
+    expected: u64,
+    open: &dyn Fn(usize) -> Result<Duration>,
+) -> Result<(f64, Vec<Duration>)> {
+    let start = Instant::now();
+    let (status, job) = post(long, s, "leads/bulk", "application/json", body.to_string())?;
+    if status != 202 {
+        bail!("POST /leads/bulk {body} answered {status}: {job}");
+    }
+    let started = start.elapsed();
+    let job_id = job["id"].as_i64().context("job id")?;
+    let mut during = Vec::new();
+    let mut n = 0;
+    let ended = loop {
+        during.push(open(n)?);
+        n += 1;
+        if n % 5 == 0 {
+            let (_, job) = s.get(&format!("jobs/{job_id}"), "")?;
+            if job["state"] != "running" {
+                break job;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // The job's own span (its row's creation to its end, on the server's clock) and the start
+    // request before it (which resolves the selection): not the polling's granularity.
+    let took = match (ended["created_at"].as_str(), ended["finished_at"].as_str()) {
+        (Some(a), Some(b)) => {
+            let span = chrono::DateTime::parse_from_rfc3339(b)? - chrono::DateTime::parse_from_rfc3339(a)?;
+            started.as_secs_f64() + span.as_seconds_f64()
+        }
+        _ => start.elapsed().as_secs_f64(),
+    };
+    if ended["state"] != "done" || ended["result"]["changed"].as_u64() != Some(expected) {
+        bail!("the bulk job {body} ended {ended} (expected {expected} changed)");
+    }
+    Ok((took, during))
+}
+
+/// One cell of the bulk matrix.
+struct Cell {
+    action: &'static str,
+    selection: &'static str,
+    leads: u64,
+    took: f64,
+    during: Vec<Duration>,
+}
+
+/// Every bulk action over every kind of selection (ids, a filter, a search with a filter, a
+/// segment), each on its own group of the imported leads: the rows whose `Seats` is one value
+/// (from 49 down, away from the low values the tagging above selects).
+fn bulk_matrix(
+    long: &ureq::Agent,
+    s: &Session,
+    rows: u64,
+    open: &dyn Fn(usize) -> Result<Duration>,
+) -> Result<Vec<Cell>> {
+    let actions: [(&str, Value); 6] = [
+        ("add a tag", json!({"kind": "add_tag", "tag": "matrix"})),
+        ("remove a tag", json!({"kind": "remove_tag", "tag": "imported"})),
+        (
+            "set a property",
+            json!({"kind": "properties", "operations": [
+                {"op": "set", "name": "Plan", "value": {"type": "text", "value": "bulk"}}]}),
+        ),
+        ("unsubscribe", json!({"kind": "unsubscribe"})),
+        ("hide", json!({"kind": "hide"})),
+        ("remove completely", json!({"kind": "remove", "confirm": ""})),
+    ];
+    let selections = ["ids", "filter", "search + filter", "segment"];
+    let mut cells = Vec::new();
+    let mut value = 50u64;
+    for (action_name, action) in &actions {
+        for selection_kind in selections {
+            value -= 1;
+            let in_group = rows / 50 + u64::from(value < rows % 50);
+            if in_group == 0 {
+                continue;
+            }
+            let group =
+                json!({"all": [{"kind": "property", "name": "Seats", "op": "equals", "value": value.to_string()}]});
+            let selection = match selection_kind {
+                "ids" => json!({"ids": group_ids(s, &group, MAX_IDS)?}),
+                "filter" => json!({"filter": group}),
+                "search + filter" => json!({"q": "Imported Person", "filter": group}),
+                _ => {
+                    let body = json!({"name": format!("bench group {value}"), "filter": group}).to_string();
+                    let (status, segment) = post(long, s, "segments", "application/json", body)?;
+                    if status != 201 {
+                        bail!("POST /segments answered {status}: {segment}");
+                    }
+                    json!({"segment": segment["id"].as_i64().context("segment id")?})
+                }
+            };
+            let leads = if selection_kind == "ids" { in_group.min(MAX_IDS) } else { in_group };
+            let mut action = action.clone();
+            if action["kind"] == "remove" {
+                action["confirm"] = json!(leads.to_string());
+            }
+            let body = json!({"selection": selection, "action": action});
+            let (took, during) = bulk_job(long, s, &body, leads, open)?;
+            cells.push(Cell { action: action_name, selection: selection_kind, leads, took, during });
+        }
+    }
+    Ok(cells)
+}
+
+/// The ids of the leads a filter finds, at most `max`, page by page as the list gives them.
+fn group_ids(s: &Session, filter: &Value, max: u64) -> Result<Vec<i64>> {
+    let base = format!("limit=200&filter={}", encode(&filter.to_string()));
+    let mut ids = Vec::new();
+    let mut query = base.clone();
+    loop {
+        let (_, page) = s.get("leads", &query)?;
+        for lead in page["items"].as_array().context("leads page")? {
+            if (ids.len() as u64) < max {
+                ids.push(lead["id"].as_i64().context("lead id")?);
+            }
+        }
+        match page["next"].as_str() {
+            Some(next) if (ids.len() as u64) < max => query = format!("{base}&after={}", encode(next)),
+            _ => return Ok(ids),
+        }
+    }
 }

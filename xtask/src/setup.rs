@@ -128,14 +128,26 @@ pub fn build_app(path: &str) -> Result<()> {
 }
 
 /// Builds the server and returns its binary.
+///
+/// The debug build is the tests' own: `cargo test --no-run` over the workspace leaves
+/// `leadcard-server` and `leadcard-bench` in `target/debug`, built with the features the test
+/// build resolves. A `cargo build -p leadcard-server` resolves another feature set (no
+/// dev-dependencies, one package) and compiles sqlx and the server again: minutes on a clean
+/// clone, once for the schemathesis stage and once more for the bench smoke run.
 pub fn build_server(release: bool) -> Result<PathBuf> {
     let mut cmd = cargo();
-    cmd.args(["build", "-p", "leadcard-server"]);
     if release {
-        cmd.arg("--release");
+        cmd.args(["build", "--release", "-p", "leadcard-server"]);
+    } else {
+        cmd.args(native_debug_build());
     }
     run(&mut cmd)?;
     Ok(util::target_dir().join(if release { "release" } else { "debug" }).join("leadcard-server"))
+}
+
+/// The one debug build of the native crates (tests, server, bench): see [`build_server`].
+pub fn native_debug_build() -> [&'static str; 5] {
+    ["test", "--workspace", "--exclude", "leadcard", "--no-run"]
 }
 
 pub fn run_cmd(args: &[String]) -> Result<()> {

@@ -62,7 +62,9 @@ pub fn all() -> Result<()> {
     s.stage("API tests (PostgreSQL)", || {
         let pg = Postgres::start()?;
         run(cargo()
-            .args(["test", "-p", "leadcard-server", "--test", "api"])
+            // The workspace's feature set, as the stage before: `-p leadcard-server` alone would
+            // resolve other features and compile the server again.
+            .args(["test", "--workspace", "--exclude", "leadcard", "--test", "api"])
             .env("LEADCARD_TEST_POSTGRES_URL", pg.url())
             .env("LEADCARD_TEST_POSTGRES_CA", pg.ca_file()))
     });
