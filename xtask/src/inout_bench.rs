@@ -192,8 +192,11 @@ pub fn run(r: &Run) -> Result<()> {
     };
     let body =
         json!({"selection": {"filter": {"all": [condition]}}, "action": {"kind": "add_tag", "tag": "bulk-bench"}});
+    // The matrix's segments first, their members computed: the tagging below then recomputes
+    // six segments for each lead it changes, as on a console with segments saved.
+    let segments = matrix_segments(&long, s)?;
     let (bulk_took, during_bulk) = bulk_job(&long, s, &body, tagged_goal, &open)?;
-    let matrix = bulk_matrix(&long, s, r.rows, &open)?;
+    let matrix = bulk_matrix(&long, s, r.rows, &segments, &open)?;
 
     let (idle50, idle95) = percentiles(idle);
     let (during50, during95) = percentiles(during.clone());
@@ -317,6 +320,41 @@ struct Cell {
     during: Vec<Duration>,
 }
 
+/// The group of `Seats` values each matrix cell acts on: 49 for the first, down by one a cell.
+fn cell_value(action: usize, selection: usize) -> u64 {
+    49 - (action * 4 + selection) as u64
+}
+
+/// The filter of a cell's group.
+fn group_filter(value: u64) -> Value {
+    json!({"all": [{"kind": "property", "name": "Seats", "op": "equals", "value": value.to_string()}]})
+}
+
+/// The segments of the matrix's segment cells (one per action), created and then waited for
+/// (`members_ready`: a new segment's members are filled in the background). (Value, id) pairs.
+fn matrix_segments(long: &ureq::Agent, s: &Session) -> Result<Vec<(u64, i64)>> {
+    let mut segments = Vec::new();
+    for action in 0..6 {
+        let value = cell_value(action, 3);
+        let body = json!({"name": format!("bench group {value}"), "filter": group_filter(value)}).to_string();
+        let (status, segment) = post(long, s, "segments", "application/json", body)?;
+        if status != 201 {
+            bail!("POST /segments answered {status}: {segment}");
+        }
+        segments.push((value, segment["id"].as_i64().context("segment id")?));
+    }
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    for (_, id) in &segments {
+        while s.get(&format!("segments/{id}"), "")?.1["members_ready"] != true {
+            if Instant::now() > deadline {
+                bail!("segment {id}'s members were not computed in 30 minutes");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    Ok(segments)
+}
+
 /// Every bulk action over every kind of selection (ids, a filter, a search with a filter, a
 /// segment), each on its own group of the imported leads: the rows whose `Seats` is one value
 /// (from 49 down, away from the low values the tagging above selects).
@@ -324,6 +362,7 @@ fn bulk_matrix(
     long: &ureq::Agent,
     s: &Session,
     rows: u64,
+    segments: &[(u64, i64)],
     open: &dyn Fn(usize) -> Result<Duration>,
 ) -> Result<Vec<Cell>> {
     let actions: [(&str, Value); 6] = [
@@ -340,27 +379,21 @@ fn bulk_matrix(
     ];
     let selections = ["ids", "filter", "search + filter", "segment"];
     let mut cells = Vec::new();
-    let mut value = 50u64;
-    for (action_name, action) in &actions {
-        for selection_kind in selections {
-            value -= 1;
+    for (a, (action_name, action)) in actions.iter().enumerate() {
+        for (j, selection_kind) in selections.into_iter().enumerate() {
+            let value = cell_value(a, j);
             let in_group = rows / 50 + u64::from(value < rows % 50);
             if in_group == 0 {
                 continue;
             }
-            let group =
-                json!({"all": [{"kind": "property", "name": "Seats", "op": "equals", "value": value.to_string()}]});
+            let group = group_filter(value);
             let selection = match selection_kind {
                 "ids" => json!({"ids": group_ids(s, &group, MAX_IDS)?}),
                 "filter" => json!({"filter": group}),
                 "search + filter" => json!({"q": "Imported Person", "filter": group}),
                 _ => {
-                    let body = json!({"name": format!("bench group {value}"), "filter": group}).to_string();
-                    let (status, segment) = post(long, s, "segments", "application/json", body)?;
-                    if status != 201 {
-                        bail!("POST /segments answered {status}: {segment}");
-                    }
-                    json!({"segment": segment["id"].as_i64().context("segment id")?})
+                    let id = segments.iter().find(|(v, _)| *v == value).context("the cell's segment")?.1;
+                    json!({"segment": id})
                 }
             };
             let leads = if selection_kind == "ids" { in_group.min(MAX_IDS) } else { in_group };

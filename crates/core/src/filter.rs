@@ -1038,6 +1038,7 @@ mod tests {
             created_by: None,
             created_at: at,
             updated_at: at,
+            members_ready: true,
         }
     }
 

@@ -25,6 +25,10 @@ pub struct Segment {
     pub created_by: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Its recorded members are up to date. False for a while after the segment was created or
+    /// redefined, while the server goes through every lead in the background; the timelines'
+    /// entries and exits wait for it, counts and filters do not.
+    pub members_ready: bool,
 }
 
 /// `POST /api/v1/segments` and `PUT /api/v1/segments/{id}`: a name (unique, case-insensitive) and
@@ -267,6 +271,7 @@ mod tests {
             created_by: None,
             created_at: at,
             updated_at: at,
+            members_ready: true,
         }
     }
 

@@ -30,9 +30,11 @@ struct SegmentRow {
     created_by: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    members_ready: i64,
 }
 
-const SEGMENT_COLUMNS: &str = "SELECT id, name, filter, created_by, created_at, updated_at FROM segments";
+const SEGMENT_COLUMNS: &str = "SELECT id, name, filter, created_by, created_at, updated_at, \
+     CAST(CASE WHEN rebuild_needed = 0 THEN 1 ELSE 0 END AS BIGINT) AS members_ready FROM segments";
 
 impl SegmentRow {
     fn into_segment(self) -> StoreResult<Segment> {
@@ -45,6 +47,7 @@ impl SegmentRow {
             created_by: self.created_by,
             created_at: from_ms(self.created_at),
             updated_at: from_ms(self.updated_at),
+            members_ready: self.members_ready == 1,
         })
     }
 }

@@ -170,6 +170,7 @@ fn library(rng: &mut impl Rng, now: DateTime<Utc>) -> Vec<Segment> {
             created_by: None,
             created_at: now,
             updated_at: now,
+            members_ready: true,
         })
         .collect()
 }

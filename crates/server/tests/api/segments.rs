@@ -65,6 +65,7 @@ async fn segments_are_created_listed_read_renamed_and_deleted() {
     assert_eq!(created["name"], "Germans");
     assert_eq!(created["filter"], germany());
     assert_eq!(created["created_by"], operator.id);
+    assert_eq!(created["members_ready"], false, "a new segment's members are filled in the background");
     let id = created["id"].as_i64().unwrap();
     post(&app, "/api/v1/segments", json!({ "name": "Active", "filter": {"all": [{"kind": "tag", "tag": "x"}]} })).await;
 
@@ -308,10 +309,14 @@ async fn a_segment_edit_recomputes_every_lead_with_its_reason_and_deleting_keeps
     let rich = app.add_lead(&[("$country", text("Spain")), ("amount", PropertyValue::Number(500.0))], &[]).await;
     let segment = create(&app, "Targets", germany()).await;
     let rich_filter = json!({"all": [{"kind": "property", "name": "amount", "op": "greater", "value": "100"}]});
+    assert_eq!(app.get_json(&format!("/api/v1/segments/{segment}")).await["members_ready"], true);
     let response =
         put(&app, &format!("/api/v1/segments/{segment}"), json!({ "name": "Targets", "filter": rich_filter })).await;
     assert_eq!(response.status(), 200);
+    // Its members are recomputed in the background: the segment says so until they are.
+    assert_eq!(response.json::<Value>().await.unwrap()["members_ready"], false);
     rebuild_pending(&app.state).await.unwrap();
+    assert_eq!(app.get_json(&format!("/api/v1/segments/{segment}")).await["members_ready"], true);
     let left = history(&app, german).await;
     assert_eq!((&left[0]["entered"], &left[0]["reason"]), (&json!(false), &json!("segment definition changed")));
     let entered = history(&app, rich).await;
