@@ -303,7 +303,16 @@ impl Store {
         now: DateTime<Utc>,
         reason: Reason<'_>,
     ) -> StoreResult<MembershipChanges> {
-        let matching = self.ids_matching(&segment.filter, scope, now, Plan::Sized).await?;
+        // A known set of leads (those a job's batch or an edit changed): every condition probed
+        // for just them by id. Sizing the conditions as the lists do counts rows across the whole
+        // table, and a set join can read them all: with 100,000 leads that was ~0.6 s a segment
+        // for a batch of 500, against ~1 ms probed. The rebuild's walk over id ranges is planned
+        // by size.
+        let plan = match scope {
+            LeadScope::Ids(_) => Plan::Probes,
+            LeadScope::Range { .. } => Plan::Sized,
+        };
+        let matching = self.ids_matching(&segment.filter, scope, now, plan).await?;
         let mut members = Sql::new(self.backend, "SELECT lead_id FROM segment_members WHERE segment_id = ");
         members.bind(segment.id).push(" AND ");
         match scope {
