@@ -264,7 +264,8 @@ pub fn run(r: &Run) -> Result<()> {
     Ok(())
 }
 
-/// The most ids a selection names one by one (the core's bound).
+/// The most ids a selection names one by one (`leadcard_core::bulk::MAX_IDS`; xtask does not
+/// depend on the core).
 const MAX_IDS: u64 = 10_000;
 
 /// Starts a bulk job, reads cards while it runs, and checks it ended done with `expected` leads

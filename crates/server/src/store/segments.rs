@@ -80,6 +80,21 @@ pub const WRITE_CHUNK: usize = 500;
 /// their first quarter second of waiting.
 pub const WRITE_PAUSE: std::time::Duration = std::time::Duration::from_millis(30);
 
+impl LeadScope {
+    /// How a membership update reads the conditions for this scope. A known set of leads (a job's
+    /// batch, the leads whose window passed, those beating): every condition probed for just them
+    /// by id. Sizing the conditions as the lists do counts rows across the whole table, and a set
+    /// join can read them all: with 100,000 leads that was ~0.6 s a segment for a batch of 500,
+    /// against ~1 ms probed (BENCHMARKS.md, bulk actions). The rebuild's walk over id ranges is
+    /// planned by size.
+    pub fn plan(&self) -> Plan {
+        match self {
+            LeadScope::Ids(_) => Plan::Probes,
+            LeadScope::Range { .. } => Plan::Sized,
+        }
+    }
+}
+
 /// How the SQL reads each condition of a filter (the agreement test checks both forms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plan {
@@ -303,16 +318,7 @@ impl Store {
         now: DateTime<Utc>,
         reason: Reason<'_>,
     ) -> StoreResult<MembershipChanges> {
-        // A known set of leads (those a job's batch or an edit changed): every condition probed
-        // for just them by id. Sizing the conditions as the lists do counts rows across the whole
-        // table, and a set join can read them all: with 100,000 leads that was ~0.6 s a segment
-        // for a batch of 500, against ~1 ms probed. The rebuild's walk over id ranges is planned
-        // by size.
-        let plan = match scope {
-            LeadScope::Ids(_) => Plan::Probes,
-            LeadScope::Range { .. } => Plan::Sized,
-        };
-        let matching = self.ids_matching(&segment.filter, scope, now, plan).await?;
+        let matching = self.ids_matching(&segment.filter, scope, now, scope.plan()).await?;
         let mut members = Sql::new(self.backend, "SELECT lead_id FROM segment_members WHERE segment_id = ");
         members.bind(segment.id).push(" AND ");
         match scope {
@@ -756,5 +762,16 @@ fn duplicate_name(e: sqlx::Error, name: &str) -> StoreError {
             StoreError::Duplicate(format!("a segment named \"{name}\""))
         }
         _ => StoreError::Database(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_known_set_of_leads_is_probed_and_a_range_planned_by_size() {
+        assert_eq!(LeadScope::Ids(vec![1, 2, 3]).plan(), Plan::Probes);
+        assert_eq!(LeadScope::Range { after: 0, upto: 1_000 }.plan(), Plan::Sized);
     }
 }
