@@ -89,6 +89,15 @@ fn rows(leads: u64) -> Vec<Row> {
     let mut rows = vec![
         row("property equals (`$country`)", countries.map(|c| property("$country", "equals", c))),
         row("property not equals (`plan`)", ["free", "pro", "starter"].map(|v| property("plan", "not_equals", v))),
+        // Numbers as operators type them: as stored ("499.5") and otherwise ("12.30", "100.0").
+        row(
+            "property equals a number (`Last purchase amount`)",
+            ["499.5", "12.30", "100.0", "999.99"].map(|v| property("Last purchase amount", "equals", v)),
+        ),
+        row(
+            "property not equals a number (`Last purchase amount`)",
+            ["500", "0.50"].map(|v| property("Last purchase amount", "not_equals", v)),
+        ),
         row(
             "property contains (`$browser`, `$city`)",
             [("$browser", "fire"), ("$city", "par"), ("$browser", "saf"), ("$city", "tok")]

@@ -91,9 +91,18 @@ fn condition_value(rng: &mut impl Rng, op: &str, now: DateTime<Utc>) -> String {
         }
         "within_last_days" => DAYS.choose(rng).unwrap().to_string(),
         "list_contains" => (*ITEMS.choose(rng).unwrap()).to_owned(),
-        _ => match rng.random_range(0..4) {
+        _ => match rng.random_range(0..5) {
             0 => NUMBERS.choose(rng).unwrap().to_string(),
             1 => "ä".to_owned(),
+            // The same numbers written otherwise: equal as numbers, not as text.
+            2 => {
+                let n = NUMBERS.choose(rng).unwrap();
+                match rng.random_range(0..3) {
+                    0 => format!("{n:.2}"),
+                    1 => format!(" {n} "),
+                    _ => format!("{n:e}"),
+                }
+            }
             _ => {
                 let text = TEXTS.choose(rng).unwrap().trim();
                 if text.is_empty() { "x".to_owned() } else { text.to_owned() }
