@@ -64,8 +64,9 @@ fn page(status: StatusCode, title: &str, text: &str, form: &str) -> Response {
 
 fn bad_link(error: LinkError) -> Response {
     match error {
+        // No link the server made: not found (a forged or mangled token names nothing).
         LinkError::Invalid => page(
-            StatusCode::BAD_REQUEST,
+            StatusCode::NOT_FOUND,
             "This link does not work",
             "The link is not valid. Copy the whole link from the email into the address bar, or use the \
              link in a newer email.",
@@ -86,7 +87,7 @@ fn bad_link(error: LinkError) -> Response {
     params(("token" = String, Path, description = "The signed token from the mail's List-Unsubscribe link")),
     responses(
         (status = 200, description = "A page with a button that POSTs to the same URL", content_type = "text/html"),
-        (status = 400, description = "A page saying the link is not valid", content_type = "text/html"),
+        (status = 404, description = "A page saying the link is not valid (no link the server made)", content_type = "text/html"),
     )
 )]
 async fn unsubscribe_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
@@ -110,7 +111,7 @@ async fn unsubscribe_page(State(state): State<AppState>, Path(token): Path<Strin
         description = "`List-Unsubscribe=One-Click` (any body is accepted)"),
     responses(
         (status = 200, description = "Unsubscribed (also when it already was)", content_type = "text/html"),
-        (status = 400, description = "The link is not valid; nothing changed", content_type = "text/html"),
+        (status = 404, description = "The link is not valid (no link the server made); nothing changed", content_type = "text/html"),
     )
 )]
 async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
@@ -143,7 +144,7 @@ fn used_link() -> Response {
     params(("token" = String, Path, description = "The signed, expiring token from the confirmation mail")),
     responses(
         (status = 200, description = "A page with a button that POSTs to the same URL", content_type = "text/html"),
-        (status = 400, description = "The link is not valid", content_type = "text/html"),
+        (status = 404, description = "The link is not valid (no link the server made)", content_type = "text/html"),
         (status = 410, description = "The link has expired or was used already", content_type = "text/html"),
     )
 )]
@@ -169,7 +170,7 @@ async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) 
     params(("token" = String, Path, description = "The signed, expiring token from the confirmation mail")),
     responses(
         (status = 200, description = "Confirmed", content_type = "text/html"),
-        (status = 400, description = "The link is not valid; nothing changed", content_type = "text/html"),
+        (status = 404, description = "The link is not valid (no link the server made); nothing changed", content_type = "text/html"),
         (status = 404, description = "No lead has the address any more", content_type = "text/html"),
         (status = 409, description = "The address cannot be subscribed (invalid or hard-bounced)", content_type = "text/html"),
         (status = 410, description = "The link has expired or was used already; nothing changed", content_type = "text/html"),

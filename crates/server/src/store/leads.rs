@@ -518,7 +518,7 @@ impl Store {
         let search = match query.search.as_ref() {
             Some(terms) => {
                 let plan = self.plan_search(terms).await?;
-                Some(if newest_first { plan } else { plan.into_set() })
+                Some(if newest_first { plan } else { self.search_in_order(plan).await? })
             }
             None => None,
         };

@@ -669,8 +669,14 @@ mod tests {
         let mut sql = Sql::new(Backend::Sqlite, "");
         push_lead_conditions(&mut sql, &filter, &[Join::Set, Join::Probe, Join::Probe], Utc::now());
         let text = sql.text();
-        assert!(text.contains("l.id IN (SELECT h.id FROM leads h WHERE (h.last_heartbeat_at IS NOT NULL AND"), "{text}");
-        assert!(text.contains("(l.last_heartbeat_at IS NOT NULL AND l.last_heartbeat_at > ?"), "sleeping probed: {text}");
+        assert!(
+            text.contains("l.id IN (SELECT h.id FROM leads h WHERE (h.last_heartbeat_at IS NOT NULL AND"),
+            "{text}"
+        );
+        assert!(
+            text.contains("(l.last_heartbeat_at IS NOT NULL AND l.last_heartbeat_at > ?"),
+            "sleeping probed: {text}"
+        );
         assert!(text.contains("(l.last_heartbeat_at IS NULL OR l.last_heartbeat_at <= ?)"), "{text}");
     }
 }
