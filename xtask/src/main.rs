@@ -25,7 +25,8 @@ const USAGE: &str = "usage: cargo xtask <command>
           the app already built in dist/
   test    every check: fmt, clippy, wasm check, native tests (SQLite and PostgreSQL),
           wasm-bindgen-test browser tests, Playwright end to end, schemathesis over the API
-          document (SQLite and PostgreSQL), benchmark smoke run
+          document (SQLite and PostgreSQL), benchmark smoke run; `test WORD ...` runs only the
+          stages whose names contain a word (`cargo xtask test postgresql`), after the set-up
   schemathesis
           only the schemathesis stage: every check over /api/v1/openapi.json, signed in, on
           SQLite and PostgreSQL; failures not in xtask/schemathesis-allowed.json fail it
@@ -45,7 +46,7 @@ fn main() -> ExitCode {
         Some("build") => setup::toolchain().and_then(|path| setup::build_app(&path)).and_then(|()| bench::first_load()),
         Some("run") => setup::run_cmd(&args[1..]),
         Some("dev") => setup::dev(),
-        Some("test") => test::all(),
+        Some("test") => test::all(&args[1..]),
         Some("e2e") => test::e2e(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("schemathesis") => schemathesis::run_all(),

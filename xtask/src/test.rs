@@ -11,10 +11,15 @@ use crate::util::{Guard, cargo, free_port, root, run, wait_for_http};
 
 struct Stages {
     results: Vec<(String, bool, Duration, String)>,
+    /// Only the stages whose names contain one of these (all when empty).
+    only: Vec<String>,
 }
 
 impl Stages {
     fn stage(&mut self, name: &str, f: impl FnOnce() -> Result<()>) -> bool {
+        if !self.only.is_empty() && !self.only.iter().any(|o| name.to_lowercase().contains(&o.to_lowercase())) {
+            return true;
+        }
         step(&format!("stage: {name}"));
         let start = Instant::now();
         let result = f();
@@ -37,15 +42,18 @@ impl Stages {
     }
 }
 
-pub fn all() -> Result<()> {
+/// `cargo xtask test [STAGE ...]`: every stage, or only those whose names contain one of the
+/// words given (e.g. `cargo xtask test postgresql schemathesis`); the set-up always runs.
+pub fn all(only: &[String]) -> Result<()> {
     let started = Instant::now();
-    let mut s = Stages { results: Vec::new() };
+    let mut s = Stages { results: Vec::new(), only: Vec::new() };
     let mut path = String::new();
     let setup_ok = s.stage("setup (toolchain, Chromium, Playwright)", || {
         path = toolchain()?;
         chromium()?;
         playwright_deps()
     });
+    s.only = only.to_vec();
     let wasm = "wasm32-unknown-unknown";
     s.stage("fmt", || run(cargo().args(["fmt", "--all", "--check"])));
     s.stage("clippy (native)", || {

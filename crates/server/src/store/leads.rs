@@ -72,6 +72,24 @@ pub(super) fn page_joins(sizes: &[i64]) -> Vec<Join> {
     sizes.iter().map(|rows| if *rows < PAGE_SET_LIMIT { Join::Set } else { Join::Probe }).collect()
 }
 
+/// Where a page's rows come from (see [`Store::lead_page`]).
+#[derive(Clone, Copy)]
+enum PageSource<'f> {
+    /// Every lead, in the page's order.
+    Leads,
+    /// The search index's matches, newest first.
+    SearchIndex,
+    /// A range condition's rows, newest first.
+    Walk(&'f ValidCondition),
+    /// At most this many leads of the page's order after its cursor (a search many leads match).
+    OrderWindow(i64),
+}
+
+/// How far along its order a page looks for a search's matches before reading them as a set:
+/// a search reaches it only when 5,000+ leads match, so a stretch this long of a million leads
+/// holds ~100 of them on average.
+const ORDER_WALK_WINDOW: i64 = 20_000;
+
 /// A lead to create, with every property (system ones included) already parsed.
 #[derive(Debug, Clone)]
 pub struct NewLead {
@@ -527,46 +545,23 @@ impl Store {
         } else {
             walked_leaf(&query.filter, &page_joins)
         };
-        let mut page = Sql::new(
-            self.backend,
-            "SELECT l.id, l.name, l.email, l.avatar_url, l.city, l.country, l.last_seen_at, \
-             l.last_heartbeat_at, l.last_active_at, s.status FROM ",
-        );
-        let key = match (&search, walked) {
-            (Some(plan), _) if plan.drives_page() => {
-                page.push(SearchPlan::DRIVEN_SOURCE);
-                Some("f.rowid")
-            }
+        let source = match (&search, walked) {
+            (Some(plan), _) if plan.drives_page() => PageSource::SearchIndex,
             (_, Some((leaf, condition))) => {
-                push_walk_source(&mut page, condition, now);
                 page_joins[leaf] = Join::Driven;
-                Some("w.id")
+                PageSource::Walk(condition)
             }
-            _ => {
-                page.push("leads l");
-                None
-            }
+            (Some(plan), _) if plan.confirms_only() => PageSource::OrderWindow(ORDER_WALK_WINDOW),
+            _ => PageSource::Leads,
         };
-        page.push(" LEFT JOIN email_statuses s ON s.email_norm = l.email_norm WHERE 1 = 1");
-        if let Some(search) = &search {
-            search.push(&mut page);
+        let mut rows = self.page_rows(query, search.as_ref(), source, &page_joins, now).await?;
+        if let (PageSource::OrderWindow(_), Some(plan)) = (source, search)
+            && rows.len() <= query.limit as usize
+        {
+            // Too few matches in this stretch of the order (or its end): the candidates as a set.
+            let plan = plan.into_set();
+            rows = self.page_rows(query, Some(&plan), PageSource::Leads, &page_joins, now).await?;
         }
-        push_lead_conditions(&mut page, &query.filter, &page_joins, now);
-        if let Some(ids) = &query.ids {
-            page.push(" AND l.id IN ").bind_list(ids.iter().copied());
-        }
-        match key {
-            Some(key) => {
-                if let Some(after) = &query.after {
-                    page.push(&format!(" AND {key} < ")).bind(after.id());
-                }
-                page.push(&format!(" ORDER BY {key} DESC"));
-            }
-            None => push_order(&mut page, self.backend, query.sort, query.after.as_ref()),
-        }
-        page.push(" LIMIT ").bind(i64::from(query.limit) + 1);
-        let mut rows: Vec<SummaryRow> = page.query_as().fetch_all(&self.pool).await?;
-
         let more = rows.len() > query.limit as usize;
         rows.truncate(query.limit as usize);
         let next = if more {
@@ -601,6 +596,65 @@ impl Store {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(LeadPage { items, next })
+    }
+
+    /// The rows of one page (one more than the limit, to tell whether another follows).
+    async fn page_rows(
+        &self,
+        query: &LeadQuery,
+        search: Option<&SearchPlan<'_>>,
+        source: PageSource<'_>,
+        joins: &[Join],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<SummaryRow>> {
+        let mut page = Sql::new(
+            self.backend,
+            "SELECT l.id, l.name, l.email, l.avatar_url, l.city, l.country, l.last_seen_at, \
+             l.last_heartbeat_at, l.last_active_at, s.status FROM ",
+        );
+        let key = match source {
+            PageSource::SearchIndex => {
+                page.push(SearchPlan::DRIVEN_SOURCE);
+                Some("f.rowid")
+            }
+            PageSource::Walk(condition) => {
+                push_walk_source(&mut page, condition, now);
+                Some("w.id")
+            }
+            PageSource::OrderWindow(window) => {
+                // The next `window` leads of the order after the cursor, read lazily (the outer
+                // LIMIT stops the walk); the page's conditions are tested on them outside.
+                page.push("(SELECT * FROM leads l WHERE 1 = 1");
+                push_order(&mut page, self.backend, query.sort, query.after.as_ref());
+                page.push(" LIMIT ").bind(window).push(") l");
+                None
+            }
+            PageSource::Leads => {
+                page.push("leads l");
+                None
+            }
+        };
+        page.push(" LEFT JOIN email_statuses s ON s.email_norm = l.email_norm WHERE 1 = 1");
+        if let Some(search) = search {
+            search.push(&mut page);
+        }
+        push_lead_conditions(&mut page, &query.filter, joins, now);
+        if let Some(ids) = &query.ids {
+            page.push(" AND l.id IN ").bind_list(ids.iter().copied());
+        }
+        match (key, source) {
+            (Some(key), _) => {
+                if let Some(after) = &query.after {
+                    page.push(&format!(" AND {key} < ")).bind(after.id());
+                }
+                page.push(&format!(" ORDER BY {key} DESC"));
+            }
+            // The window is already after the cursor.
+            (None, PageSource::OrderWindow(_)) => push_order(&mut page, self.backend, query.sort, None),
+            (None, _) => push_order(&mut page, self.backend, query.sort, query.after.as_ref()),
+        }
+        page.push(" LIMIT ").bind(i64::from(query.limit) + 1);
+        Ok(page.query_as().fetch_all(&self.pool).await?)
     }
 
     /// How many leads match a search and filter, counted no further than [`TOTAL_CAP`].

@@ -85,7 +85,7 @@ impl SearchTerms {
     /// trigram of every fragment, read as a set (what the count and the tests use).
     pub(crate) fn plain(&self, backend: Backend) -> SearchPlan<'_> {
         let fts = (backend == Backend::Sqlite && self.indexable()).then(|| fts_query(&self.trigrams()));
-        SearchPlan { terms: self, backend, fts, drives_page: false }
+        SearchPlan { terms: self, backend, fts, drives_page: false, confirms_only: false }
     }
 }
 
@@ -129,6 +129,9 @@ pub struct SearchPlan<'a> {
     /// table yields them in descending rowid order and stops with the page, where reading them
     /// as a set would read and sort every one.
     drives_page: bool,
+    /// Whether a page in another order walks that order and confirms each lead by its text alone
+    /// (many leads match: see [`Store::search_in_order`]); the index is not read then.
+    confirms_only: bool,
 }
 
 impl SearchPlan<'_> {
@@ -138,13 +141,12 @@ impl SearchPlan<'_> {
 
     /// The same candidates read as a set, for a page in another order than newest first.
     pub(crate) fn into_set(self) -> Self {
-        SearchPlan { drives_page: false, ..self }
+        SearchPlan { drives_page: false, confirms_only: false, ..self }
     }
 
-    /// No index: each lead of the page's own walk is confirmed by its text (see
-    /// [`Store::search_in_order`]).
-    fn confirmed_only(self) -> Self {
-        SearchPlan { drives_page: false, fts: None, ..self }
+    /// See [`Store::search_in_order`].
+    pub(crate) fn confirms_only(&self) -> bool {
+        self.confirms_only
     }
 
     /// The page's source when [`SearchPlan::drives_page`]: the index's matches `f`, each joined
@@ -158,7 +160,7 @@ impl SearchPlan<'_> {
     /// index answers; the planner chooses it by its statistics.
     pub(crate) fn push(&self, sql: &mut Sql) {
         sql.push(" AND ");
-        if let Some(fts) = &self.fts {
+        if let Some(fts) = self.fts.as_ref().filter(|_| !self.confirms_only) {
             if self.drives_page {
                 sql.push("f.lead_search MATCH ").bind(fts.as_str()).push(" AND ");
             } else {
@@ -236,14 +238,16 @@ impl Store {
             size.bind(fts.as_str()).push(" LIMIT ").bind(SET_CANDIDATES).push(") t");
             size.query_scalar::<i64>().fetch_one(&self.pool).await? >= SET_CANDIDATES
         };
-        Ok(SearchPlan { terms, backend: self.backend, fts: Some(fts), drives_page })
+        Ok(SearchPlan { terms, backend: self.backend, fts: Some(fts), drives_page, confirms_only: false })
     }
 
     /// The plan for a page in another order than newest first. Few candidates: a set, sorted.
     /// Many (the plan would drive a newest-first page): when at least [`SET_CANDIDATES`] leads
     /// truly match, the page walks its order's own index and each lead's text confirms it (a
     /// page of 50 then reads ~50 / share-matching leads), where the set would read and sort
-    /// every candidate (109 ms at 1M for a common name fragment sorted by last seen).
+    /// every candidate (109 ms at 1M for a common name fragment sorted by last seen). The walk
+    /// is bounded (`Store::lead_page`): a stretch of the order too sparse to fill the page falls
+    /// back to the set.
     pub(crate) async fn search_in_order<'a>(&self, plan: SearchPlan<'a>) -> StoreResult<SearchPlan<'a>> {
         if !plan.drives_page {
             return Ok(plan);
@@ -253,7 +257,11 @@ impl Store {
         plan.push(&mut count);
         count.push(" LIMIT ").bind(SET_CANDIDATES).push(") t");
         let matching: i64 = count.query_scalar().fetch_one(&self.pool).await?;
-        Ok(if matching >= SET_CANDIDATES { plan.confirmed_only() } else { plan.into_set() })
+        Ok(if matching >= SET_CANDIDATES {
+            SearchPlan { drives_page: false, confirms_only: true, ..plan }
+        } else {
+            plan.into_set()
+        })
     }
 }
 
