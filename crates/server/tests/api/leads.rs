@@ -140,6 +140,55 @@ async fn totals_are_exact_up_to_ten_thousand_then_capped_and_large_conditions_pr
     }
 }
 
+/// A `contains` common among the newest leads is probed lead by lead newest first (not sized); a
+/// rare one is sized and read as a set. Both page the same leads as the core rule finds.
+#[tokio::test]
+async fn contains_pages_the_same_leads_whether_common_or_rare() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let now = app.clock.now();
+    let batch: Vec<_> = (0..2_400)
+        .map(|n| {
+            let browser = match n {
+                7 => "Netscape Navigator",
+                n if n % 3 == 0 => "Firefox",
+                _ => "Chrome",
+            };
+            let tags: &[&str] = if n % 2 == 0 { &["even"] } else { &[] };
+            lead(now, &[("$name", text(&format!("Lead {n}"))), ("$browser", text(browser))], tags)
+        })
+        .collect();
+    let created = app.store.create_leads(&batch).await.unwrap();
+    let newest_first = |keep: &dyn Fn(usize) -> bool| -> Vec<i64> {
+        (0..created.len()).rev().filter(|n| keep(*n)).map(|n| created[n]).collect()
+    };
+    let contains = |value: &str| json!({ "kind": "property", "name": "$browser", "op": "contains", "value": value });
+    let cases = [
+        (json!([contains("FIRE")]), newest_first(&|n| n % 3 == 0 && n != 7)),
+        (json!([contains("fire"), { "kind": "tag", "tag": "even" }]), newest_first(&|n| n % 6 == 0)),
+        (json!([contains("scape")]), vec![created[7]]),
+        (json!([contains("nowhere")]), vec![]),
+    ];
+    for (conditions, expected) in cases {
+        let query = filter(conditions.clone()).to_string();
+        let mut found = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut params = vec![("filter", query.as_str()), ("limit", "100")];
+            if let Some(after) = &after {
+                params.push(("after", after.as_str()));
+            }
+            let page: Value = app.leads(&params).await.json().await.unwrap();
+            found.extend(ids(&page));
+            match page["next"].as_str() {
+                Some(next) => after = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(found, expected, "{conditions}");
+    }
+}
+
 #[tokio::test]
 async fn search_looks_in_name_email_phone_and_user_id_case_insensitively() {
     let app = spawn_app().await;
