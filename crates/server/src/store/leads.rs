@@ -543,7 +543,12 @@ impl Store {
         let search = match query.search.as_ref() {
             Some(terms) => {
                 let plan = self.plan_search(terms).await?;
-                Some(if newest_first { plan } else { self.search_in_order(plan).await? })
+                Some(match (newest_first, &query.ids) {
+                    (true, _) => plan,
+                    // A few ids: their leads are looked up, never walked to.
+                    (false, Some(_)) => plan.into_set(),
+                    (false, None) => self.search_in_order(plan).await?,
+                })
             }
             None => None,
         };
