@@ -408,18 +408,18 @@ pub(crate) fn related_rows_count(
 
 /// For a `contains` condition (which no index answers: sizing it reads the property's rows in
 /// text order until enough match, 500,000 of them at 1M leads before the first "firefox"):
-/// how many of the newest `sample` leads with the property match, read newest first as a
-/// page's probes would read them. `None` for other conditions.
+/// how many of the newest `sample` leads match it, probed by key newest first as a page's
+/// probes would read them. `None` for other conditions.
 pub(crate) fn newest_matches_count(
     backend: Backend,
     condition: &ValidCondition,
     sample: i64,
     now: DateTime<Utc>,
 ) -> Option<Sql> {
-    let ValidCondition::Property { name, test: test @ PropertyTest::Contains(_) } = condition else { return None };
-    let mut sql = Sql::new(backend, "SELECT COUNT(*) FROM (SELECT p.text_value FROM lead_properties p WHERE p.name = ");
-    sql.bind(name.as_str()).push(" ORDER BY p.lead_id DESC LIMIT ").bind(sample).push(") p WHERE 1 = 1");
-    push_property_test(&mut sql, test, now);
+    let ValidCondition::Property { test: PropertyTest::Contains(_), .. } = condition else { return None };
+    let mut sql = Sql::new(backend, "SELECT COUNT(*) FROM (SELECT id FROM leads ORDER BY id DESC LIMIT ");
+    sql.bind(sample).push(") l WHERE ");
+    push_leaf(&mut sql, condition, Join::Probe, now);
     Some(sql)
 }
 
