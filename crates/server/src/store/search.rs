@@ -92,7 +92,7 @@ impl SearchTerms {
 /// Trigrams of one fragment asked about at most; a longer fragment's are sampled evenly.
 const PROBED_TRIGRAMS: usize = 32;
 /// How far each trigram's leads are counted: enough to tell a rare one from a common one.
-const TRIGRAM_COUNT_CAP: i64 = 256;
+const TRIGRAM_COUNT_CAP: i64 = 2_000;
 /// The rarest trigrams of a fragment that find its candidates; the lead's text confirms them.
 const RAREST: usize = 3;
 /// Candidates up to this many are read as a set and sorted; more are walked newest first
