@@ -151,6 +151,28 @@ impl TestApp {
         self.client.get(self.url("/api/v1/leads")).query(query).send().await.unwrap()
     }
 
+    /// Every lead `GET /api/v1/leads` lists for these query parameters, page by page (`limit`
+    /// leads a page) along its cursors, in the list's order.
+    pub async fn all_lead_ids(&self, query: &[(&str, &str)], limit: u32) -> Vec<i64> {
+        let limit = limit.to_string();
+        let (mut found, mut after) = (Vec::new(), None::<String>);
+        loop {
+            let mut params = query.to_vec();
+            params.push(("limit", &limit));
+            if let Some(after) = &after {
+                params.push(("after", after));
+            }
+            let response = self.leads(&params).await;
+            assert_eq!(response.status(), 200, "{params:?}");
+            let page: Value = response.json().await.unwrap();
+            found.extend(ids(&page));
+            match page["next"].as_str() {
+                Some(next) => after = Some(next.to_owned()),
+                None => return found,
+            }
+        }
+    }
+
     /// `GET /api/v1/leads/count` with these query parameters: the `{count, exact}` answered.
     pub async fn lead_count(&self, query: &[(&str, &str)]) -> Value {
         let response = self.client.get(self.url("/api/v1/leads/count")).query(query).send().await.unwrap();

@@ -171,20 +171,7 @@ async fn contains_pages_the_same_leads_whether_common_or_rare() {
     ];
     for (conditions, expected) in cases {
         let query = filter(conditions.clone()).to_string();
-        let mut found = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let mut params = vec![("filter", query.as_str()), ("limit", "100")];
-            if let Some(after) = &after {
-                params.push(("after", after.as_str()));
-            }
-            let page: Value = app.leads(&params).await.json().await.unwrap();
-            found.extend(ids(&page));
-            match page["next"].as_str() {
-                Some(next) => after = Some(next.to_owned()),
-                None => break,
-            }
-        }
+        let found = app.all_lead_ids(&[("filter", &query)], 100).await;
         assert_eq!(found, expected, "{conditions}");
     }
 }
@@ -498,22 +485,8 @@ async fn a_search_with_thousands_of_candidates_pages_and_counts_like_a_small_one
     let walk = |query: Vec<(&'static str, String)>| {
         let app = &app;
         async move {
-            let mut found = Vec::new();
-            let mut after: Option<String> = None;
-            loop {
-                let mut params: Vec<(&str, String)> = query.clone();
-                params.push(("limit", "200".to_owned()));
-                if let Some(after) = &after {
-                    params.push(("after", after.clone()));
-                }
-                let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                let page: Value = app.leads(&params).await.json().await.unwrap();
-                found.extend(ids(&page));
-                match page["next"].as_str() {
-                    Some(next) => after = Some(next.to_owned()),
-                    None => return found,
-                }
-            }
+            let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.all_lead_ids(&query, 200).await
         }
     };
     assert_eq!(walk(vec![("q", "anna".to_owned())]).await, annas);
@@ -567,22 +540,7 @@ async fn range_conditions_with_thousands_of_matches_page_newest_first() {
     let created = app.store.create_leads(&batch).await.unwrap();
     let walk = |conditions: Value| {
         let app = &app;
-        async move {
-            let filter = json!({ "all": conditions }).to_string();
-            let (mut found, mut after) = (Vec::new(), None::<String>);
-            loop {
-                let mut params = vec![("filter", filter.as_str()), ("limit", "200")];
-                if let Some(after) = &after {
-                    params.push(("after", after.as_str()));
-                }
-                let page: Value = app.leads(&params).await.json().await.unwrap();
-                found.extend(ids(&page));
-                match page["next"].as_str() {
-                    Some(next) => after = Some(next.to_owned()),
-                    None => return found,
-                }
-            }
-        }
+        async move { app.all_lead_ids(&[("filter", &json!({ "all": conditions }).to_string())], 200).await }
     };
     let expect = |keep: &dyn Fn(usize) -> bool| -> Vec<i64> {
         created.iter().enumerate().filter(|(n, _)| keep(*n)).map(|(_, id)| *id).rev().collect()
