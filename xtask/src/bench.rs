@@ -73,6 +73,10 @@ struct Options {
     dev_build: bool,
     /// `$page_view` events seeded per lead (10: 10M events at 1M leads, as issue 7's figure asks).
     page_views: u32,
+    /// Keep the seeded database (under `target/bench-keep/`) and measure the one kept by an
+    /// earlier run of the same size instead of seeding again (with `--lists-only`: the other
+    /// figures write to the database). The server's migrations run on it as on a deployment.
+    keep: bool,
 }
 
 fn options(args: &[String]) -> Result<Options> {
@@ -85,6 +89,7 @@ fn options(args: &[String]) -> Result<Options> {
         inout_only: false,
         dev_build: false,
         page_views: 10,
+        keep: false,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -111,8 +116,12 @@ fn options(args: &[String]) -> Result<Options> {
             "--lists-only" => o.lists_only = true,
             "--inout-only" => o.inout_only = true,
             "--dev-build" => o.dev_build = true,
+            "--keep" => o.keep = true,
             other => bail!("unknown bench option {other}"),
         }
+    }
+    if o.keep && (!o.lists_only || o.inout_only || o.smoke || o.tracking_only) {
+        bail!("--keep measures the Leads Database only: use it with --lists-only (the other figures write)");
     }
     Ok(o)
 }
@@ -122,14 +131,36 @@ pub fn run(args: &[String]) -> Result<()> {
     // The smoke run reuses the test build; real figures come from an optimised server.
     let bins = Binaries::build(!o.smoke && !o.dev_build)?;
     let server = &bins.server;
-    let pg = if o.postgres { Some(Postgres::start()?) } else { None };
+    let db_name = if o.postgres { "PostgreSQL" } else { "SQLite" };
+    let kept = o.keep.then(|| {
+        crate::util::target_dir().join("bench-keep").join(format!(
+            "{}-{}-leads-{}-page-views",
+            db_name.to_lowercase(),
+            o.leads,
+            o.page_views
+        ))
+    });
+    let seeded_file = kept.as_ref().map(|k| k.join("seeded.json"));
+    let reuse = seeded_file.as_ref().is_some_and(|f| f.exists());
+    let pg = match (&kept, o.postgres) {
+        (Some(kept), true) => Some(Postgres::start_kept(kept.join("postgres"))?),
+        (None, true) => Some(Postgres::start()?),
+        (_, false) => None,
+    };
     let dir = std::env::temp_dir().join(format!("leadcard-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let url = match &pg {
-        Some(pg) => pg.create_database("bench")?,
-        None => format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
+    let url = match (&pg, &kept) {
+        (Some(pg), _) if reuse => format!("postgres://postgres@127.0.0.1:{}/bench", pg.port),
+        (Some(pg), _) => pg.create_database("bench")?,
+        (None, Some(kept)) => {
+            std::fs::create_dir_all(kept)?;
+            if !reuse {
+                let _ = std::fs::remove_file(kept.join("bench.db"));
+            }
+            format!("sqlite://{}?mode=rwc", kept.join("bench.db").display())
+        }
+        (None, None) => format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
     };
-    let db_name = if o.postgres { "PostgreSQL" } else { "SQLite" };
     let new_database = |name: &str| -> Result<String> {
         match &pg {
             Some(pg) => pg.create_database(name),
@@ -143,35 +174,19 @@ pub fn run(args: &[String]) -> Result<()> {
         return Ok(());
     }
 
-    step(&format!(
-        "seeding {} leads with {SEED_PROPERTIES} properties and {} page views each ({db_name})",
-        o.leads, o.page_views
-    ));
-    let out = Command::new(&bins.bench)
-        .args(["seed", "--leads", &o.leads.to_string(), "--properties", &SEED_PROPERTIES.to_string()])
-        .args(["--database-url", &url])
-        .args(["--page-views", &o.page_views.to_string()])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running leadcard-bench seed")?;
-    if !out.status.success() {
-        bail!("leadcard-bench seed failed");
-    }
-    let seeded: serde_json::Value = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .context("leadcard-bench seed printed no JSON line")?;
-
-    let mut add = Command::new(server)
-        .args(["operator", "add", "--email", BENCH_EMAIL, "--name", "Bench", "--role", "admin", "--database-url", &url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()?;
-    writeln!(add.stdin.take().context("stdin")?, "{BENCH_PASSWORD}")?;
-    if !add.wait()?.success() {
-        bail!("operator add failed");
-    }
+    let seeded = match &seeded_file {
+        Some(file) if reuse => {
+            step(&format!("measuring the database kept in {}", file.parent().unwrap_or(file).display()));
+            serde_json::from_str(&std::fs::read_to_string(file)?)?
+        }
+        _ => {
+            let seeded = seed(&bins, &o, db_name, &url)?;
+            if let Some(file) = &seeded_file {
+                std::fs::write(file, seeded.to_string())?;
+            }
+            seeded
+        }
+    };
 
     let port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");
@@ -337,6 +352,40 @@ pub fn run(args: &[String]) -> Result<()> {
     inbox_bench::run(&bins, db_name, &new_database("inbox")?, if o.smoke { 20 } else { 300 })?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// Seeds the bench's leads (`leadcard-bench seed`) and adds the bench operator; the seed's figures.
+fn seed(bins: &Binaries, o: &Options, db_name: &str, url: &str) -> Result<serde_json::Value> {
+    step(&format!(
+        "seeding {} leads with {SEED_PROPERTIES} properties and {} page views each ({db_name})",
+        o.leads, o.page_views
+    ));
+    let out = Command::new(&bins.bench)
+        .args(["seed", "--leads", &o.leads.to_string(), "--properties", &SEED_PROPERTIES.to_string()])
+        .args(["--database-url", url])
+        .args(["--page-views", &o.page_views.to_string()])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running leadcard-bench seed")?;
+    if !out.status.success() {
+        bail!("leadcard-bench seed failed");
+    }
+    let seeded: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .context("leadcard-bench seed printed no JSON line")?;
+
+    let mut add = Command::new(&bins.server)
+        .args(["operator", "add", "--email", BENCH_EMAIL, "--name", "Bench", "--role", "admin", "--database-url", url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    writeln!(add.stdin.take().context("stdin")?, "{BENCH_PASSWORD}")?;
+    if !add.wait()?.success() {
+        bail!("operator add failed");
+    }
+    Ok(seeded)
 }
 
 /// The figures only a browser can give (the card's segments in wasm, a card opened in the Inbox):

@@ -38,7 +38,9 @@ const USAGE: &str = "usage: cargo xtask <command>
           the seed's, peak memory), then tracking: ingest throughput and
           latency, kill -9 durability, the simulator's live delay, widget size
           [--leads N (default 1000000)] [--page-views N (default 10)] [--db sqlite|postgres]
-          [--lists-only] [--inout-only] [--tracking-only] [--dev-build (the debug build: upper bounds)] [--smoke]";
+          [--lists-only] [--inout-only] [--tracking-only] [--dev-build (the debug build: upper bounds)] [--smoke]
+          [--keep (with --lists-only: keep the seeded database in target/bench-keep and measure
+          it again on the next run of the same size instead of seeding)]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

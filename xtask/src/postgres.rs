@@ -15,10 +15,25 @@ pub struct Postgres {
     bin: PathBuf,
     dir: PathBuf,
     pub port: u16,
+    /// A kept server's data outlives it (`cargo xtask bench --keep`): stopped, not removed.
+    kept: bool,
 }
 
 impl Postgres {
     pub fn start() -> Result<Self> {
+        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("leadcard-pg-{}-{n}", std::process::id()));
+        Self::start_in(dir, false)
+    }
+
+    /// A server whose data lives in `dir` and stays there when it stops: started again on it
+    /// when `dir` holds one already (its databases as they were left), else made there.
+    pub fn start_kept(dir: PathBuf) -> Result<Self> {
+        Self::start_in(dir, true)
+    }
+
+    fn start_in(dir: PathBuf, kept: bool) -> Result<Self> {
         let bin = match find_bin() {
             Some(bin) => bin,
             None if is_root() => {
@@ -29,19 +44,25 @@ impl Postgres {
             None => bail!("PostgreSQL is missing: install it with `sudo apt-get install -y postgresql`"),
         };
         let port = free_port()?;
-        let dir = std::env::temp_dir().join(format!("leadcard-pg-{port}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        let as_root = is_root();
-        if as_root {
-            run(Command::new("chown").arg("postgres").arg(&dir))?;
-        }
-        make_certificates(&dir)?;
-        if as_root {
-            run(Command::new("chown").arg("postgres").arg(dir.join("server.key")).arg(dir.join("server.crt")))?;
-        }
         let data = dir.join("data");
-        let initdb =
-            format!("{} -D {} -A trust -U postgres --no-sync -E UTF8", bin.join("initdb").display(), data.display());
+        let existing = kept && data.join("PG_VERSION").exists();
+        let as_root = is_root();
+        if !existing {
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir)?;
+            if as_root {
+                run(Command::new("chown").arg("postgres").arg(&dir))?;
+            }
+            make_certificates(&dir)?;
+            if as_root {
+                run(Command::new("chown").arg("postgres").arg(dir.join("server.key")).arg(dir.join("server.crt")))?;
+            }
+        }
+        let initdb = if existing {
+            "true".to_owned()
+        } else {
+            format!("{} -D {} -A trust -U postgres --no-sync -E UTF8", bin.join("initdb").display(), data.display())
+        };
         let start = format!(
             "{} -D {} -o \"-p {port} -k {dir} -c fsync=off -c listen_addresses=127.0.0.1 \
              -c ssl=on -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key\" -l {} -w start",
@@ -52,7 +73,7 @@ impl Postgres {
         );
         shell(as_root, &format!("{initdb} > {}/initdb.log 2>&1 && {start} > /dev/null", dir.display()))
             .with_context(|| format!("starting PostgreSQL (see {})", dir.display()))?;
-        Ok(Self { bin, dir, port })
+        Ok(Self { bin, dir, port, kept })
     }
 
     pub fn url(&self) -> String {
@@ -89,7 +110,9 @@ impl Drop for Postgres {
             self.dir.join("data").display()
         );
         let _ = shell(is_root(), &stop);
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.kept {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
