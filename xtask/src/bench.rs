@@ -142,6 +142,10 @@ pub fn run(args: &[String]) -> Result<()> {
     });
     let seeded_file = kept.as_ref().map(|k| k.join("seeded.json"));
     let reuse = seeded_file.as_ref().is_some_and(|f| f.exists());
+    if let (Some(kept), false) = (&kept, reuse) {
+        // Nothing kept, or a seed that did not finish: start from an empty database.
+        let _ = std::fs::remove_dir_all(kept);
+    }
     let pg = match (&kept, o.postgres) {
         (Some(kept), true) => Some(Postgres::start_kept(kept.join("postgres"))?),
         (None, true) => Some(Postgres::start()?),
@@ -154,9 +158,6 @@ pub fn run(args: &[String]) -> Result<()> {
         (Some(pg), _) => pg.create_database("bench")?,
         (None, Some(kept)) => {
             std::fs::create_dir_all(kept)?;
-            if !reuse {
-                let _ = std::fs::remove_file(kept.join("bench.db"));
-            }
             format!("sqlite://{}?mode=rwc", kept.join("bench.db").display())
         }
         (None, None) => format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
