@@ -4,7 +4,6 @@
 //! the seeded size); then the tracking figures (`tracking_bench`) and the
 //! Inbox's (`inbox_bench`).
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use crate::leads_bench::Session;
 use crate::postgres::Postgres;
 use crate::setup::{build_server, step};
-use crate::util::{Guard, agent, free_port, root, wait_for_http};
+use crate::util::{Guard, add_operator, agent, free_port, root, wait_for_http};
 use crate::{inbox_bench, inout_bench, leads_bench, tracking_bench};
 
 const BENCH_EMAIL: &str = "bench@leadcard.test";
@@ -377,15 +376,7 @@ fn seed(bins: &Binaries, o: &Options, db_name: &str, url: &str) -> Result<serde_
         .find_map(|l| serde_json::from_str(l).ok())
         .context("leadcard-bench seed printed no JSON line")?;
 
-    let mut add = Command::new(&bins.server)
-        .args(["operator", "add", "--email", BENCH_EMAIL, "--name", "Bench", "--role", "admin", "--database-url", url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()?;
-    writeln!(add.stdin.take().context("stdin")?, "{BENCH_PASSWORD}")?;
-    if !add.wait()?.success() {
-        bail!("operator add failed");
-    }
+    add_operator(&bins.server, url, BENCH_EMAIL, "Bench", Some("admin"), BENCH_PASSWORD)?;
     Ok(seeded)
 }
 

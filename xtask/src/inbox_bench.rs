@@ -2,7 +2,6 @@
 //! operator posts replies over HTTP; the other's live stream announces each and that operator
 //! fetches `messages?after=`, as the Inbox page does).
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
@@ -10,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use crate::bench::Binaries;
 use crate::setup::step;
 use crate::tracking_bench::{last_json, public_key, serve};
-use crate::util::{Guard, free_port};
+use crate::util::{Guard, add_operator, free_port};
 
 const OPERATORS: [(&str, &str); 2] = [("anna@bench.test", "Bench Anna"), ("boris@bench.test", "Bench Boris")];
 const PASSWORD: &str = "bench-password-long-enough";
@@ -20,15 +19,7 @@ pub fn run(bins: &Binaries, db_name: &str, url: &str, sends: u32) -> Result<()> 
     step(&format!("inbox: {sends} replies, send -> visible to a second operator"));
     let key = public_key(server, url)?;
     for (email, name) in OPERATORS {
-        let mut add = Command::new(server)
-            .args(["operator", "add", "--email", email, "--name", name, "--database-url", url])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()?;
-        writeln!(add.stdin.take().context("stdin")?, "{PASSWORD}")?;
-        if !add.wait()?.success() {
-            bail!("operator add failed");
-        }
+        add_operator(server, url, email, name, None, PASSWORD)?;
     }
     let port = free_port()?;
     let _server = Guard(serve(server, url, port)?);

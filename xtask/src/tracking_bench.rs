@@ -3,7 +3,6 @@
 //! and the widget's size.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +13,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::bench::Binaries;
 use crate::setup::step;
-use crate::util::{Guard, agent, free_port, root, wait_for_http};
+use crate::util::{Guard, add_operator, agent, free_port, root, wait_for_http};
 
 const OPERATOR_EMAIL: &str = "bench@leadcard.test";
 const OPERATOR_PASSWORD: &str = "bench-password-long-enough";
@@ -207,15 +206,7 @@ fn simulate(bins: &Binaries, url: &str, sizes: &Sizes) -> Result<()> {
     let server = &bins.server;
     step(&format!("simulator: {} visitors for {} s", sizes.sim_visitors, sizes.sim_seconds));
     let key = public_key(server, url)?;
-    let mut add = Command::new(server)
-        .args(["operator", "add", "--email", OPERATOR_EMAIL, "--name", "Bench", "--database-url", url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()?;
-    writeln!(add.stdin.take().context("stdin")?, "{OPERATOR_PASSWORD}")?;
-    if !add.wait()?.success() {
-        bail!("operator add failed");
-    }
+    add_operator(server, url, OPERATOR_EMAIL, "Bench", None, OPERATOR_PASSWORD)?;
     let port = free_port()?;
     let _server = Guard(serve(server, url, port)?);
     let started = Instant::now();

@@ -70,6 +70,29 @@ pub fn wait_for_http(url: &str, child: &mut Child, timeout: Duration) -> Result<
 }
 
 /// An HTTP client that returns error statuses as responses instead of errors.
+/// Adds an operator to the database at `url` with the server's own `operator add` (the password
+/// on its standard input, as an administrator types it); `role` as the command takes it.
+pub fn add_operator(
+    server: &Path,
+    url: &str,
+    email: &str,
+    name: &str,
+    role: Option<&str>,
+    password: &str,
+) -> Result<()> {
+    let mut cmd = Command::new(server);
+    cmd.args(["operator", "add", "--email", email, "--name", name, "--database-url", url]);
+    if let Some(role) = role {
+        cmd.args(["--role", role]);
+    }
+    let mut add = cmd.stdin(Stdio::piped()).stdout(Stdio::null()).spawn()?;
+    std::io::Write::write_all(&mut add.stdin.take().context("stdin")?, format!("{password}\n").as_bytes())?;
+    if !add.wait()?.success() {
+        bail!("operator add {email} failed");
+    }
+    Ok(())
+}
+
 pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
