@@ -62,7 +62,7 @@ impl Store {
                 sql.push(" AND l.id IN ").bind_list(ids.iter().copied());
             }
             if let Some(search) = &scope.search {
-                self.plan_search(search).await?.into_set().push(&mut sql);
+                self.plan_search(search, &scope.filter).await?.into_set().push(&mut sql);
             }
             push_lead_conditions(&mut sql, &scope.filter, &joins, now);
             sql.push(" ORDER BY l.id LIMIT ").bind(IDS_PER_READ);

@@ -74,7 +74,7 @@ impl Store {
         }
         if let Some(search) = &scope.search {
             // Read in id order, not newest first: the candidates as a set.
-            self.plan_search(search).await?.into_set().push(&mut sql);
+            self.plan_search(search, &scope.filter).await?.into_set().push(&mut sql);
         }
         push_lead_conditions(&mut sql, &scope.filter, &joins, now);
         sql.push(" ORDER BY l.id LIMIT ").bind(i64::from(limit));

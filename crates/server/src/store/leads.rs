@@ -84,7 +84,7 @@ pub(super) fn page_joins(sizes: &[i64]) -> Vec<Join> {
 enum PageSource<'f> {
     /// Every lead, in the page's order.
     Leads,
-    /// The search index's matches, newest first.
+    /// A search's candidates, newest first (see `SearchPlan::push_source`).
     SearchIndex,
     /// A range condition's rows, newest first.
     Walk(&'f ValidCondition),
@@ -542,7 +542,7 @@ impl Store {
         let newest_first = query.sort == LeadSort::default() && query.ids.is_none();
         let search = match query.search.as_ref() {
             Some(terms) => {
-                let plan = self.plan_search(terms).await?;
+                let plan = self.plan_search(terms, &query.filter).await?;
                 Some(match (newest_first, &query.ids) {
                     (true, _) => plan,
                     // A few ids: their leads are looked up, never walked to.
@@ -557,6 +557,7 @@ impl Store {
         } else {
             walked_leaf(&query.filter, &page_joins)
         };
+        let window = search.as_ref().filter(|_| newest_first).and_then(SearchPlan::newest_window);
         let source = match (&search, walked) {
             (Some(plan), _) if plan.drives_page() => PageSource::SearchIndex,
             (_, Some((leaf, condition))) => {
@@ -564,7 +565,7 @@ impl Store {
                 PageSource::Walk(condition)
             }
             (Some(plan), _) if plan.confirms_only() => PageSource::OrderWindow(ORDER_WALK_WINDOW),
-            _ => PageSource::Leads,
+            _ => window.map_or(PageSource::Leads, PageSource::OrderWindow),
         };
         let mut rows = self.page_rows(query, search.as_ref(), source, &page_joins, now).await?;
         if let (PageSource::OrderWindow(_), Some(plan)) = (source, search)
@@ -625,10 +626,7 @@ impl Store {
              l.last_heartbeat_at, l.last_active_at, s.status FROM ",
         );
         let key = match source {
-            PageSource::SearchIndex => {
-                page.push(SearchPlan::DRIVEN_SOURCE);
-                Some("f.rowid")
-            }
+            PageSource::SearchIndex => search.map(|plan| plan.push_source(&mut page)),
             PageSource::Walk(condition) => {
                 push_walk_source(&mut page, condition, now);
                 Some("w.id")
@@ -678,12 +676,12 @@ impl Store {
     ) -> StoreResult<Total> {
         let (_, count_joins) = self.plan_joins(filter, now).await?;
         let search = match search {
-            Some(terms) => Some(self.plan_search(terms).await?),
+            Some(terms) => Some(self.plan_search(terms, filter).await?.for_count()),
             None => None,
         };
         // Many candidates are walked through the index until the cap, as for a page.
         let source = match &search {
-            Some(plan) if plan.drives_page() => SearchPlan::DRIVEN_SOURCE,
+            Some(plan) if plan.drives_page() => SearchPlan::COUNT_SOURCE,
             _ => "leads l",
         };
         let mut count = Sql::new(self.backend, &format!("SELECT COUNT(*) FROM (SELECT 1 FROM {source} WHERE 1 = 1"));

@@ -27,6 +27,7 @@ mod pins;
 mod projects;
 mod removal;
 mod search;
+mod search_stats;
 mod segments;
 mod sessions;
 mod settings;
@@ -126,6 +127,8 @@ pub struct Store {
     backend: Backend,
     /// Woken when mail is queued, so this process's delivery worker sends it at once.
     mail_queued: Arc<Notify>,
+    /// How common each trigram of the leads' search text is (see `search_stats`).
+    search_stats: Arc<search_stats::SearchStats>,
 }
 
 impl Store {
@@ -143,7 +146,7 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
-        let store = Store { pool, backend, mail_queued: Arc::new(Notify::new()) };
+        let store = Store { pool, backend, mail_queued: Arc::new(Notify::new()), search_stats: Arc::default() };
         store.backfill_search_text().await?;
         Ok(store)
     }

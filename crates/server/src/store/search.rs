@@ -3,9 +3,11 @@
 //! SQL that finds a fragment of it through a trigram index (SQLite FTS5 `lead_search`, PostgreSQL
 //! `pg_trgm`; migration 0009).
 
+use leadcard_core::ValidFilter;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+use super::search_stats::TrigramCounts;
 use super::sql::{Sql, like_literal};
 use super::{Backend, Store, StoreResult};
 
@@ -58,18 +60,30 @@ impl SearchTerms {
         Some(SearchTerms { fragments })
     }
 
-    /// Each fragment's distinct trigrams, at most [`PROBED_TRIGRAMS`] of them spread over it (a
-    /// fragment of thousands of characters needs no more to find its candidates).
-    fn trigrams(&self) -> Vec<Vec<String>> {
+    /// Each fragment's trigrams with where they start, at most [`PROBED_TRIGRAMS`] of them spread
+    /// over it (a fragment of thousands of characters needs no more to find its candidates).
+    fn placed_trigrams(&self) -> Vec<Vec<(usize, String)>> {
         self.fragments
             .iter()
             .map(|fragment| {
                 let chars: Vec<char> = fragment.chars().collect();
-                let mut trigrams: Vec<String> = chars.windows(TRIGRAM).map(|w| w.iter().collect()).collect();
+                let mut trigrams: Vec<(usize, String)> =
+                    chars.windows(TRIGRAM).enumerate().map(|(at, w)| (at, w.iter().collect())).collect();
                 if trigrams.len() > PROBED_TRIGRAMS {
                     let step = trigrams.len() as f64 / PROBED_TRIGRAMS as f64;
                     trigrams = (0..PROBED_TRIGRAMS).map(|i| trigrams[(i as f64 * step) as usize].clone()).collect();
                 }
+                trigrams
+            })
+            .collect()
+    }
+
+    /// Each fragment's distinct trigrams (see [`SearchTerms::placed_trigrams`]).
+    fn trigrams(&self) -> Vec<Vec<String>> {
+        self.placed_trigrams()
+            .into_iter()
+            .map(|placed| {
+                let mut trigrams: Vec<String> = placed.into_iter().map(|(_, t)| t).collect();
                 trigrams.sort_unstable();
                 trigrams.dedup();
                 trigrams
@@ -85,19 +99,78 @@ impl SearchTerms {
     /// trigram of every fragment, read as a set (what the count and the tests use).
     pub(crate) fn plain(&self, backend: Backend) -> SearchPlan<'_> {
         let fts = (backend == Backend::Sqlite && self.indexable()).then(|| fts_query(&self.trigrams()));
-        SearchPlan { terms: self, backend, fts, drives_page: false, confirms_only: false }
+        SearchPlan {
+            terms: self,
+            backend,
+            fts,
+            candidates: None,
+            drives_page: false,
+            confirms_only: false,
+            newest_window: None,
+        }
     }
 }
 
-/// Trigrams of one fragment asked about at most; a longer fragment's are sampled evenly.
+/// Trigrams of one fragment considered at most; a longer fragment's are sampled evenly.
 const PROBED_TRIGRAMS: usize = 32;
-/// How far each trigram's leads are counted: enough to tell a rare one from a common one.
-const TRIGRAM_COUNT_CAP: i64 = 2_000;
+/// A fragment whose candidates are fewer than this is read as a set (SQLite).
+const RARE: f64 = 2_000.0;
 /// The rarest trigrams of a fragment that find its candidates; the lead's text confirms them.
 const RAREST: usize = 3;
 /// Candidates up to this many are read as a set and sorted; more are walked newest first
 /// through the index, which stops with the page.
 const SET_CANDIDATES: i64 = 5_000;
+/// PostgreSQL, a search with conditions: candidates up to this many are read, sorted, and probed
+/// newest first for the conditions (a page of common names and two conditions at a million
+/// leads: PostgreSQL's own plan joined the conditions' 250,000 and 100,000 leads first, 0.5 s).
+/// A search without conditions and more candidates walks the leads newest first instead: its
+/// matches are dense there.
+const NARROWED_CANDIDATES: f64 = 30_000.0;
+/// PostgreSQL, a fragment many leads match, newest first: the newest leads a page tests hold about
+/// this many matches (four pages' worth), and no fewer leads or more than these.
+const WINDOW_MATCHES: f64 = 200.0;
+const MIN_WINDOW: f64 = 2_000.0;
+const MAX_WINDOW: f64 = 50_000.0;
+
+/// A fragment's rarest trigrams by the estimate (at most [`RAREST`], among those `usable` says an
+/// index can look up alone), and about how many leads hold them all (its candidates). Among
+/// trigrams about as
+/// rare as the rarest, ones that do not overlap come first (`+1 555 012 3455`: `2 3` and `455`
+/// say more together than `2 3` and ` 34`). `None` when no trigram is usable.
+fn rarest(
+    placed: &[(usize, String)],
+    counts: &TrigramCounts,
+    usable: impl Fn(&str) -> bool,
+) -> Option<(Vec<String>, f64)> {
+    let mut by_count: Vec<(f64, usize, &str)> =
+        placed.iter().filter(|(_, t)| usable(t)).map(|(at, t)| (counts.leads_with(t), *at, t.as_str())).collect();
+    by_count.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let fewest = by_count.first()?.0;
+    // Within the sample's noise of the rarest: one sampled lead more, or twice as many.
+    let about_as_rare = 2.0 * fewest + counts.resolution();
+    let mut chosen: Vec<(usize, &str)> = Vec::new();
+    for apart in [true, false] {
+        for &(leads, at, trigram) in &by_count {
+            if chosen.len() == RAREST {
+                break;
+            }
+            let taken = chosen.iter().any(|(_, t)| *t == trigram);
+            let overlaps = chosen.iter().any(|(other, _)| at.abs_diff(*other) < TRIGRAM);
+            if !taken && !(apart && (overlaps || leads > about_as_rare)) {
+                chosen.push((at, trigram));
+            }
+        }
+    }
+    let chosen: Vec<String> = chosen.into_iter().map(|(_, t)| t.to_owned()).collect();
+    let candidates = if fewest == 0.0 { 0.0 } else { counts.leads_with_all(&chosen) };
+    Some((chosen, candidates))
+}
+
+/// Whether `pg_trgm` looks `%trigram%` up as that one trigram: three letters or digits (it splits
+/// a pattern at other characters, and a pattern without a whole trigram reads the entire index).
+fn pg_trgm_usable(trigram: &str) -> bool {
+    trigram.chars().all(|c| c.is_ascii_alphanumeric())
+}
 
 /// The FTS5 query of the candidates: for each fragment, each of its trigrams (an index without
 /// positions answers single tokens, not phrases); any fragment.
@@ -125,13 +198,27 @@ pub struct SearchPlan<'a> {
     backend: Backend,
     /// SQLite: the FTS5 query of the candidates (none for a fragment under three characters).
     fts: Option<String>,
-    /// Whether a page newest first walks the index's matches (SQLite, many candidates): the FTS5
-    /// table yields them in descending rowid order and stops with the page, where reading them
-    /// as a set would read and sort every one.
+    /// PostgreSQL, a search few leads match: each fragment's rarest trigrams, whose leads are its
+    /// candidates (`LIKE '%abc%'` per trigram, which `pg_trgm` answers from that trigram alone,
+    /// where the whole fragment's `LIKE` would read every trigram's leads, `com` and `555`
+    /// included: 48 ms for an exact email at a million leads, 0.5 ms this way).
+    candidates: Option<Vec<Vec<String>>>,
+    /// Whether a page newest first is read from the search's candidates, newest first. SQLite
+    /// (many candidates): the FTS5 table yields them in descending rowid order and stops with the
+    /// page, where reading them as a set would read and sort every one. PostgreSQL (few
+    /// candidates): they are read and sorted, then the page probes its conditions on them; left
+    /// to itself PostgreSQL often walks every lead newest first instead (it cannot tell a rare
+    /// fragment from a common one: 3.1 s at a million leads for `lead1`).
     drives_page: bool,
     /// Whether a page in another order walks that order and confirms each lead by its text alone
     /// (many leads match: see [`Store::search_in_order`]); the index is not read then.
     confirms_only: bool,
+    /// PostgreSQL, a fragment many leads match, newest first: how many of the newest leads the
+    /// page tests itself before it reads the matches as a set, sized from the share of leads
+    /// that match so that a page fills within it (`schmidt`, 2.5% of a million leads: 8,000).
+    /// Left to itself PostgreSQL sometimes takes such a fragment for rare and reads and sorts all
+    /// its matches (120 ms for 25,000).
+    newest_window: Option<i64>,
 }
 
 impl SearchPlan<'_> {
@@ -141,7 +228,21 @@ impl SearchPlan<'_> {
 
     /// The same candidates read as a set, for a page in another order than newest first.
     pub(crate) fn into_set(self) -> Self {
-        SearchPlan { drives_page: false, confirms_only: false, ..self }
+        SearchPlan { drives_page: false, confirms_only: false, newest_window: None, ..self }
+    }
+
+    /// The plan of the count: SQLite walks many candidates through its index up to the cap, as a
+    /// page does; PostgreSQL's few are a set.
+    pub(crate) fn for_count(self) -> Self {
+        match self.backend {
+            Backend::Sqlite => self,
+            Backend::Postgres => self.into_set(),
+        }
+    }
+
+    /// See [`SearchPlan::newest_window`].
+    pub(crate) fn newest_window(&self) -> Option<i64> {
+        self.newest_window
     }
 
     /// See [`Store::search_in_order`].
@@ -149,15 +250,36 @@ impl SearchPlan<'_> {
         self.confirms_only
     }
 
-    /// The page's source when [`SearchPlan::drives_page`]: the index's matches `f`, each joined
-    /// to its lead `l`; the page then orders and pages by `f.rowid`.
-    pub(crate) const DRIVEN_SOURCE: &'static str = "lead_search f CROSS JOIN leads l ON l.id = f.rowid";
+    /// The count's source when [`SearchPlan::drives_page`] (SQLite): the index's matches `f`,
+    /// each joined to its lead `l`.
+    pub(crate) const COUNT_SOURCE: &'static str = "lead_search f CROSS JOIN leads l ON l.id = f.rowid";
+
+    /// Pushes the page's source when [`SearchPlan::drives_page`] and returns the key the page
+    /// orders and pages by. SQLite: the index's matches `f`, each joined to its lead `l`.
+    /// PostgreSQL: the candidates `c`, sorted newest first behind an `OFFSET 0` fence (so
+    /// PostgreSQL reads them and does not walk the leads instead), each joined to its lead.
+    pub(crate) fn push_source(&self, sql: &mut Sql) -> &'static str {
+        match (self.backend, &self.candidates) {
+            (Backend::Postgres, Some(groups)) => {
+                sql.push("(");
+                push_candidates(sql, groups);
+                sql.push(" ORDER BY x.id DESC OFFSET 0) c JOIN leads l ON l.id = c.id");
+                "c.id"
+            }
+            _ => {
+                sql.push(Self::COUNT_SOURCE);
+                "f.rowid"
+            }
+        }
+    }
 
     /// Appends ` AND <the lead l matches>`. SQLite: the FTS5 trigram index yields the candidate
     /// leads (`f MATCH` when it drives the page, else as a set `l.id IN`), and `instr` on the
     /// lead's own text confirms each (FTS5 keeps no positions, `detail=none`, and the candidates
-    /// come from a few of the fragment's trigrams). PostgreSQL: `LIKE`, which the `pg_trgm` GIN
-    /// index answers; the planner chooses it by its statistics.
+    /// come from a few of the fragment's trigrams). PostgreSQL, few candidates: they come from
+    /// the page's source or `l.id IN` (fenced), and `strpos` confirms each (a `LIKE` would send
+    /// PostgreSQL to the index for every trigram again). PostgreSQL otherwise: `LIKE`, which the
+    /// `pg_trgm` GIN index answers; the planner chooses it by its statistics.
     pub(crate) fn push(&self, sql: &mut Sql) {
         sql.push(" AND ");
         if let Some(fts) = self.fts.as_ref().filter(|_| !self.confirms_only) {
@@ -169,16 +291,24 @@ impl SearchPlan<'_> {
                     .push(") AND ");
             }
         }
+        if let Some(groups) = self.candidates.as_ref().filter(|_| !self.drives_page) {
+            sql.push("l.id IN (");
+            push_candidates(sql, groups);
+            sql.push(" OFFSET 0) AND ");
+        }
         sql.push("(");
         for (i, fragment) in self.terms.fragments.iter().enumerate() {
             if i > 0 {
                 sql.push(" OR ");
             }
-            match self.backend {
-                Backend::Sqlite => {
+            match (self.backend, &self.candidates) {
+                (Backend::Sqlite, _) => {
                     sql.push("instr(l.search_text, ").bind(fragment.as_str()).push(") > 0");
                 }
-                Backend::Postgres => {
+                (Backend::Postgres, Some(_)) => {
+                    sql.push("strpos(l.search_text, ").bind(fragment.as_str()).push(") > 0");
+                }
+                (Backend::Postgres, None) => {
                     sql.push("l.search_text LIKE ").bind(like_literal(fragment)).push(" ESCAPE '\\'");
                 }
             }
@@ -187,73 +317,112 @@ impl SearchPlan<'_> {
     }
 }
 
+/// PostgreSQL: `SELECT x.id FROM leads x WHERE (<each trigram of a group> ...) OR ...`.
+fn push_candidates(sql: &mut Sql, groups: &[Vec<String>]) {
+    sql.push("SELECT x.id FROM leads x WHERE ");
+    for (i, trigrams) in groups.iter().enumerate() {
+        sql.push(if i > 0 { " OR (" } else { "(" });
+        for (j, trigram) in trigrams.iter().enumerate() {
+            if j > 0 {
+                sql.push(" AND ");
+            }
+            sql.push("x.search_text LIKE ").bind(like_literal(trigram)).push(" ESCAPE '\\'");
+        }
+        sql.push(")");
+    }
+}
+
 impl Store {
-    /// Plans a search for the Leads Database's page. SQLite: one query counts each trigram's
-    /// leads (up to [`TRIGRAM_COUNT_CAP`]) and each fragment's rarest [`RAREST`] find the
-    /// candidates: an exact address's digits, not its domain that every lead shares. When even a
-    /// fragment's rarest trigram is common, a second query sizes the candidates (up to
+    /// Plans a search for the Leads Database's page from the estimate of how common each trigram
+    /// is ([`Store::trigram_counts`]). SQLite: each fragment's rarest [`RAREST`] trigrams find the
+    /// candidates (an exact address's digits, not its domain that every lead shares); when even
+    /// a fragment's rarest trigram is common, one query sizes the candidates (up to
     /// [`SET_CANDIDATES`]) and a large set drives the page through the index instead.
-    pub(crate) async fn plan_search<'a>(&self, terms: &'a SearchTerms) -> StoreResult<SearchPlan<'a>> {
-        if self.backend != Backend::Sqlite || !terms.indexable() {
+    /// PostgreSQL: when the rarest trigrams promise fewer than [`SET_CANDIDATES`] candidates (or
+    /// [`NARROWED_CANDIDATES`] with the `filter`'s conditions to probe on them), they alone find
+    /// them (see [`SearchPlan::candidates`]); otherwise the fragment's `LIKE`.
+    pub(crate) async fn plan_search<'a>(
+        &self,
+        terms: &'a SearchTerms,
+        filter: &ValidFilter,
+    ) -> StoreResult<SearchPlan<'a>> {
+        if !terms.indexable() {
             return Ok(terms.plain(self.backend));
         }
-        let groups = terms.trigrams();
-        let mut distinct: Vec<&String> = groups.iter().flatten().collect();
-        distinct.sort_unstable();
-        distinct.dedup();
-        let mut probe = Sql::new(self.backend, "");
-        for (i, trigram) in distinct.iter().enumerate() {
-            if i > 0 {
-                probe.push(" UNION ALL ");
+        let counts = self.trigram_counts().await?;
+        match self.backend {
+            Backend::Sqlite => {
+                let mut all_rare = true;
+                let groups: Vec<Vec<String>> = terms
+                    .placed_trigrams()
+                    .iter()
+                    .filter_map(|placed| rarest(placed, &counts, |_| true))
+                    .map(|(trigrams, candidates)| {
+                        all_rare &= candidates < RARE;
+                        trigrams
+                    })
+                    .collect();
+                let fts = fts_query(&groups);
+                let drives_page = !all_rare && {
+                    let mut size = Sql::new(
+                        self.backend,
+                        "SELECT COUNT(*) FROM (SELECT 1 FROM lead_search WHERE lead_search MATCH ",
+                    );
+                    size.bind(fts.as_str()).push(" LIMIT ").bind(SET_CANDIDATES).push(") t");
+                    size.query_scalar::<i64>().fetch_one(&self.pool).await? >= SET_CANDIDATES
+                };
+                Ok(SearchPlan {
+                    terms,
+                    backend: self.backend,
+                    fts: Some(fts),
+                    candidates: None,
+                    drives_page,
+                    confirms_only: false,
+                    newest_window: None,
+                })
             }
-            probe
-                .push(&format!(
-                    "SELECT {i} AS k, COUNT(*) AS n FROM (SELECT 1 FROM lead_search WHERE lead_search MATCH "
-                ))
-                .bind(quote(trigram))
-                .push(" LIMIT ")
-                .bind(TRIGRAM_COUNT_CAP)
-                .push(") t");
+            Backend::Postgres => {
+                let mut promised = 0.0;
+                let mut groups = Vec::new();
+                for placed in terms.placed_trigrams() {
+                    let Some((trigrams, candidates)) = rarest(&placed, &counts, pg_trgm_usable) else {
+                        return Ok(terms.plain(self.backend));
+                    };
+                    promised += candidates;
+                    groups.push(trigrams);
+                }
+                let most = if filter.all.is_empty() { SET_CANDIDATES as f64 } else { NARROWED_CANDIDATES };
+                if promised >= most {
+                    let share = promised / counts.leads().max(1.0);
+                    let window = (WINDOW_MATCHES / share).clamp(MIN_WINDOW, MAX_WINDOW) as i64;
+                    return Ok(SearchPlan { newest_window: Some(window), ..terms.plain(self.backend) });
+                }
+                Ok(SearchPlan {
+                    terms,
+                    backend: self.backend,
+                    fts: None,
+                    candidates: Some(groups),
+                    drives_page: true,
+                    confirms_only: false,
+                    newest_window: None,
+                })
+            }
         }
-        let counted: Vec<(i64, i64)> = probe.query_as().fetch_all(&self.pool).await?;
-        let mut leads_with = vec![0; distinct.len()];
-        for (k, n) in counted {
-            leads_with[k as usize] = n;
-        }
-        let count_of = |t: &String| distinct.binary_search(&t).map_or(0, |k| leads_with[k]);
-        let mut all_rare = true;
-        let rarest: Vec<Vec<String>> = groups
-            .iter()
-            .map(|trigrams| {
-                let mut by_count: Vec<&String> = trigrams.iter().collect();
-                by_count.sort_by_key(|t| count_of(t));
-                all_rare &= by_count.first().is_some_and(|t| count_of(t) < TRIGRAM_COUNT_CAP);
-                by_count.into_iter().take(RAREST).cloned().collect()
-            })
-            .collect();
-        let fts = fts_query(&rarest);
-        let drives_page = !all_rare && {
-            let mut size =
-                Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM lead_search WHERE lead_search MATCH ");
-            size.bind(fts.as_str()).push(" LIMIT ").bind(SET_CANDIDATES).push(") t");
-            size.query_scalar::<i64>().fetch_one(&self.pool).await? >= SET_CANDIDATES
-        };
-        Ok(SearchPlan { terms, backend: self.backend, fts: Some(fts), drives_page, confirms_only: false })
     }
 
     /// The plan for a page in another order than newest first. Few candidates: a set, sorted.
-    /// Many (the plan would drive a newest-first page): when at least [`SET_CANDIDATES`] leads
-    /// truly match, the page walks its order's own index and each lead's text confirms it (a
-    /// page of 50 then reads ~50 / share-matching leads), where the set would read and sort
+    /// Many (the plan would drive a newest-first page, SQLite): when at least [`SET_CANDIDATES`]
+    /// leads truly match, the page walks its order's own index and each lead's text confirms it
+    /// (a page of 50 then reads ~50 / share-matching leads), where the set would read and sort
     /// every candidate (109 ms at 1M for a common name fragment sorted by last seen). The walk
     /// is bounded (`Store::lead_page`): a stretch of the order too sparse to fill the page falls
     /// back to the set.
     pub(crate) async fn search_in_order<'a>(&self, plan: SearchPlan<'a>) -> StoreResult<SearchPlan<'a>> {
-        if !plan.drives_page {
-            return Ok(plan);
+        if !plan.drives_page || plan.backend == Backend::Postgres {
+            return Ok(plan.into_set());
         }
         let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM ");
-        count.push(SearchPlan::DRIVEN_SOURCE).push(" WHERE 1 = 1");
+        count.push(SearchPlan::COUNT_SOURCE).push(" WHERE 1 = 1");
         plan.push(&mut count);
         count.push(" LIMIT ").bind(SET_CANDIDATES).push(") t");
         let matching: i64 = count.query_scalar().fetch_one(&self.pool).await?;
@@ -304,5 +473,58 @@ mod tests {
             r#"(" (0" AND " 12" AND """ha" AND "(03" AND ") 1" AND "0) " AND "030" AND "30)" AND "a (" AND "ha " AND "o""h")"#
         );
         assert_eq!(like_literal("50%_\\"), "%50\\%\\_\\\\%");
+    }
+
+    #[test]
+    fn the_rarest_trigrams_are_chosen_apart_and_only_usable_ones() {
+        // Every lead has the shared part; the number's own trigrams are rare.
+        let mut texts: Vec<String> = (0..50).map(|i| format!("+1 555 01{i:02} 0000")).collect();
+        texts.push("+1 555 012 3455".to_owned());
+        let counts = TrigramCounts::from_texts(texts, 1.0);
+        let terms = SearchTerms::parse("+1 555 012 3455").unwrap();
+        let placed = terms.placed_trigrams();
+        let (chosen, candidates) = rarest(&placed[0], &counts, |_| true).unwrap();
+        assert_eq!(candidates, 1.0);
+        assert_eq!(chosen.len(), RAREST);
+        assert!(chosen.iter().all(|t| counts.leads_with(t) == 1.0), "{chosen:?}");
+        // The first two of "2 3", " 34", "345", "455" (all as rare) that do not overlap come first.
+        assert_eq!(chosen, ["2 3", "455", " 34"]);
+        // PostgreSQL looks up only letters and digits.
+        let (chosen, _) = rarest(&placed[0], &counts, pg_trgm_usable).unwrap();
+        assert!(chosen.iter().all(|t| pg_trgm_usable(t)), "{chosen:?}");
+        let only_signs = SearchTerms::parse("@-.+@").unwrap();
+        assert!(rarest(&only_signs.placed_trigrams()[0], &counts, pg_trgm_usable).is_none());
+        // A fragment shorter than the sample's evenly spread trigrams keeps every one of its own.
+        assert_eq!(SearchTerms::parse("abcdef").unwrap().placed_trigrams()[0].len(), 4);
+        assert_eq!(SearchTerms::parse(&"x".repeat(1000)).unwrap().placed_trigrams()[0].len(), PROBED_TRIGRAMS);
+    }
+
+    #[test]
+    fn postgresql_reads_few_candidates_by_their_trigrams_and_confirms_each_without_like() {
+        let terms = SearchTerms::parse("lead12@x.io").unwrap();
+        let plan = SearchPlan {
+            terms: &terms,
+            backend: Backend::Postgres,
+            fts: None,
+            candidates: Some(vec![vec!["d12".to_owned(), "lea".to_owned()]]),
+            drives_page: true,
+            confirms_only: false,
+            newest_window: None,
+        };
+        let mut page = Sql::new(Backend::Postgres, "SELECT l.id FROM ");
+        assert_eq!(plan.push_source(&mut page), "c.id");
+        page.push(" WHERE 1 = 1");
+        plan.push(&mut page);
+        assert_eq!(
+            page.text(),
+            "SELECT l.id FROM (SELECT x.id FROM leads x WHERE (x.search_text LIKE $1 ESCAPE '\\' AND \
+             x.search_text LIKE $2 ESCAPE '\\') ORDER BY x.id DESC OFFSET 0) c JOIN leads l ON l.id = c.id \
+             WHERE 1 = 1 AND (strpos(l.search_text, $3) > 0)"
+        );
+        let mut set = Sql::new(Backend::Postgres, "SELECT l.id FROM leads l WHERE 1 = 1");
+        plan.clone().into_set().push(&mut set);
+        assert!(set.text().contains(" AND l.id IN (SELECT x.id FROM leads x WHERE (x.search_text LIKE $1"));
+        assert!(set.text().ends_with(" OFFSET 0) AND (strpos(l.search_text, $3) > 0)"));
+        assert!(!plan.for_count().drives_page());
     }
 }
