@@ -347,7 +347,7 @@ fn push_related_where(sql: &mut Sql, condition: &ValidCondition, now: DateTime<U
     match condition {
         ValidCondition::Property { name, test } => {
             sql.push("p.name = ").bind(name.as_str());
-            push_property_test(sql, test, now);
+            push_property_test(sql, test, now, true);
         }
         ValidCondition::Event(test) => {
             sql.push("e.name = ").bind(test.name.as_str());
@@ -401,7 +401,18 @@ pub(crate) fn related_rows_count(
     let related = related(condition)?;
     let mut sql = Sql::new(backend, "SELECT COUNT(*) FROM (SELECT 1 FROM ");
     sql.push(related.table).push(" WHERE ");
-    push_related_where(&mut sql, condition, now);
+    match condition {
+        // PostgreSQL takes a range of one property for a few thousand rows (its statistics mix
+        // every property's numbers) and reads `lead_properties_walk` in lead order until the cap
+        // instead: 130 ms for the newest fifth of a million sign-ups. Without the value type the
+        // range is an index-only scan of `lead_properties_number` (2-10 ms). A size only plans
+        // the page: a row of the same name and another type counted in it changes no answer.
+        ValidCondition::Property { name, test } if backend == Backend::Postgres && walks(condition) => {
+            sql.push("p.number_value IS NOT NULL AND p.name = ").bind(name.as_str());
+            push_property_test(&mut sql, test, now, false);
+        }
+        _ => push_related_where(&mut sql, condition, now),
+    }
     sql.push(" LIMIT ").bind(cap).push(") n");
     Some(sql)
 }
@@ -551,7 +562,14 @@ fn push_leaf(sql: &mut Sql, condition: &ValidCondition, join: Join, in_any: bool
 }
 
 /// The rest of the `lead_properties p` subquery's WHERE for one test (negation is outside).
-fn push_property_test(sql: &mut Sql, test: &PropertyTest, now: DateTime<Utc>) {
+/// ` AND <the property row p passes test>`; `typed`: whether a range reads only rows of its own
+/// value type (a number or a date-time), as every answer must (see [`related_rows_count`]).
+fn push_property_test(sql: &mut Sql, test: &PropertyTest, now: DateTime<Utc>, typed: bool) {
+    let range = |sql: &mut Sql, value_type: &str| {
+        if typed {
+            sql.push(&format!(" AND p.value_type = '{value_type}'"));
+        }
+    };
     match test {
         PropertyTest::Equals(value) | PropertyTest::NotEquals(value) => {
             // Core's `equals`: the text form, or for a number row the number. A number row's text
@@ -574,20 +592,25 @@ fn push_property_test(sql: &mut Sql, test: &PropertyTest, now: DateTime<Utc>) {
         }
         PropertyTest::Exists | PropertyTest::NotExists => {}
         PropertyTest::Greater(n) => {
-            sql.push(" AND p.value_type = 'number' AND p.number_value > ").bind(*n);
+            range(sql, "number");
+            sql.push(" AND p.number_value > ").bind(*n);
         }
         PropertyTest::Less(n) => {
-            sql.push(" AND p.value_type = 'number' AND p.number_value < ").bind(*n);
+            range(sql, "number");
+            sql.push(" AND p.number_value < ").bind(*n);
         }
         PropertyTest::Before(t) => {
-            sql.push(" AND p.value_type = 'date_time' AND p.number_value < ").bind(to_ms(*t) as f64);
+            range(sql, "date_time");
+            sql.push(" AND p.number_value < ").bind(to_ms(*t) as f64);
         }
         PropertyTest::After(t) => {
-            sql.push(" AND p.value_type = 'date_time' AND p.number_value > ").bind(to_ms(*t) as f64);
+            range(sql, "date_time");
+            sql.push(" AND p.number_value > ").bind(to_ms(*t) as f64);
         }
         PropertyTest::WithinLastDays(days) => {
             let start = leadcard_core::filter::window_start_ms(now, *days);
-            sql.push(" AND p.value_type = 'date_time' AND p.number_value >= ").bind(start as f64);
+            range(sql, "date_time");
+            sql.push(" AND p.number_value >= ").bind(start as f64);
             sql.push(" AND p.number_value <= ").bind(to_ms(now) as f64);
         }
         // `p` is `lead_list_items` here (see [`related`]).
@@ -726,5 +749,22 @@ mod tests {
         assert_eq!(postgres.matches(" OFFSET 0))").count(), 2, "{postgres}");
         assert!(postgres.contains("l.id IN (SELECT t.lead_id FROM lead_tags t WHERE t.tag = $"), "{postgres}");
         assert!(!text(Backend::Sqlite).contains("OFFSET"));
+    }
+
+    #[test]
+    fn postgresql_sizes_a_range_by_its_numbers_alone_and_answers_by_its_type() {
+        let filter =
+            leaves(r#"{"all":[{"kind":"property","name":"Signed up","op":"after","value":"2026-01-01T00:00:00Z"}]}"#);
+        let size = |backend| related_rows_count(backend, &filter.all[0], 5_000, Utc::now()).unwrap().text().to_owned();
+        assert_eq!(
+            size(Backend::Postgres),
+            "SELECT COUNT(*) FROM (SELECT 1 FROM lead_properties p WHERE p.number_value IS NOT NULL AND \
+             p.name = $1 AND p.number_value > $2 LIMIT $3) n"
+        );
+        let sqlite = size(Backend::Sqlite);
+        assert!(sqlite.contains("p.value_type = 'date_time' AND p.number_value > "), "{sqlite}");
+        let mut page = Sql::new(Backend::Postgres, "");
+        push_lead_conditions(&mut page, &filter, &[Join::Probe], Utc::now());
+        assert!(page.text().contains("p.value_type = 'date_time' AND p.number_value > $"), "{}", page.text());
     }
 }
