@@ -21,7 +21,8 @@ use super::search::{SearchPlan, SearchTerms, search_text};
 use super::settings::email_settings_in;
 use super::sort::{SortCursor, push_order};
 use super::sql::{
-    Join, Sql, Value, newest_matches_count, push_lead_conditions, push_walk_source, related_rows_count, walks,
+    Join, Sql, Value, WALK_BLOCK, newest_matches_count, push_lead_conditions, push_walk_source, related_rows_count,
+    walk_start_block, walks,
 };
 use super::{Store, StoreError, StoreResult};
 use crate::clock::{from_ms, to_ms};
@@ -86,8 +87,9 @@ enum PageSource<'f> {
     Leads,
     /// A search's candidates, newest first (see `SearchPlan::push_source`).
     SearchIndex,
-    /// A range condition's rows, newest first.
-    Walk(&'f ValidCondition),
+    /// A range condition's rows, newest first, below a lead id when newer leads all fail it (see
+    /// `sql::walk_start_block`).
+    Walk(&'f ValidCondition, Option<i64>),
     /// At most this many leads of the page's order after its cursor (a search many leads match).
     OrderWindow(i64),
 }
@@ -562,7 +564,7 @@ impl Store {
             (Some(plan), _) if plan.drives_page() => PageSource::SearchIndex,
             (_, Some((leaf, condition))) => {
                 page_joins[leaf] = Join::Driven;
-                PageSource::Walk(condition)
+                PageSource::Walk(condition, self.walk_below(condition, query.after.as_ref(), now).await?)
             }
             (Some(plan), _) if plan.confirms_only() => PageSource::OrderWindow(ORDER_WALK_WINDOW),
             _ => window.map_or(PageSource::Leads, PageSource::OrderWindow),
@@ -627,8 +629,8 @@ impl Store {
         );
         let key = match source {
             PageSource::SearchIndex => search.map(|plan| plan.push_source(&mut page)),
-            PageSource::Walk(condition) => {
-                push_walk_source(&mut page, condition, now);
+            PageSource::Walk(condition, below) => {
+                push_walk_source(&mut page, condition, below, now);
                 Some("w.id")
             }
             PageSource::OrderWindow(window) => {
@@ -665,6 +667,20 @@ impl Store {
         }
         page.push(" LIMIT ").bind(i64::from(query.limit) + 1);
         Ok(page.query_as().fetch_all(&self.pool).await?)
+    }
+
+    /// Where a page's walk of a range condition starts (see [`PageSource::Walk`]): the top of the
+    /// newest block of lead ids, below the page's cursor, that holds a match.
+    async fn walk_below(
+        &self,
+        condition: &ValidCondition,
+        after: Option<&SortCursor>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<i64>> {
+        let top = after.map(|cursor| (cursor.id() - 1).max(0) / WALK_BLOCK);
+        let Some(sql) = walk_start_block(self.backend, condition, top, now) else { return Ok(None) };
+        let block: Option<i64> = sql.query_scalar().fetch_one(&self.pool).await?;
+        Ok(block.map(|block| (block + 1) * WALK_BLOCK))
     }
 
     /// How many leads match a search and filter, counted no further than [`TOTAL_CAP`].

@@ -208,7 +208,8 @@ pub(crate) fn walks(condition: &ValidCondition) -> bool {
 /// rows by lead id, newest first, through `lead_properties_walk` (migration 0015), each joined to
 /// its lead `l`. The page then orders and pages by `w.id`; the condition's own leaf is
 /// [`Join::Driven`].
-pub(crate) fn push_walk_source(sql: &mut Sql, condition: &ValidCondition, now: DateTime<Utc>) {
+/// The walk starts below `below` (a lead id, exclusive; see [`walk_start_block`]).
+pub(crate) fn push_walk_source(sql: &mut Sql, condition: &ValidCondition, below: Option<i64>, now: DateTime<Utc>) {
     // SQLite would rather read the range through `lead_properties_number` and sort every match
     // (1.2 s for a tenth of 300,000 leads); the walk stops with the page.
     sql.push(match sql.backend {
@@ -217,12 +218,52 @@ pub(crate) fn push_walk_source(sql: &mut Sql, condition: &ValidCondition, now: D
     });
     sql.push("p.number_value IS NOT NULL AND ");
     push_related_where(sql, condition, now);
+    if let Some(below) = below {
+        sql.push(" AND p.lead_id < ").bind(below);
+    }
     sql.push(" ORDER BY p.lead_id DESC) w ");
     // SQLite keeps the written order of a CROSS JOIN: the walk outside, the lead looked up inside.
     sql.push(match sql.backend {
         Backend::Sqlite => "CROSS JOIN leads l ON l.id = w.id",
         Backend::Postgres => "JOIN leads l ON l.id = w.id",
     });
+}
+
+/// Lead ids per block of `lead_properties_blocks` (migration 0019); the queries below write it as
+/// the index's expression does, `lead_id / 16384`.
+pub(crate) const WALK_BLOCK: i64 = 16_384;
+
+/// `SELECT MIN(k) ...`: the newest block of lead ids, from block `top` down, that holds a number
+/// row of a walked range condition's property (see [`walks`]) passing its test, else 0: one seek
+/// of `lead_properties_blocks` per block (a block with no match is passed over at the cost of
+/// one seek, where the walk would read each of its entries). The walk starts at the top of that
+/// block: every newer lead fails the condition. Its number alone decides (the index holds no
+/// value type), so a block with a number row of another type is walked from too: later, never
+/// wrong. `None` for other conditions.
+pub(crate) fn walk_start_block(
+    backend: Backend,
+    condition: &ValidCondition,
+    top: Option<i64>,
+    now: DateTime<Utc>,
+) -> Option<Sql> {
+    let ValidCondition::Property { name, test } = condition else { return None };
+    if !walks(condition) {
+        return None;
+    }
+    let mut sql = Sql::new(backend, "WITH RECURSIVE b(k) AS (SELECT ");
+    match top {
+        Some(top) => sql.bind(top),
+        None => sql.push("COALESCE((SELECT MAX(id) FROM leads), 0) / 16384"),
+    };
+    sql.push(
+        " UNION ALL SELECT b.k - 1 FROM b WHERE b.k > 0 AND NOT EXISTS (SELECT 1 FROM lead_properties p \
+         WHERE p.name = ",
+    )
+    .bind(name.as_str());
+    sql.push(" AND p.lead_id / 16384 = b.k AND p.number_value IS NOT NULL");
+    push_property_test(&mut sql, test, now, false);
+    sql.push(")) SELECT MIN(k) FROM b");
+    Some(sql)
 }
 
 /// A condition's rows in another table, keyed to a column of `leads l`.
@@ -749,6 +790,30 @@ mod tests {
         assert_eq!(postgres.matches(" OFFSET 0))").count(), 2, "{postgres}");
         assert!(postgres.contains("l.id IN (SELECT t.lead_id FROM lead_tags t WHERE t.tag = $"), "{postgres}");
         assert!(!text(Backend::Sqlite).contains("OFFSET"));
+    }
+
+    #[test]
+    fn a_walk_starts_at_the_newest_block_with_a_match_through_its_own_index() {
+        // The index is used only for the expression it was made with: the migrations and the
+        // queries write the same block size.
+        for migration in [
+            include_str!("../../migrations/sqlite/0019_property_blocks.sql"),
+            include_str!("../../migrations/postgres/0019_property_blocks.sql"),
+        ] {
+            assert!(migration.contains(&format!("(lead_id / {WALK_BLOCK})")), "{migration}");
+        }
+        let now = Utc::now();
+        let filter = leaves(r#"{"all":[{"kind":"property","name":"Signed up","op":"before","value":"2026-01-01"}]}"#);
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            let sql = walk_start_block(backend, &filter.all[0], Some(7), now).unwrap();
+            assert!(sql.text().contains(&format!("p.lead_id / {WALK_BLOCK} = b.k")), "{}", sql.text());
+            assert!(sql.text().contains("p.number_value <"), "{}", sql.text());
+            let mut page = Sql::new(backend, "");
+            push_walk_source(&mut page, &filter.all[0], Some(3 * WALK_BLOCK), now);
+            assert!(page.text().contains("AND p.lead_id < "), "{}", page.text());
+        }
+        let tag = leaves(r#"{"all":[{"kind":"tag","tag":"vip"}]}"#);
+        assert!(walk_start_block(Backend::Sqlite, &tag.all[0], None, now).is_none());
     }
 
     #[test]

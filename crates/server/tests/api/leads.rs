@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use leadcard_core::{BounceKind, PropertyValue, SubscriptionStatus};
 use leadcard_server::store::TOTAL_CAP;
 use serde_json::{Value, json};
@@ -582,6 +582,55 @@ async fn range_conditions_with_thousands_of_matches_page_newest_first() {
         walk(json!([score_over, { "kind": "property", "name": "Score", "op": "less", "value": "900" }])).await,
         expect(&|n| (101..900).contains(&(n % 1_000)))
     );
+}
+
+/// A range walk starts at the newest block of 16,384 lead ids that holds a match (migration
+/// 0019): old leads that match and newer ones that do not, blocks apart, with one matching lead
+/// among the newest and blocks with no lead at all between them; the page still finds every match,
+/// newest first, page by page, and with another condition.
+#[tokio::test]
+async fn a_range_walk_passes_over_blocks_of_newer_leads_without_missing_a_match() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let now = Utc::now();
+    let old = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    let recent = Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap();
+    let signed_up = |at: DateTime<Utc>, n: i64| {
+        let tags: &[&str] = if n % 5 == 0 { &["vip"] } else { &[] };
+        lead(now, &[("Signed up", PropertyValue::DateTime(at + Duration::minutes(n)))], tags)
+    };
+    let olds = app.store.create_leads(&(0..5_200).map(|n| signed_up(old, n)).collect::<Vec<_>>()).await.unwrap();
+    // The next lead ids three blocks on: blocks 1 and 2 hold no lead.
+    let next = 3 * 16_384 + 100;
+    let mut db = app.db().await;
+    let restart = if app.database_url.starts_with("postgres") {
+        format!("ALTER TABLE leads ALTER COLUMN id RESTART WITH {next}")
+    } else {
+        format!("UPDATE sqlite_sequence SET seq = {} WHERE name = 'leads'", next - 1)
+    };
+    sqlx::query(sqlx::AssertSqlSafe(restart)).execute(&mut db).await.unwrap();
+    let mut newer: Vec<_> = (0..300).map(|n| signed_up(recent, n)).collect();
+    // One old sign-up among the newest leads: the walk starts in their block, not below it.
+    newer.insert(150, signed_up(old, 9_000));
+    let newers = app.store.create_leads(&newer).await.unwrap();
+    assert!(newers[0] >= next, "{newers:?}");
+
+    let before = json!({ "kind": "property", "name": "Signed up", "op": "before", "value": "2026-01-01T00:00:00Z" });
+    let mut expected = vec![newers[150]];
+    expected.extend(olds.iter().rev());
+    let walk = |conditions: Value| {
+        let app = &app;
+        async move { app.all_lead_ids(&[("filter", &json!({ "all": conditions }).to_string())], 200).await }
+    };
+    assert_eq!(walk(json!([before])).await, expected);
+    let vip = json!({ "kind": "tag", "tag": "vip" });
+    let vips: Vec<i64> = std::iter::once(newers[150])
+        .chain(olds.iter().enumerate().filter(|(n, _)| n % 5 == 0).map(|(_, id)| *id).rev())
+        .collect();
+    assert_eq!(walk(json!([vip, before])).await, vips);
+    let after = json!({ "kind": "property", "name": "Signed up", "op": "after", "value": "2026-01-01T00:00:00Z" });
+    let recents: Vec<i64> = newers.iter().enumerate().filter(|(n, _)| *n != 150).map(|(_, id)| *id).rev().collect();
+    assert_eq!(walk(json!([after])).await, recents);
 }
 
 /// The lower-cased `$name` of a lead to create, as the list sorts by it.
