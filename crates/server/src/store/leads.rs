@@ -546,7 +546,9 @@ impl Store {
             Some(terms) => {
                 let plan = self.plan_search(terms, &query.filter).await?;
                 Some(match (newest_first, &query.ids) {
-                    (true, _) => plan,
+                    (true, _) => {
+                        self.with_conditions_window(plan, &query.filter, i64::from(query.limit) + 1, now).await?
+                    }
                     // A few ids: their leads are looked up, never walked to.
                     (false, Some(_)) => plan.into_set(),
                     (false, None) => self.search_in_order(plan).await?,
@@ -561,21 +563,29 @@ impl Store {
         };
         let window = search.as_ref().filter(|_| newest_first).and_then(SearchPlan::newest_window);
         let source = match (&search, walked) {
+            (Some(_), _) if let Some(window) = window => PageSource::OrderWindow(window),
             (Some(plan), _) if plan.drives_page() => PageSource::SearchIndex,
             (_, Some((leaf, condition))) => {
                 page_joins[leaf] = Join::Driven;
                 PageSource::Walk(condition, self.walk_below(condition, query.after.as_ref(), now).await?)
             }
             (Some(plan), _) if plan.confirms_only() => PageSource::OrderWindow(ORDER_WALK_WINDOW),
-            _ => window.map_or(PageSource::Leads, PageSource::OrderWindow),
+            _ => PageSource::Leads,
         };
         let mut rows = self.page_rows(query, search.as_ref(), source, &page_joins, now).await?;
         if let (PageSource::OrderWindow(_), Some(plan)) = (source, search)
             && rows.len() <= query.limit as usize
         {
-            // Too few matches in this stretch of the order (or its end): the candidates as a set.
-            let plan = plan.into_set();
-            rows = self.page_rows(query, Some(&plan), PageSource::Leads, &page_joins, now).await?;
+            // Too few matches in this stretch of the order (or its end): the candidates as a set,
+            // or through the search's index when its plan drives a page.
+            let (plan, source) = if window.is_some() {
+                let plan = plan.past_window();
+                let source = if plan.drives_page() { PageSource::SearchIndex } else { PageSource::Leads };
+                (plan, source)
+            } else {
+                (plan.into_set(), PageSource::Leads)
+            };
+            rows = self.page_rows(query, Some(&plan), source, &page_joins, now).await?;
         }
         let more = rows.len() > query.limit as usize;
         rows.truncate(query.limit as usize);

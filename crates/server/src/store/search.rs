@@ -3,12 +3,15 @@
 //! SQL that finds a fragment of it through a trigram index (SQLite FTS5 `lead_search`, PostgreSQL
 //! `pg_trgm`; migration 0009).
 
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
 use leadcard_core::ValidFilter;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
 use super::search_stats::TrigramCounts;
-use super::sql::{Sql, like_literal};
+use super::sql::{Join, Sql, like_literal, push_lead_conditions};
 use super::{Backend, Store, StoreResult};
 
 /// Lower case, accents removed (`Müller` -> `muller`, `CHLOÉ` -> `chloe`): what a lead's search
@@ -131,6 +134,10 @@ const NARROWED_CANDIDATES: f64 = 30_000.0;
 const WINDOW_MATCHES: f64 = 200.0;
 const MIN_WINDOW: f64 = 2_000.0;
 const MAX_WINDOW: f64 = 50_000.0;
+/// PostgreSQL, a search with conditions, newest first: the newest leads a page tests hold about
+/// twice a page of matches by the sample's share, and no more than these (a window that does not
+/// fill tests them all, ~120 ms, before the set).
+const MAX_CONDITIONS_WINDOW: f64 = 150_000.0;
 
 /// A fragment's rarest trigrams by the estimate (at most [`RAREST`], among those `usable` says an
 /// index can look up alone), and about how many leads hold them all (its candidates). Among
@@ -245,6 +252,12 @@ impl SearchPlan<'_> {
         self.newest_window
     }
 
+    /// The plan for the page when its window of the newest leads did not fill it: the same, read
+    /// as it would have been without the window.
+    pub(crate) fn past_window(self) -> Self {
+        SearchPlan { newest_window: None, ..self }
+    }
+
     /// See [`Store::search_in_order`].
     pub(crate) fn confirms_only(&self) -> bool {
         self.confirms_only
@@ -333,6 +346,44 @@ fn push_candidates(sql: &mut Sql, groups: &[Vec<String>]) {
 }
 
 impl Store {
+    /// PostgreSQL, a page newest first of a search with conditions: how many of the newest leads
+    /// it tests itself (see [`SearchPlan::newest_window`]) before it reads the matches as a set,
+    /// from the share of the estimate's sampled leads that match the search and the conditions
+    /// (the sampled leads with the text, probed for the conditions by id: one query of a few
+    /// hundred keys). A page of a common name with two common conditions (`anna`, one country,
+    /// not `vip`: 0.3% of a million leads) finds its 50 within ~20,000 of the newest leads (18 ms),
+    /// where reading the name's 25,000 candidates from every part of the table took 120 ms. No
+    /// sampled lead matching, or a window over [`MAX_CONDITIONS_WINDOW`]: no window (the set).
+    /// Other databases and searches without conditions keep their plan.
+    pub(crate) async fn with_conditions_window<'a>(
+        &self,
+        plan: SearchPlan<'a>,
+        filter: &ValidFilter,
+        page: i64,
+        now: DateTime<Utc>,
+    ) -> StoreResult<SearchPlan<'a>> {
+        if self.backend != Backend::Postgres || filter.all.is_empty() {
+            return Ok(plan);
+        }
+        let counts = self.trigram_counts().await?;
+        let with_text = counts.sampled_matching(&plan.terms.fragments);
+        let mut matching = 0;
+        if !with_text.is_empty() {
+            let mut sql = Sql::new(self.backend, "SELECT l.id FROM leads l WHERE l.id IN ");
+            sql.bind_list(with_text.iter().map(|(id, _)| *id));
+            let probes = vec![Join::Lookup; filter.leaves().len()];
+            push_lead_conditions(&mut sql, filter, &probes, now);
+            let ids: HashSet<i64> = sql.query_scalar::<i64>().fetch_all(&self.pool).await?.into_iter().collect();
+            matching = with_text.iter().filter(|(id, _)| ids.contains(id)).count();
+        }
+        let sampled = counts.sample_size() as f64;
+        let window = (matching > 0)
+            .then(|| 2.0 * page as f64 * sampled / matching as f64)
+            .filter(|window| *window <= MAX_CONDITIONS_WINDOW)
+            .map(|window| window.max(MIN_WINDOW) as i64);
+        Ok(SearchPlan { newest_window: window, ..plan })
+    }
+
     /// Plans a search for the Leads Database's page from the estimate of how common each trigram
     /// is ([`Store::trigram_counts`]). SQLite: each fragment's rarest [`RAREST`] trigrams find the
     /// candidates (an exact address's digits, not its domain that every lead shares); when even

@@ -23,8 +23,8 @@ const FRESH_FOR: Duration = Duration::from_secs(60);
 /// One estimate: how many sampled leads hold each trigram, and how many leads each sampled one
 /// stands for.
 pub(crate) struct TrigramCounts {
-    /// The sampled leads' search texts.
-    texts: Vec<String>,
+    /// The sampled leads' ids and search texts, newest first.
+    sampled: Vec<(i64, String)>,
     sampled_with: HashMap<String, u32>,
     leads_per_sampled: f64,
     taken: Instant,
@@ -33,10 +33,21 @@ pub(crate) struct TrigramCounts {
 impl TrigramCounts {
     /// Counts each text's distinct trigrams (never one across the line break between two fields:
     /// a search has none).
+    #[cfg(test)]
     pub(super) fn from_texts(texts: Vec<String>, leads_per_sampled: f64) -> Self {
+        let n = texts.len() as i64;
+        Self::from_sampled(
+            texts.into_iter().enumerate().map(|(i, text)| (n - i as i64, text)).collect(),
+            leads_per_sampled,
+        )
+    }
+
+    /// [`TrigramCounts::from_texts`] of leads with their ids.
+    pub(super) fn from_sampled(mut sampled: Vec<(i64, String)>, leads_per_sampled: f64) -> Self {
+        sampled.sort_unstable_by_key(|(id, _)| std::cmp::Reverse(*id));
         let mut sampled_with: HashMap<String, u32> = HashMap::new();
         let mut seen = HashSet::new();
-        for text in &texts {
+        for (_, text) in &sampled {
             seen.clear();
             let chars: Vec<char> = text.chars().collect();
             for window in chars.windows(3).filter(|w| !w.contains(&'\n')) {
@@ -46,12 +57,17 @@ impl TrigramCounts {
                 }
             }
         }
-        TrigramCounts { texts, sampled_with, leads_per_sampled, taken: Instant::now() }
+        TrigramCounts { sampled, sampled_with, leads_per_sampled, taken: Instant::now() }
     }
 
     /// About how many leads there are.
     pub(crate) fn leads(&self) -> f64 {
-        self.texts.len() as f64 * self.leads_per_sampled
+        self.sampled.len() as f64 * self.leads_per_sampled
+    }
+
+    /// How many leads were sampled.
+    pub(crate) fn sample_size(&self) -> usize {
+        self.sampled.len()
     }
 
     /// How many leads one sampled lead stands for: the step between two estimates.
@@ -67,8 +83,20 @@ impl TrigramCounts {
     /// About how many leads' search text holds every one of `trigrams` (counted in the sample,
     /// so trigrams that go together, `sch` and `idt`, are not taken for independent).
     pub(crate) fn leads_with_all(&self, trigrams: &[String]) -> f64 {
-        let sampled = self.texts.iter().filter(|text| trigrams.iter().all(|t| text.contains(t.as_str()))).count();
+        let sampled =
+            self.sampled.iter().filter(|(_, text)| trigrams.iter().all(|t| text.contains(t.as_str()))).count();
         sampled as f64 * self.leads_per_sampled
+    }
+
+    /// The sampled leads whose search text holds any of `fragments`, newest first, each with how
+    /// many sampled leads are as new or newer (its rank, from 1).
+    pub(crate) fn sampled_matching(&self, fragments: &[String]) -> Vec<(i64, usize)> {
+        self.sampled
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, text))| fragments.iter().any(|f| text.contains(f.as_str())))
+            .map(|(rank, (id, _))| (*id, rank + 1))
+            .collect()
     }
 }
 
@@ -128,7 +156,7 @@ impl Store {
         let (low, high): (Option<i64>, Option<i64>) =
             sqlx::query_as("SELECT MIN(id), MAX(id) FROM leads").fetch_one(&self.pool).await?;
         let (Some(low), Some(high)) = (low, high) else {
-            return Ok(TrigramCounts::from_texts(Vec::new(), 0.0));
+            return Ok(TrigramCounts::from_sampled(Vec::new(), 0.0));
         };
         let span = high - low + 1;
         let ids: Vec<i64> = if span <= SAMPLE {
@@ -140,10 +168,10 @@ impl Store {
             ids.dedup();
             ids
         };
-        let mut sql = Sql::new(self.backend, "SELECT search_text FROM leads WHERE id IN ");
+        let mut sql = Sql::new(self.backend, "SELECT id, search_text FROM leads WHERE id IN ");
         sql.bind_list(ids.iter().copied());
-        let texts: Vec<String> = sql.query_scalar().fetch_all(&self.pool).await?;
-        Ok(TrigramCounts::from_texts(texts, span as f64 / ids.len() as f64))
+        let sampled: Vec<(i64, String)> = sql.query_as().fetch_all(&self.pool).await?;
+        Ok(TrigramCounts::from_sampled(sampled, span as f64 / ids.len() as f64))
     }
 }
 

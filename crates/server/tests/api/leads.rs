@@ -633,6 +633,48 @@ async fn a_range_walk_passes_over_blocks_of_newer_leads_without_missing_a_match(
     assert_eq!(walk(json!([after])).await, recents);
 }
 
+/// A search with conditions newest first tests a window of the newest leads sized by how many of
+/// the sampled leads match (PostgreSQL): matches that are all old leads, behind a window with
+/// none, and matches spread among the newest, are each found whole, newest first, page by page.
+#[tokio::test]
+async fn a_search_with_conditions_finds_old_matches_past_its_window_of_the_newest_leads() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let now = Utc::now();
+    let batch: Vec<_> = (0..3_600)
+        .map(|n| {
+            let name = if n < 600 || n % 9 == 0 { format!("Anna Holm {n}") } else { format!("Jonas Holm {n}") };
+            let tags: &[&str] = if n < 600 || n % 3 == 0 { &["vip"] } else { &[] };
+            let country = if n % 2 == 0 { "Germany" } else { "France" };
+            lead(now, &[("$name", text(&name)), ("$country", text(country))], tags)
+        })
+        .collect();
+    let created = app.store.create_leads(&batch).await.unwrap();
+    let expect = |keep: &dyn Fn(usize) -> bool| -> Vec<i64> {
+        created.iter().enumerate().filter(|(n, _)| keep(*n)).map(|(_, id)| *id).rev().collect()
+    };
+    let filter = |conditions: Value| json!({ "all": conditions }).to_string();
+    let vip = json!({ "kind": "tag", "tag": "vip" });
+    let germany = json!({ "kind": "property", "name": "$country", "op": "equals", "value": "Germany" });
+    let not_vip = json!({ "kind": "tag", "tag": "vip", "has": false });
+    // Among the newest 3,000 leads every ninth is an Anna and every third a vip: 1 in 9 Annas is
+    // both, but 600 old leads are Anna and vip, so most matches lie behind any window.
+    let anna_vips = expect(&|n| n < 600 || n % 9 == 0);
+    assert_eq!(
+        app.all_lead_ids(&[("q", "anna"), ("filter", &filter(json!([vip, germany])))], 200).await,
+        expect(&|n| (n < 600 || n % 9 == 0) && n % 2 == 0)
+    );
+    assert_eq!(app.all_lead_ids(&[("q", "anna"), ("filter", &filter(json!([vip])))], 200).await, anna_vips);
+    assert_eq!(
+        app.all_lead_ids(&[("q", "ANNA"), ("filter", &filter(json!([not_vip, germany])))], 200).await,
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        app.all_lead_ids(&[("q", "jonas"), ("filter", &filter(json!([germany, not_vip])))], 200).await,
+        expect(&|n| n >= 600 && n % 9 != 0 && n % 2 == 0 && n % 3 != 0)
+    );
+}
+
 /// The lower-cased `$name` of a lead to create, as the list sorts by it.
 fn lead_name(lead: &leadcard_server::store::NewLead) -> String {
     lead.properties
