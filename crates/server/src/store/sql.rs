@@ -259,11 +259,13 @@ pub(crate) fn walk_start_block(
         Some(top) => sql.bind(top),
         None => sql.push("COALESCE((SELECT MAX(id) FROM leads), 0) / 16384"),
     };
-    sql.push(
-        " UNION ALL SELECT b.k - 1 FROM b WHERE b.k > 0 AND NOT EXISTS (SELECT 1 FROM lead_properties p \
-         WHERE p.name = ",
-    )
-    .bind(name.as_str());
+    sql.push(" UNION ALL SELECT b.k - 1 FROM b WHERE b.k > 0 AND NOT EXISTS (SELECT 1 FROM lead_properties p ");
+    if backend == Backend::Sqlite {
+        // SQLite reads a range closed on both sides (within the last days) through
+        // `lead_properties_number` otherwise: every match of the range for each block.
+        sql.push("INDEXED BY lead_properties_blocks ");
+    }
+    sql.push("WHERE p.name = ").bind(name.as_str());
     sql.push(" AND p.lead_id / 16384 = b.k AND p.number_value IS NOT NULL");
     push_property_test(&mut sql, test, now, false);
     sql.push(")) SELECT MIN(k) FROM b");
@@ -812,6 +814,8 @@ mod tests {
             let sql = walk_start_block(backend, &filter.all[0], Some(7), now).unwrap();
             assert!(sql.text().contains(&format!("p.lead_id / {WALK_BLOCK} = b.k")), "{}", sql.text());
             assert!(sql.text().contains("p.number_value <"), "{}", sql.text());
+            let indexed = sql.text().contains("INDEXED BY lead_properties_blocks");
+            assert_eq!(indexed, backend == Backend::Sqlite, "{}", sql.text());
             let mut page = Sql::new(backend, "");
             push_walk_source(&mut page, &filter.all[0], Some(3 * WALK_BLOCK), now);
             assert!(page.text().contains("AND p.lead_id < "), "{}", page.text());
