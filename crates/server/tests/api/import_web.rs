@@ -140,25 +140,21 @@ async fn a_cancelled_import_keeps_what_it_imported_and_says_so() {
     let app = spawn_app().await;
     app.signed_in().await;
     let mut csv = String::from("Name,Email\n");
-    for i in 0..20_000 {
+    for i in 0..40_000 {
         csv.push_str(&format!("Lead {i},lead{i}@example.com\n"));
     }
     let file = uploaded(&app, "big.csv", &csv).await;
     let job = run(&app, &file, &file["mapping"], "update", false).await;
     let id = job["id"].as_i64().unwrap();
-    for _ in 0..400 {
-        let now = app.get_json(&format!("/api/v1/jobs/{id}")).await;
-        if now["done"].as_i64().unwrap() > 0 || now["state"] != "running" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    // Cancelled at once: the job hears it after a batch (500 rows), so some leads are imported,
+    // and far from all of them. (Waiting for the first progress first let a fast machine finish
+    // the whole file before the cancel.)
     let cancel = app.post_empty(&format!("/api/v1/jobs/{id}/cancel")).await;
     assert_eq!(cancel.status(), 202, "the import ended before the cancel: make the file bigger");
     let job = ended(&app, id).await;
     assert_eq!(job["state"], "cancelled");
     let created = job["result"]["created"].as_i64().unwrap();
-    assert!(created > 0 && created < 20_000, "{job}");
+    assert!(created > 0 && created < 40_000, "{job}");
     assert_eq!(app.count("SELECT COUNT(*) FROM leads").await, created, "what was imported stays");
     let message = job["result"]["message"].as_str().unwrap();
     assert!(message.starts_with("Cancelled after") && message.contains("stays"), "{message}");
