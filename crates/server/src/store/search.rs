@@ -370,11 +370,11 @@ impl Store {
         let mut matching = 0;
         if !with_text.is_empty() {
             let mut sql = Sql::new(self.backend, "SELECT l.id FROM leads l WHERE l.id IN ");
-            sql.bind_list(with_text.iter().map(|(id, _)| *id));
+            sql.bind_list(with_text.iter().copied());
             let probes = vec![Join::Lookup; filter.leaves().len()];
             push_lead_conditions(&mut sql, filter, &probes, now);
             let ids: HashSet<i64> = sql.query_scalar::<i64>().fetch_all(&self.pool).await?.into_iter().collect();
-            matching = with_text.iter().filter(|(id, _)| ids.contains(id)).count();
+            matching = with_text.iter().filter(|id| ids.contains(id)).count();
         }
         let sampled = counts.sample_size() as f64;
         let window = (matching > 0)

@@ -23,7 +23,7 @@ const FRESH_FOR: Duration = Duration::from_secs(60);
 /// One estimate: how many sampled leads hold each trigram, and how many leads each sampled one
 /// stands for.
 pub(crate) struct TrigramCounts {
-    /// The sampled leads' ids and search texts, newest first.
+    /// The sampled leads' ids and search texts.
     sampled: Vec<(i64, String)>,
     sampled_with: HashMap<String, u32>,
     leads_per_sampled: f64,
@@ -35,16 +35,11 @@ impl TrigramCounts {
     /// a search has none).
     #[cfg(test)]
     pub(super) fn from_texts(texts: Vec<String>, leads_per_sampled: f64) -> Self {
-        let n = texts.len() as i64;
-        Self::from_sampled(
-            texts.into_iter().enumerate().map(|(i, text)| (n - i as i64, text)).collect(),
-            leads_per_sampled,
-        )
+        Self::from_sampled(texts.into_iter().enumerate().map(|(i, text)| (i as i64, text)).collect(), leads_per_sampled)
     }
 
     /// [`TrigramCounts::from_texts`] of leads with their ids.
-    pub(super) fn from_sampled(mut sampled: Vec<(i64, String)>, leads_per_sampled: f64) -> Self {
-        sampled.sort_unstable_by_key(|(id, _)| std::cmp::Reverse(*id));
+    pub(super) fn from_sampled(sampled: Vec<(i64, String)>, leads_per_sampled: f64) -> Self {
         let mut sampled_with: HashMap<String, u32> = HashMap::new();
         let mut seen = HashSet::new();
         for (_, text) in &sampled {
@@ -88,14 +83,12 @@ impl TrigramCounts {
         sampled as f64 * self.leads_per_sampled
     }
 
-    /// The sampled leads whose search text holds any of `fragments`, newest first, each with how
-    /// many sampled leads are as new or newer (its rank, from 1).
-    pub(crate) fn sampled_matching(&self, fragments: &[String]) -> Vec<(i64, usize)> {
+    /// The ids of the sampled leads whose search text holds any of `fragments`.
+    pub(crate) fn sampled_matching(&self, fragments: &[String]) -> Vec<i64> {
         self.sampled
             .iter()
-            .enumerate()
-            .filter(|(_, (_, text))| fragments.iter().any(|f| text.contains(f.as_str())))
-            .map(|(rank, (id, _))| (*id, rank + 1))
+            .filter(|(_, text)| fragments.iter().any(|f| text.contains(f.as_str())))
+            .map(|(id, _)| *id)
             .collect()
     }
 }
@@ -199,6 +192,9 @@ mod tests {
         assert_eq!(counts.leads_with("zzz"), 0.0);
         assert_eq!(counts.leads_with_all(&["ann".to_owned(), "@x.".to_owned()]), 10.0);
         assert_eq!(counts.leads_with_all(&["han".to_owned(), "nna".to_owned()]), 10.0);
+        assert_eq!(counts.sampled_matching(&["anna".to_owned()]), [0, 1]);
+        assert_eq!(counts.sampled_matching(&["han".to_owned(), "x.io".to_owned()]), [0, 1]);
+        assert_eq!(counts.sampled_matching(&["anna@y".to_owned()]), Vec::<i64>::new());
     }
 
     #[test]

@@ -233,8 +233,9 @@ pub(crate) fn push_walk_source(sql: &mut Sql, condition: &ValidCondition, below:
     });
 }
 
-/// Lead ids per block of `lead_properties_blocks` (migration 0019); the queries below write it as
-/// the index's expression does, `lead_id / 16384`.
+/// Lead ids per block of `lead_properties_blocks` (migration 0019), whose expression
+/// `lead_id / 16384` the query below writes word for word (an index on an expression serves only
+/// that expression; a unit test holds the two equal).
 pub(crate) const WALK_BLOCK: i64 = 16_384;
 
 /// `SELECT MIN(k) ...`: the newest block of lead ids, from block `top` down, that holds a number
@@ -257,7 +258,7 @@ pub(crate) fn walk_start_block(
     let mut sql = Sql::new(backend, "WITH RECURSIVE b(k) AS (SELECT ");
     match top {
         Some(top) => sql.bind(top),
-        None => sql.push("COALESCE((SELECT MAX(id) FROM leads), 0) / 16384"),
+        None => sql.push(&format!("COALESCE((SELECT MAX(id) FROM leads), 0) / {WALK_BLOCK}")),
     };
     sql.push(" UNION ALL SELECT b.k - 1 FROM b WHERE b.k > 0 AND NOT EXISTS (SELECT 1 FROM lead_properties p ");
     if backend == Backend::Sqlite {
@@ -266,7 +267,7 @@ pub(crate) fn walk_start_block(
         sql.push("INDEXED BY lead_properties_blocks ");
     }
     sql.push("WHERE p.name = ").bind(name.as_str());
-    sql.push(" AND p.lead_id / 16384 = b.k AND p.number_value IS NOT NULL");
+    sql.push(&format!(" AND p.lead_id / {WALK_BLOCK} = b.k AND p.number_value IS NOT NULL"));
     push_property_test(&mut sql, test, now, false);
     sql.push(")) SELECT MIN(k) FROM b");
     Some(sql)

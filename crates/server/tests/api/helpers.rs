@@ -173,6 +173,11 @@ impl TestApp {
         }
     }
 
+    /// Every lead that passes all of `conditions`, newest first, walked in pages of 200.
+    pub async fn all_ids_where(&self, conditions: Value) -> Vec<i64> {
+        self.all_lead_ids(&[("filter", &serde_json::json!({ "all": conditions }).to_string())], 200).await
+    }
+
     /// `GET /api/v1/leads/count` with these query parameters: the `{count, exact}` answered.
     pub async fn lead_count(&self, query: &[(&str, &str)]) -> Value {
         let response = self.client.get(self.url("/api/v1/leads/count")).query(query).send().await.unwrap();
