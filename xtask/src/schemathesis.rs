@@ -135,7 +135,10 @@ fn against(st: &Path, server: &Path, database: &str, name: &'static str, work: &
         .arg(root().join(CONFIG))
         .arg("run")
         .arg(format!("{base}/api/v1/openapi.json"))
-        .args(["--checks", "all", "--max-examples", MAX_EXAMPLES, "--seed", "17", "--workers", "2"])
+        // One worker: with two, Hypothesis describes its filters by parsing their source in two
+        // threads at once, which CPython 3.11 can fail ("AST constructor recursion depth
+        // mismatch", cpython#106905): a run ended with a tool error, not a finding.
+        .args(["--checks", "all", "--max-examples", MAX_EXAMPLES, "--seed", "17", "--workers", "1"])
         .args(["--request-timeout", "20", "--exclude-path-regex", EXCLUDED])
         // Hypothesis' "data generation is too slow" check measures this machine's load (CI runs
         // stages side by side on 2 cores), not the API: it failed a run on POST /leads' schema.

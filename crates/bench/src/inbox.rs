@@ -58,8 +58,9 @@ pub async fn bench_inbox(args: BenchInboxArgs) -> Result<InboxBenchReport, Strin
     let opened: Value = reqwest::Client::new()
         .post(format!("{base}/api/v1/track/messages"))
         .header("content-type", "text/plain")
+        .header("x-leadcard-key", &args.key)
         .body(
-            json!({ "key": args.key, "visitor_id": format!("bench-{run:08x}"), "body": "Hello, anyone there?",
+            json!({ "visitor_id": format!("bench-{run:08x}"), "body": "Hello, anyone there?",
                     "idempotency_key": format!("bench-{run:08x}-lead") })
             .to_string(),
         )

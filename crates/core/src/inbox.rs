@@ -744,8 +744,6 @@ pub struct WidgetMessages {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetSend {
-    #[serde(default)]
-    pub key: Option<String>,
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]
     pub visitor_id: String,
     #[cfg_attr(feature = "openapi", schema(pattern = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$", max_length = 10000))]
@@ -758,8 +756,6 @@ pub struct WidgetSend {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WidgetSeen {
-    #[serde(default)]
-    pub key: Option<String>,
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]
     pub visitor_id: String,
     #[cfg_attr(feature = "openapi", schema(max_items = 200))]

@@ -128,11 +128,66 @@ pub enum PropertyError {
     TooManyProperties,
 }
 
+/// The characters `str::trim` removes (Unicode White_Space), as a class of [`NAME_PATTERN`].
+macro_rules! white_space {
+    () => {
+        "\\u0009-\\u000D\\u0020\\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000"
+    };
+}
+/// The characters `char::is_control` names (Unicode Cc), as a class of [`NAME_PATTERN`].
+macro_rules! control {
+    () => {
+        "\\u0000-\\u001F\\u007F-\\u009F"
+    };
+}
+
+/// What [`PropertyName::parse`] accepts, as the API document's pattern (ECMA-262, Python and
+/// Rust read it alike): white space around either a system name from [`SYSTEM_PROPERTIES`], or a
+/// custom name of 1 to 255 characters without control characters that starts with neither `$`
+/// nor white space and does not end in white space. Unit tests hold it to the system list, and
+/// property tests hold it equal to `parse`.
+pub const NAME_PATTERN: &str = concat!(
+    "^[",
+    white_space!(),
+    "]*(?:\\$(?:name|email|phone|user_id|avatar|city|country|timezone|language|first_seen|last_seen|sessions|",
+    "browser|os|initial_referrer|referrer|utm_source|utm_medium|utm_campaign|utm_term|utm_content)",
+    "|[^\\$",
+    white_space!(),
+    control!(),
+    "](?:[^",
+    control!(),
+    "]{0,253}[^",
+    white_space!(),
+    control!(),
+    "])?)[",
+    white_space!(),
+    "]*$"
+);
+
 /// A valid property name: `$`-names only from the system list; custom names never start with `$`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct PropertyName(String);
+
+/// The document states the name's rules as [`NAME_PATTERN`], so clients (and the fuzzer) send
+/// names the server takes.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for PropertyName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(NAME_PATTERN))
+            .description(Some(
+                "A property name: a system `$` name from the list, or a custom one (1 to 255 characters, no control \
+                 characters, not starting with `$`); white space around it is trimmed.",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for PropertyName {}
 
 impl PropertyName {
     pub fn parse(raw: &str) -> Result<Self, PropertyError> {
@@ -307,6 +362,27 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn name_regex() -> regex::Regex {
+        regex::Regex::new(NAME_PATTERN).unwrap()
+    }
+
+    #[test]
+    fn the_name_pattern_holds_every_system_name_and_no_other_dollar_name() {
+        let re = name_regex();
+        for p in SYSTEM_PROPERTIES {
+            assert!(re.is_match(p.name), "{}", p.name);
+            assert!(re.is_match(&format!(" \t{}\u{3000}", p.name)), "{} with white space around", p.name);
+        }
+        let alternatives = NAME_PATTERN.split("(?:\\$(?:").nth(1).unwrap().split(')').next().unwrap();
+        assert_eq!(alternatives.split('|').count(), SYSTEM_PROPERTIES.len(), "one alternative per system name");
+        for name in ["$plan", "$", "$name2", "$Name", "a\u{0}b", "a\u{85}b", "", " ", "\u{2003}"] {
+            assert!(!re.is_match(name), "{name:?}");
+            assert!(PropertyName::parse(name).is_err(), "{name:?}");
+        }
+        assert!(re.is_match(&"x".repeat(255)) && !re.is_match(&"x".repeat(256)));
+        assert!(re.is_match(&format!("  {}  ", "😀".repeat(255))));
+    }
+
     #[test]
     fn custom_names_must_not_start_with_dollar_unless_system() {
         assert!(PropertyName::parse("Last purchase amount").is_ok());
@@ -376,6 +452,45 @@ mod tests {
                 let json = serde_json::to_string(&v).unwrap();
                 prop_assert_eq!(serde_json::from_str::<PropertyValue>(&json).unwrap(), v);
             }
+        }
+    }
+
+    /// Names the pattern describes, and strings near its edges: the document's pattern and
+    /// `parse` agree on every one.
+    fn name_like() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("$".to_owned()),
+            Just("$email".to_owned()),
+            Just("$utm_term".to_owned()),
+            Just("$plan".to_owned()),
+            Just(" ".to_owned()),
+            Just("\t".to_owned()),
+            Just("\u{85}".to_owned()),
+            Just("\u{a0}".to_owned()),
+            Just("\u{2028}".to_owned()),
+            Just("\u{feff}".to_owned()),
+            Just("\u{0}".to_owned()),
+            Just("\u{1f}".to_owned()),
+            Just("\u{9f}".to_owned()),
+            Just("é".to_owned()),
+            Just("😀".to_owned()),
+            "[a-z]{1,3}",
+            "x{100,130}",
+        ];
+        prop::collection::vec(piece, 0..6).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn the_name_pattern_accepts_what_parse_accepts(raw in name_like()) {
+            prop_assert_eq!(name_regex().is_match(&raw), PropertyName::parse(&raw).is_ok(), "{:?}", raw);
+        }
+
+        #[test]
+        fn every_name_the_pattern_generates_parses(
+            raw in proptest::string::string_regex(&NAME_PATTERN[1..NAME_PATTERN.len() - 1]).unwrap()
+        ) {
+            prop_assert!(PropertyName::parse(&raw).is_ok(), "{:?}", raw);
         }
     }
 }

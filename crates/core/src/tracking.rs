@@ -13,8 +13,12 @@ use crate::operation::Operation;
 use crate::presence::Presence;
 use crate::property::{MAX_PROPERTIES_PER_REQUEST, MAX_TEXT_CHARS, PropertyValue};
 
-/// The header that may carry the project's public key (the body field `key` may instead).
+/// The header that carries the project's public key.
 pub const KEY_HEADER: &str = "X-Leadcard-Key";
+/// The query parameter that may carry the key instead, for what a page sends without headers
+/// (`navigator.sendBeacon`, `EventSource`). A body never carries it: the key authenticates the
+/// request before its body is read.
+pub const KEY_QUERY: &str = "key";
 /// Most events in one `POST /track/events`.
 pub const MAX_EVENTS_PER_REQUEST: usize = 100;
 /// Longest page URL or referrer the tracker accepts, in characters.
@@ -39,9 +43,6 @@ pub use crate::field::FieldError;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrackIdentify {
-    /// The project's public key, when not sent as the `X-Leadcard-Key` header.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]
     pub visitor_id: String,
     #[cfg_attr(
@@ -64,8 +65,6 @@ pub struct TrackIdentify {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrackEvents {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]
     pub visitor_id: String,
     /// The widget's site session; required when the batch holds `$session_start` or `$page_view`.
@@ -102,8 +101,6 @@ pub struct TrackedEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrackHeartbeat {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]
     pub visitor_id: String,
     #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]

@@ -32,6 +32,10 @@ pub enum AccountError {
     LinkGone,
     #[error("The current password is wrong.")]
     WrongPassword,
+    /// A change the operators' current state refuses (the only admin, a disabled operator): 409,
+    /// naming the field.
+    #[error("{}", .1.message)]
+    Conflict(&'static str, FieldError),
     #[error(transparent)]
     Store(StoreError),
     #[error("{0}")]
@@ -102,7 +106,10 @@ pub async fn password_link(
 ) -> Result<PasswordLink, AccountError> {
     let account = store.operator_account(operator_id, now).await?.ok_or(AccountError::NotFound)?;
     if account.disabled {
-        return Err(FieldError::new("disabled", "Enable this operator first.").into());
+        return Err(AccountError::Conflict(
+            "operator_disabled",
+            FieldError::new("disabled", "Enable this operator first."),
+        ));
     }
     let (token, token_hash) = token::new_token().map_err(|e| AccountError::Internal(e.to_string()))?;
     let expires_at = now + LINK_VALID_FOR;
@@ -124,8 +131,9 @@ pub async fn change(
     let was_admin = before.role == Role::Admin && !before.disabled;
     let stays_admin = role == Role::Admin && !disabled;
     let field = if change.disabled.is_some() && disabled != before.disabled { "disabled" } else { "role" };
-    check_keeps_an_admin(store.enabled_admins().await?, was_admin, stays_admin)
-        .map_err(|e| FieldError { field: field.to_owned(), message: e.message })?;
+    check_keeps_an_admin(store.enabled_admins().await?, was_admin, stays_admin).map_err(|e| {
+        AccountError::Conflict("last_admin", FieldError { field: field.to_owned(), message: e.message })
+    })?;
     if role != before.role {
         store.set_operator_role(id, role).await?;
     }

@@ -44,12 +44,12 @@ pub enum ApiError {
     /// The core rules refuse the action now; the message says why (the menu shows the same).
     #[error("{0}")]
     Refused(String),
-    /// A 422 with its own code (`email_refused`, `channel_refused`): the rules refuse the request
-    /// as it stands; `field` names what to change.
+    /// A 422 with its own code (`link_gone`): the rules refuse the request as it stands; `field`
+    /// names what to change.
     #[error("{message}")]
     Unprocessable { code: &'static str, field: String, message: String },
-    /// A 409 with its own code (`job_finished`): the request does not fit the state of what it
-    /// names; `field` names it.
+    /// A 409 with its own code (`job_finished`, `channel_refused`, `last_admin`): the request does
+    /// not fit the current state of what it names; `field` names it.
     #[error("{message}")]
     Conflict { code: &'static str, field: String, message: String },
     /// An idempotency key sent before with another message.
@@ -69,7 +69,9 @@ pub enum ApiError {
     FileTooLarge { message: String },
     #[error("Too many sign-in attempts. Try again in {retry_after_secs} seconds.")]
     RateLimited { retry_after_secs: u64 },
-    #[error("Unknown or missing project key: send the public key as X-Leadcard-Key or the body's `key`.")]
+    #[error(
+        "Unknown or missing project key: send the public key as the X-Leadcard-Key header or the `key` query parameter."
+    )]
     InvalidKey,
     #[error("user_hash does not match user_id: sign the user id with the project's secret key (HMAC-SHA256, hex).")]
     InvalidUserHash,

@@ -68,13 +68,13 @@
     return new Promise(function (resolve) { setTimeout(resolve, ms); });
   }
 
-  // Text bodies need no CORS preflight; the server reads them as JSON. Busy or rate-limited calls
-  // are retried after Retry-After; the promise rejects with the server's ErrorBody.
+  // Text bodies and the key in the query need no CORS preflight; the server reads the bodies as
+  // JSON. Busy or rate-limited calls are retried after Retry-After; the promise rejects with the
+  // server's ErrorBody.
   function send(path, body, retries) {
-    body.key = key;
     body.visitor_id = visitorId;
     var text = JSON.stringify(body);
-    return fetch(api + path, {
+    return fetch(api + path + "?key=" + encodeURIComponent(key), {
       method: "POST",
       body: text,
       headers: { "Content-Type": "text/plain;charset=UTF-8" },

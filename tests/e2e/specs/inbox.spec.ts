@@ -22,12 +22,15 @@ async function siteLead(request: APIRequestContext, marker: string): Promise<{ i
   const visitor = `v-${marker}`;
   const session = `s-${marker}`;
   const url = `http://shop.example/?m=${marker}`;
+  const headers = { 'X-Leadcard-Key': key };
   const events = await request.post('/api/v1/track/events', {
-    data: { key, visitor_id: visitor, session_id: session, events: [{ name: '$session_start', properties: { url } }] },
+    headers,
+    data: { visitor_id: visitor, session_id: session, events: [{ name: '$session_start', properties: { url } }] },
   });
   expect(events.status(), await events.text()).toBe(200);
   const beat = await request.post('/api/v1/track/heartbeat', {
-    data: { key, visitor_id: visitor, session_id: session, url, active: true },
+    headers,
+    data: { visitor_id: visitor, session_id: session, url, active: true },
   });
   expect(beat.status(), await beat.text()).toBe(200);
   return { id: await leadOf(request, marker), visitor, key };
@@ -36,7 +39,8 @@ async function siteLead(request: APIRequestContext, marker: string): Promise<{ i
 /** The lead writes in the site's chat (the widget's API). */
 async function leadWrites(request: APIRequestContext, lead: { visitor: string; key: string }, body: string) {
   const res = await request.post('/api/v1/track/messages', {
-    data: { key: lead.key, visitor_id: lead.visitor, body, idempotency_key: `w${Date.now()}${Math.floor(Math.random() * 1e6)}` },
+    headers: { 'X-Leadcard-Key': lead.key },
+    data: { visitor_id: lead.visitor, body, idempotency_key: `w${Date.now()}${Math.floor(Math.random() * 1e6)}` },
   });
   expect([200, 201], await res.text()).toContain(res.status());
   return res.json();

@@ -30,6 +30,7 @@ impl From<AccountError> for ApiError {
                 ApiError::Unprocessable { code: "link_gone", field: "token".to_owned(), message: e.to_string() }
             }
             AccountError::WrongPassword => ApiError::invalid("current_password", e.to_string()),
+            AccountError::Conflict(code, e) => ApiError::Conflict { code, field: e.field, message: e.message },
             AccountError::Store(e) => e.into(),
             AccountError::Internal(detail) => ApiError::Internal(detail),
         }
@@ -97,7 +98,8 @@ async fn add(
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not an admin; `csrf`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 422, description = "`invalid`: `role` or `disabled` would leave no enabled admin", body = ErrorBody),
+        (status = 409, description = "`last_admin` (field `role` or `disabled`): it would leave no enabled admin", body = ErrorBody),
+        (status = 422, description = "`invalid`", body = ErrorBody),
     )
 )]
 async fn change(
@@ -122,7 +124,7 @@ async fn change(
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not an admin; `csrf`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 422, description = "`invalid`: the operator is disabled", body = ErrorBody),
+        (status = 409, description = "`operator_disabled` (field `disabled`): enable the operator first", body = ErrorBody),
     )
 )]
 async fn new_link(

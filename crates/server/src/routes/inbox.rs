@@ -218,7 +218,8 @@ async fn send(
                 _ => "channel_refused",
             };
             let message = format!("{} cannot be used for this lead now: {reason}.", channel.label());
-            Err(ApiError::Unprocessable { code, field: "channel".to_owned(), message })
+            // The lead's state refuses the channel now (unsubscribed, no address, not on the site).
+            Err(ApiError::Conflict { code, field: "channel".to_owned(), message })
         }
         SendOutcome::KeyConflict => Err(ApiError::IdempotencyConflict),
     }
@@ -234,8 +235,8 @@ async fn send(
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 403, description = "`csrf`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`idempotency_conflict`, field `idempotency_key`", body = ErrorBody),
-        (status = 422, description = "`invalid` (field `body`, `subject`, `idempotency_key`), or `email_refused` / `channel_refused` (field `channel`) with the reason", body = ErrorBody),
+        (status = 409, description = "`email_refused` / `channel_refused` (field `channel`): the lead's state refuses the channel now, with the reason; or `idempotency_conflict` (field `idempotency_key`)", body = ErrorBody),
+        (status = 422, description = "`invalid` (field `body`, `subject`, `idempotency_key`)", body = ErrorBody),
     )
 )]
 async fn reply(
@@ -263,8 +264,8 @@ async fn reply(
         (status = 401, description = "`unauthenticated`", body = ErrorBody),
         (status = 403, description = "`csrf`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`idempotency_conflict`, field `idempotency_key`", body = ErrorBody),
-        (status = 422, description = "`invalid` (field `channel`, `body`, `subject`, `idempotency_key`), or `channel_refused` (field `channel`) with the reason", body = ErrorBody),
+        (status = 409, description = "`channel_refused` (field `channel`): the lead's state refuses the channel now, with the reason; or `idempotency_conflict` (field `idempotency_key`)", body = ErrorBody),
+        (status = 422, description = "`invalid` (field `channel`, `body`, `subject`, `idempotency_key`)", body = ErrorBody),
     )
 )]
 async fn send_from_card(

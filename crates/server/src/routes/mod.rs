@@ -88,6 +88,15 @@ impl Modify for SessionCookie {
             "project_key",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(leadcard_core::tracking::KEY_HEADER))),
         );
+        // The same key as a query parameter, for what a page sends without headers (sendBeacon,
+        // EventSource): either scheme authenticates a widget route.
+        components.add_security_scheme(
+            "project_key_query",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                leadcard_core::tracking::KEY_QUERY,
+                "The project's public key, when the request cannot carry the X-Leadcard-Key header",
+            ))),
+        );
         components.add_security_scheme(
             "webhook_secret",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(

@@ -2,10 +2,13 @@
 //! `/track/identify`, with the project's public key. Any origin may call them, without
 //! credentials; each answers once what it carried is committed.
 
+use std::convert::Infallible;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
 use axum::routing::options;
 use leadcard_core::event::{PAGE_VIEW, SESSION_START};
@@ -15,6 +18,7 @@ use leadcard_core::tracking::{
     check_url, check_user_id,
 };
 use leadcard_core::wire::ErrorBody;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -59,19 +63,43 @@ impl<S: Send + Sync> FromRequest<S> for TrackBody {
     }
 }
 
-/// The caller's project (key from the header, else the body), the limits of the client, the
-/// visitor and the project checked, then the body as `T`: a wrong key is 401 whatever the body
-/// holds.
+/// The project's public key as the request carries it: the `X-Leadcard-Key` header, else the
+/// `key` query parameter (what `sendBeacon` and `EventSource` can send). Never the body: the key
+/// is read before the body is.
+pub(super) struct ProjectKey(Option<String>);
+
+#[derive(Deserialize)]
+struct KeyQuery {
+    key: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ProjectKey {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        let header = parts.headers.get(KEY_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let key = header.or_else(|| Query::<KeyQuery>::try_from_uri(&parts.uri).ok().and_then(|q| q.0.key));
+        Ok(ProjectKey(key))
+    }
+}
+
+impl ProjectKey {
+    /// The key's project (401 `invalid_key` when missing or unknown).
+    pub(super) async fn project(&self, state: &AppState) -> Result<Project, ApiError> {
+        state.tracking.project(&state.store, self.0.as_deref()).await
+    }
+}
+
+/// The caller's project (by its key), the limits of the client, the visitor and the project
+/// checked, then the body as `T`: a wrong key is 401 whatever the body holds.
 pub(super) async fn authorized<T: DeserializeOwned>(
     state: &AppState,
     ClientAddr(client): ClientAddr,
-    headers: &HeaderMap,
+    key: &ProjectKey,
     body: Value,
 ) -> Result<(Project, T), ApiError> {
     state.tracking.check_client(client)?;
-    let from_header = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
-    let key = from_header.or_else(|| body.get("key").and_then(Value::as_str));
-    let project = state.tracking.project(&state.store, key).await?;
+    let project = key.project(state).await?;
     let visitor_id = body.get("visitor_id").and_then(Value::as_str).unwrap_or_default();
     state.tracking.admit(project.id, client, visitor_id)?;
     Ok((project, from_json_value(body)?))
@@ -93,7 +121,7 @@ async fn submit(state: &AppState, write: TrackWrite) -> Result<Json<TrackAccepte
 
 /// Stores a batch of events the visitor performed (1 to 100).
 #[utoipa::path(
-    post, path = "/track/events", tag = "tracking", request_body = TrackEvents, security(("project_key" = [])),
+    post, path = "/track/events", tag = "tracking", request_body = TrackEvents, security(("project_key" = []), ("project_key_query" = [])),
     responses(
         (status = 200, description = "Committed", body = TrackAccepted),
         (status = 400, description = "`invalid_json`", body = ErrorBody),
@@ -108,10 +136,11 @@ async fn submit(state: &AppState, write: TrackWrite) -> Result<Json<TrackAccepte
 async fn events(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
+    key: ProjectKey,
     headers: HeaderMap,
     TrackBody(body): TrackBody,
 ) -> Result<Json<TrackAccepted>, ApiError> {
-    let (project, request): (_, TrackEvents) = authorized(&state, ClientAddr(client), &headers, body).await?;
+    let (project, request): (_, TrackEvents) = authorized(&state, ClientAddr(client), &key, body).await?;
     check_client_id(&request.visitor_id, "visitor_id").map_err(invalid)?;
     if let Some(session) = &request.session_id {
         check_client_id(session, "session_id").map_err(invalid)?;
@@ -174,7 +203,7 @@ fn recompute_visitor_lead(state: &AppState, project_id: i64, visitor_id: String,
 
 /// The visitor's page is open; `active`: the person did something since the last beat.
 #[utoipa::path(
-    post, path = "/track/heartbeat", tag = "tracking", request_body = TrackHeartbeat, security(("project_key" = [])),
+    post, path = "/track/heartbeat", tag = "tracking", request_body = TrackHeartbeat, security(("project_key" = []), ("project_key_query" = [])),
     responses(
         (status = 200, description = "Committed; a `presence` live event follows", body = TrackAccepted),
         (status = 401, description = "`invalid_key`", body = ErrorBody),
@@ -186,10 +215,10 @@ fn recompute_visitor_lead(state: &AppState, project_id: i64, visitor_id: String,
 async fn heartbeat(
     State(state): State<AppState>,
     client: ClientAddr,
-    headers: HeaderMap,
+    key: ProjectKey,
     TrackBody(body): TrackBody,
 ) -> Result<Json<TrackAccepted>, ApiError> {
-    let (project, request): (_, TrackHeartbeat) = authorized(&state, client, &headers, body).await?;
+    let (project, request): (_, TrackHeartbeat) = authorized(&state, client, &key, body).await?;
     check_client_id(&request.visitor_id, "visitor_id").map_err(invalid)?;
     check_client_id(&request.session_id, "session_id").map_err(invalid)?;
     check_url(&request.url, "url").map_err(invalid)?;
@@ -209,7 +238,7 @@ async fn heartbeat(
 /// The visitor is the site's user `user_id` (signed by `user_hash`): its history joins that
 /// user's lead, and the property operations apply to it.
 #[utoipa::path(
-    post, path = "/track/identify", tag = "tracking", request_body = TrackIdentify, security(("project_key" = [])),
+    post, path = "/track/identify", tag = "tracking", request_body = TrackIdentify, security(("project_key" = []), ("project_key_query" = [])),
     responses(
         (status = 200, description = "Committed", body = TrackAccepted),
         (status = 401, description = "`invalid_key`, or `invalid_user_hash` (nothing changed)", body = ErrorBody),
@@ -221,10 +250,10 @@ async fn heartbeat(
 async fn identify(
     State(state): State<AppState>,
     client: ClientAddr,
-    headers: HeaderMap,
+    key: ProjectKey,
     TrackBody(body): TrackBody,
 ) -> Result<Json<TrackAccepted>, ApiError> {
-    let (project, request): (_, TrackIdentify) = authorized(&state, client, &headers, body).await?;
+    let (project, request): (_, TrackIdentify) = authorized(&state, client, &key, body).await?;
     check_client_id(&request.visitor_id, "visitor_id").map_err(invalid)?;
     let user_id = check_user_id(&request.user_id).map_err(invalid)?.to_owned();
     if !verify_user_hash(&project.secret_key, &request.user_id, &request.user_hash) {

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::options;
 use futures::Stream;
 use leadcard_core::inbox::{self, Channel, WidgetMessage, WidgetMessages, WidgetSeen, WidgetSend};
-use leadcard_core::tracking::{KEY_HEADER, TrackAccepted, check_client_id};
+use leadcard_core::tracking::{TrackAccepted, check_client_id};
 use leadcard_core::wire::ErrorBody;
 use leadcard_core::{LiveEvent, LiveMessage};
 use serde::Deserialize;
@@ -24,7 +24,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::track::{MAX_BODY_BYTES, TrackBody, authorized, invalid, preflight};
+use super::track::{MAX_BODY_BYTES, ProjectKey, TrackBody, authorized, invalid, preflight};
 use crate::app::AppState;
 use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
@@ -43,8 +43,6 @@ const MESSAGE_EVENT: &str = "message";
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct WidgetParams {
-    /// The project's public key (or the `X-Leadcard-Key` header).
-    key: Option<String>,
     /// The widget's visitor id.
     #[param(required = true, pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
     visitor_id: Option<String>,
@@ -58,12 +56,11 @@ struct WidgetParams {
 async fn project_of(
     state: &AppState,
     ClientAddr(client): ClientAddr,
-    headers: &HeaderMap,
+    key: &ProjectKey,
     params: &WidgetParams,
 ) -> Result<(Project, String), ApiError> {
     state.tracking.check_client(client)?;
-    let from_header = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok());
-    let project = state.tracking.project(&state.store, from_header.or(params.key.as_deref())).await?;
+    let project = key.project(state).await?;
     let visitor_id = params.visitor_id.clone().unwrap_or_default();
     state.tracking.admit(project.id, client, &visitor_id)?;
     check_client_id(&visitor_id, "visitor_id").map_err(invalid)?;
@@ -83,7 +80,7 @@ fn after_param(raw: Option<&str>, field: &str) -> Result<i64, ApiError> {
 
 /// The lead's chat and pop-up messages after `after`, oldest first (at most 200).
 #[utoipa::path(
-    get, path = "/track/messages", tag = "tracking", params(WidgetParams), security(("project_key" = [])),
+    get, path = "/track/messages", tag = "tracking", params(WidgetParams), security(("project_key" = []), ("project_key_query" = [])),
     responses(
         (status = 200, description = "An unknown visitor has no messages", body = WidgetMessages),
         (status = 401, description = "`invalid_key`", body = ErrorBody),
@@ -94,10 +91,10 @@ fn after_param(raw: Option<&str>, field: &str) -> Result<i64, ApiError> {
 async fn list(
     State(state): State<AppState>,
     client: ClientAddr,
-    headers: HeaderMap,
+    key: ProjectKey,
     ApiQuery(params): ApiQuery<WidgetParams>,
 ) -> Result<Json<WidgetMessages>, ApiError> {
-    let (project, visitor_id) = project_of(&state, client, &headers, &params).await?;
+    let (project, visitor_id) = project_of(&state, client, &key, &params).await?;
     let after = after_param(params.after.as_deref(), "after")?;
     let items = match state.store.lead_of_visitor(project.id, &visitor_id).await? {
         Some(lead) => state.store.widget_messages(lead, after).await?,
@@ -109,7 +106,7 @@ async fn list(
 /// The lead writes in the chat: its open chat conversation, its newest closed one (reopened), or
 /// a new one. The same key again stores nothing new.
 #[utoipa::path(
-    post, path = "/track/messages", tag = "tracking", request_body = WidgetSend, security(("project_key" = [])),
+    post, path = "/track/messages", tag = "tracking", request_body = WidgetSend, security(("project_key" = []), ("project_key_query" = [])),
     responses(
         (status = 201, description = "Stored", body = WidgetMessage),
         (status = 200, description = "The key was used before: the message stored then", body = WidgetMessage),
@@ -123,10 +120,10 @@ async fn list(
 async fn send(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
-    headers: HeaderMap,
+    key: ProjectKey,
     TrackBody(body): TrackBody,
 ) -> Result<(StatusCode, Json<WidgetMessage>), ApiError> {
-    let (project, request): (_, WidgetSend) = authorized(&state, ClientAddr(client), &headers, body).await?;
+    let (project, request): (_, WidgetSend) = authorized(&state, ClientAddr(client), &key, body).await?;
     check_client_id(&request.visitor_id, "visitor_id").map_err(invalid)?;
     let message = inbox::check_message(Channel::Chat, &request.body, None, &request.idempotency_key)?;
     state.tracking.admit_message(project.id, client, &request.visitor_id)?;
@@ -164,7 +161,7 @@ async fn send(
 /// The widget showed these operator messages (chat read, pop-up shown): delivered, and a chat
 /// copy still waiting is not mailed. Ids of another lead are ignored.
 #[utoipa::path(
-    post, path = "/track/messages/seen", tag = "tracking", request_body = WidgetSeen, security(("project_key" = [])),
+    post, path = "/track/messages/seen", tag = "tracking", request_body = WidgetSeen, security(("project_key" = []), ("project_key_query" = [])),
     responses(
         (status = 200, description = "How many messages were newly marked", body = TrackAccepted),
         (status = 401, description = "`invalid_key`", body = ErrorBody),
@@ -176,10 +173,10 @@ async fn send(
 async fn seen(
     State(state): State<AppState>,
     client: ClientAddr,
-    headers: HeaderMap,
+    key: ProjectKey,
     TrackBody(body): TrackBody,
 ) -> Result<Json<TrackAccepted>, ApiError> {
-    let (project, request): (_, WidgetSeen) = authorized(&state, client, &headers, body).await?;
+    let (project, request): (_, WidgetSeen) = authorized(&state, client, &key, body).await?;
     check_client_id(&request.visitor_id, "visitor_id").map_err(invalid)?;
     if request.message_ids.len() > MAX_SEEN {
         return Err(ApiError::invalid("message_ids", format!("At most {MAX_SEEN} message ids at once.")));
@@ -197,7 +194,7 @@ async fn seen(
 /// The lead's messages as Server-Sent Events: first every one after `after` (or
 /// `Last-Event-ID`), then each new one as it is stored.
 #[utoipa::path(
-    get, path = "/track/stream", tag = "tracking", security(("project_key" = [])),
+    get, path = "/track/stream", tag = "tracking", security(("project_key" = []), ("project_key_query" = [])),
     params(
         WidgetParams,
         ("Last-Event-ID" = Option<i64>, Header, description = "The last message id received (wins over `after`)"),
@@ -212,10 +209,11 @@ async fn seen(
 async fn stream(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
+    key: ProjectKey,
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<WidgetParams>,
 ) -> Result<Response, ApiError> {
-    let (project, visitor_id) = project_of(&state, ClientAddr(client), &headers, &params).await?;
+    let (project, visitor_id) = project_of(&state, ClientAddr(client), &key, &params).await?;
     let permit = state.tracking.open_stream(project.id, client, &visitor_id)?;
     let header = headers.get("last-event-id").and_then(|v| v.to_str().ok()).filter(|v| !v.trim().is_empty());
     let after = match header {

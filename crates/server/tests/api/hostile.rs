@@ -310,11 +310,9 @@ impl Target {
         }
     }
 
-    fn query_value(&self, name: &str) -> String {
-        match name {
-            "key" => self.key.clone(),
-            _ => "v-chat".to_owned(),
-        }
+    /// A required query parameter's valid value (only the widget's `visitor_id` is required).
+    fn query_value(&self, _name: &str) -> String {
+        "v-chat".to_owned()
     }
 
     async fn send(

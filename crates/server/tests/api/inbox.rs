@@ -51,9 +51,13 @@ async fn reply(app: &TestApp, conversation: i64, body: &str, key: &str) -> Respo
 }
 
 /// A widget call: `text/plain` JSON with the key in the body, as widget.js sends it.
-async fn widget(app: &TestApp, path: &str, body: Value) -> Response {
+/// A widget call as the widget makes it: the body's `key` goes in the query, the body as
+/// `text/plain` JSON.
+async fn widget(app: &TestApp, path: &str, mut body: Value) -> Response {
+    let key = body.as_object_mut().and_then(|b| b.remove("key")).unwrap_or_default();
     app.client
         .post(app.url(&format!("/api/v1/track/{path}")))
+        .query(&[("key", key.as_str().unwrap_or_default())])
         .header("content-type", "text/plain;charset=UTF-8")
         .body(body.to_string())
         .send()
@@ -372,18 +376,18 @@ async fn email_is_refused_for_an_unsubscribed_lead_with_the_cores_reason_and_not
     let (status, error) = error_of(send_from_card(&app, lead, "email", "Come back!", &key()).await).await;
     assert_eq!(
         (status, error["code"].as_str(), error["field"].as_str()),
-        (422, Some("channel_refused"), Some("channel"))
+        (409, Some("channel_refused"), Some("channel"))
     );
     assert!(error["message"].as_str().unwrap().contains(&reason), "{error}");
     let (status, error) = error_of(reply(&app, conversation, "Come back!", &key()).await).await;
     assert_eq!(
         (status, error["code"].as_str(), error["field"].as_str()),
-        (422, Some("email_refused"), Some("channel"))
+        (409, Some("email_refused"), Some("channel"))
     );
     assert!(error["message"].as_str().unwrap().contains(&reason), "{error}");
     // Chat without the widget would only reach the lead by mail: refused too.
     let (status, error) = error_of(send_from_card(&app, lead, "chat", "Come back!", &key()).await).await;
-    assert_eq!((status, error["code"].as_str()), (422, Some("channel_refused")));
+    assert_eq!((status, error["code"].as_str()), (409, Some("channel_refused")));
 
     assert_eq!(app.count("SELECT COUNT(*) FROM messages").await, messages);
     assert_eq!(app.count("SELECT COUNT(*) FROM outbox").await, outbox);

@@ -1,6 +1,7 @@
 //! The OpenAPI document is served and lists every route.
 
 use crate::helpers::spawn_app;
+use serde_json::json;
 
 #[tokio::test]
 async fn the_openapi_document_is_3_1_and_lists_every_route() {
@@ -178,4 +179,24 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
     }
     assert_eq!(doc["components"]["securitySchemes"]["session"]["in"], "cookie");
     assert_eq!(doc["components"]["securitySchemes"]["project_key"]["name"], "X-Leadcard-Key");
+    let query = &doc["components"]["securitySchemes"]["project_key_query"];
+    assert_eq!((&query["in"], &query["name"]), (&json!("query"), &json!("key")));
+    // Every widget route takes the key either way, and no body carries it.
+    for (path, item) in doc["paths"].as_object().unwrap().iter().filter(|(p, _)| p.starts_with("/api/v1/track/")) {
+        for (method, op) in item.as_object().unwrap() {
+            let schemes: Vec<&str> = op["security"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|s| s.as_object().unwrap().keys())
+                .map(String::as_str)
+                .collect();
+            assert_eq!(schemes, ["project_key", "project_key_query"], "{method} {path}");
+            let params = op["parameters"].as_array().map(Vec::as_slice).unwrap_or_default();
+            assert!(params.iter().all(|p| p["name"] != "key"), "{method} {path}: the key is a security scheme");
+        }
+    }
+    for schema in ["TrackEvents", "TrackHeartbeat", "TrackIdentify", "WidgetSend", "WidgetSeen"] {
+        assert!(doc["components"]["schemas"][schema]["properties"].get("key").is_none(), "{schema} carries no key");
+    }
 }

@@ -86,10 +86,9 @@ async fn behind_https_browsers_are_held_to_it_and_the_session_cookie_is_host_onl
 
 /// A widget call from `client` as a site's page makes it: `text/plain` JSON, from another origin.
 async fn widget_call(app: &TestApp, client: &Client, path: &str, key: &str, body: Value) -> Response {
-    let mut body = body;
-    body["key"] = json!(key);
     client
         .post(app.url(&format!("/api/v1/track/{path}")))
+        .query(&[("key", key)])
         .header("origin", "https://shop.example")
         .header("content-type", "text/plain;charset=UTF-8")
         .body(body.to_string())

@@ -73,23 +73,29 @@ async fn tracking_needs_the_project_key_and_the_key_opens_nothing_else() {
     // A wrong key is 401 whatever the body holds.
     let (status, _) = error_of(track(&app, "pk_wrong", "heartbeat", json!({ "nonsense": true })).await).await;
     assert_eq!(status, 401);
-    let mut in_body = body.clone();
-    in_body["key"] = json!("pk_wrong");
-    let response = app.client.post(app.url("/api/v1/track/events")).json(&in_body).send().await.unwrap();
+    let query = |key: &str| app.client.post(app.url("/api/v1/track/events")).query(&[("key", key)]);
+    let response = query("pk_wrong").json(&body).send().await.unwrap();
     assert_eq!(response.status(), 401);
-
-    // The key in the body, sent as text/plain like the widget does.
+    // A key in the body authenticates nothing: the key is read before the body is.
+    let mut in_body = body.clone();
     in_body["key"] = json!(site.key);
-    let response = app
-        .client
-        .post(app.url("/api/v1/track/events"))
+    let response = app.client.post(app.url("/api/v1/track/events")).json(&in_body).send().await.unwrap();
+    let (status, error) = error_of(response).await;
+    assert_eq!((status, error["code"].as_str()), (401, Some("invalid_key")));
+    assert!(error["message"].as_str().unwrap().contains("`key` query parameter"), "{error}");
+
+    // The key in the query, the body sent as text/plain, like the widget does (no preflight).
+    let response = query(&site.key)
         .header("content-type", "text/plain;charset=UTF-8")
-        .body(in_body.to_string())
+        .body(body.to_string())
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap(), json!({ "accepted": 1 }));
+    // The header wins over the query.
+    let response = query("pk_wrong").header("x-leadcard-key", &site.key).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 200);
 
     for path in ["/api/v1/leads", "/api/v1/visitors", "/api/v1/me", "/api/v1/stream"] {
         let response = app.client.get(app.url(path)).header("x-leadcard-key", &site.key).send().await.unwrap();
@@ -419,11 +425,12 @@ async fn identify_keeps_the_visitors_chat_with_the_users_lead() {
     let user = app.add_lead(&[("$user_id", text("u-7"))], &[]).await;
     // Before signing in on the site, the visitor asks in the chat.
     let question = json!({
-        "key": site.key, "visitor_id": "anon-chat", "body": "Do you ship to Austria?", "idempotency_key": "widget-key-1",
+        "visitor_id": "anon-chat", "body": "Do you ship to Austria?", "idempotency_key": "widget-key-1",
     });
     let asked = app
         .client
         .post(app.url("/api/v1/track/messages"))
+        .query(&[("key", &site.key)])
         .header("content-type", "text/plain;charset=UTF-8")
         .body(question.to_string())
         .send()
