@@ -96,6 +96,13 @@ async fn tracking_needs_the_project_key_and_the_key_opens_nothing_else() {
     // The header wins over the query.
     let response = query("pk_wrong").header("x-leadcard-key", &site.key).json(&body).send().await.unwrap();
     assert_eq!(response.status(), 200);
+    // Hostile keys: a NUL is refused by name (PostgreSQL text cannot hold it), others are unknown.
+    let (status, error) = error_of(query("pk_\0x").json(&body).send().await.unwrap()).await;
+    assert_eq!((status, error["field"].as_str()), (422, Some("key")), "{error}");
+    for hostile in ["pk_\u{1}😀", &"k".repeat(2_000)] {
+        let (status, error) = error_of(query(hostile).json(&body).send().await.unwrap()).await;
+        assert_eq!((status, error["code"].as_str()), (401, Some("invalid_key")), "{error}");
+    }
 
     for path in ["/api/v1/leads", "/api/v1/visitors", "/api/v1/me", "/api/v1/stream"] {
         let response = app.client.get(app.url(path)).header("x-leadcard-key", &site.key).send().await.unwrap();
