@@ -110,6 +110,7 @@ impl SearchTerms {
             drives_page: false,
             confirms_only: false,
             newest_window: None,
+            past_window: None,
         }
     }
 }
@@ -138,6 +139,9 @@ const MAX_WINDOW: f64 = 50_000.0;
 /// twice a page of matches by the sample's share, and no more than these (a window that does not
 /// fill tests them all, ~120 ms, before the set).
 const MAX_CONDITIONS_WINDOW: f64 = 150_000.0;
+/// PostgreSQL: the most candidates a page reads and sorts once its window did not fill it (see
+/// [`SearchPlan::past_window`]); more, and it walks the leads newest first.
+const PAST_WINDOW_CANDIDATES: f64 = 150_000.0;
 
 /// A fragment's rarest trigrams by the estimate (at most [`RAREST`], among those `usable` says an
 /// index can look up alone), and about how many leads hold them all (its candidates). Among
@@ -226,6 +230,10 @@ pub struct SearchPlan<'a> {
     /// Left to itself PostgreSQL sometimes takes such a fragment for rare and reads and sorts all
     /// its matches (120 ms for 25,000).
     newest_window: Option<i64>,
+    /// PostgreSQL, with [`SearchPlan::newest_window`]: each fragment's rarest trigrams, read
+    /// as the page's candidates when the window does not fill the page and they promise at most
+    /// [`PAST_WINDOW_CANDIDATES`] (see [`SearchPlan::past_window`]).
+    past_window: Option<Vec<Vec<String>>>,
 }
 
 impl SearchPlan<'_> {
@@ -235,7 +243,7 @@ impl SearchPlan<'_> {
 
     /// The same candidates read as a set, for a page in another order than newest first.
     pub(crate) fn into_set(self) -> Self {
-        SearchPlan { drives_page: false, confirms_only: false, newest_window: None, ..self }
+        SearchPlan { drives_page: false, confirms_only: false, newest_window: None, past_window: None, ..self }
     }
 
     /// The plan of the count: SQLite walks many candidates through its index up to the cap, as a
@@ -252,10 +260,23 @@ impl SearchPlan<'_> {
         self.newest_window
     }
 
-    /// The plan for the page when its window of the newest leads did not fill it: the same, read
-    /// as it would have been without the window.
+    /// The plan for the page when its window of the newest leads did not fill it. PostgreSQL:
+    /// the rarest trigrams' candidates, sorted newest first, when they are few enough (the
+    /// page's matches lie further back than the window, so walking the leads newest first would
+    /// read every one in between: `lead1` with two conditions, whose matches are all old leads,
+    /// read 800,000 leads, 400-600 ms at a million, and reads its 109,000 candidates in ~60).
+    /// Otherwise the same, read as it would have been without the window.
     pub(crate) fn past_window(self) -> Self {
-        SearchPlan { newest_window: None, ..self }
+        match self.past_window {
+            Some(groups) => SearchPlan {
+                candidates: Some(groups),
+                drives_page: true,
+                newest_window: None,
+                past_window: None,
+                ..self
+            },
+            None => SearchPlan { newest_window: None, ..self },
+        }
     }
 
     /// See [`Store::search_in_order`].
@@ -381,7 +402,11 @@ impl Store {
             .then(|| 2.0 * page as f64 * sampled / matching as f64)
             .filter(|window| *window <= MAX_CONDITIONS_WINDOW)
             .map(|window| window.max(MIN_WINDOW) as i64);
-        Ok(SearchPlan { newest_window: window, ..plan })
+        Ok(match window {
+            Some(window) => SearchPlan { newest_window: Some(window), ..plan },
+            // The matches are too rare for a window: read as past one.
+            None => plan.past_window(),
+        })
     }
 
     /// Plans a search for the Leads Database's page from the estimate of how common each trigram
@@ -430,6 +455,7 @@ impl Store {
                     drives_page,
                     confirms_only: false,
                     newest_window: None,
+                    past_window: None,
                 })
             }
             Backend::Postgres => {
@@ -446,7 +472,8 @@ impl Store {
                 if promised >= most {
                     let share = promised / counts.leads().max(1.0);
                     let window = (WINDOW_MATCHES / share).clamp(MIN_WINDOW, MAX_WINDOW) as i64;
-                    return Ok(SearchPlan { newest_window: Some(window), ..terms.plain(self.backend) });
+                    let past_window = (promised <= PAST_WINDOW_CANDIDATES).then_some(groups);
+                    return Ok(SearchPlan { newest_window: Some(window), past_window, ..terms.plain(self.backend) });
                 }
                 Ok(SearchPlan {
                     terms,
@@ -456,20 +483,33 @@ impl Store {
                     drives_page: true,
                     confirms_only: false,
                     newest_window: None,
+                    past_window: None,
                 })
             }
         }
     }
 
     /// The plan for a page in another order than newest first. Few candidates: a set, sorted.
-    /// Many (the plan would drive a newest-first page, SQLite): when at least [`SET_CANDIDATES`]
-    /// leads truly match, the page walks its order's own index and each lead's text confirms it
-    /// (a page of 50 then reads ~50 / share-matching leads), where the set would read and sort
+    /// Many (PostgreSQL: by the estimate; SQLite: the plan would drive a newest-first page and at
+    /// least [`SET_CANDIDATES`] leads truly match): the page walks its order's own index and each
+    /// lead's text confirms it (a page of 50 then reads ~50 / share-matching leads), where the set
+    /// would read and sort
     /// every candidate (109 ms at 1M for a common name fragment sorted by last seen). The walk
     /// is bounded (`Store::lead_page`): a stretch of the order too sparse to fill the page falls
     /// back to the set.
     pub(crate) async fn search_in_order<'a>(&self, plan: SearchPlan<'a>) -> StoreResult<SearchPlan<'a>> {
-        if !plan.drives_page || plan.backend == Backend::Postgres {
+        if plan.backend == Backend::Postgres {
+            // PostgreSQL: many candidates by the estimate (the plan has a window of the newest
+            // leads) walk the order too. Read as a set, PostgreSQL's own estimate of a fragment
+            // can be off a hundredfold (`rossi`: 100 for 25,000), and reading and sorting them all
+            // took 200 ms at a million leads, where the walk finds a page in ~2,000.
+            return Ok(if plan.newest_window.is_some() {
+                SearchPlan { confirms_only: true, ..plan.into_set() }
+            } else {
+                plan.into_set()
+            });
+        }
+        if !plan.drives_page {
             return Ok(plan.into_set());
         }
         let mut count = Sql::new(self.backend, "SELECT COUNT(*) FROM (SELECT 1 FROM ");
@@ -561,6 +601,7 @@ mod tests {
             drives_page: true,
             confirms_only: false,
             newest_window: None,
+            past_window: None,
         };
         let mut page = Sql::new(Backend::Postgres, "SELECT l.id FROM ");
         assert_eq!(plan.push_source(&mut page), "c.id");
@@ -577,5 +618,22 @@ mod tests {
         assert!(set.text().contains(" AND l.id IN (SELECT x.id FROM leads x WHERE (x.search_text LIKE $1"));
         assert!(set.text().ends_with(" OFFSET 0) AND (strpos(l.search_text, $3) > 0)"));
         assert!(!plan.for_count().drives_page());
+    }
+
+    #[test]
+    fn past_its_window_a_page_reads_the_rarest_trigrams_candidates_when_they_are_few_enough() {
+        let terms = SearchTerms::parse("lead1").unwrap();
+        let groups = vec![vec!["ad1".to_owned()]];
+        let windowed =
+            SearchPlan { newest_window: Some(2_000), past_window: Some(groups), ..terms.plain(Backend::Postgres) };
+        assert!(!windowed.drives_page());
+        let past = windowed.past_window();
+        assert!(past.drives_page() && past.newest_window().is_none());
+        let mut page = Sql::new(Backend::Postgres, "SELECT l.id FROM ");
+        assert_eq!(past.push_source(&mut page), "c.id");
+        assert!(page.text().starts_with("SELECT l.id FROM (SELECT x.id FROM leads x WHERE (x.search_text LIKE $1"));
+        // Too many candidates (none kept): the same plan without its window.
+        let plain = SearchPlan { newest_window: Some(2_000), ..terms.plain(Backend::Postgres) }.past_window();
+        assert!(!plain.drives_page() && plain.newest_window().is_none());
     }
 }
