@@ -2,6 +2,7 @@
 //! `/track/identify`, with the project's public key. Any origin may call them, without
 //! credentials; each answers once what it carried is committed.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 
 use axum::Json;
@@ -14,11 +15,10 @@ use axum::routing::options;
 use leadcard_core::event::{PAGE_VIEW, SESSION_START};
 use leadcard_core::operation::check_operator_batch;
 use leadcard_core::tracking::{
-    KEY_HEADER, TrackAccepted, TrackEvents, TrackHeartbeat, TrackIdentify, check_client_id, check_events, check_title,
-    check_url, check_user_id,
+    KEY_HEADER, KEY_QUERY, TrackAccepted, TrackEvents, TrackHeartbeat, TrackIdentify, check_client_id, check_events,
+    check_title, check_url, check_user_id,
 };
 use leadcard_core::wire::ErrorBody;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -68,18 +68,16 @@ impl<S: Send + Sync> FromRequest<S> for TrackBody {
 /// is read before the body is.
 pub(super) struct ProjectKey(Option<String>);
 
-#[derive(Deserialize)]
-struct KeyQuery {
-    key: Option<String>,
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for ProjectKey {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
         let header = parts.headers.get(KEY_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let key = header.or_else(|| Query::<KeyQuery>::try_from_uri(&parts.uri).ok().and_then(|q| q.0.key));
-        Ok(ProjectKey(key))
+        let from_query = || {
+            let Query(mut query) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri).ok()?;
+            query.remove(KEY_QUERY)
+        };
+        Ok(ProjectKey(header.or_else(from_query)))
     }
 }
 

@@ -110,7 +110,7 @@ impl SearchTerms {
             drives_page: false,
             confirms_only: false,
             newest_window: None,
-            past_window: None,
+            past_window_candidates: None,
         }
     }
 }
@@ -233,7 +233,7 @@ pub struct SearchPlan<'a> {
     /// PostgreSQL, with [`SearchPlan::newest_window`]: each fragment's rarest trigrams, read
     /// as the page's candidates when the window does not fill the page and they promise at most
     /// [`PAST_WINDOW_CANDIDATES`] (see [`SearchPlan::past_window`]).
-    past_window: Option<Vec<Vec<String>>>,
+    past_window_candidates: Option<Vec<Vec<String>>>,
 }
 
 impl SearchPlan<'_> {
@@ -243,7 +243,13 @@ impl SearchPlan<'_> {
 
     /// The same candidates read as a set, for a page in another order than newest first.
     pub(crate) fn into_set(self) -> Self {
-        SearchPlan { drives_page: false, confirms_only: false, newest_window: None, past_window: None, ..self }
+        SearchPlan {
+            drives_page: false,
+            confirms_only: false,
+            newest_window: None,
+            past_window_candidates: None,
+            ..self
+        }
     }
 
     /// The plan of the count: SQLite walks many candidates through its index up to the cap, as a
@@ -267,12 +273,12 @@ impl SearchPlan<'_> {
     /// read 800,000 leads, 400-600 ms at a million, and reads its 109,000 candidates in ~60).
     /// Otherwise the same, read as it would have been without the window.
     pub(crate) fn past_window(self) -> Self {
-        match self.past_window {
+        match self.past_window_candidates {
             Some(groups) => SearchPlan {
                 candidates: Some(groups),
                 drives_page: true,
                 newest_window: None,
-                past_window: None,
+                past_window_candidates: None,
                 ..self
             },
             None => SearchPlan { newest_window: None, ..self },
@@ -455,7 +461,7 @@ impl Store {
                     drives_page,
                     confirms_only: false,
                     newest_window: None,
-                    past_window: None,
+                    past_window_candidates: None,
                 })
             }
             Backend::Postgres => {
@@ -472,8 +478,12 @@ impl Store {
                 if promised >= most {
                     let share = promised / counts.leads().max(1.0);
                     let window = (WINDOW_MATCHES / share).clamp(MIN_WINDOW, MAX_WINDOW) as i64;
-                    let past_window = (promised <= PAST_WINDOW_CANDIDATES).then_some(groups);
-                    return Ok(SearchPlan { newest_window: Some(window), past_window, ..terms.plain(self.backend) });
+                    let past_window_candidates = (promised <= PAST_WINDOW_CANDIDATES).then_some(groups);
+                    return Ok(SearchPlan {
+                        newest_window: Some(window),
+                        past_window_candidates,
+                        ..terms.plain(self.backend)
+                    });
                 }
                 Ok(SearchPlan {
                     terms,
@@ -483,7 +493,7 @@ impl Store {
                     drives_page: true,
                     confirms_only: false,
                     newest_window: None,
-                    past_window: None,
+                    past_window_candidates: None,
                 })
             }
         }
@@ -493,10 +503,9 @@ impl Store {
     /// Many (PostgreSQL: by the estimate; SQLite: the plan would drive a newest-first page and at
     /// least [`SET_CANDIDATES`] leads truly match): the page walks its order's own index and each
     /// lead's text confirms it (a page of 50 then reads ~50 / share-matching leads), where the set
-    /// would read and sort
-    /// every candidate (109 ms at 1M for a common name fragment sorted by last seen). The walk
-    /// is bounded (`Store::lead_page`): a stretch of the order too sparse to fill the page falls
-    /// back to the set.
+    /// would read and sort every candidate (109 ms at 1M for a common name fragment sorted by last
+    /// seen). The walk is bounded (`Store::lead_page`): a stretch of the order too sparse to fill
+    /// the page falls back to the set.
     pub(crate) async fn search_in_order<'a>(&self, plan: SearchPlan<'a>) -> StoreResult<SearchPlan<'a>> {
         if plan.backend == Backend::Postgres {
             // PostgreSQL: many candidates by the estimate (the plan has a window of the newest
@@ -601,7 +610,7 @@ mod tests {
             drives_page: true,
             confirms_only: false,
             newest_window: None,
-            past_window: None,
+            past_window_candidates: None,
         };
         let mut page = Sql::new(Backend::Postgres, "SELECT l.id FROM ");
         assert_eq!(plan.push_source(&mut page), "c.id");
@@ -624,8 +633,11 @@ mod tests {
     fn past_its_window_a_page_reads_the_rarest_trigrams_candidates_when_they_are_few_enough() {
         let terms = SearchTerms::parse("lead1").unwrap();
         let groups = vec![vec!["ad1".to_owned()]];
-        let windowed =
-            SearchPlan { newest_window: Some(2_000), past_window: Some(groups), ..terms.plain(Backend::Postgres) };
+        let windowed = SearchPlan {
+            newest_window: Some(2_000),
+            past_window_candidates: Some(groups),
+            ..terms.plain(Backend::Postgres)
+        };
         assert!(!windowed.drives_page());
         let past = windowed.past_window();
         assert!(past.drives_page() && past.newest_window().is_none());

@@ -491,7 +491,9 @@ async fn a_search_planned_by_an_estimate_from_before_the_leads_came_still_finds_
 /// Past 5,000 candidates the page walks the search index newest first (SQLite) instead of reading
 /// the candidates as a set: the same leads, in the same order, across pages; an exact address
 /// among thousands that share its domain and most of its trigrams is found alone; a search with a
-/// condition and the count agree with what the leads hold.
+/// condition and the count agree with what the leads hold. On PostgreSQL the same searches take
+/// a window of the newest leads, then (its last pages) the rarest trigrams' candidates past it,
+/// and sorted by name they walk the name order confirming each lead's text.
 #[tokio::test]
 async fn a_search_with_thousands_of_candidates_pages_and_counts_like_a_small_one() {
     let app = spawn_app().await;
