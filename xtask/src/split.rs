@@ -68,6 +68,11 @@ pub fn split_dist(dist: &Path, path: &str) -> Result<()> {
         .arg(&work)
         .arg(&main)
         .env("PATH", path))?;
+    let (bg, glue) = (work.join(format!("{stem}_bg.wasm")), work.join(format!("{stem}.js")));
+    let (wasm, js) =
+        shorten_imports(&std::fs::read(&bg)?, &std::fs::read_to_string(&glue)?, &format!("./{stem}_bg.js"))?;
+    std::fs::write(&bg, wasm)?;
+    std::fs::write(&glue, js)?;
     let mut loader_js = std::fs::read_to_string(work.join(format!("{stem}_split.js")))?;
     let mut modules = vec![(work.join(format!("{stem}_bg.wasm")), format!("{stem}_bg.wasm"))];
     for module in split.split_modules {
@@ -97,4 +102,162 @@ pub fn split_dist(dist: &Path, path: &str) -> Result<()> {
             .env("PATH", path))?;
     }
     Ok(())
+}
+
+/// The module name the glue's imports go by once shortened.
+const GLUE_MODULE: &str = "w";
+
+/// Renames the main module's imports from wasm-bindgen's glue, in the wasm and in the glue alike.
+/// wasm-bindgen names each `__wbg_<method>_<16 hex digits>` from the module `./<stem>_bg.js`: ~320
+/// of them, ~21 KB of the main module and their hashes again in the glue, bytes that hardly
+/// compress. As `w` / `_<n>` every page's first load is ~7 KB (brotli) smaller. The split loader's
+/// imports (`./<stem>_split.js`) keep their names: the loader exports them by those.
+fn shorten_imports(wasm: &[u8], js: &str, module: &str) -> Result<(Vec<u8>, String)> {
+    const IMPORT_SECTION: u8 = 2;
+    let mut js = replace_once(js, &format!("\"{module}\":"), &format!("{GLUE_MODULE}:"))
+        .with_context(|| format!("the glue's import object has no single key {module:?}"))?;
+    let header = wasm.get(..8).context("not a wasm module")?;
+    let mut out = header.to_vec();
+    let mut reader = wasmparser::BinaryReader::new(&wasm[8..], 8);
+    let mut renamed = 0usize;
+    while !reader.eof() {
+        let id = reader.read_u8()?;
+        let size = reader.read_var_u32()? as usize;
+        let body = reader.read_bytes(size)?;
+        if id != IMPORT_SECTION {
+            out.push(id);
+            write_u32(&mut out, u32::try_from(size)?);
+            out.extend_from_slice(body);
+            continue;
+        }
+        let mut imports = wasmparser::BinaryReader::new(body, 0);
+        let count = imports.read_var_u32()?;
+        let mut section = Vec::new();
+        write_u32(&mut section, count);
+        for _ in 0..count {
+            let (from, name) = (imports.read_string()?, imports.read_string()?);
+            let start = imports.current_position();
+            let _: wasmparser::TypeRef = imports.read()?;
+            let ty = &body[start..imports.current_position()];
+            let (from, name) = if from == module {
+                let short = format!("_{}", base36(renamed));
+                renamed += 1;
+                js = replace_once(&js, name, &short)
+                    .with_context(|| format!("the glue does not name the import {name:?} exactly once"))?;
+                (GLUE_MODULE.to_owned(), short)
+            } else {
+                (from.to_owned(), name.to_owned())
+            };
+            for text in [&from, &name] {
+                write_u32(&mut section, u32::try_from(text.len())?);
+                section.extend_from_slice(text.as_bytes());
+            }
+            section.extend_from_slice(ty);
+        }
+        out.push(id);
+        write_u32(&mut out, u32::try_from(section.len())?);
+        out.extend_from_slice(&section);
+    }
+    if renamed == 0 {
+        bail!("the main module imports nothing from {module:?}: has wasm-bindgen changed its names?");
+    }
+    Ok((out, js))
+}
+
+/// `text` with the one occurrence of `word` (not part of a longer identifier) replaced; `None`
+/// when there is none or more than one.
+fn replace_once(text: &str, word: &str, with: &str) -> Option<String> {
+    let ident = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    let mut found = text
+        .match_indices(word)
+        .filter(|(at, _)| !ident(text[..*at].chars().next_back()) && !ident(text[at + word.len()..].chars().next()));
+    let (at, _) = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    Some(format!("{}{with}{}", &text[..at], &text[at + word.len()..]))
+}
+
+fn base36(mut n: usize) -> String {
+    let mut digits = Vec::new();
+    loop {
+        digits.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[n % 36]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.iter().rev().map(|&d| char::from(d)).collect()
+}
+
+/// Unsigned LEB128, as wasm writes sizes and counts.
+fn write_u32(out: &mut Vec<u8>, mut n: u32) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A module with a type, two imports from the glue and one from the split loader, then a
+    /// custom section.
+    fn module(imports: &[(&str, &str)]) -> Vec<u8> {
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.extend_from_slice(&[1, 4, 1, 0x60, 0, 0]);
+        let mut section = vec![u8::try_from(imports.len()).unwrap()];
+        for (from, name) in imports {
+            for text in [from, name] {
+                super::write_u32(&mut section, u32::try_from(text.len()).unwrap());
+                section.extend_from_slice(text.as_bytes());
+            }
+            section.extend_from_slice(&[0, 0]);
+        }
+        wasm.push(2);
+        super::write_u32(&mut wasm, u32::try_from(section.len()).unwrap());
+        wasm.extend_from_slice(&section);
+        wasm.extend_from_slice(&[0, 4, 3, b'a', b'b', b'c']);
+        wasm
+    }
+
+    #[test]
+    fn the_glues_imports_get_short_names_in_the_wasm_and_the_glue() {
+        let glue = "./app-1_bg.js";
+        let wasm = module(&[
+            (glue, "__wbg_log_0123456789abcdef"),
+            ("./app-1_split.js", "__wasm_split_load_a_page_1"),
+            (glue, "__wbindgen_init_externref_table"),
+        ]);
+        let js = "const import0 = { __wbg_log_0123456789abcdef: function(a) { console.log(a); },\n\
+                  __wbindgen_init_externref_table: function() {} };\n\
+                  return { \"./app-1_bg.js\": import0, \"./app-1_split.js\": import1 };";
+        let (short, js) = super::shorten_imports(&wasm, js, glue).unwrap();
+        assert_eq!(short, module(&[("w", "_0"), ("./app-1_split.js", "__wasm_split_load_a_page_1"), ("w", "_1")]));
+        assert_eq!(
+            js,
+            "const import0 = { _0: function(a) { console.log(a); },\n_1: function() {} };\n\
+             return { w: import0, \"./app-1_split.js\": import1 };"
+        );
+    }
+
+    #[test]
+    fn a_glue_that_does_not_name_an_import_exactly_once_is_refused() {
+        let glue = "./app-1_bg.js";
+        let wasm = module(&[(glue, "__wbg_log_0123456789abcdef")]);
+        let twice = "{ __wbg_log_0123456789abcdef: f, x: __wbg_log_0123456789abcdef }; ({ \"./app-1_bg.js\": i })";
+        assert!(super::shorten_imports(&wasm, twice, glue).is_err());
+        let longer = "{ __wbg_log_0123456789abcdef_2: f }; ({ \"./app-1_bg.js\": i })";
+        assert!(super::shorten_imports(&wasm, longer, glue).is_err());
+        assert!(super::shorten_imports(&wasm, "{ __wbg_log_0123456789abcdef: f }", glue).is_err());
+    }
+
+    #[test]
+    fn base36_counts() {
+        assert_eq!(["0", "z", "10", "9x"], [0, 35, 36, 357].map(super::base36));
+    }
 }
