@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 /// The kinds of file worth compressing (images other than SVG are compressed already).
-const COMPRESSIBLE: &[&str] = &["wasm", "js", "css", "html", "svg", "json", "txt", "map"];
+const COMPRESSIBLE: &[&str] = &["wasm", "pack", "js", "css", "html", "svg", "json", "txt", "map"];
 
 /// Writes `.br` and `.gz` beside each compressible file under `dir`, on every core (brotli at
 /// quality 11 is slow); returns (files, raw bytes, brotli bytes).

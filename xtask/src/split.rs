@@ -92,6 +92,7 @@ pub fn split_dist(dist: &Path, path: &str) -> Result<()> {
         run(Command::new("wasm-opt").args(WASM_OPT).arg(module).arg("-o").arg(module).env("PATH", path))?;
         std::fs::copy(module, dist.join(name))?;
     }
+    let loader_js = pack_dist(dist, &stem, &loader_js)?;
     std::fs::write(work.join(format!("{stem}_split.js")), loader_js)?;
     // The glue and the loader are ES modules; minified like Trunk's own JS.
     for js in [format!("{stem}.js"), format!("{stem}_split.js")] {
@@ -102,6 +103,168 @@ pub fn split_dist(dist: &Path, path: &str) -> Result<()> {
             .env("PATH", path))?;
     }
     Ok(())
+}
+
+/// The split function of lib.rs that is the console's frame: every page but those outside it loads
+/// inside it, after it.
+pub const FRAME: &str = "shell_page";
+/// The split functions of lib.rs shown without the frame.
+pub const OUTSIDE_FRAME: &[&str] = &["login_page", "set_password_page"];
+
+/// One file holding the modules a route fetches on a first visit, compressed as one: brotli finds
+/// what ~100 small modules share (their types, the same calls), which it cannot across separate
+/// files (a signed-in page: ~60-90 KB less). A page inside the frame packs only what the frame's
+/// pack does not hold.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Pack {
+    pub route: String,
+    /// `<stem>-pack_<route>.pack`; not written for a route of fewer than two modules.
+    pub file: String,
+    /// The modules in the pack's order.
+    pub modules: Vec<String>,
+    /// The frame, for a page inside it: its pack is claimed first.
+    pub parent: Option<String>,
+}
+
+/// The packs of the split loader's routes (see [`split_routes`]).
+pub fn packs(stem: &str, routes: &[(String, Vec<String>)]) -> Vec<Pack> {
+    let frame = routes.iter().find(|(r, _)| r == FRAME).map(|(_, f)| f);
+    routes
+        .iter()
+        .map(|(route, files)| {
+            let frame = frame.filter(|_| route != FRAME && !OUTSIDE_FRAME.contains(&route.as_str()));
+            let inside = frame.is_some();
+            Pack {
+                route: route.clone(),
+                file: format!("{stem}-pack_{route}.pack"),
+                modules: files.iter().filter(|f| frame.is_none_or(|frame| !frame.contains(f))).cloned().collect(),
+                parent: inside.then(|| FRAME.to_owned()),
+            }
+        })
+        .collect()
+}
+
+/// Writes each route's pack into `dist` and returns the loader fetching through them: each route's
+/// load first claims its pack (and the frame's), which serves every module of it not fetched yet,
+/// unless most of its bytes are (then the missing modules come one by one, as before).
+fn pack_dist(dist: &Path, stem: &str, loader: &str) -> Result<String> {
+    let packs = packs(stem, &split_routes(loader));
+    let mut table = serde_json::Map::new();
+    for pack in &packs {
+        if pack.modules.len() < 2 {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        let mut modules = Vec::new();
+        for module in &pack.modules {
+            let module_bytes = std::fs::read(dist.join(module)).with_context(|| format!("reading {module}"))?;
+            modules.push(serde_json::json!([module, module_bytes.len()]));
+            bytes.extend_from_slice(&module_bytes);
+        }
+        std::fs::write(dist.join(&pack.file), bytes)?;
+        table.insert(pack.route.clone(), serde_json::json!([pack.file, modules, pack.parent]));
+    }
+    let fetches = loader.matches("fetch(new URL(").count();
+    let mut out = loader.replace("fetch(new URL(", "fetchModule(new URL(");
+    let mut wrapped = 0;
+    out = out
+        .lines()
+        .map(|line| match line.strip_prefix("export const __wasm_split_load_") {
+            Some(rest) => {
+                let (name, _) = rest.split_once(" = ").unwrap_or((rest, ""));
+                let route = name.rsplit_once('_').map_or(name, |(r, _)| r);
+                wrapped += 1;
+                line.replacen("= wrapAsyncCb(", &format!("= packed({route:?}, "), 1)
+            }
+            None => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    if fetches == 0 || wrapped == 0 || out.matches("= packed(").count() != wrapped {
+        bail!("the split loader is not as expected ({fetches} fetches, {wrapped} routes): has wasm_split changed?");
+    }
+    out.push_str(&format!("\nconst PACKS = {};\n{PACK_RUNTIME}", serde_json::Value::Object(table)));
+    Ok(out)
+}
+
+/// The loader's side of the packs (appended to it; see [`pack_dist`]).
+const PACK_RUNTIME: &str = r#"// Each module's response, by URL, once asked for (a failed fetch is forgotten: the next load tries again).
+const requested = new Map();
+function remember(href, start) {
+    let response = requested.get(href);
+    if (response === undefined) {
+        response = start();
+        requested.set(href, response);
+        response.catch(() => { if (requested.get(href) === response) requested.delete(href); });
+    }
+    return response;
+}
+function fetchModule(url) {
+    return remember(url.href, () => fetch(url));
+}
+// A route's pack serves the modules not asked for yet, unless most of its bytes were.
+function claim(pack) {
+    if (pack === undefined) return;
+    const [file, modules, parent] = pack;
+    if (parent) claim(PACKS[parent]);
+    const urls = modules.map(([name, size]) => [new URL("./" + name, import.meta.url).href, size]);
+    const total = urls.reduce((sum, [, size]) => sum + size, 0);
+    const missing = urls.reduce((sum, [href, size]) => sum + (requested.has(href) ? 0 : size), 0);
+    if (missing * 2 <= total) return;
+    const body = fetch(new URL("./" + file, import.meta.url))
+        .then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(file + ": " + r.status))));
+    let offset = 0;
+    for (const [href, size] of urls) {
+        const start = offset;
+        offset += size;
+        remember(href, () => body.then((b) => new Response(b.slice(start, start + size), { headers: { "Content-Type": "application/wasm" } })));
+    }
+}
+function packed(route, load) {
+    return wrapAsyncCb(() => {
+        claim(PACKS[route]);
+        return load();
+    });
+}
+"#;
+
+/// The split loader's routes and the wasm files each fetches: `const __chunk_N = makeLoad(() =>
+/// { ...fetch(new URL("./F.wasm"...` for the shared chunks, and `export const
+/// __wasm_split_load_<route>_<hash> = ...` with its own file and its chunks' names `, [__chunk_N,
+/// ...]`.
+pub fn split_routes(loader: &str) -> Vec<(String, Vec<String>)> {
+    let mut chunks = std::collections::HashMap::new();
+    let mut routes = Vec::new();
+    let mut current: Option<(String, bool)> = None;
+    let mut file = String::new();
+    for line in loader.lines() {
+        if let Some(rest) = line.strip_prefix("const ") {
+            file.clear();
+            current = rest.split_once(" = makeLoad").map(|(n, _)| (n.to_owned(), false));
+        } else if let Some(rest) = line.strip_prefix("export const __wasm_split_load_") {
+            let name = rest.split_once(" = ").map_or(rest, |(n, _)| n);
+            // <route>_<hash>: the route is the function's name (login_page, ...).
+            let route = name.rsplit_once('_').map_or(name, |(r, _)| r);
+            file.clear();
+            current = Some((route.to_owned(), true));
+        } else if let Some((_, rest)) = line.split_once("new URL(\"./") {
+            file = rest.split('"').next().unwrap_or_default().to_owned();
+        }
+        // The dependencies close the entry: on a line of their own, or on the export's line for
+        // a module with nothing in it.
+        let Some((_, deps)) = line.split_once(", [") else { continue };
+        let Some((name, is_route)) = current.take() else { continue };
+        let deps = deps.split(']').next().unwrap_or_default().split(", ").filter(|d| !d.is_empty());
+        if is_route {
+            let mut files: Vec<String> = (!file.is_empty()).then(|| file.clone()).into_iter().collect();
+            files.extend(deps.filter_map(|dep| chunks.get(dep).cloned()));
+            routes.push((name, files));
+        } else {
+            chunks.insert(name, file.clone());
+        }
+    }
+    routes.sort();
+    routes
 }
 
 /// The module name the glue's imports go by once shortened.
@@ -254,6 +417,75 @@ mod tests {
         let longer = "{ __wbg_log_0123456789abcdef_2: f }; ({ \"./app-1_bg.js\": i })";
         assert!(super::shorten_imports(&wasm, longer, glue).is_err());
         assert!(super::shorten_imports(&wasm, "{ __wbg_log_0123456789abcdef: f }", glue).is_err());
+    }
+
+    #[test]
+    fn split_routes_reads_the_loader() {
+        let loader = r#"/* a_page_1, b_page_1 */
+const __chunk_3 = makeLoad(() => {
+    const src = fetch(new URL("./app-chunk_3.wasm", import.meta.url));
+}
+, []);
+export const __wasm_split_load_b_page_1 = wrapAsyncCb(makeLoad(() => async (_imp) => ({}), [__chunk_3]));
+export const __wasm_split_load_a_page_1 = wrapAsyncCb(makeLoad(() => {
+    const src = fetch(new URL("./app-split_a_page_1.wasm", import.meta.url));
+}
+, [__chunk_3]));
+"#;
+        let routes = super::split_routes(loader);
+        assert_eq!(
+            routes,
+            vec![
+                ("a_page".to_owned(), vec!["app-split_a_page_1.wasm".to_owned(), "app-chunk_3.wasm".to_owned()]),
+                ("b_page".to_owned(), vec!["app-chunk_3.wasm".to_owned()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_page_inside_the_frame_packs_what_the_frame_does_not_hold() {
+        let routes = [
+            ("leads_page", vec!["a-split_leads.wasm", "a-chunk_1.wasm", "a-chunk_2.wasm"]),
+            ("login_page", vec!["a-split_login.wasm", "a-chunk_1.wasm"]),
+            ("shell_page", vec!["a-split_shell.wasm", "a-chunk_2.wasm"]),
+        ]
+        .map(|(r, f)| (r.to_owned(), f.into_iter().map(str::to_owned).collect::<Vec<_>>()));
+        let packs = super::packs("a", &routes);
+        let of = |route: &str| packs.iter().find(|p| p.route == route).unwrap();
+        assert_eq!(of("leads_page").modules, ["a-split_leads.wasm", "a-chunk_1.wasm"]);
+        assert_eq!(of("leads_page").parent.as_deref(), Some("shell_page"));
+        assert_eq!(of("leads_page").file, "a-pack_leads_page.pack");
+        assert_eq!(of("login_page").modules, ["a-split_login.wasm", "a-chunk_1.wasm"]);
+        assert_eq!(of("login_page").parent, None);
+        assert_eq!(of("shell_page").modules, ["a-split_shell.wasm", "a-chunk_2.wasm"]);
+        assert_eq!(of("shell_page").parent, None);
+    }
+
+    #[test]
+    fn the_loader_claims_each_routes_pack_and_fetches_through_it() {
+        let dist = std::env::temp_dir().join(format!("xtask-pack-{}", std::process::id()));
+        std::fs::create_dir_all(&dist).unwrap();
+        for (name, bytes) in [("a-split_x_page_1.wasm", &b"one"[..]), ("a-chunk_3.wasm", b"three")] {
+            std::fs::write(dist.join(name), bytes).unwrap();
+        }
+        let loader = r#"const __chunk_3 = makeLoad(() => {
+    const src = fetch(new URL("./a-chunk_3.wasm", import.meta.url));
+}
+, []);
+export const __wasm_split_load_x_page_1 = wrapAsyncCb(makeLoad(() => {
+    const src = fetch(new URL("./a-split_x_page_1.wasm", import.meta.url));
+}
+, [__chunk_3]));"#;
+        let out = super::pack_dist(&dist, "a", loader).unwrap();
+        assert_eq!(std::fs::read(dist.join("a-pack_x_page.pack")).unwrap(), b"onethree");
+        assert!(out.contains(r#"export const __wasm_split_load_x_page_1 = packed("x_page", makeLoad(() => {"#));
+        assert_eq!(out.matches("fetchModule(new URL(").count(), 2);
+        assert!(!out.contains(" fetch(new URL(\"./a-"));
+        assert!(out.contains(r#"const PACKS = {"x_page":["a-pack_x_page.pack",[["a-split_x_page_1.wasm",3],["a-chunk_3.wasm",5]],null]};"#));
+        // The rewritten loader still reads as the routes it loads (the bench measures by it).
+        assert_eq!(super::split_routes(&out), super::split_routes(loader));
+        assert!(super::pack_dist(&dist, "a", "export const x = 1;").is_err());
+        std::fs::remove_dir_all(&dist).unwrap();
     }
 
     #[test]

@@ -92,6 +92,7 @@ mod tests {
             "/leadcard-f4c1dca6e3773402.js",
             "/leadcard-f4c1dca6e3773402-chunk_10.wasm",
             "/leadcard-f4c1dca6e3773402-split_leads_page_3575157506428685891.wasm",
+            "/leadcard-f4c1dca6e3773402-pack_leads_page.pack",
             "/main-1679ed38df239ae7.css",
             "/favicon-25b6933637ab1486.svg",
             "/a-bc0cda58404903e.css",
