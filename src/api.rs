@@ -16,7 +16,8 @@ use leadcard_core::merge::MergeLeads;
 use leadcard_core::segment::{CountRequest, LeadFacts, NewSegment, Segment, SegmentCount, SegmentHistoryEntry};
 use leadcard_core::tracking::{AddEvent, EventGroup, EventPage, LeadEvent, SessionPages, VisitorList};
 use leadcard_core::wire::{
-    Conflict, ErrorBody, Job, JobProblemPage, LeadCard, LeadPage, NewNote, NewTag, Note, Operator, PatchProperties,
+    AccountSettings, Conflict, ErrorBody, Job, JobProblemPage, LeadCard, LeadPage, NewNote, NewTag, Note, Operator,
+    PatchProperties,
     Pins, PropertyInfo, SignIn, Subscription, TagInfo, Total,
 };
 use leptos::prelude::on_cleanup;
@@ -25,6 +26,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::browser::i18n::{k, t, tf};
 use crate::browser::json;
 
 const BASE: &str = "/api/v1";
@@ -58,7 +60,7 @@ impl ApiError {
 
     /// What the session holds after the operator signed out on purpose.
     pub fn signed_out() -> Self {
-        Self { status: 401, code: SIGNED_OUT.to_owned(), message: "Signed out.".to_owned(), field: None }
+        Self { status: 401, code: SIGNED_OUT.to_owned(), message: t(k::API_SIGNED_OUT).to_owned(), field: None }
     }
 
     /// The operator signed out (rather than the session ending by itself).
@@ -70,16 +72,16 @@ impl ApiError {
         Self {
             status: 0,
             code: "network".to_owned(),
-            message: "The server cannot be reached. Check the connection and try again.".to_owned(),
+            message: t(k::API_UNREACHABLE).to_owned(),
             field: None,
         }
     }
 
     fn unreadable(status: u16) -> Self {
         let message = match status {
-            401 => "Your session has ended. Sign in again.".to_owned(),
-            500.. => "The server had a problem. Try again in a moment.".to_owned(),
-            _ => format!("The server answered with an unexpected response (HTTP {status})."),
+            401 => t(k::API_SESSION_ENDED).to_owned(),
+            500.. => t(k::API_SERVER_PROBLEM).to_owned(),
+            _ => tf(k::API_UNEXPECTED, &[("status", &status.to_string())]),
         };
         Self { status, code: "unexpected_response".to_owned(), message, field: None }
     }
@@ -668,6 +670,12 @@ pub async fn use_password_link(body: &SetPassword) -> Result<(), ApiError> {
 /// `PUT /account/password`: the signed-in operator's new password; their other sessions end.
 pub async fn change_password(body: &ChangePassword) -> Result<(), ApiError> {
     send(request(Method::PUT, "/account/password"), Some(body)).await.map(drop)
+}
+
+/// `PATCH /account`: the signed-in operator's language (`None`: their browser's).
+pub async fn change_language(language: Option<&str>) -> Result<Operator, ApiError> {
+    let body = AccountSettings { language: language.map(str::to_owned) };
+    json(send(request(Method::PATCH, "/account"), Some(&body)).await?).await
 }
 
 /// `GET /account/sessions`: the signed-in operator's sessions, most recently used first.

@@ -4,7 +4,6 @@ pub mod api;
 pub mod browser;
 pub mod components;
 pub mod drafts;
-pub mod intl;
 pub mod listeners;
 pub mod live;
 pub mod paged;
@@ -13,7 +12,6 @@ pub mod paths;
 pub mod pending;
 pub mod session;
 pub mod styles;
-pub mod theme;
 pub mod time;
 pub mod title;
 
@@ -31,7 +29,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             <Routes fallback=|| {
-                title::page_title("Not found");
+                title::page_title(browser::i18n::t(browser::i18n::k::NOT_FOUND_TITLE));
                 view! { <NotFound/> }
             }>
                 <Route path=path!("/login") view={Lazy::<Login>::new()}/>

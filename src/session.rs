@@ -4,6 +4,7 @@ use leadcard_core::wire::Operator;
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
+use crate::browser::i18n;
 
 /// Who is signed in, as the server last said. Sign-in and sign-out update it without a reload.
 #[derive(Clone, Copy)]
@@ -14,7 +15,17 @@ pub struct Session {
 impl Session {
     /// Loads `GET /me` and makes the session available to every component below.
     pub fn provide() -> Self {
-        let session = Self { me: LocalResource::new(api::me) };
+        let session = Self {
+            me: LocalResource::new(|| async {
+                let me = api::me().await;
+                if let Ok(operator) = &me
+                    && i18n::follow_operator(operator.language.as_deref())
+                {
+                    i18n::reload();
+                }
+                me
+            }),
+        };
         provide_context(session);
         session
     }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Datelike, Local, NaiveDateTime, TimeZone, Timelike, Utc};
 
-use crate::intl;
+use crate::browser::intl;
 
 /// A moment as a local date and time in the operator's locale, e.g. "Nov 28, 2026, 4:21 PM".
 pub fn local(t: DateTime<Utc>) -> String {

@@ -202,7 +202,7 @@ fn property_rows_format_values_by_type_and_render_markup_as_text() {
     });
     assert_eq!(text(&root, "[data-name='Last purchase amount'] .property__value"), "120.5");
     // Numbers by the browser's locale (Intl): "1,000" in the test browser's en-US.
-    assert_eq!(text(&root, "[data-name='$sessions'] .property__value"), leadcard::intl::number(1000.0));
+    assert_eq!(text(&root, "[data-name='$sessions'] .property__value"), leadcard::browser::intl::number(1000.0));
     assert_ne!(text(&root, "[data-name='$sessions'] .property__value"), "1000", "grouped by the locale");
     assert_eq!(text(&root, "[data-name='$sessions'] .property__name"), "Sessions");
     assert_eq!(text(&root, "[data-name='$email'] .property__name"), "Email");

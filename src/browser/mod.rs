@@ -1,10 +1,15 @@
 //! The page's glue to the browser, kept apart from the components: `localStorage`, JSON through
 //! the browser's own parser, the clipboard, Performance timings, random keys and the viewport.
-//! Components and the data layer call these and never reach for `web_sys` storage or JSON.
+//! Components and the data layer call these and never reach for `web_sys` storage or JSON. Also
+//! the page's language and its texts (`i18n`), formatting by the browser's `Intl` (`intl`), and the
+//! colour theme (`theme`).
 
 pub mod clipboard;
+pub mod i18n;
+pub mod intl;
 pub mod json;
 pub mod storage;
+pub mod theme;
 pub mod timing;
 
 use wasm_bindgen::JsCast;

@@ -10,6 +10,7 @@ pub mod error_notice;
 pub mod field_error;
 pub mod filter_builder;
 pub mod job_progress;
+pub mod language_switch;
 pub mod lead_card;
 pub mod lead_table;
 pub mod merge_dialog;

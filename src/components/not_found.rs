@@ -2,15 +2,17 @@
 
 use leptos::prelude::*;
 
+use crate::browser::i18n::{k, t};
+
 #[component]
 pub fn NotFound(#[prop(optional, into)] message: Option<String>) -> impl IntoView {
     view! {
         <section class="not-found" data-testid="not-found">
-            <h1 class="not-found__title">"Not found"</h1>
+            <h1 class="not-found__title">{t(k::NOT_FOUND_TITLE)}</h1>
             <p class="not-found__message">
-                {message.unwrap_or_else(|| "There is nothing at this address.".to_owned())}
+                {message.unwrap_or_else(|| t(k::NOT_FOUND_MESSAGE).to_owned())}
             </p>
-            <a class="button button--secondary" href="/">"Back to the start"</a>
+            <a class="button button--secondary" href="/">{t(k::NOT_FOUND_BACK)}</a>
         </section>
     }
 }

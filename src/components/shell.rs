@@ -13,7 +13,9 @@ use crate::components::avatar::{Avatar, AvatarSize};
 use crate::components::error_notice::{ErrorNotice, SignInAgain};
 use crate::live::Live;
 use crate::session::Session;
-use crate::theme::ThemeSwitch;
+use crate::browser::i18n::{k, t};
+use crate::browser::theme::ThemeSwitch;
+use crate::components::language_switch::LanguageSwitch;
 use crate::{paths, pending};
 
 /// Shows its child route only with a session; without one, goes to the sign-in page.
@@ -21,7 +23,7 @@ use crate::{paths, pending};
 pub fn Shell() -> impl IntoView {
     let session = Session::expect();
     view! {
-        <Transition fallback=|| view! { <div class="app-loading" aria-busy="true">"Loading…"</div> }>
+        <Transition fallback=|| view! { <div class="app-loading" aria-busy="true">{t(k::COMMON_LOADING)}</div> }>
             {move || Suspend::new(async move {
                 match session.me.await {
                     Ok(operator) => view! { <Frame operator/> }.into_any(),
@@ -77,13 +79,13 @@ fn Frame(operator: Operator) -> impl IntoView {
         <div class="app">
             <header class="app-nav">
                 <span class="app-nav__brand">"leadcard"</span>
-                <nav class="app-nav__links" aria-label="Main">
-                    <A href=paths::LEADS>"Leads Database"</A>
+                <nav class="app-nav__links" aria-label=t(k::NAV_MAIN)>
+                    <A href=paths::LEADS>{t(k::NAV_LEADS)}</A>
                     <InboxLink live/>
-                    <A href=paths::VISITORS>"Visitors"</A>
-                    <A href=paths::SEGMENTS>"Segments"</A>
-                    <A href=paths::SETTINGS>"Settings"</A>
-                    <A href=paths::ACCOUNT>"Account"</A>
+                    <A href=paths::VISITORS>{t(k::NAV_VISITORS)}</A>
+                    <A href=paths::SEGMENTS>{t(k::NAV_SEGMENTS)}</A>
+                    <A href=paths::SETTINGS>{t(k::NAV_SETTINGS)}</A>
+                    <A href=paths::ACCOUNT>{t(k::NAV_ACCOUNT)}</A>
                 </nav>
                 <div class="app-nav__operator">
                     // The state in words beside its dot: colour alone says nothing to many.
@@ -94,8 +96,9 @@ fn Frame(operator: Operator) -> impl IntoView {
                         data-connected=move || live.connected.get().to_string()
                         role="status"
                     >
-                        {move || if live.connected.get() { "Live" } else { "Reconnecting…" }}
+                        {move || if live.connected.get() { t(k::NAV_LIVE) } else { t(k::NAV_RECONNECTING) }}
                     </span>
+                    <LanguageSwitch/>
                     <ThemeSwitch/>
                     <Avatar name=operator.name.clone() url=None size=AvatarSize::Small/>
                     <span class="app-nav__name" data-testid="me" title=operator.email>
@@ -110,7 +113,7 @@ fn Frame(operator: Operator) -> impl IntoView {
                             sign_out.dispatch(());
                         }
                     >
-                        "Sign out"
+                        {t(k::NAV_SIGN_OUT)}
                     </button>
                     {move || sign_out_error.get().map(|message| view! { <span class="app-nav__error" role="alert">{message}</span> })}
                 </div>
@@ -145,7 +148,7 @@ fn InboxLink(live: Live) -> impl IntoView {
     live.on_reset(move || count.refetch());
     view! {
         <A href=paths::INBOX>
-            "Inbox"
+            {t(k::NAV_INBOX)}
             <span class="app-nav__badge" data-testid="inbox-unread" hidden=move || unread.get() == 0>
                 {move || unread.get()}
             </span>

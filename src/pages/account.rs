@@ -13,7 +13,7 @@ use crate::title::page_title;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    page_title("Account");
+    page_title(crate::browser::i18n::t(crate::browser::i18n::k::NAV_ACCOUNT));
     view! {
         <div class="settings-page">
             <h1>"Account"</h1>

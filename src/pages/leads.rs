@@ -34,14 +34,15 @@ use crate::pages::leads_export::ExportLeads;
 use crate::pages::leads_selection::SelectionBarArgs;
 use crate::pages::new_lead::NewLead;
 use crate::title::page_title;
-use crate::{intl, paths};
+use crate::browser::intl;
+use crate::paths;
 
 /// Typing pauses this long before the search runs.
 const SEARCH_DEBOUNCE_MS: f64 = 300.0;
 
 #[component]
 pub fn LeadsPage() -> impl IntoView {
-    page_title("Leads");
+    page_title(crate::browser::i18n::t(crate::browser::i18n::k::NAV_LEADS_TITLE));
     let query_map = use_query_map();
     let q = Memo::new(move |_| query_map.with(|m| m.get("q").unwrap_or_default()));
     let raw_filter = Memo::new(move |_| query_map.with(|m| m.get("filter").unwrap_or_default()));

@@ -8,6 +8,7 @@ use leptos_router::hooks::use_navigate;
 use wasm_bindgen::JsCast;
 
 use crate::api;
+use crate::browser::i18n::{self, k, t};
 use crate::paths;
 use crate::session::Session;
 use crate::title::page_title;
@@ -17,7 +18,7 @@ use crate::title::page_title;
 /// actions and the query-map memo out of the first load.
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    page_title("Sign in");
+    page_title(t(k::LOGIN_TITLE));
     let session = Session::expect();
     let navigate = use_navigate();
     let pending = RwSignal::new(false);
@@ -47,11 +48,16 @@ pub fn LoginPage() -> impl IntoView {
         spawn_local(async move {
             match api::sign_in(&credentials).await {
                 Ok(operator) => {
+                    let to = paths::after_sign_in(next().as_deref());
+                    // The operator reads another language: the console loads in it.
+                    if i18n::follow_operator(operator.language.as_deref()) {
+                        if let Some(window) = web_sys::window() {
+                            let _ = window.location().replace(&to);
+                        }
+                        return;
+                    }
                     session.signed_in(operator);
-                    navigate(
-                        &paths::after_sign_in(next().as_deref()),
-                        NavigateOptions { replace: true, ..Default::default() },
-                    );
+                    navigate(&to, NavigateOptions { replace: true, ..Default::default() });
                 }
                 Err(e) => {
                     // The page may be gone by now (the operator went elsewhere): nothing to show then.
@@ -66,14 +72,14 @@ pub fn LoginPage() -> impl IntoView {
         <main class="login">
             <form class="login__card" on:submit=submit on:focusin=move |_| preload() novalidate>
                 <div class="login__brand">"leadcard"</div>
-                <h1 class="login__title">"Sign in"</h1>
-                <p class="login__lead">"The console for your team's leads and conversations."</p>
+                <h1 class="login__title">{t(k::LOGIN_TITLE)}</h1>
+                <p class="login__lead">{t(k::LOGIN_LEAD)}</p>
                 <label class="field">
-                    <span class="field__label">"Email"</span>
+                    <span class="field__label">{t(k::COMMON_EMAIL)}</span>
                     <input class="input" type="email" name="email" autocomplete="username" required/>
                 </label>
                 <label class="field">
-                    <span class="field__label">"Password"</span>
+                    <span class="field__label">{t(k::COMMON_PASSWORD)}</span>
                     <input
                         class="input"
                         type="password"
@@ -86,7 +92,7 @@ pub fn LoginPage() -> impl IntoView {
                     <p class="login__error" role="alert" data-testid="login-error">{message}</p>
                 })}
                 <button type="submit" class="button button--primary login__submit" disabled=move || pending.get()>
-                    {move || if pending.get() { "Signing in…" } else { "Sign in" }}
+                    {move || if pending.get() { t(k::LOGIN_SIGNING_IN) } else { t(k::LOGIN_SUBMIT) }}
                 </button>
             </form>
         </main>

@@ -16,7 +16,7 @@ use crate::title::page_title;
 
 #[component]
 pub fn OperatorsPage() -> impl IntoView {
-    page_title("Operators");
+    page_title(crate::browser::i18n::t(crate::browser::i18n::k::NAV_OPERATORS));
     let session = Session::expect();
     let admin = Signal::derive(move || session.me.get().and_then(Result::ok).is_some_and(|me| me.role == Role::Admin));
     view! {

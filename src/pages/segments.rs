@@ -17,7 +17,8 @@ use crate::components::error_notice::ErrorNotice;
 use crate::components::filter_builder::FilterBuilder;
 use crate::live::Live;
 use crate::title::page_title;
-use crate::{intl, paths};
+use crate::browser::intl;
+use crate::paths;
 
 /// Leads changing (or turning online, sleeping, offline) are counted again after this pause...
 const RECOUNT_WAIT_MS: f64 = 1_000.0;
@@ -33,7 +34,7 @@ enum Editing {
 
 #[component]
 pub fn SegmentsPage() -> impl IntoView {
-    page_title("Segments");
+    page_title(crate::browser::i18n::t(crate::browser::i18n::k::NAV_SEGMENTS));
     let query = use_query_map();
     let params = use_params_map();
     let navigate = use_navigate();

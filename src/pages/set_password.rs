@@ -8,13 +8,14 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 
 use crate::api::{self, ApiError};
+use crate::browser::i18n::{k, t};
 use crate::components::field_error::{elsewhere, refused, under};
 use crate::paths;
 use crate::title::page_title;
 
 #[component]
 pub fn SetPasswordPage() -> impl IntoView {
-    page_title("Set your password");
+    page_title(t(k::SET_PASSWORD_TITLE));
     let navigate = use_navigate();
     let password = RwSignal::new(String::new());
     let problem = RwSignal::new(None::<ApiError>);
@@ -43,17 +44,17 @@ pub fn SetPasswordPage() -> impl IntoView {
         <main class="login">
             <form class="login__card" data-testid="set-password-form" on:submit=submit novalidate>
                 <div class="login__brand">"leadcard"</div>
-                <h1 class="login__title">"Choose your password"</h1>
-                <p class="login__lead">"At least 12 characters, not a common password. Then sign in with it."</p>
+                <h1 class="login__title">{t(k::SET_PASSWORD_HEADING)}</h1>
+                <p class="login__lead">{t(k::SET_PASSWORD_LEAD)}</p>
                 <label class="field">
-                    <span class="field__label">"New password"</span>
+                    <span class="field__label">{t(k::SET_PASSWORD_NEW)}</span>
                     <input class="input" type="password" name="password" autocomplete="new-password"
                         prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
                 </label>
                 {under(problem, "password")}
                 {elsewhere(problem, &["password"])}
                 <button type="submit" class="button button--primary login__submit" data-testid="set-password-save"
-                    disabled=move || pending.get()>"Set password"</button>
+                    disabled=move || pending.get()>{t(k::SET_PASSWORD_SAVE)}</button>
             </form>
         </main>
     }

@@ -18,7 +18,7 @@ use crate::{paths, time};
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
-    page_title("Settings");
+    page_title(crate::browser::i18n::t(crate::browser::i18n::k::NAV_SETTINGS));
     let session = Session::expect();
     let admin = Signal::derive(move || session.me.get().and_then(Result::ok).is_some_and(|me| me.role == Role::Admin));
     view! {

@@ -19,7 +19,8 @@ use crate::components::lead_card::LeadCard;
 use crate::components::presence_badge::PresenceBadge;
 use crate::live::Live;
 use crate::title::page_title;
-use crate::{intl, paths};
+use crate::browser::intl;
+use crate::paths;
 
 /// Presence badges and times on site are re-evaluated this often.
 const TICK_MS: u64 = 5_000;
@@ -28,7 +29,7 @@ const REFETCH_MS: f64 = 400.0;
 
 #[component]
 pub fn VisitorsPage() -> impl IntoView {
-    page_title("Visitors");
+    page_title(crate::browser::i18n::t(crate::browser::i18n::k::NAV_VISITORS));
     let query = use_query_map();
     let selected = Memo::new(move |_| query.with(|q| q.get("lead").and_then(|v| v.parse::<i64>().ok())));
     let visitors = RwSignal::new(Vec::<Visitor>::new());

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::mail::{Availability, FieldError};
 use crate::presence::Presence;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::locale::{Language, fill, k};
 use crate::subscription::{AddressState, EmailSettings, MailKind};
 
 /// Longest message body, in characters (after trimming).
@@ -93,24 +95,23 @@ impl ConversationStatus {
 
 /// The subject of a conversation's email: the operator's, else "Re: " the conversation's first,
 /// else one naming the project.
-pub fn email_subject(given: Option<&str>, first: Option<&str>, project: &str) -> String {
+/// In the lead's `language` (the server's side only).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn email_subject(language: Language, given: Option<&str>, first: Option<&str>, project: &str) -> String {
     match (given, first) {
         (Some(subject), _) => subject.to_owned(),
         (None, Some(first)) if first.to_ascii_lowercase().starts_with("re:") => first.to_owned(),
         (None, Some(first)) => format!("Re: {first}"),
-        (None, None) => format!("Message from {project}"),
+        (None, None) => fill(k::MAIL_MESSAGE_SUBJECT.get(language), &[("project", project)]),
     }
 }
 
-/// The mailed copy of an operator's chat message to a lead who is away: its subject and text.
-pub fn chat_copy(operator: &str, project: &str, body: &str) -> (String, String) {
-    (
-        format!("New message from {project}"),
-        format!(
-            "{operator} from {project} wrote to you in the chat:\n\n{body}\n\n\
-             Reply to this email to answer, or open the chat on our site.\n"
-        ),
-    )
+/// The mailed copy of an operator's chat message to a lead who is away: its subject and text, in
+/// the lead's `language` (the server's side only).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn chat_copy(language: Language, operator: &str, project: &str, body: &str) -> (String, String) {
+    let args = [("operator", operator), ("project", project), ("body", body)];
+    (fill(k::MAIL_CHAT_COPY_SUBJECT.get(language), &args), fill(k::MAIL_CHAT_COPY_BODY.get(language), &args))
 }
 
 /// Which conversations the Inbox list shows: its two filters, as in the page's URL and the API's
@@ -941,17 +942,23 @@ mod tests {
 
     #[test]
     fn email_subjects_continue_the_first() {
-        assert_eq!(email_subject(Some("Hi"), Some("Old"), "Shop"), "Hi");
-        assert_eq!(email_subject(None, Some("Your order"), "Shop"), "Re: Your order");
-        assert_eq!(email_subject(None, Some("RE: Your order"), "Shop"), "RE: Your order");
-        assert_eq!(email_subject(None, None, "Shop"), "Message from Shop");
+        let en = Language::En;
+        assert_eq!(email_subject(en, Some("Hi"), Some("Old"), "Shop"), "Hi");
+        assert_eq!(email_subject(en, None, Some("Your order"), "Shop"), "Re: Your order");
+        assert_eq!(email_subject(en, None, Some("RE: Your order"), "Shop"), "RE: Your order");
+        assert_eq!(email_subject(en, None, None, "Shop"), "Message from Shop");
+        assert_eq!(email_subject(Language::Ru, None, None, "Shop"), "Сообщение от Shop");
     }
 
     #[test]
     fn a_chat_copy_names_the_operator_and_the_project_and_carries_the_message() {
-        let (subject, text) = chat_copy("Anna", "Shop", "Your parcel left today.");
+        let (subject, text) = chat_copy(Language::En, "Anna", "Shop", "Your parcel left today.");
         assert_eq!(subject, "New message from Shop");
         assert!(text.starts_with("Anna from Shop wrote to you in the chat:\n\nYour parcel left today.\n"));
+        // In Russian for a Russian-speaking lead; a body's braces are the lead's text, not placeholders.
+        let (subject, text) = chat_copy(Language::Ru, "Анна", "Shop", "Ваш {project} заказ");
+        assert_eq!(subject, "Новое сообщение от Shop");
+        assert!(text.starts_with("Анна из Shop пишет вам в чате:\n\nВаш {project} заказ\n"), "{text}");
     }
 
     #[test]

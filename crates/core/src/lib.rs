@@ -13,6 +13,7 @@ pub mod intake;
 pub mod job;
 pub mod lead_sort;
 pub mod live;
+pub mod locale;
 pub mod location;
 pub mod mail;
 pub mod merge;

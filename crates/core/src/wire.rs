@@ -57,6 +57,18 @@ pub struct Operator {
     pub email: String,
     pub name: String,
     pub role: Role,
+    /// The console's language the operator picked (`en`, `ru`); null while they follow their
+    /// browser's (`PATCH /api/v1/account`).
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+/// `PATCH /api/v1/account`: the signed-in operator's own settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountSettings {
+    /// `en` or `ru`; null to follow the browser's languages again.
+    pub language: Option<String>,
 }
 
 /// One row of the Leads Database.

@@ -128,7 +128,12 @@ async fn try_operator_message(store: &Store, send: OperatorSend<'_>, now: DateTi
     let mut emailed_copy = false;
     match (channel, facts.email.as_deref()) {
         (Channel::Email, Some(to)) => {
-            let line = inbox::email_subject(send.message.subject.as_deref(), target.first_subject.as_deref(), &project);
+            let line = inbox::email_subject(
+                facts.language,
+                send.message.subject.as_deref(),
+                target.first_subject.as_deref(),
+                &project,
+            );
             if target.first_subject.is_none() {
                 sqlx::query("UPDATE conversations SET first_subject = $1 WHERE id = $2")
                     .bind(line.clone())
@@ -142,7 +147,7 @@ async fn try_operator_message(store: &Store, send: OperatorSend<'_>, now: DateTi
         (Channel::Chat, Some(to))
             if inbox::chat_copy_by_email(facts.presence, facts.address.as_ref(), &settings, now) =>
         {
-            let (line, text) = inbox::chat_copy(&send.operator.name, &project, body);
+            let (line, text) = inbox::chat_copy(facts.language, &send.operator.name, &project, body);
             let due = to_ms(now + CHAT_COPY_DELAY);
             outbox_id = Some(queue_conversation_mail(&mut tx, lead_id, to, &line, &text, &reply_to, due, at).await?);
             emailed_copy = true;

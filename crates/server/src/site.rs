@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use leadcard_core::EmailAddress;
+use leadcard_core::locale::{self, Language, k};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
@@ -28,8 +29,39 @@ const DEMO_FILES: &[(&str, &str, &str)] = &[
     ("style.css", "text/css; charset=utf-8", include_str!("../demo-site/style.css")),
 ];
 
+/// The widget's texts in every language (`widget.*` of the catalogues), as widget.js takes them:
+/// `{"en": {"send": "Send", ...}, "ru": {...}}`.
+fn widget_texts() -> String {
+    let texts: serde_json::Map<String, serde_json::Value> = Language::ALL
+        .into_iter()
+        .map(|language| {
+            let texts: serde_json::Map<String, serde_json::Value> = [
+                ("chat_title", k::WIDGET_CHAT_TITLE),
+                ("chat", k::WIDGET_CHAT),
+                ("unread", k::WIDGET_UNREAD),
+                ("placeholder", k::WIDGET_PLACEHOLDER),
+                ("message", k::WIDGET_MESSAGE),
+                ("send", k::WIDGET_SEND),
+                ("close", k::WIDGET_CLOSE),
+            ]
+            .into_iter()
+            .map(|(name, text)| (name.to_owned(), text.get(language).into()))
+            .collect();
+            (language.as_str().to_owned(), texts.into())
+        })
+        .collect();
+    serde_json::Value::Object(texts).to_string()
+}
+
+/// widget.js with its texts written in.
+pub fn widget_js() -> &'static str {
+    static JS: LazyLock<&'static str> =
+        LazyLock::new(|| WIDGET_JS.replace("__LEADCARD_TEXTS__", &widget_texts()).leak());
+    &JS
+}
+
 async fn widget(headers: HeaderMap) -> Response {
-    static WIDGET: LazyLock<Precompressed> = LazyLock::new(|| Precompressed::new(WIDGET_JS));
+    static WIDGET: LazyLock<Precompressed> = LazyLock::new(|| Precompressed::new(widget_js()));
     WIDGET.respond(&headers, "text/javascript; charset=utf-8", "public, max-age=300")
 }
 
@@ -93,9 +125,19 @@ async fn no_demo() -> Response {
     (StatusCode::NOT_FOUND, "The demo shop runs only on a database that --seed-demo seeded.").into_response()
 }
 
-/// `/widget.js`, and the demo shop when `demo` is on (404 otherwise).
+/// The Russian table the console fetches when it shows Russian (`locale::RU_JSON`), named after
+/// its content, so browsers keep it for a year.
+async fn catalogue(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    static RU: LazyLock<Precompressed> = LazyLock::new(|| Precompressed::new(locale::RU_JSON));
+    if file != format!("ru-{}.json", locale::CATALOGUE_HASH) {
+        return (StatusCode::NOT_FOUND, "No such catalogue.").into_response();
+    }
+    RU.respond(&headers, "application/json", "public, max-age=31536000, immutable")
+}
+
+/// `/widget.js`, the console's Russian catalogue, and the demo shop when `demo` is on (404 otherwise).
 pub fn routes(demo: bool) -> axum::Router<AppState> {
-    let router = axum::Router::new().route("/widget.js", get(widget));
+    let router = axum::Router::new().route("/widget.js", get(widget)).route("/locales/{file}", get(catalogue));
     if !demo {
         return router.route("/demo", any(no_demo)).route("/demo/", any(no_demo)).route("/demo/{*rest}", any(no_demo));
     }

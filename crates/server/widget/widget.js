@@ -195,6 +195,15 @@
   var popups = [];
   var after = 0;
 
+  // The chat's texts, from the product's catalogues (locales/*.json): the server writes them in
+  // when it serves this file (site.rs). The browser's first language the widget speaks, else English.
+  var TEXTS = __LEADCARD_TEXTS__;
+  var T = TEXTS.en;
+  (navigator.languages || [navigator.language || ""]).some(function (tag) {
+    var code = String(tag).split("-")[0].toLowerCase();
+    return TEXTS[code] && (T = TEXTS[code]);
+  });
+
   function el(tag, attrs, parent) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (name) {
@@ -210,17 +219,17 @@
     var host = el("div", { id: "leadcard-root" }, document.body);
     root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
     el("style", { text: CSS }, root);
-    launcher = el("button", { id: "leadcard-launcher", type: "button", "aria-label": "Chat with us", text: "\uD83D\uDCAC" }, root);
-    badge = el("span", { class: "badge", "aria-label": "unread messages" }, launcher);
-    panel = el("section", { id: "leadcard-chat", hidden: "", "aria-label": "Chat" }, root);
-    el("header", { text: "Chat with us" }, panel);
+    launcher = el("button", { id: "leadcard-launcher", type: "button", "aria-label": T.chat_title, text: "\uD83D\uDCAC" }, root);
+    badge = el("span", { class: "badge", "aria-label": T.unread }, launcher);
+    panel = el("section", { id: "leadcard-chat", hidden: "", "aria-label": T.chat }, root);
+    el("header", { text: T.chat_title }, panel);
     list = el("ol", { "aria-live": "polite" }, panel);
     var form = el("form", {}, panel);
-    input = el("textarea", { id: "leadcard-chat-input", placeholder: "Write a message\u2026", "aria-label": "Message" }, form);
-    el("button", { id: "leadcard-chat-send", class: "send", type: "submit", text: "Send" }, form);
+    input = el("textarea", { id: "leadcard-chat-input", placeholder: T.placeholder, "aria-label": T.message }, form);
+    el("button", { id: "leadcard-chat-send", class: "send", type: "submit", text: T.send }, form);
     popup = el("div", { id: "leadcard-popup", hidden: "", role: "dialog", "aria-modal": "true" }, root);
     var card = el("div", { class: "card" }, popup);
-    el("button", { class: "leadcard-popup__close", type: "button", "aria-label": "Close", text: "\u00D7" }, card)
+    el("button", { class: "leadcard-popup__close", type: "button", "aria-label": T.close, text: "\u00D7" }, card)
       .addEventListener("click", nextPopup);
     popupName = el("strong", {}, card);
     popupBody = el("p", { class: "leadcard-popup__body" }, card);

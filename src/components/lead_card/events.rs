@@ -16,7 +16,8 @@ use crate::api::{self, ApiError};
 use crate::components::clock::server_now;
 use crate::live::Live;
 use crate::paged::{Page, Paged};
-use crate::{intl, time};
+use crate::browser::intl;
+use crate::time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tab {

@@ -11,7 +11,8 @@ use super::editor::PropertyEditor;
 use super::menu::Menu;
 use super::operation::{OperationEditor, OperationKind};
 use super::state::{CardState, Toast, WriteFailure};
-use crate::{intl, time};
+use crate::browser::intl;
+use crate::time;
 
 /// The card's properties as the card state holds them. A row lives as long as its property: a
 /// value changed elsewhere (a live update) shows in place, and an editor open on it stays open.

@@ -1,6 +1,7 @@
 // Accessibility (issue 22): axe-core (WCAG 2.1 A/AA and best practices) finds no serious or
 // critical violation on any page, on the open card with its menus and dialog, on the filter
-// builder and on the composer, in the light theme and in the dark one.
+// builder and on the composer, in the light theme and in the dark one, in English and in Russian
+// (a Russian browser: the console follows `navigator.languages`).
 import { test, expect, type Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import { seededLead } from '../seeded';
@@ -21,21 +22,33 @@ async function expectAccessible(page: Page, what: string) {
   expect(bad, `axe on ${what}`).toEqual([]);
 }
 
-for (const scheme of ['light', 'dark'] as const) {
-  test.describe(`${scheme} theme`, () => {
-    test.use({ colorScheme: scheme });
+const LANGUAGES = {
+  en: { locale: 'en-US', signIn: 'Sign in' },
+  ru: { locale: 'ru-RU', signIn: 'Войти' },
+} as const;
+
+for (const [language, words] of Object.entries(LANGUAGES)) for (const scheme of ['light', 'dark'] as const) {
+  test.describe(`${scheme} theme, ${language}`, () => {
+    test.use({ colorScheme: scheme, locale: words.locale });
 
     test('the sign-in page', async ({ browser, baseURL }) => {
-      const context = await browser.newContext({ baseURL, colorScheme: scheme, storageState: { cookies: [], origins: [] } });
+      const context = await browser.newContext({
+        baseURL,
+        colorScheme: scheme,
+        locale: words.locale,
+        storageState: { cookies: [], origins: [] },
+      });
       const page = await context.newPage();
       await page.goto('/login');
-      await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
+      await expect(page.locator('html')).toHaveAttribute('lang', language);
+      await expect(page.getByRole('button', { name: words.signIn })).toBeVisible();
       await expectAccessible(page, 'the sign-in page');
       await context.close();
     });
 
     test('Leads, with the filter builder, the new lead form and the export panel', async ({ page }) => {
       await page.goto('/leads');
+      await expect(page.locator('html')).toHaveAttribute('lang', language);
       await expect(page.getByTestId('lead-row').first()).toBeVisible();
       await expect(page.getByTestId('leads-total')).not.toBeEmpty();
       await expectAccessible(page, 'Leads');

@@ -8,6 +8,7 @@ pub mod worker;
 use std::net::SocketAddr;
 
 use chrono::{DateTime, Duration, Utc};
+use leadcard_core::locale::{fill, k};
 use leadcard_core::{LiveEvent, MailKind};
 use lettre::Address;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -139,7 +140,11 @@ impl Mailer {
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(None, to.clone()))
-            .subject(mail.subject.clone())
+            .subject(match mail.kind {
+                // Written with the body, in the lead's language.
+                MailKind::ConfirmationRequest => k::MAIL_CONFIRM_SUBJECT.get(mail.language).to_owned(),
+                _ => mail.subject.clone(),
+            })
             .date(now.into())
             .header(ContentType::TEXT_PLAIN);
         let mut headers = serde_json::Map::new();
@@ -150,14 +155,17 @@ impl Mailer {
             headers.insert("Reply-To".to_owned(), reply_to.clone().into());
         }
         let body = match mail.kind {
-            MailKind::ConfirmationRequest => format!(
-                "Hello,\n\nPlease confirm that you want to receive email from us at {} by opening this link:\n\n\
-                 {}\n\nThe link works for {} days. If you did not ask for this, ignore this mail and nothing \
-                 will be sent to you.\n",
-                mail.to,
-                self.confirmation_url(&mail.email_norm, now),
-                CONFIRMATION_VALID_FOR.num_days()
-            ),
+            MailKind::ConfirmationRequest => {
+                let days = u64::try_from(CONFIRMATION_VALID_FOR.num_days()).unwrap_or_default();
+                fill(
+                    k::MAIL_CONFIRM_BODY.get(mail.language),
+                    &[
+                        ("address", &mail.to),
+                        ("link", &self.confirmation_url(&mail.email_norm, now)),
+                        ("days", &k::MAIL_DAYS.get(mail.language, days)),
+                    ],
+                )
+            }
             kind if kind.has_unsubscribe_link() => {
                 let url = self.unsubscribe_url(&mail.email_norm);
                 for (name, value) in
@@ -166,7 +174,8 @@ impl Mailer {
                     builder = builder.raw_header(HeaderValue::new(HeaderName::new_from_ascii_str(name), value.clone()));
                     headers.insert(name.to_owned(), value.into());
                 }
-                format!("{}\n\n--\nUnsubscribe: {url}\n", mail.body.trim_end())
+                let line = fill(k::MAIL_UNSUBSCRIBE_LINE.get(mail.language), &[("link", &url)]);
+                format!("{}\n\n--\n{line}\n", mail.body.trim_end())
             }
             _ => mail.body.clone(),
         };
@@ -191,6 +200,8 @@ pub async fn announce(live: &Live, change: &AddressChange) {
 
 #[cfg(test)]
 mod tests {
+    use leadcard_core::locale::Language;
+
     use super::*;
 
     fn mailer() -> Mailer {
@@ -215,6 +226,7 @@ mod tests {
             body: "Hello Lena".to_owned(),
             attempts: 1,
             reply_to: None,
+            language: Language::En,
         }
     }
 

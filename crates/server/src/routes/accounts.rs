@@ -10,7 +10,8 @@ use leadcard_core::account::{
     AddedOperator, ChangePassword, NewOperatorAccount, OperatorAccount, OperatorChange, PasswordLink, SessionInfo,
     SetPassword,
 };
-use leadcard_core::wire::ErrorBody;
+use leadcard_core::locale::Language;
+use leadcard_core::wire::{AccountSettings, ErrorBody, Operator};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -180,6 +181,33 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Changes the signed-in operator's own settings: the console's language (`en`, `ru`; null: the
+/// browser's), remembered for every device they sign in on.
+#[utoipa::path(
+    patch, path = "/account", tag = "operators", security(("session" = [])), request_body = AccountSettings,
+    responses(
+        (status = 200, description = "Changed: the operator as `GET /me` now answers", body = Operator),
+        (status = 401, description = "`unauthenticated`", body = ErrorBody),
+        (status = 403, description = "`csrf`", body = ErrorBody),
+        (status = 422, description = "`invalid`: `language` is not one the product speaks", body = ErrorBody),
+    )
+)]
+async fn change_account(
+    State(state): State<AppState>,
+    Extension(session): Extension<CurrentSession>,
+    ApiJson(body): ApiJson<AccountSettings>,
+) -> Result<Json<Operator>, ApiError> {
+    let language = match body.language.as_deref() {
+        None => None,
+        Some(code) => Some(Language::parse(code).ok_or_else(|| {
+            let known = Language::ALL.map(Language::as_str).join(", ");
+            ApiError::invalid("language", format!("The language must be one of: {known} (or null for the browser's)."))
+        })?),
+    };
+    state.store.set_operator_language(session.operator.id, language).await?;
+    Ok(Json(Operator { language: language.map(|l| l.as_str().to_owned()), ..session.operator }))
+}
+
 /// What names a session to its operator: the start of its token's hash (never the token).
 fn session_id(token_hash: &str) -> String {
     token_hash.chars().take(16).collect()
@@ -260,6 +288,7 @@ pub fn operator_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(change))
         .routes(routes!(new_link))
         .routes(routes!(change_password))
+        .routes(routes!(change_account))
         .routes(routes!(sessions))
         .routes(routes!(end_session))
 }

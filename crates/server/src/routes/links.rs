@@ -1,18 +1,20 @@
 //! The links in mails, for leads (no session, no cookie): `/u/{token}` unsubscribes an address
 //! in one click (RFC 8058: a POST, answered without a redirect; a GET shows a page whose button
 //! posts), `/c/{token}` confirms a Double Opt-In address (a GET shows a page whose button
-//! posts; each link works once). They answer small HTML pages.
+//! posts; each link works once). They answer small HTML pages, in the language the browser asks
+//! for (`Accept-Language`) when the product speaks it, else English.
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use leadcard_core::StatusEvent;
+use leadcard_core::locale::{Language, fill, k};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::mail::announce;
+use crate::mail::{CONFIRMATION_VALID_FOR, announce};
 use crate::mail::links::{Confirmation, LinkError, token_hash};
 use crate::store::AddressOutcome;
 
@@ -32,15 +34,27 @@ fn escape(text: &str) -> String {
     out
 }
 
+/// The language the browser asks for.
+fn language_of(headers: &HeaderMap) -> Language {
+    let header = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    Language::of_accept_language(header)
+}
+
+/// A form whose one button posts to the page's own URL; its label is plain text.
+fn button(label: &str) -> String {
+    format!("<form method=\"post\"><button type=\"submit\">{}</button></form>", escape(label))
+}
+
 /// A small page; `title` and `text` are plain text, `form` is trusted markup.
-fn page(status: StatusCode, title: &str, text: &str, form: &str) -> Response {
+fn page(language: Language, status: StatusCode, title: &str, text: &str, form: &str) -> Response {
     let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"robots\" content=\"noindex\"><title>{title}</title>\
          <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}}\
          button{{font:inherit;padding:.5rem 1rem}}</style></head>\
          <body><main><h1>{title}</h1><p>{text}</p>{form}</main></body></html>\n",
+        lang = language.as_str(),
         title = escape(title),
         text = escape(text),
     );
@@ -62,22 +76,17 @@ fn page(status: StatusCode, title: &str, text: &str, form: &str) -> Response {
         .into_response()
 }
 
-fn bad_link(error: LinkError) -> Response {
+fn bad_link(l: Language, error: LinkError) -> Response {
     match error {
-        // No link the server made: not found (a forged or mangled token names nothing).
-        LinkError::Invalid => page(
-            StatusCode::NOT_FOUND,
-            "This link does not work",
-            "The link is not valid. Copy the whole link from the email into the address bar, or use the \
-             link in a newer email.",
-            "",
-        ),
-        LinkError::Expired => page(
-            StatusCode::GONE,
-            "This link has expired",
-            "Confirmation links work for 7 days. Nothing was changed; ask for a new confirmation email.",
-            "",
-        ),
+        LinkError::Invalid => {
+            // No link the server made: not found (a forged or mangled token names nothing).
+            page(l, StatusCode::NOT_FOUND, k::LINKS_INVALID_TITLE.get(l), k::LINKS_INVALID_TEXT.get(l), "")
+        }
+        LinkError::Expired => {
+            let days = u64::try_from(CONFIRMATION_VALID_FOR.num_days()).unwrap_or_default();
+            let text = fill(k::LINKS_EXPIRED_TEXT.get(l), &[("days", &k::MAIL_DAYS.get(l, days))]);
+            page(l, StatusCode::GONE, k::LINKS_EXPIRED_TITLE.get(l), &text, "")
+        }
     }
 }
 
@@ -90,15 +99,17 @@ fn bad_link(error: LinkError) -> Response {
         (status = 404, description = "A page saying the link is not valid (no link the server made)", content_type = "text/html"),
     )
 )]
-async fn unsubscribe_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+async fn unsubscribe_page(State(state): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Response {
+    let l = language_of(&headers);
     match state.mailer.links.unsubscribe_address(&token) {
         Ok(address) => page(
+            l,
             StatusCode::OK,
-            "Unsubscribe",
-            &format!("Stop all email to {address}?"),
-            "<form method=\"post\"><button type=\"submit\">Unsubscribe</button></form>",
+            k::LINKS_UNSUBSCRIBE_TITLE.get(l),
+            &fill(k::LINKS_UNSUBSCRIBE_TEXT.get(l), &[("address", &address)]),
+            &button(k::LINKS_UNSUBSCRIBE_BUTTON.get(l)),
         ),
-        Err(error) => bad_link(error),
+        Err(error) => bad_link(l, error),
     }
 }
 
@@ -114,27 +125,28 @@ async fn unsubscribe_page(State(state): State<AppState>, Path(token): Path<Strin
         (status = 404, description = "The link is not valid (no link the server made); nothing changed", content_type = "text/html"),
     )
 )]
-async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+async fn unsubscribe(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let l = language_of(&headers);
     let address = match state.mailer.links.unsubscribe_address(&token) {
         Ok(address) => address,
-        Err(error) => return Ok(bad_link(error)),
+        Err(error) => return Ok(bad_link(l, error)),
     };
     let outcome = state.store.apply_status_event(&address, &StatusEvent::UnsubscribedByLead, state.clock.now()).await?;
     if let AddressOutcome::Changed(change) = &outcome {
         announce(&state.live, change).await;
     }
     // Refused (an invalid or hard-bounced address) or unknown: it gets no mail either way.
-    Ok(page(StatusCode::OK, "You are unsubscribed", &format!("No more email will be sent to {address}."), ""))
+    let text = fill(k::LINKS_UNSUBSCRIBED_TEXT.get(l), &[("address", &address)]);
+    Ok(page(l, StatusCode::OK, k::LINKS_UNSUBSCRIBED_TITLE.get(l), &text, ""))
 }
 
 /// A confirmation link that was used already: it changes nothing a second time.
-fn used_link() -> Response {
-    page(
-        StatusCode::GONE,
-        "This link was already used",
-        "Each confirmation link works once. Nothing was changed; ask for a new confirmation email if you need one.",
-        "",
-    )
+fn used_link(l: Language) -> Response {
+    page(l, StatusCode::GONE, k::LINKS_USED_TITLE.get(l), k::LINKS_USED_TEXT.get(l), "")
 }
 
 /// The confirmation page: what will happen, and the button that does it. A GET changes nothing,
@@ -148,19 +160,25 @@ fn used_link() -> Response {
         (status = 410, description = "The link has expired or was used already", content_type = "text/html"),
     )
 )]
-async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+async fn confirm_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let l = language_of(&headers);
     let confirmation = match state.mailer.links.confirmation(&token, state.clock.now()) {
         Ok(confirmation) => confirmation,
-        Err(error) => return Ok(bad_link(error)),
+        Err(error) => return Ok(bad_link(l, error)),
     };
     if state.store.link_used(&token_hash(&token)).await? {
-        return Ok(used_link());
+        return Ok(used_link(l));
     }
     Ok(page(
+        l,
         StatusCode::OK,
-        "Confirm your subscription",
-        &format!("Receive email at {}?", confirmation.email_norm),
-        "<form method=\"post\"><button type=\"submit\">Confirm</button></form>",
+        k::LINKS_CONFIRM_TITLE.get(l),
+        &fill(k::LINKS_CONFIRM_TEXT.get(l), &[("address", &confirmation.email_norm)]),
+        &button(k::LINKS_CONFIRM_BUTTON.get(l)),
     ))
 }
 
@@ -176,15 +194,20 @@ async fn confirm_page(State(state): State<AppState>, Path(token): Path<String>) 
         (status = 410, description = "The link has expired or was used already; nothing changed", content_type = "text/html"),
     )
 )]
-async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
+async fn confirm(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let l = language_of(&headers);
     let Confirmation { email_norm: address, expires } = match state.mailer.links.confirmation(&token, state.clock.now())
     {
         Ok(confirmation) => confirmation,
-        Err(error) => return Ok(bad_link(error)),
+        Err(error) => return Ok(bad_link(l, error)),
     };
     let used = token_hash(&token);
     if !state.store.claim_link(&used, expires).await? {
-        return Ok(used_link());
+        return Ok(used_link(l));
     }
     let outcome = match state.store.apply_status_event(&address, &StatusEvent::Confirmed, state.clock.now()).await {
         Ok(outcome) => outcome,
@@ -197,16 +220,17 @@ async fn confirm(State(state): State<AppState>, Path(token): Path<String>) -> Re
     Ok(match outcome {
         AddressOutcome::Changed(change) => {
             announce(&state.live, &change).await;
-            page(StatusCode::OK, "Thank you", &format!("{address} is confirmed: you are subscribed."), "")
+            let text = fill(k::LINKS_CONFIRMED_TEXT.get(l), &[("address", &address)]);
+            page(l, StatusCode::OK, k::LINKS_CONFIRMED_TITLE.get(l), &text, "")
         }
-        AddressOutcome::Refused(refusal) => page(
-            StatusCode::CONFLICT,
-            "This address cannot be subscribed",
-            &format!("{address} cannot be subscribed because {refusal}."),
-            "",
-        ),
+        AddressOutcome::Refused(refusal) => {
+            let reason = refusal.to_string();
+            let text = fill(k::LINKS_REFUSED_TEXT.get(l), &[("address", &address), ("reason", &reason)]);
+            page(l, StatusCode::CONFLICT, k::LINKS_REFUSED_TITLE.get(l), &text, "")
+        }
         AddressOutcome::Unknown => {
-            page(StatusCode::NOT_FOUND, "Nothing to confirm", &format!("{address} is not on our list any more."), "")
+            let text = fill(k::LINKS_UNKNOWN_TEXT.get(l), &[("address", &address)]);
+            page(l, StatusCode::NOT_FOUND, k::LINKS_UNKNOWN_TITLE.get(l), &text, "")
         }
     })
 }

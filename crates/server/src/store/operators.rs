@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use leadcard_core::account::OperatorAccount;
+use leadcard_core::locale::Language;
 use leadcard_core::wire::{Operator, Role};
 use sqlx::FromRow;
 
@@ -38,11 +39,18 @@ pub(crate) struct OperatorRow {
     pub email: String,
     pub name: String,
     pub role: String,
+    pub language: Option<String>,
 }
 
 impl OperatorRow {
     pub(crate) fn into_operator(self) -> StoreResult<Operator> {
-        Ok(Operator { id: self.id, email: self.email, name: self.name, role: parse_role(&self.role)? })
+        Ok(Operator {
+            id: self.id,
+            email: self.email,
+            name: self.name,
+            role: parse_role(&self.role)?,
+            language: self.language,
+        })
     }
 }
 
@@ -81,25 +89,37 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         match id {
-            Some(id) => Ok(Operator { id, email, name: new.name.clone(), role: new.role }),
+            Some(id) => Ok(Operator { id, email, name: new.name.clone(), role: new.role, language: None }),
             None => Err(StoreError::Duplicate(format!("an operator with the email {email}"))),
         }
     }
 
     pub async fn operator_by_email(&self, email: &str) -> StoreResult<Option<OperatorWithHash>> {
-        let row: Option<(i64, String, String, String, String, Option<i64>)> =
-            sqlx::query_as("SELECT id, email, name, role, password_hash, disabled_at FROM operators WHERE email = $1")
-                .bind(email_key(email))
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(|(id, email, name, role, password_hash, disabled_at)| {
+        type Row = (i64, String, String, String, String, Option<i64>, Option<String>);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT id, email, name, role, password_hash, disabled_at, language FROM operators WHERE email = $1",
+        )
+        .bind(email_key(email))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(id, email, name, role, password_hash, disabled_at, language)| {
             Ok(OperatorWithHash {
-                operator: OperatorRow { id, email, name, role }.into_operator()?,
+                operator: OperatorRow { id, email, name, role, language }.into_operator()?,
                 password_hash,
                 disabled: disabled_at.is_some(),
             })
         })
         .transpose()
+    }
+
+    /// Sets the console's language an operator picked (`None`: their browser's).
+    pub async fn set_operator_language(&self, id: i64, language: Option<Language>) -> StoreResult<()> {
+        sqlx::query("UPDATE operators SET language = $1 WHERE id = $2")
+            .bind(language.map(|l| l.as_str().to_owned()))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn operator_hash(&self, id: i64) -> StoreResult<Option<String>> {

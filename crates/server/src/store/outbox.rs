@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use leadcard_core::mail::{CampaignQueued, OutboxMail, OutboxPage, OutboxStatus, ValidCampaign};
+use leadcard_core::locale::Language;
 use leadcard_core::{AddressState, EmailAddress, EmailSettings, MailKind};
 use sqlx::FromRow;
 
@@ -30,6 +31,9 @@ pub struct ClaimedMail {
     pub attempts: u32,
     /// A conversation's mail: its reply address (`Reply-To`).
     pub reply_to: Option<String>,
+    /// The lead's `$language` when the product speaks it, else English: the language of the
+    /// words the product writes itself (a confirmation mail, the unsubscribe line).
+    pub language: Language,
 }
 
 #[derive(FromRow)]
@@ -163,9 +167,11 @@ impl Store {
         sql.push(") RETURNING id, lead_id, email_norm, to_address, kind, subject, body, attempts, reply_to");
         let mut rows: Vec<ClaimedRow> = sql.query_as().fetch_all(&self.pool).await?;
         rows.sort_by_key(|row| row.id);
+        let languages = self.lead_languages(rows.iter().filter_map(|row| row.lead_id)).await?;
         rows.into_iter()
             .map(|row| {
                 Ok(ClaimedMail {
+                    language: row.lead_id.and_then(|id| languages.get(&id).copied()).unwrap_or_default(),
                     id: row.id,
                     lead_id: row.lead_id,
                     email_norm: row.email_norm,
@@ -178,6 +184,26 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// The languages of these leads whose `$language` the product speaks.
+    async fn lead_languages(&self, ids: impl Iterator<Item = i64>) -> StoreResult<BTreeMap<i64, Language>> {
+        let ids: Vec<i64> = ids.collect();
+        let mut found = BTreeMap::new();
+        for chunk in ids.chunks(500) {
+            let mut sql = Sql::new(self.backend, "SELECT lead_id, text_value FROM lead_properties WHERE name = ");
+            sql.bind("$language").push(" AND lead_id IN (");
+            for (i, id) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(*id);
+            }
+            sql.push(")");
+            let rows: Vec<(i64, String)> = sql.query_as().fetch_all(&self.pool).await?;
+            found.extend(rows.into_iter().filter_map(|(id, tag)| Some((id, Language::of_tag(&tag)?))));
+        }
+        Ok(found)
     }
 
     /// Records how `worker`'s attempt at mail `id` ended. False when the worker no longer held

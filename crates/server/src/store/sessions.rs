@@ -34,6 +34,7 @@ struct SessionRow {
     email: String,
     name: String,
     role: String,
+    language: Option<String>,
     last_used_at: i64,
     expires_at: i64,
 }
@@ -85,7 +86,7 @@ impl Store {
 
     pub async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRecord>> {
         let row: Option<SessionRow> = sqlx::query_as(
-            "SELECT o.id, o.email, o.name, o.role, s.last_used_at, s.expires_at \
+            "SELECT o.id, o.email, o.name, o.role, o.language, s.last_used_at, s.expires_at \
              FROM sessions s JOIN operators o ON o.id = s.operator_id \
              WHERE s.token_hash = $1 AND o.disabled_at IS NULL",
         )
@@ -94,7 +95,7 @@ impl Store {
         .await?;
         row.map(|r| {
             Ok(SessionRecord {
-                operator: OperatorRow { id: r.id, email: r.email, name: r.name, role: r.role }.into_operator()?,
+                operator: OperatorRow { id: r.id, email: r.email, name: r.name, role: r.role, language: r.language }.into_operator()?,
                 last_used_at: from_ms(r.last_used_at),
                 expires_at: from_ms(r.expires_at),
             })

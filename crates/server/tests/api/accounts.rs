@@ -347,3 +347,51 @@ async fn the_command_line_manages_operators_as_the_api_does() {
     let (ok, out) = cli(&app, &["disable", "--email", "nobody@leadcard.test"], "");
     assert!(!ok && out.contains("no operator"), "{out}");
 }
+
+/// The console's language is the operator's, remembered on the server: every session of theirs
+/// (a second browser) reads it from `GET /me`; an unknown language is refused naming the field,
+/// null follows the browser again, and another operator's stays theirs.
+#[tokio::test]
+async fn an_operator_picks_the_consoles_language_and_every_session_of_theirs_reads_it() {
+    let app = spawn_app().await;
+    app.signed_in().await;
+    let me: Value = app.get_json("/api/v1/me").await;
+    assert_eq!(me["language"], Value::Null, "the browser's until picked");
+    let second = new_client();
+    assert_eq!(app.sign_in_with(&second, "anna@leadcard.test", PASSWORD).await.status(), 200);
+    let (_, other) = app.operator_client("olga@leadcard.test").await;
+
+    let response = send(&app, &app.client, "PATCH", "/api/v1/account", Some(json!({ "language": "ru" }))).await;
+    assert_eq!(response.status(), 200);
+    let changed: Value = response.json().await.unwrap();
+    assert_eq!((changed["language"].as_str(), changed["email"].as_str()), (Some("ru"), Some("anna@leadcard.test")));
+    let seen: Value = second.get(app.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(seen["language"], "ru", "the other session reads the choice");
+    let others: Value = other.get(app.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(others["language"], Value::Null, "another operator's stays theirs");
+    let signed_in: Value =
+        app.sign_in_with(&new_client(), "anna@leadcard.test", PASSWORD).await.json().await.unwrap();
+    assert_eq!(signed_in["language"], "ru", "a new sign-in answers it too");
+
+    for bad in [json!("de"), json!("RU"), json!("ru-RU"), json!(""), json!("ru\u{0}"), json!(7), json!(["ru"])] {
+        let (status, error) =
+            error_of(send(&app, &app.client, "PATCH", "/api/v1/account", Some(json!({ "language": bad }))).await).await;
+        assert_eq!((status, error["field"].as_str()), (422, Some("language")), "{bad}");
+    }
+    let me: Value = app.get_json("/api/v1/me").await;
+    assert_eq!(me["language"], "ru", "a refused change changes nothing");
+
+    let response = send(&app, &app.client, "PATCH", "/api/v1/account", Some(json!({ "language": null }))).await;
+    assert_eq!(response.status(), 200);
+    let me: Value = app.get_json("/api/v1/me").await;
+    assert_eq!(me["language"], Value::Null, "null follows the browser again");
+
+    let anonymous = new_client()
+        .patch(app.url("/api/v1/account"))
+        .header("x-requested-with", "leadcard")
+        .json(&json!({ "language": "ru" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}

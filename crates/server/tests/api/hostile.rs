@@ -191,6 +191,7 @@ fn valid_body(t: &Target, method: &Method, path: &str) -> Option<Value> {
             json!({"token": "not-a-link-token-{n}", "password": "a long enough passphrase {n}"})
         }
         // A wrong current password: the test's own session and password stay as they are.
+        ("PATCH", "/api/v1/account") => json!({"language": "ru"}),
         ("PUT", "/api/v1/account/password") => {
             json!({"current_password": "not the password {n}", "new_password": "a long enough passphrase {n}"})
         }

@@ -88,6 +88,7 @@ async fn the_openapi_document_is_3_1_and_lists_every_route() {
         ("/api/v1/operator-accounts/{id}", "patch"),
         ("/api/v1/operator-accounts/{id}/password-link", "post"),
         ("/api/v1/password-links/use", "post"),
+        ("/api/v1/account", "patch"),
         ("/api/v1/account/password", "put"),
         ("/api/v1/account/sessions", "get"),
         ("/api/v1/account/sessions/{id}", "delete"),

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use chrono::Duration as Minutes;
-use leadcard_server::site::WIDGET_JS;
+use leadcard_server::site::widget_js;
 use reqwest::Response;
 use serde_json::{Value, json};
 use sqlx::Executor;
@@ -131,11 +131,11 @@ async fn fetch_encoded(app: &TestApp, path: &str, encoding: &str) -> (usize, Vec
 async fn the_widget_and_api_json_go_out_compressed_when_accepted() {
     let app = spawn_app().await;
     let (raw, plain) = fetch_encoded(&app, "/widget.js", "identity").await;
-    assert_eq!(plain, WIDGET_JS.as_bytes());
+    assert_eq!(plain, widget_js().as_bytes());
     let (br, content) = fetch_encoded(&app, "/widget.js", "br").await;
-    assert_eq!(content, WIDGET_JS.as_bytes());
+    assert_eq!(content, widget_js().as_bytes());
     let (gzip, content) = fetch_encoded(&app, "/widget.js", "gzip").await;
-    assert_eq!(content, WIDGET_JS.as_bytes());
+    assert_eq!(content, widget_js().as_bytes());
     assert!(br < raw / 2 && gzip < raw / 2, "widget.js: raw {raw}, br {br}, gzip {gzip}");
     eprintln!("widget.js: raw {raw} B, br {br} B, gzip {gzip} B");
 

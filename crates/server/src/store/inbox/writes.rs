@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use leadcard_core::inbox::{
     self, Author, Channel, Conversation, ConversationStatus, Delivery, OperatorRef, SystemEntry,
 };
+use leadcard_core::locale::Language;
 use leadcard_core::{AddressState, EmailAddress, Presence, normalize_email};
 use sqlx::AnyConnection;
 
@@ -30,6 +31,8 @@ pub(crate) struct LeadFacts {
     pub(crate) has_visitor: bool,
     pub(crate) presence: Presence,
     pub(crate) address: Option<AddressState>,
+    /// The lead's `$language` when the product speaks it, else English: its mails' language.
+    pub(crate) language: Language,
 }
 
 /// A message to insert.
@@ -71,7 +74,7 @@ pub(crate) async fn lock_lead(conn: &mut AnyConnection, lead_id: i64) -> StoreRe
 }
 
 /// A lead's address, heartbeat, activity and how many visitor ids point at it.
-pub(crate) type FactsRow = (Option<String>, Option<String>, Option<i64>, Option<i64>, i64);
+pub(crate) type FactsRow = (Option<String>, Option<String>, Option<i64>, Option<i64>, i64, Option<String>);
 
 pub(crate) async fn lead_facts(
     conn: &mut AnyConnection,
@@ -80,12 +83,14 @@ pub(crate) async fn lead_facts(
 ) -> StoreResult<Option<LeadFacts>> {
     let row: Option<FactsRow> = sqlx::query_as(
         "SELECT email, email_norm, last_heartbeat_at, last_active_at, \
-         (SELECT COUNT(*) FROM visitors v WHERE v.lead_id = l.id) FROM leads l WHERE id = $1",
+         (SELECT COUNT(*) FROM visitors v WHERE v.lead_id = l.id), \
+         (SELECT p.text_value FROM lead_properties p WHERE p.lead_id = l.id AND p.name = '$language') \
+         FROM leads l WHERE id = $1",
     )
     .bind(lead_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((email, email_norm, heartbeat, active, visitors)) = row else {
+    let Some((email, email_norm, heartbeat, active, visitors, language)) = row else {
         return Ok(None);
     };
     let address = match &email_norm {
@@ -103,6 +108,7 @@ pub(crate) async fn lead_facts(
         has_visitor: visitors > 0,
         presence: Presence::at(now, heartbeat.map(from_ms), active.map(from_ms)),
         address,
+        language: Language::of_tag(language.as_deref().unwrap_or_default()).unwrap_or_default(),
     }))
 }
 
@@ -488,7 +494,7 @@ impl Store {
             let author = if operator.is_some() { Author::Operator } else { Author::Lead };
             let subject = match (seed.channel, &seed.subject) {
                 (Channel::Email, Some(first)) if i == 0 => Some(first.clone()),
-                (Channel::Email, Some(first)) => Some(inbox::email_subject(None, Some(first), "")),
+                (Channel::Email, Some(first)) => Some(inbox::email_subject(Language::En, None, Some(first), "")),
                 _ => None,
             };
             insert_message(

@@ -1,7 +1,8 @@
-//! Numbers, counted nouns, dates and relative times in the operator's locale, through the
-//! browser's `Intl`: every screen formats the same way ("1,234 leads", "5 minutes ago",
-//! "Nov 28, 2026, 4:21 PM" in English; "1 234 лида", "5 минут назад" in Russian), and the wasm
-//! carries no locale data. Each formatter is built once per page.
+//! Numbers, plural categories, dates and relative times in the page's language, through the
+//! browser's `Intl`: every screen formats the same way ("1,234", "5 minutes ago",
+//! "Nov 28, 2026, 4:21 PM" in English; "1 234", "5 минут назад" in Russian), and the wasm carries
+//! no locale data. The locale is the browser's own when it is in the page's language (`en-GB`
+//! keeps its dates), else the language's (`i18n::intl_locale`). Each formatter is built once per page.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -15,7 +16,7 @@ thread_local! {
     static FORMATTERS: RefCell<HashMap<&'static str, JsValue>> = RefCell::new(HashMap::new());
 }
 
-/// An `Intl` object (`Intl.<constructor>(locale, options)`) for the browser's locale, built once.
+/// An `Intl` object (`Intl.<constructor>(locale, options)`) for the page's locale, built once.
 fn formatter(key: &'static str, constructor: &str, options: &[(&str, &str)]) -> Option<JsValue> {
     if let Some(found) = FORMATTERS.with(|f| f.borrow().get(key).cloned()) {
         return Some(found);
@@ -26,7 +27,7 @@ fn formatter(key: &'static str, constructor: &str, options: &[(&str, &str)]) -> 
     }
     let intl = Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
     let class = Reflect::get(&intl, &constructor.into()).ok()?.dyn_into::<Function>().ok()?;
-    let made = Reflect::construct(&class, &Array::of2(&JsValue::UNDEFINED, &settings)).ok()?;
+    let made = Reflect::construct(&class, &Array::of2(&super::i18n::intl_locale(), &settings)).ok()?;
     FORMATTERS.with(|f| f.borrow_mut().insert(key, made.clone()));
     Some(made)
 }
@@ -45,18 +46,12 @@ pub fn number(n: f64) -> String {
         .unwrap_or_else(|| leadcard_core::property::format_number(n))
 }
 
-/// A count with its noun in the plural form the number takes: "1 lead", "1,234 leads". `one` is
-/// the form for the locale's "one" category, `other` for every other.
-pub fn counted(n: u64, one: &str, other: &str) -> String {
-    let count = n as f64;
-    let category = formatter("plural", "PluralRules", &[]).and_then(|f| call(&f, "select", &[count.into()]));
-    let noun = match category.as_deref() {
-        Some("one") => one,
-        Some(_) => other,
-        None if n == 1 => one,
-        None => other,
-    };
-    format!("{} {noun}", number(count))
+/// The locale's plural category of a number (`one`, `few`, `many`, `other`...), for
+/// `i18n::plural`.
+pub fn plural_category(n: f64) -> String {
+    formatter("plural", "PluralRules", &[])
+        .and_then(|f| call(&f, "select", &[n.into()]))
+        .unwrap_or_else(|| if n == 1.0 { "one" } else { "other" }.to_owned())
 }
 
 /// A moment as a date and time in the operator's zone: "Nov 28, 2026, 4:21 PM".

@@ -5,6 +5,7 @@
 
 use leptos::prelude::*;
 
+use crate::browser::i18n::{k, t};
 use crate::browser::storage;
 
 /// Where the choice is kept (public/start.js reads the same key).
@@ -30,11 +31,11 @@ impl Theme {
     }
 
     pub fn label(self) -> &'static str {
-        match self {
-            Theme::System => "System theme",
-            Theme::Light => "Light",
-            Theme::Dark => "Dark",
-        }
+        t(match self {
+            Theme::System => k::THEME_SYSTEM,
+            Theme::Light => k::THEME_LIGHT,
+            Theme::Dark => k::THEME_DARK,
+        })
     }
 
     pub fn parse(text: &str) -> Theme {
@@ -74,7 +75,7 @@ pub fn ThemeSwitch() -> impl IntoView {
         <select
             class="select theme-switch"
             data-testid="theme-switch"
-            aria-label="Colour theme"
+            aria-label=t(k::THEME_LABEL)
             prop:value=move || theme.get().as_str()
             on:change=move |ev| {
                 let chosen = Theme::parse(&event_target_value(&ev));

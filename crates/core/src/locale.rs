@@ -1,0 +1,316 @@
+//! The product's languages and its catalogue of texts: one file per language in `locales/`
+//! (`en.json` is the list of keys; build.rs turns it into the [`k`] constants), read by the app, the
+//! server's pages and mails and the widget alike. A text is `{name}` placeholders in a string, or
+//! an object of plural forms by CLDR category (`one`, `few`, `many`, `other`; English needs only
+//! `one` and `other`), the count being the `{count}` placeholder.
+
+include!(concat!(env!("OUT_DIR"), "/keys.rs"));
+
+#[cfg(not(target_arch = "wasm32"))]
+include!(concat!(env!("OUT_DIR"), "/ru.rs"));
+
+/// The served Russian table (a JSON array in the keys' order; a plural's forms joined by U+001F
+/// in the order one, few, many, other), fetched by the app only when it shows Russian.
+#[cfg(not(target_arch = "wasm32"))]
+pub const RU_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/ru.json"));
+
+/// A language the product speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Language {
+    #[default]
+    En,
+    Ru,
+}
+
+impl Language {
+    pub const ALL: [Language; 2] = [Language::En, Language::Ru];
+
+    /// Its code, as the API and `<html lang>` write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Ru => "ru",
+        }
+    }
+
+    /// Its own name ("Русский"), the same in every language, as language switches show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::En => "English",
+            Language::Ru => "Русский",
+        }
+    }
+
+    /// A code as the API takes it: exactly `en` or `ru`.
+    pub fn parse(code: &str) -> Option<Language> {
+        Language::ALL.into_iter().find(|l| l.as_str() == code)
+    }
+
+    /// The language of a BCP 47 tag (`ru-RU` -> Russian), if the product speaks it.
+    pub fn of_tag(tag: &str) -> Option<Language> {
+        let primary = tag.split(['-', '_']).next().unwrap_or_default();
+        Language::ALL.into_iter().find(|l| primary.eq_ignore_ascii_case(l.as_str()))
+    }
+
+    /// The first of a browser's languages (most wanted first) the product speaks; else English.
+    pub fn of_tags<'a>(tags: impl IntoIterator<Item = &'a str>) -> Language {
+        tags.into_iter().find_map(Language::of_tag).unwrap_or_default()
+    }
+
+    /// An `Accept-Language` header's choice (`ru-RU,ru;q=0.9,en;q=0.8`): the weightiest tag the
+    /// product speaks; else English.
+    pub fn of_accept_language(header: &str) -> Language {
+        let mut best: Option<(f32, Language)> = None;
+        for item in header.split(',') {
+            let mut parts = item.split(';');
+            let Some(language) = Language::of_tag(parts.next().unwrap_or_default().trim()) else { continue };
+            let weight = parts
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            if weight > 0.0 && best.is_none_or(|(w, _)| weight > w) {
+                best = Some((weight, language));
+            }
+        }
+        best.map(|(_, l)| l).unwrap_or_default()
+    }
+
+    /// The CLDR plural category of a whole number in this language.
+    pub fn plural_category(self, n: u64) -> &'static str {
+        match self {
+            Language::En if n == 1 => "one",
+            Language::En => "other",
+            Language::Ru => match (n % 10, n % 100) {
+                (1, r) if r != 11 => "one",
+                (2..=4, r) if !(12..=14).contains(&r) => "few",
+                _ => "many",
+            },
+        }
+    }
+}
+
+/// A text of the catalogue: its place in the tables and its English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Text {
+    pub index: u16,
+    pub en: &'static str,
+}
+
+impl Text {
+    pub const fn new(index: u16, en: &'static str) -> Text {
+        Text { index, en }
+    }
+
+    /// The text in `language` (the server's pages and mails).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn get(self, language: Language) -> &'static str {
+        match language {
+            Language::En => self.en,
+            Language::Ru => RU[usize::from(self.index)],
+        }
+    }
+}
+
+/// A text with plural forms: its place in the tables and its English forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plural {
+    pub index: u16,
+    pub one: &'static str,
+    pub other: &'static str,
+}
+
+impl Plural {
+    pub const fn new(index: u16, one: &'static str, other: &'static str) -> Plural {
+        Plural { index, one, other }
+    }
+
+    /// The form for `category` from a table row (forms joined by U+001F in the order one, few,
+    /// many, other), `other` when the row has none for it.
+    pub fn form_of_row<'a>(row: &'a str, category: &str) -> Option<&'a str> {
+        let at = ["one", "few", "many", "other"].iter().position(|c| *c == category).unwrap_or(3);
+        let mut forms = row.split('\u{1f}');
+        let form = forms.clone().nth(at).filter(|f| !f.is_empty());
+        form.or_else(|| forms.nth(3).filter(|f| !f.is_empty()))
+    }
+
+    /// The English form for `category`.
+    pub fn en_form(self, category: &str) -> &'static str {
+        if category == "one" { self.one } else { self.other }
+    }
+
+    /// The text for `n` in `language`, `{count}` filled with the plain number (mails, pages).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn get(self, language: Language, n: u64) -> String {
+        let category = language.plural_category(n);
+        let form = match language {
+            Language::En => self.en_form(category),
+            Language::Ru => Plural::form_of_row(RU[usize::from(self.index)], category).unwrap_or(self.other),
+        };
+        fill(form, &[("count", &n.to_string())])
+    }
+}
+
+/// A text with its `{name}` placeholders replaced; a placeholder not given stays as it is.
+pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let close = after.find('}');
+        let value = close.and_then(|close| args.iter().find(|(name, _)| *name == &after[..close]));
+        match (close, value) {
+            (Some(close), Some((_, value))) => {
+                out.push_str(value);
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use serde_json::Value;
+
+    use super::*;
+
+    const CATALOGUES: [(&str, &str); 2] =
+        [("en", include_str!("../../../locales/en.json")), ("ru", include_str!("../../../locales/ru.json"))];
+
+    fn placeholders(text: &str) -> BTreeSet<String> {
+        let mut found = BTreeSet::new();
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            let Some(close) = rest[open..].find('}') else { break };
+            found.insert(rest[open + 1..open + close].to_owned());
+            rest = &rest[open + close + 1..];
+        }
+        found
+    }
+
+    /// Every form of an entry: (category or "", text).
+    fn forms(value: &Value) -> Vec<(String, String)> {
+        match value {
+            Value::String(s) => vec![(String::new(), s.clone())],
+            Value::Object(forms) => {
+                forms.iter().map(|(c, v)| (c.clone(), v.as_str().unwrap_or_default().to_owned())).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The test that fails when a catalogue misses a string: every catalogue has exactly the
+    /// English catalogue's keys, each a string where English has a string and the language's
+    /// plural forms where English has plural forms, with the same placeholders, none empty.
+    #[test]
+    fn every_catalogue_has_exactly_the_english_keys_and_placeholders() {
+        let parsed: Vec<(&str, BTreeMap<String, Value>)> = CATALOGUES
+            .iter()
+            .map(|(code, text)| (*code, serde_json::from_str(text).unwrap_or_else(|e| panic!("{code}.json: {e}"))))
+            .collect();
+        let english = &parsed[0].1;
+        let mut problems = Vec::new();
+        for (code, catalogue) in &parsed {
+            let wanted: &[&str] = if *code == "ru" { &["few", "many", "one", "other"] } else { &["one", "other"] };
+            for key in english.keys().filter(|k| !catalogue.contains_key(*k)) {
+                problems.push(format!("{code}.json: missing {key:?}"));
+            }
+            for key in catalogue.keys().filter(|k| !english.contains_key(*k)) {
+                problems.push(format!("{code}.json: {key:?} is not in en.json"));
+            }
+            for (key, value) in catalogue.iter().filter(|(k, _)| english.contains_key(*k)) {
+                let en = &english[key];
+                let en_places = forms(en).iter().map(|(_, t)| placeholders(t)).next_back().unwrap_or_default();
+                match (en, value) {
+                    (Value::String(_), Value::String(_)) => {}
+                    (Value::Object(_), Value::Object(forms)) => {
+                        let mut categories: Vec<&str> = forms.keys().map(String::as_str).collect();
+                        categories.sort_unstable();
+                        if categories != wanted {
+                            problems.push(format!("{code}.json: {key:?} has forms {categories:?}, wants {wanted:?}"));
+                        }
+                    }
+                    _ => problems.push(format!("{code}.json: {key:?} is not the same kind of entry as in en.json")),
+                }
+                for (category, text) in forms(value) {
+                    if text.trim().is_empty() {
+                        problems.push(format!("{code}.json: {key:?} {category} is empty"));
+                    }
+                    let mut places = placeholders(&text);
+                    let mut expected = en_places.clone();
+                    if !category.is_empty() {
+                        // A form for a single number ("one" in Russian: 1, 21, 31...) names it too.
+                        places.remove("count");
+                        expected.remove("count");
+                    }
+                    if places != expected {
+                        problems.push(format!("{code}.json: {key:?} {category} has {places:?}, en.json {expected:?}"));
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn russian_plural_categories_follow_cldr() {
+        for (n, category) in [
+            (0, "many"),
+            (1, "one"),
+            (2, "few"),
+            (4, "few"),
+            (5, "many"),
+            (11, "many"),
+            (12, "many"),
+            (14, "many"),
+            (21, "one"),
+            (22, "few"),
+            (25, "many"),
+            (101, "one"),
+            (111, "many"),
+        ] {
+            assert_eq!(Language::Ru.plural_category(n), category, "{n}");
+        }
+        assert_eq!(Language::En.plural_category(1), "one");
+        assert_eq!(Language::En.plural_category(0), "other");
+    }
+
+    #[test]
+    fn languages_are_read_from_tags_and_headers() {
+        assert_eq!(Language::of_tags(["de-DE", "ru-RU", "en"]), Language::Ru);
+        assert_eq!(Language::of_tags(["de-DE"]), Language::En);
+        assert_eq!(Language::of_accept_language("de;q=1, ru-RU;q=0.9, en;q=0.8"), Language::Ru);
+        assert_eq!(Language::of_accept_language("en-US,en;q=0.9,ru;q=0.8"), Language::En);
+        assert_eq!(Language::of_accept_language("ru;q=0, fr"), Language::En);
+        assert_eq!(Language::parse("ru"), Some(Language::Ru));
+        assert_eq!(Language::parse("RU"), None);
+        assert_eq!(Language::parse("de"), None);
+    }
+
+    #[test]
+    fn placeholders_are_filled_and_unknown_ones_kept() {
+        assert_eq!(fill("{name} wrote {n}", &[("name", "Anna"), ("n", "2")]), "Anna wrote 2");
+        assert_eq!(fill("{x} and {", &[]), "{x} and {");
+        assert_eq!(fill("{a}{a}", &[("a", "{a}")]), "{a}{a}");
+    }
+
+    #[test]
+    fn the_tables_give_each_language_its_text() {
+        assert_eq!(k::LANGUAGE_LABEL.get(Language::En), k::LANGUAGE_LABEL.en);
+        assert_ne!(k::LANGUAGE_LABEL.get(Language::Ru), k::LANGUAGE_LABEL.en);
+        assert_eq!(k::COMMON_LEADS.get(Language::Ru, 1), "1 лид");
+        assert_eq!(k::COMMON_LEADS.get(Language::Ru, 2), "2 лида");
+        assert_eq!(k::COMMON_LEADS.get(Language::Ru, 5), "5 лидов");
+        assert_eq!(k::COMMON_LEADS.get(Language::En, 1), "1 lead");
+        assert_eq!(k::COMMON_LEADS.get(Language::En, 5), "5 leads");
+        let served: Vec<String> = serde_json::from_str(RU_JSON).unwrap();
+        assert_eq!(served.len(), RU.len());
+    }
+}
