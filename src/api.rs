@@ -17,8 +17,7 @@ use leadcard_core::segment::{CountRequest, LeadFacts, NewSegment, Segment, Segme
 use leadcard_core::tracking::{AddEvent, EventGroup, EventPage, LeadEvent, SessionPages, VisitorList};
 use leadcard_core::wire::{
     AccountSettings, Conflict, ErrorBody, Job, JobProblemPage, LeadCard, LeadPage, NewNote, NewTag, Note, Operator,
-    PatchProperties,
-    Pins, PropertyInfo, SignIn, Subscription, TagInfo, Total,
+    PatchProperties, Pins, PropertyInfo, SignIn, Subscription, TagInfo, Total,
 };
 use leptos::prelude::on_cleanup;
 use send_wrapper::SendWrapper;
@@ -69,12 +68,7 @@ impl ApiError {
     }
 
     fn unreachable() -> Self {
-        Self {
-            status: 0,
-            code: "network".to_owned(),
-            message: t(k::API_UNREACHABLE).to_owned(),
-            field: None,
-        }
+        Self { status: 0, code: "network".to_owned(), message: t(k::API_UNREACHABLE).to_owned(), field: None }
     }
 
     fn unreadable(status: u16) -> Self {

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Datelike, Local, NaiveDateTime, TimeZone, Timelike, Utc};
 
+use crate::browser::i18n::{k, t};
 use crate::browser::intl;
 
 /// A moment as a local date and time in the operator's locale, e.g. "Nov 28, 2026, 4:21 PM".
@@ -35,8 +36,8 @@ pub enum LocalTimeError {
 impl std::fmt::Display for LocalTimeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            LocalTimeError::Unreadable => "enter a date and a time",
-            LocalTimeError::Skipped => "this time does not exist in your time zone (the clocks skip it)",
+            LocalTimeError::Unreadable => t(k::TIME_ENTER),
+            LocalTimeError::Skipped => t(k::TIME_SKIPPED),
         })
     }
 }

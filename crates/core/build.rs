@@ -38,7 +38,9 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../locales");
     let en = read(&root.join("en.json"));
     let ru = read(&root.join("ru.json"));
-    let mut keys = String::from("/// The catalogue's keys (generated from locales/en.json by build.rs).\npub mod k {\n    use super::{Plural, Text};\n");
+    let mut keys = String::from(
+        "/// The catalogue's keys (generated from locales/en.json by build.rs).\npub mod k {\n    use super::{Plural, Text};\n",
+    );
     let mut ru_rows = Vec::new();
     for (index, (key, value)) in en.iter().enumerate() {
         let name = const_name(key);
@@ -48,9 +50,15 @@ fn main() {
                 ru_rows.push(ru.get(key).and_then(Value::as_str).unwrap_or(text).to_owned());
             }
             Value::Object(forms) => {
-                let form = |c: &str| forms.get(c).and_then(Value::as_str).unwrap_or_else(|| panic!("{key}: no {c:?} form"));
-                writeln!(keys, "    pub const {name}: Plural = Plural::new({index}, {:?}, {:?});", form("one"), form("other"))
-                    .unwrap();
+                let form =
+                    |c: &str| forms.get(c).and_then(Value::as_str).unwrap_or_else(|| panic!("{key}: no {c:?} form"));
+                writeln!(
+                    keys,
+                    "    pub const {name}: Plural = Plural::new({index}, {:?}, {:?});",
+                    form("one"),
+                    form("other")
+                )
+                .unwrap();
                 ru_rows.push(match ru.get(key) {
                     Some(Value::Object(forms)) => plural_row(forms),
                     _ => plural_row(forms),

@@ -62,6 +62,12 @@ pub fn plural_with(text: Plural, n: u64, args: &[(&str, &str)]) -> String {
     fill(form, &all)
 }
 
+/// What the operator calls a property: a system property's label in the page's language (`$email`
+/// -> "Email"), any other by its name.
+pub fn property_label(name: &str) -> String {
+    leadcard_core::property::system_property(name).map_or_else(|| name.to_owned(), |p| t(p.label).to_owned())
+}
+
 /// The browser's languages, most wanted first.
 pub fn browser_languages() -> Vec<String> {
     let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).unwrap_or(JsValue::UNDEFINED);

@@ -6,6 +6,7 @@ use leadcard_core::inbox::{Channel, check_message};
 use leptos::prelude::*;
 
 use crate::browser;
+use crate::browser::i18n::{k, t, tf};
 use crate::components::lead_card::InlineError;
 use crate::drafts::{self, Draft};
 use crate::pending::{self, Target};
@@ -76,8 +77,8 @@ pub fn Composer(
                 <input
                     class="input composer__subject"
                     name="subject"
-                    placeholder="Subject (optional)"
-                    aria-label="Subject"
+                    placeholder=t(k::COMPOSER_SUBJECT_PLACEHOLDER)
+                    aria-label=t(k::COMPOSER_SUBJECT)
                     autocomplete="off"
                     prop:value=move || draft.with(|d| d.subject.clone())
                     on:input=move |ev| {
@@ -90,8 +91,8 @@ pub fn Composer(
                 class="input composer__body"
                 name="body"
                 rows="3"
-                aria-label="Message"
-                placeholder=move || format!("Write a {} message (Ctrl+Enter sends)", channel.get().label().to_lowercase())
+                aria-label=t(k::COMPOSER_MESSAGE)
+                placeholder=move || tf(k::COMPOSER_PLACEHOLDER, &[("channel", &t(channel.get().text()).to_lowercase())])
                 prop:value=move || draft.with(|d| d.body.clone())
                 on:input=move |ev| {
                     let value = event_target_value(&ev);
@@ -112,7 +113,7 @@ pub fn Composer(
                     disabled=move || refusal.with(Option::is_some)
                     title=move || refusal.get().unwrap_or_default()
                 >
-                    "Send"
+                    {t(k::COMPOSER_SEND)}
                 </button>
             </div>
             <InlineError message=problem testid="composer-error"/>

@@ -10,6 +10,7 @@ use leadcard_core::{Presence, Segment, SubscriptionStatus};
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
+use crate::browser::i18n::{k, t, tf};
 
 const PROPERTY_LIST: &str = "filter-builder-properties";
 const TAG_LIST: &str = "filter-builder-tags";
@@ -43,13 +44,13 @@ impl Kind {
 
     fn label(self) -> &'static str {
         match self {
-            Kind::Property => "Property",
-            Kind::Tag => "Tag",
-            Kind::Subscription => "Email subscription",
-            Kind::Presence => "Presence",
-            Kind::Event => "Event",
-            Kind::Segment => "Segment",
-            Kind::Group => "Group (and / or)",
+            Kind::Property => t(k::FILTER_KIND_PROPERTY),
+            Kind::Tag => t(k::FILTER_KIND_TAG),
+            Kind::Subscription => t(k::FILTER_KIND_SUBSCRIPTION),
+            Kind::Presence => t(k::FILTER_KIND_PRESENCE),
+            Kind::Event => t(k::FILTER_KIND_EVENT),
+            Kind::Segment => t(k::FILTER_KIND_SEGMENT),
+            Kind::Group => t(k::FILTER_KIND_GROUP),
         }
     }
 
@@ -286,7 +287,7 @@ pub fn FilterBuilder(
                     properties
                         .get()
                         .into_iter()
-                        .map(|p| view! { <option value=p.name>{p.label}</option> })
+                        .map(|p| view! { <option value=p.name.clone()>{crate::browser::i18n::property_label(&p.name)}</option> })
                         .collect_view()
                 }}
             </datalist>
@@ -295,7 +296,7 @@ pub fn FilterBuilder(
             </datalist>
             <Show when=move || { rows.with(Vec::len) > 1 }>
                 <label class="filter-builder__match">
-                    "Leads matching "
+                    {t(k::FILTER_LEADS_MATCHING)}
                     <select
                         name="match"
                         class="select"
@@ -305,10 +306,10 @@ pub fn FilterBuilder(
                             }
                         }
                     >
-                        <option value="all" selected=move || mode.get() == Match::All>"all"</option>
-                        <option value="any" selected=move || mode.get() == Match::Any>"any"</option>
+                        <option value="all" selected=move || mode.get() == Match::All>{t(k::FILTER_MODE_ALL)}</option>
+                        <option value="any" selected=move || mode.get() == Match::Any>{t(k::FILTER_MODE_ANY)}</option>
                     </select>
-                    " of these conditions"
+                    {t(k::FILTER_OF_THESE)}
                 </label>
             </Show>
             <For each=move || rows.get() key=|row| row.key let:row>
@@ -331,11 +332,11 @@ pub fn FilterBuilder(
             })}
             <div class="filter-builder__actions">
                 <button type="button" class="button button--ghost" data-testid="filter-add" on:click=add>
-                    "+ Add condition"
+                    {t(k::FILTER_ADD)}
                 </button>
                 <Show when=move || !rows.with(Vec::is_empty)>
-                    <button type="submit" class="button button--primary" data-testid="filter-apply">"Apply filter"</button>
-                    <button type="button" class="button button--ghost" on:click=clear>"Clear"</button>
+                    <button type="submit" class="button button--primary" data-testid="filter-apply">{t(k::FILTER_APPLY)}</button>
+                    <button type="button" class="button button--ghost" on:click=clear>{t(k::FILTER_CLEAR)}</button>
                 </Show>
             </div>
         </form>
@@ -383,15 +384,15 @@ fn ConditionRow(
                 name="property"
                 class="input"
                 list=PROPERTY_LIST
-                placeholder="Property, e.g. $country"
-                aria-label="Property name"
+                placeholder=t(k::FILTER_PROPERTY_PLACEHOLDER)
+                aria-label=t(k::FILTER_PROPERTY_NAME)
                 autocomplete="off"
                 bind:value=row.name
             />
             <select
                 name="op"
                 class="select"
-                aria-label="Comparison"
+                aria-label=t(k::FILTER_COMPARISON)
                 on:change=move |ev| {
                     if let Some(op) = PropertyOp::parse(&event_target_value(&ev)) {
                         row.op.set(op);
@@ -399,14 +400,14 @@ fn ConditionRow(
                 }
             >
                 {PropertyOp::ALL
-                    .map(|op| view! { <option value=op.as_str() selected=move || row.op.get() == op>{op.label()}</option> })
+                    .map(|op| view! { <option value=op.as_str() selected=move || row.op.get() == op>{t(op.text())}</option> })
                     .collect_view()}
             </select>
             <Show when=op_needs_value>
                 <input
                     name="value"
                     class="input"
-                    aria-label="Value"
+                    aria-label=t(k::COMMON_VALUE)
                     placeholder=move || value_hint(row.op.get())
                     bind:value=row.value
                 />
@@ -417,18 +418,18 @@ fn ConditionRow(
             <select
                 name="has"
                 class="select"
-                aria-label="Has the tag"
+                aria-label=t(k::FILTER_HAS_TAG_LABEL)
                 on:change=move |ev| row.has.set(event_target_value(&ev) == "yes")
             >
-                <option value="yes" selected=move || row.has.get()>"has tag"</option>
-                <option value="no" selected=move || !row.has.get()>"does not have tag"</option>
+                <option value="yes" selected=move || row.has.get()>{t(k::FILTER_HAS_TAG)}</option>
+                <option value="no" selected=move || !row.has.get()>{t(k::FILTER_HAS_NOT_TAG)}</option>
             </select>
             <input
                 name="tag"
                 class="input"
                 list=TAG_LIST
-                placeholder="Tag"
-                aria-label="Tag"
+                placeholder=t(k::FILTER_KIND_TAG)
+                aria-label=t(k::FILTER_KIND_TAG)
                 autocomplete="off"
                 bind:value=row.tag
             />
@@ -438,7 +439,7 @@ fn ConditionRow(
             <select
                 name="status"
                 class="select"
-                aria-label="Subscription status"
+                aria-label=t(k::FILTER_SUBSCRIPTION_STATUS)
                 on:change=move |ev| {
                     if let Some(status) = SubscriptionStatus::parse(&event_target_value(&ev)) {
                         row.status.set(status);
@@ -446,7 +447,7 @@ fn ConditionRow(
                 }
             >
                 {SubscriptionStatus::ALL
-                    .map(|s| view! { <option value=s.as_str() selected=move || row.status.get() == s>{s.label()}</option> })
+                    .map(|s| view! { <option value=s.as_str() selected=move || row.status.get() == s>{t(s.text())}</option> })
                     .collect_view()}
             </select>
         }
@@ -455,7 +456,7 @@ fn ConditionRow(
             <select
                 name="event-op"
                 class="select"
-                aria-label="Performed"
+                aria-label=t(k::FILTER_PERFORMED)
                 on:change=move |ev| {
                     if let Some(op) = EventOp::parse(&event_target_value(&ev)) {
                         row.event_op.set(op);
@@ -463,14 +464,14 @@ fn ConditionRow(
                 }
             >
                 {EventOp::ALL
-                    .map(|op| view! { <option value=op.as_str() selected=move || row.event_op.get() == op>{op.label()}</option> })
+                    .map(|op| view! { <option value=op.as_str() selected=move || row.event_op.get() == op>{t(op.text())}</option> })
                     .collect_view()}
             </select>
             <input
                 name="event"
                 class="input"
-                placeholder="Event, e.g. Added to cart"
-                aria-label="Event name"
+                placeholder=t(k::FILTER_EVENT_PLACEHOLDER)
+                aria-label=t(k::FILTER_EVENT_NAME)
                 autocomplete="off"
                 bind:value=row.event
             />
@@ -480,22 +481,22 @@ fn ConditionRow(
                     class="input input--narrow"
                     type="number"
                     min="0"
-                    aria-label="Times"
+                    aria-label=t(k::FILTER_TIMES)
                     bind:value=row.count
                 />
-                <span class="filter-condition__unit">"times"</span>
+                <span class="filter-condition__unit">{t(k::FILTER_TIMES_UNIT)}</span>
             </Show>
-            <span class="filter-condition__unit">"in the last"</span>
+            <span class="filter-condition__unit">{t(k::FILTER_IN_THE_LAST)}</span>
             <input
                 name="days"
                 class="input input--narrow"
                 type="number"
                 min="1"
                 placeholder="ever"
-                aria-label="Days (empty: ever)"
+                aria-label=t(k::FILTER_DAYS_EMPTY)
                 bind:value=row.days
             />
-            <span class="filter-condition__unit">"days"</span>
+            <span class="filter-condition__unit">{t(k::FILTER_DAYS_UNIT)}</span>
         }
         .into_any(),
         Kind::Group => {
@@ -505,15 +506,15 @@ fn ConditionRow(
                     <select
                         name="group-match"
                         class="select"
-                        aria-label="The group matches"
+                        aria-label=t(k::FILTER_GROUP_MATCHES)
                         on:change=move |ev| {
                             if let Some(m) = Match::parse(&event_target_value(&ev)) {
                                 row.group_mode.set(m);
                             }
                         }
                     >
-                        <option value="any" selected=move || row.group_mode.get() == Match::Any>"any of"</option>
-                        <option value="all" selected=move || row.group_mode.get() == Match::All>"all of"</option>
+                        <option value="any" selected=move || row.group_mode.get() == Match::Any>{t(k::FILTER_ANY_OF)}</option>
+                        <option value="all" selected=move || row.group_mode.get() == Match::All>{t(k::FILTER_ALL_OF)}</option>
                     </select>
                     <For each=move || row.children.get() key=|child| child.key let:child>
                         <ConditionRow
@@ -527,7 +528,7 @@ fn ConditionRow(
                         />
                     </For>
                     <button type="button" class="button button--ghost" data-testid="filter-group-add" on:click=move |_| row.add_child()>
-                        "+ Condition in group"
+                        {t(k::FILTER_ADD_IN_GROUP)}
                     </button>
                 </div>
             }
@@ -537,20 +538,20 @@ fn ConditionRow(
             <select
                 name="in-segment"
                 class="select"
-                aria-label="In the segment"
+                aria-label=t(k::FILTER_IN_SEGMENT_LABEL)
                 on:change=move |ev| row.in_segment.set(event_target_value(&ev) == "in")
             >
-                <option value="in" selected=move || row.in_segment.get()>"is in segment"</option>
-                <option value="not-in" selected=move || !row.in_segment.get()>"is not in segment"</option>
+                <option value="in" selected=move || row.in_segment.get()>{t(k::FILTER_IN_SEGMENT)}</option>
+                <option value="not-in" selected=move || !row.in_segment.get()>{t(k::FILTER_NOT_IN_SEGMENT)}</option>
             </select>
             <select
                 name="segment"
                 class="select"
-                aria-label="Segment"
+                aria-label=t(k::FILTER_KIND_SEGMENT)
                 prop:value=move || row.segment.get()
                 on:change=move |ev| row.segment.set(event_target_value(&ev))
             >
-                <option value="">"Choose a segment"</option>
+                <option value="">{t(k::FILTER_CHOOSE_SEGMENT)}</option>
                 {move || {
                     segments
                         .get()
@@ -568,7 +569,7 @@ fn ConditionRow(
             <select
                 name="presence"
                 class="select"
-                aria-label="Presence"
+                aria-label=t(k::FILTER_KIND_PRESENCE)
                 on:change=move |ev| {
                     let chosen = event_target_value(&ev);
                     if let Some(p) = Presence::ALL.into_iter().find(|p| p.label() == chosen) {
@@ -577,7 +578,7 @@ fn ConditionRow(
                 }
             >
                 {Presence::ALL
-                    .map(|p| view! { <option value=p.label() selected=move || row.presence.get() == p>{p.label()}</option> })
+                    .map(|p| view! { <option value=p.label() selected=move || row.presence.get() == p>{t(p.text())}</option> })
                     .collect_view()}
             </select>
         }
@@ -590,7 +591,7 @@ fn ConditionRow(
                 // `try_`: a removed row's signals go with its row, and its editor (loaded behind a
                 // Suspense) may still be asked once in that same turn.
                 {move || match (index.try_get().unwrap_or_default(), joiner.try_get().unwrap_or(Match::All)) {
-                    (0, _) => "Where",
+                    (0, _) => t(k::FILTER_WHERE),
                     (_, Match::All) => "and",
                     (_, Match::Any) => "or",
                 }}
@@ -598,7 +599,7 @@ fn ConditionRow(
             <select
                 name="kind"
                 class="select"
-                aria-label="Condition on"
+                aria-label=t(k::FILTER_CONDITION_ON)
                 on:change=move |ev| {
                     if let Some(kind) = Kind::parse(&event_target_value(&ev)) {
                         row.kind.set(kind);
@@ -616,7 +617,7 @@ fn ConditionRow(
                 type="button"
                 class="button button--icon"
                 data-testid="filter-remove"
-                aria-label=move || format!("Remove condition {}", index.try_get().unwrap_or_default() + 1)
+                aria-label=move || tf(k::FILTER_REMOVE_CONDITION, &[("n", &(index.try_get().unwrap_or_default() + 1).to_string())])
                 on:click=move |_| on_remove.run(())
             >
                 "×"
@@ -632,10 +633,10 @@ fn ConditionRow(
 /// What to type for the value of a comparison (the core check says what it accepts).
 fn value_hint(op: PropertyOp) -> &'static str {
     match op {
-        PropertyOp::Greater | PropertyOp::Less => "A number",
-        PropertyOp::Before | PropertyOp::After => "YYYY-MM-DD",
-        PropertyOp::WithinLastDays => "Days",
-        PropertyOp::ListContains => "Item",
-        _ => "Value",
+        PropertyOp::Greater | PropertyOp::Less => t(k::FILTER_A_NUMBER),
+        PropertyOp::Before | PropertyOp::After => t(k::FILTER_DATE_HINT),
+        PropertyOp::WithinLastDays => t(k::FILTER_DAYS),
+        PropertyOp::ListContains => t(k::FILTER_ITEM),
+        _ => t(k::COMMON_VALUE),
     }
 }

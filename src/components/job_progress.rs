@@ -7,6 +7,7 @@ use leadcard_core::wire::{Job, JobState};
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
+use crate::browser::i18n::{k, t};
 use crate::live::Live;
 
 /// Whether `incoming` is at least as far along as `known` (updates can arrive out of order: the
@@ -83,10 +84,8 @@ pub fn JobProgress(id: i64, #[prop(optional)] job: Option<RwSignal<Option<Job>>>
             let j = j.as_ref()?;
             match (&j.result.message, j.state) {
                 (Some(message), _) => Some(message.clone()),
-                (None, JobState::Running) if j.cancel_requested => {
-                    Some("Cancelling: the job stops at the end of its current batch.".to_owned())
-                }
-                (None, JobState::Done) => Some("Done.".to_owned()),
+                (None, JobState::Running) if j.cancel_requested => Some(t(k::JOB_CANCELLING).to_owned()),
+                (None, JobState::Done) => Some(t(k::JOB_DONE).to_owned()),
                 _ => None,
             }
         })
@@ -100,7 +99,7 @@ pub fn JobProgress(id: i64, #[prop(optional)] job: Option<RwSignal<Option<Job>>>
     };
 
     view! {
-        <section class="job" data-testid="job-progress" data-state=state data-job=id.to_string() aria-label="Job progress">
+        <section class="job" data-testid="job-progress" data-state=state data-job=id.to_string() aria-label=t(k::JOB_PROGRESS)>
             <p class="job__summary">{summary}</p>
             {move || match bar() {
                 Some((total, done)) => view! {
@@ -116,12 +115,12 @@ pub fn JobProgress(id: i64, #[prop(optional)] job: Option<RwSignal<Option<Job>>>
                     <button type="button" class="button button--ghost" data-testid="job-cancel"
                         disabled=move || cancelling.get() || job.with(|j| j.as_ref().is_some_and(|j| j.cancel_requested))
                         on:click=move |_| { cancel.dispatch(()); }>
-                        "Cancel"
+                        {t(k::COMMON_CANCEL)}
                     </button>
                 </Show>
                 <Show when=has_report>
                     <a class="button button--ghost" data-testid="job-report" download="" href=api::job_report_url(id)>
-                        "Download the report (CSV)"
+                        {t(k::JOB_REPORT)}
                     </a>
                 </Show>
             </div>

@@ -12,6 +12,7 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use leptos_use::{UseElementSizeReturn, use_element_size};
 
+use crate::browser::i18n::{k, t};
 use crate::components::avatar::{Avatar, AvatarSize, lead_avatar_src};
 use crate::components::presence_badge::PresenceBadge;
 use crate::components::tag_list::TagList;
@@ -160,7 +161,7 @@ pub fn LeadTable(
     let spacer = |rows: usize| format!("{}px", rows * ROW_HEIGHT_PX);
 
     view! {
-        <div class="lead-table" class:lead-table--selectable=selection.is_some() role="table" aria-label="Leads">
+        <div class="lead-table" class:lead-table--selectable=selection.is_some() role="table" aria-label=t(k::NAV_LEADS_TITLE)>
             <div class="lead-table__head" role="row">
                 {selection.map(|selection| {
                     let all_ticked = move || {
@@ -181,10 +182,10 @@ pub fn LeadTable(
                 <span role="columnheader" class="lead-table__avatar-head"></span>
                 {sort_header(SortKey::Name, sort, on_sort)}
                 {sort_header(SortKey::Email, sort, on_sort)}
-                <span role="columnheader">"Presence"</span>
+                <span role="columnheader">{t(k::LEAD_TABLE_PRESENCE)}</span>
                 {sort_header(SortKey::LastSeen, sort, on_sort)}
-                <span role="columnheader">"Location"</span>
-                <span role="columnheader">"Tags"</span>
+                <span role="columnheader">{t(k::LEAD_TABLE_LOCATION)}</span>
+                <span role="columnheader">{t(k::CARD_TAGS)}</span>
             </div>
             <div class="lead-table__body" role="rowgroup" node_ref=body on:scroll=on_scroll>
                 <div class="lead-table__spacer" aria-hidden="true" style:height=move || spacer(range.get().0)></div>
@@ -213,7 +214,7 @@ pub fn LeadTable(
 /// with `aria-sort` on the header the list is sorted by.
 fn sort_header(key: SortKey, sort: Option<LeadSort>, on_sort: Option<Callback<LeadSort>>) -> AnyView {
     let (Some(on_sort), Some(sort)) = (on_sort, sort) else {
-        return view! { <span role="columnheader">{key.label()}</span> }.into_any();
+        return view! { <span role="columnheader">{t(key.text())}</span> }.into_any();
     };
     let (aria, arrow) = match (sort.key == key, sort.descending) {
         (true, true) => ("descending", " ↓"),
@@ -224,7 +225,7 @@ fn sort_header(key: SortKey, sort: Option<LeadSort>, on_sort: Option<Callback<Le
         <span role="columnheader" aria-sort=aria>
             <button type="button" class="lead-table__sort" data-testid="sort-header" data-key=key.as_str()
                 on:click=move |_| on_sort.run(sort.toggled(key))>
-                {key.label()}{arrow}
+                {t(key.text())}{arrow}
             </button>
         </span>
     }
@@ -252,7 +253,7 @@ fn LeadRow(
         ..
     } = lead;
     let place = [city, country].into_iter().flatten().filter(|s| !s.trim().is_empty()).collect::<Vec<_>>().join(", ");
-    let seen = move || last_seen.map_or_else(|| "Never".to_owned(), |t| time::relative(t, now.get()));
+    let seen = move || last_seen.map_or_else(|| t(k::LEAD_TABLE_NEVER).to_owned(), |t| time::relative(t, now.get()));
     view! {
         <div class="lead-row" role="row" data-testid="lead-row" data-lead-id=id style:height=format!("{ROW_HEIGHT_PX}px")>
             {selection.map(|selection| view! {

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use leadcard_core::inbox::{Author, Delivery, Message, linkify};
 use leptos::prelude::*;
 
+use crate::browser::i18n::{k, t, tf};
 use crate::pending::{self, Item};
 use crate::time;
 
@@ -43,10 +44,10 @@ pub fn delivery_name(delivery: Option<Delivery>) -> &'static str {
 
 fn delivery_label(delivery: Option<Delivery>, emailed_copy: bool) -> &'static str {
     match (delivery, emailed_copy) {
-        (Some(Delivery::Sent), true) => "Sent, also by email",
-        (Some(Delivery::Sent), false) => "Sent",
-        (Some(Delivery::Delivered), _) => "Seen",
-        (Some(Delivery::Failed), _) => "Not delivered",
+        (Some(Delivery::Sent), true) => t(k::MESSAGE_SENT_ALSO_EMAIL),
+        (Some(Delivery::Sent), false) => t(k::MESSAGE_SENT),
+        (Some(Delivery::Delivered), _) => t(k::MESSAGE_SEEN),
+        (Some(Delivery::Failed), _) => t(k::MESSAGE_NOT_DELIVERED),
         (None, _) => "",
     }
 }
@@ -76,7 +77,7 @@ pub fn MessageItem(
         .into_any();
     }
     let who = match author {
-        Author::Operator => operator.map(|o| o.name).unwrap_or_else(|| "Operator".to_owned()),
+        Author::Operator => operator.map(|o| o.name).unwrap_or_else(|| t(k::MESSAGE_OPERATOR).to_owned()),
         _ => lead_name,
     };
     view! {
@@ -134,9 +135,9 @@ fn PendingItem(item: Item) -> impl IntoView {
     let Item { send, refused } = item;
     let key = send.key.clone();
     let (delivery, status) = match &refused {
-        None if send.attempts == 0 => ("pending", "Sending…".to_owned()),
-        None => ("pending", "Not sent yet: retrying…".to_owned()),
-        Some(reason) => ("failed", format!("Not sent: {reason}")),
+        None if send.attempts == 0 => ("pending", t(k::MESSAGE_SENDING).to_owned()),
+        None => ("pending", t(k::MESSAGE_RETRYING).to_owned()),
+        Some(reason) => ("failed", tf(k::MESSAGE_NOT_SENT, &[("reason", reason)])),
     };
     let is_refused = refused.is_some();
     view! {
@@ -154,7 +155,7 @@ fn PendingItem(item: Item) -> impl IntoView {
                 {status}
                 {is_refused.then(|| view! {
                     <button type="button" class="link-button message__dismiss" on:click=move |_| pending::dismiss(&key)>
-                        "Dismiss"
+                        {t(k::MESSAGE_DISMISS)}
                     </button>
                 })}
             </div>

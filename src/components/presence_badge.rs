@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use leadcard_core::Presence;
 use leptos::prelude::*;
 
+use crate::browser::i18n::t;
 use crate::live::presence_inputs;
 
 /// Recomputed whenever `now` ticks or a heartbeat of lead `lead` arrives, so presence changes
@@ -26,7 +27,7 @@ pub fn PresenceBadge(
             class=move || format!("presence presence--{}", presence.get().label())
             data-testid=testid
         >
-            {move || presence.get().label()}
+            {move || t(presence.get().text())}
         </span>
     }
 }

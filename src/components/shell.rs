@@ -9,13 +9,13 @@ use leptos_router::components::{A, Outlet, Redirect};
 use leptos_use::use_debounce_fn;
 
 use crate::api::{self, ApiError};
-use crate::components::avatar::{Avatar, AvatarSize};
-use crate::components::error_notice::{ErrorNotice, SignInAgain};
-use crate::live::Live;
-use crate::session::Session;
 use crate::browser::i18n::{k, t};
 use crate::browser::theme::ThemeSwitch;
+use crate::components::avatar::{Avatar, AvatarSize};
+use crate::components::error_notice::{ErrorNotice, SignInAgain};
 use crate::components::language_switch::LanguageSwitch;
+use crate::live::Live;
+use crate::session::Session;
 use crate::{paths, pending};
 
 /// Shows its child route only with a session; without one, goes to the sign-in page.

@@ -5,6 +5,7 @@ use leadcard_core::account::{ChangePassword, SessionInfo, check_password_shape};
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
+use crate::browser::i18n::{k, t};
 use crate::components::error_notice::ErrorNotice;
 use crate::components::field_error::{elsewhere, refused, under};
 use crate::session::Session;
@@ -13,10 +14,10 @@ use crate::title::page_title;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    page_title(crate::browser::i18n::t(crate::browser::i18n::k::NAV_ACCOUNT));
+    page_title(t(k::NAV_ACCOUNT));
     view! {
         <div class="settings-page">
-            <h1>"Account"</h1>
+            <h1>{t(k::NAV_ACCOUNT)}</h1>
             <PasswordForm/>
             <Sessions/>
         </div>
@@ -54,7 +55,7 @@ fn PasswordForm() -> impl IntoView {
         if body.current_password.is_empty() {
             return checked.set(Some(refused(leadcard_core::field::FieldError::new(
                 "current_password",
-                "Enter your current password.",
+                t(k::ACCOUNT_CURRENT_REQUIRED),
             ))));
         }
         if let Err(e) = check_password_shape(&body.new_password, &email, "new_password") {
@@ -65,25 +66,25 @@ fn PasswordForm() -> impl IntoView {
     };
     view! {
         <section class="settings-section" aria-labelledby="password-title">
-            <h2 id="password-title">"Password"</h2>
+            <h2 id="password-title">{t(k::COMMON_PASSWORD)}</h2>
             <form class="settings-form" data-testid="password-form" on:submit=submit novalidate>
                 <label class="field">
-                    <span class="field__label">"Current password"</span>
+                    <span class="field__label">{t(k::ACCOUNT_CURRENT)}</span>
                     <input class="input" type="password" name="current_password" autocomplete="current-password"
                         prop:value=current on:input=move |ev| current.set(event_target_value(&ev))/>
                 </label>
                 {under(problem, "current_password")}
                 <label class="field">
-                    <span class="field__label">"New password (at least 12 characters, not a common one)"</span>
+                    <span class="field__label">{t(k::ACCOUNT_NEW)}</span>
                     <input class="input" type="password" name="new_password" autocomplete="new-password"
                         prop:value=new on:input=move |ev| new.set(event_target_value(&ev))/>
                 </label>
                 {under(problem, "new_password")}
                 {elsewhere(problem, &["current_password", "new_password"])}
                 <div class="editor__actions">
-                    <button type="submit" class="button button--primary" data-testid="password-save" disabled=move || saving.get()>"Change password"</button>
+                    <button type="submit" class="button button--primary" data-testid="password-save" disabled=move || saving.get()>{t(k::ACCOUNT_CHANGE)}</button>
                     {move || saved().then(|| view! {
-                        <span class="settings-form__saved" data-testid="password-saved">"Changed. Your other sessions have ended."</span>
+                        <span class="settings-form__saved" data-testid="password-saved">{t(k::ACCOUNT_CHANGED)}</span>
                     })}
                 </div>
             </form>
@@ -118,13 +119,13 @@ fn Sessions() -> impl IntoView {
     view! {
         <section class="settings-section" aria-labelledby="sessions-title">
             <div class="settings-section__bar">
-                <h2 id="sessions-title">"Sessions"</h2>
-                <button type="button" class="button button--ghost" data-testid="sessions-refresh" on:click=move |_| sessions.refetch()>"Refresh"</button>
+                <h2 id="sessions-title">{t(k::ACCOUNT_SESSIONS)}</h2>
+                <button type="button" class="button button--ghost" data-testid="sessions-refresh" on:click=move |_| sessions.refetch()>{t(k::COMMON_REFRESH)}</button>
             </div>
             {move || error().map(|error| view! { <ErrorNotice error/> })}
             <table class="outbox" data-testid="sessions">
                 <thead>
-                    <tr><th>"Browser"</th><th>"Signed in"</th><th>"Last used"</th><th></th></tr>
+                    <tr><th>{t(k::ACCOUNT_BROWSER)}</th><th>{t(k::ACCOUNT_SIGNED_IN)}</th><th>{t(k::ACCOUNT_LAST_USED)}</th><th></th></tr>
                 </thead>
                 <tbody>
                     <For each=listed key=|s| s.id.clone() let:info>
@@ -133,13 +134,13 @@ fn Sessions() -> impl IntoView {
                         <tr data-testid="session-row" data-current=info.current.to_string()>
                             <td>
                                 {info.user_agent.clone()}
-                                {info.current.then(|| view! { <strong class="settings-form__saved">" (this browser)"</strong> })}
+                                {info.current.then(|| view! { <strong class="settings-form__saved">{t(k::ACCOUNT_THIS_BROWSER)}</strong> })}
                             </td>
                             <td>{time::local(info.created_at)}</td>
                             <td>{time::local(info.last_used_at)}</td>
                             <td>
                                 <button type="button" class="button button--ghost" data-testid="session-end"
-                                    on:click=move |_| { end.dispatch(ending.clone()); }>"End"</button>
+                                    on:click=move |_| { end.dispatch(ending.clone()); }>{t(k::ACCOUNT_END)}</button>
                             </td>
                         </tr>
                         }}

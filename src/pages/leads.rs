@@ -22,6 +22,7 @@ use leptos_use::utils::DebounceOptions;
 use leptos_use::{use_debounce_fn_with_arg, use_debounce_fn_with_options};
 
 use crate::api::{self, ApiError, LeadQuery};
+use crate::browser::i18n::{k, plural, t};
 use crate::browser::json;
 use crate::components::bulk_dialog::BulkDialog;
 use crate::components::clock::use_now;
@@ -33,16 +34,15 @@ use crate::paged::{Page, Paged};
 use crate::pages::leads_export::ExportLeads;
 use crate::pages::leads_selection::SelectionBarArgs;
 use crate::pages::new_lead::NewLead;
-use crate::title::page_title;
-use crate::browser::intl;
 use crate::paths;
+use crate::title::page_title;
 
 /// Typing pauses this long before the search runs.
 const SEARCH_DEBOUNCE_MS: f64 = 300.0;
 
 #[component]
 pub fn LeadsPage() -> impl IntoView {
-    page_title(crate::browser::i18n::t(crate::browser::i18n::k::NAV_LEADS_TITLE));
+    page_title(t(k::NAV_LEADS_TITLE));
     let query_map = use_query_map();
     let q = Memo::new(move |_| query_map.with(|m| m.get("q").unwrap_or_default()));
     let raw_filter = Memo::new(move |_| query_map.with(|m| m.get("filter").unwrap_or_default()));
@@ -126,17 +126,17 @@ pub fn LeadsPage() -> impl IntoView {
     view! {
         <section class="leads">
             <header class="leads__header">
-                <h1 class="leads__title">"Leads Database"</h1>
+                <h1 class="leads__title">{t(k::NAV_LEADS)}</h1>
                 <NewLead/>
                 <ExportLeads q filter=Signal::derive(move || filter.get().unwrap_or_default()) properties/>
                 // The import is a page (a chunk) of its own: nothing of it loads with this one.
-                <A href=paths::LEADS_IMPORT attr:class="button button--ghost" attr:data-testid="import-open">"Import CSV"</A>
+                <A href=paths::LEADS_IMPORT attr:class="button button--ghost" attr:data-testid="import-open">{t(k::LEADS_IMPORT)}</A>
                 <input
                     type="search"
                     class="input leads__search"
                     data-testid="leads-search"
-                    placeholder="Search by name, email, phone or user ID"
-                    aria-label="Search leads"
+                    placeholder=t(k::LEADS_SEARCH_PLACEHOLDER)
+                    aria-label=t(k::LEADS_SEARCH)
                     prop:value=q
                     on:input=move |ev| {
                         search(event_target_value(&ev));
@@ -156,15 +156,15 @@ pub fn LeadsPage() -> impl IntoView {
             }}
             {move || (!raw_filter.get().is_empty() && filter.with(Result::is_ok)).then(|| view! {
                 <a class="leads__save-segment" data-testid="filter-save-segment" href=paths::segments_from(&raw_filter.get())>
-                    "Save this filter as a segment"
+                    {t(k::LEADS_SAVE_SEGMENT)}
                 </a>
             })}
-            <Transition fallback=|| view! { <p class="leads__status" aria-busy="true">"Loading leads…"</p> }>
+            <Transition fallback=|| view! { <p class="leads__status" aria-busy="true">{t(k::LEADS_LOADING)}</p> }>
                 <ErrorBoundary fallback=api_error_fallback>
                     {move || Suspend::new(async move {
                         match first_page.await {
                             Err(error) if error.is_filter_error() => {
-                                Ok(view! { <p class="leads__status">"Fix the filter above to see leads."</p> }.into_any())
+                                Ok(view! { <p class="leads__status">{t(k::LEADS_FIX_FILTER)}</p> }.into_any())
                             }
                             result => result.map(|(query, page)| {
                                 view! { <LeadsResults query page total now on_sort on_changes=recount on_bulk/> }.into_any()
@@ -221,20 +221,20 @@ fn LeadsResults(
     };
     let footer = move || {
         if results.loading.get() {
-            view! { <p class="lead-table__footer" aria-busy="true">"Loading more…"</p> }.into_any()
+            view! { <p class="lead-table__footer" aria-busy="true">{t(k::LEADS_LOADING_MORE)}</p> }.into_any()
         } else if let Some(error) = results.error.get() {
             view! {
                 <p class="lead-table__footer lead-table__footer--error" role="alert">
                     {error.message}
                     " "
                     <button type="button" class="button button--ghost" on:click=move |_| fetch_next()>
-                        "Try again"
+                        {t(k::COMMON_TRY_AGAIN)}
                     </button>
                 </p>
             }
             .into_any()
         } else if results.next.with(Option::is_none) {
-            view! { <p class="lead-table__footer">"End of the list"</p> }.into_any()
+            view! { <p class="lead-table__footer">{t(k::LEADS_END)}</p> }.into_any()
         } else {
             ().into_any()
         }
@@ -257,12 +257,12 @@ fn LeadsResults(
     view! {
         <p class="leads__total" data-testid="leads-total">{total}</p>
         <label class="leads__sort">
-            "Order "
+            {t(k::LEADS_ORDER)}
             <select class="select" data-testid="leads-sort" on:change=choose>
                 {orders.map(|order| {
                     let arrow = if order.descending { "↓" } else { "↑" };
                     view! {
-                        <option value=order.as_query() selected=order == sort>{format!("{} {arrow}", order.key.label())}</option>
+                        <option value=order.as_query() selected=order == sort>{format!("{} {arrow}", t(order.key.text()))}</option>
                     }
                 }).collect_view()}
             </select>
@@ -271,10 +271,10 @@ fn LeadsResults(
             0 => ().into_any(),
             n => view! {
                 <p class="leads__arrived" role="status" data-testid="leads-arrived">
-                    {intl::counted(n as u64, "new lead", "new leads")}
+                    {plural(k::LEADS_NEW_LEADS, n as u64)}
                     " — "
                     <button type="button" class="link-button" data-testid="leads-arrived-show" on:click=show_arrived>
-                        "show"
+                        {t(k::LEADS_SHOW)}
                     </button>
                 </p>
             }
@@ -284,7 +284,7 @@ fn LeadsResults(
             when=move || !empty()
             fallback=move || view! {
                 <div class="leads__empty">
-                    {if searching { "No leads match this search and filter." } else { "No leads yet." }}
+                    {if searching { t(k::LEADS_NONE_MATCH) } else { t(k::LEADS_NONE) }}
                 </div>
             }
         >
@@ -494,9 +494,5 @@ impl LiveRows {
 
 /// The total in the operator's locale: "1 lead", "1,234 leads", "10,000+ leads" at the cap.
 fn total_label(total: &Total) -> String {
-    if total.exact {
-        intl::counted(total.count, "lead", "leads")
-    } else {
-        format!("{}+ leads", intl::number(total.count as f64))
-    }
+    if total.exact { plural(k::COMMON_LEADS, total.count) } else { plural(k::COMMON_LEADS_AT_LEAST, total.count) }
 }

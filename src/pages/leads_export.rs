@@ -7,11 +7,18 @@ use leadcard_core::filter::Filter;
 use leadcard_core::wire::PropertyInfo;
 use leptos::prelude::*;
 
+use leadcard_core::locale::Text;
+
 use crate::api;
+use crate::browser::i18n::{k, t};
 
 /// The columns offered besides properties, with their labels.
-const LEAD_COLUMNS: [(&str, &str); 4] =
-    [(ID_COLUMN, "ID"), (TAGS_COLUMN, "Tags"), (STATUS_COLUMN, "Subscription status"), (CREATED_COLUMN, "Created")];
+const LEAD_COLUMNS: [(&str, Text); 4] = [
+    (ID_COLUMN, k::EXPORT_ID),
+    (TAGS_COLUMN, k::CARD_TAGS),
+    (STATUS_COLUMN, k::FILTER_SUBSCRIPTION_STATUS),
+    (CREATED_COLUMN, k::EXPORT_CREATED),
+];
 
 /// The button, and the panel once it is pressed. `q` and `filter` are the list's own.
 #[component]
@@ -26,8 +33,14 @@ pub fn ExportLeads(
     let href = move || chosen.with(|columns| api::leads_export_url(&q.get(), &filter.get(), columns, bom.get()));
     let offered = move || {
         let mut all: Vec<(String, String)> =
-            LEAD_COLUMNS.iter().map(|(name, label)| ((*name).to_owned(), (*label).to_owned())).collect();
-        all.extend(properties.get().into_iter().map(|p| (p.name, p.label)));
+            LEAD_COLUMNS.iter().map(|(name, label)| ((*name).to_owned(), t(*label).to_owned())).collect();
+        all.extend(
+            properties
+                .get()
+                .into_iter()
+                .map(|p| (crate::browser::i18n::property_label(&p.name), p.name))
+                .map(|(label, name)| (name, label)),
+        );
         all
     };
     let toggle = move |name: String, on: bool| {
@@ -40,11 +53,11 @@ pub fn ExportLeads(
     };
     view! {
         <button type="button" class="button button--ghost" data-testid="export-open" on:click=move |_| open.update(|o| *o = !*o)>
-            "Export CSV"
+            {t(k::EXPORT_OPEN)}
         </button>
         <Show when=move || open.get()>
-            <section class="settings-form leads-export" data-testid="export-panel" aria-label="Export CSV">
-                <p class="settings-form__note">"The leads this search and filter find, one row each, with these columns:"</p>
+            <section class="settings-form leads-export" data-testid="export-panel" aria-label=t(k::EXPORT_OPEN)>
+                <p class="settings-form__note">{t(k::EXPORT_NOTE)}</p>
                 <div class="leads-export__columns">
                     <For each=offered key=|(name, _)| name.clone() let:column>
                         {let (name, label) = column;
@@ -60,10 +73,10 @@ pub fn ExportLeads(
                 </div>
                 <label class="settings-form__check">
                     <input type="checkbox" data-testid="export-bom" prop:checked=bom on:change=move |ev| bom.set(event_target_checked(&ev))/>
-                    " For Excel (UTF-8 with a byte-order mark)"
+                    {t(k::EXPORT_EXCEL)}
                 </label>
                 <div class="editor__actions">
-                    <a class="button button--primary" data-testid="export-download" download="" href=href>"Download CSV"</a>
+                    <a class="button button--primary" data-testid="export-download" download="" href=href>{t(k::EXPORT_DOWNLOAD)}</a>
                 </div>
             </section>
         </Show>

@@ -15,6 +15,7 @@ use send_wrapper::SendWrapper;
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, ApiError};
+use crate::browser::i18n::{k, t, tf};
 use crate::components::field_error::refused;
 use crate::components::job_progress::JobProgress;
 use crate::paths;
@@ -143,20 +144,19 @@ pub fn ImportPage() -> impl IntoView {
 
     view! {
         <div class="settings-page leads-import" data-testid="import-page">
-            <p><A href=paths::LEADS>"← Leads Database"</A></p>
-            <h1>"Import leads from CSV"</h1>
+            <p><A href=paths::LEADS>{t(k::IMPORT_BACK)}</A></p>
+            <h1>{t(k::IMPORT_TITLE)}</h1>
             <section class="settings-section">
                 <p class="settings-form__note">
-                    "A UTF-8, comma-separated file with a header row naming its columns. Rows that match a lead by user ID, \
-                     then by email, update it or are skipped; a file never subscribes an address."
+                    {t(k::IMPORT_NOTE)}
                 </p>
                 <label class="field">
-                    <span class="field__label">"CSV file"</span>
+                    <span class="field__label">{t(k::IMPORT_FILE)}</span>
                     <input type="file" accept=".csv,text/csv" data-testid="import-file" on:change=on_file
                         disabled=move || uploading.get() || running()/>
                 </label>
                 <Show when=move || uploading.get()>
-                    <p class="settings-form__note" role="status">"Uploading…"</p>
+                    <p class="settings-form__note" role="status">{t(k::IMPORT_UPLOADING)}</p>
                 </Show>
                 {move || problem.get().map(|e| view! {
                     <p class="editor__error" role="alert" data-testid="import-error">{e.message}</p>
@@ -166,28 +166,28 @@ pub fn ImportPage() -> impl IntoView {
                 <Preview file columns/>
                 <section class="settings-section">
                     <fieldset class="leads-import__match">
-                        <legend>"A row that matches an existing lead"</legend>
+                        <legend>{t(k::IMPORT_MATCH)}</legend>
                         <label class="settings-form__check">
                             <input type="radio" name="on-match" data-testid="import-on-match-update"
                                 prop:checked=move || on_match.get() == OnMatch::Update
                                 on:change=move |_| on_match.set(OnMatch::Update)/>
-                            " updates it"
+                            {t(k::IMPORT_UPDATES)}
                         </label>
                         <label class="settings-form__check">
                             <input type="radio" name="on-match" data-testid="import-on-match-skip"
                                 prop:checked=move || on_match.get() == OnMatch::Skip
                                 on:change=move |_| on_match.set(OnMatch::Skip)/>
-                            " is skipped"
+                            {t(k::IMPORT_SKIPPED)}
                         </label>
                     </fieldset>
                     <div class="editor__actions">
                         <button type="button" class="button button--ghost" data-testid="import-check"
                             disabled=move || starting.get() || running() || used.get() on:click=move |_| go(true)>
-                            "Check every row"
+                            {t(k::IMPORT_CHECK)}
                         </button>
                         <button type="button" class="button button--primary" data-testid="import-run"
                             disabled=move || starting.get() || running() || used.get() on:click=move |_| go(false)>
-                            "Import"
+                            {t(k::IMPORT_RUN)}
                         </button>
                     </div>
                 </section>
@@ -209,16 +209,16 @@ fn Preview(file: ImportUpload, columns: RwSignal<Vec<Column>>) -> impl IntoView 
     let width = header.len();
     view! {
         <section class="settings-section">
-            <h2>{format!("{} — first rows", file.name)}</h2>
+            <h2>{tf(k::IMPORT_FIRST_ROWS, &[("file", &file.name)])}</h2>
             <div class="leads-import__scroll">
                 <table class="leads-import__preview" data-testid="import-preview">
                     <thead>
                         <tr>
-                            <th scope="col">"Line"</th>
+                            <th scope="col">{t(k::IMPORT_LINE)}</th>
                             {header.iter().map(|h| view! { <th scope="col">{h.clone()}</th> }).collect_view()}
                         </tr>
                         <tr>
-                            <th scope="row">"Import as"</th>
+                            <th scope="row">{t(k::IMPORT_AS)}</th>
                             {move || columns.get().into_iter().map(|column| {
                                 let name = header.get(column.index).cloned().unwrap_or_default();
                                 view! { <td><TargetPicker column header=name/></td> }
@@ -243,24 +243,24 @@ fn Preview(file: ImportUpload, columns: RwSignal<Vec<Column>>) -> impl IntoView 
 #[component]
 fn TargetPicker(column: Column, header: String) -> impl IntoView {
     let systems = SYSTEM_PROPERTIES.iter().filter(|p| !p.read_only);
-    let label = format!("Import column {header} as");
+    let label = tf(k::IMPORT_COLUMN_AS, &[("column", &header)]);
     view! {
         <select class="select" data-testid="import-map" data-column=header.clone() aria-label=label
             prop:value=move || column.choice.get()
             on:change=move |ev| column.choice.set(event_target_value(&ev))>
-            <option value="skip">"Leave out"</option>
-            {systems.map(|p| view! { <option value=p.name>{p.label}</option> }).collect_view()}
-            <option value=CUSTOM>"Custom property"</option>
-            <option value="tags">"Tags (; between)"</option>
-            <option value="status">"Subscription status"</option>
+            <option value="skip">{t(k::IMPORT_LEAVE_OUT)}</option>
+            {systems.map(|p| view! { <option value=p.name>{t(p.label)}</option> }).collect_view()}
+            <option value=CUSTOM>{t(k::IMPORT_CUSTOM)}</option>
+            <option value="tags">{t(k::IMPORT_TAGS)}</option>
+            <option value="status">{t(k::FILTER_SUBSCRIPTION_STATUS)}</option>
         </select>
         <Show when=move || column.choice.get() == CUSTOM>
-            <input class="input" data-testid="import-custom-name" aria-label=format!("Property name for column {header}")
+            <input class="input" data-testid="import-custom-name" aria-label=tf(k::IMPORT_CUSTOM_NAME, &[("column", &header)])
                 prop:value=move || column.name.get() on:input=move |ev| column.name.set(event_target_value(&ev))/>
-            <select class="select" data-testid="import-custom-type" aria-label=format!("Type for column {header}")
+            <select class="select" data-testid="import-custom-type" aria-label=tf(k::IMPORT_CUSTOM_TYPE, &[("column", &header)])
                 prop:value=move || column.ty.get().as_str()
                 on:change=move |ev| column.ty.set(PropertyType::parse(&event_target_value(&ev)).unwrap_or(PropertyType::Text))>
-                {PropertyType::ALL.into_iter().map(|ty| view! { <option value=ty.as_str()>{ty.label()}</option> }).collect_view()}
+                {PropertyType::ALL.into_iter().map(|ty| view! { <option value=ty.as_str()>{t(ty.text())}</option> }).collect_view()}
             </select>
         </Show>
     }
@@ -285,10 +285,10 @@ fn Problems(id: i64, job: RwSignal<Option<Job>>) -> impl IntoView {
                         view! {
                             <ul class="leads-import__problems" data-testid="import-problems">
                                 {page.items.into_iter().take(PROBLEMS_SHOWN).map(|p| view! {
-                                    <li data-testid="import-problem">{format!("Line {}: {}", p.position, p.reason)}</li>
+                                    <li data-testid="import-problem">{tf(k::IMPORT_PROBLEM, &[("line", &p.position.to_string()), ("reason", &p.reason)])}</li>
                                 }).collect_view()}
                             </ul>
-                            {more.then(|| view! { <p class="settings-form__note">"More in the report (CSV)."</p> })}
+                            {more.then(|| view! { <p class="settings-form__note">{t(k::IMPORT_MORE)}</p> })}
                         }.into_any()
                     }
                     Some(Err(error)) => view! { <p class="editor__error" role="alert">{error.message}</p> }.into_any(),

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use crate::api::{self, ApiError};
+use crate::browser::i18n::{k, t};
 use crate::components::field_error::{elsewhere, refused, under};
 use crate::components::lead_card::{ValueInput, Verdict, value_of};
 use crate::paths;
@@ -33,7 +34,7 @@ pub fn NewLead() -> impl IntoView {
             when=move || open.get()
             fallback=move || view! {
                 <button type="button" class="button button--primary" data-testid="new-lead" on:click=move |_| open.set(true)>
-                    "New lead"
+                    {t(k::NEW_LEAD_OPEN)}
                 </button>
             }
         >
@@ -129,38 +130,38 @@ fn NewLeadForm(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
     view! {
         <form class="settings-form new-lead" data-testid="new-lead-form" on:submit=submit novalidate
             on:input=move |_| problem.set(None)>
-            <h2 class="new-lead__title">"New lead"</h2>
-            {text_field("Name", "$name", "text", name)}
-            {text_field("Email", "$email", "email", email)}
+            <h2 class="new-lead__title">{t(k::NEW_LEAD_OPEN)}</h2>
+            {text_field(t(k::COMMON_NAME), "$name", "text", name)}
+            {text_field(t(k::COMMON_EMAIL), "$email", "email", email)}
             {move || email_warning().map(|warning| view! { <p class="settings-form__note">{warning}</p> })}
-            {text_field("Phone", "$phone", "tel", phone)}
-            {text_field("User ID", "$user_id", "text", user_id)}
-            {text_field("Tags (comma-separated)", "tags", "text", tags)}
+            {text_field(t(k::NEW_LEAD_PHONE), "$phone", "tel", phone)}
+            {text_field(t(k::NEW_LEAD_USER_ID), "$user_id", "text", user_id)}
+            {text_field(t(k::NEW_LEAD_TAGS), "tags", "text", tags)}
             <For each=move || extras.get() key=|row| row.key let:row>
                 <div class="new-lead__property" data-testid="new-lead-property">
-                    <input class="input" name="property-name" placeholder="Property name" aria-label="Property name"
+                    <input class="input" name="property-name" placeholder=t(k::FILTER_PROPERTY_NAME) aria-label=t(k::FILTER_PROPERTY_NAME)
                         prop:value=row.name on:input=move |ev| row.name.set(event_target_value(&ev))/>
-                    <select class="select" name="property-type" aria-label="Type"
+                    <select class="select" name="property-type" aria-label=t(k::COMMON_TYPE)
                         on:change=move |ev| {
                             let ty = PropertyType::parse(&event_target_value(&ev)).unwrap_or(PropertyType::Text);
                             // The true/false select shows "true" first: its draft starts there.
                             row.draft.set(if ty == PropertyType::Bool { "true".to_owned() } else { String::new() });
                             row.ty.set(ty);
                         }>
-                        {PropertyType::ALL.into_iter().map(|ty| view! { <option value=ty.as_str()>{ty.label()}</option> }).collect_view()}
+                        {PropertyType::ALL.into_iter().map(|ty| view! { <option value=ty.as_str()>{t(ty.text())}</option> }).collect_view()}
                     </select>
                     <ValueInput ty=row.ty draft=row.draft/>
-                    <button type="button" class="button button--ghost" aria-label="Remove this property"
-                        on:click=move |_| extras.update(|rows| rows.retain(|r| r.key != row.key))>"Remove"</button>
+                    <button type="button" class="button button--ghost" aria-label=t(k::CARD_EVENTS_REMOVE_PROPERTY)
+                        on:click=move |_| extras.update(|rows| rows.retain(|r| r.key != row.key))>{t(k::CARD_TAGS_REMOVE)}</button>
                 </div>
             </For>
             <button type="button" class="button button--ghost" data-testid="new-lead-add-property" on:click=add_row>
-                "+ Add property"
+                {t(k::CARD_ADD_PROPERTY_OPEN)}
             </button>
             {elsewhere(problem, FIELDS)}
             <div class="editor__actions">
-                <button type="submit" class="button button--primary" data-testid="new-lead-save" disabled=saving>"Create lead"</button>
-                <button type="button" class="button button--ghost" on:click=move |_| on_close.run(())>"Cancel"</button>
+                <button type="submit" class="button button--primary" data-testid="new-lead-save" disabled=saving>{t(k::NEW_LEAD_CREATE)}</button>
+                <button type="button" class="button button--ghost" on:click=move |_| on_close.run(())>{t(k::COMMON_CANCEL)}</button>
             </div>
         </form>
     }

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
 use crate::browser::clipboard::copy_text;
+use crate::browser::i18n::{k, t};
 use crate::components::error_notice::ErrorNotice;
 use crate::components::field_error::{elsewhere, refused, under};
 use crate::session::Session;
@@ -16,15 +17,15 @@ use crate::title::page_title;
 
 #[component]
 pub fn OperatorsPage() -> impl IntoView {
-    page_title(crate::browser::i18n::t(crate::browser::i18n::k::NAV_OPERATORS));
+    page_title(t(k::NAV_OPERATORS));
     let session = Session::expect();
     let admin = Signal::derive(move || session.me.get().and_then(Result::ok).is_some_and(|me| me.role == Role::Admin));
     view! {
         <div class="settings-page">
-            <h1>"Operators"</h1>
+            <h1>{t(k::NAV_OPERATORS)}</h1>
             <Show
                 when=move || admin.get()
-                fallback=|| view! { <p class="settings-form__note" data-testid="operators-admins-only">"Only an admin manages operators."</p> }
+                fallback=|| view! { <p class="settings-form__note" data-testid="operators-admins-only">{t(k::OPERATORS_ADMINS_ONLY)}</p> }
             >
                 <Operators/>
             </Show>
@@ -75,32 +76,32 @@ fn Operators() -> impl IntoView {
         {move || link.get().map(|(email, link)| view! { <LinkToHandOver email link/> })}
         <section class="settings-section" aria-labelledby="operators-title">
             <div class="settings-section__bar">
-                <h2 id="operators-title">"Everyone"</h2>
-                <button type="button" class="button button--ghost" data-testid="operators-refresh" on:click=move |_| operators.refetch()>"Refresh"</button>
+                <h2 id="operators-title">{t(k::OPERATORS_EVERYONE)}</h2>
+                <button type="button" class="button button--ghost" data-testid="operators-refresh" on:click=move |_| operators.refetch()>{t(k::COMMON_REFRESH)}</button>
             </div>
             {move || error().map(|error| view! { <ErrorNotice error/> })}
             <table class="outbox" data-testid="operators">
                 <thead>
-                    <tr><th>"Email"</th><th>"Name"</th><th>"Role"</th><th>"State"</th><th>"Sessions"</th><th>"Added"</th><th></th></tr>
+                    <tr><th>{t(k::COMMON_EMAIL)}</th><th>{t(k::COMMON_NAME)}</th><th>{t(k::OPERATORS_ROLE)}</th><th>{t(k::OPERATORS_STATE)}</th><th>{t(k::ACCOUNT_SESSIONS)}</th><th>{t(k::OPERATORS_ADDED)}</th><th></th></tr>
                 </thead>
                 <tbody>
                     <For each=listed key=|o| (o.id, o.role == Role::Admin, o.disabled, o.sessions, o.has_password) let:account>
                         {let id = account.id;
                         let disabled = account.disabled;
                         let for_reset = account.clone();
-                        let state = if account.disabled { "Disabled" } else if account.has_password { "Enabled" } else { "Waiting for a password" };
+                        let state = if account.disabled { t(k::OPERATORS_DISABLED) } else if account.has_password { t(k::OPERATORS_ENABLED) } else { t(k::OPERATORS_WAITING) };
                         view! {
                         <tr data-testid="operator-row" data-email=account.email.clone() data-disabled=disabled.to_string()>
                             <td>{account.email.clone()}</td>
                             <td>{account.name.clone()}</td>
                             <td>
-                                <select class="input" data-testid="operator-role" aria-label="Role"
+                                <select class="input" data-testid="operator-role" aria-label=t(k::OPERATORS_ROLE)
                                     on:change=move |ev| {
                                         let role = if event_target_value(&ev) == "admin" { Role::Admin } else { Role::Operator };
                                         change(id, OperatorChange { role: Some(role), disabled: None });
                                     }>
-                                    <option value="operator" selected=account.role == Role::Operator>"Operator"</option>
-                                    <option value="admin" selected=account.role == Role::Admin>"Admin"</option>
+                                    <option value="operator" selected=account.role == Role::Operator>{t(k::MESSAGE_OPERATOR)}</option>
+                                    <option value="admin" selected=account.role == Role::Admin>{t(k::OPERATORS_ADMIN)}</option>
                                 </select>
                             </td>
                             <td data-testid="operator-state">{state}</td>
@@ -109,10 +110,10 @@ fn Operators() -> impl IntoView {
                             <td>
                                 <button type="button" class="button button--ghost" data-testid="operator-toggle"
                                     on:click=move |_| change(id, OperatorChange { role: None, disabled: Some(!disabled) })>
-                                    {if disabled { "Enable" } else { "Disable" }}
+                                    {if disabled { t(k::OPERATORS_ENABLE) } else { t(k::OPERATORS_DISABLE) }}
                                 </button>
                                 <button type="button" class="button button--ghost" data-testid="operator-reset"
-                                    hidden=disabled on:click=move |_| reset(for_reset.clone())>"New password link"</button>
+                                    hidden=disabled on:click=move |_| reset(for_reset.clone())>{t(k::OPERATORS_NEW_LINK)}</button>
                             </td>
                         </tr>
                         }}
@@ -167,31 +168,31 @@ fn AddOperator(on_added: impl Fn(String, Option<PasswordLink>) + Copy + Send + S
     };
     view! {
         <section class="settings-section" aria-labelledby="add-operator-title">
-            <h2 id="add-operator-title">"Add an operator"</h2>
+            <h2 id="add-operator-title">{t(k::OPERATORS_ADD_TITLE)}</h2>
             <form class="settings-form" data-testid="add-operator" on:submit=submit novalidate>
                 <label class="field">
-                    <span class="field__label">"Email"</span>
+                    <span class="field__label">{t(k::COMMON_EMAIL)}</span>
                     <input class="input" type="email" name="email" prop:value=email on:input=move |ev| email.set(event_target_value(&ev))/>
                 </label>
                 {under(problem, "email")}
                 <label class="field">
-                    <span class="field__label">"Name"</span>
+                    <span class="field__label">{t(k::COMMON_NAME)}</span>
                     <input class="input" name="name" prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/>
                 </label>
                 {under(problem, "name")}
                 <label class="settings-form__check">
                     <input type="checkbox" name="admin" prop:checked=admin on:change=move |ev| admin.set(event_target_checked(&ev))/>
-                    " Admin: manages operators and the email settings"
+                    {t(k::OPERATORS_ADMIN_CHECK)}
                 </label>
                 <label class="field">
-                    <span class="field__label">"Password (leave empty to get a one-time link for them to set it)"</span>
+                    <span class="field__label">{t(k::OPERATORS_PASSWORD)}</span>
                     <input class="input" type="password" name="password" autocomplete="new-password"
                         prop:value=password on:input=move |ev| password.set(event_target_value(&ev))/>
                 </label>
                 {under(problem, "password")}
                 {elsewhere(problem, &["email", "name", "password"])}
                 <div class="editor__actions">
-                    <button type="submit" class="button button--primary" data-testid="add-operator-save" disabled=move || adding.get()>"Add"</button>
+                    <button type="submit" class="button button--primary" data-testid="add-operator-save" disabled=move || adding.get()>{t(k::COMMON_ADD)}</button>
                 </div>
             </form>
         </section>
@@ -209,11 +210,11 @@ fn LinkToHandOver(email: String, link: PasswordLink) -> impl IntoView {
     let copied = copy.value();
     view! {
         <section class="settings-section" data-testid="password-link-box">
-            <p>"Send this link to " <strong>{email}</strong> " (it works once, until " {time::local(link.expires_at)} "):"</p>
+            <p>{t(k::OPERATORS_SEND_LINK)} <strong>{email}</strong> {t(k::OPERATORS_WORKS_ONCE)} {time::local(link.expires_at)} "):"</p>
             <p><code data-testid="password-link">{link.link}</code></p>
-            <button type="button" class="button button--ghost" data-testid="password-link-copy" on:click=move |_| { copy.dispatch(()); }>"Copy"</button>
+            <button type="button" class="button button--ghost" data-testid="password-link-copy" on:click=move |_| { copy.dispatch(()); }>{t(k::COMMON_COPY)}</button>
             {move || copied.get().map(|ok| view! {
-                <span class="settings-form__saved">{if ok { "Copied." } else { "Copy it by hand: the browser refused." }}</span>
+                <span class="settings-form__saved">{if ok { t(k::OPERATORS_COPIED) } else { t(k::OPERATORS_COPY_BY_HAND) }}</span>
             })}
         </section>
     }

@@ -12,13 +12,13 @@ use leptos_use::use_debounce_fn_with_options;
 use leptos_use::utils::DebounceOptions;
 
 use crate::api::{self, ApiError};
+use crate::browser::i18n::{k, plural, t, tf};
 use crate::browser::json;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::filter_builder::FilterBuilder;
 use crate::live::Live;
-use crate::title::page_title;
-use crate::browser::intl;
 use crate::paths;
+use crate::title::page_title;
 
 /// Leads changing (or turning online, sleeping, offline) are counted again after this pause...
 const RECOUNT_WAIT_MS: f64 = 1_000.0;
@@ -34,7 +34,7 @@ enum Editing {
 
 #[component]
 pub fn SegmentsPage() -> impl IntoView {
-    page_title(crate::browser::i18n::t(crate::browser::i18n::k::NAV_SEGMENTS));
+    page_title(t(k::NAV_SEGMENTS));
     let query = use_query_map();
     let params = use_params_map();
     let navigate = use_navigate();
@@ -74,7 +74,7 @@ pub fn SegmentsPage() -> impl IntoView {
         <div class="segments-page">
             <section class="settings-section">
                 <div class="settings-section__bar">
-                    <h1>"Segments"</h1>
+                    <h1>{t(k::NAV_SEGMENTS)}</h1>
                     <button
                         type="button"
                         class="button button--primary"
@@ -87,14 +87,14 @@ pub fn SegmentsPage() -> impl IntoView {
                             }
                         }
                     >
-                        "New segment"
+                        {t(k::SEGMENTS_NEW)}
                     </button>
                 </div>
                 {move || match list.get() {
-                    None => view! { <p>"Loading…"</p> }.into_any(),
+                    None => view! { <p>{t(k::COMMON_LOADING)}</p> }.into_any(),
                     Some(Err(error)) => view! { <ErrorNotice error/> }.into_any(),
                     Some(Ok(segments)) if segments.is_empty() => view! {
-                        <p class="events__empty">"No segments yet. A segment is a saved filter: its leads are counted and shown on their cards."</p>
+                        <p class="events__empty">{t(k::SEGMENTS_NONE)}</p>
                     }
                     .into_any(),
                     Some(Ok(segments)) => view! {
@@ -114,7 +114,7 @@ pub fn SegmentsPage() -> impl IntoView {
                                             <a class="segment-row__name" href=paths::segment(id) data-testid="segment-open">
                                                 {segment.name.clone()}
                                             </a>
-                                            <a href=leads data-testid="segment-leads">"Show leads"</a>
+                                            <a href=leads data-testid="segment-leads">{t(k::SEGMENTS_SHOW_LEADS)}</a>
                                         </li>
                                     }
                                 })
@@ -129,7 +129,7 @@ pub fn SegmentsPage() -> impl IntoView {
                     Ok(editing) => view! { <SegmentEditor editing on_saved=saved/> }.into_any(),
                     Err(raw) => view! {
                         <p class="editor__error" role="alert" data-testid="segment-missing">
-                            {format!("There is no segment {raw}: it may have been deleted.")}
+                            {tf(k::SEGMENTS_MISSING, &[("id", &raw)])}
                         </p>
                     }
                     .into_any(),
@@ -213,7 +213,7 @@ fn SegmentEditor(editing: Editing, on_saved: Callback<Option<Segment>>) -> impl 
             return problem.set(Some(e.message));
         }
         if segment.filter.is_empty() {
-            return problem.set(Some("Add at least one condition and apply it.".to_owned()));
+            return problem.set(Some(t(k::SEGMENTS_NEED_CONDITION).to_owned()));
         }
         store.dispatch(segment);
     };
@@ -228,14 +228,14 @@ fn SegmentEditor(editing: Editing, on_saved: Callback<Option<Segment>>) -> impl 
 
     view! {
         <section class="settings-section segment-editor" data-testid="segment-editor">
-            <h2>{if id.is_some() { "Edit segment" } else { "New segment" }}</h2>
+            <h2>{if id.is_some() { t(k::SEGMENTS_EDIT) } else { t(k::SEGMENTS_NEW) }}</h2>
             <label class="field">
-                <span class="field__label">"Name"</span>
+                <span class="field__label">{t(k::COMMON_NAME)}</span>
                 <input
                     class="input"
                     name="segment-name"
                     autocomplete="off"
-                    placeholder="e.g. Hot leads"
+                    placeholder=t(k::SEGMENTS_PLACEHOLDER)
                     prop:value=name
                     on:input=move |ev| {
                         name.set(event_target_value(&ev));
@@ -253,24 +253,24 @@ fn SegmentEditor(editing: Editing, on_saved: Callback<Option<Segment>>) -> impl 
             />
             <p class="segment-editor__count" data-testid="segment-count">
                 {move || match count.get() {
-                    None => "Apply the conditions to count the leads.".to_owned(),
-                    Some(Err(_)) => "Cannot count: see the conditions.".to_owned(),
+                    None => t(k::SEGMENTS_APPLY_TO_COUNT).to_owned(),
+                    Some(Err(_)) => t(k::SEGMENTS_CANNOT_COUNT).to_owned(),
                     Some(Ok(SegmentCount { count, exact: true })) => {
-                        format!("{} now", intl::counted(count, "lead matches", "leads match"))
+                        plural(k::SEGMENTS_MATCH_NOW, count)
                     }
                     Some(Ok(SegmentCount { count, exact: false })) => {
-                        format!("{}+ leads match now", intl::number(count as f64))
+                        plural(k::SEGMENTS_MATCH_AT_LEAST, count)
                     }
                 }}
             </p>
             {move || problem.get().map(|m| view! { <p class="editor__error" role="alert" data-testid="segment-error">{m}</p> })}
             <div class="editor__actions">
                 <button type="button" class="button button--primary" data-testid="segment-save" disabled=saving on:click=save>
-                    "Save segment"
+                    {t(k::SEGMENTS_SAVE)}
                 </button>
                 {id.map(|_| view! {
                     <button type="button" class="button button--ghost" data-testid="segment-delete" on:click=delete>
-                        "Delete"
+                        {t(k::COMMON_DELETE)}
                     </button>
                 })}
             </div>

@@ -10,6 +10,7 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use crate::api::{self, ApiError};
+use crate::browser::i18n::{k, plural_with, t, tf};
 use crate::browser::json;
 use crate::components::error_notice::ErrorNotice;
 use crate::session::Session;
@@ -18,15 +19,15 @@ use crate::{paths, time};
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
-    page_title(crate::browser::i18n::t(crate::browser::i18n::k::NAV_SETTINGS));
+    page_title(t(k::NAV_SETTINGS));
     let session = Session::expect();
     let admin = Signal::derive(move || session.me.get().and_then(Result::ok).is_some_and(|me| me.role == Role::Admin));
     view! {
         <div class="settings-page">
-            <h1>"Settings"</h1>
+            <h1>{t(k::NAV_SETTINGS)}</h1>
             <EmailSettingsForm admin/>
             <Show when=move || admin.get()>
-                <p><A href=paths::OPERATORS attr:data-testid="operators-link">"Operators: add, disable, reset passwords"</A></p>
+                <p><A href=paths::OPERATORS attr:data-testid="operators-link">{t(k::SETTINGS_OPERATORS_LINK)}</A></p>
                 <CampaignForm/>
                 <Outbox/>
             </Show>
@@ -39,8 +40,8 @@ fn EmailSettingsForm(admin: Signal<bool>) -> impl IntoView {
     let loaded = LocalResource::new(api::email_settings);
     view! {
         <section class="settings-section" aria-labelledby="email-settings-title">
-            <h2 id="email-settings-title">"Email"</h2>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            <h2 id="email-settings-title">{t(k::COMMON_EMAIL)}</h2>
+            <Transition fallback=|| view! { <p>{t(k::COMMON_LOADING)}</p> }>
                 {move || Suspend::new(async move {
                     match loaded.await {
                         Ok(settings) => view! { <EmailSettingsFields settings admin/> }.into_any(),
@@ -75,17 +76,20 @@ fn EmailSettingsFields(settings: EmailSettingsBody, admin: Signal<bool>) -> impl
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         saved.set(false);
-        let number =
-            |raw: String, what: &str| raw.trim().parse::<u32>().map_err(|_| format!("{what}: enter a whole number."));
-        let body =
-            match (number(cool_down.get_untracked(), "Cool-down"), number(to_hard.get_untracked(), "Soft bounces")) {
-                (Ok(hours), Ok(count)) => EmailSettingsBody {
-                    double_opt_in: double_opt_in.get_untracked(),
-                    soft_bounce_cool_down_hours: hours,
-                    soft_bounces_to_hard: count,
-                },
-                (Err(e), _) | (_, Err(e)) => return problem.set(Some(e)),
-            };
+        let number = |raw: String, what: &str| {
+            raw.trim().parse::<u32>().map_err(|_| tf(k::SETTINGS_WHOLE_NUMBER, &[("what", what)]))
+        };
+        let body = match (
+            number(cool_down.get_untracked(), t(k::SETTINGS_COOL_DOWN)),
+            number(to_hard.get_untracked(), t(k::SETTINGS_SOFT_BOUNCES)),
+        ) {
+            (Ok(hours), Ok(count)) => EmailSettingsBody {
+                double_opt_in: double_opt_in.get_untracked(),
+                soft_bounce_cool_down_hours: hours,
+                soft_bounces_to_hard: count,
+            },
+            (Err(e), _) | (_, Err(e)) => return problem.set(Some(e)),
+        };
         // The rules the server checks, at once.
         if let Err(e) = body.check() {
             return problem.set(Some(e.message));
@@ -103,10 +107,10 @@ fn EmailSettingsFields(settings: EmailSettingsBody, admin: Signal<bool>) -> impl
                     prop:checked=double_opt_in
                     on:change=move |ev| double_opt_in.set(event_target_checked(&ev))
                 />
-                " Double Opt-In: new addresses get a confirmation email and are mailed only once the lead confirms"
+                {t(k::SETTINGS_DOUBLE_OPT_IN)}
             </label>
             <label class="field">
-                <span class="field__label">"After a soft bounce, no mail for (hours)"</span>
+                <span class="field__label">{t(k::SETTINGS_COOL_DOWN_HOURS)}</span>
                 <input
                     class="input"
                     type="number"
@@ -119,7 +123,7 @@ fn EmailSettingsFields(settings: EmailSettingsBody, admin: Signal<bool>) -> impl
                 />
             </label>
             <label class="field">
-                <span class="field__label">"Soft bounces in a row that make a hard bounce"</span>
+                <span class="field__label">{t(k::SETTINGS_TO_HARD)}</span>
                 <input
                     class="input"
                     type="number"
@@ -134,11 +138,11 @@ fn EmailSettingsFields(settings: EmailSettingsBody, admin: Signal<bool>) -> impl
             {move || problem.get().map(|m| view! { <p class="editor__error" role="alert" data-testid="settings-error">{m}</p> })}
             <Show
                 when=move || admin.get()
-                fallback=|| view! { <p class="settings-form__note">"Only an admin can change these settings."</p> }
+                fallback=|| view! { <p class="settings-form__note">{t(k::SETTINGS_ADMINS_ONLY)}</p> }
             >
                 <div class="editor__actions">
-                    <button type="submit" class="button button--primary" data-testid="settings-save" disabled=saving>"Save"</button>
-                    {move || saved.get().then(|| view! { <span class="settings-form__saved" data-testid="settings-saved">"Saved."</span> })}
+                    <button type="submit" class="button button--primary" data-testid="settings-save" disabled=saving>{t(k::COMMON_SAVE)}</button>
+                    {move || saved.get().then(|| view! { <span class="settings-form__saved" data-testid="settings-saved">{t(k::SETTINGS_SAVED)}</span> })}
                 </div>
             </Show>
         </form>
@@ -160,11 +164,8 @@ fn CampaignForm() -> impl IntoView {
             match api::send_campaign(&campaign).await {
                 Ok(queued) => {
                     let skipped: u64 = queued.skipped.values().sum();
-                    result.set(Some(format!(
-                        "Queued for {} subscribed address{}; {skipped} left out by their status.",
-                        queued.recipients,
-                        if queued.recipients == 1 { "" } else { "es" }
-                    )));
+                    let skipped = skipped.to_string();
+                    result.set(Some(plural_with(k::SETTINGS_QUEUED, queued.recipients, &[("skipped", &skipped)])));
                     problem.set(None);
                 }
                 Err(error) => problem.set(Some(error.message)),
@@ -181,7 +182,7 @@ fn CampaignForm() -> impl IntoView {
         } else {
             match json::filter_from_query(raw.trim()) {
                 Ok(f) => Some(f),
-                Err(e) => return problem.set(Some(format!("Filter: {}", e.message))),
+                Err(e) => return problem.set(Some(tf(k::SETTINGS_FILTER_PROBLEM, &[("reason", &e.message)]))),
             }
         };
         let campaign = NewCampaign { subject: subject.get_untracked(), body: body.get_untracked(), filter };
@@ -192,24 +193,24 @@ fn CampaignForm() -> impl IntoView {
     };
     view! {
         <section class="settings-section" aria-labelledby="campaign-title">
-            <h2 id="campaign-title">"Send a campaign"</h2>
+            <h2 id="campaign-title">{t(k::SETTINGS_CAMPAIGN)}</h2>
             <form class="settings-form" data-testid="campaign-form" on:submit=submit on:input=move |_| problem.set(None)>
                 <label class="field">
-                    <span class="field__label">"Subject"</span>
+                    <span class="field__label">{t(k::COMPOSER_SUBJECT)}</span>
                     <input class="input" name="subject" prop:value=subject on:input=move |ev| subject.set(event_target_value(&ev))/>
                 </label>
                 <label class="field">
-                    <span class="field__label">"Text"</span>
+                    <span class="field__label">{t(k::SETTINGS_TEXT)}</span>
                     <textarea class="input" name="body" rows="6" prop:value=body on:input=move |ev| body.set(event_target_value(&ev))></textarea>
                 </label>
                 <label class="field">
-                    <span class="field__label">"Leads filter (the Leads Database's filter=…; empty: every lead)"</span>
+                    <span class="field__label">{t(k::SETTINGS_FILTER)}</span>
                     <input class="input" name="filter" prop:value=filter on:input=move |ev| filter.set(event_target_value(&ev))/>
                 </label>
                 {move || problem.get().map(|m| view! { <p class="editor__error" role="alert" data-testid="campaign-error">{m}</p> })}
                 {move || result.get().map(|m| view! { <p class="settings-form__saved" data-testid="campaign-result">{m}</p> })}
                 <div class="editor__actions">
-                    <button type="submit" class="button button--primary" data-testid="campaign-send" disabled=sending>"Send to subscribed leads"</button>
+                    <button type="submit" class="button button--primary" data-testid="campaign-send" disabled=sending>{t(k::SETTINGS_SEND)}</button>
                 </div>
             </form>
         </section>
@@ -243,13 +244,13 @@ fn Outbox() -> impl IntoView {
     view! {
         <section class="settings-section" aria-labelledby="outbox-title">
             <div class="settings-section__bar">
-                <h2 id="outbox-title">"Outbox"</h2>
-                <button type="button" class="button button--ghost" data-testid="outbox-refresh" on:click=move |_| load(None)>"Refresh"</button>
+                <h2 id="outbox-title">{t(k::SETTINGS_OUTBOX)}</h2>
+                <button type="button" class="button button--ghost" data-testid="outbox-refresh" on:click=move |_| load(None)>{t(k::COMMON_REFRESH)}</button>
             </div>
             {move || error.get().map(|error| view! { <ErrorNotice error/> })}
             <table class="outbox" data-testid="outbox">
                 <thead>
-                    <tr><th>"To"</th><th>"Kind"</th><th>"Subject"</th><th>"Status"</th><th>"Attempts"</th><th>"Created"</th></tr>
+                    <tr><th>{t(k::SETTINGS_TO)}</th><th>{t(k::SETTINGS_KIND)}</th><th>{t(k::COMPOSER_SUBJECT)}</th><th>{t(k::INBOX_STATUS)}</th><th>{t(k::SETTINGS_ATTEMPTS)}</th><th>{t(k::EXPORT_CREATED)}</th></tr>
                 </thead>
                 <tbody>
                     <For each=move || items.get() key=|m| (m.id, m.status, m.attempts) let:mail>
@@ -270,9 +271,9 @@ fn Outbox() -> impl IntoView {
                     </For>
                 </tbody>
             </table>
-            {move || items.with(Vec::is_empty).then(|| view! { <p class="events__empty">"No mail yet."</p> })}
+            {move || items.with(Vec::is_empty).then(|| view! { <p class="events__empty">{t(k::SETTINGS_NO_MAIL)}</p> })}
             {move || next.get().map(|after| view! {
-                <button type="button" class="button button--ghost" on:click=move |_| load(Some(after.clone()))>"Older mail"</button>
+                <button type="button" class="button button--ghost" on:click=move |_| load(Some(after.clone()))>{t(k::SETTINGS_OLDER)}</button>
             })}
         </section>
     }

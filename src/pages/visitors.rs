@@ -12,15 +12,15 @@ use leptos_router::hooks::use_query_map;
 use leptos_use::use_debounce_fn;
 
 use crate::api::{self, ApiError};
+use crate::browser::i18n::{k, plural, t};
 use crate::components::avatar::{Avatar, AvatarSize, lead_avatar_src};
 use crate::components::clock::{observe_server_now, use_now_every};
 use crate::components::error_notice::ErrorNotice;
 use crate::components::lead_card::LeadCard;
 use crate::components::presence_badge::PresenceBadge;
 use crate::live::Live;
-use crate::title::page_title;
-use crate::browser::intl;
 use crate::paths;
+use crate::title::page_title;
 
 /// Presence badges and times on site are re-evaluated this often.
 const TICK_MS: u64 = 5_000;
@@ -29,7 +29,7 @@ const REFETCH_MS: f64 = 400.0;
 
 #[component]
 pub fn VisitorsPage() -> impl IntoView {
-    page_title(crate::browser::i18n::t(crate::browser::i18n::k::NAV_VISITORS));
+    page_title(t(k::NAV_VISITORS));
     let query = use_query_map();
     let selected = Memo::new(move |_| query.with(|q| q.get("lead").and_then(|v| v.parse::<i64>().ok())));
     let visitors = RwSignal::new(Vec::<Visitor>::new());
@@ -121,25 +121,25 @@ pub fn VisitorsPage() -> impl IntoView {
         <div class="visitors-page" class:visitors-page--with-card=move || selected.get().is_some()>
             <section class="visitors" aria-labelledby="visitors-title">
                 <header class="visitors__header">
-                    <h1 id="visitors-title">"Visitors"</h1>
+                    <h1 id="visitors-title">{t(k::NAV_VISITORS)}</h1>
                     <span class="visitors__count" data-testid="visitors-count">
-                        {move || format!("{} on the site now", intl::number(on_site.with(Vec::len) as f64))}
+                        {move || plural(k::VISITORS_ON_SITE_NOW, on_site.with(Vec::len) as u64)}
                     </span>
                 </header>
                 {move || error.get().map(|error| view! { <ErrorNotice error/> })}
                 <Show when=move || loaded.get() && on_site.with(Vec::is_empty) && error.with(Option::is_none)>
                     <p class="visitors__empty" data-testid="visitors-empty">
-                        "Nobody is on the site right now. Visitors appear here as soon as a page with the widget opens."
+                        {t(k::VISITORS_NONE)}
                     </p>
                 </Show>
                 <table class="visitors__table" hidden=move || on_site.with(Vec::is_empty)>
                     <thead>
                         <tr>
-                            <th scope="col">"Visitor"</th>
-                            <th scope="col">"Status"</th>
-                            <th scope="col">"Page"</th>
-                            <th scope="col">"On site"</th>
-                            <th scope="col">"Pages"</th>
+                            <th scope="col">{t(k::VISITORS_VISITOR)}</th>
+                            <th scope="col">{t(k::INBOX_STATUS)}</th>
+                            <th scope="col">{t(k::VISITORS_PAGE)}</th>
+                            <th scope="col">{t(k::VISITORS_ON_SITE)}</th>
+                            <th scope="col">{t(k::VISITORS_PAGES)}</th>
                         </tr>
                     </thead>
                     <tbody>
@@ -150,8 +150,8 @@ pub fn VisitorsPage() -> impl IntoView {
                 </table>
             </section>
             {move || selected.get().map(|id| view! {
-                <aside class="visitors__card" aria-label="The visitor's card">
-                    <a class="visitors__close" href=paths::VISITORS data-testid="visitor-card-close">"Close"</a>
+                <aside class="visitors__card" aria-label=t(k::VISITORS_CARD)>
+                    <a class="visitors__close" href=paths::VISITORS data-testid="visitor-card-close">{t(k::COMMON_CLOSE)}</a>
                     <LeadCard id=id/>
                 </aside>
             })}

@@ -5,6 +5,7 @@
 //! browser and on the server) and compiled to SQL by the server (lists and counts). The two agree
 //! on every lead (the property test in the server's `tests/api/agreement.rs`).
 
+use crate::locale::{Text, k};
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -181,20 +182,24 @@ impl PropertyOp {
         Self::ALL.into_iter().find(|op| op.as_str() == s)
     }
 
-    pub fn label(self) -> &'static str {
+    pub fn text(self) -> Text {
         match self {
-            PropertyOp::Equals => "is",
-            PropertyOp::NotEquals => "is not",
-            PropertyOp::Contains => "contains",
-            PropertyOp::Exists => "is set",
-            PropertyOp::NotExists => "is not set",
-            PropertyOp::Greater => "greater than",
-            PropertyOp::Less => "less than",
-            PropertyOp::Before => "before",
-            PropertyOp::After => "after",
-            PropertyOp::WithinLastDays => "within the last (days)",
-            PropertyOp::ListContains => "list contains",
+            PropertyOp::Equals => k::CORE_PROPERTY_OP_EQUALS,
+            PropertyOp::NotEquals => k::CORE_PROPERTY_OP_NOT_EQUALS,
+            PropertyOp::Contains => k::CORE_PROPERTY_OP_CONTAINS,
+            PropertyOp::Exists => k::CORE_PROPERTY_OP_EXISTS,
+            PropertyOp::NotExists => k::CORE_PROPERTY_OP_NOT_EXISTS,
+            PropertyOp::Greater => k::CORE_PROPERTY_OP_GREATER,
+            PropertyOp::Less => k::CORE_PROPERTY_OP_LESS,
+            PropertyOp::Before => k::CORE_PROPERTY_OP_BEFORE,
+            PropertyOp::After => k::CORE_PROPERTY_OP_AFTER,
+            PropertyOp::WithinLastDays => k::CORE_PROPERTY_OP_WITHIN_LAST_DAYS,
+            PropertyOp::ListContains => k::CORE_PROPERTY_OP_LIST_CONTAINS,
         }
+    }
+
+    pub fn label(self) -> &'static str {
+        self.text().en
     }
 
     pub fn needs_value(self) -> bool {
@@ -226,12 +231,16 @@ impl EventOp {
         Self::ALL.into_iter().find(|op| op.as_str() == s)
     }
 
-    pub fn label(self) -> &'static str {
+    pub fn text(self) -> Text {
         match self {
-            EventOp::AtLeast => "performed at least",
-            EventOp::AtMost => "performed at most",
-            EventOp::NotPerformed => "has not performed",
+            EventOp::AtLeast => k::CORE_EVENT_OP_AT_LEAST,
+            EventOp::AtMost => k::CORE_EVENT_OP_AT_MOST,
+            EventOp::NotPerformed => k::CORE_EVENT_OP_NOT_PERFORMED,
         }
+    }
+
+    pub fn label(self) -> &'static str {
+        self.text().en
     }
 }
 

@@ -6,10 +6,11 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+#[cfg(not(target_arch = "wasm32"))]
+use crate::locale::{Language, fill};
+use crate::locale::{Text, k};
 use crate::mail::{Availability, FieldError};
 use crate::presence::Presence;
-#[cfg(not(target_arch = "wasm32"))]
-use crate::locale::{Language, fill, k};
 use crate::subscription::{AddressState, EmailSettings, MailKind};
 
 /// Longest message body, in characters (after trimming).
@@ -58,12 +59,16 @@ impl Channel {
     }
 
     /// What the operator reads ("Chat", "Email", "Pop-up").
-    pub fn label(self) -> &'static str {
+    pub fn text(self) -> Text {
         match self {
-            Channel::Chat => "Chat",
-            Channel::Email => "Email",
-            Channel::Popup => "Pop-up",
+            Channel::Chat => k::CORE_CHANNEL_CHAT,
+            Channel::Email => k::CORE_CHANNEL_EMAIL,
+            Channel::Popup => k::CORE_CHANNEL_POPUP,
         }
+    }
+
+    pub fn label(self) -> &'static str {
+        self.text().en
     }
 }
 

@@ -2,6 +2,8 @@
 //! (`sort=-last_seen`: a leading `-` is descending) is what the page keeps in its URL and the API
 //! reads; newest created first is the default and is left out of URLs.
 
+use crate::locale::{Text, k};
+
 /// What the list is ordered by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SortKey {
@@ -27,13 +29,17 @@ impl SortKey {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    pub fn text(self) -> Text {
         match self {
-            SortKey::LastSeen => "Last seen",
-            SortKey::Created => "Created",
-            SortKey::Name => "Name",
-            SortKey::Email => "Email",
+            SortKey::LastSeen => k::CORE_SORT_KEY_LAST_SEEN,
+            SortKey::Created => k::CORE_SORT_KEY_CREATED,
+            SortKey::Name => k::CORE_SORT_KEY_NAME,
+            SortKey::Email => k::CORE_SORT_KEY_EMAIL,
         }
+    }
+
+    pub fn label(self) -> &'static str {
+        self.text().en
     }
 
     /// The way a first click sorts: times newest first, text A to Z.

@@ -1,6 +1,7 @@
 //! Mail: the card menu's email actions, the project's email settings, bounces (RFC 3463),
 //! campaigns, the outbox and removal, as wire types with the pure rules behind them.
 
+use crate::locale::{Text, k};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -238,17 +239,21 @@ impl BounceCause {
     }
 
     /// For the status badge: "Bounced — soft: mailbox full".
-    pub fn label(self) -> &'static str {
+    pub fn text(self) -> Text {
         match self {
-            BounceCause::UnknownAddress => "the address does not exist",
-            BounceCause::UnknownDomain => "the domain does not exist",
-            BounceCause::Blocked => "the server blocks our mail",
-            BounceCause::Refused => "refused by the server",
-            BounceCause::MailboxFull => "mailbox full",
-            BounceCause::TooBig => "message too big",
-            BounceCause::Unavailable => "the server is not available",
-            BounceCause::Temporary => "temporary failure",
+            BounceCause::UnknownAddress => k::CORE_BOUNCE_CAUSE_UNKNOWN_ADDRESS,
+            BounceCause::UnknownDomain => k::CORE_BOUNCE_CAUSE_UNKNOWN_DOMAIN,
+            BounceCause::Blocked => k::CORE_BOUNCE_CAUSE_BLOCKED,
+            BounceCause::Refused => k::CORE_BOUNCE_CAUSE_REFUSED,
+            BounceCause::MailboxFull => k::CORE_BOUNCE_CAUSE_MAILBOX_FULL,
+            BounceCause::TooBig => k::CORE_BOUNCE_CAUSE_TOO_BIG,
+            BounceCause::Unavailable => k::CORE_BOUNCE_CAUSE_UNAVAILABLE,
+            BounceCause::Temporary => k::CORE_BOUNCE_CAUSE_TEMPORARY,
         }
+    }
+
+    pub fn label(self) -> &'static str {
+        self.text().en
     }
 
     /// The cause of a bounce as recorded: its reason starts with the code (`552 5.2.2 ...`,

@@ -1,5 +1,6 @@
 //! Presence per SPEC section 2: online, sleeping or offline, from heartbeat and activity times.
 
+use crate::locale::{Text, k};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -46,12 +47,16 @@ impl Presence {
         }
     }
 
-    pub fn label(self) -> &'static str {
+    pub fn text(self) -> Text {
         match self {
-            Presence::Online => "online",
-            Presence::Sleeping => "sleeping",
-            Presence::Offline => "offline",
+            Presence::Online => k::CORE_PRESENCE_ONLINE,
+            Presence::Sleeping => k::CORE_PRESENCE_SLEEPING,
+            Presence::Offline => k::CORE_PRESENCE_OFFLINE,
         }
+    }
+
+    pub fn label(self) -> &'static str {
+        self.text().en
     }
 }
 

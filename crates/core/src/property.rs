@@ -1,5 +1,6 @@
 //! Property names and typed values with the limits of SPEC section 3.
 
+use crate::locale::{Text, k};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -22,37 +23,38 @@ pub const MAX_TEXT_FORM_BYTES: usize = 1000;
 pub struct SystemProperty {
     pub name: &'static str,
     pub ty: PropertyType,
-    pub label: &'static str,
+    /// What the operator reads (the catalogue's text: `t(p.label)` in the app, `p.label.en` here).
+    pub label: Text,
     pub read_only: bool,
 }
 
-const fn sys(name: &'static str, ty: PropertyType, label: &'static str, read_only: bool) -> SystemProperty {
+const fn sys(name: &'static str, ty: PropertyType, label: Text, read_only: bool) -> SystemProperty {
     SystemProperty { name, ty, label, read_only }
 }
 
 /// Every system property, in the order the card lists them.
 pub const SYSTEM_PROPERTIES: &[SystemProperty] = &[
-    sys("$name", PropertyType::Text, "Name", false),
-    sys("$email", PropertyType::Text, "Email", false),
-    sys("$phone", PropertyType::Text, "Phone", false),
-    sys("$user_id", PropertyType::Text, "User ID", false),
-    sys("$avatar", PropertyType::Text, "Avatar", false),
-    sys("$city", PropertyType::Text, "City", false),
-    sys("$country", PropertyType::Text, "Country", false),
-    sys("$timezone", PropertyType::Text, "Time zone", false),
-    sys("$language", PropertyType::Text, "Language", false),
-    sys("$first_seen", PropertyType::DateTime, "First seen", true),
-    sys("$last_seen", PropertyType::DateTime, "Last seen", true),
-    sys("$sessions", PropertyType::Number, "Sessions", true),
-    sys("$browser", PropertyType::Text, "Browser", true),
-    sys("$os", PropertyType::Text, "OS", true),
-    sys("$initial_referrer", PropertyType::Text, "Initial referrer", true),
-    sys("$referrer", PropertyType::Text, "Referrer", true),
-    sys("$utm_source", PropertyType::Text, "UTM source", true),
-    sys("$utm_medium", PropertyType::Text, "UTM medium", true),
-    sys("$utm_campaign", PropertyType::Text, "UTM campaign", true),
-    sys("$utm_term", PropertyType::Text, "UTM term", true),
-    sys("$utm_content", PropertyType::Text, "UTM content", true),
+    sys("$name", PropertyType::Text, k::CORE_PROPERTY_NAME, false),
+    sys("$email", PropertyType::Text, k::CORE_PROPERTY_EMAIL, false),
+    sys("$phone", PropertyType::Text, k::CORE_PROPERTY_PHONE, false),
+    sys("$user_id", PropertyType::Text, k::CORE_PROPERTY_USER_ID, false),
+    sys("$avatar", PropertyType::Text, k::CORE_PROPERTY_AVATAR, false),
+    sys("$city", PropertyType::Text, k::CORE_PROPERTY_CITY, false),
+    sys("$country", PropertyType::Text, k::CORE_PROPERTY_COUNTRY, false),
+    sys("$timezone", PropertyType::Text, k::CORE_PROPERTY_TIMEZONE, false),
+    sys("$language", PropertyType::Text, k::CORE_PROPERTY_LANGUAGE, false),
+    sys("$first_seen", PropertyType::DateTime, k::CORE_PROPERTY_FIRST_SEEN, true),
+    sys("$last_seen", PropertyType::DateTime, k::CORE_PROPERTY_LAST_SEEN, true),
+    sys("$sessions", PropertyType::Number, k::CORE_PROPERTY_SESSIONS, true),
+    sys("$browser", PropertyType::Text, k::CORE_PROPERTY_BROWSER, true),
+    sys("$os", PropertyType::Text, k::CORE_PROPERTY_OS, true),
+    sys("$initial_referrer", PropertyType::Text, k::CORE_PROPERTY_INITIAL_REFERRER, true),
+    sys("$referrer", PropertyType::Text, k::CORE_PROPERTY_REFERRER, true),
+    sys("$utm_source", PropertyType::Text, k::CORE_PROPERTY_UTM_SOURCE, true),
+    sys("$utm_medium", PropertyType::Text, k::CORE_PROPERTY_UTM_MEDIUM, true),
+    sys("$utm_campaign", PropertyType::Text, k::CORE_PROPERTY_UTM_CAMPAIGN, true),
+    sys("$utm_term", PropertyType::Text, k::CORE_PROPERTY_UTM_TERM, true),
+    sys("$utm_content", PropertyType::Text, k::CORE_PROPERTY_UTM_CONTENT, true),
 ];
 
 pub fn system_property(name: &str) -> Option<&'static SystemProperty> {
@@ -88,14 +90,18 @@ impl PropertyType {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
-    pub fn label(self) -> &'static str {
+    pub fn text(self) -> Text {
         match self {
-            PropertyType::Text => "Text",
-            PropertyType::Number => "Number",
-            PropertyType::Bool => "True / false",
-            PropertyType::DateTime => "Date and time",
-            PropertyType::List => "List",
+            PropertyType::Text => k::CORE_PROPERTY_TYPE_TEXT,
+            PropertyType::Number => k::CORE_PROPERTY_TYPE_NUMBER,
+            PropertyType::Bool => k::CORE_PROPERTY_TYPE_BOOL,
+            PropertyType::DateTime => k::CORE_PROPERTY_TYPE_DATE_TIME,
+            PropertyType::List => k::CORE_PROPERTY_TYPE_LIST,
         }
+    }
+
+    pub fn label(self) -> &'static str {
+        self.text().en
     }
 }
 
@@ -226,7 +232,7 @@ impl PropertyName {
 
     /// What the card shows as the property's label.
     pub fn label(&self) -> &str {
-        self.system().map_or(&self.0, |p| p.label)
+        self.system().map_or(&self.0, |p| p.label.en)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Email subscription statuses (SPEC section 6), as data. One status per normalized address.
 
+use crate::locale::{Text, k};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -58,14 +59,18 @@ impl SubscriptionStatus {
     }
 
     /// What the operator reads.
-    pub fn label(self) -> &'static str {
+    pub fn text(self) -> Text {
         match self {
-            SubscriptionStatus::Subscribed => "Subscribed",
-            SubscriptionStatus::WaitingForConfirmation => "Waiting for confirmation",
-            SubscriptionStatus::InvalidEmail => "Invalid email",
-            SubscriptionStatus::Unsubscribed => "Unsubscribed",
-            SubscriptionStatus::Bounced => "Bounced",
+            SubscriptionStatus::Subscribed => k::CORE_SUBSCRIPTION_STATUS_SUBSCRIBED,
+            SubscriptionStatus::WaitingForConfirmation => k::CORE_SUBSCRIPTION_STATUS_WAITING_FOR_CONFIRMATION,
+            SubscriptionStatus::InvalidEmail => k::CORE_SUBSCRIPTION_STATUS_INVALID_EMAIL,
+            SubscriptionStatus::Unsubscribed => k::CORE_SUBSCRIPTION_STATUS_UNSUBSCRIBED,
+            SubscriptionStatus::Bounced => k::CORE_SUBSCRIPTION_STATUS_BOUNCED,
         }
+    }
+
+    pub fn label(self) -> &'static str {
+        self.text().en
     }
 }
 

@@ -5,6 +5,8 @@ use leadcard_core::property::{SYSTEM_PROPERTIES, system_property};
 use leadcard_core::{PropertyName, PropertyType, PropertyValue};
 use leptos::prelude::*;
 
+use crate::browser::i18n::{k, t, tf};
+
 use super::editor::{InlineError, ValueInput, Verdict};
 use super::state::{CardState, WriteFailure};
 
@@ -16,7 +18,7 @@ pub fn AddProperty() -> impl IntoView {
             when=move || open.get()
             fallback=move || view! {
                 <button type="button" class="button button--ghost property-add" data-testid="property-add" on:click=move |_| open.set(true)>
-                    "+ Add property"
+                    {t(k::CARD_ADD_PROPERTY_OPEN)}
                 </button>
             }
         >
@@ -48,7 +50,7 @@ fn AddPropertyForm(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
         match verdict.to_save() {
             // Adding never overwrites by surprise: an existing property is changed with Edit value.
             Some((name, _)) if state.card.with(|card| card.property(name.as_str()).is_some()) => {
-                Verdict::Refused(format!("this lead already has \"{}\"; change it with Edit value", name.as_str()))
+                Verdict::Refused(tf(k::CARD_ADD_PROPERTY_EXISTS, &[("name", name.as_str())]))
             }
             _ => verdict,
         }
@@ -60,7 +62,7 @@ fn AddPropertyForm(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
         SYSTEM_PROPERTIES
             .iter()
             .filter(|p| !p.read_only && state.card.with(|card| card.property(p.name).is_none()))
-            .map(|p| view! { <option value=p.name>{p.label}</option> })
+            .map(|p| view! { <option value=p.name>{t(p.label)}</option> })
             .collect_view()
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -87,13 +89,13 @@ fn AddPropertyForm(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
         >
             <div class="property-add-form__fields">
                 <label class="field">
-                    <span class="field__label">"Name"</span>
+                    <span class="field__label">{t(k::COMMON_NAME)}</span>
                     <input
                         class="input"
                         name="name"
                         list=list_id.clone()
                         autocomplete="off"
-                        placeholder="e.g. Last purchase amount"
+                        placeholder=t(k::CARD_ADD_PROPERTY_PLACEHOLDER)
                         prop:value=name
                         on:input=move |ev| {
                             let typed = event_target_value(&ev);
@@ -107,7 +109,7 @@ fn AddPropertyForm(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
                     <datalist id=list_id>{suggestions}</datalist>
                 </label>
                 <label class="field">
-                    <span class="field__label">"Type"</span>
+                    <span class="field__label">{t(k::COMMON_TYPE)}</span>
                     <select
                         class="select"
                         name="type"
@@ -120,21 +122,21 @@ fn AddPropertyForm(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
                     >
                         {PropertyType::ALL
                             .into_iter()
-                            .map(|t| view! { <option value=t.as_str()>{t.label()}</option> })
+                            .map(|ty| view! { <option value=ty.as_str()>{t(ty.text())}</option> })
                             .collect_view()}
                     </select>
                 </label>
                 <label class="field property-add-form__value">
-                    <span class="field__label">"Value"</span>
+                    <span class="field__label">{t(k::COMMON_VALUE)}</span>
                     <ValueInput ty=ty draft/>
                 </label>
             </div>
             <div class="editor__actions">
                 <button type="submit" class="button button--primary" data-testid="property-add-save" disabled=saving>
-                    "Add"
+                    {t(k::COMMON_ADD)}
                 </button>
                 <button type="button" class="button button--ghost" on:click=move |_| on_close.run(())>
-                    "Cancel"
+                    {t(k::COMMON_CANCEL)}
                 </button>
             </div>
             <InlineError message=Signal::derive(message) testid="property-add-error"/>

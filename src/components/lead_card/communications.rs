@@ -10,6 +10,7 @@ use leptos::prelude::*;
 
 use super::state::CardState;
 use crate::api::{self, ApiError};
+use crate::browser::i18n::{k, t};
 use crate::components::composer::Composer;
 use crate::components::message::PendingMessages;
 use crate::live::Live;
@@ -78,7 +79,7 @@ pub fn CardCommunications(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -
 
     view! {
         <div class="communications" data-testid="card-communications">
-            <div class="communications__channels" role="group" aria-label="Channel">
+            <div class="communications__channels" role="group" aria-label=t(k::CARD_COMMS_CHANNEL)>
                 {Channel::ALL
                     .into_iter()
                     .map(|c| {
@@ -100,7 +101,7 @@ pub fn CardCommunications(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -
                                 title=move || refused().unwrap_or_default()
                                 on:click=move |_| channel.set(c)
                             >
-                                {c.label()}
+                                {t(c.text())}
                             </button>
                         }
                     })
@@ -117,7 +118,7 @@ pub fn CardCommunications(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -
                     })
                     .map(|(c, reason)| view! {
                         <p class="communications__reason" data-testid="channel-reason" data-channel=c.as_str()>
-                            {format!("{}: {}", c.label(), reason.unwrap_or_else(|| "not available".to_owned()))}
+                            {format!("{}: {}", t(c.text()), reason.unwrap_or_else(|| t(k::CARD_COMMS_NOT_AVAILABLE).to_owned()))}
                         </p>
                     })
                     .collect_view()
@@ -130,7 +131,7 @@ pub fn CardCommunications(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -
             <ul class="thread__messages communications__pending">
                 <PendingMessages target/>
             </ul>
-            <h3 class="communications__title">"Conversations"</h3>
+            <h3 class="communications__title">{t(k::CARD_COMMS_CONVERSATIONS)}</h3>
             <ConversationHistory history now/>
         </div>
     }
@@ -144,10 +145,10 @@ fn ConversationHistory(
     view! {
         <div class="conversation-history" data-testid="conversation-history">
             {move || match history.get() {
-                None => view! { <p class="events__empty">"Loading…"</p> }.into_any(),
+                None => view! { <p class="events__empty">{t(k::COMMON_LOADING)}</p> }.into_any(),
                 Some(Err(error)) => view! { <p class="editor__error" role="alert">{error.message}</p> }.into_any(),
                 Some(Ok(list)) if list.is_empty() => {
-                    view! { <p class="events__empty" data-testid="history-empty">"No conversations yet."</p> }.into_any()
+                    view! { <p class="events__empty" data-testid="history-empty">{t(k::CARD_COMMS_NONE)}</p> }.into_any()
                 }
                 Some(Ok(list)) => view! {
                     <ul class="conversation-history__list">
@@ -176,11 +177,11 @@ fn HistoryRow(conversation: Conversation, now: Signal<DateTime<Utc>>) -> impl In
                 data-status=status.as_str()
             >
                 <span class="history-row__line">
-                    <span class="history-row__channel">{channel.label()}</span>
+                    <span class="history-row__channel">{t(channel.text())}</span>
                     <span class=format!("status-chip status-chip--{}", status.as_str())>
                         {match status {
-                            ConversationStatus::Open => "Open",
-                            ConversationStatus::Closed => "Closed",
+                            ConversationStatus::Open => t(k::INBOX_STATUS_OPEN),
+                            ConversationStatus::Closed => t(k::INBOX_STATUS_CLOSED),
                         }}
                     </span>
                     <time class="history-row__time" title=time::local(at)>{move || time::relative(at, now.get())}</time>

@@ -4,6 +4,8 @@
 use leadcard_core::PropertyValue;
 use leptos::prelude::*;
 
+use crate::browser::i18n::{k, t};
+
 use super::editor::InlineError;
 use super::properties::{label_of, value_text};
 use super::state::{CardState, Clash, WriteFailure};
@@ -23,8 +25,8 @@ fn ClashPanel(clash: Clash) -> impl IntoView {
     let state = CardState::expect();
     let Clash { name, current, mine } = clash;
     let label = label_of(name.as_str());
-    let current_text = shown(current.as_ref(), "(not set)");
-    let mine_text = shown(mine.as_ref(), "(deleted)");
+    let current_text = shown(current.as_ref(), t(k::CARD_CONFLICT_NOT_SET));
+    let mine_text = shown(mine.as_ref(), t(k::CARD_CONFLICT_DELETED));
     let refusal = RwSignal::new(None::<String>);
     let keep = Action::new_local(move |(): &()| {
         let (name, current, mine) = (name.clone(), current.clone(), mine.clone());
@@ -44,24 +46,24 @@ fn ClashPanel(clash: Clash) -> impl IntoView {
     view! {
         <div class="conflict" role="alert" data-testid="conflict">
             <p class="conflict__title">
-                "Someone else changed " <strong>{label}</strong> " while you were editing it. Which value should it keep?"
+                {t(k::CARD_CONFLICT_BEFORE)} <strong>{label}</strong> {t(k::CARD_CONFLICT_AFTER)}
             </p>
             <div class="conflict__values">
                 <div class="conflict__value">
-                    <span class="conflict__label">"Now"</span>
+                    <span class="conflict__label">{t(k::CARD_CONFLICT_NOW)}</span>
                     <span class="conflict__text" data-testid="conflict-current">{current_text}</span>
                 </div>
                 <div class="conflict__value conflict__value--mine">
-                    <span class="conflict__label">"Yours"</span>
+                    <span class="conflict__label">{t(k::CARD_CONFLICT_YOURS)}</span>
                     <span class="conflict__text" data-testid="conflict-mine">{mine_text}</span>
                 </div>
             </div>
             <div class="conflict__actions">
                 <button type="button" class="button button--secondary" data-testid="conflict-keep-current" on:click=move |_| state.clash.set(None)>
-                    "Keep the current value"
+                    {t(k::CARD_CONFLICT_KEEP_CURRENT)}
                 </button>
                 <button type="button" class="button button--primary" data-testid="conflict-keep-mine" disabled=saving on:click=keep_mine>
-                    "Keep mine"
+                    {t(k::CARD_CONFLICT_KEEP_MINE)}
                 </button>
             </div>
             <InlineError message=refusal/>

@@ -8,6 +8,7 @@ use leptos::html::Form;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::browser::i18n::{k, t, tf};
 use crate::time;
 
 /// The text an editor starts from: a list one item per line, a date-time in the operator's zone.
@@ -27,12 +28,12 @@ pub fn value_of(ty: PropertyType, draft: &str) -> Result<PropertyValue, String> 
     match ty {
         PropertyType::Text => Ok(PropertyValue::Text(draft.trim().to_owned())),
         PropertyType::Number => {
-            draft.trim().parse().map(PropertyValue::Number).map_err(|_| "enter a number".to_owned())
+            draft.trim().parse().map(PropertyValue::Number).map_err(|_| t(k::CARD_EDITOR_ENTER_NUMBER).to_owned())
         }
         PropertyType::Bool => match draft {
             "true" => Ok(PropertyValue::Bool(true)),
             "false" => Ok(PropertyValue::Bool(false)),
-            _ => Err("choose true or false".to_owned()),
+            _ => Err(t(k::CARD_EDITOR_CHOOSE_BOOL).to_owned()),
         },
         PropertyType::DateTime => {
             time::from_datetime_local(draft).map(PropertyValue::DateTime).map_err(|error| error.to_string())
@@ -86,7 +87,7 @@ impl Verdict {
     /// What the operator reads: a warning at once, a refusal once they have typed or tried to save.
     pub fn message(&self, touched: bool) -> Option<String> {
         match self {
-            Verdict::Warned(_, _, reason) => Some(format!("Not a valid address: {reason}. It can still be saved.")),
+            Verdict::Warned(_, _, reason) => Some(tf(k::CARD_EDITOR_INVALID_ADDRESS, &[("reason", reason)])),
             Verdict::Refused(reason) if touched => Some(reason.clone()),
             _ => None,
         }
@@ -102,13 +103,13 @@ pub fn ValueInput(#[prop(into)] ty: Signal<PropertyType>, draft: RwSignal<String
         match ty.get() {
         PropertyType::Bool => view! {
             <select class="select" name="value" prop:value=draft on:change=typed>
-                <option value="true">"true"</option>
-                <option value="false">"false"</option>
+                <option value="true">{t(k::CARD_EDITOR_TRUE)}</option>
+                <option value="false">{t(k::CARD_EDITOR_FALSE)}</option>
             </select>
         }
         .into_any(),
         PropertyType::List => view! {
-            <textarea class="input editor__list" name="value" rows="4" placeholder="One item per line" prop:value=draft on:input=typed></textarea>
+            <textarea class="input editor__list" name="value" rows="4" placeholder=t(k::CARD_EDITOR_ONE_PER_LINE) prop:value=draft on:input=typed></textarea>
         }
         .into_any(),
         ty => {
@@ -186,10 +187,10 @@ pub fn PropertyEditor(
             <ValueInput ty=ty draft/>
             <div class="editor__actions">
                 <button type="submit" class="button button--primary" data-testid="editor-save" disabled=saving>
-                    "Save"
+                    {t(k::COMMON_SAVE)}
                 </button>
                 <button type="button" class="button button--ghost" data-testid="editor-cancel" on:click=move |_| on_cancel.run(())>
-                    "Cancel"
+                    {t(k::COMMON_CANCEL)}
                 </button>
             </div>
             <InlineError message=Signal::derive(message) testid="editor-error"/>

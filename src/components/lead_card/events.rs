@@ -13,10 +13,10 @@ use leptos::prelude::*;
 use super::editor::{InlineError, ValueInput, value_of};
 use super::properties::{label_of, value_text};
 use crate::api::{self, ApiError};
+use crate::browser::i18n::{k, plural, t, tf};
 use crate::components::clock::server_now;
 use crate::live::Live;
 use crate::paged::{Page, Paged};
-use crate::browser::intl;
 use crate::time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +89,7 @@ pub fn CardEvents(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl I
     view! {
         <div class="events" data-testid="events">
             <div class="events__bar">
-                <div class="tabs" role="tablist" aria-label="Events">
+                <div class="tabs" role="tablist" aria-label=t(k::CARD_EVENTS)>
                     <button
                         type="button"
                         role="tab"
@@ -98,7 +98,7 @@ pub fn CardEvents(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl I
                         aria-selected=move || (tab.get() == Tab::Events).to_string()
                         on:click=move |_| tab.set(Tab::Events)
                     >
-                        "Events"
+                        {t(k::CARD_EVENTS)}
                     </button>
                     <button
                         type="button"
@@ -108,7 +108,7 @@ pub fn CardEvents(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl I
                         aria-selected=move || (tab.get() == Tab::Groups).to_string()
                         on:click=move |_| tab.set(Tab::Groups)
                     >
-                        "Groups"
+                        {t(k::CARD_EVENTS_GROUPS)}
                     </button>
                 </div>
                 <button
@@ -117,7 +117,7 @@ pub fn CardEvents(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl I
                     data-testid="event-add"
                     on:click=move |_| adding.update(|a| *a = !*a)
                 >
-                    "Add event"
+                    {t(k::CARD_EVENTS_ADD)}
                 </button>
             </div>
             {move || adding.get().then(|| view! { <AddEventForm lead names=group_names on_added=added on_close=move || adding.set(false)/> })}
@@ -141,7 +141,7 @@ fn EventsTab(list: EventList, now: Signal<DateTime<Utc>>) -> impl IntoView {
     view! {
         {move || list.name.get().map(|name| view! {
             <p class="events__group-shown">
-                "Events named " <strong>{name}</strong>
+                {t(k::CARD_EVENTS_NAMED)} <strong>{name}</strong>
                 <button
                     type="button"
                     class="button button--ghost"
@@ -151,7 +151,7 @@ fn EventsTab(list: EventList, now: Signal<DateTime<Utc>>) -> impl IntoView {
                         events.reload();
                     }
                 >
-                    "Show all events"
+                    {t(k::CARD_EVENTS_SHOW_ALL)}
                 </button>
             </p>
         })}
@@ -163,7 +163,7 @@ fn EventsTab(list: EventList, now: Signal<DateTime<Utc>>) -> impl IntoView {
         {move || events.error.get().map(|error| view! { <p class="editor__error" role="alert">{error.message}</p> })}
         {move || {
             (events.loaded.get() && !events.loading.get() && events.error.with(Option::is_none) && events.items.with(Vec::is_empty))
-                .then(|| view! { <p class="events__empty" data-testid="events-empty">"No events yet."</p> })
+                .then(|| view! { <p class="events__empty" data-testid="events-empty">{t(k::CARD_EVENTS_NONE)}</p> })
         }}
         {move || events.next.with(Option::is_some).then(|| view! {
             <button
@@ -173,7 +173,7 @@ fn EventsTab(list: EventList, now: Signal<DateTime<Utc>>) -> impl IntoView {
                 disabled=move || events.loading.get()
                 on:click=move |_| events.load_more()
             >
-                {move || if events.loading.get() { "Loading…" } else { "Load older events" }}
+                {move || if events.loading.get() { t(k::COMMON_LOADING) } else { t(k::CARD_EVENTS_LOAD_OLDER) }}
             </button>
         })}
     }
@@ -183,8 +183,8 @@ fn EventsTab(list: EventList, now: Signal<DateTime<Utc>>) -> impl IntoView {
 fn EventRow(event: LeadEvent, now: Signal<DateTime<Utc>>) -> impl IntoView {
     let LeadEvent { name, properties, occurred_at, source, .. } = event;
     let (marker, marker_title) = match source {
-        EventSource::Tracked => ("tracked", "Sent by the site"),
-        EventSource::Manual => ("manual", "Added by an operator"),
+        EventSource::Tracked => ("tracked", t(k::CARD_EVENTS_BY_SITE)),
+        EventSource::Manual => ("manual", t(k::CARD_EVENTS_BY_OPERATOR)),
     };
     let count = properties.len();
     let data_name = name.clone();
@@ -202,7 +202,7 @@ fn EventRow(event: LeadEvent, now: Signal<DateTime<Utc>>) -> impl IntoView {
             .collect_view();
         view! {
             <details class="event__details" data-testid="event-properties">
-                <summary>{intl::counted(count as u64, "property", "properties")}</summary>
+                <summary>{plural(k::CARD_EVENTS_PROPERTIES, count as u64)}</summary>
                 <dl class="event__properties">{rows}</dl>
             </details>
         }
@@ -229,15 +229,15 @@ fn GroupsTab(
 ) -> impl IntoView {
     move || {
         match groups.get() {
-        None => view! { <p class="events__empty">"Loading…"</p> }.into_any(),
+        None => view! { <p class="events__empty">{t(k::COMMON_LOADING)}</p> }.into_any(),
         Some(Err(error)) => view! { <p class="editor__error" role="alert">{error.message}</p> }.into_any(),
         Some(Ok(groups)) if groups.is_empty() => {
-            view! { <p class="events__empty" data-testid="groups-empty">"No events yet."</p> }.into_any()
+            view! { <p class="events__empty" data-testid="groups-empty">{t(k::CARD_EVENTS_NONE)}</p> }.into_any()
         }
         Some(Ok(groups)) => view! {
             <table class="event-groups" data-testid="event-groups">
                 <thead>
-                    <tr><th>"Event"</th><th>"Count"</th><th>"First"</th><th>"Last"</th></tr>
+                    <tr><th>{t(k::CARD_EVENTS_EVENT)}</th><th>{t(k::CARD_EVENTS_COUNT)}</th><th>{t(k::CARD_EVENTS_FIRST)}</th><th>{t(k::CARD_EVENTS_LAST)}</th></tr>
                 </thead>
                 <tbody>
                     {groups
@@ -310,14 +310,15 @@ fn AddEventForm(
             if typed.trim().is_empty() {
                 continue;
             }
-            let property = PropertyName::parse(typed.trim())
-                .map_err(|e| (format!("properties.{}", typed.trim()), format!("Property name: {e}.")))?;
+            let property = PropertyName::parse(typed.trim()).map_err(|e| {
+                (format!("properties.{}", typed.trim()), tf(k::CARD_EVENTS_BAD_NAME, &[("reason", &e.to_string())]))
+            })?;
             let value = value_of(row.ty.get_untracked(), &row.value.get_untracked())
                 .map_err(|e| (format!("properties.{}", property.as_str()), format!("{}: {e}.", property.as_str())))?;
             properties.insert(property.as_str().to_owned(), value);
         }
         let occurred_at = time::from_datetime_local(&when.get_untracked())
-            .map_err(|e| ("occurred_at".to_owned(), format!("Time: {e}.")))?;
+            .map_err(|e| ("occurred_at".to_owned(), tf(k::CARD_EVENTS_BAD_TIME, &[("reason", &e.to_string())])))?;
         let event =
             AddEvent { name: name.get_untracked().trim().to_owned(), properties, occurred_at: Some(occurred_at) };
         event.check(server_now()).map_err(|e| (e.field.clone(), format!("{}: {}.", e.field, e.message)))?;
@@ -348,13 +349,13 @@ fn AddEventForm(
         <form class="editor event-add-form" data-testid="event-add-form" on:submit=submit on:input=move |_| problem.set(None)>
             <div class="event-add-form__fields">
                 <label class="field">
-                    <span class="field__label">"Event"</span>
+                    <span class="field__label">{t(k::CARD_EVENTS_EVENT)}</span>
                     <input
                         class="input"
                         name="event-name"
                         list=list_id.clone()
                         autocomplete="off"
-                        placeholder="e.g. Called the sales team"
+                        placeholder=t(k::CARD_EVENTS_PLACEHOLDER)
                         prop:value=name
                         on:input=move |ev| name.set(event_target_value(&ev))
                     />
@@ -363,7 +364,7 @@ fn AddEventForm(
                     </datalist>
                 </label>
                 <label class="field">
-                    <span class="field__label">"When"</span>
+                    <span class="field__label">{t(k::CARD_EVENTS_WHEN)}</span>
                     <input
                         class="input"
                         type="datetime-local"
@@ -379,7 +380,7 @@ fn AddEventForm(
                     <input
                         class="input"
                         name="property-name"
-                        placeholder="Property"
+                        placeholder=t(k::COMMON_PROPERTY)
                         prop:value=row.name
                         on:input=move |ev| row.name.set(event_target_value(&ev))
                     />
@@ -393,13 +394,13 @@ fn AddEventForm(
                             }
                         }
                     >
-                        {PropertyType::ALL.into_iter().map(|t| view! { <option value=t.as_str()>{t.label()}</option> }).collect_view()}
+                        {PropertyType::ALL.into_iter().map(|ty| view! { <option value=ty.as_str()>{t(ty.text())}</option> }).collect_view()}
                     </select>
                     <ValueInput ty=row.ty draft=row.value/>
                     <button
                         type="button"
                         class="button button--ghost"
-                        aria-label="Remove this property"
+                        aria-label=t(k::CARD_EVENTS_REMOVE_PROPERTY)
                         on:click=move |_| rows.update(|rows| rows.retain(|r| r.key != row.key))
                     >
                         "×"
@@ -408,13 +409,13 @@ fn AddEventForm(
             </For>
             <div class="editor__actions">
                 <button type="button" class="button button--ghost" data-testid="event-add-property-row" on:click=add_row>
-                    "Add property"
+                    {t(k::CARD_EVENTS_ADD_PROPERTY)}
                 </button>
                 <button type="submit" class="button button--primary" data-testid="event-add-save" disabled=saving>
-                    "Add event"
+                    {t(k::CARD_EVENTS_ADD)}
                 </button>
                 <button type="button" class="button button--ghost" on:click=move |_| on_close()>
-                    "Cancel"
+                    {t(k::COMMON_CANCEL)}
                 </button>
             </div>
             <InlineError message=Signal::derive(move || problem.get().map(|(_, message)| message)) testid="event-add-error"/>

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use super::properties::{label_of, value_text};
 use super::state::CardState;
+use crate::browser::i18n::{k, t, tf};
 use crate::components::avatar::{Avatar, AvatarSize, lead_avatar_src};
 use crate::components::presence_badge::PresenceBadge;
 use crate::time;
@@ -23,7 +24,10 @@ pub fn CardHeader(
     #[prop(into)] now: Signal<DateTime<Utc>>,
 ) -> impl IntoView {
     let seen = move || {
-        last_seen.map_or_else(|| "Never seen".to_owned(), |t| format!("Last seen {}", time::relative(t, now.get())))
+        last_seen.map_or_else(
+            || t(k::CARD_NEVER_SEEN).to_owned(),
+            |at| tf(k::CARD_LAST_SEEN, &[("when", &time::relative(at, now.get()))]),
+        )
     };
     view! {
         <header class="lead-card__header">
@@ -50,13 +54,13 @@ pub fn PinnedProperties() -> impl IntoView {
             .with(|card| names.into_iter().map(|name| (card.property(&name).map(value_text), name)).collect::<Vec<_>>())
     };
     view! {
-        <ul class="pinned" data-testid="pinned" aria-label="Pinned properties">
+        <ul class="pinned" data-testid="pinned" aria-label=t(k::CARD_PINNED)>
             {move || {
                 pinned().into_iter().map(|(value, name)| {
                     let unknown = value.is_none();
                     let value = value.unwrap_or_else(|| "—".to_owned());
                     let label = label_of(&name);
-                    let unpin_label = format!("Unpin {label}");
+                    let unpin_label = tf(k::CARD_UNPIN_NAMED, &[("name", &label)]);
                     let unpin = name.clone();
                     view! {
                         <li class="pinned__property" data-testid="pinned-property" data-name=name>
@@ -69,7 +73,7 @@ pub fn PinnedProperties() -> impl IntoView {
                                 class="pinned__unpin"
                                 data-testid="unpin"
                                 aria-label=unpin_label
-                                title="Unpin"
+                                title=t(k::CARD_UNPIN)
                                 on:click=move |_| state.toggle_pin(unpin.clone())
                             ></button>
                         </li>

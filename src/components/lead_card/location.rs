@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
+use crate::browser::i18n::{k, t};
 use crate::time;
 
 /// `now` should change each minute; the time follows it.
@@ -16,7 +17,7 @@ pub fn LeadLocation(
 ) -> impl IntoView {
     let place = [city, country].into_iter().flatten().filter(|part| !part.trim().is_empty()).collect::<Vec<_>>();
     let known = !place.is_empty();
-    let place = if known { place.join(", ") } else { "Location unknown".to_owned() };
+    let place = if known { place.join(", ") } else { t(k::CARD_LOCATION_UNKNOWN).to_owned() };
     let zone = timezone.filter(|zone| !zone.trim().is_empty());
     let local_time = move || {
         let zone = zone.clone()?;
@@ -24,7 +25,7 @@ pub fn LeadLocation(
         Some(view! {
             <span class="lead-location__time">
                 <span data-testid="local-time" title=zone>{shown}</span>
-                " local time"
+                {t(k::CARD_LOCAL_TIME)}
             </span>
         })
     };

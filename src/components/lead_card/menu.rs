@@ -13,6 +13,7 @@ use leadcard_core::wire::LeadCard;
 
 use super::state::{CardState, Toast};
 use crate::components::merge_dialog::MergeDialog;
+use crate::browser::i18n::{k, t};
 use crate::{api, paths};
 
 #[component]
@@ -35,9 +36,9 @@ pub fn CardMenu(id: i64) -> impl IntoView {
             Ok(subscription) => {
                 state.card.update(|c| c.subscription = subscription);
                 state.show(Toast::Done(if confirmation {
-                    "Confirmation email queued.".to_owned()
+                    t(k::CARD_MENU_CONFIRMATION_QUEUED).to_owned()
                 } else {
-                    "Unsubscribed from emails, on every card with this address.".to_owned()
+                    t(k::CARD_MENU_UNSUBSCRIBED).to_owned()
                 }));
             }
             Err(error) => state.show(Toast::Failed(error.message)),
@@ -50,7 +51,7 @@ pub fn CardMenu(id: i64) -> impl IntoView {
     };
     let hide_action = Action::new_local(move |&(): &()| async move {
         match api::hide(id).await {
-            Ok(()) => state.show(Toast::Done("Hidden from Visitors until the lead is active again.".to_owned())),
+            Ok(()) => state.show(Toast::Done(t(k::CARD_MENU_HIDDEN).to_owned())),
             Err(error) => state.show(Toast::Failed(error.message)),
         }
     });
@@ -60,19 +61,19 @@ pub fn CardMenu(id: i64) -> impl IntoView {
     };
 
     view! {
-        <Menu open class="card-menu" button_class="card-menu__button" test_id="card-menu" label="Card menu" button>
+        <Menu open class="card-menu" button_class="card-menu__button" test_id="card-menu" label=t(k::CARD_MENU_LABEL) button>
             <button type="button" class="card-menu__item" role="menuitem" tabindex="-1" data-testid="copy-link" on:click=copy_link>
-                "Copy link"
+                {t(k::CARD_MENU_COPY_LINK)}
             </button>
             <MenuAction
-                label="Unsubscribe from emails"
+                label=t(k::CARD_MENU_UNSUBSCRIBE)
                 test_id="menu-unsubscribe"
                 availability=Signal::derive(move || actions.get().unsubscribe)
                 busy
                 on_click=move || run_email_action(false)
             />
             <MenuAction
-                label="Send subscription confirmation"
+                label=t(k::CARD_MENU_SEND_CONFIRMATION)
                 test_id="menu-confirmation"
                 availability=Signal::derive(move || actions.get().send_confirmation)
                 busy
@@ -92,7 +93,7 @@ pub fn CardMenu(id: i64) -> impl IntoView {
                 "Merge with…"
             </button>
             <button type="button" class="card-menu__item" role="menuitem" tabindex="-1" data-testid="menu-hide" on:click=hide>
-                "Hide"
+                {t(k::CARD_MENU_HIDE)}
             </button>
             <button
                 type="button"
@@ -104,7 +105,7 @@ pub fn CardMenu(id: i64) -> impl IntoView {
                     removing.set(true);
                 }
             >
-                "Remove completely"
+                {t(k::CARD_MENU_REMOVE)}
             </button>
         </Menu>
         {move || removing.get().then(|| view! { <RemoveDialog id return_focus=button on_close=move || removing.set(false)/> })}
@@ -190,7 +191,7 @@ fn RemoveDialog(
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if !confirmed() {
-            return error.set(Some("Type the lead's name or email exactly to confirm.".to_owned()));
+            return error.set(Some(t(k::CARD_MENU_TYPE_TO_CONFIRM).to_owned()));
         }
         remove.dispatch(typed.get_untracked());
     };
@@ -219,14 +220,13 @@ fn RemoveDialog(
             }
         >
             <form class="dialog__form" on:submit=submit>
-                <h2 id="remove-title">"Remove this lead completely?"</h2>
+                <h2 id="remove-title">{t(k::CARD_MENU_REMOVE_TITLE)}</h2>
                 <p>
-                    "The card and all of its properties, events, notes, tags, segment history, conversations and messages are "
-                    "erased, and no mail is sent to it any more. This cannot be undone."
+                    {t(k::CARD_MENU_REMOVE_TEXT)}
                 </p>
                 <label class="field">
                     <span class="field__label">
-                        "Type " <strong>{move || { let (name, email, shown) = who.get(); name.or(email).unwrap_or(shown) }}</strong> " to confirm"
+                        {t(k::CARD_MENU_TYPE_BEFORE)} <strong>{move || { let (name, email, shown) = who.get(); name.or(email).unwrap_or(shown) }}</strong> {t(k::CARD_MENU_TYPE_AFTER)}
                     </span>
                     <input
                         class="input"
@@ -249,10 +249,10 @@ fn RemoveDialog(
                         data-testid="remove-submit"
                         disabled=move || removing.get() || !confirmed()
                     >
-                        "Remove completely"
+                        {t(k::CARD_MENU_REMOVE)}
                     </button>
                     <button type="button" class="button button--ghost" data-testid="remove-cancel" on:click=move |_| close()>
-                        "Cancel"
+                        {t(k::COMMON_CANCEL)}
                     </button>
                 </div>
             </form>

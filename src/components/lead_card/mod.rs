@@ -45,6 +45,7 @@ use tags::CardTags;
 use toast::CardToast;
 
 use crate::api::{self, ApiError};
+use crate::browser::i18n::{k, t};
 use crate::components::clock::{use_minute_clock, use_now};
 use crate::components::error_notice::api_error_fallback;
 use crate::components::not_found::NotFound;
@@ -80,7 +81,7 @@ pub fn LeadCard(
     titled: bool,
 ) -> impl IntoView {
     view! {
-        <Suspense fallback=|| view! { <div class="lead-card lead-card--loading" aria-busy="true">"Loading the card…"</div> }>
+        <Suspense fallback=|| view! { <div class="lead-card lead-card--loading" aria-busy="true">{t(k::CARD_LOADING)}</div> }>
             {move || Suspend::new(card_view(id, titled))}
         </Suspense>
     }
@@ -97,7 +98,7 @@ fn LoadedCard(id: Signal<i64>, titled: bool) -> impl IntoView {
     let data = LocalResource::new(move || load(id.get()));
     let now = use_now();
     view! {
-        <Transition fallback=|| view! { <div class="lead-card lead-card--loading" aria-busy="true">"Loading the card…"</div> }>
+        <Transition fallback=|| view! { <div class="lead-card lead-card--loading" aria-busy="true">{t(k::CARD_LOADING)}</div> }>
             <ErrorBoundary fallback=api_error_fallback>
                 {move || Suspend::new(async move {
                     let me = session.me.await.ok().map(|me| me.id);
@@ -113,7 +114,7 @@ fn LoadedCard(id: Signal<i64>, titled: bool) -> impl IntoView {
                         }
                         Ok(CardData { card, notes, pins }) => Ok(view! { <LeadCardView card now pins notes me titled/> }.into_any()),
                         Err(error) if error.is_not_found() => {
-                            Ok(view! { <NotFound message="There is no lead with this id; it may have been removed."/> }.into_any())
+                            Ok(view! { <NotFound message=t(k::CARD_NO_SUCH_LEAD)/> }.into_any())
                         }
                         Err(error) => Err(error),
                     }
@@ -167,7 +168,7 @@ pub fn LeadCardView(
     view! {
         {move || state.removed.get().then(|| view! {
             <article class="lead-card lead-card--removed" data-testid="lead-removed" role="status">
-                <p>"This lead was removed completely."</p>
+                <p>{t(k::CARD_REMOVED)}</p>
             </article>
         })}
         {move || state.merged_into.get().map(|into| view! {
@@ -191,34 +192,34 @@ pub fn LeadCardView(
                 <CardMenu id/>
             </div>
             <section class="lead-card__section" aria-labelledby="lead-card-communications">
-                <h2 class="lead-card__section-title" id="lead-card-communications">"Communications"</h2>
+                <h2 class="lead-card__section-title" id="lead-card-communications">{t(k::CARD_COMMUNICATIONS)}</h2>
                 <CardCommunications lead=id now/>
             </section>
             <section class="lead-card__section" aria-labelledby="lead-card-properties">
-                <h2 class="lead-card__section-title" id="lead-card-properties">"Properties"</h2>
+                <h2 class="lead-card__section-title" id="lead-card-properties">{t(k::CARD_PROPERTIES)}</h2>
                 <ConflictView/>
                 <PropertyList/>
                 {move || view! { <SubscriptionInfo subscription=subscription.get()/> }}
                 <AddProperty/>
             </section>
             <section class="lead-card__section" aria-labelledby="lead-card-tags">
-                <h2 class="lead-card__section-title" id="lead-card-tags">"Tags"</h2>
+                <h2 class="lead-card__section-title" id="lead-card-tags">{t(k::CARD_TAGS)}</h2>
                 <CardTags/>
             </section>
             <section class="lead-card__section" aria-labelledby="lead-card-segments">
-                <h2 class="lead-card__section-title" id="lead-card-segments">"Segments"</h2>
+                <h2 class="lead-card__section-title" id="lead-card-segments">{t(k::CARD_SEGMENTS)}</h2>
                 <CardSegments lead=id now/>
             </section>
             <section class="lead-card__section" aria-labelledby="lead-card-visit">
-                <h2 class="lead-card__section-title" id="lead-card-visit">"Pages this visit"</h2>
+                <h2 class="lead-card__section-title" id="lead-card-visit">{t(k::CARD_VISIT_PAGES)}</h2>
                 <CardSessionPages lead=id/>
             </section>
             <section class="lead-card__section" aria-labelledby="lead-card-events">
-                <h2 class="lead-card__section-title" id="lead-card-events">"Events"</h2>
+                <h2 class="lead-card__section-title" id="lead-card-events">{t(k::CARD_EVENTS)}</h2>
                 <CardEvents lead=id now/>
             </section>
             <section class="lead-card__section" aria-labelledby="lead-card-notes">
-                <h2 class="lead-card__section-title" id="lead-card-notes">"Notes"</h2>
+                <h2 class="lead-card__section-title" id="lead-card-notes">{t(k::CARD_NOTES)}</h2>
                 <CardNotes lead=id notes me/>
             </section>
             <CardToast/>

@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 
 use super::editor::InlineError;
 use crate::api::{self, ApiError};
+use crate::browser::i18n::{k, t, tf};
 use crate::components::error_notice::ErrorNotice;
 use crate::live::Live;
 use crate::time;
@@ -49,7 +50,7 @@ pub fn CardNotes(lead: i64, notes: Result<Vec<Note>, ApiError>, me: Option<i64>)
             Ok(body) => {
                 save.dispatch((typed, body));
             }
-            Err(reason) => problem.set(Some(format!("A note {reason}."))),
+            Err(reason) => problem.set(Some(tf(k::CARD_NOTES_PROBLEM, &[("reason", &reason.to_string())]))),
         }
     };
     // Notes added or deleted elsewhere (another operator, another tab) show up here.
@@ -98,8 +99,8 @@ pub fn CardNotes(lead: i64, notes: Result<Vec<Note>, ApiError>, me: Option<i64>)
                     class="input notes__input"
                     data-testid="note-input"
                     rows="3"
-                    placeholder="Write a note for your team (Ctrl+Enter adds it)"
-                    aria-label="New note"
+                    placeholder=t(k::CARD_NOTES_PLACEHOLDER)
+                    aria-label=t(k::CARD_NOTES_NEW)
                     prop:value=draft
                     on:input=move |ev| {
                         draft.set(event_target_value(&ev));
@@ -113,7 +114,7 @@ pub fn CardNotes(lead: i64, notes: Result<Vec<Note>, ApiError>, me: Option<i64>)
                     }
                 ></textarea>
                 <button type="submit" class="button button--primary notes__add" data-testid="note-add" disabled=saving>
-                    "Add note"
+                    {t(k::CARD_NOTES_ADD)}
                 </button>
             </form>
             <InlineError message=problem/>
@@ -161,7 +162,7 @@ fn NoteItem(lead: i64, note: Note, own: bool, on_delete: Callback<i64>, on_edite
         Ok(body) => {
             save.dispatch(body);
         }
-        Err(reason) => problem.set(Some(format!("A note {reason}."))),
+        Err(reason) => problem.set(Some(tf(k::CARD_NOTES_PROBLEM, &[("reason", &reason.to_string())]))),
     };
     let shown_body = body.clone();
     view! {
@@ -171,8 +172,8 @@ fn NoteItem(lead: i64, note: Note, own: bool, on_delete: Callback<i64>, on_edite
                 <time class="note__time" datetime=created_at.to_rfc3339()>{time::local(created_at)}</time>
                 {edited_at.map(|at| {
                     view! {
-                        <span class="note__edited" data-testid="note-edited" title=format!("Edited {}", time::local(at))>
-                            "edited " <time datetime=at.to_rfc3339()>{time::local(at)}</time>
+                        <span class="note__edited" data-testid="note-edited" title=tf(k::CARD_NOTES_EDITED_AT, &[("when", &time::local(at))])>
+                            {t(k::CARD_NOTES_EDITED)} <time datetime=at.to_rfc3339()>{time::local(at)}</time>
                         </span>
                     }
                 })}
@@ -188,7 +189,7 @@ fn NoteItem(lead: i64, note: Note, own: bool, on_delete: Callback<i64>, on_edite
                                 editing.set(true);
                             }
                         >
-                            "Edit"
+                            {t(k::COMMON_EDIT)}
                         </button>
                         <button
                             type="button"
@@ -196,7 +197,7 @@ fn NoteItem(lead: i64, note: Note, own: bool, on_delete: Callback<i64>, on_edite
                             data-testid="note-delete"
                             on:click=move |_| on_delete.run(id)
                         >
-                            "Delete"
+                            {t(k::COMMON_DELETE)}
                         </button>
                     </span>
                 })}
@@ -214,7 +215,7 @@ fn NoteItem(lead: i64, note: Note, own: bool, on_delete: Callback<i64>, on_edite
                         class="input notes__input"
                         data-testid="note-edit-input"
                         rows="3"
-                        aria-label="Edit note"
+                        aria-label=t(k::CARD_NOTES_EDIT_LABEL)
                         prop:value=draft
                         on:input=move |ev| {
                             draft.set(event_target_value(&ev));
@@ -231,10 +232,10 @@ fn NoteItem(lead: i64, note: Note, own: bool, on_delete: Callback<i64>, on_edite
                     ></textarea>
                     <div class="editor__actions">
                         <button type="submit" class="button button--primary" data-testid="note-save" disabled=saving>
-                            "Save"
+                            {t(k::COMMON_SAVE)}
                         </button>
                         <button type="button" class="button button--ghost" on:click=move |_| editing.set(false)>
-                            "Cancel"
+                            {t(k::COMMON_CANCEL)}
                         </button>
                     </div>
                     <InlineError message=problem testid="note-edit-error"/>

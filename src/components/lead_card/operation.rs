@@ -7,6 +7,8 @@ use leadcard_core::operation::check_operator_batch;
 use leadcard_core::{Operation, PropertyName, PropertyType, PropertyValue};
 use leptos::prelude::*;
 
+use crate::browser::i18n::{k, t};
+
 use super::editor::{InlineError, value_of};
 use super::state::CardState;
 
@@ -30,9 +32,9 @@ impl OperationKind {
 
     pub fn label(self) -> &'static str {
         match self {
-            OperationKind::Increase => "Increase by",
-            OperationKind::AddItem => "Add item",
-            OperationKind::RemoveItem => "Remove item",
+            OperationKind::Increase => t(k::CARD_OPERATION_INCREASE),
+            OperationKind::AddItem => t(k::CARD_OPERATION_ADD_ITEM),
+            OperationKind::RemoveItem => t(k::CARD_OPERATION_REMOVE_ITEM),
         }
     }
 
@@ -51,14 +53,17 @@ impl OperationKind {
         let op = match self {
             OperationKind::Increase => match value_of(PropertyType::Number, draft)? {
                 PropertyValue::Number(by) => Operation::Add { name, by },
-                _ => return Err("enter a number".to_owned()),
+                _ => return Err(t(k::CARD_EDITOR_ENTER_NUMBER).to_owned()),
             },
             OperationKind::AddItem | OperationKind::RemoveItem => {
                 let item = draft.trim();
                 if item.is_empty() {
-                    return Err(
-                        if self == OperationKind::AddItem { "enter an item" } else { "choose an item" }.to_owned()
-                    );
+                    return Err(if self == OperationKind::AddItem {
+                        t(k::CARD_OPERATION_ENTER_ITEM)
+                    } else {
+                        t(k::CARD_OPERATION_CHOOSE_ITEM)
+                    }
+                    .to_owned());
                 }
                 let values = vec![item.to_owned()];
                 if self == OperationKind::AddItem {
@@ -132,7 +137,7 @@ pub fn OperationEditor(
             view! {
                 <select class="select" name="operand" data-testid="operation-input" aria-label=kind.label()
                     prop:value=draft on:change=typed>
-                    <option value="">"Choose an item"</option>
+                    <option value="">{t(k::CARD_OPERATION_CHOOSE_ITEM_OPTION)}</option>
                     <For each=items key=|item| item.clone() let:item>
                         <option value=item.clone()>{item.clone()}</option>
                     </For>
@@ -162,10 +167,10 @@ pub fn OperationEditor(
             {input}
             <div class="editor__actions">
                 <button type="submit" class="button button--primary" data-testid="operation-save" disabled=saving>
-                    {kind.label().split(' ').next().unwrap_or("Save")}
+                    {kind.label().split(' ').next().unwrap_or(t(k::COMMON_SAVE))}
                 </button>
                 <button type="button" class="button button--ghost" data-testid="operation-cancel" on:click=move |_| on_close.run(())>
-                    "Cancel"
+                    {t(k::COMMON_CANCEL)}
                 </button>
             </div>
             <InlineError message=Signal::derive(message) testid="operation-error"/>

@@ -11,6 +11,7 @@ use super::editor::PropertyEditor;
 use super::menu::Menu;
 use super::operation::{OperationEditor, OperationKind};
 use super::state::{CardState, Toast, WriteFailure};
+use crate::browser::i18n::{k, t, tf};
 use crate::browser::intl;
 use crate::time;
 
@@ -44,7 +45,7 @@ pub fn value_text(value: &PropertyValue) -> String {
 
 /// What the card calls a property: a system property's label, otherwise its name.
 pub fn label_of(name: &str) -> String {
-    PropertyName::parse(name).map_or_else(|_| name.to_owned(), |name| name.label().to_owned())
+    crate::browser::i18n::property_label(name)
 }
 
 #[component]
@@ -99,7 +100,7 @@ pub fn PropertyRow(property: Property) -> impl IntoView {
     });
     let pin_name = name.clone();
     let pinned = move || state.is_pinned(&pin_name);
-    let pin_label = format!("Pin {label} to the header");
+    let pin_label = tf(k::CARD_PROPERTY_PIN_NAMED, &[("name", &label)]);
     let toggle_pin = {
         let name = name.clone();
         move |_| state.toggle_pin(name.clone())
@@ -111,7 +112,7 @@ pub fn PropertyRow(property: Property) -> impl IntoView {
         let value = view! {
             <dd
                 class=value_class
-                title="Click to copy"
+                title=t(k::CARD_PROPERTY_CLICK_TO_COPY)
                 tabindex="0"
                 on:click=move |_| copy()
                 on:keydown=move |ev| {
@@ -151,7 +152,7 @@ pub fn PropertyRow(property: Property) -> impl IntoView {
                         class="property__pin"
                         data-testid="pin"
                         aria-label=pin_label
-                        title="Pin to the header"
+                        title=t(k::CARD_PROPERTY_PIN)
                         aria-pressed=move || pinned().to_string()
                         on:click=toggle_pin
                     ></button>
@@ -211,10 +212,10 @@ fn PropertyMenu(
         }
     };
     view! {
-        <Menu open class="property__actions" button_class="property__menu-button" test_id="property-menu" label="Property menu">
+        <Menu open class="property__actions" button_class="property__menu-button" test_id="property-menu" label=t(k::CARD_PROPERTY_MENU)>
             {on_edit.map(|edit| view! {
                 <button type="button" class="card-menu__item" role="menuitem" tabindex="-1" data-testid="property-edit" on:click=item(edit)>
-                    "Edit value"
+                    {t(k::CARD_PROPERTY_EDIT)}
                 </button>
             })}
             {move || {
@@ -238,7 +239,7 @@ fn PropertyMenu(
                     .collect_view()
             }}
             <button type="button" class="card-menu__item" role="menuitem" tabindex="-1" data-testid="property-copy" on:click=item(on_copy)>
-                "Copy"
+                {t(k::COMMON_COPY)}
             </button>
             {on_delete.map(|delete| view! {
                 <button
@@ -248,7 +249,7 @@ fn PropertyMenu(
                     data-testid="property-delete"
                     on:click=item(delete)
                 >
-                    "Delete"
+                    {t(k::COMMON_DELETE)}
                 </button>
             })}
         </Menu>
@@ -261,7 +262,7 @@ fn value_view(value: PropertyValue) -> AnyView {
         PropertyValue::DateTime(t) => {
             view! { <time datetime=value.display() title=value.display()>{time::local(t)}</time> }.into_any()
         }
-        PropertyValue::List(items) if items.is_empty() => view! { <span class="property__empty">"Empty list"</span> }.into_any(),
+        PropertyValue::List(items) if items.is_empty() => view! { <span class="property__empty">{t(k::CARD_PROPERTY_EMPTY_LIST)}</span> }.into_any(),
         PropertyValue::List(items) => view! {
             <ul class="property__list">{items.into_iter().map(|item| view! { <li class="property__item">{item}</li> }).collect_view()}</ul>
         }

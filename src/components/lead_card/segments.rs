@@ -9,6 +9,7 @@ use leptos::prelude::*;
 
 use super::state::CardState;
 use crate::api;
+use crate::browser::i18n::{k, t};
 use crate::live::{Live, presence_inputs};
 use crate::time;
 
@@ -62,10 +63,10 @@ pub fn CardSegments(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl
     view! {
         <div class="lead-segments" data-testid="lead-segments">
             {move || match matching.get() {
-                None => view! { <p class="events__empty">"Loading…"</p> }.into_any(),
+                None => view! { <p class="events__empty">{t(k::COMMON_LOADING)}</p> }.into_any(),
                 Some(Err(error)) => view! { <p class="editor__error" role="alert">{error.message}</p> }.into_any(),
                 Some(Ok(list)) if list.is_empty() => {
-                    view! { <p class="events__empty" data-testid="lead-segments-none">"In no segment."</p> }.into_any()
+                    view! { <p class="events__empty" data-testid="lead-segments-none">{t(k::CARD_SEGMENTS_NONE)}</p> }.into_any()
                 }
                 Some(Ok(list)) => view! {
                     <ul class="tag-list">
@@ -78,10 +79,10 @@ pub fn CardSegments(lead: i64, #[prop(into)] now: Signal<DateTime<Utc>>) -> impl
                 .into_any(),
             }}
             <Show when=move || !history.with(Vec::is_empty)>
-                <ol class="segment-history" aria-label="Segment history">
+                <ol class="segment-history" aria-label=t(k::CARD_SEGMENTS_HISTORY)>
                     <For each=move || history.get() key=|e| e.id let:entry>
                         <li class="segment-history__entry" data-testid="segment-history-entry" data-entered=entry.entered.to_string()>
-                            {if entry.entered { "Entered segment " } else { "Left segment " }}
+                            {if entry.entered { t(k::CARD_SEGMENTS_ENTERED) } else { t(k::CARD_SEGMENTS_LEFT) }}
                             <em>{entry.segment_name}</em>
                             " — "
                             {entry.reason}

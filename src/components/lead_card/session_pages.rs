@@ -6,6 +6,7 @@ use leadcard_core::tracking::{SessionPage, SessionPages, format_duration};
 use leptos::prelude::*;
 
 use crate::api;
+use crate::browser::i18n::{k, t, tf};
 use crate::live::Live;
 use crate::time;
 
@@ -23,20 +24,19 @@ pub fn CardSessionPages(lead: i64) -> impl IntoView {
         live.on_reset(load);
     }
     move || match loaded.get() {
-        None => view! { <p class="events__empty">"Loading…"</p> }.into_any(),
+        None => view! { <p class="events__empty">{t(k::COMMON_LOADING)}</p> }.into_any(),
         Some(Err(error)) => view! { <p class="editor__error" role="alert">{error.message}</p> }.into_any(),
         Some(Ok(SessionPages { session: None, .. })) => {
-            view! { <p class="events__empty" data-testid="session-pages-empty">"Not seen on the site yet."</p> }
-                .into_any()
+            view! { <p class="events__empty" data-testid="session-pages-empty">{t(k::CARD_VISIT_NONE)}</p> }.into_any()
         }
         Some(Ok(SessionPages { session: Some(session), pages })) => {
             let device =
                 [session.browser, session.os, session.device].into_iter().flatten().collect::<Vec<_>>().join(" · ");
             view! {
                 <p class="session-pages__meta">
-                    "Visit started " {time::local(session.started_at)}
+                    {t(k::CARD_VISIT_STARTED)} {time::local(session.started_at)}
                     {(!device.is_empty()).then(|| format!(" · {device}"))}
-                    {session.referrer.map(|r| format!(" · from {r}"))}
+                    {session.referrer.map(|r| tf(k::CARD_VISIT_FROM, &[("referrer", &r)]))}
                 </p>
                 <ol class="session-pages" data-testid="session-pages">
                     {pages.into_iter().map(|page| view! { <PageRow page/> }).collect_view()}

@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 use super::editor::InlineError;
 use super::state::CardState;
 use crate::api::{self, TagsChanged};
+use crate::browser::i18n::{k, t, tf};
 
 #[derive(Clone)]
 enum TagChange {
@@ -67,7 +68,7 @@ pub fn CardTags() -> impl IntoView {
             Ok(tag) => {
                 change.dispatch(TagChange::Add(tag));
             }
-            Err(reason) => problem.set(Some(format!("A tag {reason}."))),
+            Err(reason) => problem.set(Some(tf(k::CARD_TAGS_PROBLEM, &[("reason", &reason.to_string())]))),
         }
     };
     let load_suggestions = move |_| {
@@ -99,7 +100,7 @@ pub fn CardTags() -> impl IntoView {
                     tags.get()
                         .into_iter()
                         .map(|tag| {
-                            let label = format!("Remove the tag {tag}");
+                            let label = tf(k::CARD_TAGS_REMOVE_NAMED, &[("tag", &tag)]);
                             view! {
                                 <li class="tag" data-testid="tag">
                                     <span class="tag__text">{tag.clone()}</span>
@@ -108,7 +109,7 @@ pub fn CardTags() -> impl IntoView {
                                         class="tag__remove"
                                         data-testid="tag-remove"
                                         aria-label=label
-                                        title="Remove"
+                                        title=t(k::CARD_TAGS_REMOVE)
                                         disabled=busy
                                         on:click=move |_| {
                                             change.dispatch(TagChange::Remove(tag.clone()));
@@ -126,8 +127,8 @@ pub fn CardTags() -> impl IntoView {
                     data-testid="tag-input"
                     list=list_id.clone()
                     autocomplete="off"
-                    placeholder="Add a tag"
-                    aria-label="Add a tag"
+                    placeholder=t(k::CARD_TAGS_ADD_PLACEHOLDER)
+                    aria-label=t(k::CARD_TAGS_ADD_PLACEHOLDER)
                     prop:value=draft
                     on:focus=load_suggestions
                     on:input=move |ev| {
@@ -136,7 +137,7 @@ pub fn CardTags() -> impl IntoView {
                     }
                 />
                 <datalist id=list_id>{options}</datalist>
-                <button type="submit" class="button button--secondary" disabled=busy>"Add"</button>
+                <button type="submit" class="button button--secondary" disabled=busy>{t(k::COMMON_ADD)}</button>
             </form>
             <InlineError message=problem testid="tag-error"/>
         </div>

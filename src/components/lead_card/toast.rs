@@ -4,6 +4,8 @@
 use leadcard_core::{PropertyName, PropertyValue};
 use leptos::prelude::*;
 
+use crate::browser::i18n::{k, t};
+
 use super::properties::label_of;
 use super::state::{CardState, Toast, WriteFailure};
 
@@ -30,12 +32,12 @@ pub fn CardToast() -> impl IntoView {
     let failed = move || state.toast.with(|t| matches!(t, Some((_, Toast::Failed(_) | Toast::CopyRefused(_)))));
     let toast = move || {
         state.toast.get().map(|(_, toast)| match toast {
-            Toast::Copied => view! { <div class="toast" data-testid="toast">"Copied"</div> }.into_any(),
+            Toast::Copied => view! { <div class="toast" data-testid="toast">{t(k::CARD_TOAST_COPIED)}</div> }.into_any(),
             Toast::CopyRefused(text) => view! {
                 <div class="toast toast--warning" data-testid="toast">
-                    <span>"The browser did not allow copying. Copy it yourself:"</span>
-                    <input class="input toast__link" readonly value=text aria-label="The text to copy" on:focus=select_all/>
-                    <button type="button" class="button button--ghost" on:click=close>"Close"</button>
+                    <span>{t(k::CARD_TOAST_COPY_REFUSED)}</span>
+                    <input class="input toast__link" readonly value=text aria-label=t(k::CARD_TOAST_TEXT_TO_COPY) on:focus=select_all/>
+                    <button type="button" class="button button--ghost" on:click=close>{t(k::COMMON_CLOSE)}</button>
                 </div>
             }
             .into_any(),
@@ -48,8 +50,8 @@ pub fn CardToast() -> impl IntoView {
                 };
                 view! {
                     <div class="toast" data-testid="toast">
-                        <span>"Deleted " {label}</span>
-                        <button type="button" class="button toast__action" data-testid="toast-undo" on:click=undo>"Undo"</button>
+                        <span>{t(k::CARD_TOAST_DELETED)} {label}</span>
+                        <button type="button" class="button toast__action" data-testid="toast-undo" on:click=undo>{t(k::CARD_TOAST_UNDO)}</button>
                     </div>
                 }
                 .into_any()
@@ -63,7 +65,7 @@ pub fn CardToast() -> impl IntoView {
             Toast::Failed(message) => view! {
                 <div class="toast toast--error" data-testid="toast">
                     <span>{message}</span>
-                    <button type="button" class="button toast__action" on:click=close>"Close"</button>
+                    <button type="button" class="button toast__action" on:click=close>{t(k::COMMON_CLOSE)}</button>
                 </div>
             }
             .into_any(),

@@ -9,6 +9,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 
 use super::{Conversations, Filters};
+use crate::browser::i18n::{k, t, tf};
 use crate::components::avatar::{Avatar, AvatarSize, lead_avatar_src};
 use crate::components::error_notice::ErrorNotice;
 use crate::live::presence_inputs;
@@ -43,29 +44,29 @@ pub fn ConversationListView(
     view! {
         <section class="inbox__list" data-testid="conversation-list" aria-labelledby="inbox-title">
             <header class="inbox__list-header">
-                <h1 id="inbox-title">"Inbox"</h1>
+                <h1 id="inbox-title">{t(k::NAV_INBOX)}</h1>
                 <div class="inbox__filters">
                     <select
                         class="select"
                         data-testid="inbox-status"
-                        aria-label="Status"
+                        aria-label=t(k::INBOX_STATUS)
                         prop:value=move || filters.get().status_str()
                         on:change=move |ev| go_status(filters.get_untracked().with_status(&event_target_value(&ev)))
                     >
-                        <option value="open">"Open"</option>
-                        <option value="closed">"Closed"</option>
-                        <option value="all">"All"</option>
+                        <option value="open">{t(k::INBOX_STATUS_OPEN)}</option>
+                        <option value="closed">{t(k::INBOX_STATUS_CLOSED)}</option>
+                        <option value="all">{t(k::INBOX_ALL)}</option>
                     </select>
                     <select
                         class="select"
                         data-testid="inbox-assignee"
-                        aria-label="Assignee"
+                        aria-label=t(k::INBOX_ASSIGNEE)
                         prop:value=move || filters.get().assignee.as_str()
                         on:change=move |ev| go(filters.get_untracked().with_assignee(&event_target_value(&ev)))
                     >
-                        <option value="any">"Anyone"</option>
-                        <option value="me">"Assigned to me"</option>
-                        <option value="unassigned">"Unassigned"</option>
+                        <option value="any">{t(k::INBOX_ANYONE)}</option>
+                        <option value="me">{t(k::INBOX_ASSIGNED_TO_ME)}</option>
+                        <option value="unassigned">{t(k::INBOX_UNASSIGNED)}</option>
                     </select>
                 </div>
             </header>
@@ -80,7 +81,7 @@ pub fn ConversationListView(
                 </For>
                 {move || {
                     (pages.loaded.get() && !pages.loading.get() && pages.items.with(Vec::is_empty) && pages.error.with(Option::is_none))
-                        .then(|| view! { <li class="inbox__empty" data-testid="inbox-empty">"No conversations here."</li> })
+                        .then(|| view! { <li class="inbox__empty" data-testid="inbox-empty">{t(k::INBOX_NONE)}</li> })
                 }}
                 {move || pages.next.with(Option::is_some).then(|| view! {
                     <li class="inbox__more">
@@ -91,7 +92,7 @@ pub fn ConversationListView(
                             disabled=move || pages.loading.get()
                             on:click=move |_| pages.load_more()
                         >
-                            {move || if pages.loading.get() { "Loading…" } else { "Load more" }}
+                            {move || if pages.loading.get() { t(k::COMMON_LOADING) } else { t(k::COMMON_LOAD_MORE) }}
                         </button>
                     </li>
                 })}
@@ -117,7 +118,7 @@ fn ConversationRow(
     });
     let href = move || filters.with(|f| paths::conversation(id, f));
     let preview = last_message.map(|m| match m.author {
-        Author::Operator => format!("You: {}", m.text),
+        Author::Operator => tf(k::INBOX_YOU, &[("text", &m.text)]),
         _ => m.text,
     });
     let at = last_activity_at;
@@ -138,7 +139,7 @@ fn ConversationRow(
                     <Avatar name=lead.display_name.clone() url=lead_avatar_src(lead.id, lead.avatar_url.as_deref()) size=AvatarSize::Small/>
                     <span
                         class=move || format!("conversation-row__presence presence-dot presence-dot--{}", presence.get().label())
-                        title=move || presence.get().label()
+                        title=move || t(presence.get().text())
                         data-presence=move || presence.get().label()
                         hidden=move || presence.get() == Presence::Offline
                     ></span>
@@ -150,7 +151,7 @@ fn ConversationRow(
                     </span>
                     <span class="conversation-row__line">
                         <span class="conversation-row__preview">{preview}</span>
-                        {(unread > 0).then(|| view! { <span class="conversation-row__unread">{unread}<span class="visually-hidden">" unread"</span></span> })}
+                        {(unread > 0).then(|| view! { <span class="conversation-row__unread">{unread}<span class="visually-hidden">{t(k::INBOX_UNREAD)}</span></span> })}
                     </span>
                     <span class="conversation-row__channel">{channel.label()}</span>
                 </span>

@@ -16,6 +16,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{self, ConversationQuery};
 use crate::browser;
+use crate::browser::i18n::{k, t};
 use crate::components::clock::use_now;
 use crate::components::lead_card::LeadCard;
 use crate::live::Live;
@@ -123,7 +124,7 @@ pub fn InboxPage() -> impl IntoView {
     let current = RwSignal::new(None::<Conversation>);
     follow_title(move || {
         let lead = selected.get().and(current.with(|c| c.as_ref().map(|c| c.lead.display_name.clone())));
-        lead.map_or_else(|| "Inbox".to_owned(), |name| format!("{name} — Inbox"))
+        lead.map_or_else(|| t(k::NAV_INBOX).to_owned(), |name| format!("{name} — {}", t(k::NAV_INBOX)))
     });
     let operators = LocalResource::new(api::operators);
     let operators = Signal::derive(move || {
@@ -194,14 +195,14 @@ pub fn InboxPage() -> impl IntoView {
             {move || match selected.get() {
                 Some(id) => view! { <ConversationThread id current operators now card_open/> }.into_any(),
                 None => view! {
-                    <section class="thread thread--empty" aria-label="Conversation">
-                        <p class="thread__placeholder">"Choose a conversation to read and answer it."</p>
+                    <section class="thread thread--empty" aria-label=t(k::INBOX_CONVERSATION)>
+                        <p class="thread__placeholder">{t(k::INBOX_CHOOSE)}</p>
                     </section>
                 }
                 .into_any(),
             }}
             {move || lead.get().map(|id| view! {
-                <aside class="inbox__card" data-testid="inbox-card" aria-label="The lead's card" hidden=move || !card_open.get()>
+                <aside class="inbox__card" data-testid="inbox-card" aria-label=t(k::INBOX_LEAD_CARD) hidden=move || !card_open.get()>
                     <LeadCard id/>
                 </aside>
             })}

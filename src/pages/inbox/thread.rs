@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api;
+use crate::browser::i18n::{k, t};
 use crate::components::composer::Composer;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::message::{MessageItem, PendingMessages};
@@ -232,9 +233,9 @@ pub fn ConversationThread(
     };
 
     view! {
-        <section class="thread" data-testid="thread" data-id=id aria-label="Conversation">
+        <section class="thread" data-testid="thread" data-id=id aria-label=t(k::INBOX_CONVERSATION)>
             <header class="thread__header">
-                <a class="thread__back" href=paths::INBOX>"← All conversations"</a>
+                <a class="thread__back" href=paths::INBOX>{t(k::INBOX_BACK)}</a>
                 {move || shown.get().map(|c| view! { <ThreadHeader conversation=c operators now on_action=act/> })}
                 <button
                     type="button"
@@ -243,13 +244,13 @@ pub fn ConversationThread(
                     aria-expanded=move || card_open.get().to_string()
                     on:click=move |_| card_open.update(|open| *open = !*open)
                 >
-                    {move || if card_open.get() { "Hide card" } else { "Show card" }}
+                    {move || if card_open.get() { t(k::INBOX_HIDE_CARD) } else { t(k::INBOX_SHOW_CARD) }}
                 </button>
             </header>
             {move || action_error.get().map(|error| view! { <ErrorNotice error/> })}
             {move || thread.messages.error.get().map(|error| view! { <ErrorNotice error/> })}
             // A log: a screen reader announces the messages that arrive.
-            <div class="thread__log" role="log" aria-label="Messages">
+            <div class="thread__log" role="log" aria-label=t(k::INBOX_MESSAGES)>
             <ol class="thread__messages" node_ref=thread.scroller on:scroll=on_scroll>
                 {move || thread.messages.next.with(Option::is_some).then(|| view! {
                     <li class="thread__older">
@@ -260,7 +261,7 @@ pub fn ConversationThread(
                             disabled=move || thread.messages.loading.get()
                             on:click=move |_| thread.load_older()
                         >
-                            {move || if thread.messages.loading.get() { "Loading…" } else { "Load older messages" }}
+                            {move || if thread.messages.loading.get() { t(k::COMMON_LOADING) } else { t(k::INBOX_LOAD_OLDER) }}
                         </button>
                     </li>
                 })}
@@ -298,11 +299,11 @@ fn ThreadHeader(
         <div class="thread__title">
             <a class="thread__lead" href=paths::lead(lead.id) data-testid="thread-lead">{lead.display_name.clone()}</a>
             <PresenceBadge lead=lead.id now last_heartbeat=lead.last_heartbeat last_active=lead.last_active/>
-            <span class="thread__channel" data-testid="thread-channel">{channel.label()}</span>
+            <span class="thread__channel" data-testid="thread-channel">{t(channel.text())}</span>
             <span class=format!("status-chip status-chip--{}", status.as_str()) data-testid="thread-status">
                 {match status {
-                    ConversationStatus::Open => "Open",
-                    ConversationStatus::Closed => "Closed",
+                    ConversationStatus::Open => t(k::INBOX_STATUS_OPEN),
+                    ConversationStatus::Closed => t(k::INBOX_STATUS_CLOSED),
                 }}
             </span>
         </div>
@@ -310,14 +311,14 @@ fn ThreadHeader(
             <select
                 class="select"
                 data-testid="assign"
-                aria-label="Assignee"
+                aria-label=t(k::INBOX_ASSIGNEE)
                 prop:value=move || {
                     operators.track();
                     assigned.clone()
                 }
                 on:change=move |ev| on_action(Change::Assign(event_target_value(&ev).parse::<i64>().ok()))
             >
-                <option value="">"Unassigned"</option>
+                <option value="">{t(k::INBOX_UNASSIGNED)}</option>
                 {move || {
                     let mut list = operators.get();
                     if let Some(a) = assignee_option.clone().filter(|a| !list.iter().any(|o| o.id == a.id)) {
@@ -334,7 +335,7 @@ fn ThreadHeader(
                         data-testid="close-conversation"
                         on:click=move |_| on_action(Change::Close)
                     >
-                        "Close"
+                        {t(k::INBOX_CLOSE)}
                     </button>
                 }
                 .into_any(),
@@ -345,7 +346,7 @@ fn ThreadHeader(
                         data-testid="reopen-conversation"
                         on:click=move |_| on_action(Change::Reopen)
                     >
-                        "Reopen"
+                        {t(k::INBOX_REOPEN)}
                     </button>
                 }
                 .into_any(),

@@ -14,8 +14,8 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::mail::{CONFIRMATION_VALID_FOR, announce};
 use crate::mail::links::{Confirmation, LinkError, token_hash};
+use crate::mail::{CONFIRMATION_VALID_FOR, announce};
 use crate::store::AddressOutcome;
 
 /// Text made safe to put in HTML.

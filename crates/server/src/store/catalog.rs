@@ -40,7 +40,7 @@ impl Store {
 
         let system = SYSTEM_PROPERTIES.iter().map(|p| PropertyInfo {
             name: p.name.to_owned(),
-            label: p.label.to_owned(),
+            label: p.label.en.to_owned(),
             ty: p.ty,
         });
         Ok(system.chain(custom).collect())

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use leadcard_core::mail::{CampaignQueued, OutboxMail, OutboxPage, OutboxStatus, ValidCampaign};
 use leadcard_core::locale::Language;
+use leadcard_core::mail::{CampaignQueued, OutboxMail, OutboxPage, OutboxStatus, ValidCampaign};
 use leadcard_core::{AddressState, EmailAddress, EmailSettings, MailKind};
 use sqlx::FromRow;
 

@@ -95,7 +95,8 @@ impl Store {
         .await?;
         row.map(|r| {
             Ok(SessionRecord {
-                operator: OperatorRow { id: r.id, email: r.email, name: r.name, role: r.role, language: r.language }.into_operator()?,
+                operator: OperatorRow { id: r.id, email: r.email, name: r.name, role: r.role, language: r.language }
+                    .into_operator()?,
                 last_used_at: from_ms(r.last_used_at),
                 expires_at: from_ms(r.expires_at),
             })

@@ -369,8 +369,7 @@ async fn an_operator_picks_the_consoles_language_and_every_session_of_theirs_rea
     assert_eq!(seen["language"], "ru", "the other session reads the choice");
     let others: Value = other.get(app.url("/api/v1/me")).send().await.unwrap().json().await.unwrap();
     assert_eq!(others["language"], Value::Null, "another operator's stays theirs");
-    let signed_in: Value =
-        app.sign_in_with(&new_client(), "anna@leadcard.test", PASSWORD).await.json().await.unwrap();
+    let signed_in: Value = app.sign_in_with(&new_client(), "anna@leadcard.test", PASSWORD).await.json().await.unwrap();
     assert_eq!(signed_in["language"], "ru", "a new sign-in answers it too");
 
     for bad in [json!("de"), json!("RU"), json!("ru-RU"), json!(""), json!("ru\u{0}"), json!(7), json!(["ru"])] {
