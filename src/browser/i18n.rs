@@ -30,7 +30,9 @@ pub fn language() -> Language {
     LANGUAGE.get().copied().unwrap_or_default()
 }
 
-/// A text in the page's language.
+/// A text in the page's language. Never inlined: hundreds of places call it, and each call stays
+/// about as small as the literal it replaced (the first load may not grow).
+#[inline(never)]
 pub fn t(text: Text) -> &'static str {
     match TABLE.get() {
         Some(table) => table.get(usize::from(text.index)).copied().unwrap_or(text.en),
@@ -39,6 +41,7 @@ pub fn t(text: Text) -> &'static str {
 }
 
 /// A text with its `{name}` placeholders filled.
+#[inline(never)]
 pub fn tf(text: Text, args: &[(&str, &str)]) -> String {
     fill(t(text), args)
 }
@@ -50,6 +53,7 @@ pub fn plural(text: Plural, n: u64) -> String {
 }
 
 /// [`plural`] with other placeholders too.
+#[inline(never)]
 pub fn plural_with(text: Plural, n: u64, args: &[(&str, &str)]) -> String {
     let category = intl::plural_category(n as f64);
     let form = match TABLE.get().and_then(|table| table.get(usize::from(text.index))) {

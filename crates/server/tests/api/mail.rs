@@ -674,3 +674,44 @@ async fn a_confirmation_link_works_once_so_it_cannot_subscribe_again_after_an_un
     assert_eq!(app.store.forget_expired_links(app.clock.now()).await.unwrap(), 1);
     assert_eq!(new_client().post(&link).send().await.unwrap().status(), 410);
 }
+
+/// The mails the product writes itself go out in the lead's language (`$language`, as the widget
+/// sends it) when it is Russian, else in English; the link's pages follow the browser's language.
+#[tokio::test]
+async fn a_russian_speaking_lead_gets_the_confirmation_in_russian_and_others_in_english() {
+    let smtp = SmtpServer::start().await;
+    let app = mail_app(&smtp).await;
+    app.signed_in_admin().await;
+    double_opt_in(&app, true).await;
+    app.add_lead(&[("$name", text("Ольга")), ("$language", text("ru-RU")), ("$email", text("olga@example.com"))], &[])
+        .await;
+    let mails = smtp.wait_for(1).await;
+    assert_eq!(mails[0].decoded_header("Subject").as_deref(), Some("Подтвердите подписку"));
+    let body = mails[0].body();
+    assert!(body.contains("Подтвердите, пожалуйста") && body.contains("Ссылка действует 7 дней"), "{body}");
+    let link = mails[0].link(&format!("{}/c/", app.base)).expect("a confirmation link in the body");
+
+    let page = |language: &'static str| {
+        let link = link.clone();
+        async move {
+            let response = new_client().get(&link).header("accept-language", language).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.text().await.unwrap()
+        }
+    };
+    let html = page("ru-RU,ru;q=0.9,en;q=0.8").await;
+    assert!(html.contains("<html lang=\"ru\">") && html.contains("Получать письма на адрес olga@example.com?"), "{html}");
+    assert!(html.contains(">Подтвердить</button>"), "{html}");
+    let html = page("de-DE,en;q=0.5").await;
+    assert!(html.contains("<html lang=\"en\">") && html.contains("Receive email at olga@example.com?"), "{html}");
+
+    // A lead without a language, or with one the product does not speak: English.
+    app.add_lead(&[("$language", text("de-DE")), ("$email", text("dora@example.com"))], &[]).await;
+    app.add_lead(&[("$email", text("nolang@example.com"))], &[]).await;
+    let mails = smtp.wait_for(3).await;
+    for mail in &mails[1..] {
+        assert_eq!(mail.header("Subject").as_deref(), Some("Please confirm your subscription"));
+        assert!(mail.body().contains("Please confirm that you want to receive email"), "{}", mail.body());
+    }
+}
+

@@ -28,9 +28,35 @@ impl Received {
         })
     }
 
-    /// The body as text, quoted-printable decoded when it is so encoded.
+    /// A header's value with its RFC 2047 encoded words (`=?utf-8?b?...?=`) decoded.
+    pub fn decoded_header(&self, name: &str) -> Option<String> {
+        use base64::Engine;
+        let value = self.header(name)?;
+        let words: Vec<String> = value
+            .split_whitespace()
+            .map(|word| {
+                let inner = word.strip_prefix("=?").and_then(|w| w.strip_suffix("?="));
+                match inner.map(|w| w.splitn(3, '?').collect::<Vec<_>>()).as_deref() {
+                    Some([_, encoding, text]) if encoding.eq_ignore_ascii_case("b") => String::from_utf8(
+                        base64::engine::general_purpose::STANDARD.decode(text).expect("base64 in an encoded word"),
+                    )
+                    .unwrap(),
+                    _ => format!(" {word}"),
+                }
+            })
+            .collect();
+        Some(words.concat().trim().to_owned())
+    }
+
+    /// The body as text, quoted-printable or base64 decoded when it is so encoded.
     pub fn body(&self) -> String {
         let body = self.data.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
+        if self.header("Content-Transfer-Encoding").is_some_and(|v| v.eq_ignore_ascii_case("base64")) {
+            use base64::Engine;
+            let joined: String = body.split_whitespace().collect();
+            let bytes = base64::engine::general_purpose::STANDARD.decode(joined).expect("a base64 body");
+            return String::from_utf8(bytes).unwrap();
+        }
         let quoted =
             self.header("Content-Transfer-Encoding").is_some_and(|v| v.eq_ignore_ascii_case("quoted-printable"));
         if !quoted {
