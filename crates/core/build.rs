@@ -1,8 +1,8 @@
 //! Generates the catalogue's keys from `locales/en.json` (the English catalogue is the list of keys):
 //! `locale::k::<KEY>` constants carrying their index and English text, so a key that is not in the
 //! English catalogue does not compile, and English needs no table at run time. Russian becomes a
-//! table in the same order (`ru.rs` for the server, `ru.json` served to the app, which fetches it
-//! only when the operator reads Russian). A key missing from ru.json falls back to English here;
+//! table in the same order (`ru.rs` for the server, `ru.json` served to the page, led by the
+//! catalogue's hash, and fetched only when the page shows Russian). A key missing from ru.json falls back to English here;
 //! the catalogue test (`locale::tests`) fails on it.
 
 use std::collections::BTreeMap;
@@ -29,7 +29,7 @@ fn const_name(key: &str) -> String {
     key.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
 }
 
-/// FNV-1a, 64 bits: names the served Russian table after its content.
+/// FNV-1a, 64 bits: names the catalogue's build after its content.
 fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
@@ -68,9 +68,13 @@ fn main() {
         }
     }
     keys.push_str("}\n");
-    let served = serde_json::to_string(&ru_rows).unwrap();
-    writeln!(keys, "/// Names the served Russian table after its content (a new catalogue, a new name).").unwrap();
-    writeln!(keys, "pub const CATALOGUE_HASH: &str = \"{:016x}\";", fnv(served.as_bytes())).unwrap();
+    let hash = format!("{:016x}", fnv(serde_json::to_string(&ru_rows).unwrap().as_bytes()));
+    writeln!(keys, "/// Names the catalogue's build: the served Russian table starts with it, and a page of").unwrap();
+    writeln!(keys, "/// another build ignores it.").unwrap();
+    writeln!(keys, "pub const CATALOGUE_HASH: &str = \"{hash}\";").unwrap();
+    let served =
+        serde_json::to_string(&std::iter::once(hash.clone()).chain(ru_rows.iter().cloned()).collect::<Vec<_>>())
+            .unwrap();
     let out = Path::new(&std::env::var("OUT_DIR").unwrap()).to_owned();
     std::fs::write(out.join("keys.rs"), keys).unwrap();
     let mut table = format!("static RU: [&str; {}] = [\n", ru_rows.len());

@@ -1,8 +1,8 @@
 //! The console's language and its texts. Every text a page shows is a key of the catalogue
 //! (`locales/en.json`, compiled into `leadcard_core::locale::k`): `t(k::NAV_LEADS)`. English is
 //! compiled in, each text where it is used, so an English page carries no table; Russian is a
-//! table the server serves under a name that changes with its content (`/locales/ru-<hash>.json`),
-//! fetched once before the app mounts and only when the page is shown in Russian.
+//! table the server serves (`/locales/ru.json`, led by the catalogue's hash), fetched by
+//! public/start.js before the app starts and only when the page is shown in Russian.
 //!
 //! The language: the operator's choice, kept on the server (`PATCH /api/v1/account`) and mirrored
 //! in this browser so the next load starts in it; without one, the first of the browser's
@@ -100,30 +100,28 @@ pub fn intl_locale() -> JsValue {
     }
 }
 
-/// Picks the page's language and, for Russian, fetches its table: before the app mounts, so the
-/// first paint is in the right language. A table that cannot be fetched leaves the page English.
-pub async fn start() {
-    let mut language = wanted();
-    if language == Language::Ru {
-        match fetch_table().await {
-            Some(table) => {
-                let _ = TABLE.set(table);
+/// Reads the page's language and, for Russian, its table: public/start.js chose the language
+/// (`<html lang>`) and fetched the table (`leadcardTexts`: the catalogue's hash, then the texts in the
+/// keys' order) before the app started, so the first paint is in the right language. A table of
+/// another build leaves the page English.
+pub fn start() {
+    let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) else { return };
+    let mut language = root.get_attribute("lang").and_then(|code| Language::parse(&code)).unwrap_or_default();
+    if language != Language::En {
+        let rows =
+            Reflect::get(&js_sys::global(), &"leadcardTexts".into()).ok().and_then(|r| r.dyn_into::<Array>().ok());
+        match rows.filter(|rows| rows.get(0).as_string().as_deref() == Some(CATALOGUE_HASH)) {
+            Some(rows) => {
+                let _ =
+                    TABLE.set(rows.iter().skip(1).map(|row| &*row.as_string().unwrap_or_default().leak()).collect());
             }
-            None => language = Language::En,
+            None => {
+                language = Language::En;
+                let _ = root.set_attribute("lang", "en");
+            }
         }
     }
     let _ = LANGUAGE.set(language);
-    if let Some(root) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
-        let _ = root.set_attribute("lang", language.as_str());
-    }
-}
-
-async fn fetch_table() -> Option<Vec<&'static str>> {
-    let url = format!("/locales/ru-{CATALOGUE_HASH}.json");
-    let response = gloo_net::http::Request::get(&url).send().await.ok().filter(|r| r.ok())?;
-    let text = response.text().await.ok()?;
-    let rows = js_sys::JSON::parse(&text).ok()?.dyn_into::<Array>().ok()?;
-    Some(rows.iter().map(|row| &*row.as_string().unwrap_or_default().leak()).collect())
 }
 
 /// The signed-in operator's choice as the server keeps it (`None`: the browser's). When this

@@ -9,8 +9,9 @@ include!(concat!(env!("OUT_DIR"), "/keys.rs"));
 #[cfg(not(target_arch = "wasm32"))]
 include!(concat!(env!("OUT_DIR"), "/ru.rs"));
 
-/// The served Russian table (a JSON array in the keys' order; a plural's forms joined by U+001F
-/// in the order one, few, many, other), fetched by the app only when it shows Russian.
+/// The served Russian table (a JSON array: [`CATALOGUE_HASH`], then the texts in the keys' order, a
+/// plural's forms joined by U+001F in the order one, few, many, other), fetched by the page only
+/// when it shows Russian.
 #[cfg(not(target_arch = "wasm32"))]
 pub const RU_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/ru.json"));
 
@@ -311,6 +312,7 @@ mod tests {
         assert_eq!(k::COMMON_LEADS.get(Language::En, 1), "1 lead");
         assert_eq!(k::COMMON_LEADS.get(Language::En, 5), "5 leads");
         let served: Vec<String> = serde_json::from_str(RU_JSON).unwrap();
-        assert_eq!(served.len(), RU.len());
+        assert_eq!(served[0], CATALOGUE_HASH);
+        assert_eq!(&served[1..], &RU[..]);
     }
 }

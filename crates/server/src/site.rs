@@ -125,14 +125,14 @@ async fn no_demo() -> Response {
     (StatusCode::NOT_FOUND, "The demo shop runs only on a database that --seed-demo seeded.").into_response()
 }
 
-/// The Russian table the console fetches when it shows Russian (`locale::RU_JSON`), named after
-/// its content, so browsers keep it for a year.
+/// The Russian table the console's start script fetches when the page shows Russian
+/// (`locale::RU_JSON`, led by the catalogue's hash: a page of another build ignores it).
 async fn catalogue(Path(file): Path<String>, headers: HeaderMap) -> Response {
     static RU: LazyLock<Precompressed> = LazyLock::new(|| Precompressed::new(locale::RU_JSON));
-    if file != format!("ru-{}.json", locale::CATALOGUE_HASH) {
+    if file != "ru.json" {
         return (StatusCode::NOT_FOUND, "No such catalogue.").into_response();
     }
-    RU.respond(&headers, "application/json", "public, max-age=31536000, immutable")
+    RU.respond(&headers, "application/json", "no-cache")
 }
 
 /// `/widget.js`, the console's Russian catalogue, and the demo shop when `demo` is on (404 otherwise).

@@ -23,8 +23,8 @@ async function expectAccessible(page: Page, what: string) {
 }
 
 const LANGUAGES = {
-  en: { locale: 'en-US', signIn: 'Sign in' },
-  ru: { locale: 'ru-RU', signIn: 'Войти' },
+  en: { locale: 'en-US', signIn: 'Sign in', operators: 'Operators' },
+  ru: { locale: 'ru-RU', signIn: 'Войти', operators: 'Операторы' },
 } as const;
 
 for (const [language, words] of Object.entries(LANGUAGES)) for (const scheme of ['light', 'dark'] as const) {
@@ -141,7 +141,7 @@ for (const [language, words] of Object.entries(LANGUAGES)) for (const scheme of 
       await expect(page.getByTestId('email-settings')).toBeVisible();
       await expectAccessible(page, 'Settings');
       await page.goto('/settings/operators');
-      await expect(page.getByRole('heading', { name: 'Operators' })).toBeVisible();
+      await expect(page.getByRole('heading', { name: words.operators })).toBeVisible();
       await expectAccessible(page, 'Operators');
       await page.goto('/account');
       await expect(page.getByRole('heading').first()).toBeVisible();

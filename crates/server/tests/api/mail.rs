@@ -700,7 +700,10 @@ async fn a_russian_speaking_lead_gets_the_confirmation_in_russian_and_others_in_
         }
     };
     let html = page("ru-RU,ru;q=0.9,en;q=0.8").await;
-    assert!(html.contains("<html lang=\"ru\">") && html.contains("Получать письма на адрес olga@example.com?"), "{html}");
+    assert!(
+        html.contains("<html lang=\"ru\">") && html.contains("Получать письма на адрес olga@example.com?"),
+        "{html}"
+    );
     assert!(html.contains(">Подтвердить</button>"), "{html}");
     let html = page("de-DE,en;q=0.5").await;
     assert!(html.contains("<html lang=\"en\">") && html.contains("Receive email at olga@example.com?"), "{html}");
@@ -714,4 +717,3 @@ async fn a_russian_speaking_lead_gets_the_confirmation_in_russian_and_others_in_
         assert!(mail.body().contains("Please confirm that you want to receive email"), "{}", mail.body());
     }
 }
-
