@@ -3,12 +3,14 @@
 //! job whose progress, cancel and result show here. Removal asks for the number of leads, typed.
 //! In the release build the dialog sits in the occasional chunk (`crate::occasional`).
 
-use leadcard_core::bulk::{BulkAction, BulkCount, BulkRequest, BulkSelection, confirms_bulk_removal, grouped};
+use leadcard_core::bulk::{BulkAction, BulkCount, BulkRequest, BulkSelection, confirms_bulk_removal};
+use leadcard_core::locale::Text;
 use leadcard_core::wire::Job;
 use leadcard_core::{Operation, PropertyName, PropertyValue};
 use leptos::prelude::*;
 
 use crate::api;
+use crate::browser::i18n::{k, plural_with, t, tf};
 use crate::components::job_progress::JobProgress;
 
 /// The dialog over `selection`; `described` says what it holds ("3 selected leads").
@@ -31,13 +33,13 @@ pub(crate) fn dialog_view(selection: BulkSelection, described: String, on_close:
 }
 
 /// The actions offered, as the select's values.
-const ACTIONS: [(&str, &str); 6] = [
-    ("add_tag", "Add a tag"),
-    ("remove_tag", "Remove a tag"),
-    ("set_property", "Set a property"),
-    ("unsubscribe", "Unsubscribe from emails"),
-    ("hide", "Hide from Visitors"),
-    ("remove", "Remove completely"),
+const ACTIONS: [(&str, Text); 6] = [
+    ("add_tag", k::BULK_ACTION_ADD_TAG),
+    ("remove_tag", k::BULK_ACTION_REMOVE_TAG),
+    ("set_property", k::BULK_ACTION_SET_PROPERTY),
+    ("unsubscribe", k::CARD_MENU_UNSUBSCRIBE),
+    ("hide", k::BULK_ACTION_HIDE),
+    ("remove", k::CARD_MENU_REMOVE),
 ];
 
 #[component]
@@ -69,7 +71,7 @@ fn Dialog(selection: BulkSelection, described: String, on_close: Callback<()>) -
                 let name = PropertyName::parse(&name.get()).map_err(|e| e.to_string())?;
                 let value = if number.get() {
                     PropertyValue::Number(
-                        value.get().trim().parse::<f64>().map_err(|_| "The value is not a number.".to_owned())?,
+                        value.get().trim().parse::<f64>().map_err(|_| t(k::BULK_NOT_A_NUMBER).to_owned())?,
                     )
                 } else {
                     PropertyValue::Text(value.get())
@@ -129,7 +131,7 @@ fn Dialog(selection: BulkSelection, described: String, on_close: Callback<()>) -
             }
         >
         <form class="dialog__form" on:submit=submit>
-            <h2 id="bulk-title">{format!("Do to {described}")}</h2>
+            <h2 id="bulk-title">{tf(k::BULK_TITLE, &[("described", &described)])}</h2>
             {move || match started.get() {
                 Some((id, summary)) => view! {
                     <p data-testid="bulk-summary">{summary}</p>
@@ -137,37 +139,37 @@ fn Dialog(selection: BulkSelection, described: String, on_close: Callback<()>) -
                 }.into_any(),
                 None => view! {
                     <label class="field">
-                        <span class="field__label">"Action"</span>
-                        <select class="select" data-testid="bulk-action" aria-label="Action" on:change=move |ev| kind.set(event_target_value(&ev))>
-                            {ACTIONS.iter().map(|(value, label)| view! { <option value=*value selected=*value == "add_tag">{*label}</option> }).collect_view()}
+                        <span class="field__label">{t(k::BULK_ACTION)}</span>
+                        <select class="select" data-testid="bulk-action" aria-label=t(k::BULK_ACTION) on:change=move |ev| kind.set(event_target_value(&ev))>
+                            {ACTIONS.iter().map(|(value, label)| view! { <option value=*value selected=*value == "add_tag">{t(*label)}</option> }).collect_view()}
                         </select>
                     </label>
                     <Show when=move || kind.get().ends_with("_tag")>
                         <label class="field">
-                            <span class="field__label">"Tag"</span>
+                            <span class="field__label">{t(k::BULK_TAG)}</span>
                             <input class="input" data-testid="bulk-tag" prop:value=tag on:input=move |ev| tag.set(event_target_value(&ev))/>
                         </label>
                     </Show>
                     <Show when=move || kind.get() == "set_property">
                         <label class="field">
-                            <span class="field__label">"Property"</span>
+                            <span class="field__label">{t(k::COMMON_PROPERTY)}</span>
                             <input class="input" data-testid="bulk-property-name" prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/>
                         </label>
                         <label class="field">
-                            <span class="field__label">"Value"</span>
+                            <span class="field__label">{t(k::COMMON_VALUE)}</span>
                             <input class="input" data-testid="bulk-property-value" prop:value=value on:input=move |ev| value.set(event_target_value(&ev))/>
                         </label>
                         <label class="settings-form__check">
                             <input type="checkbox" data-testid="bulk-property-number" prop:checked=number on:change=move |ev| number.set(event_target_checked(&ev))/>
-                            " A number"
+                            {t(k::BULK_A_NUMBER)}
                         </label>
                     </Show>
                     <Show when=move || kind.get() == "remove">
                         <label class="field">
                             <span class="field__label">
                                 {move || match count.get().flatten() {
-                                    Some(n) => format!("Every card of these {} leads, with all of its data, is erased. Type {n} to confirm.", grouped(n)),
-                                    None => "Counting the leads…".to_owned(),
+                                    Some(n) => plural_with(k::BULK_REMOVE_CONFIRM, n, &[("n", &n.to_string())]),
+                                    None => t(k::BULK_COUNTING).to_owned(),
                                 }}
                             </span>
                             <input class="input" data-testid="bulk-confirm" autocomplete="off" prop:value=confirm on:input=move |ev| confirm.set(event_target_value(&ev))/>
@@ -184,10 +186,10 @@ fn Dialog(selection: BulkSelection, described: String, on_close: Callback<()>) -
                         data-testid="bulk-start"
                         disabled=move || starting.get() || !confirmed()
                     >
-                        "Start"
+                        {t(k::BULK_START)}
                     </button>
                 </Show>
-                <button type="button" class="button button--ghost" data-testid="bulk-close" on:click=move |_| close()>"Close"</button>
+                <button type="button" class="button button--ghost" data-testid="bulk-close" on:click=move |_| close()>{t(k::COMMON_CLOSE)}</button>
             </div>
         </form>
         </dialog>

@@ -492,7 +492,7 @@ fn ConditionRow(
                 class="input input--narrow"
                 type="number"
                 min="1"
-                placeholder="ever"
+                placeholder=t(k::FILTER_DAYS_PLACEHOLDER)
                 aria-label=t(k::FILTER_DAYS_EMPTY)
                 bind:value=row.days
             />

@@ -12,7 +12,7 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use leptos_use::{UseElementSizeReturn, use_element_size};
 
-use crate::browser::i18n::{k, t};
+use crate::browser::i18n::{k, t, tf};
 use crate::components::avatar::{Avatar, AvatarSize, lead_avatar_src};
 use crate::components::presence_badge::PresenceBadge;
 use crate::components::tag_list::TagList;
@@ -172,7 +172,7 @@ pub fn LeadTable(
                             <input
                                 type="checkbox"
                                 data-testid="select-page"
-                                aria-label="Select every lead on the page"
+                                aria-label=t(k::LEAD_TABLE_SELECT_PAGE)
                                 prop:checked=all_ticked
                                 on:change=move |ev| rows.with_untracked(|rows| selection.page(event_target_checked(&ev), rows))
                             />
@@ -261,7 +261,7 @@ fn LeadRow(
                     <input
                         type="checkbox"
                         data-testid="select-row"
-                        aria-label=format!("Select {}", display_name)
+                        aria-label=tf(k::LEAD_TABLE_SELECT_ROW, &[("name", &display_name)])
                         prop:checked=move || selection.ticked.with(|ticked| ticked.contains(&id))
                         on:click=move |ev| {
                             let on = event_target_checked(&ev);

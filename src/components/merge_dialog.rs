@@ -6,11 +6,12 @@
 use std::collections::BTreeSet;
 
 use leadcard_core::PropertyValue;
-use leadcard_core::merge::{COMBINED, MergeLeads, differences, refusal};
+use leadcard_core::merge::{COMBINED, MergeLeads, differences, refusal_text};
 use leadcard_core::wire::LeadCard;
 use leptos::prelude::*;
 
 use crate::api::{self, LeadQuery};
+use crate::browser::i18n::{k, t, tf};
 use crate::components::error_notice::api_error_fallback;
 
 /// The dialog: `kept` stays; `other`, when known, is merged into it (else the operator searches
@@ -105,8 +106,8 @@ fn Dialog(kept: i64, other: Option<i64>, on_merged: Callback<LeadCard>, on_close
             }
         >
         <form class="dialog__form" on:submit=submit>
-            <h2 id="merge-title">"Merge two cards of one person"</h2>
-            <Transition fallback=|| view! { <p aria-busy="true">"Loading the cards…"</p> }>
+            <h2 id="merge-title">{t(k::MERGE_TITLE)}</h2>
+            <Transition fallback=|| view! { <p aria-busy="true">{t(k::MERGE_LOADING)}</p> }>
                 <ErrorBoundary fallback=api_error_fallback>
                     {move || Suspend::new(async move {
                         let (kept_card, other_card) = cards.await?;
@@ -131,14 +132,14 @@ fn Dialog(kept: i64, other: Option<i64>, on_merged: Callback<LeadCard>, on_close
                             || cards.get().and_then(|r| r.ok()).is_none_or(|(k, o)| o.is_none_or(|o| refused(&k, &o).is_some()))
                     }
                 >
-                    "Merge"
+                    {t(k::MERGE_SUBMIT)}
                 </button>
                 <Show when=move || other.is_none() && other_id.get().is_some()>
                     <button type="button" class="button button--ghost" data-testid="merge-other-card" on:click=move |_| other_id.set(None)>
-                        "Another card"
+                        {t(k::MERGE_ANOTHER_CARD)}
                     </button>
                 </Show>
-                <button type="button" class="button button--ghost" data-testid="merge-cancel" on:click=move |_| close()>"Cancel"</button>
+                <button type="button" class="button button--ghost" data-testid="merge-cancel" on:click=move |_| close()>{t(k::COMMON_CANCEL)}</button>
             </div>
         </form>
         </dialog>
@@ -148,7 +149,7 @@ fn Dialog(kept: i64, other: Option<i64>, on_merged: Callback<LeadCard>, on_close
 /// Why these two cards cannot be merged (the server's rule), or None.
 fn refused(kept: &LeadCard, other: &LeadCard) -> Option<&'static str> {
     let user_id = |card: &LeadCard| card.property("$user_id").and_then(PropertyValue::as_text).map(str::to_owned);
-    refusal(user_id(kept).as_deref(), user_id(other).as_deref())
+    refusal_text(user_id(kept).as_deref(), user_id(other).as_deref()).map(t)
 }
 
 /// A search over the Leads Database for the other card (never the kept one).
@@ -166,7 +167,7 @@ fn FindOther(kept: i64, on_choose: impl Fn(i64) + Copy + Send + Sync + 'static) 
     });
     view! {
         <label class="field">
-            <span class="field__label">"Find the other card by name, email, phone or user id"</span>
+            <span class="field__label">{t(k::MERGE_FIND)}</span>
             <input
                 class="input"
                 type="search"
@@ -192,7 +193,7 @@ fn FindOther(kept: i64, on_choose: impl Fn(i64) + Copy + Send + Sync + 'static) 
                                         <li>
                                             <button type="button" class="button button--ghost" data-testid="merge-candidate" on:click=move |_| on_choose(id)>
                                                 {lead.display_name} " "
-                                                <span class="merge-dialog__muted">{lead.email.unwrap_or_default()} " · Lead #" {id}</span>
+                                                <span class="merge-dialog__muted">{lead.email.unwrap_or_default()} " · " {tf(k::COMMON_LEAD_NUMBER, &[("id", &id.to_string())])}</span>
                                             </button>
                                         </li>
                                     }
@@ -219,7 +220,7 @@ fn SideBySide(kept: LeadCard, other: LeadCard, take: RwSignal<BTreeSet<String>>)
         .map(|name| {
             let ours = shown(kept.property(&name));
             let theirs = shown(other.property(&name));
-            let note = if COMBINED.contains(&name.as_str()) { "combined" } else { "" };
+            let note = if COMBINED.contains(&name.as_str()) { t(k::MERGE_COMBINED) } else { "" };
             if differing.iter().any(|d| d.name == name) {
                 let group = format!("merge-{name}");
                 let (keep_name, take_name) = (name.clone(), name.clone());
@@ -260,31 +261,30 @@ fn SideBySide(kept: LeadCard, other: LeadCard, take: RwSignal<BTreeSet<String>>)
     let reason = refused(&kept, &other);
     view! {
         <p>
-            "Everything of " <strong>{other.display_name.clone()}</strong> " — events, conversations, notes, tags, "
-            "segment history, site visits — moves to " <strong>{kept.display_name.clone()}</strong>
-            ", which is kept; the other card's link then opens it. A hard bounce or an unsubscribe is never lost."
+            {t(k::MERGE_MOVES_BEFORE)} <strong>{other.display_name.clone()}</strong> {t(k::MERGE_MOVES_MIDDLE)}
+            <strong>{kept.display_name.clone()}</strong> {t(k::MERGE_MOVES_AFTER)}
         </p>
         {reason.map(|reason| view! { <p class="editor__error" role="alert" data-testid="merge-refused">{reason}</p> })}
         <div class="merge-dialog__scroll">
             <table class="merge-dialog__table" data-testid="merge-preview">
                 <thead>
                     <tr>
-                        <th scope="col">"Property"</th>
-                        <th scope="col">{format!("Kept: {} (Lead #{})", kept.display_name, kept.id)}</th>
-                        <th scope="col">{format!("Merged: {} (Lead #{})", other.display_name, other.id)}</th>
+                        <th scope="col">{t(k::COMMON_PROPERTY)}</th>
+                        <th scope="col">{tf(k::MERGE_KEPT, &[("name", &kept.display_name), ("id", &kept.id.to_string())])}</th>
+                        <th scope="col">{tf(k::MERGE_MERGED, &[("name", &other.display_name), ("id", &other.id.to_string())])}</th>
                     </tr>
                 </thead>
                 <tbody>
                     {rows}
                     <tr>
-                        <th scope="row">"Tags"</th>
+                        <th scope="row">{t(k::CARD_TAGS)}</th>
                         <td>{kept.tags.join(", ")}</td>
                         <td>{other.tags.join(", ")}</td>
                     </tr>
                     <tr>
-                        <th scope="row">"Email status"</th>
-                        <td>{kept.subscription.status.label()}</td>
-                        <td>{other.subscription.status.label()}</td>
+                        <th scope="row">{t(k::MERGE_EMAIL_STATUS)}</th>
+                        <td>{t(kept.subscription.status.text())}</td>
+                        <td>{t(other.subscription.status.text())}</td>
                     </tr>
                 </tbody>
             </table>

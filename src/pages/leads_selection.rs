@@ -8,6 +8,7 @@ use leadcard_core::wire::LeadCard;
 use leptos::prelude::*;
 
 use crate::api;
+use crate::browser::i18n::{k, plural, t, tf};
 use crate::components::lead_table::RowSelection;
 use crate::components::merge_dialog;
 
@@ -42,25 +43,20 @@ fn Bar(
     let matching = StoredValue::new(matching);
     let described = move || {
         if selection.all_matching.get() {
-            if searching {
-                format!("all {} matching this search and filter", total.get())
-            } else {
-                format!("all {}", total.get())
-            }
+            let total = total.get();
+            let text = if searching { k::LEADS_SELECTION_ALL_MATCHING } else { k::LEADS_SELECTION_ALL };
+            tf(text, &[("total", &total)])
         } else {
-            match ticked.with(Vec::len) {
-                1 => "1 selected lead".to_owned(),
-                n => format!("{n} selected leads"),
-            }
+            plural(k::LEADS_SELECTION_COUNT, ticked.with(Vec::len) as u64)
         }
     };
     view! {
         <Show when=move || ticked.with(|t| !t.is_empty())>
-            <div class="leads__selection" role="region" aria-label="Selected leads" data-testid="selection-bar">
+            <div class="leads__selection" role="region" aria-label=t(k::LEADS_SELECTION_LABEL) data-testid="selection-bar">
                 <strong data-testid="selection-count">{move || described()}</strong>
                 <Show when=move || !selection.all_matching.get()>
                     <button type="button" class="button button--ghost" data-testid="select-all-matching" on:click=move |_| selection.all_matching.set(true)>
-                        {move || format!("Select all {}", total.get())}
+                        {move || tf(k::LEADS_SELECTION_SELECT_ALL, &[("total", &total.get())])}
                     </button>
                 </Show>
                 <button type="button" class="button button--primary" data-testid="bulk-open" on:click=move |_| {
@@ -71,20 +67,20 @@ fn Bar(
                     };
                     on_bulk.run((chosen, untrack(described)));
                 }>
-                    "Actions…"
+                    {t(k::LEADS_SELECTION_ACTIONS)}
                 </button>
                 <Show when=move || !selection.all_matching.get()>
                     <a class="button button--ghost" data-testid="export-selected" download="" href=move || api::leads_export_ids_url(&ticked.get())>
-                        "Export selected"
+                        {t(k::LEADS_SELECTION_EXPORT)}
                     </a>
                 </Show>
                 <Show when=move || !selection.all_matching.get() && ticked.with(Vec::len) == 2>
                     <button type="button" class="button button--ghost" data-testid="merge-selected" on:click=move |_| merging.set(true)>
-                        "Merge"
+                        {t(k::LEADS_SELECTION_MERGE)}
                     </button>
                 </Show>
                 <button type="button" class="button button--ghost" data-testid="selection-clear" on:click=move |_| selection.clear()>
-                    "Clear"
+                    {t(k::LEADS_SELECTION_CLEAR)}
                 </button>
             </div>
         </Show>

@@ -15,6 +15,9 @@ include!(concat!(env!("OUT_DIR"), "/ru.rs"));
 #[cfg(not(target_arch = "wasm32"))]
 pub const RU_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/ru.json"));
 
+/// The codes [`Language::parse`] takes, as the API document's pattern (a unit test holds them equal).
+pub const LANGUAGE_PATTERN: &str = "^(en|ru)$";
+
 /// A language the product speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Language {
@@ -181,6 +184,23 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+
+    #[test]
+    fn the_documents_language_pattern_is_the_languages_codes() {
+        let codes: Vec<&str> = Language::ALL.iter().map(|l| l.as_str()).collect();
+        assert_eq!(LANGUAGE_PATTERN, format!("^({})$", codes.join("|")));
+    }
+
+    #[cfg(feature = "openapi")]
+    #[test]
+    fn the_document_states_the_language_pattern() {
+        use utoipa::PartialSchema;
+        let pattern = Value::String(LANGUAGE_PATTERN.to_owned()).to_string();
+        for schema in [crate::wire::AccountSettings::schema(), crate::wire::Operator::schema()] {
+            let schema = serde_json::to_string(&schema).unwrap();
+            assert!(schema.contains(&format!("\"pattern\":{pattern}")), "{schema}");
+        }
+    }
 
     const CATALOGUES: [(&str, &str); 2] =
         [("en", include_str!("../../../locales/en.json")), ("ru", include_str!("../../../locales/ru.json"))];

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::field::FieldError;
+use crate::locale::{Text, k};
 use crate::property::{MAX_PROPERTIES_PER_REQUEST, PropertyName, PropertyValue};
 use crate::subscription::{AddressState, BounceKind, SubscriptionStatus};
 use crate::wire::LeadCard;
@@ -99,10 +100,13 @@ pub fn differences(kept: &LeadCard, other: &LeadCard) -> Vec<Difference> {
 /// Why two cards cannot be merged, or None when they can. The site knows each user by one user
 /// id: two different ones are two people to the site, and one of them would lose its card.
 pub fn refusal(kept_user_id: Option<&str>, other_user_id: Option<&str>) -> Option<&'static str> {
+    refusal_text(kept_user_id, other_user_id).map(|reason| reason.en)
+}
+
+/// [`refusal`] as a catalogue text, for the operator's language.
+pub fn refusal_text(kept_user_id: Option<&str>, other_user_id: Option<&str>) -> Option<Text> {
     match (kept_user_id, other_user_id) {
-        (Some(a), Some(b)) if a != b => Some(
-            "Both cards are users of the site with different user ids; the site would open a new card for one of them.",
-        ),
+        (Some(a), Some(b)) if a != b => Some(k::CORE_MERGE_REFUSED),
         _ => None,
     }
 }

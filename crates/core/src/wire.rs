@@ -60,6 +60,7 @@ pub struct Operator {
     /// The console's language the operator picked (`en`, `ru`); null while they follow their
     /// browser's (`PATCH /api/v1/account`).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(en|ru)$"))]
     pub language: Option<String>,
 }
 
@@ -68,6 +69,7 @@ pub struct Operator {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountSettings {
     /// `en` or `ru`; null to follow the browser's languages again.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(en|ru)$"))]
     pub language: Option<String>,
 }
 

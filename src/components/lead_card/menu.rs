@@ -12,8 +12,8 @@ use leadcard_core::mail::{Availability, RemoveLead, confirms_removal};
 use leadcard_core::wire::LeadCard;
 
 use super::state::{CardState, Toast};
-use crate::components::merge_dialog::MergeDialog;
 use crate::browser::i18n::{k, t};
+use crate::components::merge_dialog::MergeDialog;
 use crate::{api, paths};
 
 #[component]
@@ -90,7 +90,7 @@ pub fn CardMenu(id: i64) -> impl IntoView {
                     merging.set(true);
                 }
             >
-                "Merge with…"
+                {t(k::CARD_MENU_MERGE)}
             </button>
             <button type="button" class="card-menu__item" role="menuitem" tabindex="-1" data-testid="menu-hide" on:click=hide>
                 {t(k::CARD_MENU_HIDE)}
@@ -116,7 +116,7 @@ pub fn CardMenu(id: i64) -> impl IntoView {
                 on_merged=move |card: LeadCard| {
                     merging.set(false);
                     state.card.set(card);
-                    state.show(Toast::Done("Merged: everything of the other card is on this one now.".to_owned()));
+                    state.show(Toast::Done(t(k::CARD_MENU_MERGED).to_owned()));
                 }
                 on_close=move |()| merging.set(false)
             />

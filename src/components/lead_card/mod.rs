@@ -45,7 +45,7 @@ use tags::CardTags;
 use toast::CardToast;
 
 use crate::api::{self, ApiError};
-use crate::browser::i18n::{k, t};
+use crate::browser::i18n::{k, t, tf};
 use crate::components::clock::{use_minute_clock, use_now};
 use crate::components::error_notice::api_error_fallback;
 use crate::components::not_found::NotFound;
@@ -107,7 +107,7 @@ fn LoadedCard(id: Signal<i64>, titled: bool) -> impl IntoView {
                             let merged = id.get_untracked();
                             Ok(view! {
                                 <p class="notice" role="status" data-testid="lead-merged-notice">
-                                    {format!("Lead #{merged} was merged into this card.")}
+                                    {tf(k::CARD_MERGED_NOTICE, &[("id", &merged.to_string())])}
                                 </p>
                                 <LeadCardView card now pins notes me titled/>
                             }.into_any())
@@ -173,7 +173,11 @@ pub fn LeadCardView(
         })}
         {move || state.merged_into.get().map(|into| view! {
             <article class="lead-card lead-card--removed" data-testid="lead-merged" role="status">
-                <p>"This card was merged into " <a href=paths::lead(into)>{format!("Lead #{into}")}</a> "."</p>
+                <p>
+                    {t(k::CARD_MERGED_BEFORE)}
+                    <a href=paths::lead(into)>{tf(k::COMMON_LEAD_NUMBER, &[("id", &into.to_string())])}</a>
+                    {t(k::CARD_MERGED_AFTER)}
+                </p>
             </article>
         })}
         <article class="lead-card" data-testid="lead-card" hidden=move || state.removed.get() || state.merged_into.get().is_some()>

@@ -153,7 +153,7 @@ fn ConversationRow(
                         <span class="conversation-row__preview">{preview}</span>
                         {(unread > 0).then(|| view! { <span class="conversation-row__unread">{unread}<span class="visually-hidden">{t(k::INBOX_UNREAD)}</span></span> })}
                     </span>
-                    <span class="conversation-row__channel">{channel.label()}</span>
+                    <span class="conversation-row__channel">{t(channel.text())}</span>
                 </span>
             </a>
         </li>
