@@ -7,22 +7,24 @@ import { DEMO } from '../global-setup';
 
 /** The issue's goal for a first load of the sign-in page (wasm + JS + CSS as sent), in bytes. */
 const GOAL = 150_000;
-/** Its bound: the goal, met since session 17 (144.6 KB: the glue's import names shortened). */
+/** Its bound: the goal, met since session 17 (143.8 KB with both languages: the glue's import names
+ * shortened and the sign-in page's modules in one pack). */
 const BUDGET = GOAL;
 /** The issue's goal for a signed-in operator's first visit of any page of the console (wasm + JS +
  * CSS as sent, the frame and the page), in bytes. */
 const PAGE_GOAL = 250_000;
 /** Each page's bound: the goal where a page meets it, else its size at the last measure (BENCHMARKS.md,
  * issue 15) plus 10 KB, so a page that grows by 20 KB fails here until it meets the goal. Measured
- * in session 17 (the glue's import names shortened, each page's modules in one pack): /leads
- * 428.4 KB, /leads/:id 494.8, /inbox 532.0, /visitors 507.4, /segments 346.4, /settings 352.7. */
+ * in session 17 (imports shortened, each page's modules in one pack, English and Russian: the
+ * catalogue added ~7-10 KB a page): /leads 435.7 KB, /leads/:id 502.8, /inbox 541.9, /visitors
+ * 515.3, /segments 353.2, /settings 361.6. */
 const PAGE_BUDGET: Record<string, number> = {
-  '/leads': 438_000,
-  '/leads/:id': 505_000,
-  '/inbox': 542_000,
-  '/visitors': 517_000,
-  '/segments': 356_000,
-  '/settings': 363_000,
+  '/leads': 446_000,
+  '/leads/:id': 513_000,
+  '/inbox': 552_000,
+  '/visitors': 526_000,
+  '/segments': 364_000,
+  '/settings': 372_000,
 };
 
 type Fetched = { url: string; bytes: number; encoding: string | undefined };

@@ -340,7 +340,9 @@ impl Store {
     /// Creates many leads in one transaction with multi-row statements; returns their ids in
     /// the order given.
     pub async fn create_leads(&self, leads: &[NewLead]) -> StoreResult<Vec<i64>> {
-        let mut tx = self.begin().await?;
+        // It reads (the settings, segments) before it writes: on SQLite a deferred transaction
+        // would be refused at once ("database is locked") if the mail queue wrote meanwhile.
+        let mut tx = self.begin_write().await?;
         let (ids, confirmations) = self.insert_leads(&mut tx, leads).await?;
         tx.commit().await?;
         if confirmations > 0 {
