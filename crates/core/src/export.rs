@@ -134,7 +134,7 @@ mod tests {
         assert_eq!(columns.iter().map(ExportColumn::header).collect::<Vec<_>>(), ["$email", "plan", "id"]);
         let err = parse_columns(Some("$email,$plan")).unwrap_err();
         assert_eq!(err.field, "columns");
-        assert!(err.message.contains("$plan"));
+        assert!(err.message.to_string().contains("$plan"));
         let many = vec!["a"; MAX_COLUMNS + 1].join(",");
         assert!(parse_columns(Some(&many)).is_err());
     }

@@ -1,16 +1,18 @@
 //! The one error type of a refused request field, shared by every check in core.
 
+use crate::locale::Message;
+
 /// A request value that cannot be accepted: where (`events[3].name`, `visitor_id`, `body`) and
-/// why (a sentence for the operator). Displayed as the message alone; the field is for placing it.
+/// why (a sentence for the operator, put into their language where it is shown). Displayed as the message alone; the field is for placing it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct FieldError {
     pub field: String,
-    pub message: String,
+    pub message: Message,
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, message: impl Into<Message>) -> Self {
         FieldError { field: field.into(), message: message.into() }
     }
 

@@ -5,7 +5,7 @@
 //! browser and on the server) and compiled to SQL by the server (lists and counts). The two agree
 //! on every lead (the property test in the server's `tests/api/agreement.rs`).
 
-use crate::locale::{Text, k};
+use crate::locale::{Message, Text, k};
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -348,18 +348,18 @@ pub fn window_start_ms(now: DateTime<Utc>, days: i64) -> i64 {
 pub struct FilterError {
     pub index: usize,
     pub field: String,
-    pub message: String,
+    pub message: Message,
 }
 
 impl FilterError {
-    fn at(index: usize, path: &str, part: &str, message: impl Into<String>) -> Self {
+    fn at(index: usize, path: &str, part: &str, message: impl Into<Message>) -> Self {
         let field = if part.is_empty() { path.to_owned() } else { format!("{path}.{part}") };
         Self { index, field, message: message.into() }
     }
 
     /// The query form is not a filter at all (not JSON, or not this shape); `reason` is the parser's.
     pub fn malformed(reason: impl fmt::Display) -> Self {
-        Self { index: 0, field: "filter".to_owned(), message: format!("is not a valid filter: {reason}") }
+        Self { index: 0, field: "filter".to_owned(), message: format!("is not a valid filter: {reason}").into() }
     }
 }
 
@@ -384,7 +384,7 @@ impl Filter {
     pub fn from_json(value: Value) -> Result<Self, FilterError> {
         if let Some(path) = crate::text::nul_in_json(&value) {
             let field = if path.is_empty() { "filter".to_owned() } else { format!("filter.{path}") };
-            return Err(FilterError { index: 0, field, message: crate::text::NUL_MESSAGE.to_owned() });
+            return Err(FilterError { index: 0, field, message: crate::text::NUL_MESSAGE.into() });
         }
         match Filter::deserialize(&value) {
             Ok(filter) => Ok(filter),
@@ -482,7 +482,7 @@ fn check_list(
         return Err(FilterError {
             index: top.unwrap_or(MAX_CONDITIONS),
             field: path.to_owned(),
-            message: format!("at most {MAX_CONDITIONS} conditions in one list"),
+            message: format!("at most {MAX_CONDITIONS} conditions in one list").into(),
         });
     }
     conditions
@@ -852,7 +852,7 @@ mod tests {
     #[test]
     fn a_nul_anywhere_in_a_filter_is_refused_with_its_place() {
         let err = filter(r#"{"all":[{"kind":"property","name":"plan","op":"is","value":"a\u0000b"}]}"#).unwrap_err();
-        assert_eq!((err.field.as_str(), err.message.as_str()), ("filter.all[0].value", crate::text::NUL_MESSAGE));
+        assert_eq!((err.field.as_str(), err.message.to_string().as_str()), ("filter.all[0].value", crate::text::NUL_MESSAGE));
     }
 
     fn property(name: &str, op: &str, value: &str) -> bool {
@@ -987,14 +987,14 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!((err.index, err.field.as_str()), (1, "filter.all[1].value"));
-        assert!(err.message.contains("not a number"));
+        assert!(err.message.to_string().contains("not a number"));
         assert_eq!(field(r#"{"all":[{"kind":"property","name":"$nope","op":"exists"}]}"#), "filter.all[0].name");
         assert_eq!(field(r#"{"all":[{"kind":"property","name":"x","op":"equals"}]}"#), "filter.all[0].value");
         let err = filter(r#"{"all":[{"kind":"property","name":"x","op":"after","value":"yesterday"}]}"#).unwrap_err();
-        assert!(err.message.contains("not a date"));
+        assert!(err.message.to_string().contains("not a date"));
         let err = filter(r#"{"all":[{"kind":"property","name":"x","op":"sounds_like","value":"a"}]}"#).unwrap_err();
         assert_eq!(err.field, "filter.all[0].op");
-        assert!(err.message.contains("unknown operator"), "{}", err.message);
+        assert!(err.message.to_string().contains("unknown operator"), "{}", err.message);
         assert_eq!(
             field(r#"{"all":[{"kind":"property","name":"x","op":"within_last_days","value":"0"}]}"#),
             "filter.all[0].value"
@@ -1098,21 +1098,21 @@ mod tests {
             |json: &str, own: Option<i64>| Filter::from_query(json).unwrap().check_with(&library, own).unwrap_err();
 
         let err = refused(&in_segment(9, true), None);
-        assert_eq!((err.field.as_str(), err.message.as_str()), ("filter.all[0].segment", "there is no segment 9"));
+        assert_eq!((err.field.as_str(), err.message.to_string().as_str()), ("filter.all[0].segment", "there is no segment 9"));
         let err = Filter::from_query(&in_segment(2, true)).unwrap().check().unwrap_err();
         assert_eq!(err.field, "filter.all[0].segment", "a filter that knows no segments refuses them");
 
         let err = refused(&in_segment(2, true), Some(2));
         assert_eq!(
-            (err.field.as_str(), err.message.as_str()),
+            (err.field.as_str(), err.message.to_string().as_str()),
             ("filter.all[0].segment", "a segment cannot refer to itself")
         );
 
         // B redefined as "in C": C -> A -> B is a cycle.
         let err = refused(r#"{"all":[{"kind":"tag","tag":"x"},{"kind":"segment","segment":3,"in":false}]}"#, Some(2));
         assert_eq!(err.field, "filter.all[1].segment");
-        assert!(err.message.contains("\"C\" -> \"A\" refers back to \"B\""), "{}", err.message);
-        assert!(err.message.contains("cycle"), "{}", err.message);
+        assert!(err.message.to_string().contains("\"C\" -> \"A\" refers back to \"B\""), "{}", err.message);
+        assert!(err.message.to_string().contains("cycle"), "{}", err.message);
         // Inside a group, the group's condition is named.
         let err = refused(
             r#"{"all":[{"kind":"group","match":"any","conditions":[{"kind":"tag","tag":"x"},{"kind":"segment","segment":1}]}]}"#,
@@ -1123,7 +1123,7 @@ mod tests {
         // A stored cycle (never saved by the API, but a filter must not loop on one).
         let looped = [saved(1, "A", &in_segment(2, true)), saved(2, "B", &in_segment(1, true))];
         let err = Filter::from_query(&in_segment(1, true)).unwrap().check_with(&looped, None).unwrap_err();
-        assert!(err.message.contains("cycle"), "{}", err.message);
+        assert!(err.message.to_string().contains("cycle"), "{}", err.message);
 
         // Shapes.
         let field = |json: &str| Filter::from_query(json).unwrap_err().field;
@@ -1142,7 +1142,7 @@ mod tests {
         let check = |id: i64| Filter::from_query(&in_segment(id, true)).unwrap().check_with(&library, None);
         assert!(check(MAX_SEGMENT_NESTING as i64).unwrap().matches(&facts(), now()));
         let err = check(MAX_SEGMENT_NESTING as i64 + 1).unwrap_err();
-        assert!(err.message.contains("at most"), "{}", err.message);
+        assert!(err.message.to_string().contains("at most"), "{}", err.message);
     }
 
     #[test]

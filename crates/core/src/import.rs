@@ -401,11 +401,11 @@ mod tests {
         mapping[2] = Target::Property { name: "Plan".into(), ty: PropertyType::Number };
         let err = check_mapping(&header, &mapping).unwrap_err();
         assert_eq!(err.field, "mapping[2]");
-        assert!(err.message.contains("already imported from column \"Plan\""), "{err:?}");
+        assert!(err.message.to_string().contains("already imported from column \"Plan\""), "{err:?}");
         mapping[2] = Target::Property { name: "$email".into(), ty: PropertyType::Number };
         assert_eq!(check_mapping(&header, &mapping).unwrap_err().field, "mapping[2]");
         mapping[2] = Target::Property { name: "$last_seen".into(), ty: PropertyType::DateTime };
-        assert!(check_mapping(&header, &mapping).unwrap_err().message.contains("tracking"));
+        assert!(check_mapping(&header, &mapping).unwrap_err().message.to_string().contains("tracking"));
         mapping[2] = Target::Tags;
         assert_eq!(check_mapping(&header, &mapping).unwrap_err().field, "mapping[3]");
         let only_plan = [
@@ -414,7 +414,7 @@ mod tests {
             Target::Skip,
             Target::Skip,
         ];
-        assert!(check_mapping(&header, &only_plan).unwrap_err().message.contains("at least one column"));
+        assert!(check_mapping(&header, &only_plan).unwrap_err().message.to_string().contains("at least one column"));
         let json = serde_json::to_value(guess_mapping(&["Email"])).unwrap();
         assert_eq!(json, serde_json::json!([{"to": "property", "name": "$email", "ty": "text"}]));
     }

@@ -566,7 +566,8 @@ fn check_key(key: &str) -> Result<(), FieldError> {
             field: "idempotency_key".into(),
             message: format!(
                 "The idempotency key must be {MIN_KEY_CHARS} to {MAX_KEY_CHARS} letters, digits, '-' or '_'."
-            ),
+            )
+            .into(),
         })
     }
 }
@@ -582,7 +583,7 @@ pub fn check_body<'a>(body: &'a str, field: &str) -> Result<&'a str, FieldError>
     if chars > MAX_BODY_CHARS {
         return Err(FieldError {
             field: field.into(),
-            message: format!("A message can be at most {MAX_BODY_CHARS} characters (this one has {chars})."),
+            message: format!("A message can be at most {MAX_BODY_CHARS} characters (this one has {chars}).").into(),
         });
     }
     Ok(body)
@@ -605,7 +606,7 @@ pub fn check_message(
         if subject.chars().count() > MAX_SUBJECT_CHARS {
             return Err(FieldError {
                 field: "subject".into(),
-                message: format!("A subject can be at most {MAX_SUBJECT_CHARS} characters."),
+                message: format!("A subject can be at most {MAX_SUBJECT_CHARS} characters.").into(),
             });
         }
         if subject.chars().any(char::is_control) {

@@ -177,6 +177,147 @@ pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
     out
 }
 
+/// A sentence for people, not yet in a language: a text of the catalogue with its placeholders'
+/// values, put into the reader's language where it is shown (the server's answer in the request's
+/// language, the page in its own). A value is a message too: a name, a number or a field is
+/// [`Message::plain`] (shown as it is), a reason can be a text of its own ("A tag {reason}.").
+/// Shown by `Display` in English (logs, tests, the command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    form: Form,
+    args: Vec<(&'static str, Message)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Form {
+    Text(Text),
+    Count(Plural, u64),
+    Plain(String),
+}
+
+/// Where a message finds its texts: the tables of one language.
+pub trait Texts {
+    /// A text in this language.
+    fn text(&self, text: Text) -> &str;
+    /// A counted text in this language, its `{count}` written as this language writes numbers.
+    fn count(&self, text: Plural, n: u64) -> String;
+}
+
+/// English, compiled in.
+pub struct English;
+
+impl Texts for English {
+    fn text(&self, text: Text) -> &str {
+        text.en
+    }
+
+    fn count(&self, text: Plural, n: u64) -> String {
+        fill(text.en_form(Language::En.plural_category(n)), &[("count", &n.to_string())])
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Texts for Language {
+    fn text(&self, text: Text) -> &str {
+        text.get(*self)
+    }
+
+    fn count(&self, text: Plural, n: u64) -> String {
+        text.get(*self, n)
+    }
+}
+
+impl Message {
+    /// A text of the catalogue.
+    pub fn new(text: Text) -> Message {
+        Message { form: Form::Text(text), args: Vec::new() }
+    }
+
+    /// A counted text of the catalogue (its `{count}` is `n`).
+    pub fn count(text: Plural, n: u64) -> Message {
+        Message { form: Form::Count(text, n), args: Vec::new() }
+    }
+
+    /// Words that are the same in every language: a name, a value, an identifier.
+    pub fn plain(text: impl Into<String>) -> Message {
+        Message { form: Form::Plain(text.into()), args: Vec::new() }
+    }
+
+    /// The placeholder `{name}` filled with `value` as it is.
+    pub fn arg(self, name: &'static str, value: impl std::fmt::Display) -> Message {
+        self.with(name, Message::plain(value.to_string()))
+    }
+
+    /// The placeholder `{name}` filled with another message, in the same language.
+    pub fn with(mut self, name: &'static str, value: impl Into<Message>) -> Message {
+        self.args.push((name, value.into()));
+        self
+    }
+
+    /// The message in the language of `texts`.
+    pub fn render(&self, texts: &dyn Texts) -> String {
+        let template = match &self.form {
+            Form::Text(text) => texts.text(*text).to_owned(),
+            Form::Count(text, n) => texts.count(*text, *n),
+            Form::Plain(text) => return text.clone(),
+        };
+        if self.args.is_empty() {
+            return template;
+        }
+        let values: Vec<(&str, String)> = self.args.iter().map(|(name, m)| (*name, m.render(texts))).collect();
+        let args: Vec<(&str, &str)> = values.iter().map(|(name, v)| (*name, v.as_str())).collect();
+        fill(&template, &args)
+    }
+
+    /// The message in `language` (the server's answers, pages and mails).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn in_language(&self, language: Language) -> String {
+        self.render(&language)
+    }
+
+    /// Whether this is words shown as they are (not a text of the catalogue).
+    pub fn is_plain(&self) -> bool {
+        matches!(self.form, Form::Plain(_))
+    }
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render(&English))
+    }
+}
+
+impl From<Text> for Message {
+    fn from(text: Text) -> Message {
+        Message::new(text)
+    }
+}
+
+impl PartialEq<str> for Message {
+    fn eq(&self, other: &str) -> bool {
+        self.to_string() == other
+    }
+}
+
+impl PartialEq<&str> for Message {
+    fn eq(&self, other: &&str) -> bool {
+        self.to_string() == *other
+    }
+}
+
+// Until every message is a text of the catalogue: words given as they are.
+impl From<String> for Message {
+    fn from(text: String) -> Message {
+        Message::plain(text)
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Message {
+        Message::plain(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};

@@ -52,7 +52,7 @@ pub struct NewSegment {
 #[error("{field}: {message}")]
 pub struct SegmentError {
     pub field: String,
-    pub message: String,
+    pub message: crate::locale::Message,
 }
 
 impl From<FilterError> for SegmentError {
@@ -70,7 +70,7 @@ impl NewSegment {
         if filter.all.is_empty() {
             return Err(SegmentError {
                 field: "filter.all".to_owned(),
-                message: "a segment needs at least one condition".to_owned(),
+                message: "a segment needs at least one condition".into(),
             });
         }
         Ok((name, filter))
@@ -80,7 +80,7 @@ impl NewSegment {
 /// A segment name: trimmed, 1 to 100 characters, one line.
 pub fn check_segment_name(raw: &str) -> Result<String, SegmentError> {
     let name = raw.trim();
-    let refuse = |message: String| Err(SegmentError { field: "name".to_owned(), message });
+    let refuse = |message: String| Err(SegmentError { field: "name".to_owned(), message: message.into() });
     if name.is_empty() {
         return refuse("a segment needs a name".to_owned());
     }
@@ -293,7 +293,7 @@ mod tests {
             name: "S2".into(),
             filter: Filter::from_query(r#"{"all":[{"kind":"segment","segment":3}]}"#).unwrap(),
         };
-        assert!(new.check(&library, Some(2)).unwrap_err().message.contains("cycle"));
+        assert!(new.check(&library, Some(2)).unwrap_err().message.to_string().contains("cycle"));
         assert!(new.check(&library, None).is_ok(), "a new segment cannot be in a cycle yet");
     }
 }

@@ -5,91 +5,107 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use leadcard_core::FilterError;
+use leadcard_core::locale::{Message, Text, k};
 use leadcard_core::wire::{Conflict, ErrorBody, ErrorDetail, LeadCard};
 
 use crate::store::StoreError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum ApiError {
-    #[error("Sign in to continue.")]
     Unauthenticated,
-    #[error("Wrong email or password.")]
     InvalidCredentials,
-    #[error("This request needs the header X-Requested-With: leadcard or a JSON body.")]
     Csrf,
-    #[error("{0}")]
-    Forbidden(&'static str),
-    #[error("{0}")]
-    NotFound(&'static str),
+    Forbidden(Text),
+    NotFound(Text),
     /// A 404 whose reason depends on the data (an avatar that cannot be shown); `field` names it.
-    #[error("{message}")]
-    NotFoundBecause { field: &'static str, message: String },
-    #[error("This method is not allowed here.")]
+    NotFoundBecause { field: &'static str, message: Message },
     MethodNotAllowed,
-    #[error("{message}")]
-    Invalid { field: Option<String>, message: String },
-    #[error("{}", .0.message)]
+    Invalid { field: Option<String>, message: Message },
     InvalidFilter(FilterError),
     /// A property operation refused by the core rules; `field` is the property's name.
-    #[error("{message}")]
-    InvalidProperty { field: String, message: String },
+    InvalidProperty { field: String, message: Message },
     /// A unique name already taken; `field` names it.
-    #[error("{message}")]
-    Duplicate { field: String, message: String },
-    #[error("Send If-Match with the card's version (its ETag) to set or delete a property.")]
+    Duplicate { field: String, message: Message },
     PreconditionRequired,
     /// The write was based on an older version of the card; the body carries the current one.
-    #[error("This card was changed by someone else since you opened it. Here is what it holds now.")]
     VersionConflict(Box<LeadCard>),
     /// The core rules refuse the action now; the message says why (the menu shows the same).
-    #[error("{0}")]
-    Refused(String),
+    Refused(Message),
     /// A 422 with its own code (`link_gone`): the rules refuse the request as it stands; `field`
     /// names what to change.
-    #[error("{message}")]
-    Unprocessable { code: &'static str, field: String, message: String },
+    Unprocessable { code: &'static str, field: String, message: Message },
     /// A 409 with its own code (`job_finished`, `channel_refused`, `last_admin`): the request does
     /// not fit the current state of what it names; `field` names it.
-    #[error("{message}")]
-    Conflict { code: &'static str, field: String, message: String },
+    Conflict { code: &'static str, field: String, message: Message },
     /// An idempotency key sent before with another message.
-    #[error("This idempotency key was used for another message. Make a new key for a new message.")]
     IdempotencyConflict,
     /// The bounce webhook's shared secret is missing or wrong.
-    #[error("The webhook secret is missing or wrong.")]
     InvalidSecret,
-    #[error("{message}")]
-    BadRequest { code: &'static str, message: String },
-    #[error("Send the body as JSON (Content-Type: application/json).")]
+    BadRequest { code: &'static str, message: Message },
     UnsupportedMediaType,
-    #[error("The request body is too large.")]
     PayloadTooLarge,
     /// A file over its limit (an import's upload); the message names the limit.
-    #[error("{message}")]
-    FileTooLarge { message: String },
-    #[error("Too many sign-in attempts. Try again in {retry_after_secs} seconds.")]
+    FileTooLarge { message: Message },
     RateLimited { retry_after_secs: u64 },
-    #[error(
-        "Unknown or missing project key: send the public key as the X-Leadcard-Key header or the `key` query parameter."
-    )]
     InvalidKey,
-    #[error("user_hash does not match user_id: sign the user id with the project's secret key (HMAC-SHA256, hex).")]
     InvalidUserHash,
-    #[error(
-        "Too many widget requests from this client, visitor or project key. Try again in {retry_after_secs} seconds."
-    )]
     TrackingRateLimited { retry_after_secs: u64 },
-    #[error("The server is busy storing earlier data. Try again in {retry_after_secs} seconds; nothing was stored.")]
     Busy { retry_after_secs: u64 },
-    #[error("The server did not answer within {seconds} seconds. Try again.")]
     Timeout { seconds: u64 },
-    #[error("internal: {0}")]
+    /// Logged with its detail; answered with a general message.
     Internal(String),
 }
 
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Internal(detail) => write!(f, "internal: {detail}"),
+            other => write!(f, "{}", other.message()),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
 impl ApiError {
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<String>, message: impl Into<Message>) -> Self {
         ApiError::Invalid { field: Some(field.into()), message: message.into() }
+    }
+
+    /// What the answer says, in no language yet.
+    pub fn message(&self) -> Message {
+        match self {
+            ApiError::Unauthenticated => k::ERROR_UNAUTHENTICATED.into(),
+            ApiError::InvalidCredentials => k::ERROR_INVALID_CREDENTIALS.into(),
+            ApiError::Csrf => k::ERROR_CSRF.into(),
+            ApiError::Forbidden(text) | ApiError::NotFound(text) => (*text).into(),
+            ApiError::MethodNotAllowed => k::ERROR_METHOD_NOT_ALLOWED.into(),
+            ApiError::InvalidFilter(e) => e.message.clone(),
+            ApiError::NotFoundBecause { message, .. }
+            | ApiError::Invalid { message, .. }
+            | ApiError::InvalidProperty { message, .. }
+            | ApiError::Duplicate { message, .. }
+            | ApiError::Refused(message)
+            | ApiError::Unprocessable { message, .. }
+            | ApiError::Conflict { message, .. }
+            | ApiError::BadRequest { message, .. }
+            | ApiError::FileTooLarge { message } => message.clone(),
+            ApiError::PreconditionRequired => k::ERROR_PRECONDITION_REQUIRED.into(),
+            ApiError::VersionConflict(_) => k::ERROR_VERSION_CONFLICT.into(),
+            ApiError::IdempotencyConflict => k::ERROR_IDEMPOTENCY_CONFLICT.into(),
+            ApiError::InvalidSecret => k::ERROR_INVALID_SECRET.into(),
+            ApiError::UnsupportedMediaType => k::ERROR_UNSUPPORTED_MEDIA_TYPE.into(),
+            ApiError::PayloadTooLarge => k::ERROR_PAYLOAD_TOO_LARGE.into(),
+            ApiError::RateLimited { retry_after_secs } => Message::count(k::ERROR_RATE_LIMITED, *retry_after_secs),
+            ApiError::InvalidKey => k::ERROR_INVALID_KEY.into(),
+            ApiError::InvalidUserHash => k::ERROR_INVALID_USER_HASH.into(),
+            ApiError::TrackingRateLimited { retry_after_secs } => {
+                Message::count(k::ERROR_TRACKING_RATE_LIMITED, *retry_after_secs)
+            }
+            ApiError::Busy { retry_after_secs } => Message::count(k::ERROR_BUSY, *retry_after_secs),
+            ApiError::Timeout { seconds } => Message::count(k::ERROR_TIMEOUT, *seconds),
+            ApiError::Internal(_) => k::ERROR_INTERNAL.into(),
+        }
     }
 
     fn status(&self) -> StatusCode {
@@ -165,10 +181,7 @@ impl ApiError {
     }
 
     pub fn body(&self) -> ErrorBody {
-        let message = match self {
-            ApiError::Internal(_) => "Something went wrong on the server. Try again.".to_owned(),
-            other => other.to_string(),
-        };
+        let message = self.message().in_language(crate::layers::current_language());
         let request_id = crate::layers::current_request_id();
         ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message, field: self.field(), request_id } }
     }
@@ -178,7 +191,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::InvalidProperty { name, source } => {
-                ApiError::InvalidProperty { field: name, message: source.to_string() }
+                ApiError::InvalidProperty { field: name, message: source.to_string().into() }
             }
             other => ApiError::Internal(other.to_string()),
         }

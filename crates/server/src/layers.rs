@@ -12,6 +12,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
+use leadcard_core::locale::Language;
 use tokio_util::sync::CancellationToken;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
@@ -27,6 +28,16 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 tokio::task_local! {
     /// The id of the request being handled, for the error body ([`current_request_id`]).
     static CURRENT: String;
+}
+
+tokio::task_local! {
+    /// The language the request asked for (`Accept-Language`), for the error body ([`current_language`]).
+    static LANGUAGE: Language;
+}
+
+/// The language of the request this task is handling (English outside a request).
+pub fn current_language() -> Language {
+    LANGUAGE.try_with(|l| *l).unwrap_or_default()
 }
 
 /// The id of the request this task is handling, if any.
@@ -68,12 +79,19 @@ fn request_span(request: &Request, proxies: &TrustedProxies) -> tracing::Span {
 }
 
 /// Gives the request a new id (whatever the client sent: ids in our log are ours), answers with
-/// it in `X-Request-Id`, and keeps it in reach of the error body.
+/// it in `X-Request-Id`, and keeps it and the language the request asks for (`Accept-Language`;
+/// the console sends the page's) in reach of the error body.
 async fn with_request_id(mut request: Request, next: Next) -> Response {
     let id = new_request_id();
+    let language = request
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Language::of_accept_language)
+        .unwrap_or_default();
     if let Ok(value) = HeaderValue::from_str(&id) {
         request.headers_mut().insert(REQUEST_ID, value.clone());
-        let mut response = CURRENT.scope(id, next.run(request)).await;
+        let mut response = CURRENT.scope(id, LANGUAGE.scope(language, next.run(request))).await;
         response.headers_mut().insert(REQUEST_ID, value);
         response
     } else {
