@@ -542,7 +542,11 @@ pub fn job_report_url(id: i64) -> String {
 }
 
 fn request(method: Method, path: &str) -> RequestBuilder {
-    RequestBuilder::new(&format!("{BASE}{path}")).method(method).header("X-Requested-With", "leadcard")
+    RequestBuilder::new(&format!("{BASE}{path}"))
+        .method(method)
+        .header("X-Requested-With", "leadcard")
+        // The server's messages in the page's language.
+        .header("Accept-Language", crate::browser::i18n::language().as_str())
 }
 
 // Only the thin ends are generic (a body to JSON text, a parsed answer to `T`): the requests

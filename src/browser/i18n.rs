@@ -11,7 +11,7 @@
 use std::sync::OnceLock;
 
 use js_sys::{Array, Reflect};
-use leadcard_core::locale::{CATALOGUE_HASH, Language, Plural, Text, fill};
+use leadcard_core::locale::{CATALOGUE_HASH, Language, Message, Plural, Text, Texts, fill};
 use wasm_bindgen::{JsCast, JsValue};
 
 pub use leadcard_core::locale::k;
@@ -64,6 +64,29 @@ pub fn plural_with(text: Plural, n: u64, args: &[(&str, &str)]) -> String {
     let mut all = vec![("count", count.as_str())];
     all.extend_from_slice(args);
     fill(form, &all)
+}
+
+/// The page's own tables, for [`say`].
+struct Page;
+
+impl Texts for Page {
+    fn text(&self, text: Text) -> &str {
+        t(text)
+    }
+
+    fn count(&self, text: Plural, n: u64) -> String {
+        plural(text, n)
+    }
+
+    fn number(&self, n: u64) -> String {
+        intl::number(n as f64)
+    }
+}
+
+/// A message of core's rules (a refused field, a reason) in the page's language.
+#[inline(never)]
+pub fn say(message: &Message) -> String {
+    message.render(&Page)
 }
 
 /// What the operator calls a property: a system property's label in the page's language (`$email`

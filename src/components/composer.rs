@@ -6,7 +6,7 @@ use leadcard_core::inbox::{Channel, check_message};
 use leptos::prelude::*;
 
 use crate::browser;
-use crate::browser::i18n::{k, t, tf};
+use crate::browser::i18n::{k, say, t, tf};
 use crate::components::lead_card::InlineError;
 use crate::drafts::{self, Draft};
 use crate::pending::{self, Target};
@@ -60,7 +60,7 @@ pub fn Composer(
                 drafts::clear(&key.get_untracked());
                 problem.set(None);
             }
-            Err(error) => problem.set(Some(error.message)),
+            Err(error) => problem.set(Some(say(&error.message))),
         }
     };
     let is_email = move || channel.get() == Channel::Email;

@@ -8,7 +8,12 @@ use crate::api::ApiError;
 
 /// The core check's refusal, read like the server's 422 for the same field.
 pub fn refused(e: FieldError) -> ApiError {
-    ApiError { status: 422, code: "invalid".to_owned(), message: e.message, field: Some(e.field) }
+    ApiError {
+        status: 422,
+        code: "invalid".to_owned(),
+        message: crate::browser::i18n::say(&e.message),
+        field: Some(e.field),
+    }
 }
 
 /// The message of `problem` when it names `field`.

@@ -12,7 +12,7 @@ use leptos_use::use_debounce_fn_with_options;
 use leptos_use::utils::DebounceOptions;
 
 use crate::api::{self, ApiError};
-use crate::browser::i18n::{k, plural, t, tf};
+use crate::browser::i18n::{k, plural, say, t, tf};
 use crate::browser::json;
 use crate::components::error_notice::ErrorNotice;
 use crate::components::filter_builder::FilterBuilder;
@@ -210,7 +210,7 @@ fn SegmentEditor(editing: Editing, on_saved: Callback<Option<Segment>>) -> impl 
     let save = move |_| {
         let segment = NewSegment { name: name.get_untracked(), filter: filter.get_untracked() };
         if let Err(e) = check_segment_name(&segment.name) {
-            return problem.set(Some(e.message));
+            return problem.set(Some(say(&e.message)));
         }
         if segment.filter.is_empty() {
             return problem.set(Some(t(k::SEGMENTS_NEED_CONDITION).to_owned()));

@@ -10,7 +10,7 @@ use leptos::task::spawn_local;
 use leptos_router::components::A;
 
 use crate::api::{self, ApiError};
-use crate::browser::i18n::{k, plural_with, t, tf};
+use crate::browser::i18n::{k, plural_with, say, t, tf};
 use crate::browser::json;
 use crate::components::error_notice::ErrorNotice;
 use crate::session::Session;
@@ -92,7 +92,7 @@ fn EmailSettingsFields(settings: EmailSettingsBody, admin: Signal<bool>) -> impl
         };
         // The rules the server checks, at once.
         if let Err(e) = body.check() {
-            return problem.set(Some(e.message));
+            return problem.set(Some(say(&e.message)));
         }
         store.dispatch(body);
     };
@@ -182,12 +182,12 @@ fn CampaignForm() -> impl IntoView {
         } else {
             match json::filter_from_query(raw.trim()) {
                 Ok(f) => Some(f),
-                Err(e) => return problem.set(Some(tf(k::SETTINGS_FILTER_PROBLEM, &[("reason", &e.message)]))),
+                Err(e) => return problem.set(Some(tf(k::SETTINGS_FILTER_PROBLEM, &[("reason", &say(&e.message))]))),
             }
         };
         let campaign = NewCampaign { subject: subject.get_untracked(), body: body.get_untracked(), filter };
         if let Err(e) = campaign.check() {
-            return problem.set(Some(e.message));
+            return problem.set(Some(say(&e.message)));
         }
         send.dispatch(campaign);
     };

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::field::FieldError;
 use crate::filter::Filter;
+use crate::locale::{Message, k};
 use crate::operation::{Operation, check_operator_batch};
 use crate::tag::parse_tag;
 
@@ -153,18 +154,17 @@ impl BulkAction {
 
 impl CheckedAction {
     /// What the job does, for people: "Add tag vip to 1,204 leads".
-    pub fn summary(&self, count: u64) -> String {
-        let leads = format!("{} {}", grouped(count), if count == 1 { "lead" } else { "leads" });
+    pub fn summary(&self, count: u64) -> Message {
         match self {
-            CheckedAction::AddTag(tag) => format!("Add tag {tag} to {leads}"),
-            CheckedAction::RemoveTag(tag) => format!("Remove tag {tag} from {leads}"),
+            CheckedAction::AddTag(tag) => Message::count(k::JOB_BULK_ADD_TAG, count).arg("tag", tag),
+            CheckedAction::RemoveTag(tag) => Message::count(k::JOB_BULK_REMOVE_TAG, count).arg("tag", tag),
             CheckedAction::Properties(ops) => {
                 let names: Vec<&str> = ops.iter().map(|op| op.name().as_str()).collect();
-                format!("Change {} on {leads}", names.join(", "))
+                Message::count(k::JOB_BULK_PROPERTIES, count).arg("names", names.join(", "))
             }
-            CheckedAction::Unsubscribe => format!("Unsubscribe {leads} from emails"),
-            CheckedAction::Hide => format!("Hide {leads} from Visitors"),
-            CheckedAction::Remove => format!("Remove {leads} completely"),
+            CheckedAction::Unsubscribe => Message::count(k::JOB_BULK_UNSUBSCRIBE, count),
+            CheckedAction::Hide => Message::count(k::JOB_BULK_HIDE, count),
+            CheckedAction::Remove => Message::count(k::JOB_BULK_REMOVE, count),
         }
     }
 
@@ -228,6 +228,8 @@ mod tests {
     fn summaries_say_what_to_how_many() {
         assert_eq!(CheckedAction::AddTag("vip".into()).summary(1204), "Add tag vip to 1,204 leads");
         assert_eq!(CheckedAction::Remove.summary(1), "Remove 1 lead completely");
+        let ru = CheckedAction::AddTag("vip".into()).summary(1204).in_language(crate::locale::Language::Ru);
+        assert_eq!(ru, "Добавить тег vip 1\u{a0}204 лидам");
     }
 
     #[test]

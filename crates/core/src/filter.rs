@@ -852,7 +852,10 @@ mod tests {
     #[test]
     fn a_nul_anywhere_in_a_filter_is_refused_with_its_place() {
         let err = filter(r#"{"all":[{"kind":"property","name":"plan","op":"is","value":"a\u0000b"}]}"#).unwrap_err();
-        assert_eq!((err.field.as_str(), err.message.to_string().as_str()), ("filter.all[0].value", crate::text::NUL_MESSAGE));
+        assert_eq!(
+            (err.field.as_str(), err.message.to_string().as_str()),
+            ("filter.all[0].value", crate::text::NUL_MESSAGE)
+        );
     }
 
     fn property(name: &str, op: &str, value: &str) -> bool {
@@ -1098,7 +1101,10 @@ mod tests {
             |json: &str, own: Option<i64>| Filter::from_query(json).unwrap().check_with(&library, own).unwrap_err();
 
         let err = refused(&in_segment(9, true), None);
-        assert_eq!((err.field.as_str(), err.message.to_string().as_str()), ("filter.all[0].segment", "there is no segment 9"));
+        assert_eq!(
+            (err.field.as_str(), err.message.to_string().as_str()),
+            ("filter.all[0].segment", "there is no segment 9")
+        );
         let err = Filter::from_query(&in_segment(2, true)).unwrap().check().unwrap_err();
         assert_eq!(err.field, "filter.all[0].segment", "a filter that knows no segments refuses them");
 

@@ -78,6 +78,24 @@ impl Language {
         best.map(|(_, l)| l).unwrap_or_default()
     }
 
+    /// A whole number as this language writes it: "1,234,567" in English, "1 234 567" in
+    /// Russian (a no-break space between groups, as `Intl.NumberFormat` writes it).
+    pub fn number(self, n: u64) -> String {
+        let separator = match self {
+            Language::En => ',',
+            Language::Ru => '\u{a0}',
+        };
+        let digits = n.to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 2);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(separator);
+            }
+            out.push(c);
+        }
+        out
+    }
+
     /// The CLDR plural category of a whole number in this language.
     pub fn plural_category(self, n: u64) -> &'static str {
         match self {
@@ -141,7 +159,7 @@ impl Plural {
         if category == "one" { self.one } else { self.other }
     }
 
-    /// The text for `n` in `language`, `{count}` filled with the plain number (mails, pages).
+    /// The text for `n` in `language`, `{count}` written as the language writes numbers (mails, pages).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn get(self, language: Language, n: u64) -> String {
         let category = language.plural_category(n);
@@ -149,7 +167,7 @@ impl Plural {
             Language::En => self.en_form(category),
             Language::Ru => Plural::form_of_row(RU[usize::from(self.index)], category).unwrap_or(self.other),
         };
-        fill(form, &[("count", &n.to_string())])
+        fill(form, &[("count", &language.number(n))])
     }
 }
 
@@ -186,12 +204,15 @@ pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
 pub struct Message {
     form: Form,
     args: Vec<(&'static str, Message)>,
+    /// Shown as a sentence: its first letter capital, a full stop at its end.
+    sentence: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Form {
     Text(Text),
     Count(Plural, u64),
+    Number(u64),
     Plain(String),
 }
 
@@ -201,6 +222,8 @@ pub trait Texts {
     fn text(&self, text: Text) -> &str;
     /// A counted text in this language, its `{count}` written as this language writes numbers.
     fn count(&self, text: Plural, n: u64) -> String;
+    /// A whole number as this language writes it.
+    fn number(&self, n: u64) -> String;
 }
 
 /// English, compiled in.
@@ -212,7 +235,11 @@ impl Texts for English {
     }
 
     fn count(&self, text: Plural, n: u64) -> String {
-        fill(text.en_form(Language::En.plural_category(n)), &[("count", &n.to_string())])
+        fill(text.en_form(Language::En.plural_category(n)), &[("count", &Language::En.number(n))])
+    }
+
+    fn number(&self, n: u64) -> String {
+        Language::En.number(n)
     }
 }
 
@@ -225,22 +252,31 @@ impl Texts for Language {
     fn count(&self, text: Plural, n: u64) -> String {
         text.get(*self, n)
     }
+
+    fn number(&self, n: u64) -> String {
+        Language::number(*self, n)
+    }
 }
 
 impl Message {
     /// A text of the catalogue.
     pub fn new(text: Text) -> Message {
-        Message { form: Form::Text(text), args: Vec::new() }
+        Message { form: Form::Text(text), args: Vec::new(), sentence: false }
     }
 
     /// A counted text of the catalogue (its `{count}` is `n`).
     pub fn count(text: Plural, n: u64) -> Message {
-        Message { form: Form::Count(text, n), args: Vec::new() }
+        Message { form: Form::Count(text, n), args: Vec::new(), sentence: false }
+    }
+
+    /// A whole number, written as the reader's language writes numbers.
+    pub fn number(n: u64) -> Message {
+        Message { form: Form::Number(n), args: Vec::new(), sentence: false }
     }
 
     /// Words that are the same in every language: a name, a value, an identifier.
     pub fn plain(text: impl Into<String>) -> Message {
-        Message { form: Form::Plain(text.into()), args: Vec::new() }
+        Message { form: Form::Plain(text.into()), args: Vec::new(), sentence: false }
     }
 
     /// The placeholder `{name}` filled with `value` as it is.
@@ -254,19 +290,29 @@ impl Message {
         self
     }
 
+    /// The same words as a sentence of their own ("the lead has no email address" -> "The lead has
+    /// no email address."), in every language.
+    pub fn sentence(mut self) -> Message {
+        self.sentence = true;
+        self
+    }
+
     /// The message in the language of `texts`.
     pub fn render(&self, texts: &dyn Texts) -> String {
         let template = match &self.form {
             Form::Text(text) => texts.text(*text).to_owned(),
             Form::Count(text, n) => texts.count(*text, *n),
-            Form::Plain(text) => return text.clone(),
+            Form::Number(n) => texts.number(*n),
+            Form::Plain(text) => text.clone(),
         };
-        if self.args.is_empty() {
-            return template;
-        }
-        let values: Vec<(&str, String)> = self.args.iter().map(|(name, m)| (*name, m.render(texts))).collect();
-        let args: Vec<(&str, &str)> = values.iter().map(|(name, v)| (*name, v.as_str())).collect();
-        fill(&template, &args)
+        let text = if self.args.is_empty() {
+            template
+        } else {
+            let values: Vec<(&str, String)> = self.args.iter().map(|(name, m)| (*name, m.render(texts))).collect();
+            let args: Vec<(&str, &str)> = values.iter().map(|(name, v)| (*name, v.as_str())).collect();
+            fill(&template, &args)
+        };
+        if self.sentence { as_sentence(&text) } else { text }
     }
 
     /// The message in `language` (the server's answers, pages and mails).
@@ -279,6 +325,17 @@ impl Message {
     pub fn is_plain(&self) -> bool {
         matches!(self.form, Form::Plain(_))
     }
+}
+
+/// `text` with a capital first letter and a full stop, unless it ends in one already.
+fn as_sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let Some(first) = chars.next() else { return String::new() };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?', '…']) {
+        out.push('.');
+    }
+    out
 }
 
 impl std::fmt::Display for Message {
@@ -457,6 +514,34 @@ mod tests {
     }
 
     #[test]
+    fn reasons_read_as_sentences() {
+        let sentence = |text: &str| Message::plain(text).sentence().to_string();
+        assert_eq!(sentence("the lead is already unsubscribed"), "The lead is already unsubscribed.");
+        assert_eq!(sentence("Double Opt-In is off"), "Double Opt-In is off.");
+        assert_eq!(sentence("Ready?"), "Ready?");
+        assert_eq!(
+            Message::plain("адрес не подтверждён").sentence().in_language(Language::Ru),
+            "Адрес не подтверждён."
+        );
+    }
+
+    #[test]
+    fn messages_are_put_into_the_readers_language() {
+        let message = Message::count(k::ERROR_RATE_LIMITED, 3);
+        assert_eq!(message.to_string(), "Too many sign-in attempts. Try again in 3 seconds.");
+        assert_eq!(message.in_language(Language::Ru), "Слишком много попыток входа. Попробуйте снова через 3 секунды.");
+        let nested = Message::new(k::ERROR_CHANNEL_REFUSED)
+            .with("channel", k::CORE_CHANNEL_EMAIL)
+            .with("reason", Message::plain("x"));
+        assert_eq!(nested.to_string(), "Email cannot be used for this lead now: x.");
+        assert!(nested.in_language(Language::Ru).starts_with("Канал «"), "{}", nested.in_language(Language::Ru));
+        assert_eq!(
+            Message::new(k::ERROR_PAGE_SIZE).arg("max", 50).in_language(Language::Ru),
+            "Размер страницы — число от 1 до 50."
+        );
+    }
+
+    #[test]
     fn placeholders_are_filled_and_unknown_ones_kept() {
         assert_eq!(fill("{name} wrote {n}", &[("name", "Anna"), ("n", "2")]), "Anna wrote 2");
         assert_eq!(fill("{x} and {", &[]), "{x} and {");
@@ -469,6 +554,10 @@ mod tests {
         assert_ne!(k::LANGUAGE_LABEL.get(Language::Ru), k::LANGUAGE_LABEL.en);
         assert_eq!(k::COMMON_LEADS.get(Language::Ru, 1), "1 лид");
         assert_eq!(k::COMMON_LEADS.get(Language::Ru, 2), "2 лида");
+        assert_eq!(k::COMMON_LEADS.get(Language::Ru, 12_345), "12\u{a0}345 лидов");
+        assert_eq!(k::COMMON_LEADS.get(Language::En, 12_345), "12,345 leads");
+        assert_eq!(Language::En.number(1_234_567), "1,234,567");
+        assert_eq!(Language::Ru.number(999), "999");
         assert_eq!(k::COMMON_LEADS.get(Language::Ru, 5), "5 лидов");
         assert_eq!(k::COMMON_LEADS.get(Language::En, 1), "1 lead");
         assert_eq!(k::COMMON_LEADS.get(Language::En, 5), "5 leads");

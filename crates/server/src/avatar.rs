@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use leadcard_core::locale::{Message, k};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect;
 use url::{Host, Url};
@@ -54,6 +55,20 @@ pub enum AvatarError {
     TooLarge,
     #[error("The avatar is not a PNG, JPEG, GIF, WebP or AVIF picture.")]
     NotAPicture,
+}
+
+impl AvatarError {
+    /// What the API's answer says.
+    pub fn message(&self) -> Message {
+        match self {
+            AvatarError::NotHttp => k::ERROR_AVATAR_NOT_HTTP.into(),
+            AvatarError::NotPublic => k::ERROR_AVATAR_PRIVATE.into(),
+            AvatarError::Unreachable(reason) => Message::new(k::ERROR_AVATAR_FETCH).arg("reason", reason),
+            AvatarError::Status(status) => Message::new(k::ERROR_AVATAR_STATUS).arg("status", status),
+            AvatarError::TooLarge => k::ERROR_AVATAR_TOO_LARGE.into(),
+            AvatarError::NotAPicture => k::ERROR_AVATAR_NOT_PICTURE.into(),
+        }
+    }
 }
 
 /// Whether the server may connect to this address: public unicast only, unless an operator of the

@@ -18,14 +18,26 @@ pub enum ApiError {
     Forbidden(Text),
     NotFound(Text),
     /// A 404 whose reason depends on the data (an avatar that cannot be shown); `field` names it.
-    NotFoundBecause { field: &'static str, message: Message },
+    NotFoundBecause {
+        field: &'static str,
+        message: Message,
+    },
     MethodNotAllowed,
-    Invalid { field: Option<String>, message: Message },
+    Invalid {
+        field: Option<String>,
+        message: Message,
+    },
     InvalidFilter(FilterError),
     /// A property operation refused by the core rules; `field` is the property's name.
-    InvalidProperty { field: String, message: Message },
+    InvalidProperty {
+        field: String,
+        message: Message,
+    },
     /// A unique name already taken; `field` names it.
-    Duplicate { field: String, message: Message },
+    Duplicate {
+        field: String,
+        message: Message,
+    },
     PreconditionRequired,
     /// The write was based on an older version of the card; the body carries the current one.
     VersionConflict(Box<LeadCard>),
@@ -33,25 +45,46 @@ pub enum ApiError {
     Refused(Message),
     /// A 422 with its own code (`link_gone`): the rules refuse the request as it stands; `field`
     /// names what to change.
-    Unprocessable { code: &'static str, field: String, message: Message },
+    Unprocessable {
+        code: &'static str,
+        field: String,
+        message: Message,
+    },
     /// A 409 with its own code (`job_finished`, `channel_refused`, `last_admin`): the request does
     /// not fit the current state of what it names; `field` names it.
-    Conflict { code: &'static str, field: String, message: Message },
+    Conflict {
+        code: &'static str,
+        field: String,
+        message: Message,
+    },
     /// An idempotency key sent before with another message.
     IdempotencyConflict,
     /// The bounce webhook's shared secret is missing or wrong.
     InvalidSecret,
-    BadRequest { code: &'static str, message: Message },
+    BadRequest {
+        code: &'static str,
+        message: Message,
+    },
     UnsupportedMediaType,
     PayloadTooLarge,
     /// A file over its limit (an import's upload); the message names the limit.
-    FileTooLarge { message: Message },
-    RateLimited { retry_after_secs: u64 },
+    FileTooLarge {
+        message: Message,
+    },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     InvalidKey,
     InvalidUserHash,
-    TrackingRateLimited { retry_after_secs: u64 },
-    Busy { retry_after_secs: u64 },
-    Timeout { seconds: u64 },
+    TrackingRateLimited {
+        retry_after_secs: u64,
+    },
+    Busy {
+        retry_after_secs: u64,
+    },
+    Timeout {
+        seconds: u64,
+    },
     /// Logged with its detail; answered with a general message.
     Internal(String),
 }

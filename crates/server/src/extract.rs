@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use leadcard_core::locale::{Message, k};
 use leadcard_core::text::{NUL_MESSAGE, has_nul, nul_in_json};
 use serde::de::DeserializeOwned;
 
@@ -27,7 +28,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
             } else {
-                ApiError::BadRequest { code: "invalid_body", message: e.body_text() }
+                ApiError::BadRequest { code: "invalid_body", message: Message::plain(e.body_text()) }
             }
         })?;
         parse_json(&bytes).map(ApiJson)
@@ -54,13 +55,13 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 pub fn parse_json_value(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
     let mut value = serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest {
         code: "invalid_json",
-        message: format!("The body is not valid JSON: {e}"),
+        message: Message::new(k::ERROR_JSON_INVALID).arg("reason", e),
     })?;
     whole_numbers_as_integers(&mut value);
     match nul_in_json(&value) {
         Some(path) if path.is_empty() => Err(ApiError::invalid("body", NUL_MESSAGE)),
         Some(path) => Err(ApiError::invalid(path, NUL_MESSAGE)),
-        None if !value.is_object() => Err(ApiError::invalid("body", "The body must be a JSON object.")),
+        None if !value.is_object() => Err(ApiError::invalid("body", k::ERROR_JSON_NOT_OBJECT)),
         None => Ok(value),
     }
 }
@@ -124,9 +125,10 @@ fn shape_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         let message = inner.to_string();
         let field = if path == "." { missing_field(&message) } else { Some(path) };
         let message = strip_position(&message);
-        ApiError::Invalid { field, message }
+        // serde's own words: the console never sends a body of the wrong shape.
+        ApiError::Invalid { field, message: Message::plain(message) }
     } else {
-        ApiError::BadRequest { code: "invalid_json", message: format!("The body is not valid JSON: {inner}") }
+        ApiError::BadRequest { code: "invalid_json", message: Message::new(k::ERROR_JSON_INVALID).arg("reason", inner) }
     }
 }
 
@@ -154,7 +156,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(value)| ApiQuery(value))
-            .map_err(|e| ApiError::BadRequest { code: "invalid_query", message: e.body_text() })
+            .map_err(|e| ApiError::BadRequest { code: "invalid_query", message: Message::plain(e.body_text()) })
     }
 }
 
@@ -225,7 +227,7 @@ pub fn page_size(raw: Option<&str>, max: u32, default: u32) -> Result<u32, ApiEr
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| ApiError::invalid("limit", format!("The page size must be a number from 1 to {max}."))),
+            .ok_or_else(|| ApiError::invalid("limit", Message::new(k::ERROR_PAGE_SIZE).arg("max", max))),
         None => Ok(default),
     }
 }
@@ -234,11 +236,7 @@ pub fn page_size(raw: Option<&str>, max: u32, default: u32) -> Result<u32, ApiEr
 /// number from `min` up (lists whose first page starts after 0 take 0).
 pub fn cursor_id(raw: Option<&str>, field: &str, min: i64) -> Result<Option<i64>, ApiError> {
     let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(None) };
-    raw.parse::<i64>()
-        .ok()
-        .filter(|n| *n >= min)
-        .map(Some)
-        .ok_or_else(|| ApiError::invalid(field, "This is not a cursor of this list; reload the list."))
+    raw.parse::<i64>().ok().filter(|n| *n >= min).map(Some).ok_or_else(|| ApiError::invalid(field, k::ERROR_CURSOR))
 }
 
 /// An id in the query (`lead_id=`): absent or empty -> none.
@@ -248,7 +246,7 @@ pub fn query_id(raw: Option<&str>, field: &str) -> Result<Option<i64>, ApiError>
         .ok()
         .filter(|n| *n >= 0)
         .map(Some)
-        .ok_or_else(|| ApiError::invalid(field, format!("{field} must be an id.")))
+        .ok_or_else(|| ApiError::invalid(field, Message::new(k::ERROR_ID).arg("field", field)))
 }
 
 #[cfg(test)]

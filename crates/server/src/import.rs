@@ -15,6 +15,7 @@ use std::future::Future;
 use leadcard_core::import::{
     ImportRow, Mapping, PREVIEW_ROWS, PreviewRow, Target, apply_map_args, check_row, guess_mapping,
 };
+use leadcard_core::locale::{Message, k};
 use tokio::sync::mpsc;
 
 use crate::clock::Clock;
@@ -39,11 +40,27 @@ pub enum FileError {
     )]
     Delimiter(char),
     #[error("line {line}: {message}")]
-    Header { line: u64, message: String },
+    Header { line: u64, message: Message },
     #[error("{0}")]
-    Mapping(String),
+    Mapping(Message),
     #[error("the import stopped: {0}")]
     Store(#[from] StoreError),
+}
+
+impl FileError {
+    /// What the operator reads, as a sentence.
+    pub fn message(&self) -> Message {
+        match self {
+            FileError::Io(e) => Message::new(k::ERROR_IMPORT_UNREADABLE).arg("reason", e),
+            FileError::Empty => k::ERROR_IMPORT_EMPTY.into(),
+            FileError::Delimiter(c) => Message::new(k::ERROR_IMPORT_DELIMITER).arg("char", format!("{c:?}")),
+            FileError::Header { line, message } => {
+                Message::new(k::ERROR_IMPORT_LINE).arg("line", line).with("reason", message.clone())
+            }
+            FileError::Mapping(message) => message.clone(),
+            FileError::Store(e) => Message::new(k::ERROR_IMPORT_STOPPED).arg("reason", e),
+        }
+    }
 }
 
 /// What an import did (or a dry run would do).
@@ -85,7 +102,7 @@ pub struct ImportOptions {
 /// A batch from the reader: checked rows with their lines, and the refused ones.
 struct Batch {
     rows: Vec<(u64, ImportRow)>,
-    refused: Vec<(u64, String)>,
+    refused: Vec<(u64, Message)>,
     read: u64,
 }
 
@@ -94,7 +111,8 @@ pub fn read_header(path: &Path, map: &[String]) -> Result<(Vec<String>, Mapping)
     let mut reader = csv_reader(File::open(path)?);
     let header = header_of(&mut reader)?;
     let names: Vec<&str> = header.iter().map(String::as_str).collect();
-    let mapping = apply_map_args(&names, guess_mapping(&names), map).map_err(FileError::Mapping)?;
+    let mapping =
+        apply_map_args(&names, guess_mapping(&names), map).map_err(|e| FileError::Mapping(Message::plain(e)))?;
     Ok((header, mapping))
 }
 
@@ -155,20 +173,18 @@ fn csv_reader<R: Read>(input: R) -> csv::Reader<R> {
 
 fn header_of<R: Read>(reader: &mut csv::Reader<R>) -> Result<Vec<String>, FileError> {
     let mut record = csv::ByteRecord::new();
-    if !reader.read_byte_record(&mut record).map_err(|e| FileError::Header { line: 1, message: e.to_string() })? {
+    if !reader
+        .read_byte_record(&mut record)
+        .map_err(|e| FileError::Header { line: 1, message: Message::plain(e.to_string()) })?
+    {
         return Err(FileError::Empty);
     }
     let mut header = Vec::with_capacity(record.len());
     for (i, cell) in record.iter().enumerate() {
-        let cell = std::str::from_utf8(cell).map_err(|_| FileError::Header {
-            line: 1,
-            message: "the header is not UTF-8; save the file as UTF-8".to_owned(),
-        })?;
+        let cell = std::str::from_utf8(cell)
+            .map_err(|_| FileError::Header { line: 1, message: k::ERROR_IMPORT_NOT_UTF8.into() })?;
         if cell.contains('\0') {
-            return Err(FileError::Header {
-                line: 1,
-                message: "the header holds a NUL character; save the file as UTF-8 text".to_owned(),
-            });
+            return Err(FileError::Header { line: 1, message: k::ERROR_IMPORT_HEADER_NUL.into() });
         }
         // A byte-order mark (an export for Excel) is no part of the first name.
         let cell = if i == 0 { cell.trim_start_matches('\u{feff}') } else { cell };
@@ -214,13 +230,13 @@ fn send_rows(
                 batch.read += 1;
                 match row_of(&names, mapping, &record) {
                     Ok(row) => batch.rows.push((line, row)),
-                    Err(reason) => batch.refused.push((line, reason)),
+                    Err(reason) => batch.refused.push((line, reason.into())),
                 }
             }
             Err(e) => {
                 let line = lines.line_at(e.position().map_or(fallback, csv::Position::byte));
                 batch.read += 1;
-                batch.refused.push((line, format!("cannot be read as CSV: {e}")));
+                batch.refused.push((line, Message::new(k::ERROR_IMPORT_NOT_CSV).arg("reason", &e)));
                 if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }) {
                     break;
                 }
@@ -338,11 +354,9 @@ pub async fn import_with(
         None => read_header(path, &options.map)?,
     };
     if mapping.len() != header.len() {
-        return Err(FileError::Mapping(format!(
-            "the file has {} columns and the mapping {}",
-            header.len(),
-            mapping.len()
-        )));
+        return Err(FileError::Mapping(
+            Message::new(k::ERROR_IMPORT_COLUMNS).arg("file", header.len()).arg("mapping", mapping.len()),
+        ));
     }
     let (sender, mut receiver) = mpsc::channel(BATCHES_AHEAD);
     let owned = path.to_owned();
@@ -359,7 +373,7 @@ pub async fn import_with(
         };
         report.rows += batch.read;
         for (line, reason) in batch.refused {
-            report.problem(line, format!("line {line}: {reason}"));
+            report.problem(line, row_problem(line, reason));
         }
         let mut changed = Vec::new();
         if !options.dry_run && !batch.rows.is_empty() {
@@ -373,6 +387,14 @@ pub async fn import_with(
     let _ = reader.join();
     report.problems.sort_by_key(|(line, _)| *line);
     Ok(report)
+}
+
+/// A refused row's line in the report, in the job's language ("line 3: ...").
+fn row_problem(line: u64, reason: Message) -> String {
+    Message::new(k::ERROR_IMPORT_ROW)
+        .arg("line", line)
+        .with("reason", reason)
+        .in_language(crate::layers::current_language())
 }
 
 /// Writes a batch in one transaction; when the database refuses it, row by row, so only the bad
@@ -389,13 +411,13 @@ async fn write_batch(
     match store.import_rows(&checked, on_match, clock.now()).await {
         Ok(outcomes) => rows.iter().zip(&outcomes).for_each(|((line, _), o)| count(report, changed, *line, o)),
         Err(e) if !refuses_rows(&e) => return Err(e.into()),
-        Err(e) if rows.len() == 1 => report.problem(rows[0].0, format!("line {}: {e}", rows[0].0)),
+        Err(e) if rows.len() == 1 => report.problem(rows[0].0, row_problem(rows[0].0, Message::plain(e.to_string()))),
         Err(_) => {
             for (line, row) in rows {
                 match store.import_rows(std::slice::from_ref(row), on_match, clock.now()).await {
                     Ok(outcomes) => outcomes.iter().for_each(|o| count(report, changed, *line, o)),
                     Err(e) if !refuses_rows(&e) => return Err(e.into()),
-                    Err(e) => report.problem(*line, format!("line {line}: {e}")),
+                    Err(e) => report.problem(*line, row_problem(*line, Message::plain(e.to_string()))),
                 }
             }
         }

@@ -13,6 +13,7 @@
 //! whose heartbeat stopped belongs to a process that died, and is marked `failed` ("interrupted")
 //! at start and by the housekeeping sweep ([`Jobs::fail_interrupted`]).
 
+use leadcard_core::locale::{Message, k};
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -23,6 +24,7 @@ use tokio::time::Instant;
 
 use crate::app::AppState;
 use crate::clock::{Clock, to_ms};
+use crate::layers::{current_language, in_language};
 use crate::live::Live;
 use crate::store::{Backend, LeadScope, NewJob, Reason, Store, StoreResult};
 
@@ -59,11 +61,13 @@ impl Jobs {
         &self,
         kind: JobKind,
         operator: Option<&Operator>,
-        summary: impl Into<String>,
+        summary: impl Into<Message>,
         params: serde_json::Value,
         total: Option<u64>,
     ) -> StoreResult<JobHandle> {
-        let new = NewJob { kind, operator_id: operator.map(|o| o.id), summary: summary.into(), params, total };
+        // Written once, in the language of the operator who started it.
+        let summary = summary.into().in_language(current_language());
+        let new = NewJob { kind, operator_id: operator.map(|o| o.id), summary, params, total };
         let id = self.store.insert_job(&new, self.clock.now()).await?;
         let handle = JobHandle {
             inner: Arc::new(Inner {
@@ -252,8 +256,9 @@ pub fn spawn<F>(handle: JobHandle, work: F) -> tokio::task::JoinHandle<()>
 where
     F: Future<Output = Result<Outcome, String>> + Send + 'static,
 {
-    tokio::spawn(async move {
-        let mut work = tokio::spawn(work);
+    let language = current_language();
+    tokio::spawn(in_language(language, async move {
+        let mut work = tokio::spawn(in_language(language, work));
         let mut beat = tokio::time::interval(HEARTBEAT);
         beat.tick().await;
         let joined = loop {
@@ -267,30 +272,27 @@ where
             Ok(Err(message)) => failed(&handle, message),
             Err(e) => {
                 tracing::error!(job = handle.id(), error = %e, "a job's work panicked");
-                failed(&handle, "The job stopped on an error in the server.".to_owned())
+                failed(&handle, k::JOB_SERVER_ERROR.get(current_language()).to_owned())
             }
         };
         handle.finish(state, result).await;
-    })
+    }))
 }
 
 fn failed(handle: &JobHandle, message: String) -> Outcome {
     let (done, mut result) = handle.last();
-    let done = leadcard_core::job::grouped(done);
-    result.message = Some(format!("{message} It stopped after {done}; what it did before stays."));
+    let said = Message::new(k::JOB_FAILED_AFTER).arg("message", message).with("done", Message::number(done));
+    result.message = Some(said.in_language(current_language()));
     (JobState::Failed, result)
 }
 
-/// The sentence a cancelled job ends with.
+/// The sentence a cancelled job ends with, in the language of the job.
 pub fn cancelled_message(done: u64, total: Option<u64>) -> String {
-    let done = leadcard_core::job::grouped(done);
-    match total {
-        Some(total) => format!(
-            "Cancelled after {done} of {}. What was done before the cancel stays.",
-            leadcard_core::job::grouped(total)
-        ),
-        None => format!("Cancelled after {done}. What was done before the cancel stays."),
-    }
+    let said = match total {
+        Some(total) => Message::new(k::JOB_CANCELLED_OF).with("total", Message::number(total)),
+        None => Message::new(k::JOB_CANCELLED),
+    };
+    said.with("done", Message::number(done)).in_language(current_language())
 }
 
 /// After a batch of a job changed these leads (already committed): their segment memberships

@@ -40,6 +40,12 @@ pub fn current_language() -> Language {
     LANGUAGE.try_with(|l| *l).unwrap_or_default()
 }
 
+/// Runs `work` in `language`: a job spawned by a request keeps the language of the operator who
+/// started it, for the texts it writes (its summary, how it ended).
+pub async fn in_language<F: std::future::Future>(language: Language, work: F) -> F::Output {
+    LANGUAGE.scope(language, work).await
+}
+
 /// The id of the request this task is handling, if any.
 pub fn current_request_id() -> Option<String> {
     CURRENT.try_with(Clone::clone).ok()

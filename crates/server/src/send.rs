@@ -50,7 +50,7 @@ pub enum SendOutcome {
     /// The channel may not be used now (`may_use`); nothing was stored.
     Refused {
         channel: Channel,
-        reason: String,
+        reason: leadcard_core::locale::Message,
     },
     /// The key was used for another message.
     KeyConflict,
@@ -106,7 +106,7 @@ async fn try_operator_message(store: &Store, send: OperatorSend<'_>, now: DateTi
     };
     let channel_facts = ChannelFacts { has_visitor: facts.has_visitor, address: facts.address.as_ref() };
     if let Err(refusal) = inbox::may_use(channel, channel_facts, &settings, now) {
-        return Ok(SendOutcome::Refused { channel, reason: refusal.to_string() });
+        return Ok(SendOutcome::Refused { channel, reason: refusal.to_string().into() }); /*I18N-CORE*/
     }
     let target = match existing {
         Some(target) => target,

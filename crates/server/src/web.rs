@@ -33,7 +33,7 @@ pub fn app_or_not_found(dist: &Path) -> Fallback {
         async move {
             let path = request.uri().path();
             if path == "/api" || path.starts_with("/api/") {
-                return Ok(ApiError::NotFound("There is no such API endpoint.").into_response());
+                return Ok(ApiError::NotFound(leadcard_core::locale::k::ERROR_ENDPOINT_NOT_FOUND).into_response());
             }
             if !index.is_file() {
                 return Ok(not_built(&index));

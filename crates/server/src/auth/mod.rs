@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
+use leadcard_core::locale::k;
 use leadcard_core::wire::{Operator, Role};
 
 use crate::app::AppState;
@@ -87,7 +88,7 @@ impl CurrentSession {
     pub fn require_admin(&self) -> Result<(), ApiError> {
         match self.operator.role {
             Role::Admin => Ok(()),
-            Role::Operator => Err(ApiError::Forbidden("Only an admin can do this.")),
+            Role::Operator => Err(ApiError::Forbidden(k::ERROR_ADMIN_ONLY)),
         }
     }
 }

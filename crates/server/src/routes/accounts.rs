@@ -11,6 +11,7 @@ use leadcard_core::account::{
     SetPassword,
 };
 use leadcard_core::locale::Language;
+use leadcard_core::locale::{Message, k};
 use leadcard_core::wire::{AccountSettings, ErrorBody, Operator};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -25,12 +26,16 @@ impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
         match e {
             AccountError::Invalid(e) => e.into(),
-            AccountError::NotFound => ApiError::NotFound("There is no operator with this id."),
-            AccountError::Duplicate => ApiError::Duplicate { field: "email".to_owned(), message: e.to_string() },
-            AccountError::LinkGone => {
-                ApiError::Unprocessable { code: "link_gone", field: "token".to_owned(), message: e.to_string() }
+            AccountError::NotFound => ApiError::NotFound(k::ERROR_OPERATOR_NOT_FOUND),
+            AccountError::Duplicate => {
+                ApiError::Duplicate { field: "email".to_owned(), message: k::ERROR_OPERATOR_DUPLICATE.into() }
             }
-            AccountError::WrongPassword => ApiError::invalid("current_password", e.to_string()),
+            AccountError::LinkGone => ApiError::Unprocessable {
+                code: "link_gone",
+                field: "token".to_owned(),
+                message: k::ERROR_OPERATOR_LINK_GONE.into(),
+            },
+            AccountError::WrongPassword => ApiError::invalid("current_password", k::ERROR_OPERATOR_WRONG_PASSWORD),
             AccountError::Conflict(code, e) => ApiError::Conflict { code, field: e.field, message: e.message },
             AccountError::Store(e) => e.into(),
             AccountError::Internal(detail) => ApiError::Internal(detail),
@@ -46,7 +51,7 @@ fn end_streams(state: &AppState, ended: &[String]) {
 }
 
 fn operator_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse().map_err(|_| ApiError::NotFound("There is no operator with this id."))
+    raw.parse().map_err(|_| ApiError::NotFound(k::ERROR_OPERATOR_NOT_FOUND))
 }
 
 /// Every operator, by email (admins).
@@ -201,7 +206,7 @@ async fn change_account(
         None => None,
         Some(code) => Some(Language::parse(code).ok_or_else(|| {
             let known = Language::ALL.map(Language::as_str).join(", ");
-            ApiError::invalid("language", format!("The language must be one of: {known} (or null for the browser's)."))
+            ApiError::invalid("language", Message::new(k::ERROR_LANGUAGE).arg("known", known))
         })?),
     };
     state.store.set_operator_language(session.operator.id, language).await?;
@@ -263,7 +268,7 @@ async fn end_session(
     let target = mine
         .into_iter()
         .find(|s| session_id(&s.token_hash) == id)
-        .ok_or(ApiError::NotFound("You have no session with this id."))?;
+        .ok_or(ApiError::NotFound(k::ERROR_SESSION_NOT_FOUND))?;
     state.store.delete_session(&target.token_hash).await?;
     state.stream_sessions.end(&target.token_hash);
     if target.token_hash == session.token_hash {

@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use leadcard_core::locale::k;
 use leadcard_core::wire::ErrorBody;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -29,7 +30,7 @@ async fn avatar(State(state): State<AppState>, Path(id): Path<String>) -> Result
     let id = lead_id(&id)?;
     let url = state.store.lead_avatar_url(id).await?.ok_or(LEAD_NOT_FOUND)?;
     let Some(url) = url.filter(|u| !u.trim().is_empty()) else {
-        return Err(ApiError::NotFound("This lead has no avatar."));
+        return Err(ApiError::NotFound(k::ERROR_AVATAR_NONE));
     };
     match state.avatars.picture(&url).await {
         Ok(picture) => Ok((
@@ -43,7 +44,7 @@ async fn avatar(State(state): State<AppState>, Path(id): Path<String>) -> Result
             .into_response()),
         Err(refused) => {
             tracing::info!(lead_id = id, %refused, "avatar not shown");
-            Err(ApiError::NotFoundBecause { field: "$avatar", message: refused.to_string() })
+            Err(ApiError::NotFoundBecause { field: "$avatar", message: refused.message() })
         }
     }
 }

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use leadcard_core::bulk::{BulkAction, BulkCount, BulkRequest, BulkSelection, confirms_bulk_removal, grouped};
+use leadcard_core::locale::{Message, k};
 use leadcard_core::wire::{ErrorBody, Job, JobKind, Total};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -93,14 +94,14 @@ async fn start(
     let ids = selected(&state, &body.selection).await?;
     let count = ids.len() as u64;
     if ids.is_empty() {
-        return Err(ApiError::invalid("selection", "No lead is selected: nothing to do."));
+        return Err(ApiError::invalid("selection", k::ERROR_BULK_NOTHING));
     }
     if let BulkAction::Remove { confirm } = &body.action
         && !confirms_bulk_removal(confirm, count)
     {
         return Err(ApiError::invalid(
             "action.confirm",
-            format!("Type {} to remove the {} selected leads.", count, grouped(count)),
+            Message::count(k::ERROR_BULK_CONFIRM, count).arg("grouped", grouped(count)),
         ));
     }
     let params = serde_json::json!({ "selection": body.selection, "action": body.action.recorded() });

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::{Extension, Json};
+use leadcard_core::locale::k;
 use leadcard_core::mail::{CampaignQueued, EmailSettingsBody, NewCampaign, OutboxPage, OutboxStatus};
 use leadcard_core::wire::ErrorBody;
 use serde::Deserialize;
@@ -107,9 +108,7 @@ async fn outbox(
 ) -> Result<Json<OutboxPage>, ApiError> {
     session.require_admin()?;
     let status = match params.status.as_deref().filter(|s| !s.is_empty()) {
-        Some(raw) => Some(OutboxStatus::parse(raw).ok_or_else(|| {
-            ApiError::invalid("status", "The status must be queued, sending, sent, failed or dropped.")
-        })?),
+        Some(raw) => Some(OutboxStatus::parse(raw).ok_or_else(|| ApiError::invalid("status", k::ERROR_OUTBOX_STATUS))?),
         None => None,
     };
     let after = cursor_id(params.after.as_deref(), "after", 1)?;

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use leadcard_core::LiveEvent;
+use leadcard_core::locale::k;
 use leadcard_core::tracking::{AddEvent, EventGroup, EventPage, LeadEvent, SessionPages};
 use leadcard_core::wire::ErrorBody;
 use serde::Deserialize;
@@ -53,16 +54,13 @@ async fn list_events(
 ) -> Result<Json<EventPage>, ApiError> {
     let id = lead_id(&id)?;
     let after = match params.after.as_deref().filter(|a| !a.is_empty()) {
-        Some(raw) => Some(
-            parse_event_cursor(raw)
-                .ok_or_else(|| ApiError::invalid("after", "This is not a cursor of this list; reload the list."))?,
-        ),
+        Some(raw) => Some(parse_event_cursor(raw).ok_or_else(|| ApiError::invalid("after", k::ERROR_CURSOR))?),
         None => None,
     };
     let limit = page_size(params.limit.as_deref(), MAX_EVENTS, DEFAULT_EVENTS)?;
     let name = params.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
     if name.is_some_and(|n| n.chars().count() > leadcard_core::event::MAX_EVENT_NAME_CHARS) {
-        return Err(ApiError::invalid("name", "An event name has at most 255 characters."));
+        return Err(ApiError::invalid("name", k::ERROR_EVENT_NAME_TOO_LONG));
     }
     state.store.lead_events(id, after, limit, name).await?.map(Json).ok_or(LEAD_NOT_FOUND)
 }

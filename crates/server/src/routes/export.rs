@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use leadcard_core::export::parse_columns;
+use leadcard_core::locale::{Message, k};
 use leadcard_core::wire::ErrorBody;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -50,9 +51,9 @@ fn parse_ids(raw: Option<&str>) -> Result<Option<Vec<i64>>, ApiError> {
         .split(',')
         .map(|id| id.trim().parse::<i64>().ok().filter(|id| *id > 0))
         .collect::<Option<Vec<i64>>>()
-        .ok_or_else(|| ApiError::invalid("ids", "Give lead ids as numbers, comma-separated."))?;
+        .ok_or_else(|| ApiError::invalid("ids", k::ERROR_EXPORT_IDS))?;
     if ids.len() > MAX_IDS {
-        return Err(ApiError::invalid("ids", format!("An export of selected leads takes at most {MAX_IDS} ids.")));
+        return Err(ApiError::invalid("ids", Message::new(k::ERROR_EXPORT_TOO_MANY_IDS).arg("max", MAX_IDS)));
     }
     Ok(Some(ids))
 }
@@ -61,7 +62,7 @@ fn parse_bom(raw: Option<&str>) -> Result<bool, ApiError> {
     match raw.map(str::trim).unwrap_or_default() {
         "" | "false" | "0" => Ok(false),
         "true" | "1" => Ok(true),
-        _ => Err(ApiError::invalid("bom", "bom is true or false.")),
+        _ => Err(ApiError::invalid("bom", k::ERROR_EXPORT_BOM)),
     }
 }
 

@@ -10,6 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use futures::StreamExt;
 use leadcard_core::import::{ImportRun, ImportUpload, check_mapping};
+use leadcard_core::locale::{Message, k};
 use leadcard_core::wire::{ErrorBody, Job, JobKind, JobResult, JobState};
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -27,8 +28,7 @@ use crate::jobs::{self, JobHandle, Jobs, Outcome, cancelled_message};
 /// The upload route, which the request time limit leaves alone (a large file takes longer).
 pub const UPLOAD_PATH: &str = "/api/v1/imports";
 
-const UPLOAD_NOT_FOUND: ApiError =
-    ApiError::NotFound("This upload is gone (uploads are kept a day, until imported): upload the file again.");
+const UPLOAD_NOT_FOUND: ApiError = ApiError::NotFound(k::ERROR_IMPORT_UPLOAD_GONE);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -48,23 +48,13 @@ fn file_name(raw: Option<&str>) -> String {
 }
 
 fn too_large(max_bytes: u64) -> ApiError {
-    ApiError::FileTooLarge {
-        message: format!(
-            "The file is larger than the import's limit of {} MB: split it into smaller files.",
-            max_bytes >> 20
-        ),
-    }
+    ApiError::FileTooLarge { message: Message::new(k::ERROR_IMPORT_TOO_LARGE).arg("mb", max_bytes >> 20) }
 }
 
 fn file_refused(e: &FileError) -> ApiError {
-    let text = e.to_string();
-    let mut chars = text.chars();
-    let message = match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => text,
-    };
+    let message = e.message();
     match e {
-        FileError::Io(_) | FileError::Store(_) => ApiError::Internal(message),
+        FileError::Io(_) | FileError::Store(_) => ApiError::Internal(message.to_string()),
         _ => ApiError::Unprocessable { code: "invalid_file", field: "file".to_owned(), message },
     }
 }
@@ -113,7 +103,10 @@ async fn save_body(body: Body, path: std::path::PathBuf, max_bytes: u64) -> Resu
         return Ok(None);
     }
     if let Some(e) = broken {
-        return Err(ApiError::BadRequest { code: "invalid_body", message: format!("The upload broke off: {e}") });
+        return Err(ApiError::BadRequest {
+            code: "invalid_body",
+            message: Message::new(k::ERROR_IMPORT_BROKE_OFF).arg("reason", e),
+        });
     }
     written.map_err(|e| ApiError::Internal(format!("cannot write an upload: {e}")))?;
     Ok(Some(size))
@@ -195,7 +188,7 @@ async fn run(
     let names: Vec<&str> = header.iter().map(String::as_str).collect();
     check_mapping(&names, &body.mapping)?;
     let name = state.uploads.name_of(&id).unwrap_or_else(|| "upload.csv".to_owned());
-    let summary = if body.dry_run { format!("Check {name}") } else { format!("Import {name}") };
+    let summary = Message::new(if body.dry_run { k::JOB_IMPORT_CHECK } else { k::JOB_IMPORT }).arg("name", &name);
     let params = serde_json::json!({
         "file": name, "upload": id, "mapping": body.mapping, "on_match": body.on_match, "dry_run": body.dry_run,
     });
@@ -272,18 +265,17 @@ async fn import_job(
         return Ok((JobState::Cancelled, result));
     }
     handle.set_total(Some(report.rows));
-    result.message = Some(if run.dry_run {
+    let said = if run.dry_run {
         let fine = report.rows.saturating_sub(report.failed);
-        format!(
-            "Checked {} rows: {} can be imported, {} cannot (see the report). Nothing was written.",
-            leadcard_core::job::grouped(report.rows),
-            leadcard_core::job::grouped(fine),
-            leadcard_core::job::grouped(report.failed)
-        )
+        Message::new(k::JOB_IMPORT_CHECKED)
+            .with("rows", Message::number(report.rows))
+            .with("fine", Message::number(fine))
+            .with("failed", Message::number(report.failed))
     } else {
         state.uploads.remove(&upload);
-        format!("Imported {} rows.", leadcard_core::job::grouped(report.rows))
-    });
+        Message::count(k::JOB_IMPORT_IMPORTED, report.rows)
+    };
+    result.message = Some(said.in_language(crate::layers::current_language()));
     handle.progress(report.rows, &result).await;
     Ok((JobState::Done, result))
 }

@@ -10,6 +10,7 @@ use leadcard_core::inbox::{
     self, Assign, AssigneeChoice, Channel, Channels, Conversation, ConversationFilter, ConversationPage,
     ConversationStatus, MessagePage, NewMessage, OperatorRef, SendMessage, Sent, Thread,
 };
+use leadcard_core::locale::{Message, k};
 use leadcard_core::wire::ErrorBody;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -24,7 +25,7 @@ use crate::extract::{ApiJson, ApiQuery, cursor_id, page_size, query_id};
 use crate::send::{self, OperatorSend, SendOutcome, SendTarget};
 use crate::store::{AssignOutcome, AssigneeFilter, Changed, ConversationQuery, parse_conversation_cursor};
 
-const CONVERSATION_NOT_FOUND: ApiError = ApiError::NotFound("There is no conversation with this id.");
+const CONVERSATION_NOT_FOUND: ApiError = ApiError::NotFound(k::ERROR_CONVERSATION_NOT_FOUND);
 
 fn conversation_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().map_err(|_| CONVERSATION_NOT_FOUND)
@@ -96,10 +97,7 @@ async fn list(
     };
     let lead_id = query_id(params.lead_id.as_deref(), "lead_id")?;
     let after = match params.after.as_deref().filter(|s| !s.is_empty()) {
-        Some(raw) => Some(
-            parse_conversation_cursor(raw)
-                .ok_or_else(|| ApiError::invalid("after", "after must be the `next` of a previous page."))?,
-        ),
+        Some(raw) => Some(parse_conversation_cursor(raw).ok_or_else(|| ApiError::invalid("after", k::ERROR_AFTER))?),
         None => None,
     };
     let limit = page_size(params.limit.as_deref(), inbox::MAX_PAGE, inbox::DEFAULT_PAGE)?;
@@ -217,7 +215,7 @@ async fn send(
                 (SendTarget::Conversation(_), Channel::Email) => "email_refused",
                 _ => "channel_refused",
             };
-            let message = format!("{} cannot be used for this lead now: {reason}.", channel.label());
+            let message = Message::new(k::ERROR_CHANNEL_REFUSED).with("channel", channel.text()).with("reason", reason);
             // The lead's state refuses the channel now (unsubscribed, no address, not on the site).
             Err(ApiError::Conflict { code, field: "channel".to_owned(), message })
         }
@@ -309,7 +307,7 @@ async fn assign(
     match state.store.assign_conversation(id, body.operator_id, &me(&session), state.clock.now()).await? {
         AssignOutcome::Done(done) => changed(&state, Some(*done)).await,
         AssignOutcome::NotFound => Err(CONVERSATION_NOT_FOUND),
-        AssignOutcome::UnknownOperator => Err(ApiError::invalid("operator_id", "There is no operator with this id.")),
+        AssignOutcome::UnknownOperator => Err(ApiError::invalid("operator_id", k::ERROR_OPERATOR_NOT_FOUND)),
     }
 }
 

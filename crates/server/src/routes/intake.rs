@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use leadcard_core::intake::{NewLeadBody, check_new_lead};
+use leadcard_core::locale::{Message, k};
 use leadcard_core::wire::{ErrorBody, LeadCard};
 use leadcard_core::{FieldError, LiveEvent};
 use utoipa_axum::router::OpenApiRouter;
@@ -63,13 +64,13 @@ async fn create(
         Err(Clash::UserId(id)) => {
             return Err(ApiError::Duplicate {
                 field: "$user_id".to_owned(),
-                message: format!("Lead {id} already has this user ID; open that card instead."),
+                message: Message::new(k::ERROR_LEAD_USER_ID_TAKEN).arg("id", id),
             });
         }
         Err(Clash::Email(id)) => {
             return Err(ApiError::Duplicate {
                 field: "$email".to_owned(),
-                message: format!("Lead {id} already has this email address; open that card instead."),
+                message: Message::new(k::ERROR_LEAD_EMAIL_TAKEN).arg("id", id),
             });
         }
     };

@@ -9,6 +9,7 @@ use axum::response::IntoResponse;
 use futures::StreamExt;
 use leadcard_core::LiveEvent;
 use leadcard_core::export::neutralise;
+use leadcard_core::locale::{Message, k};
 use leadcard_core::wire::{ErrorBody, Job, JobKind, JobPage, JobProblem, JobProblemPage};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -20,7 +21,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiQuery, cursor_id, page_size};
 use crate::store::{CancelOutcome, Store};
 
-const JOB_NOT_FOUND: ApiError = ApiError::NotFound("There is no such job.");
+const JOB_NOT_FOUND: ApiError = ApiError::NotFound(k::ERROR_JOB_NOT_FOUND);
 const DEFAULT_LIMIT: u32 = 20;
 const MAX_LIMIT: u32 = 100;
 /// Report rows per page of `GET /jobs/{id}/problems`, and per chunk of the CSV.
@@ -107,7 +108,7 @@ async fn cancel_job(
         CancelOutcome::Finished(job) => Err(ApiError::Conflict {
             code: "job_finished",
             field: "id".to_owned(),
-            message: format!("This job has already ended ({}); there is nothing to cancel.", job.state.as_str()),
+            message: Message::new(k::ERROR_JOB_FINISHED).arg("state", job.state.as_str()),
         }),
         CancelOutcome::NotFound => Err(JOB_NOT_FOUND),
     }
@@ -125,7 +126,7 @@ struct ProblemParams {
 fn parse_problem_cursor(raw: Option<&str>) -> Result<Option<(i64, i64)>, ApiError> {
     let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else { return Ok(None) };
     let parsed = raw.split_once('.').and_then(|(p, r)| Some((p.parse::<i64>().ok()?, r.parse::<i64>().ok()?)));
-    parsed.map(Some).ok_or_else(|| ApiError::invalid("after", "after is the `next` of the previous page."))
+    parsed.map(Some).ok_or_else(|| ApiError::invalid("after", k::ERROR_AFTER))
 }
 
 /// The job's report: each row of the file (`position` = its line) or lead (`position` = its id)

@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use leadcard_core::lead_sort::LeadSort;
+use leadcard_core::locale::{Message, k};
 use leadcard_core::property::MAX_TEXT_CHARS;
 use leadcard_core::wire::{ErrorBody, LeadCard, LeadPage, Total};
 use leadcard_core::{Filter, Match, Segment, ValidCondition, ValidFilter};
@@ -65,7 +66,7 @@ struct CountParams {
 pub(super) fn parse_search(q: Option<&str>) -> Result<Option<SearchTerms>, ApiError> {
     let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else { return Ok(None) };
     if q.chars().count() > MAX_TEXT_CHARS {
-        return Err(ApiError::invalid("q", format!("Search text can have at most {MAX_TEXT_CHARS} characters.")));
+        return Err(ApiError::invalid("q", Message::new(k::ERROR_SEARCH_TOO_LONG).arg("max", MAX_TEXT_CHARS)));
     }
     Ok(SearchTerms::parse(q))
 }
@@ -92,7 +93,7 @@ pub(super) async fn within_segment(
     filter: ValidFilter,
 ) -> Result<ValidFilter, ApiError> {
     let Some(raw) = segment.map(str::trim).filter(|s| !s.is_empty()) else { return Ok(filter) };
-    let unknown = || ApiError::invalid("segment", "There is no segment with this id.");
+    let unknown = || ApiError::invalid("segment", k::ERROR_SEGMENT_NOT_FOUND);
     let id = raw.parse::<i64>().map_err(|_| unknown())?;
     let saved = state.store.segments().await?;
     let segment = saved.iter().find(|s| s.id == id).ok_or_else(unknown)?;
@@ -113,12 +114,9 @@ impl LeadsParams {
         let search = parse_search(self.q.as_deref())?;
         let filter = parse_filter(self.filter.as_deref(), saved)?;
         let sort = LeadSort::parse(self.sort.as_deref().unwrap_or_default())
-            .ok_or_else(|| ApiError::invalid("sort", format!("Sort by {}.", LeadSort::VALUES)))?;
+            .ok_or_else(|| ApiError::invalid("sort", Message::new(k::ERROR_SORT).arg("values", LeadSort::VALUES)))?;
         let after = match self.after.as_deref().filter(|a| !a.is_empty()) {
-            Some(raw) => Some(
-                SortCursor::parse(sort, raw)
-                    .ok_or_else(|| ApiError::invalid("after", "This is not a cursor of this list; reload the list."))?,
-            ),
+            Some(raw) => Some(SortCursor::parse(sort, raw).ok_or_else(|| ApiError::invalid("after", k::ERROR_CURSOR))?),
             None => None,
         };
         let limit = page_size(self.limit.as_deref(), MAX_LIMIT, DEFAULT_LIMIT)?;
@@ -138,9 +136,9 @@ fn parse_ids(raw: Option<&str>) -> Result<Option<Vec<i64>>, ApiError> {
         .split(',')
         .map(|id| id.trim().parse::<i64>().ok().filter(|id| *id > 0))
         .collect::<Option<Vec<i64>>>()
-        .ok_or_else(|| ApiError::invalid("ids", "Lead ids are whole numbers above 0, separated by commas."))?;
+        .ok_or_else(|| ApiError::invalid("ids", k::ERROR_IDS))?;
     if ids.len() > MAX_LIMIT as usize {
-        return Err(ApiError::invalid("ids", format!("At most {MAX_LIMIT} lead ids at a time.")));
+        return Err(ApiError::invalid("ids", Message::new(k::ERROR_IDS_TOO_MANY).arg("max", MAX_LIMIT)));
     }
     Ok(Some(ids))
 }
@@ -215,7 +213,7 @@ async fn card(State(state): State<AppState>, Path(id): Path<String>) -> Result<R
     }
 }
 
-pub(super) const LEAD_NOT_FOUND: ApiError = ApiError::NotFound("There is no lead with this id.");
+pub(super) const LEAD_NOT_FOUND: ApiError = ApiError::NotFound(k::ERROR_LEAD_NOT_FOUND);
 
 /// A lead id from the path; one that is not a number names no lead.
 pub(super) fn lead_id(raw: &str) -> Result<i64, ApiError> {

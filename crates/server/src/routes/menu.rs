@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use leadcard_core::LiveEvent;
+use leadcard_core::locale::{Message, k};
 use leadcard_core::mail::{MenuRefusal, RemoveLead};
 use leadcard_core::wire::{ErrorBody, Subscription};
 use utoipa_axum::router::OpenApiRouter;
@@ -28,18 +29,11 @@ async fn menu_answer(
             }
             Ok(Json(subscription))
         }
-        Err(refusal) => Err(ApiError::Refused(capitalized(&refusal.to_string()))),
+        Err(refusal) => Err(ApiError::Refused(Message::plain(refusal.to_string()).sentence())), /*I18N-CORE*/,
     }
 }
 
 /// The core's reasons are written to follow "because"; a message starts with a capital.
-fn capitalized(reason: &str) -> String {
-    let mut chars = reason.chars();
-    match chars.next() {
-        Some(first) => format!("{}{}.", first.to_uppercase(), chars.as_str()),
-        None => String::new(),
-    }
-}
 
 /// *Unsubscribe from emails*: the lead's address becomes Unsubscribed, on every card that has
 /// it. An address already unsubscribed stays as it is (200, no change).
@@ -123,9 +117,7 @@ async fn remove(
             state.live.publish(LiveEvent::LeadRemoved { lead_id: id }).await;
             Ok(StatusCode::NO_CONTENT)
         }
-        Removal::NotConfirmed => {
-            Err(ApiError::invalid("confirm", "Type the lead's name or email exactly to remove it."))
-        }
+        Removal::NotConfirmed => Err(ApiError::invalid("confirm", k::ERROR_REMOVE_CONFIRM)),
         Removal::NotFound => Err(LEAD_NOT_FOUND),
     }
 }
@@ -136,15 +128,4 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(confirmation))
         .routes(routes!(hide))
         .routes(routes!(remove))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reasons_read_as_sentences() {
-        assert_eq!(capitalized("the lead is already unsubscribed"), "The lead is already unsubscribed.");
-        assert_eq!(capitalized("Double Opt-In is off"), "Double Opt-In is off.");
-    }
 }

@@ -5,6 +5,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use leadcard_core::LiveEvent;
+use leadcard_core::locale::{Message, k};
 use leadcard_core::merge::MergeLeads;
 use leadcard_core::wire::{ErrorBody, LeadCard};
 use utoipa_axum::router::OpenApiRouter;
@@ -58,15 +59,15 @@ async fn merge(
             Ok(([(header::ETAG, etag(card.version))], Json(*card)))
         }
         Merged::NotFound => Err(LEAD_NOT_FOUND),
-        Merged::OtherNotFound => Err(ApiError::invalid("other", "There is no lead with this id.")),
+        Merged::OtherNotFound => Err(ApiError::invalid("other", k::ERROR_LEAD_NOT_FOUND)),
         Merged::NotOnOther(index) => Err(ApiError::invalid(
             format!("take[{index}]"),
-            format!("Lead #{other} has no property {}.", take[index].as_str()),
+            Message::new(k::ERROR_MERGE_NO_PROPERTY).arg("id", other).arg("name", take[index].as_str()),
         )),
         Merged::Refused(reason) => Err(ApiError::Unprocessable {
             code: "merge_refused",
             field: "other".to_owned(),
-            message: reason.to_owned(),
+            message: Message::plain(reason), /*I18N-CORE*/
         }),
     }
 }

@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use leadcard_core::locale::k;
 use leadcard_core::tag::parse_note;
 use leadcard_core::wire::{ErrorBody, NewNote, Note};
 use utoipa_axum::router::OpenApiRouter;
@@ -16,7 +17,7 @@ use crate::extract::ApiJson;
 use crate::store::{NoteDeletion, NoteEdit};
 use leadcard_core::LiveEvent;
 
-const NOTE_NOT_FOUND: ApiError = ApiError::NotFound("There is no such note on this lead.");
+const NOTE_NOT_FOUND: ApiError = ApiError::NotFound(k::ERROR_NOTE_NOT_FOUND);
 
 /// The lead's notes, newest first.
 #[utoipa::path(
@@ -82,7 +83,7 @@ async fn delete_note(
             Ok(StatusCode::NO_CONTENT)
         }
         NoteDeletion::NotFound => Err(NOTE_NOT_FOUND),
-        NoteDeletion::NotAuthor => Err(ApiError::Forbidden("Only the operator who wrote a note can delete it.")),
+        NoteDeletion::NotAuthor => Err(ApiError::Forbidden(k::ERROR_NOTE_DELETE_NOT_AUTHOR)),
     }
 }
 
@@ -114,7 +115,7 @@ async fn edit_note(
             Ok(Json(note))
         }
         NoteEdit::NotFound => Err(NOTE_NOT_FOUND),
-        NoteEdit::NotAuthor => Err(ApiError::Forbidden("Only the operator who wrote a note can edit it.")),
+        NoteEdit::NotAuthor => Err(ApiError::Forbidden(k::ERROR_NOTE_EDIT_NOT_AUTHOR)),
     }
 }
 

@@ -36,7 +36,10 @@ fn parse_operations(raw: Vec<serde_json::Value>) -> Result<Vec<Operation>, ApiEr
             let name = value.get("name").and_then(serde_json::Value::as_str).map(str::to_owned);
             serde_path_to_error::deserialize(value).map_err(|e| {
                 if let Some(Err(error)) = name.as_deref().map(PropertyName::parse) {
-                    return ApiError::InvalidProperty { field: name.unwrap_or_default(), message: error.to_string() };
+                    return ApiError::InvalidProperty {
+                        field: name.unwrap_or_default(),
+                        message: error.to_string().into(),
+                    }; /*I18N-CORE*/
                 }
                 let path = e.path().to_string();
                 let field =
@@ -102,7 +105,7 @@ async fn patch_properties(
     let operations = parse_operations(body.operations)?;
     check_operator_batch(&operations).map_err(|e| ApiError::InvalidProperty {
         field: if e.name.is_empty() { "operations".to_owned() } else { e.name },
-        message: e.error.to_string(),
+        message: e.error.to_string().into(), /*I18N-CORE*/
     })?;
     let check = match version_check(&headers) {
         Some(check) => check,

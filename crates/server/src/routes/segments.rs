@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use leadcard_core::locale::{Message, k};
 use leadcard_core::wire::ErrorBody;
 use leadcard_core::{
     CountRequest, Filter, LeadFacts, NewSegment, Segment, SegmentCount, SegmentError, SegmentHistoryEntry, SegmentRef,
@@ -25,7 +26,7 @@ use crate::store::StoreError;
 /// The live count is exact up to this many leads.
 pub const COUNT_CAP: i64 = 100_000;
 
-const SEGMENT_NOT_FOUND: ApiError = ApiError::NotFound("There is no segment with this id.");
+const SEGMENT_NOT_FOUND: ApiError = ApiError::NotFound(k::ERROR_SEGMENT_NOT_FOUND);
 
 /// `NewSegment` with the filter still raw JSON, so that a shape error in it names its field.
 #[derive(Deserialize)]
@@ -41,7 +42,7 @@ struct RawCount {
 
 fn segment_error(e: SegmentError) -> ApiError {
     if e.field == "name" {
-        ApiError::invalid("name", format!("The {}.", e.message.trim_start_matches("a ")))
+        ApiError::invalid("name", e.message) /*I18N-CORE*/
     } else {
         ApiError::InvalidFilter(leadcard_core::FilterError { index: 0, field: e.field, message: e.message })
     }
@@ -63,7 +64,7 @@ fn parse_segment(
 fn duplicate(e: StoreError) -> ApiError {
     match e {
         StoreError::Duplicate(_) => {
-            ApiError::Duplicate { field: "name".to_owned(), message: "A segment with this name exists.".to_owned() }
+            ApiError::Duplicate { field: "name".to_owned(), message: k::ERROR_SEGMENT_DUPLICATE.into() }
         }
         other => other.into(),
     }
@@ -170,10 +171,7 @@ async fn delete_segment(State(state): State<AppState>, Path(id): Path<String>) -
     let saved = state.store.segments().await?;
     let users: Vec<String> = referring_to(&saved, id).iter().map(|s| format!("\"{}\"", s.name)).collect();
     if !users.is_empty() {
-        return Err(ApiError::Refused(format!(
-            "Segment {} refers to this segment: remove that condition first.",
-            users.join(", ")
-        )));
+        return Err(ApiError::Refused(Message::new(k::ERROR_SEGMENT_USED).arg("names", users.join(", "))));
     }
     if state.store.delete_segment(id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(SEGMENT_NOT_FOUND) }
 }
@@ -264,7 +262,7 @@ async fn segment_history(
 ) -> Result<Json<Vec<SegmentHistoryEntry>>, ApiError> {
     let id = lead_id(&id)?;
     let before = match params.before.as_deref().filter(|b| !b.is_empty()) {
-        Some(raw) => Some(raw.parse::<i64>().map_err(|_| ApiError::invalid("before", "This is not an entry id."))?),
+        Some(raw) => Some(raw.parse::<i64>().map_err(|_| ApiError::invalid("before", k::ERROR_ENTRY_ID))?),
         None => None,
     };
     let limit = page_size(params.limit.as_deref(), 200, 50)?;

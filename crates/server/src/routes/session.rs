@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
+use leadcard_core::locale::k;
 use leadcard_core::wire::{ErrorBody, Operator, SignIn};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -33,10 +34,10 @@ async fn sign_in(
 ) -> Result<impl IntoResponse, ApiError> {
     let email = body.email.trim().to_owned();
     if email.is_empty() {
-        return Err(ApiError::invalid("email", "Enter your email."));
+        return Err(ApiError::invalid("email", k::ERROR_SIGN_IN_EMAIL));
     }
     if body.password.is_empty() {
-        return Err(ApiError::invalid("password", "Enter your password."));
+        return Err(ApiError::invalid("password", k::ERROR_SIGN_IN_PASSWORD));
     }
     state.sign_in_limiter.check(client, &email).map_err(|wait| ApiError::RateLimited {
         retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),

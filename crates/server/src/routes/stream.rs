@@ -3,6 +3,7 @@
 //! it, in order, once; when it is too far behind it gets a `reset` event and reloads what it shows.
 //! The stream ends within seconds of its session ending (`auth::streams`) and at shutdown.
 
+use leadcard_core::locale::k;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -56,9 +57,7 @@ async fn stream(
         (None, Some(v)) => Some(("last_event_id", v)),
         (None, None) => None,
     }
-    .map(|(field, v)| {
-        v.trim().parse::<i64>().map_err(|_| ApiError::invalid(field, "The last event id must be a number."))
-    })
+    .map(|(field, v)| v.trim().parse::<i64>().map_err(|_| ApiError::invalid(field, k::ERROR_STREAM_LAST_EVENT_ID)))
     .transpose()?;
     let subscription = state.live.subscribe();
     let upto = subscription.upto;

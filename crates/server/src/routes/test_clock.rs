@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use leadcard_core::locale::k;
 use leadcard_core::tracking::{ClockAdvance, ClockNow};
 use leadcard_core::wire::ErrorBody;
 use utoipa_axum::router::OpenApiRouter;
@@ -27,7 +28,7 @@ async fn advance_clock(
     ApiJson(body): ApiJson<ClockAdvance>,
 ) -> Result<Json<ClockNow>, ApiError> {
     if body.advance_ms.abs() > MAX_ADVANCE_MS {
-        return Err(ApiError::invalid("advance_ms", "Move the clock by at most a year at a time."));
+        return Err(ApiError::invalid("advance_ms", k::ERROR_CLOCK_TOO_FAR));
     }
     state.clock.advance(chrono::Duration::milliseconds(body.advance_ms));
     tracing::info!(advance_ms = body.advance_ms, offset_ms = state.clock.offset_ms(), "test clock moved");

@@ -2,6 +2,7 @@
 //! `/track/identify`, with the project's public key. Any origin may call them, without
 //! credentials; each answers once what it carried is committed.
 
+use leadcard_core::locale::{Message, k};
 use std::collections::HashMap;
 use std::convert::Infallible;
 
@@ -56,7 +57,7 @@ impl<S: Send + Sync> FromRequest<S> for TrackBody {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
             } else {
-                ApiError::BadRequest { code: "invalid_body", message: e.body_text() }
+                ApiError::BadRequest { code: "invalid_body", message: Message::plain(e.body_text()) }
             }
         })?;
         parse_json_value(&bytes).map(TrackBody)
@@ -148,7 +149,7 @@ async fn events(
     if request.session_id.is_none()
         && let Some(i) = events.iter().position(|e| [SESSION_START, PAGE_VIEW].contains(&e.name.as_str()))
     {
-        let message = format!("{} needs the widget's session_id (events[{i}])", events[i].name.as_str());
+        let message = Message::new(k::ERROR_TRACK_SESSION_NEEDED).arg("event", events[i].name.as_str()).arg("index", i);
         return Err(ApiError::invalid("session_id", message));
     }
     let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
@@ -259,7 +260,7 @@ async fn identify(
     }
     check_operator_batch(&request.properties).map_err(|e| ApiError::InvalidProperty {
         field: if e.name.is_empty() { "properties".to_owned() } else { e.name },
-        message: e.error.to_string(),
+        message: e.error.to_string().into(), /*I18N-CORE*/
     })?;
     let cause = Cause::Other(format!("identified as user {user_id}"));
     let kind = TrackKind::Identify { user_id, operations: request.properties };

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::{Extension, Json};
+use leadcard_core::locale::{Message, k};
 use leadcard_core::tracking::{ProjectKeys, VisitorList};
 use leadcard_core::wire::{ErrorBody, Role};
 use serde::Deserialize;
@@ -40,7 +41,7 @@ async fn visitors(
 ) -> Result<Json<VisitorList>, ApiError> {
     let limit = match params.limit.as_deref().filter(|l| !l.is_empty()) {
         Some(raw) => raw.parse::<u32>().ok().filter(|n| (1..=MAX_VISITORS).contains(n)).ok_or_else(|| {
-            ApiError::invalid("limit", format!("The number of visitors must be from 1 to {MAX_VISITORS}."))
+            ApiError::invalid("limit", Message::new(k::ERROR_VISITORS_LIMIT).arg("max", MAX_VISITORS))
         })?,
         None => DEFAULT_VISITORS,
     };

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use leadcard_core::LiveEvent;
 use leadcard_core::inbox::{InboundEmail, MAX_SUBJECT_CHARS, check_body, strip_quoted_reply};
+use leadcard_core::locale::k;
 use leadcard_core::mail::{BounceApplied, BounceReport};
 use leadcard_core::tracking::TrackAccepted;
 use leadcard_core::wire::ErrorBody;
@@ -31,7 +32,7 @@ fn secrets_match(given: &[u8], expected: &[u8]) -> bool {
 /// Without a configured secret the webhooks are off (404); a missing or wrong one is 401.
 fn check_secret(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(expected) = &state.mailer.webhook_secret else {
-        return Err(ApiError::NotFound("There is no such API endpoint."));
+        return Err(ApiError::NotFound(k::ERROR_ENDPOINT_NOT_FOUND));
     };
     let given = headers.get(SECRET_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
     if secrets_match(given, expected.as_bytes()) { Ok(()) } else { Err(ApiError::InvalidSecret) }
@@ -80,11 +81,11 @@ async fn inbound_email(
 ) -> Result<Json<TrackAccepted>, ApiError> {
     check_secret(&state, &headers)?;
     let ApiJson(mail) = body?;
-    let unknown_to = || ApiError::invalid("to", "This is not the reply address of any conversation.");
+    let unknown_to = || ApiError::invalid("to", k::ERROR_WEBHOOK_UNKNOWN_TO);
     let token = reply_token(&mail.to).ok_or_else(unknown_to)?;
     let message_id = mail.message_id.trim();
     if message_id.is_empty() || message_id.chars().count() > MAX_MESSAGE_ID_CHARS {
-        return Err(ApiError::invalid("message_id", "message_id must be the mail's Message-ID."));
+        return Err(ApiError::invalid("message_id", k::ERROR_WEBHOOK_MESSAGE_ID));
     }
     let text = check_body(strip_quoted_reply(&mail.text), "text")?;
     let subject = mail.subject.as_deref().and_then(one_line);
@@ -101,9 +102,7 @@ async fn inbound_email(
             Ok(Json(TrackAccepted { accepted: 1 }))
         }
         InboundOutcome::UnknownToken => Err(unknown_to()),
-        InboundOutcome::WrongSender => {
-            Err(ApiError::invalid("from", "The sender is not the lead of this conversation."))
-        }
+        InboundOutcome::WrongSender => Err(ApiError::invalid("from", k::ERROR_WEBHOOK_SENDER)),
     }
 }
 
@@ -132,7 +131,7 @@ async fn email_webhook(
             announce(&state.live, &change).await;
             BounceApplied { known: true, status: Some(change.after.status), bounce: change.after.bounce }
         }
-        AddressOutcome::Refused(refusal) => return Err(ApiError::Refused(refusal.to_string())),
+        AddressOutcome::Refused(refusal) => return Err(ApiError::Refused(refusal.to_string().into())), /*I18N-CORE*/,
         AddressOutcome::Unknown => BounceApplied { known: false, status: None, bounce: None },
     };
     tracing::info!(code = %bounce.code, known = applied.known, "bounce reported");

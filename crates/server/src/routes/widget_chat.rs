@@ -2,6 +2,7 @@
 //! lead's chat and pop-up messages, its own chat messages, what it has shown, and a live stream
 //! of new messages. The visitor id is the lead's credential for its own chat.
 
+use leadcard_core::locale::{Message, k};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -73,7 +74,7 @@ fn after_param(raw: Option<&str>, field: &str) -> Result<i64, ApiError> {
             .parse::<i64>()
             .ok()
             .filter(|n| *n >= 0)
-            .ok_or_else(|| ApiError::invalid(field, "The last message id must be a number.")),
+            .ok_or_else(|| ApiError::invalid(field, k::ERROR_WIDGET_LAST_MESSAGE_ID)),
         None => Ok(0),
     }
 }
@@ -179,7 +180,7 @@ async fn seen(
     let (project, request): (_, WidgetSeen) = authorized(&state, client, &key, body).await?;
     check_client_id(&request.visitor_id, "visitor_id").map_err(invalid)?;
     if request.message_ids.len() > MAX_SEEN {
-        return Err(ApiError::invalid("message_ids", format!("At most {MAX_SEEN} message ids at once.")));
+        return Err(ApiError::invalid("message_ids", Message::new(k::ERROR_WIDGET_SEEN_TOO_MANY).arg("max", MAX_SEEN)));
     }
     let Some(lead_id) = state.store.lead_of_visitor(project.id, &request.visitor_id).await? else {
         return Ok(Json(TrackAccepted { accepted: 0 }));

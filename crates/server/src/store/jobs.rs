@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use leadcard_core::inbox::OperatorRef;
+use leadcard_core::locale::{Message, k};
 use leadcard_core::wire::{Job, JobKind, JobProblem, JobResult, JobState};
 use sqlx::FromRow;
 
@@ -224,10 +225,11 @@ impl Store {
         for id in ids {
             let Some(job) = self.job(id).await? else { continue };
             let result = JobResult {
-                message: Some(format!(
-                    "Interrupted: the server stopped while this job ran, after {}. What it did before stays.",
-                    job.progress_label()
-                )),
+                message: Some(
+                    Message::new(k::JOB_INTERRUPTED)
+                        .arg("progress", job.progress_label())
+                        .in_language(crate::layers::current_language()),
+                ),
                 ..job.result.clone()
             };
             let ended_now = sqlx::query(

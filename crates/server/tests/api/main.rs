@@ -17,6 +17,7 @@ mod import_web;
 mod inbox;
 mod intake;
 mod jobs;
+mod languages;
 mod leads;
 mod live;
 mod live_list;
