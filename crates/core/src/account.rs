@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::field::FieldError;
+use crate::locale::{Message, k};
 use crate::wire::Role;
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -23,7 +24,7 @@ pub fn is_common_password(password: &str) -> bool {
 pub fn check_new_password(password: &str, email: &str, field: &str) -> Result<(), FieldError> {
     check_password_shape(password, email, field)?;
     if is_common_password(password) {
-        return Err(FieldError::new(field, "This password is on a list of common passwords. Choose another."));
+        return Err(FieldError::new(field, k::CHECK_ACCOUNT_COMMON_PASSWORD));
     }
     Ok(())
 }
@@ -33,19 +34,25 @@ pub fn check_new_password(password: &str, email: &str, field: &str) -> Result<()
 pub fn check_password_shape(password: &str, email: &str, field: &str) -> Result<(), FieldError> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
-        return Err(FieldError::new(field, format!("A password needs at least {MIN_PASSWORD_CHARS} characters.")));
+        return Err(FieldError::new(
+            field,
+            Message::new(k::CHECK_ACCOUNT_PASSWORD_TOO_SHORT).arg("min", MIN_PASSWORD_CHARS),
+        ));
     }
     if chars > MAX_PASSWORD_CHARS {
-        return Err(FieldError::new(field, format!("A password can have at most {MAX_PASSWORD_CHARS} characters.")));
+        return Err(FieldError::new(
+            field,
+            Message::new(k::CHECK_ACCOUNT_PASSWORD_TOO_LONG).arg("max", MAX_PASSWORD_CHARS),
+        ));
     }
     if password.contains('\0') {
-        return Err(FieldError::new(field, "A password cannot contain a NUL character."));
+        return Err(FieldError::new(field, k::CHECK_ACCOUNT_PASSWORD_NUL));
     }
     let email = email.trim().to_lowercase();
     let local = email.split('@').next().unwrap_or_default();
     let lower = password.trim().to_lowercase();
     if !email.is_empty() && (lower == email || lower == local) {
-        return Err(FieldError::new(field, "A password cannot be the account's email."));
+        return Err(FieldError::new(field, k::CHECK_ACCOUNT_PASSWORD_IS_EMAIL));
     }
     Ok(())
 }
@@ -59,7 +66,7 @@ pub fn check_keeps_an_admin(
     stays_enabled_admin: bool,
 ) -> Result<(), FieldError> {
     if target_is_enabled_admin && !stays_enabled_admin && enabled_admins <= 1 {
-        return Err(FieldError::new("role", "This is the only admin: make another operator admin first."));
+        return Err(FieldError::new("role", k::CHECK_ACCOUNT_LAST_ADMIN));
     }
     Ok(())
 }

@@ -38,16 +38,13 @@ impl BulkSelection {
     pub fn checked_ids(&self) -> Result<Option<Vec<i64>>, FieldError> {
         let Some(ids) = &self.ids else { return Ok(None) };
         if ids.is_empty() {
-            return Err(FieldError::new("selection.ids", "Select at least one lead."));
+            return Err(FieldError::new("selection.ids", k::CHECK_BULK_NO_IDS));
         }
         if ids.len() > MAX_IDS {
-            return Err(FieldError::new(
-                "selection.ids",
-                format!("At most {MAX_IDS} leads one by one; select all leads of the filter instead."),
-            ));
+            return Err(FieldError::new("selection.ids", Message::new(k::CHECK_BULK_TOO_MANY_IDS).arg("max", MAX_IDS)));
         }
         if let Some(i) = ids.iter().position(|id| *id <= 0) {
-            return Err(FieldError::new(format!("selection.ids[{i}]"), "Lead ids are whole numbers above 0."));
+            return Err(FieldError::new(format!("selection.ids[{i}]"), k::CHECK_BULK_BAD_ID));
         }
         let mut ids = ids.clone();
         ids.sort_unstable();
@@ -114,25 +111,25 @@ impl BulkAction {
     pub fn check(&self) -> Result<CheckedAction, FieldError> {
         Ok(match self {
             BulkAction::AddTag { tag } => {
-                CheckedAction::AddTag(parse_tag(tag).map_err(|e| FieldError::new("action.tag", format!("A tag {e}.")))?)
+                CheckedAction::AddTag(parse_tag(tag).map_err(|e| FieldError::new("action.tag", e.tag_message()))?)
             }
-            BulkAction::RemoveTag { tag } => CheckedAction::RemoveTag(
-                parse_tag(tag).map_err(|e| FieldError::new("action.tag", format!("A tag {e}.")))?,
-            ),
+            BulkAction::RemoveTag { tag } => {
+                CheckedAction::RemoveTag(parse_tag(tag).map_err(|e| FieldError::new("action.tag", e.tag_message()))?)
+            }
             BulkAction::Properties { operations } => {
                 if operations.is_empty() {
-                    return Err(FieldError::new("action.operations", "Give at least one operation."));
+                    return Err(FieldError::new("action.operations", k::CHECK_BULK_NO_OPERATIONS));
                 }
                 check_operator_batch(operations).map_err(|e| {
                     FieldError::new(
                         if e.name.is_empty() { "action.operations".to_owned() } else { e.name.clone() },
-                        e.error.to_string(),
+                        e.error.message(),
                     )
                 })?;
                 if let Some(op) = operations.iter().find(|op| ONE_PERSON.contains(&op.name().as_str())) {
                     return Err(FieldError::new(
                         op.name().as_str(),
-                        format!("{} names one person; change it on each card.", op.name().label()),
+                        Message::new(k::CHECK_BULK_ONE_PERSON).with("name", op.name().label_message()),
                     ));
                 }
                 CheckedAction::Properties(operations.clone())

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::locale::{Message, k};
+
 /// Longest local part, in octets (RFC 5321 4.5.3.1.1).
 pub const MAX_LOCAL_OCTETS: usize = 64;
 /// Longest whole address, in octets (RFC 5321 path limit less the angle brackets).
@@ -13,40 +15,70 @@ pub const MAX_LABEL_OCTETS: usize = 63;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EmailAddress(String);
 
-/// Why an address cannot exist. The message is what the operator reads.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why an address cannot exist. [`EmailError::message`] is what the operator reads: a fragment
+/// that completes "The address …" ([`EmailError::sentence`]); `Display` is its English.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EmailError {
-    #[error("is empty")]
     Empty,
-    #[error("contains non-ASCII characters")]
     NonAscii,
-    #[error("is missing the @ sign")]
     MissingAt,
-    #[error("has nothing before the @ sign")]
     EmptyLocalPart,
-    #[error("has nothing after the @ sign")]
     EmptyDomain,
-    #[error("contains the character {0:?} before the @ sign, which is not allowed")]
     InvalidLocalChar(char),
-    #[error("has a dot at the start or end of the part before the @ sign, or two dots in a row")]
     MisplacedDot,
-    #[error("has more than 64 characters before the @ sign")]
     LocalPartTooLong,
-    #[error("is longer than 254 characters")]
     TooLong,
-    #[error("contains the character {0:?} in the domain, which is not allowed")]
     InvalidDomainChar(char),
-    #[error("has an empty part in the domain (a dot at its start or end, or two dots in a row)")]
     EmptyDomainLabel,
-    #[error("has a domain part longer than 63 characters")]
     DomainLabelTooLong,
-    #[error("has a domain part that starts or ends with a hyphen")]
     DomainLabelHyphen,
-    #[error("has a domain without a dot")]
     DomainWithoutDot,
-    #[error("has a domain that ends in a number")]
     NumericTopLevelDomain,
 }
+
+impl EmailError {
+    /// Why, as a fragment after "The address" ("is missing the @ sign").
+    pub fn message(&self) -> Message {
+        match self {
+            EmailError::Empty => k::CHECK_EMAIL_EMPTY.into(),
+            EmailError::NonAscii => k::CHECK_EMAIL_NON_ASCII.into(),
+            EmailError::MissingAt => k::CHECK_EMAIL_MISSING_AT.into(),
+            EmailError::EmptyLocalPart => k::CHECK_EMAIL_EMPTY_LOCAL_PART.into(),
+            EmailError::EmptyDomain => k::CHECK_EMAIL_EMPTY_DOMAIN.into(),
+            EmailError::InvalidLocalChar(c) => {
+                Message::new(k::CHECK_EMAIL_INVALID_LOCAL_CHAR).arg("char", format!("{c:?}"))
+            }
+            EmailError::MisplacedDot => k::CHECK_EMAIL_MISPLACED_DOT.into(),
+            EmailError::LocalPartTooLong => {
+                Message::new(k::CHECK_EMAIL_LOCAL_PART_TOO_LONG).arg("max", MAX_LOCAL_OCTETS)
+            }
+            EmailError::TooLong => Message::new(k::CHECK_EMAIL_TOO_LONG).arg("max", MAX_ADDRESS_OCTETS),
+            EmailError::InvalidDomainChar(c) => {
+                Message::new(k::CHECK_EMAIL_INVALID_DOMAIN_CHAR).arg("char", format!("{c:?}"))
+            }
+            EmailError::EmptyDomainLabel => k::CHECK_EMAIL_EMPTY_DOMAIN_LABEL.into(),
+            EmailError::DomainLabelTooLong => {
+                Message::new(k::CHECK_EMAIL_DOMAIN_LABEL_TOO_LONG).arg("max", MAX_LABEL_OCTETS)
+            }
+            EmailError::DomainLabelHyphen => k::CHECK_EMAIL_DOMAIN_LABEL_HYPHEN.into(),
+            EmailError::DomainWithoutDot => k::CHECK_EMAIL_DOMAIN_WITHOUT_DOT.into(),
+            EmailError::NumericTopLevelDomain => k::CHECK_EMAIL_NUMERIC_TOP_LEVEL_DOMAIN.into(),
+        }
+    }
+
+    /// The whole sentence: "The address is missing the @ sign."
+    pub fn sentence(&self) -> Message {
+        Message::new(k::CHECK_EMAIL_SENTENCE).with("reason", self.message())
+    }
+}
+
+impl fmt::Display for EmailError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message())
+    }
+}
+
+impl std::error::Error for EmailError {}
 
 impl EmailAddress {
     /// Parses an address typed by a person or sent by a site; surrounding white space is ignored.

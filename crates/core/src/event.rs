@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::locale::{Message, k};
 use crate::property::{MAX_PROPERTIES_PER_REQUEST, PropertyError, PropertyValue};
 
 /// Longest event name, in characters.
@@ -15,22 +16,43 @@ pub const MAX_EVENT_NAME_CHARS: usize = 255;
 pub const SESSION_START: &str = "$session_start";
 pub const PAGE_VIEW: &str = "$page_view";
 
-/// Why an event is refused. The message is what the operator or the site's developer reads.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why an event is refused. [`EventError::message`] is what the operator or the site's developer
+/// reads; `Display` is its English.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventError {
-    #[error("an event name cannot be empty")]
     EmptyName,
-    #[error("an event name can have at most {MAX_EVENT_NAME_CHARS} characters")]
     NameTooLong,
-    #[error("an event name cannot contain control characters")]
     NameControlChar,
-    #[error("names starting with $ are reserved for system events; \"{0}\" is not one")]
     UnknownSystemEvent(String),
-    #[error("property \"{name}\": {error}")]
     Property { name: String, error: PropertyError },
-    #[error("at most {MAX_PROPERTIES_PER_REQUEST} properties on one event")]
     TooManyProperties,
 }
+
+impl EventError {
+    /// Why, as a fragment ("an event name cannot be empty").
+    pub fn message(&self) -> Message {
+        match self {
+            EventError::EmptyName => k::CHECK_EVENT_EMPTY_NAME.into(),
+            EventError::NameTooLong => Message::new(k::CHECK_EVENT_NAME_TOO_LONG).arg("max", MAX_EVENT_NAME_CHARS),
+            EventError::NameControlChar => k::CHECK_EVENT_NAME_CONTROL_CHAR.into(),
+            EventError::UnknownSystemEvent(name) => Message::new(k::CHECK_EVENT_UNKNOWN_SYSTEM_EVENT).arg("name", name),
+            EventError::Property { name, error } => {
+                Message::new(k::CHECK_EVENT_PROPERTY).arg("name", name).with("reason", error.message())
+            }
+            EventError::TooManyProperties => {
+                Message::new(k::CHECK_EVENT_TOO_MANY_PROPERTIES).arg("max", MAX_PROPERTIES_PER_REQUEST)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for EventError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message())
+    }
+}
+
+impl std::error::Error for EventError {}
 
 /// A checked event name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

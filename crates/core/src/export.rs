@@ -3,7 +3,8 @@
 //! spreadsheet (OWASP "CSV injection").
 
 use crate::field::FieldError;
-use crate::property::{PropertyName, PropertyValue};
+use crate::locale::{Message, k};
+use crate::property::{PropertyError, PropertyName, PropertyValue};
 
 /// The lead's id in this database.
 pub const ID_COLUMN: &str = "id";
@@ -36,13 +37,13 @@ pub enum ExportColumn {
 
 impl ExportColumn {
     /// A column by its header name; any other name is a property's (system or custom).
-    pub fn parse(raw: &str) -> Result<ExportColumn, String> {
+    pub fn parse(raw: &str) -> Result<ExportColumn, PropertyError> {
         Ok(match raw.trim() {
             ID_COLUMN => ExportColumn::Id,
             CREATED_COLUMN => ExportColumn::Created,
             TAGS_COLUMN => ExportColumn::Tags,
             STATUS_COLUMN => ExportColumn::Status,
-            name => ExportColumn::Property(PropertyName::parse(name).map_err(|e| e.to_string())?),
+            name => ExportColumn::Property(PropertyName::parse(name)?),
         })
     }
 
@@ -67,11 +68,16 @@ pub fn parse_columns(raw: Option<&str>) -> Result<Vec<ExportColumn>, FieldError>
         None => DEFAULT_COLUMNS.to_vec(),
     };
     if names.len() > MAX_COLUMNS {
-        return Err(FieldError::new("columns", format!("An export can have at most {MAX_COLUMNS} columns.")));
+        return Err(FieldError::new("columns", Message::new(k::CHECK_EXPORT_TOO_MANY_COLUMNS).arg("max", MAX_COLUMNS)));
     }
     let mut columns: Vec<ExportColumn> = Vec::with_capacity(names.len());
     for name in names {
-        let column = ExportColumn::parse(name).map_err(|e| FieldError::new("columns", format!("{name:?}: {e}")))?;
+        let column = ExportColumn::parse(name).map_err(|e| {
+            FieldError::new(
+                "columns",
+                Message::new(k::CHECK_EXPORT_COLUMN).arg("name", format!("{name:?}")).with("reason", e.message()),
+            )
+        })?;
         if !columns.contains(&column) {
             columns.push(column);
         }

@@ -357,9 +357,15 @@ impl FilterError {
         Self { index, field, message: message.into() }
     }
 
-    /// The query form is not a filter at all (not JSON, or not this shape); `reason` is the parser's.
+    /// The query form is not a filter at all (not JSON, or not this shape); `reason` is the parser's
+    /// (shown as it is).
     pub fn malformed(reason: impl fmt::Display) -> Self {
-        Self { index: 0, field: "filter".to_owned(), message: format!("is not a valid filter: {reason}").into() }
+        Self::malformed_because(Message::plain(reason.to_string()))
+    }
+
+    fn malformed_because(reason: Message) -> Self {
+        let message = Message::new(k::CHECK_FILTER_MALFORMED).with("reason", reason);
+        Self { index: 0, field: "filter".to_owned(), message }
     }
 }
 
@@ -384,7 +390,7 @@ impl Filter {
     pub fn from_json(value: Value) -> Result<Self, FilterError> {
         if let Some(path) = crate::text::nul_in_json(&value) {
             let field = if path.is_empty() { "filter".to_owned() } else { format!("filter.{path}") };
-            return Err(FilterError { index: 0, field, message: crate::text::NUL_MESSAGE.into() });
+            return Err(FilterError { index: 0, field, message: crate::text::nul_message() });
         }
         match Filter::deserialize(&value) {
             Ok(filter) => Ok(filter),
@@ -434,37 +440,49 @@ struct Opening<'a> {
 
 impl<'a> Opening<'a> {
     /// The checked conditions of segment `id`, or why it cannot be opened here (without a field).
-    fn open(&mut self, id: i64) -> Result<(Match, Vec<ValidCondition>), String> {
+    fn open(&mut self, id: i64) -> Result<(Match, Vec<ValidCondition>), Message> {
         if self.own == Some(id) && self.open.is_empty() {
-            return Err("a segment cannot refer to itself".to_owned());
+            return Err(k::CHECK_FILTER_SEGMENT_ITSELF.into());
         }
         let back = if self.own == Some(id) {
-            Some(self.saved.iter().find(|s| s.id == id).map_or("this segment", |s| s.name.as_str()))
+            Some(
+                self.saved
+                    .iter()
+                    .find(|s| s.id == id)
+                    .map_or(k::CHECK_FILTER_THIS_SEGMENT.into(), |s| Message::plain(s.name.as_str())),
+            )
         } else {
-            self.open.iter().find(|(open, _)| *open == id).map(|(_, name)| *name)
+            self.open.iter().find(|(open, _)| *open == id).map(|(_, name)| Message::plain(*name))
         };
         if let Some(back) = back {
-            let path: Vec<String> = self.open.iter().map(|(_, name)| format!("\"{name}\"")).collect();
-            return Err(format!(
-                "{} refers back to \"{back}\": segments cannot refer to each other in a cycle",
-                path.join(" -> ")
-            ));
+            let path = self.open.iter().fold(None, |path: Option<Message>, (_, name)| {
+                Some(match path {
+                    None => Message::new(k::CHECK_FILTER_PATH_START).arg("name", name),
+                    Some(path) => Message::new(k::CHECK_FILTER_PATH_NEXT).with("path", path).arg("name", name),
+                })
+            });
+            return Err(Message::new(k::CHECK_FILTER_SEGMENT_CYCLE)
+                .with("path", path.unwrap_or_else(|| Message::plain("")))
+                .with("back", back));
         }
         let Some(segment) = self.saved.iter().find(|s| s.id == id) else {
-            return Err(format!("there is no segment {id}"));
+            return Err(Message::new(k::CHECK_FILTER_NO_SEGMENT).arg("id", id));
         };
         if self.open.len() >= MAX_SEGMENT_NESTING {
-            return Err(format!("segments can refer to segments at most {MAX_SEGMENT_NESTING} deep"));
+            return Err(Message::new(k::CHECK_FILTER_NESTING).arg("max", MAX_SEGMENT_NESTING));
         }
         self.open.push((id, segment.name.as_str()));
         let opened = check_list(&segment.filter.all, "filter.all", None, 0, self);
         self.open.pop();
-        let conditions = opened.map_err(|e| format!("segment \"{}\": {} ({})", segment.name, e.message, e.field))?;
+        let conditions = opened.map_err(|e| {
+            Message::new(k::CHECK_FILTER_IN_SEGMENT)
+                .arg("name", &segment.name)
+                .with("reason", e.message)
+                .arg("field", e.field)
+        })?;
         self.conditions += conditions.iter().map(ValidCondition::leaf_count).sum::<usize>();
         if self.conditions > MAX_OPENED_CONDITIONS {
-            return Err(format!(
-                "the segments this filter refers to hold more than {MAX_OPENED_CONDITIONS} conditions in all"
-            ));
+            return Err(Message::new(k::CHECK_FILTER_TOO_MANY_OPENED).arg("max", MAX_OPENED_CONDITIONS));
         }
         Ok((segment.filter.mode, conditions))
     }
@@ -482,7 +500,7 @@ fn check_list(
         return Err(FilterError {
             index: top.unwrap_or(MAX_CONDITIONS),
             field: path.to_owned(),
-            message: format!("at most {MAX_CONDITIONS} conditions in one list").into(),
+            message: Message::new(k::CHECK_FILTER_TOO_MANY_CONDITIONS).arg("max", MAX_CONDITIONS),
         });
     }
     conditions
@@ -500,27 +518,31 @@ impl Condition {
         depth: usize,
         segments: &mut Opening<'_>,
     ) -> Result<ValidCondition, FilterError> {
-        let err = |part: &str, message: String| FilterError::at(index, path, part, message);
+        let err = |part: &str, message: Message| FilterError::at(index, path, part, message);
         match self {
             Condition::Property { name, op, value } => {
-                let name = PropertyName::parse(name).map_err(|e| err("name", e.to_string()))?;
+                let name = PropertyName::parse(name).map_err(|e| err("name", e.message()))?;
                 let value = value.trim();
                 if op.needs_value() && value.is_empty() {
-                    return Err(err("value", format!("\"{}\" needs a value", op.label())));
+                    return Err(err("value", Message::new(k::CHECK_FILTER_NEEDS_VALUE).with("op", op.text())));
                 }
                 if value.chars().count() > MAX_TEXT_CHARS {
-                    return Err(err("value", format!("a value can have at most {MAX_TEXT_CHARS} characters")));
+                    return Err(err("value", Message::new(k::CHECK_FILTER_VALUE_TOO_LONG).arg("max", MAX_TEXT_CHARS)));
                 }
-                let number = || parse_number(value).ok_or_else(|| err("value", format!("\"{value}\" is not a number")));
+                let number = || {
+                    parse_number(value)
+                        .ok_or_else(|| err("value", Message::new(k::CHECK_FILTER_NOT_A_NUMBER).arg("value", value)))
+                };
                 let date = || {
-                    parse_date(value).ok_or_else(|| err("value", format!("\"{value}\" is not a date (use YYYY-MM-DD)")))
+                    parse_date(value)
+                        .ok_or_else(|| err("value", Message::new(k::CHECK_FILTER_NOT_A_DATE).arg("value", value)))
                 };
                 let days = || {
                     value
                         .parse::<i64>()
                         .ok()
                         .filter(|d| (1..=MAX_DAYS).contains(d))
-                        .ok_or_else(|| err("value", format!("days must be a whole number from 1 to {MAX_DAYS}")))
+                        .ok_or_else(|| err("value", Message::new(k::CHECK_FILTER_DAYS_WHOLE).arg("max", MAX_DAYS)))
                 };
                 let test = match op {
                     PropertyOp::Equals => PropertyTest::Equals(value.to_owned()),
@@ -540,24 +562,29 @@ impl Condition {
             Condition::Tag { tag, has } => {
                 let tag = match parse_tag(tag) {
                     Ok(tag) => tag,
-                    Err(TextError::Empty) => return Err(err("tag", "choose a tag".to_owned())),
-                    Err(e) => return Err(err("tag", format!("a tag {e}"))),
+                    Err(TextError::Empty) => return Err(err("tag", k::CHECK_FILTER_CHOOSE_TAG.into())),
+                    Err(e) => return Err(err("tag", e.about_a_tag())),
                 };
                 Ok(ValidCondition::Tag { tag, has: *has })
             }
             Condition::Subscription { status } => Ok(ValidCondition::Subscription(*status)),
             Condition::Presence { presence } => Ok(ValidCondition::Presence(*presence)),
             Condition::Event { event, op, count, days } => {
-                let name = EventName::parse(event).map_err(|e| err("event", e.to_string()))?;
+                let name = EventName::parse(event).map_err(|e| err("event", e.message()))?;
                 let count = match (op, count) {
                     (EventOp::NotPerformed, _) => EventCount::NotPerformed,
-                    (_, None) => return Err(err("count", format!("\"{}\" needs a count", op.label()))),
-                    (_, Some(n)) if *n < 0 => return Err(err("count", "a count cannot be negative".to_owned())),
+                    (_, None) => {
+                        return Err(err("count", Message::new(k::CHECK_FILTER_NEEDS_COUNT).with("op", op.text())));
+                    }
+                    (_, Some(n)) if *n < 0 => return Err(err("count", k::CHECK_FILTER_COUNT_NEGATIVE.into())),
                     (_, Some(n)) if *n > MAX_EVENT_COUNT => {
-                        return Err(err("count", format!("a count can be at most {MAX_EVENT_COUNT}")));
+                        return Err(err(
+                            "count",
+                            Message::new(k::CHECK_FILTER_COUNT_TOO_BIG).arg("max", MAX_EVENT_COUNT),
+                        ));
                     }
                     (EventOp::AtLeast, Some(0)) => {
-                        return Err(err("count", "\"at least 0 times\" is every lead: use 1 or more".to_owned()));
+                        return Err(err("count", k::CHECK_FILTER_AT_LEAST_ZERO.into()));
                     }
                     (EventOp::AtLeast, Some(n)) => EventCount::AtLeast(*n),
                     (EventOp::AtMost, Some(n)) => EventCount::AtMost(*n),
@@ -565,16 +592,16 @@ impl Condition {
                 if let Some(d) = days
                     && !(1..=MAX_DAYS).contains(d)
                 {
-                    return Err(err("days", format!("days must be from 1 to {MAX_DAYS} (or none, for ever)")));
+                    return Err(err("days", Message::new(k::CHECK_FILTER_DAYS_RANGE).arg("max", MAX_DAYS)));
                 }
                 Ok(ValidCondition::Event(EventTest { name, count, days: *days }))
             }
             Condition::Group { mode, conditions } => {
                 if depth > 0 {
-                    return Err(err("", "a group cannot hold another group (one level of nesting)".to_owned()));
+                    return Err(err("", k::CHECK_FILTER_GROUP_IN_GROUP.into()));
                 }
                 if conditions.is_empty() {
-                    return Err(err("conditions", "a group needs at least one condition".to_owned()));
+                    return Err(err("conditions", k::CHECK_FILTER_GROUP_EMPTY.into()));
                 }
                 let conditions =
                     check_list(conditions, &format!("{path}.conditions"), Some(index), depth + 1, segments)?;
@@ -606,71 +633,77 @@ pub fn parse_date(raw: &str) -> Option<DateTime<Utc>> {
 /// its path; `None` when the shape error lies elsewhere.
 fn locate(value: &Value) -> Option<FilterError> {
     let Value::Object(filter) = value else {
-        return Some(FilterError::malformed("expected an object like {\"all\": [...]}"));
+        let example = Message::new(k::CHECK_FILTER_EXPECTED_OBJECT).arg("example", "{\"all\": [...]}");
+        return Some(FilterError::malformed_because(example));
     };
     if let Some(mode) = filter.get("match")
         && mode.as_str().and_then(Match::parse).is_none()
     {
-        return Some(FilterError::at(0, "filter", "match", "must be \"all\" or \"any\""));
+        return Some(FilterError::at(0, "filter", "match", k::CHECK_FILTER_ALL_OR_ANY));
     }
     match filter.get("all") {
         None | Some(Value::Null) => None,
         Some(Value::Array(items)) => {
             items.iter().enumerate().find_map(|(i, c)| locate_condition(c, i, &format!("filter.all[{i}]")))
         }
-        Some(_) => Some(FilterError::at(0, "filter", "all", "must be a list of conditions")),
+        Some(_) => Some(FilterError::at(0, "filter", "all", k::CHECK_FILTER_MUST_BE_LIST)),
     }
 }
 
 fn locate_condition(value: &Value, index: usize, path: &str) -> Option<FilterError> {
-    let err = |part: &str, message: &str| Some(FilterError::at(index, path, part, message));
+    let err = |part: &str, message: Message| Some(FilterError::at(index, path, part, message));
     let Value::Object(c) = value else {
-        return err("", "is not a condition");
+        return err("", k::CHECK_FILTER_NOT_A_CONDITION.into());
     };
     let text = |key: &str, required: bool| match c.get(key) {
-        None if required => err(key, "is missing"),
+        None if required => err(key, k::CHECK_FILTER_MISSING.into()),
         None | Some(Value::String(_)) => None,
-        Some(_) => err(key, "must be text"),
+        Some(_) => err(key, k::CHECK_FILTER_MUST_BE_TEXT.into()),
     };
-    let one_of = |key: &str, known: &dyn Fn(&str) -> bool, what: &str| match c.get(key) {
-        None => err(key, "is missing"),
+    // `unknown` names a value that is not one of them ("unknown operator \"{value}\"").
+    let one_of = |key: &str, known: &dyn Fn(&str) -> bool, unknown: Text| match c.get(key) {
+        None => err(key, k::CHECK_FILTER_MISSING.into()),
         Some(Value::String(s)) if known(s) => None,
-        Some(Value::String(s)) => err(key, &format!("unknown {what} \"{s}\"")),
-        Some(_) => err(key, "must be text"),
+        Some(Value::String(s)) => err(key, Message::new(unknown).arg("value", s)),
+        Some(_) => err(key, k::CHECK_FILTER_MUST_BE_TEXT.into()),
     };
     let integer = |key: &str| match c.get(key) {
         None | Some(Value::Null) => None,
         Some(v) if v.as_i64().is_some() => None,
-        Some(_) => err(key, "must be a whole number"),
+        Some(_) => err(key, k::CHECK_FILTER_MUST_BE_WHOLE.into()),
     };
     let kind = c.get("kind").and_then(Value::as_str);
     match kind {
         Some("property") => text("name", true)
-            .or_else(|| one_of("op", &|s| PropertyOp::parse(s).is_some(), "operator"))
+            .or_else(|| one_of("op", &|s| PropertyOp::parse(s).is_some(), k::CHECK_FILTER_UNKNOWN_OPERATOR))
             .or_else(|| text("value", false)),
         Some("tag") => text("tag", true).or_else(|| match c.get("has") {
             None | Some(Value::Bool(_)) => None,
-            Some(_) => err("has", "must be true or false"),
+            Some(_) => err("has", k::CHECK_FILTER_MUST_BE_BOOL.into()),
         }),
-        Some("subscription") => one_of("status", &|s| SubscriptionStatus::parse(s).is_some(), "subscription status"),
-        Some("presence") => one_of("presence", &|s| Presence::ALL.iter().any(|p| p.label() == s), "presence"),
+        Some("subscription") => {
+            one_of("status", &|s| SubscriptionStatus::parse(s).is_some(), k::CHECK_FILTER_UNKNOWN_STATUS)
+        }
+        Some("presence") => {
+            one_of("presence", &|s| Presence::ALL.iter().any(|p| p.label() == s), k::CHECK_FILTER_UNKNOWN_PRESENCE)
+        }
         Some("event") => text("event", true)
-            .or_else(|| one_of("op", &|s| EventOp::parse(s).is_some(), "operator"))
+            .or_else(|| one_of("op", &|s| EventOp::parse(s).is_some(), k::CHECK_FILTER_UNKNOWN_OPERATOR))
             .or_else(|| integer("count"))
             .or_else(|| integer("days")),
         Some("segment") => match c.get("segment") {
-            None | Some(Value::Null) => err("segment", "choose a segment"),
-            Some(v) if v.as_i64().is_none() => err("segment", "must be a segment id"),
+            None | Some(Value::Null) => err("segment", k::CHECK_FILTER_CHOOSE_SEGMENT.into()),
+            Some(v) if v.as_i64().is_none() => err("segment", k::CHECK_FILTER_MUST_BE_SEGMENT_ID.into()),
             _ => match c.get("in") {
                 None | Some(Value::Bool(_)) => None,
-                Some(_) => err("in", "must be true or false"),
+                Some(_) => err("in", k::CHECK_FILTER_MUST_BE_BOOL.into()),
             },
         },
         Some("group") => {
             if let Some(mode) = c.get("match")
                 && mode.as_str().and_then(Match::parse).is_none()
             {
-                return err("match", "must be \"all\" or \"any\"");
+                return err("match", k::CHECK_FILTER_ALL_OR_ANY.into());
             }
             match c.get("conditions") {
                 None | Some(Value::Null) => None,
@@ -678,11 +711,11 @@ fn locate_condition(value: &Value, index: usize, path: &str) -> Option<FilterErr
                     .iter()
                     .enumerate()
                     .find_map(|(j, inner)| locate_condition(inner, index, &format!("{path}.conditions[{j}]"))),
-                Some(_) => err("conditions", "must be a list of conditions"),
+                Some(_) => err("conditions", k::CHECK_FILTER_MUST_BE_LIST.into()),
             }
         }
-        Some(other) => err("kind", &format!("unknown kind \"{other}\"")),
-        None => err("kind", "is missing"),
+        Some(other) => err("kind", Message::new(k::CHECK_FILTER_UNKNOWN_KIND).arg("value", other)),
+        None => err("kind", k::CHECK_FILTER_MISSING.into()),
     }
 }
 
@@ -1119,6 +1152,8 @@ mod tests {
         assert_eq!(err.field, "filter.all[1].segment");
         assert!(err.message.to_string().contains("\"C\" -> \"A\" refers back to \"B\""), "{}", err.message);
         assert!(err.message.to_string().contains("cycle"), "{}", err.message);
+        let russian = err.message.in_language(crate::locale::Language::Ru);
+        assert!(russian.starts_with("сегмент «C»: сегмент «A»: «C» → «A» снова ссылается на «B»: "), "{russian}");
         // Inside a group, the group's condition is named.
         let err = refused(
             r#"{"all":[{"kind":"group","match":"any","conditions":[{"kind":"tag","tag":"x"},{"kind":"segment","segment":1}]}]}"#,
@@ -1149,6 +1184,8 @@ mod tests {
         assert!(check(MAX_SEGMENT_NESTING as i64).unwrap().matches(&facts(), now()));
         let err = check(MAX_SEGMENT_NESTING as i64 + 1).unwrap_err();
         assert!(err.message.to_string().contains("at most"), "{}", err.message);
+        let russian = err.message.in_language(crate::locale::Language::Ru);
+        assert!(russian.contains("сегменты могут ссылаться на сегменты не глубже 5 уровней"), "{russian}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::export::{CREATED_COLUMN, ID_COLUMN, STATUS_COLUMN, TAG_SEPARATOR, TAG
 use crate::field::FieldError;
 use crate::filter::{parse_date, parse_number};
 use crate::intake::IDENTIFYING_PROPERTIES;
+use crate::locale::{Message, Text, k};
 use crate::operation::Operation;
 use crate::property::{PropertyName, PropertyType, PropertyValue};
 use crate::subscription::{BounceKind, SubscriptionStatus};
@@ -32,7 +33,7 @@ pub enum Target {
 impl Target {
     /// `skip`, `tags`, `status`, or a property name with an optional `:type` (`plan:text`,
     /// `Seats:number`); a system property takes its own type.
-    pub fn parse(raw: &str) -> Result<Target, String> {
+    pub fn parse(raw: &str) -> Result<Target, Message> {
         let raw = raw.trim();
         match raw {
             "skip" | "" => return Ok(Target::Skip),
@@ -44,13 +45,15 @@ impl Target {
             Some((name, ty)) if PropertyType::parse(ty.trim()).is_some() => (name, PropertyType::parse(ty.trim())),
             _ => (raw, None),
         };
-        let name = PropertyName::parse(name).map_err(|e| e.to_string())?;
+        let name = PropertyName::parse(name).map_err(|e| e.message())?;
         if !name.editable_by_operator() {
-            return Err(format!("\"{}\" is set by tracking only and cannot be imported", name.as_str()));
+            return Err(Message::new(k::CHECK_IMPORT_TRACKING_ONLY).arg("name", name.as_str()));
         }
         let ty = match (name.system(), ty) {
             (Some(system), Some(ty)) if system.ty != ty => {
-                return Err(format!("\"{}\" holds {}", name.as_str(), system.ty.label()));
+                return Err(Message::new(k::CHECK_IMPORT_HOLDS_TYPE)
+                    .arg("name", name.as_str())
+                    .with("type", system.ty.text()));
             }
             (Some(system), _) => system.ty,
             (None, ty) => ty.unwrap_or(PropertyType::Text),
@@ -99,36 +102,40 @@ pub fn check_mapping(header: &[&str], mapping: &[Target]) -> Result<(), FieldErr
     if mapping.len() != header.len() {
         return Err(FieldError::new(
             "mapping",
-            format!("The file has {} columns: give one target for each ({} given).", header.len(), mapping.len()),
+            Message::new(k::CHECK_IMPORT_COLUMN_COUNT).arg("columns", header.len()).arg("given", mapping.len()),
         ));
     }
     for (i, target) in mapping.iter().enumerate() {
         let field = || format!("mapping[{i}]");
         let column = header[i];
         if let Target::Property { name, ty } = target {
-            let checked = Target::parse(&format!("{}:{}", name.trim(), ty.as_str()))
-                .map_err(|e| FieldError::new(field(), format!("Column \"{column}\": {e}")))?;
+            let checked = Target::parse(&format!("{}:{}", name.trim(), ty.as_str())).map_err(|e| {
+                FieldError::new(field(), Message::new(k::CHECK_IMPORT_COLUMN).arg("column", column).with("reason", e))
+            })?;
             if &checked != target {
-                return Err(FieldError::new(field(), format!("Column \"{column}\": write the property's name as is.")));
+                return Err(FieldError::new(field(), Message::new(k::CHECK_IMPORT_NAME_AS_IS).arg("column", column)));
             }
             if let Some(first) =
                 mapping[..i].iter().position(|t| matches!(t, Target::Property { name: n, .. } if n == name))
             {
                 return Err(FieldError::new(
                     field(),
-                    format!("Column \"{column}\": {name} is already imported from column \"{}\".", header[first]),
+                    Message::new(k::CHECK_IMPORT_ALREADY_IMPORTED)
+                        .arg("column", column)
+                        .arg("name", name)
+                        .arg("first", header[first]),
                 ));
             }
         }
         if matches!(target, Target::Tags | Target::Status) && mapping[..i].contains(target) {
-            return Err(FieldError::new(field(), format!("Column \"{column}\": only one column can hold this.")));
+            return Err(FieldError::new(field(), Message::new(k::CHECK_IMPORT_ONLY_ONE_COLUMN).arg("column", column)));
         }
     }
     let identifies = mapping
         .iter()
         .any(|t| matches!(t, Target::Property { name, .. } if IDENTIFYING_PROPERTIES.contains(&name.as_str())));
     if !identifies {
-        return Err(FieldError::new("mapping", "Import at least one column as name, email, phone or user ID."));
+        return Err(FieldError::new("mapping", k::CHECK_IMPORT_NOTHING_TO_KNOW_BY));
     }
     Ok(())
 }
@@ -236,22 +243,20 @@ impl ImportRow {
 }
 
 /// A cell as a value of `ty` (after taking off an export's neutralising quote); None when blank.
-fn value(ty: PropertyType, cell: &str) -> Result<Option<PropertyValue>, String> {
+fn value(ty: PropertyType, cell: &str) -> Result<Option<PropertyValue>, Text> {
     let cell = restore(cell).trim();
     if cell.is_empty() {
         return Ok(None);
     }
     Ok(Some(match ty {
         PropertyType::Text => PropertyValue::Text(cell.to_owned()),
-        PropertyType::Number => PropertyValue::Number(parse_number(cell).ok_or("is not a number")?),
+        PropertyType::Number => PropertyValue::Number(parse_number(cell).ok_or(k::CHECK_IMPORT_NOT_A_NUMBER)?),
         PropertyType::Bool => match cell.to_ascii_lowercase().as_str() {
             "true" | "yes" | "1" => PropertyValue::Bool(true),
             "false" | "no" | "0" => PropertyValue::Bool(false),
-            _ => return Err("is not true or false".to_owned()),
+            _ => return Err(k::CHECK_IMPORT_NOT_A_BOOL),
         },
-        PropertyType::DateTime => {
-            PropertyValue::DateTime(parse_date(cell).ok_or("is not a date (YYYY-MM-DD or RFC 3339)")?)
-        }
+        PropertyType::DateTime => PropertyValue::DateTime(parse_date(cell).ok_or(k::CHECK_IMPORT_NOT_A_DATE)?),
         PropertyType::List => PropertyValue::List(
             cell.split(TAG_SEPARATOR.trim()).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         ),
@@ -260,38 +265,42 @@ fn value(ty: PropertyType, cell: &str) -> Result<Option<PropertyValue>, String> 
 
 /// The status a cell asks for: unsubscribed and bounced are kept; subscribed, waiting and invalid
 /// are the usual rules' to decide (a file never subscribes anyone); anything else is refused.
-fn status(cell: &str) -> Result<Option<ImportedStatus>, String> {
+fn status(cell: &str) -> Result<Option<ImportedStatus>, Message> {
     let cell = restore(cell).trim().to_ascii_lowercase();
     let cell = cell.split('/').next().unwrap_or_default();
     match cell {
         "" | "subscribed" | "waiting_for_confirmation" | "invalid_email" => Ok(None),
         "unsubscribed" => Ok(Some(ImportedStatus::Unsubscribed)),
         "bounced" => Ok(Some(ImportedStatus::Bounced)),
-        other => Err(format!("\"{other}\" is not a subscription status")),
+        other => Err(Message::new(k::CHECK_IMPORT_NOT_A_STATUS).arg("value", other)),
     }
 }
 
 /// Checks one record by the mapping: every value by the card's rules (an operator's sets), tags by
 /// the tag rule, the status; and that the row has something to know the lead by. The error names
 /// the column (its header) and why.
-pub fn check_row(header: &[&str], mapping: &[Target], record: &[&str]) -> Result<ImportRow, String> {
+pub fn check_row(header: &[&str], mapping: &[Target], record: &[&str]) -> Result<ImportRow, Message> {
     let mut row = ImportRow::default();
     let mut operations = Vec::new();
     for (i, target) in mapping.iter().enumerate() {
         let cell = record.get(i).copied().unwrap_or_default();
         let column = header.get(i).copied().unwrap_or_default();
-        let named = |reason: String| format!("column \"{column}\": {reason}");
+        let named =
+            |reason: Message| Message::new(k::CHECK_IMPORT_IN_COLUMN).arg("column", column).with("reason", reason);
         match target {
             Target::Skip => {}
             Target::Property { name, ty } => {
-                if let Some(value) = value(*ty, cell).map_err(|e| named(format!("\"{}\" {e}", restore(cell).trim())))? {
-                    let name = PropertyName::parse(name).map_err(|e| named(e.to_string()))?;
+                let refused = |e: Text| {
+                    named(Message::new(k::CHECK_IMPORT_CELL).arg("value", restore(cell).trim()).with("reason", e))
+                };
+                if let Some(value) = value(*ty, cell).map_err(refused)? {
+                    let name = PropertyName::parse(name).map_err(|e| named(e.message()))?;
                     operations.push(Operation::Set { name, value });
                 }
             }
             Target::Tags => {
                 for tag in restore(cell).split(TAG_SEPARATOR.trim()).map(str::trim).filter(|t| !t.is_empty()) {
-                    let tag = parse_tag(tag).map_err(|e| named(format!("a tag {e}")))?;
+                    let tag = parse_tag(tag).map_err(|e| named(e.about_a_tag()))?;
                     if !row.tags.contains(&tag) {
                         row.tags.push(tag);
                     }
@@ -300,7 +309,8 @@ pub fn check_row(header: &[&str], mapping: &[Target], record: &[&str]) -> Result
             Target::Status => row.status = status(cell).map_err(named)?,
         }
     }
-    crate::operation::check_operator_batch(&operations).map_err(|e| format!("\"{}\": {}", e.name, e.error))?;
+    crate::operation::check_operator_batch(&operations)
+        .map_err(|e| Message::new(k::CHECK_IMPORT_PROPERTY).arg("name", &e.name).with("reason", e.error.message()))?;
     row.properties = operations
         .into_iter()
         .filter_map(|op| match op {
@@ -309,13 +319,14 @@ pub fn check_row(header: &[&str], mapping: &[Target], record: &[&str]) -> Result
         })
         .collect();
     if !row.properties.iter().any(|(n, _)| IDENTIFYING_PROPERTIES.contains(&n.as_str())) {
-        return Err("no name, email, phone or user ID to know the lead by".to_owned());
+        return Err(k::CHECK_IMPORT_NOTHING_IN_ROW.into());
     }
     Ok(row)
 }
 
 /// A mapping as given on the command line: `COLUMN=TARGET` pairs (`--map Email=$email --map
-/// Seats=Seats:number`); columns not named keep their guessed target.
+/// Seats=Seats:number`); columns not named keep their guessed target. Its errors are for the
+/// command line, in English.
 pub fn apply_map_args(header: &[&str], mut mapping: Mapping, args: &[String]) -> Result<Mapping, String> {
     for arg in args {
         let (column, target) = arg.split_once('=').ok_or_else(|| format!("--map {arg}: write COLUMN=TARGET"))?;
@@ -373,13 +384,13 @@ mod tests {
         assert_eq!(row.tags, ["vip", "'=x"]);
         assert_eq!(row.status, Some(ImportedStatus::Unsubscribed));
 
-        let err = check_row(&header, &mapping, &["A", "twelve", "", "", ""]).unwrap_err();
+        let err = check_row(&header, &mapping, &["A", "twelve", "", "", ""]).unwrap_err().to_string();
         assert!(err.contains("column \"Seats\"") && err.contains("twelve"), "{err}");
-        let err = check_row(&header, &mapping, &["A", "", "", "", "resubscribe"]).unwrap_err();
+        let err = check_row(&header, &mapping, &["A", "", "", "", "resubscribe"]).unwrap_err().to_string();
         assert!(err.contains("column \"status\""), "{err}");
         let named = ["$name", "$email"];
         let mapping = guess_mapping(&named);
-        assert!(check_row(&named, &mapping, &["", ""]).unwrap_err().contains("no name"));
+        assert!(check_row(&named, &mapping, &["", ""]).unwrap_err().to_string().contains("no name"));
         let row = check_row(&named, &mapping, &["'=cmd", "a@example.com"]).unwrap();
         assert_eq!(row.text("$name"), Some("=cmd"), "an export's neutralised cell reads back");
     }

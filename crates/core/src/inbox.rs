@@ -6,9 +6,9 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::locale::{self, Text, k};
 #[cfg(not(target_arch = "wasm32"))]
 use crate::locale::{Language, fill};
-use crate::locale::{Text, k};
 use crate::mail::{Availability, FieldError};
 use crate::presence::Presence;
 use crate::subscription::{AddressState, EmailSettings, MailKind};
@@ -173,15 +173,15 @@ impl ConversationFilter {
         let status = match status.filter(|s| !s.is_empty()) {
             None => Some(ConversationStatus::Open),
             Some("all") => None,
-            Some(other) => Some(
-                ConversationStatus::parse(other)
-                    .ok_or_else(|| FieldError::new("status", "status must be open, closed or all."))?,
-            ),
+            Some(other) => {
+                Some(ConversationStatus::parse(other).ok_or_else(|| FieldError::new("status", k::CHECK_INBOX_STATUS))?)
+            }
         };
         let assignee = match assignee.filter(|s| !s.is_empty()) {
             None => AssigneeChoice::Any,
-            Some(raw) => AssigneeChoice::parse(raw)
-                .ok_or_else(|| FieldError::new("assignee", "assignee must be any, me or unassigned."))?,
+            Some(raw) => {
+                AssigneeChoice::parse(raw).ok_or_else(|| FieldError::new("assignee", k::CHECK_INBOX_ASSIGNEE))?
+            }
         };
         Ok(ConversationFilter { status, assignee })
     }
@@ -287,15 +287,24 @@ pub enum SystemEntry {
 }
 
 impl SystemEntry {
-    /// "Anna assigned this conversation to Boris", "Anna closed this conversation", ...
+    /// "Anna assigned this conversation to Boris", "Anna closed this conversation", ... (English;
+    /// [`SystemEntry::message`] for the reader's language).
     pub fn text(&self) -> String {
+        self.message().to_string()
+    }
+
+    /// The entry's text for the thread, in the reader's language.
+    pub fn message(&self) -> locale::Message {
+        use locale::Message;
         match self {
-            SystemEntry::Assigned { by, to: Some(to) } if by == to => format!("{by} took this conversation"),
-            SystemEntry::Assigned { by, to: Some(to) } => format!("{by} assigned this conversation to {to}"),
-            SystemEntry::Assigned { by, to: None } => format!("{by} unassigned this conversation"),
-            SystemEntry::Closed { by } => format!("{by} closed this conversation"),
-            SystemEntry::Reopened { by: Some(by) } => format!("{by} reopened this conversation"),
-            SystemEntry::Reopened { by: None } => "The lead's new message reopened this conversation".to_owned(),
+            SystemEntry::Assigned { by, to: Some(to) } if by == to => Message::new(k::CHECK_INBOX_TOOK).arg("by", by),
+            SystemEntry::Assigned { by, to: Some(to) } => {
+                Message::new(k::CHECK_INBOX_ASSIGNED).arg("by", by).arg("to", to)
+            }
+            SystemEntry::Assigned { by, to: None } => Message::new(k::CHECK_INBOX_UNASSIGNED).arg("by", by),
+            SystemEntry::Closed { by } => Message::new(k::CHECK_INBOX_CLOSED).arg("by", by),
+            SystemEntry::Reopened { by: Some(by) } => Message::new(k::CHECK_INBOX_REOPENED).arg("by", by),
+            SystemEntry::Reopened { by: None } => k::CHECK_INBOX_REOPENED_BY_LEAD.into(),
         }
     }
 }
@@ -485,15 +494,44 @@ pub struct Channels {
     pub popup: Availability,
 }
 
-/// Why a channel cannot be used now. The message is what the operator reads.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a channel cannot be used now. [`ChannelRefusal::message`] is what the operator reads;
+/// `Display` is its English.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChannelRefusal {
-    #[error("the lead has never been on the site, so the widget cannot show it")]
     NeverOnSite,
-    #[error("the lead has no email address")]
     NoAddress,
-    #[error("{0}")]
-    Email(#[from] crate::subscription::Refusal),
+    Email(crate::subscription::Refusal),
+}
+
+impl ChannelRefusal {
+    /// Why, as a fragment ("the lead has no email address").
+    pub fn message(&self) -> locale::Message {
+        match self {
+            ChannelRefusal::NeverOnSite => k::CHECK_INBOX_NEVER_ON_SITE.into(),
+            ChannelRefusal::NoAddress => k::CHECK_MAIL_NO_ADDRESS.into(),
+            ChannelRefusal::Email(refusal) => refusal.message(),
+        }
+    }
+}
+
+impl std::fmt::Display for ChannelRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message())
+    }
+}
+
+impl std::error::Error for ChannelRefusal {}
+
+impl From<crate::subscription::Refusal> for ChannelRefusal {
+    fn from(refusal: crate::subscription::Refusal) -> Self {
+        ChannelRefusal::Email(refusal)
+    }
+}
+
+impl From<ChannelRefusal> for locale::Message {
+    fn from(refusal: ChannelRefusal) -> locale::Message {
+        refusal.message()
+    }
 }
 
 /// The facts the channel rules read about one lead.
@@ -530,12 +568,31 @@ pub fn may_use(
 }
 
 impl Channels {
+    /// The channels, their reasons in English.
     pub fn of(facts: ChannelFacts<'_>, settings: &EmailSettings, now: DateTime<Utc>) -> Self {
-        let one = |channel| match may_use(channel, facts, settings, now) {
-            Ok(()) => Availability { allowed: true, reason: None },
-            Err(refusal) => Availability { allowed: false, reason: Some(refusal.to_string()) },
-        };
+        Channels::rendered(facts, settings, now, locale::Message::to_string)
+    }
+
+    /// The channels, their reasons as `render` writes a message (the reader's language).
+    pub fn rendered(
+        facts: ChannelFacts<'_>,
+        settings: &EmailSettings,
+        now: DateTime<Utc>,
+        render: impl Fn(&locale::Message) -> String,
+    ) -> Self {
+        let one = |channel| Availability::rendered(may_use(channel, facts, settings, now), &render);
         Channels { chat: one(Channel::Chat), email: one(Channel::Email), popup: one(Channel::Popup) }
+    }
+
+    /// The channels, their reasons in `language` (the server's answer).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn in_language(
+        facts: ChannelFacts<'_>,
+        settings: &EmailSettings,
+        now: DateTime<Utc>,
+        language: Language,
+    ) -> Self {
+        Channels::rendered(facts, settings, now, |m| m.in_language(language))
     }
 }
 
@@ -562,13 +619,10 @@ fn check_key(key: &str) -> Result<(), FieldError> {
     if ok {
         Ok(())
     } else {
-        Err(FieldError {
-            field: "idempotency_key".into(),
-            message: format!(
-                "The idempotency key must be {MIN_KEY_CHARS} to {MAX_KEY_CHARS} letters, digits, '-' or '_'."
-            )
-            .into(),
-        })
+        Err(FieldError::new(
+            "idempotency_key",
+            locale::Message::new(k::CHECK_INBOX_IDEMPOTENCY_KEY).arg("min", MIN_KEY_CHARS).arg("max", MAX_KEY_CHARS),
+        ))
     }
 }
 
@@ -577,14 +631,14 @@ fn check_key(key: &str) -> Result<(), FieldError> {
 pub fn check_body<'a>(body: &'a str, field: &str) -> Result<&'a str, FieldError> {
     let body = body.trim();
     if body.is_empty() {
-        return Err(FieldError { field: field.into(), message: "Write a message first.".into() });
+        return Err(FieldError::new(field, k::CHECK_INBOX_BODY_MISSING));
     }
     let chars = body.chars().count();
     if chars > MAX_BODY_CHARS {
-        return Err(FieldError {
-            field: field.into(),
-            message: format!("A message can be at most {MAX_BODY_CHARS} characters (this one has {chars}).").into(),
-        });
+        return Err(FieldError::new(
+            field,
+            locale::Message::new(k::CHECK_INBOX_BODY_TOO_LONG).arg("max", MAX_BODY_CHARS).arg("chars", chars),
+        ));
     }
     Ok(body)
 }
@@ -601,16 +655,16 @@ pub fn check_message(
     let subject = subject.map(str::trim).filter(|s| !s.is_empty());
     if let Some(subject) = subject {
         if channel != Channel::Email {
-            return Err(FieldError { field: "subject".into(), message: "Only an email has a subject.".into() });
+            return Err(FieldError::new("subject", k::CHECK_INBOX_SUBJECT_NOT_EMAIL));
         }
         if subject.chars().count() > MAX_SUBJECT_CHARS {
-            return Err(FieldError {
-                field: "subject".into(),
-                message: format!("A subject can be at most {MAX_SUBJECT_CHARS} characters.").into(),
-            });
+            return Err(FieldError::new(
+                "subject",
+                locale::Message::new(k::CHECK_INBOX_SUBJECT_TOO_LONG).arg("max", MAX_SUBJECT_CHARS),
+            ));
         }
         if subject.chars().any(char::is_control) {
-            return Err(FieldError { field: "subject".into(), message: "A subject is one line of text.".into() });
+            return Err(FieldError::new("subject", k::CHECK_INBOX_SUBJECT_ONE_LINE));
         }
     }
     check_key(idempotency_key)?;

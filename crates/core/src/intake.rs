@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::field::FieldError;
+use crate::locale::{Message, k};
 use crate::operation::{Operation, check_operator_batch};
 use crate::property::{PropertyName, PropertyValue};
 use crate::tag::parse_tag;
@@ -46,9 +47,9 @@ pub struct CheckedNewLead {
 pub fn check_new_lead(body: &NewLeadBody) -> Result<CheckedNewLead, FieldError> {
     let mut operations = Vec::with_capacity(body.properties.len());
     for property in &body.properties {
-        let name = PropertyName::parse(&property.name).map_err(|e| FieldError::new(&property.name, e.to_string()))?;
+        let name = PropertyName::parse(&property.name).map_err(|e| FieldError::new(&property.name, e.message()))?;
         if operations.iter().any(|op: &Operation| op.name() == &name) {
-            return Err(FieldError::new(name.as_str(), "this property is given twice"));
+            return Err(FieldError::new(name.as_str(), k::CHECK_INTAKE_GIVEN_TWICE));
         }
         let blank = matches!(&property.value, PropertyValue::Text(text) if text.trim().is_empty());
         if !blank {
@@ -56,7 +57,7 @@ pub fn check_new_lead(body: &NewLeadBody) -> Result<CheckedNewLead, FieldError> 
         }
     }
     check_operator_batch(&operations).map_err(|e| {
-        FieldError::new(if e.name.is_empty() { "properties".to_owned() } else { e.name }, e.error.to_string())
+        FieldError::new(if e.name.is_empty() { "properties".to_owned() } else { e.name }, e.error.message())
     })?;
     let properties: Vec<(PropertyName, PropertyValue)> = operations
         .into_iter()
@@ -66,14 +67,14 @@ pub fn check_new_lead(body: &NewLeadBody) -> Result<CheckedNewLead, FieldError> 
         })
         .collect();
     if !properties.iter().any(|(name, _)| IDENTIFYING_PROPERTIES.contains(&name.as_str())) {
-        return Err(FieldError::new("properties", "Give the lead at least a name, an email, a phone or a user ID."));
+        return Err(FieldError::new("properties", k::CHECK_INTAKE_NOTHING_TO_KNOW_BY));
     }
     if body.tags.len() > MAX_NEW_TAGS {
-        return Err(FieldError::new("tags", format!("A new lead can have at most {MAX_NEW_TAGS} tags.")));
+        return Err(FieldError::new("tags", Message::new(k::CHECK_INTAKE_TOO_MANY_TAGS).arg("max", MAX_NEW_TAGS)));
     }
     let mut tags: Vec<String> = Vec::with_capacity(body.tags.len());
     for (i, raw) in body.tags.iter().enumerate() {
-        let tag = parse_tag(raw).map_err(|e| FieldError::new(format!("tags[{i}]"), format!("A tag {e}.")))?;
+        let tag = parse_tag(raw).map_err(|e| FieldError::new(format!("tags[{i}]"), e.tag_message()))?;
         if !tags.contains(&tag) {
             tags.push(tag);
         }

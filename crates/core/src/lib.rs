@@ -2,6 +2,8 @@
 
 pub mod account;
 pub mod bulk;
+#[cfg(test)]
+mod check_texts;
 pub mod email;
 pub mod event;
 pub mod export;

@@ -350,28 +350,17 @@ impl From<Text> for Message {
     }
 }
 
+/// Compares the English.
 impl PartialEq<str> for Message {
     fn eq(&self, other: &str) -> bool {
-        self.to_string() == other
+        self.render(&English) == other
     }
 }
 
+/// Compares the English.
 impl PartialEq<&str> for Message {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
-    }
-}
-
-// Until every message is a text of the catalogue: words given as they are.
-impl From<String> for Message {
-    fn from(text: String) -> Message {
-        Message::plain(text)
-    }
-}
-
-impl From<&str> for Message {
-    fn from(text: &str) -> Message {
-        Message::plain(text)
+        self.render(&English) == *other
     }
 }
 

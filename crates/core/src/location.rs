@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use crate::field::FieldError;
+use crate::locale::k;
 
 /// Longest time zone name accepted (the longest in the tz database has 32 characters).
 pub const MAX_ZONE_CHARS: usize = 64;
@@ -174,7 +175,7 @@ pub fn country_name(code: &str) -> Option<&'static str> {
 pub fn check_zone<'a>(raw: &'a str, field: &str) -> Result<Option<&'a str>, FieldError> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '+' | '-');
     if raw.is_empty() || raw.len() > MAX_ZONE_CHARS || !raw.chars().all(ok_char) {
-        return Err(FieldError::new(field, "must be an IANA time zone name such as Europe/Berlin"));
+        return Err(FieldError::new(field, k::CHECK_LOCATION_ZONE));
     }
     Ok(is_known_zone(raw).then_some(raw))
 }
@@ -183,7 +184,7 @@ pub fn check_zone<'a>(raw: &'a str, field: &str) -> Result<Option<&'a str>, Fiel
 /// digits joined by `-`, the first 2 or 3 letters; errors name `field`. Returns it in the usual
 /// case: language lower, script title, region upper (`en-us` -> `en-US`).
 pub fn check_language(raw: &str, field: &str) -> Result<String, FieldError> {
-    let error = || FieldError::new(field, "must be a language tag such as en-US");
+    let error = || FieldError::new(field, k::CHECK_LOCATION_LANGUAGE);
     if raw.len() > MAX_LANGUAGE_CHARS {
         return Err(error());
     }

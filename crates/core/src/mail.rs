@@ -1,7 +1,7 @@
 //! Mail: the card menu's email actions, the project's email settings, bounces (RFC 3463),
 //! campaigns, the outbox and removal, as wire types with the pure rules behind them.
 
-use crate::locale::{Text, k};
+use crate::locale::{Message, Text, k};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -41,13 +41,13 @@ impl EmailSettingsBody {
         if !(1..=MAX_COOL_DOWN_HOURS).contains(&self.soft_bounce_cool_down_hours) {
             return Err(FieldError::new(
                 "soft_bounce_cool_down_hours",
-                format!("The cool-down must be from 1 to {MAX_COOL_DOWN_HOURS} hours."),
+                Message::new(k::CHECK_MAIL_COOL_DOWN_RANGE).arg("max", MAX_COOL_DOWN_HOURS),
             ));
         }
         if !(1..=MAX_SOFT_BOUNCES_TO_HARD).contains(&self.soft_bounces_to_hard) {
             return Err(FieldError::new(
                 "soft_bounces_to_hard",
-                format!("The number of soft bounces must be from 1 to {MAX_SOFT_BOUNCES_TO_HARD}."),
+                Message::new(k::CHECK_MAIL_SOFT_BOUNCES_RANGE).arg("max", MAX_SOFT_BOUNCES_TO_HARD),
             ));
         }
         Ok(EmailSettings {
@@ -68,17 +68,46 @@ impl From<&EmailSettings> for EmailSettingsBody {
     }
 }
 
-/// Why a menu action on a card's address cannot be taken now. The message is what the operator reads.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a menu action on a card's address cannot be taken now. [`MenuRefusal::message`] is what
+/// the operator reads; `Display` is its English.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MenuRefusal {
-    #[error("the lead has no email address")]
     NoAddress,
-    #[error("the lead is already unsubscribed")]
     AlreadyUnsubscribed,
-    #[error("{0}")]
-    Transition(#[from] TransitionError),
-    #[error("{0}")]
-    Send(#[from] Refusal),
+    Transition(TransitionError),
+    Send(Refusal),
+}
+
+impl MenuRefusal {
+    /// Why, as a fragment ("the lead has no email address").
+    pub fn message(&self) -> Message {
+        match self {
+            MenuRefusal::NoAddress => k::CHECK_MAIL_NO_ADDRESS.into(),
+            MenuRefusal::AlreadyUnsubscribed => k::CHECK_MAIL_ALREADY_UNSUBSCRIBED.into(),
+            MenuRefusal::Transition(e) => e.message(),
+            MenuRefusal::Send(e) => e.message(),
+        }
+    }
+}
+
+impl std::fmt::Display for MenuRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message())
+    }
+}
+
+impl std::error::Error for MenuRefusal {}
+
+impl From<TransitionError> for MenuRefusal {
+    fn from(e: TransitionError) -> Self {
+        MenuRefusal::Transition(e)
+    }
+}
+
+impl From<Refusal> for MenuRefusal {
+    fn from(e: Refusal) -> Self {
+        MenuRefusal::Send(e)
+    }
 }
 
 /// *Unsubscribe from emails* by an operator: allowed unless the address cannot take it
@@ -107,7 +136,8 @@ pub fn send_confirmation(
     Ok(next)
 }
 
-/// Whether a menu action can be taken, and if not, why.
+/// Whether a menu action can be taken, and if not, why (the reason already in the reader's
+/// language: build it with [`Availability::rendered`], or `Availability::from` for English).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Availability {
@@ -116,12 +146,27 @@ pub struct Availability {
     pub reason: Option<String>,
 }
 
-impl<T> From<Result<T, MenuRefusal>> for Availability {
-    fn from(result: Result<T, MenuRefusal>) -> Self {
+impl Availability {
+    /// Allowed, or not with the refusal's message as `render` writes it (the server:
+    /// `|m| m.in_language(language)`).
+    pub fn rendered<T, E: Into<Message>>(result: Result<T, E>, render: impl FnOnce(&Message) -> String) -> Self {
         match result {
             Ok(_) => Availability { allowed: true, reason: None },
-            Err(refusal) => Availability { allowed: false, reason: Some(refusal.to_string()) },
+            Err(refusal) => Availability { allowed: false, reason: Some(render(&refusal.into())) },
         }
+    }
+}
+
+impl From<MenuRefusal> for Message {
+    fn from(refusal: MenuRefusal) -> Message {
+        refusal.message()
+    }
+}
+
+/// In English.
+impl<T> From<Result<T, MenuRefusal>> for Availability {
+    fn from(result: Result<T, MenuRefusal>) -> Self {
+        Availability::rendered(result, Message::to_string)
     }
 }
 
@@ -135,11 +180,33 @@ pub struct EmailActions {
 }
 
 impl EmailActions {
+    /// The actions, their reasons in English.
     pub fn of(state: Option<&AddressState>, settings: &EmailSettings, now: DateTime<Utc>) -> Self {
+        EmailActions::rendered(state, settings, now, Message::to_string)
+    }
+
+    /// The actions, their reasons as `render` writes a message (the reader's language).
+    pub fn rendered(
+        state: Option<&AddressState>,
+        settings: &EmailSettings,
+        now: DateTime<Utc>,
+        render: impl Fn(&Message) -> String,
+    ) -> Self {
         EmailActions {
-            unsubscribe: operator_unsubscribe(state, settings, now).into(),
-            send_confirmation: send_confirmation(state, settings, now).into(),
+            unsubscribe: Availability::rendered(operator_unsubscribe(state, settings, now), &render),
+            send_confirmation: Availability::rendered(send_confirmation(state, settings, now), &render),
         }
+    }
+
+    /// The actions, their reasons in `language` (the server's answer).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn in_language(
+        state: Option<&AddressState>,
+        settings: &EmailSettings,
+        now: DateTime<Utc>,
+        language: crate::locale::Language,
+    ) -> Self {
+        EmailActions::rendered(state, settings, now, |m| m.in_language(language))
     }
 }
 
@@ -356,27 +423,23 @@ pub struct BounceReport {
 impl BounceReport {
     /// The address and the bounce, or the first field that is wrong.
     pub fn check(&self) -> Result<(EmailAddress, Bounce), FieldError> {
-        let address =
-            EmailAddress::parse(&self.address).map_err(|e| FieldError::new("address", format!("The address {e}.")))?;
-        let status = EnhancedStatus::parse(self.status_code.trim()).filter(|s| s.class != 2).ok_or_else(|| {
-            FieldError::new("status_code", "Send an RFC 3463 failure code: 4.x.x (soft) or 5.x.x (hard).")
-        })?;
+        let address = EmailAddress::parse(&self.address).map_err(|e| FieldError::new("address", e.sentence()))?;
+        let status = EnhancedStatus::parse(self.status_code.trim())
+            .filter(|s| s.class != 2)
+            .ok_or_else(|| FieldError::new("status_code", k::CHECK_MAIL_STATUS_CODE))?;
         if let Some(smtp) = self.smtp_code
             && (!(400..=599).contains(&smtp) || smtp / 100 != u16::from(status.class))
         {
-            return Err(FieldError::new(
-                "smtp_code",
-                format!("The SMTP code must be a {}xx failure code, like the status code.", status.class),
-            ));
+            return Err(FieldError::new("smtp_code", Message::new(k::CHECK_MAIL_SMTP_CODE).arg("class", status.class)));
         }
         let reason = self.reason.trim();
         if reason.is_empty() {
-            return Err(FieldError::new("reason", "Say why the mail bounced."));
+            return Err(FieldError::new("reason", k::CHECK_MAIL_REASON_MISSING));
         }
         if reason.chars().count() > MAX_BOUNCE_REASON_CHARS {
             return Err(FieldError::new(
                 "reason",
-                format!("The reason can have at most {MAX_BOUNCE_REASON_CHARS} characters."),
+                Message::new(k::CHECK_MAIL_REASON_TOO_LONG).arg("max", MAX_BOUNCE_REASON_CHARS),
             ));
         }
         let cause = BounceCause::of(self.smtp_code, Some(status));
@@ -431,22 +494,22 @@ impl NewCampaign {
     pub fn check(&self) -> Result<ValidCampaign, FieldError> {
         let subject = self.subject.trim();
         if subject.is_empty() {
-            return Err(FieldError::new("subject", "A campaign needs a subject."));
+            return Err(FieldError::new("subject", k::CHECK_MAIL_SUBJECT_MISSING));
         }
         if subject.contains(['\r', '\n']) {
-            return Err(FieldError::new("subject", "The subject must be one line."));
+            return Err(FieldError::new("subject", k::CHECK_MAIL_SUBJECT_ONE_LINE));
         }
         if subject.chars().count() > MAX_SUBJECT_CHARS {
             return Err(FieldError::new(
                 "subject",
-                format!("The subject can have at most {MAX_SUBJECT_CHARS} characters."),
+                Message::new(k::CHECK_MAIL_SUBJECT_TOO_LONG).arg("max", MAX_SUBJECT_CHARS),
             ));
         }
         if self.body.trim().is_empty() {
-            return Err(FieldError::new("body", "A campaign needs a body."));
+            return Err(FieldError::new("body", k::CHECK_MAIL_BODY_MISSING));
         }
         if self.body.chars().count() > MAX_BODY_CHARS {
-            return Err(FieldError::new("body", format!("The body can have at most {MAX_BODY_CHARS} characters.")));
+            return Err(FieldError::new("body", Message::new(k::CHECK_MAIL_BODY_TOO_LONG).arg("max", MAX_BODY_CHARS)));
         }
         let filter = match &self.filter {
             Some(filter) => filter.check().map_err(|e| FieldError::new(e.field, e.message))?,

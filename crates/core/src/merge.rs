@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::field::FieldError;
-use crate::locale::{Text, k};
+use crate::locale::{Message, Text, k};
 use crate::property::{MAX_PROPERTIES_PER_REQUEST, PropertyName, PropertyValue};
 use crate::subscription::{AddressState, BounceKind, SubscriptionStatus};
 use crate::wire::LeadCard;
@@ -43,26 +43,23 @@ impl MergeLeads {
     /// rule, at most [`MAX_PROPERTIES_PER_REQUEST`]; the field names the first bad one.
     pub fn taken(&self, kept: i64) -> Result<Vec<PropertyName>, FieldError> {
         if self.other <= 0 {
-            return Err(FieldError::new("other", "There is no lead with this id."));
+            return Err(FieldError::new("other", k::CHECK_MERGE_NO_LEAD));
         }
         if self.other == kept {
-            return Err(FieldError::new("other", "A card cannot be merged with itself."));
+            return Err(FieldError::new("other", k::CHECK_MERGE_ITSELF));
         }
         if self.take.len() > MAX_PROPERTIES_PER_REQUEST {
             return Err(FieldError::new(
                 "take",
-                format!("At most {MAX_PROPERTIES_PER_REQUEST} properties can be taken from the other card."),
+                Message::new(k::CHECK_MERGE_TOO_MANY).arg("max", MAX_PROPERTIES_PER_REQUEST),
             ));
         }
         let mut names: Vec<PropertyName> = Vec::with_capacity(self.take.len());
         for (i, raw) in self.take.iter().enumerate() {
             let field = || format!("take[{i}]");
-            let name = PropertyName::parse(raw).map_err(|e| FieldError::new(field(), format!("{e}")))?;
+            let name = PropertyName::parse(raw).map_err(|e| FieldError::new(field(), e.message()))?;
             if COMBINED.contains(&name.as_str()) {
-                return Err(FieldError::new(
-                    field(),
-                    format!("{} is combined by the merge (sessions add up; first and last seen widen).", name.as_str()),
-                ));
+                return Err(FieldError::new(field(), Message::new(k::CHECK_MERGE_COMBINED).arg("name", name.as_str())));
             }
             if !names.contains(&name) {
                 names.push(name);

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::locale::{Message, Text, k};
 use crate::property::{MAX_PROPERTIES_PER_REQUEST, PropertyError, PropertyName, PropertyValue};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,14 +46,29 @@ pub enum Operation {
     },
 }
 
-/// Why an operation in a list was refused: its position and property, and the reason.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{name}: {error}")]
+/// Why an operation in a list was refused: its position and property, and the reason
+/// ([`OperationError::message`]; `Display` is its English, "plan: text can have at most ...").
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperationError {
     pub index: usize,
     pub name: String,
     pub error: PropertyError,
 }
+
+impl OperationError {
+    /// "name: reason", for the operator.
+    pub fn message(&self) -> Message {
+        Message::new(k::CHECK_OPERATION_NAMED).arg("name", &self.name).with("reason", self.error.message())
+    }
+}
+
+impl std::fmt::Display for OperationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message())
+    }
+}
+
+impl std::error::Error for OperationError {}
 
 impl Operation {
     pub fn name(&self) -> &PropertyName {
@@ -85,7 +101,7 @@ impl Operation {
                 let base = match current {
                     None => 0.0,
                     Some(PropertyValue::Number(n)) => *n,
-                    Some(other) => return Err(wrong_type(name, "a number", other)),
+                    Some(other) => return Err(wrong_type(name, k::CHECK_PROPERTY_A_NUMBER, other)),
                 };
                 Some(PropertyValue::Number(base + by))
             }
@@ -93,7 +109,7 @@ impl Operation {
                 let mut list = match current {
                     None => Vec::new(),
                     Some(PropertyValue::List(items)) => items.clone(),
-                    Some(other) => return Err(wrong_type(name, "a list", other)),
+                    Some(other) => return Err(wrong_type(name, k::CHECK_PROPERTY_A_LIST, other)),
                 };
                 match self {
                     Operation::Append { .. } => list.extend(values.iter().cloned()),
@@ -148,8 +164,8 @@ pub fn check_operator_batch(ops: &[Operation]) -> Result<(), OperationError> {
     })
 }
 
-fn wrong_type(name: &PropertyName, expected: &'static str, got: &PropertyValue) -> PropertyError {
-    PropertyError::WrongType { name: name.as_str().to_owned(), expected, got: got.ty().label() }
+fn wrong_type(name: &PropertyName, expected: Text, got: &PropertyValue) -> PropertyError {
+    PropertyError::WrongType { name: name.as_str().to_owned(), expected, got: got.ty().text() }
 }
 
 #[cfg(test)]

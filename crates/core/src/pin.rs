@@ -1,20 +1,36 @@
 //! Pinned properties: which names an operator may pin to the card header, and how many.
 
+use crate::locale::{Message, k};
 use crate::property::{PropertyError, PropertyName};
 
 /// Most properties one operator may pin.
 pub const MAX_PINS: usize = 20;
 
-/// Why a list of pins is refused; `field` names the offending part of `Pins`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a list of pins is refused; `field` names the offending part of `Pins`, and
+/// [`PinsError::message`] says why (`Display` is its English).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PinsError {
-    #[error("at most {MAX_PINS} properties can be pinned")]
     TooMany,
-    #[error("{error}")]
     BadName { index: usize, error: PropertyError },
 }
 
+impl std::fmt::Display for PinsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message())
+    }
+}
+
+impl std::error::Error for PinsError {}
+
 impl PinsError {
+    /// Why, for the operator.
+    pub fn message(&self) -> Message {
+        match self {
+            PinsError::TooMany => Message::new(k::CHECK_PIN_TOO_MANY).arg("max", MAX_PINS),
+            PinsError::BadName { error, .. } => error.message(),
+        }
+    }
+
     /// The field of `Pins` at fault: `names` or `names[i]`.
     pub fn field(&self) -> String {
         match self {

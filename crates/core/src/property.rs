@@ -1,6 +1,6 @@
 //! Property names and typed values with the limits of SPEC section 3.
 
-use crate::locale::{Text, k};
+use crate::locale::{Message, Text, k};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -105,34 +105,65 @@ impl PropertyType {
     }
 }
 
-/// Why a property name or value is refused. The message is what the operator reads.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a property name or value is refused. [`PropertyError::message`] is what the operator reads
+/// (a fragment: "a property name cannot be empty"); `Display` is its English.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PropertyError {
-    #[error("a property name cannot be empty")]
     EmptyName,
-    #[error("a property name can have at most {MAX_NAME_CHARS} characters")]
     NameTooLong,
-    #[error("a property name cannot contain control characters")]
     NameControlChar,
-    #[error("names starting with $ are reserved for system properties; \"{0}\" is not one")]
     UnknownSystemName(String),
-    #[error("\"{0}\" is set by tracking only and cannot be changed here")]
     ReadOnly(String),
-    #[error("text can have at most {MAX_TEXT_CHARS} characters")]
     TextTooLong,
-    #[error("a list can have at most {MAX_LIST_ITEMS} items")]
     TooManyItems,
-    #[error("each item of a list can have at most {MAX_TEXT_CHARS} characters")]
     ListItemTooLong,
-    #[error("a number must be finite")]
     NotFinite,
-    #[error("whole numbers must lie within ±2^53")]
     IntegerOutOfRange,
-    #[error("\"{name}\" holds {expected}, not {got}")]
-    WrongType { name: String, expected: &'static str, got: &'static str },
-    #[error("at most {MAX_PROPERTIES_PER_REQUEST} properties in one request")]
+    /// The property `name` holds `expected` (a type's text), the value given is `got`.
+    WrongType {
+        name: String,
+        expected: Text,
+        got: Text,
+    },
     TooManyProperties,
 }
+
+impl PropertyError {
+    /// Why, for the operator.
+    pub fn message(&self) -> Message {
+        match self {
+            PropertyError::EmptyName => k::CHECK_PROPERTY_EMPTY_NAME.into(),
+            PropertyError::NameTooLong => Message::new(k::CHECK_PROPERTY_NAME_TOO_LONG).arg("max", MAX_NAME_CHARS),
+            PropertyError::NameControlChar => k::CHECK_PROPERTY_NAME_CONTROL_CHAR.into(),
+            PropertyError::UnknownSystemName(name) => {
+                Message::new(k::CHECK_PROPERTY_UNKNOWN_SYSTEM_NAME).arg("name", name)
+            }
+            PropertyError::ReadOnly(name) => Message::new(k::CHECK_PROPERTY_READ_ONLY).arg("name", name),
+            PropertyError::TextTooLong => Message::new(k::CHECK_PROPERTY_TEXT_TOO_LONG).arg("max", MAX_TEXT_CHARS),
+            PropertyError::TooManyItems => Message::new(k::CHECK_PROPERTY_TOO_MANY_ITEMS).arg("max", MAX_LIST_ITEMS),
+            PropertyError::ListItemTooLong => {
+                Message::new(k::CHECK_PROPERTY_LIST_ITEM_TOO_LONG).arg("max", MAX_TEXT_CHARS)
+            }
+            PropertyError::NotFinite => k::CHECK_PROPERTY_NOT_FINITE.into(),
+            PropertyError::IntegerOutOfRange => k::CHECK_PROPERTY_INTEGER_OUT_OF_RANGE.into(),
+            PropertyError::WrongType { name, expected, got } => Message::new(k::CHECK_PROPERTY_WRONG_TYPE)
+                .arg("name", name)
+                .with("expected", *expected)
+                .with("got", *got),
+            PropertyError::TooManyProperties => {
+                Message::new(k::CHECK_PROPERTY_TOO_MANY_PROPERTIES).arg("max", MAX_PROPERTIES_PER_REQUEST)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for PropertyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message())
+    }
+}
+
+impl std::error::Error for PropertyError {}
 
 /// The characters `str::trim` removes (Unicode White_Space), as a class of [`NAME_PATTERN`].
 macro_rules! white_space {
@@ -234,6 +265,12 @@ impl PropertyName {
     pub fn label(&self) -> &str {
         self.system().map_or(&self.0, |p| p.label.en)
     }
+
+    /// [`PropertyName::label`] in the reader's language: a system property's label, a custom
+    /// name as it is.
+    pub fn label_message(&self) -> Message {
+        self.system().map_or_else(|| Message::plain(self.0.as_str()), |p| p.label.into())
+    }
 }
 
 impl<'de> Deserialize<'de> for PropertyName {
@@ -288,8 +325,8 @@ impl PropertyValue {
         match name.system() {
             Some(sys) if sys.ty != self.ty() => Err(PropertyError::WrongType {
                 name: name.as_str().to_owned(),
-                expected: sys.ty.label(),
-                got: self.ty().label(),
+                expected: sys.ty.text(),
+                got: self.ty().text(),
             }),
             _ => Ok(()),
         }
@@ -334,14 +371,21 @@ pub fn format_number(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() <= MAX_SAFE_INTEGER { format!("{}", n as i64) } else { format!("{n}") }
 }
 
-/// The name a card shows: the lead's name, else its email, else `Lead #id`.
+/// The name a card shows: the lead's name, else its email, else `Lead #id` (English; see
+/// [`display_name_message`] for the reader's language).
 pub fn display_name(name: Option<&str>, email: Option<&str>, id: i64) -> String {
+    display_name_message(name, email, id).to_string()
+}
+
+/// [`display_name`] as a message: the name or the email as they are, else the catalogue's
+/// `Lead #id` ("Лид №7" in Russian).
+pub fn display_name_message(name: Option<&str>, email: Option<&str>, id: i64) -> Message {
     [name, email]
         .into_iter()
         .flatten()
         .map(str::trim)
         .find(|s| !s.is_empty())
-        .map_or_else(|| format!("Lead #{id}"), str::to_owned)
+        .map_or_else(|| Message::new(k::CHECK_LEAD_UNNAMED).arg("id", id), Message::plain)
 }
 
 /// Up to two initials for an avatar without a picture.

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::filter::{Filter, FilterError, ValidFilter};
+use crate::locale::{Message, k};
 use crate::property::PropertyValue;
 use crate::subscription::SubscriptionStatus;
 use crate::wire::LeadCard;
@@ -52,7 +53,7 @@ pub struct NewSegment {
 #[error("{field}: {message}")]
 pub struct SegmentError {
     pub field: String,
-    pub message: crate::locale::Message,
+    pub message: Message,
 }
 
 impl From<FilterError> for SegmentError {
@@ -68,10 +69,7 @@ impl NewSegment {
         let name = check_segment_name(&self.name)?;
         let filter = self.filter.check_with(saved, own)?;
         if filter.all.is_empty() {
-            return Err(SegmentError {
-                field: "filter.all".to_owned(),
-                message: "a segment needs at least one condition".into(),
-            });
+            return Err(SegmentError { field: "filter.all".to_owned(), message: k::CHECK_SEGMENT_NO_CONDITION.into() });
         }
         Ok((name, filter))
     }
@@ -79,19 +77,63 @@ impl NewSegment {
 
 /// A segment name: trimmed, 1 to 100 characters, one line.
 pub fn check_segment_name(raw: &str) -> Result<String, SegmentError> {
+    parse_segment_name(raw).map_err(|e| SegmentError { field: "name".to_owned(), message: e.message() })
+}
+
+/// [`check_segment_name`], with why a name is refused as its own type (for a sentence of its own).
+pub fn parse_segment_name(raw: &str) -> Result<String, SegmentNameError> {
     let name = raw.trim();
-    let refuse = |message: String| Err(SegmentError { field: "name".to_owned(), message: message.into() });
     if name.is_empty() {
-        return refuse("a segment needs a name".to_owned());
+        return Err(SegmentNameError::Empty);
     }
     if name.chars().count() > MAX_SEGMENT_NAME_CHARS {
-        return refuse(format!("a segment name can have at most {MAX_SEGMENT_NAME_CHARS} characters"));
+        return Err(SegmentNameError::TooLong);
     }
     if name.chars().any(char::is_control) {
-        return refuse("a segment name is one line of text".to_owned());
+        return Err(SegmentNameError::ControlChar);
     }
     Ok(name.to_owned())
 }
+
+/// Why a segment name is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentNameError {
+    Empty,
+    TooLong,
+    ControlChar,
+}
+
+impl SegmentNameError {
+    /// As [`SegmentError`] says it, a fragment: "a segment needs a name".
+    pub fn message(self) -> Message {
+        match self {
+            SegmentNameError::Empty => k::CHECK_SEGMENT_NO_NAME.into(),
+            SegmentNameError::TooLong => {
+                Message::new(k::CHECK_SEGMENT_NAME_TOO_LONG).arg("max", MAX_SEGMENT_NAME_CHARS)
+            }
+            SegmentNameError::ControlChar => k::CHECK_SEGMENT_NAME_ONE_LINE.into(),
+        }
+    }
+
+    /// A sentence of its own: "The segment needs a name."
+    pub fn sentence(self) -> Message {
+        match self {
+            SegmentNameError::Empty => k::CHECK_SEGMENT_NO_NAME_SENTENCE.into(),
+            SegmentNameError::TooLong => {
+                Message::new(k::CHECK_SEGMENT_NAME_TOO_LONG_SENTENCE).arg("max", MAX_SEGMENT_NAME_CHARS)
+            }
+            SegmentNameError::ControlChar => k::CHECK_SEGMENT_NAME_ONE_LINE_SENTENCE.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for SegmentNameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message())
+    }
+}
+
+impl std::error::Error for SegmentNameError {}
 
 /// `POST /api/v1/segments/count`: the filter being edited.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 //! Email subscription statuses (SPEC section 6), as data. One status per normalized address.
 
-use crate::locale::{Text, k};
+use crate::locale::{Message, Text, k};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -129,20 +129,38 @@ pub enum StatusEvent {
     },
 }
 
-/// Why a transition is refused (the address stays as it was).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a transition is refused (the address stays as it was). [`TransitionError::message`] is
+/// what the operator reads; `Display` is its English.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransitionError {
-    #[error("a hard-bounced address is never mailed again")]
     HardBounced,
-    #[error("the address is not valid")]
     InvalidAddress,
-    #[error("the lead unsubscribed; only the lead can subscribe again, by confirming")]
     Unsubscribed,
-    #[error("Double Opt-In is off")]
     DoubleOptInOff,
-    #[error("the address is already subscribed")]
     AlreadySubscribed,
 }
+
+impl TransitionError {
+    /// Why, as a fragment ("the address is not valid").
+    pub fn message(&self) -> Message {
+        match self {
+            TransitionError::HardBounced => k::CHECK_SUBSCRIPTION_HARD_BOUNCED,
+            TransitionError::InvalidAddress => k::CHECK_SUBSCRIPTION_INVALID_ADDRESS,
+            TransitionError::Unsubscribed => k::CHECK_SUBSCRIPTION_UNSUBSCRIBED_BY_LEAD,
+            TransitionError::DoubleOptInOff => k::CHECK_SUBSCRIPTION_DOUBLE_OPT_IN_OFF,
+            TransitionError::AlreadySubscribed => k::CHECK_SUBSCRIPTION_ALREADY_SUBSCRIBED,
+        }
+        .into()
+    }
+}
+
+impl std::fmt::Display for TransitionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message())
+    }
+}
+
+impl std::error::Error for TransitionError {}
 
 impl AddressState {
     /// A newly seen address (SPEC section 6: Subscribed, unless invalid or Double Opt-In is on).
@@ -317,24 +335,42 @@ impl MailKind {
     }
 }
 
-/// Why a mail may not be sent. The message is what the operator reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+/// Why a mail may not be sent. [`Refusal::message`] is what the operator reads; `Display` is its
+/// English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    #[error("the address is not valid")]
     InvalidAddress,
-    #[error("the address hard-bounced and is never mailed again")]
     HardBounced,
-    #[error("the address soft-bounced and is cooling down")]
     CoolingDown,
-    #[error("the lead unsubscribed from emails")]
     Unsubscribed,
-    #[error("the lead has not confirmed the subscription yet")]
     NotConfirmed,
-    #[error("Double Opt-In is off")]
     DoubleOptInOff,
-    #[error("the address is already subscribed")]
     AlreadySubscribed,
 }
+
+impl Refusal {
+    /// Why, as a fragment ("the lead unsubscribed from emails").
+    pub fn message(&self) -> Message {
+        match self {
+            Refusal::InvalidAddress => k::CHECK_SUBSCRIPTION_INVALID_ADDRESS,
+            Refusal::HardBounced => k::CHECK_SUBSCRIPTION_NEVER_MAILED_AGAIN,
+            Refusal::CoolingDown => k::CHECK_SUBSCRIPTION_COOLING_DOWN,
+            Refusal::Unsubscribed => k::CHECK_SUBSCRIPTION_UNSUBSCRIBED,
+            Refusal::NotConfirmed => k::CHECK_SUBSCRIPTION_NOT_CONFIRMED,
+            Refusal::DoubleOptInOff => k::CHECK_SUBSCRIPTION_DOUBLE_OPT_IN_OFF,
+            Refusal::AlreadySubscribed => k::CHECK_SUBSCRIPTION_ALREADY_SUBSCRIBED,
+        }
+        .into()
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.message())
+    }
+}
+
+impl std::error::Error for Refusal {}
 
 #[cfg(test)]
 mod tests {

@@ -1,19 +1,61 @@
 //! Tags and notes: what a tag or a note may be.
 
+use std::fmt;
+
+use crate::locale::{Message, k};
+
 /// Longest tag, in characters.
 pub const MAX_TAG_CHARS: usize = 64;
 /// Longest note, in characters.
 pub const MAX_NOTE_CHARS: usize = 5000;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a tag or a note is refused. [`TextError::message`] is a fragment ("cannot be empty");
+/// [`TextError::tag_message`] and [`TextError::note_message`] are the whole sentences the operator
+/// reads ("A tag cannot be empty."). `Display` is the fragment's English.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TextError {
-    #[error("cannot be empty")]
     Empty,
-    #[error("can have at most {0} characters")]
+    /// Longer than this many characters.
     TooLong(usize),
-    #[error("cannot contain line breaks or control characters")]
     ControlChar,
 }
+
+impl TextError {
+    /// Why, as a fragment ("cannot be empty"; its Russian reads after «тег»).
+    pub fn message(&self) -> Message {
+        match self {
+            TextError::Empty => k::CHECK_TAG_EMPTY.into(),
+            TextError::TooLong(max) => Message::new(k::CHECK_TAG_TOO_LONG).arg("max", max),
+            TextError::ControlChar => k::CHECK_TAG_CONTROL_CHAR.into(),
+        }
+    }
+
+    /// "a tag cannot be empty": the reason as a filter or an import row names it.
+    pub fn about_a_tag(&self) -> Message {
+        Message::new(k::CHECK_TAG_A_TAG).with("reason", self.message())
+    }
+
+    /// "A tag cannot be empty.": the sentence for a refused tag.
+    pub fn tag_message(&self) -> Message {
+        Message::new(k::CHECK_TAG_TAG_SENTENCE).with("reason", self.message())
+    }
+
+    /// "A note cannot be empty.": the sentence for a refused note.
+    pub fn note_message(&self) -> Message {
+        match self {
+            TextError::Empty => k::CHECK_TAG_NOTE_EMPTY.into(),
+            other => Message::new(k::CHECK_TAG_NOTE_SENTENCE).with("reason", other.message()),
+        }
+    }
+}
+
+impl fmt::Display for TextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message())
+    }
+}
+
+impl std::error::Error for TextError {}
 
 /// A tag as stored: trimmed, one line, 1 to 64 characters; case is kept as typed.
 pub fn parse_tag(raw: &str) -> Result<String, TextError> {

@@ -6,8 +6,15 @@
 
 use serde_json::Value;
 
-/// What the field's error says.
-pub const NUL_MESSAGE: &str = "cannot contain the NUL character (U+0000)";
+use crate::locale::{Message, k};
+
+/// What the field's error says, in English ([`nul_message`] for the reader's language).
+pub const NUL_MESSAGE: &str = k::CHECK_TEXT_NUL.en;
+
+/// What the field's error says: "cannot contain the NUL character (U+0000)".
+pub fn nul_message() -> Message {
+    k::CHECK_TEXT_NUL.into()
+}
 
 /// Whether `text` holds a NUL.
 pub fn has_nul(text: &str) -> bool {

@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{EventError, EventName, PAGE_VIEW, SESSION_START, check_event_properties};
+use crate::locale::{Message, k};
 use crate::location::{check_language, check_zone};
 use crate::operation::Operation;
 use crate::presence::Presence;
@@ -124,7 +125,7 @@ pub struct TrackAccepted {
 pub fn check_client_id(raw: &str, field: &str) -> Result<(), FieldError> {
     let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':');
     if raw.is_empty() || raw.chars().count() > MAX_ID_CHARS || !raw.chars().all(ok_char) {
-        return Err(FieldError::new(field, format!("must be 1 to {MAX_ID_CHARS} letters, digits or _ - . :")));
+        return Err(FieldError::new(field, Message::new(k::CHECK_TRACKING_CLIENT_ID).arg("max", MAX_ID_CHARS)));
     }
     Ok(())
 }
@@ -133,7 +134,7 @@ pub fn check_client_id(raw: &str, field: &str) -> Result<(), FieldError> {
 pub fn check_user_id(raw: &str) -> Result<&str, FieldError> {
     let id = raw.trim();
     if id.is_empty() || id.chars().count() > MAX_USER_ID_CHARS || id.chars().any(char::is_control) {
-        return Err(FieldError::new("user_id", format!("must be 1 to {MAX_USER_ID_CHARS} characters")));
+        return Err(FieldError::new("user_id", Message::new(k::CHECK_TRACKING_USER_ID).arg("max", MAX_USER_ID_CHARS)));
     }
     Ok(id)
 }
@@ -141,7 +142,7 @@ pub fn check_user_id(raw: &str) -> Result<&str, FieldError> {
 /// A page URL (or referrer): at most [`MAX_URL_CHARS`], no control characters.
 pub fn check_url(raw: &str, field: &str) -> Result<(), FieldError> {
     if raw.chars().count() > MAX_URL_CHARS || raw.chars().any(char::is_control) {
-        return Err(FieldError::new(field, format!("must be at most {MAX_URL_CHARS} characters without controls")));
+        return Err(FieldError::new(field, Message::new(k::CHECK_TRACKING_URL).arg("max", MAX_URL_CHARS)));
     }
     Ok(())
 }
@@ -149,7 +150,7 @@ pub fn check_url(raw: &str, field: &str) -> Result<(), FieldError> {
 /// A page title: at most 255 characters.
 pub fn check_title(raw: &str, field: &str) -> Result<(), FieldError> {
     if raw.chars().count() > MAX_TEXT_CHARS {
-        return Err(FieldError::new(field, format!("must be at most {MAX_TEXT_CHARS} characters")));
+        return Err(FieldError::new(field, Message::new(k::CHECK_TRACKING_TITLE).arg("max", MAX_TEXT_CHARS)));
     }
     Ok(())
 }
@@ -159,28 +160,38 @@ pub fn truncate_chars(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
-/// An event property value from the site's plain JSON.
-pub fn value_from_json(value: &serde_json::Value) -> Result<PropertyValue, String> {
+/// An event property value from the site's plain JSON, or why it cannot be one.
+pub fn value_from_json(value: &serde_json::Value) -> Result<PropertyValue, Message> {
     use serde_json::Value as J;
     let parsed = match value {
         J::String(s) => PropertyValue::Text(s.clone()),
-        J::Number(n) => PropertyValue::Number(n.as_f64().ok_or("is not a number this server can hold")?),
+        J::Number(n) => PropertyValue::Number(n.as_f64().ok_or(k::CHECK_TRACKING_NUMBER_TOO_BIG)?),
         J::Bool(b) => PropertyValue::Bool(*b),
         J::Array(items) => PropertyValue::List(
             items
                 .iter()
-                .map(|i| i.as_str().map(str::to_owned).ok_or("a list can hold only text"))
+                .map(|i| i.as_str().map(str::to_owned).ok_or(k::CHECK_TRACKING_LIST_OF_TEXT))
                 .collect::<Result<Vec<_>, _>>()?,
         ),
         J::Object(map) if map.contains_key("type") && map.contains_key("value") => {
-            serde_json::from_value(value.clone()).map_err(|e| format!("is not a typed value: {e}"))?
+            serde_json::from_value(value.clone()).map_err(|e| {
+                Message::new(k::CHECK_TRACKING_NOT_TYPED_VALUE).with("reason", Message::plain(e.to_string()))
+            })?
         }
         J::Null | J::Object(_) => {
-            return Err("must be text, a number, true/false, a list of text or a typed value".to_owned());
+            return Err(k::CHECK_TRACKING_VALUE_SHAPE.into());
         }
     };
-    parsed.check().map_err(|e| e.to_string())?;
+    parsed.check().map_err(|e| e.message())?;
     Ok(parsed)
+}
+
+/// An event's refused properties as a field error: `properties.<name>`, or `properties`.
+fn properties_error(e: EventError) -> FieldError {
+    match e {
+        EventError::Property { name, error } => FieldError::new(format!("properties.{name}"), error.message()),
+        other => FieldError::new("properties", other.message()),
+    }
 }
 
 /// The page an `$session_start` or `$page_view` event is about, in full (the stored event
@@ -220,18 +231,21 @@ impl TrackedEvent {
     /// (stored cut to 255) and `title`; `$session_start` also the browser's `timezone` (an IANA
     /// name) and `language` (a BCP 47 tag), text in their form or an error naming them.
     pub fn check(&self, now: DateTime<Utc>) -> Result<CheckedEvent, FieldError> {
-        let name = EventName::parse(&self.name).map_err(|e| FieldError::new("name", e.to_string()))?;
+        let name = EventName::parse(&self.name).map_err(|e| FieldError::new("name", e.message()))?;
         let system = matches!(name.as_str(), SESSION_START | PAGE_VIEW);
         let session_start = name.as_str() == SESSION_START;
         if self.properties.len() > MAX_PROPERTIES_PER_REQUEST {
-            return Err(FieldError::new("properties", EventError::TooManyProperties.to_string()));
+            return Err(FieldError::new("properties", EventError::TooManyProperties.message()));
         }
         let mut properties = BTreeMap::new();
         let mut page = system.then(PageInfo::default);
         for (key, raw) in &self.properties {
             let field = format!("properties.{key}");
             if key.trim().is_empty() || key.chars().count() > MAX_TEXT_CHARS {
-                return Err(FieldError::new(field, "a property name must be 1 to 255 characters"));
+                return Err(FieldError::new(
+                    field,
+                    Message::new(k::CHECK_TRACKING_PROPERTY_NAME).arg("max", MAX_TEXT_CHARS),
+                ));
             }
             let long_text = match (page.as_mut(), key.as_str(), raw) {
                 (Some(page), "url" | "referrer", serde_json::Value::String(s)) => {
@@ -249,12 +263,12 @@ impl TrackedEvent {
                     Some(title)
                 }
                 (Some(page), "timezone", raw) if session_start => {
-                    let zone = raw.as_str().ok_or_else(|| FieldError::new(&field, "must be text"))?;
+                    let zone = raw.as_str().ok_or_else(|| FieldError::new(&field, k::CHECK_TRACKING_MUST_BE_TEXT))?;
                     page.locale.timezone = check_zone(zone, &field)?.map(str::to_owned);
                     Some(zone.to_owned())
                 }
                 (Some(page), "language", raw) if session_start => {
-                    let tag = raw.as_str().ok_or_else(|| FieldError::new(&field, "must be text"))?;
+                    let tag = raw.as_str().ok_or_else(|| FieldError::new(&field, k::CHECK_TRACKING_MUST_BE_TEXT))?;
                     let tag = check_language(tag, &field)?;
                     page.locale.language = Some(tag.clone());
                     Some(tag)
@@ -267,17 +281,14 @@ impl TrackedEvent {
             };
             properties.insert(key.clone(), value);
         }
-        check_event_properties(&properties).map_err(|e| match e {
-            EventError::Property { name, error } => FieldError::new(format!("properties.{name}"), error.to_string()),
-            other => FieldError::new("properties", other.to_string()),
-        })?;
+        check_event_properties(&properties).map_err(properties_error)?;
         if name.as_str() == PAGE_VIEW && page.as_ref().is_none_or(|p| p.url.is_empty()) {
-            return Err(FieldError::new("properties.url", "a page view needs the page's url (text)"));
+            return Err(FieldError::new("properties.url", k::CHECK_TRACKING_PAGE_VIEW_URL));
         }
         if let Some(time) = self.time
             && time > now + MAX_FUTURE
         {
-            return Err(FieldError::new("time", "an event cannot be more than an hour in the future"));
+            return Err(FieldError::new("time", k::CHECK_TRACKING_FUTURE));
         }
         Ok(CheckedEvent { name, properties, time: self.time, page })
     }
@@ -286,10 +297,13 @@ impl TrackedEvent {
 /// Checks a whole batch; errors name the event (`events[3].name`).
 pub fn check_events(events: &[TrackedEvent], now: DateTime<Utc>) -> Result<Vec<CheckedEvent>, FieldError> {
     if events.is_empty() {
-        return Err(FieldError::new("events", "send at least one event"));
+        return Err(FieldError::new("events", k::CHECK_TRACKING_NO_EVENTS));
     }
     if events.len() > MAX_EVENTS_PER_REQUEST {
-        return Err(FieldError::new("events", format!("at most {MAX_EVENTS_PER_REQUEST} events in one request")));
+        return Err(FieldError::new(
+            "events",
+            Message::new(k::CHECK_TRACKING_TOO_MANY_EVENTS).arg("max", MAX_EVENTS_PER_REQUEST),
+        ));
     }
     events
         .iter()
@@ -587,18 +601,15 @@ impl AddEvent {
     pub fn check(&self, now: DateTime<Utc>) -> Result<EventName, FieldError> {
         // The length counts the name as sent, spaces around it included, as the API document says.
         if self.name.chars().count() > crate::event::MAX_EVENT_NAME_CHARS {
-            return Err(FieldError::new("name", EventError::NameTooLong.to_string()));
+            return Err(FieldError::new("name", EventError::NameTooLong.message()));
         }
-        let name = EventName::parse(&self.name).map_err(|e| FieldError::new("name", e.to_string()))?;
+        let name = EventName::parse(&self.name).map_err(|e| FieldError::new("name", e.message()))?;
         if name.as_str().starts_with('$') {
-            return Err(FieldError::new("name", "system events ($...) are sent by tracking only"));
+            return Err(FieldError::new("name", k::CHECK_TRACKING_SYSTEM_EVENT));
         }
-        check_event_properties(&self.properties).map_err(|e| match e {
-            EventError::Property { name, error } => FieldError::new(format!("properties.{name}"), error.to_string()),
-            other => FieldError::new("properties", other.to_string()),
-        })?;
+        check_event_properties(&self.properties).map_err(properties_error)?;
         if self.occurred_at.is_some_and(|t| t > now + MAX_FUTURE) {
-            return Err(FieldError::new("occurred_at", "an event cannot be more than an hour in the future"));
+            return Err(FieldError::new("occurred_at", k::CHECK_TRACKING_FUTURE));
         }
         Ok(name)
     }
