@@ -83,6 +83,11 @@ impl Texts for Page {
     }
 }
 
+/// The page's texts, where core's rules take a language.
+pub fn texts() -> &'static dyn Texts {
+    &Page
+}
+
 /// A message of core's rules (a refused field, a reason) in the page's language.
 #[inline(never)]
 pub fn say(message: &Message) -> String {

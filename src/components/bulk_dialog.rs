@@ -68,7 +68,7 @@ fn Dialog(selection: BulkSelection, described: String, on_close: Callback<()>) -
             "add_tag" => BulkAction::AddTag { tag: tag.get() },
             "remove_tag" => BulkAction::RemoveTag { tag: tag.get() },
             "set_property" => {
-                let name = PropertyName::parse(&name.get()).map_err(|e| e.to_string())?;
+                let name = PropertyName::parse(&name.get()).map_err(|e| crate::browser::i18n::say(&e.message()))?;
                 let value = if number.get() {
                     PropertyValue::Number(
                         value.get().trim().parse::<f64>().map_err(|_| t(k::BULK_NOT_A_NUMBER).to_owned())?,

@@ -197,7 +197,7 @@ struct ShownError {
 
 impl From<FilterError> for ShownError {
     fn from(e: FilterError) -> Self {
-        Self { index: condition_index(&e.field), message: e.to_string() }
+        Self { index: condition_index(&e.field), message: crate::browser::i18n::say(&e.with_condition()) }
     }
 }
 

@@ -67,7 +67,7 @@ pub fn MessageItem(
         </time>
     };
     if author == Author::System {
-        let text = system.map(|s| s.text()).unwrap_or_default();
+        let text = system.map(|s| crate::browser::i18n::say(&s.message())).unwrap_or_default();
         return view! {
             <li class="message message--system" data-testid="message" data-author="system" data-id=id>
                 <span class="message__system">{text}</span>

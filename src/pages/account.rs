@@ -55,7 +55,7 @@ fn PasswordForm() -> impl IntoView {
         if body.current_password.is_empty() {
             return checked.set(Some(refused(leadcard_core::field::FieldError::new(
                 "current_password",
-                t(k::ACCOUNT_CURRENT_REQUIRED),
+                k::ACCOUNT_CURRENT_REQUIRED,
             ))));
         }
         if let Err(e) = check_password_shape(&body.new_password, &email, "new_password") {

@@ -102,7 +102,7 @@ fn NewLeadForm(#[prop(into)] on_close: Callback<()>) -> impl IntoView {
                 Ok(value) => properties.push(NewProperty { name: property, value }),
                 Err(reason) => {
                     let field = if property.trim().is_empty() { "properties".to_owned() } else { property };
-                    let message = format!("{field}: {reason}");
+                    let message = leadcard_core::locale::Message::plain(format!("{field}: {reason}"));
                     return problem.set(Some(refused(leadcard_core::FieldError::new(field, message))));
                 }
             }

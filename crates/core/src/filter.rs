@@ -343,15 +343,27 @@ pub fn window_start_ms(now: DateTime<Utc>, days: i64) -> i64 {
 
 /// Why a filter is refused, naming the condition and its field (`filter.all[2].conditions[0].count`).
 /// `index` is the top-level condition's place.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("condition {}: {message}", index + 1)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilterError {
     pub index: usize,
     pub field: String,
     pub message: Message,
 }
 
+impl fmt::Display for FilterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.with_condition())
+    }
+}
+
+impl std::error::Error for FilterError {}
+
 impl FilterError {
+    /// The message with the condition it is about: "condition 2: ...".
+    pub fn with_condition(&self) -> Message {
+        Message::new(k::CHECK_FILTER_CONDITION).arg("n", self.index + 1).with("reason", self.message.clone())
+    }
+
     fn at(index: usize, path: &str, part: &str, message: impl Into<Message>) -> Self {
         let field = if part.is_empty() { path.to_owned() } else { format!("{path}.{part}") };
         Self { index, field, message: message.into() }

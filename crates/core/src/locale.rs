@@ -201,7 +201,11 @@ pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
 /// [`Message::plain`] (shown as it is), a reason can be a text of its own ("A tag {reason}.").
 /// Shown by `Display` in English (logs, tests, the command line).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
+pub struct Message(Box<Said>);
+
+/// A message's parts (boxed: a message travels in every error, which stays small).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Said {
     form: Form,
     args: Vec<(&'static str, Message)>,
     /// Shown as a sentence: its first letter capital, a full stop at its end.
@@ -261,22 +265,22 @@ impl Texts for Language {
 impl Message {
     /// A text of the catalogue.
     pub fn new(text: Text) -> Message {
-        Message { form: Form::Text(text), args: Vec::new(), sentence: false }
+        Message(Box::new(Said { form: Form::Text(text), args: Vec::new(), sentence: false }))
     }
 
     /// A counted text of the catalogue (its `{count}` is `n`).
     pub fn count(text: Plural, n: u64) -> Message {
-        Message { form: Form::Count(text, n), args: Vec::new(), sentence: false }
+        Message(Box::new(Said { form: Form::Count(text, n), args: Vec::new(), sentence: false }))
     }
 
     /// A whole number, written as the reader's language writes numbers.
     pub fn number(n: u64) -> Message {
-        Message { form: Form::Number(n), args: Vec::new(), sentence: false }
+        Message(Box::new(Said { form: Form::Number(n), args: Vec::new(), sentence: false }))
     }
 
     /// Words that are the same in every language: a name, a value, an identifier.
     pub fn plain(text: impl Into<String>) -> Message {
-        Message { form: Form::Plain(text.into()), args: Vec::new(), sentence: false }
+        Message(Box::new(Said { form: Form::Plain(text.into()), args: Vec::new(), sentence: false }))
     }
 
     /// The placeholder `{name}` filled with `value` as it is.
@@ -286,33 +290,33 @@ impl Message {
 
     /// The placeholder `{name}` filled with another message, in the same language.
     pub fn with(mut self, name: &'static str, value: impl Into<Message>) -> Message {
-        self.args.push((name, value.into()));
+        self.0.args.push((name, value.into()));
         self
     }
 
     /// The same words as a sentence of their own ("the lead has no email address" -> "The lead has
     /// no email address."), in every language.
     pub fn sentence(mut self) -> Message {
-        self.sentence = true;
+        self.0.sentence = true;
         self
     }
 
     /// The message in the language of `texts`.
     pub fn render(&self, texts: &dyn Texts) -> String {
-        let template = match &self.form {
+        let template = match &self.0.form {
             Form::Text(text) => texts.text(*text).to_owned(),
             Form::Count(text, n) => texts.count(*text, *n),
             Form::Number(n) => texts.number(*n),
             Form::Plain(text) => text.clone(),
         };
-        let text = if self.args.is_empty() {
+        let text = if self.0.args.is_empty() {
             template
         } else {
-            let values: Vec<(&str, String)> = self.args.iter().map(|(name, m)| (*name, m.render(texts))).collect();
+            let values: Vec<(&str, String)> = self.0.args.iter().map(|(name, m)| (*name, m.render(texts))).collect();
             let args: Vec<(&str, &str)> = values.iter().map(|(name, v)| (*name, v.as_str())).collect();
             fill(&template, &args)
         };
-        if self.sentence { as_sentence(&text) } else { text }
+        if self.0.sentence { as_sentence(&text) } else { text }
     }
 
     /// The message in `language` (the server's answers, pages and mails).
@@ -323,7 +327,7 @@ impl Message {
 
     /// Whether this is words shown as they are (not a text of the catalogue).
     pub fn is_plain(&self) -> bool {
-        matches!(self.form, Form::Plain(_))
+        matches!(self.0.form, Form::Plain(_))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Mail: the card menu's email actions, the project's email settings, bounces (RFC 3463),
 //! campaigns, the outbox and removal, as wire types with the pure rules behind them.
 
-use crate::locale::{Message, Text, k};
+use crate::locale::{English, Message, Text, Texts, k};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::email::EmailAddress;
 use crate::filter::{Filter, ValidFilter};
-use crate::property::display_name;
+use crate::property::display_name_message;
 use crate::subscription::{
     AddressState, BounceKind, EmailSettings, MailKind, Refusal, StatusEvent, SubscriptionStatus, TransitionError,
 };
@@ -616,12 +616,26 @@ pub struct RemoveLead {
 /// Whether `typed` confirms removing the lead: its name, its email, or (for a lead with
 /// neither) its display name `Lead #id`, ignoring case and surrounding white space.
 pub fn confirms_removal(typed: &str, name: Option<&str>, email: Option<&str>, id: i64) -> bool {
+    confirms_removal_in(typed, name, email, id, &[&English])
+}
+
+/// [`confirms_removal`], the display name as any of `languages` writes it ("Лид №7" as well as
+/// "Lead #7": the operator types what their page shows).
+pub fn confirms_removal_in(
+    typed: &str,
+    name: Option<&str>,
+    email: Option<&str>,
+    id: i64,
+    languages: &[&dyn Texts],
+) -> bool {
     let typed = typed.trim().to_lowercase();
     if typed.is_empty() {
         return false;
     }
-    let shown = display_name(name, email, id);
-    [name, email, Some(shown.as_str())].into_iter().flatten().any(|candidate| candidate.trim().to_lowercase() == typed)
+    let shown = display_name_message(name, email, id);
+    let shown: Vec<String> = languages.iter().map(|texts| shown.render(*texts)).collect();
+    let candidates = [name, email].into_iter().flatten().chain(shown.iter().map(String::as_str));
+    candidates.into_iter().any(|candidate| candidate.trim().to_lowercase() == typed)
 }
 
 #[cfg(test)]
@@ -835,6 +849,11 @@ mod tests {
     fn removal_is_confirmed_by_the_name_or_the_email() {
         assert!(confirms_removal(" anna smith ", Some("Anna Smith"), Some("anna@example.com"), 7));
         assert!(confirms_removal("ANNA@example.com", Some("Anna Smith"), Some("anna@example.com"), 7));
+        let both: [&dyn Texts; 2] = [&crate::locale::Language::En, &crate::locale::Language::Ru];
+        assert!(confirms_removal_in(" лид №7 ", None, None, 7, &both));
+        assert!(confirms_removal_in("Lead #7", None, None, 7, &both));
+        assert!(!confirms_removal_in("Лид №8", None, None, 7, &both));
+        assert!(!confirms_removal("Лид №7", None, None, 7));
         assert!(!confirms_removal("Anna", Some("Anna Smith"), Some("anna@example.com"), 7));
         assert!(!confirms_removal("", None, None, 7));
         assert!(confirms_removal("lead #7", None, None, 7));

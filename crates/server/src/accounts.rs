@@ -8,6 +8,7 @@ use leadcard_core::account::{
     AddedOperator, NewOperatorAccount, OperatorAccount, OperatorChange, PasswordLink, check_keeps_an_admin,
     check_new_password,
 };
+use leadcard_core::locale::{Message, k};
 use leadcard_core::wire::Role;
 use leadcard_core::{EmailAddress, FieldError};
 
@@ -63,10 +64,7 @@ async fn hash(password: &str) -> Result<String, AccountError> {
 fn check_name(raw: &str) -> Result<String, FieldError> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            "name",
-            format!("A name has 1 to {MAX_NAME_CHARS} characters, none of them control characters."),
-        ));
+        return Err(FieldError::new("name", Message::new(k::ERROR_OPERATOR_NAME).arg("max", MAX_NAME_CHARS)));
     }
     Ok(name.to_owned())
 }
@@ -78,7 +76,7 @@ pub async fn add(
     public_url: &str,
     now: DateTime<Utc>,
 ) -> Result<AddedOperator, AccountError> {
-    let email = EmailAddress::parse(&new.email).map_err(|e| FieldError::new("email", e.to_string()))?.to_string();
+    let email = EmailAddress::parse(&new.email).map_err(|e| FieldError::new("email", e.sentence()))?.to_string();
     let name = check_name(&new.name)?;
     let password_hash = match &new.password {
         Some(password) => {
@@ -108,7 +106,7 @@ pub async fn password_link(
     if account.disabled {
         return Err(AccountError::Conflict(
             "operator_disabled",
-            FieldError::new("disabled", "Enable this operator first."),
+            FieldError::new("disabled", k::ERROR_OPERATOR_ENABLE_FIRST),
         ));
     }
     let (token, token_hash) = token::new_token().map_err(|e| AccountError::Internal(e.to_string()))?;
@@ -182,7 +180,7 @@ pub async fn change_own_password(
     }
     check_new_password(new_password, email, "new_password")?;
     if new_password == current_password {
-        return Err(FieldError::new("new_password", "The new password is the current one.").into());
+        return Err(FieldError::new("new_password", k::ERROR_OPERATOR_SAME_PASSWORD).into());
     }
     let password_hash = hash(new_password).await?;
     Ok(store.change_password(operator_id, &password_hash, current_session).await?)

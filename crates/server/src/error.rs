@@ -224,7 +224,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::InvalidProperty { name, source } => {
-                ApiError::InvalidProperty { field: name, message: source.to_string().into() }
+                ApiError::InvalidProperty { field: name, message: source.message() }
             }
             other => ApiError::Internal(other.to_string()),
         }

@@ -8,7 +8,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use leadcard_core::locale::{Message, k};
-use leadcard_core::text::{NUL_MESSAGE, has_nul, nul_in_json};
+use leadcard_core::text::{has_nul, nul_in_json, nul_message};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -59,8 +59,8 @@ pub fn parse_json_value(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
     })?;
     whole_numbers_as_integers(&mut value);
     match nul_in_json(&value) {
-        Some(path) if path.is_empty() => Err(ApiError::invalid("body", NUL_MESSAGE)),
-        Some(path) => Err(ApiError::invalid(path, NUL_MESSAGE)),
+        Some(path) if path.is_empty() => Err(ApiError::invalid("body", nul_message())),
+        Some(path) => Err(ApiError::invalid(path, nul_message())),
         None if !value.is_object() => Err(ApiError::invalid("body", k::ERROR_JSON_NOT_OBJECT)),
         None => Ok(value),
     }
@@ -94,7 +94,7 @@ pub fn from_json_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<
 pub async fn refuse_nul_in_url(request: Request, next: Next) -> Response {
     let template = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
     match nul_in_url(template, request.uri()) {
-        Some(field) => ApiError::invalid(field, NUL_MESSAGE).into_response(),
+        Some(field) => ApiError::invalid(field, nul_message()).into_response(),
         None => next.run(request).await,
     }
 }

@@ -230,7 +230,7 @@ fn send_rows(
                 batch.read += 1;
                 match row_of(&names, mapping, &record) {
                     Ok(row) => batch.rows.push((line, row)),
-                    Err(reason) => batch.refused.push((line, reason.into())),
+                    Err(reason) => batch.refused.push((line, reason)),
                 }
             }
             Err(e) => {
@@ -293,19 +293,15 @@ impl<R: Read> Read for CountingLines<R> {
 }
 
 /// One record as a checked row: the cells as UTF-8, as many as the header names, by the mapping.
-fn row_of(header: &[&str], mapping: &[Target], record: &csv::ByteRecord) -> Result<ImportRow, String> {
+fn row_of(header: &[&str], mapping: &[Target], record: &csv::ByteRecord) -> Result<ImportRow, Message> {
     if record.len() != header.len() {
-        return Err(format!(
-            "has {} columns where the header has {} (a quote left open, or a separator in an unquoted cell?)",
-            record.len(),
-            header.len()
-        ));
+        return Err(Message::new(k::ERROR_IMPORT_ROW_COLUMNS).arg("found", record.len()).arg("header", header.len()));
     }
     let cells: Vec<&str> = record
         .iter()
         .map(std::str::from_utf8)
         .collect::<Result<_, _>>()
-        .map_err(|_| "is not UTF-8; save the file as UTF-8".to_owned())?;
+        .map_err(|_| Message::new(k::ERROR_IMPORT_ROW_NOT_UTF8))?;
     check_row(header, mapping, &cells)
 }
 
@@ -373,7 +369,7 @@ pub async fn import_with(
         };
         report.rows += batch.read;
         for (line, reason) in batch.refused {
-            report.problem(line, row_problem(line, reason));
+            report.problem(line, in_job_language(reason));
         }
         let mut changed = Vec::new();
         if !options.dry_run && !batch.rows.is_empty() {
@@ -389,12 +385,14 @@ pub async fn import_with(
     Ok(report)
 }
 
-/// A refused row's line in the report, in the job's language ("line 3: ...").
-fn row_problem(line: u64, reason: Message) -> String {
-    Message::new(k::ERROR_IMPORT_ROW)
-        .arg("line", line)
-        .with("reason", reason)
-        .in_language(crate::layers::current_language())
+/// A report's reason, in the job's language.
+fn in_job_language(reason: Message) -> String {
+    reason.in_language(crate::layers::current_language())
+}
+
+/// A report's line as the command line prints it: "line 3: ...".
+pub fn problem_line(line: u64, reason: &str) -> String {
+    Message::new(k::ERROR_IMPORT_ROW).arg("line", line).arg("reason", reason).to_string()
 }
 
 /// Writes a batch in one transaction; when the database refuses it, row by row, so only the bad
@@ -411,13 +409,13 @@ async fn write_batch(
     match store.import_rows(&checked, on_match, clock.now()).await {
         Ok(outcomes) => rows.iter().zip(&outcomes).for_each(|((line, _), o)| count(report, changed, *line, o)),
         Err(e) if !refuses_rows(&e) => return Err(e.into()),
-        Err(e) if rows.len() == 1 => report.problem(rows[0].0, row_problem(rows[0].0, Message::plain(e.to_string()))),
+        Err(e) if rows.len() == 1 => report.problem(rows[0].0, e.to_string()),
         Err(_) => {
             for (line, row) in rows {
                 match store.import_rows(std::slice::from_ref(row), on_match, clock.now()).await {
                     Ok(outcomes) => outcomes.iter().for_each(|o| count(report, changed, *line, o)),
                     Err(e) if !refuses_rows(&e) => return Err(e.into()),
-                    Err(e) => report.problem(*line, row_problem(*line, Message::plain(e.to_string()))),
+                    Err(e) => report.problem(*line, e.to_string()),
                 }
             }
         }
@@ -446,7 +444,9 @@ fn count(report: &mut ImportReport, changed: &mut Vec<i64>, line: u64, outcome: 
         RowOutcome::Skipped(id) => {
             report.skipped += 1;
             if report.problems.len() < PROBLEMS_KEPT {
-                report.problems.push((line, format!("line {line}: skipped, it matches lead {id}")));
+                report
+                    .problems
+                    .push((line, in_job_language(Message::new(k::ERROR_IMPORT_SKIPPED_MATCH).arg("id", id))));
             }
         }
     }

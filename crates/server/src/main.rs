@@ -171,8 +171,8 @@ async fn import(args: ImportArgs) -> Result<(), String> {
     .await;
     store.close().await;
     let report = report.map_err(|e| e.to_string())?;
-    for (_, problem) in &report.problems {
-        println!("{problem}");
+    for (line, problem) in &report.problems {
+        println!("{}", leadcard_server::import::problem_line(*line, problem));
     }
     let verb = if args.dry_run { "would be" } else { "were" };
     println!(

@@ -106,7 +106,7 @@ async fn try_operator_message(store: &Store, send: OperatorSend<'_>, now: DateTi
     };
     let channel_facts = ChannelFacts { has_visitor: facts.has_visitor, address: facts.address.as_ref() };
     if let Err(refusal) = inbox::may_use(channel, channel_facts, &settings, now) {
-        return Ok(SendOutcome::Refused { channel, reason: refusal.to_string().into() }); /*I18N-CORE*/
+        return Ok(SendOutcome::Refused { channel, reason: refusal.message() });
     }
     let target = match existing {
         Some(target) => target,

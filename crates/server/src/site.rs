@@ -115,7 +115,7 @@ async fn demo_sign_in(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<DemoSignIn>,
 ) -> Result<Json<Signed>, ApiError> {
-    let email = EmailAddress::parse(&body.email).map_err(|e| ApiError::invalid("email", e.to_string()))?;
+    let email = EmailAddress::parse(&body.email).map_err(|e| ApiError::invalid("email", e.sentence()))?;
     let user_id = email.to_string().to_lowercase();
     let project = state.store.ensure_project(state.clock.now()).await?;
     Ok(Json(Signed { user_hash: user_hash(&project.secret_key, &user_id), user_id }))

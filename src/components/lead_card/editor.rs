@@ -8,7 +8,7 @@ use leptos::html::Form;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::browser::i18n::{k, t, tf};
+use crate::browser::i18n::{k, say, t, tf};
 use crate::time;
 
 /// The text an editor starts from: a list one item per line, a date-time in the operator's zone.
@@ -57,7 +57,7 @@ impl Verdict {
     pub fn of(name: &str, ty: PropertyType, draft: &str) -> Self {
         let name = match PropertyName::parse(name) {
             Ok(name) => name,
-            Err(error) => return Verdict::Refused(error.to_string()),
+            Err(error) => return Verdict::Refused(say(&error.message())),
         };
         let value = match value_of(ty, draft) {
             Ok(value) => value,
@@ -65,11 +65,11 @@ impl Verdict {
         };
         let set = [Operation::Set { name: name.clone(), value: value.clone() }];
         if let Err(error) = check_operator_batch(&set) {
-            return Verdict::Refused(error.error.to_string());
+            return Verdict::Refused(say(&error.error.message()));
         }
         match (name.as_str(), &value) {
             ("$email", PropertyValue::Text(address)) => match EmailAddress::parse(address) {
-                Err(reason) => Verdict::Warned(name, value, reason.to_string()),
+                Err(reason) => Verdict::Warned(name, value, say(&reason.message())),
                 Ok(_) => Verdict::Valid(name, value),
             },
             _ => Verdict::Valid(name, value),

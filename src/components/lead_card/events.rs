@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use super::editor::{InlineError, ValueInput, value_of};
 use super::properties::{label_of, value_text};
 use crate::api::{self, ApiError};
-use crate::browser::i18n::{k, plural, t, tf};
+use crate::browser::i18n::{k, plural, say, t, tf};
 use crate::components::clock::server_now;
 use crate::live::Live;
 use crate::paged::{Page, Paged};
@@ -311,7 +311,7 @@ fn AddEventForm(
                 continue;
             }
             let property = PropertyName::parse(typed.trim()).map_err(|e| {
-                (format!("properties.{}", typed.trim()), tf(k::CARD_EVENTS_BAD_NAME, &[("reason", &e.to_string())]))
+                (format!("properties.{}", typed.trim()), tf(k::CARD_EVENTS_BAD_NAME, &[("reason", &say(&e.message()))]))
             })?;
             let value = value_of(row.ty.get_untracked(), &row.value.get_untracked())
                 .map_err(|e| (format!("properties.{}", property.as_str()), format!("{}: {e}.", property.as_str())))?;
@@ -321,7 +321,7 @@ fn AddEventForm(
             .map_err(|e| ("occurred_at".to_owned(), tf(k::CARD_EVENTS_BAD_TIME, &[("reason", &e.to_string())])))?;
         let event =
             AddEvent { name: name.get_untracked().trim().to_owned(), properties, occurred_at: Some(occurred_at) };
-        event.check(server_now()).map_err(|e| (e.field.clone(), format!("{}: {}.", e.field, e.message)))?;
+        event.check(server_now()).map_err(|e| (e.field.clone(), format!("{}: {}.", e.field, say(&e.message))))?;
         Ok(event)
     };
 

@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use leptos_use::on_click_outside;
 use wasm_bindgen::JsCast;
 
-use leadcard_core::mail::{Availability, RemoveLead, confirms_removal};
+use leadcard_core::locale::English;
+use leadcard_core::mail::{Availability, RemoveLead, confirms_removal_in};
 
 use leadcard_core::wire::LeadCard;
 
@@ -186,7 +187,13 @@ fn RemoveDialog(
     });
     let confirmed = move || {
         let (name, email, _) = who.get();
-        confirms_removal(&typed.get(), name.as_deref(), email.as_deref(), id)
+        confirms_removal_in(
+            &typed.get(),
+            name.as_deref(),
+            email.as_deref(),
+            id,
+            &[&English, crate::browser::i18n::texts()],
+        )
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

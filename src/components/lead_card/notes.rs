@@ -9,7 +9,7 @@ use leptos::task::spawn_local;
 
 use super::editor::InlineError;
 use crate::api::{self, ApiError};
-use crate::browser::i18n::{k, t, tf};
+use crate::browser::i18n::{k, say, t, tf};
 use crate::components::error_notice::ErrorNotice;
 use crate::live::Live;
 use crate::time;
@@ -50,7 +50,7 @@ pub fn CardNotes(lead: i64, notes: Result<Vec<Note>, ApiError>, me: Option<i64>)
             Ok(body) => {
                 save.dispatch((typed, body));
             }
-            Err(reason) => problem.set(Some(tf(k::CARD_NOTES_PROBLEM, &[("reason", &reason.to_string())]))),
+            Err(reason) => problem.set(Some(say(&reason.note_message()))),
         }
     };
     // Notes added or deleted elsewhere (another operator, another tab) show up here.
@@ -162,7 +162,7 @@ fn NoteItem(lead: i64, note: Note, own: bool, on_delete: Callback<i64>, on_edite
         Ok(body) => {
             save.dispatch(body);
         }
-        Err(reason) => problem.set(Some(tf(k::CARD_NOTES_PROBLEM, &[("reason", &reason.to_string())]))),
+        Err(reason) => problem.set(Some(say(&reason.note_message()))),
     };
     let shown_body = body.clone();
     view! {

@@ -7,7 +7,7 @@ use leadcard_core::operation::check_operator_batch;
 use leadcard_core::{Operation, PropertyName, PropertyType, PropertyValue};
 use leptos::prelude::*;
 
-use crate::browser::i18n::{k, t};
+use crate::browser::i18n::{k, say, t};
 
 use super::editor::{InlineError, value_of};
 use super::state::CardState;
@@ -73,8 +73,8 @@ impl OperationKind {
                 }
             }
         };
-        check_operator_batch(std::slice::from_ref(&op)).map_err(|e| e.error.to_string())?;
-        op.apply(Some(current)).map_err(|e| e.to_string())?;
+        check_operator_batch(std::slice::from_ref(&op)).map_err(|e| say(&e.error.message()))?;
+        op.apply(Some(current)).map_err(|e| say(&e.message()))?;
         Ok(op)
     }
 }

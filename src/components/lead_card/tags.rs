@@ -9,7 +9,7 @@ use leptos::task::spawn_local;
 use super::editor::InlineError;
 use super::state::CardState;
 use crate::api::{self, TagsChanged};
-use crate::browser::i18n::{k, t, tf};
+use crate::browser::i18n::{k, say, t, tf};
 
 #[derive(Clone)]
 enum TagChange {
@@ -68,7 +68,7 @@ pub fn CardTags() -> impl IntoView {
             Ok(tag) => {
                 change.dispatch(TagChange::Add(tag));
             }
-            Err(reason) => problem.set(Some(tf(k::CARD_TAGS_PROBLEM, &[("reason", &reason.to_string())]))),
+            Err(reason) => problem.set(Some(say(&reason.tag_message()))),
         }
     };
     let load_suggestions = move |_| {

@@ -223,10 +223,7 @@ impl ImportHook for JobHook {
     async fn batch(&mut self, report: &mut ImportReport, changed: Vec<i64>) -> bool {
         let problems: Vec<(i64, String)> = std::mem::take(&mut report.problems)
             .into_iter()
-            .map(|(line, reason)| {
-                let reason = reason.strip_prefix(&format!("line {line}: ")).map_or(reason.clone(), str::to_owned);
-                (i64::try_from(line).unwrap_or(i64::MAX), reason)
-            })
+            .map(|(line, reason)| (i64::try_from(line).unwrap_or(i64::MAX), reason))
             .collect();
         self.handle.problems(problems).await;
         jobs::leads_changed(&self.state, &changed, &self.reason).await;

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use leadcard_core::LiveEvent;
-use leadcard_core::locale::{Message, k};
+use leadcard_core::locale::k;
 use leadcard_core::mail::{MenuRefusal, RemoveLead};
 use leadcard_core::wire::{ErrorBody, Subscription};
 use utoipa_axum::router::OpenApiRouter;
@@ -29,11 +29,10 @@ async fn menu_answer(
             }
             Ok(Json(subscription))
         }
-        Err(refusal) => Err(ApiError::Refused(Message::plain(refusal.to_string()).sentence())), /*I18N-CORE*/,
+        // The core's reasons are written to follow "because"; a message is a sentence.
+        Err(refusal) => Err(ApiError::Refused(refusal.message().sentence())),
     }
 }
-
-/// The core's reasons are written to follow "because"; a message starts with a capital.
 
 /// *Unsubscribe from emails*: the lead's address becomes Unsubscribed, on every card that has
 /// it. An address already unsubscribed stays as it is (200, no change).

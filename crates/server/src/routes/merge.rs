@@ -64,11 +64,9 @@ async fn merge(
             format!("take[{index}]"),
             Message::new(k::ERROR_MERGE_NO_PROPERTY).arg("id", other).arg("name", take[index].as_str()),
         )),
-        Merged::Refused(reason) => Err(ApiError::Unprocessable {
-            code: "merge_refused",
-            field: "other".to_owned(),
-            message: Message::plain(reason), /*I18N-CORE*/
-        }),
+        Merged::Refused(reason) => {
+            Err(ApiError::Unprocessable { code: "merge_refused", field: "other".to_owned(), message: reason.into() })
+        }
     }
 }
 

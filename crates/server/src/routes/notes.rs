@@ -53,7 +53,7 @@ async fn add_note(
     ApiJson(body): ApiJson<NewNote>,
 ) -> Result<(StatusCode, Json<Note>), ApiError> {
     let id = lead_id(&id)?;
-    let text = parse_note(&body.body).map_err(|e| ApiError::invalid("body", format!("A note {e}.")))?;
+    let text = parse_note(&body.body).map_err(|e| ApiError::invalid("body", e.note_message()))?;
     let note = state.store.add_note(id, &session.operator, &text, state.clock.now()).await?.ok_or(LEAD_NOT_FOUND)?;
     state.live.publish(LiveEvent::LeadChanged { lead_id: id }).await;
     Ok((StatusCode::CREATED, Json(note)))
@@ -108,7 +108,7 @@ async fn edit_note(
 ) -> Result<Json<Note>, ApiError> {
     let id = lead_id(&id)?;
     let note_id = note_id.parse::<i64>().map_err(|_| NOTE_NOT_FOUND)?;
-    let text = parse_note(&body.body).map_err(|e| ApiError::invalid("body", format!("A note {e}.")))?;
+    let text = parse_note(&body.body).map_err(|e| ApiError::invalid("body", e.note_message()))?;
     match state.store.edit_note(id, note_id, session.operator.id, &text, state.clock.now()).await? {
         NoteEdit::Edited(note) => {
             state.live.publish(LiveEvent::LeadChanged { lead_id: id }).await;

@@ -44,7 +44,7 @@ async fn put_pins(
     Extension(session): Extension<CurrentSession>,
     ApiJson(body): ApiJson<Pins>,
 ) -> Result<Json<Pins>, ApiError> {
-    let names = parse_pins(&body.names).map_err(|e| ApiError::invalid(e.field(), e.to_string()))?;
+    let names = parse_pins(&body.names).map_err(|e| ApiError::invalid(e.field(), e.message()))?;
     Ok(Json(Pins { names: state.store.set_pins(session.operator.id, &names).await? }))
 }
 

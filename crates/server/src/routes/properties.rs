@@ -36,15 +36,13 @@ fn parse_operations(raw: Vec<serde_json::Value>) -> Result<Vec<Operation>, ApiEr
             let name = value.get("name").and_then(serde_json::Value::as_str).map(str::to_owned);
             serde_path_to_error::deserialize(value).map_err(|e| {
                 if let Some(Err(error)) = name.as_deref().map(PropertyName::parse) {
-                    return ApiError::InvalidProperty {
-                        field: name.unwrap_or_default(),
-                        message: error.to_string().into(),
-                    }; /*I18N-CORE*/
+                    return ApiError::InvalidProperty { field: name.unwrap_or_default(), message: error.message() };
                 }
                 let path = e.path().to_string();
                 let field =
                     if path == "." { format!("operations[{index}]") } else { format!("operations[{index}].{path}") };
-                ApiError::invalid(field, e.into_inner().to_string())
+                // serde's words: the console never sends an operation of the wrong shape.
+                ApiError::invalid(field, leadcard_core::locale::Message::plain(e.into_inner().to_string()))
             })
         })
         .collect()
@@ -105,7 +103,7 @@ async fn patch_properties(
     let operations = parse_operations(body.operations)?;
     check_operator_batch(&operations).map_err(|e| ApiError::InvalidProperty {
         field: if e.name.is_empty() { "operations".to_owned() } else { e.name },
-        message: e.error.to_string().into(), /*I18N-CORE*/
+        message: e.error.message(),
     })?;
     let check = match version_check(&headers) {
         Some(check) => check,

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use leadcard_core::locale::{Message, k};
+use leadcard_core::segment::parse_segment_name;
 use leadcard_core::wire::ErrorBody;
 use leadcard_core::{
     CountRequest, Filter, LeadFacts, NewSegment, Segment, SegmentCount, SegmentError, SegmentHistoryEntry, SegmentRef,
@@ -42,7 +43,7 @@ struct RawCount {
 
 fn segment_error(e: SegmentError) -> ApiError {
     if e.field == "name" {
-        ApiError::invalid("name", e.message) /*I18N-CORE*/
+        ApiError::invalid("name", e.message)
     } else {
         ApiError::InvalidFilter(leadcard_core::FilterError { index: 0, field: e.field, message: e.message })
     }
@@ -55,6 +56,8 @@ fn parse_segment(
     saved: &[Segment],
     own: Option<i64>,
 ) -> Result<(String, Filter, ValidFilter), ApiError> {
+    // The name's refusal as a sentence of its own ("The segment needs a name.").
+    parse_segment_name(&raw.name).map_err(|e| ApiError::invalid("name", e.sentence()))?;
     let filter = Filter::from_json(raw.filter)?;
     let (name, valid) =
         NewSegment { name: raw.name, filter: filter.clone() }.check(saved, own).map_err(segment_error)?;

@@ -53,7 +53,7 @@ async fn add_tag(
     ApiJson(body): ApiJson<NewTag>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = lead_id(&id)?;
-    let tag = parse_tag(&body.tag).map_err(|e| ApiError::invalid("tag", format!("A tag {e}.")))?;
+    let tag = parse_tag(&body.tag).map_err(|e| ApiError::invalid("tag", e.tag_message()))?;
     let written = state.store.add_tag(id, &tag, state.clock.now()).await?;
     announce(&state, id, &written, Cause::TagAdded(tag.clone())).await;
     tags_response(written)

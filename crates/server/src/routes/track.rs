@@ -113,7 +113,8 @@ async fn submit(state: &AppState, write: TrackWrite) -> Result<Json<TrackAccepte
         Ok(accepted) => Ok(Json(TrackAccepted { accepted })),
         Err(IngestError::Busy) => Err(ApiError::Busy { retry_after_secs: 1 }),
         Err(IngestError::Refused(e @ StoreError::InvalidProperty { .. })) => Err(e.into()),
-        Err(IngestError::Refused(e)) => Err(ApiError::invalid("properties", e.to_string())),
+        // The store's own words (a tag over its limit): for the site's developer, who reads English.
+        Err(IngestError::Refused(e)) => Err(ApiError::invalid("properties", Message::plain(e.to_string()))),
         Err(IngestError::Failed(e)) => Err(ApiError::Internal(e)),
     }
 }
@@ -260,7 +261,7 @@ async fn identify(
     }
     check_operator_batch(&request.properties).map_err(|e| ApiError::InvalidProperty {
         field: if e.name.is_empty() { "properties".to_owned() } else { e.name },
-        message: e.error.to_string().into(), /*I18N-CORE*/
+        message: e.error.message(),
     })?;
     let cause = Cause::Other(format!("identified as user {user_id}"));
     let kind = TrackKind::Identify { user_id, operations: request.properties };

@@ -131,7 +131,7 @@ async fn email_webhook(
             announce(&state.live, &change).await;
             BounceApplied { known: true, status: Some(change.after.status), bounce: change.after.bounce }
         }
-        AddressOutcome::Refused(refusal) => return Err(ApiError::Refused(refusal.to_string().into())), /*I18N-CORE*/,
+        AddressOutcome::Refused(refusal) => return Err(ApiError::Refused(refusal.message())),
         AddressOutcome::Unknown => BounceApplied { known: false, status: None, bounce: None },
     };
     tracing::info!(code = %bounce.code, known = applied.known, "bounce reported");

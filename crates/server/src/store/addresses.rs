@@ -386,7 +386,7 @@ pub(super) async fn read_subscription(
         (None, Some(email_norm)) => Some(AddressState::new(EmailAddress::parse(email_norm).is_ok(), settings)),
         (None, None) => None,
     };
-    let actions = EmailActions::of(state.as_ref(), settings, now);
+    let actions = EmailActions::in_language(state.as_ref(), settings, now, crate::layers::current_language());
     Ok(match state {
         Some(state) => Subscription {
             email,

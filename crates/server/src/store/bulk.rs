@@ -128,7 +128,7 @@ impl Store {
                         }
                         Err(StoreError::InvalidProperty { name, source }) => {
                             lead.rollback().await?;
-                            done.failed.push((id, format!("{name}: {source}")));
+                            done.failed.push((id, format!("{name}: {}", said(source.message()))));
                         }
                         Err(e) => return Err(e),
                     }
@@ -145,7 +145,7 @@ impl Store {
                 let mut seen = std::collections::HashSet::new();
                 for (id, email_norm) in &leads {
                     let Some(email_norm) = email_norm else {
-                        done.failed.push((*id, MenuRefusal::NoAddress.to_string()));
+                        done.failed.push((*id, said(MenuRefusal::NoAddress.message())));
                         continue;
                     };
                     if !seen.insert(email_norm.clone()) {
@@ -159,8 +159,8 @@ impl Store {
                             done.addresses.push(change);
                         }
                         AddressOutcome::Refused(MenuRefusal::AlreadyUnsubscribed) => {}
-                        AddressOutcome::Refused(refusal) => done.failed.push((*id, refusal.to_string())),
-                        AddressOutcome::Unknown => done.failed.push((*id, MenuRefusal::NoAddress.to_string())),
+                        AddressOutcome::Refused(refusal) => done.failed.push((*id, said(refusal.message()))),
+                        AddressOutcome::Unknown => done.failed.push((*id, said(MenuRefusal::NoAddress.message()))),
                     }
                 }
                 // Other cards with the addresses follow (announced with `addresses`); the
@@ -200,4 +200,9 @@ impl Store {
         done.skipped = (ids.len().saturating_sub(touched)) as u64;
         Ok(done)
     }
+}
+
+/// A lead's reason in the job's report, in the language of the job (of who started it).
+fn said(reason: leadcard_core::locale::Message) -> String {
+    reason.in_language(crate::layers::current_language())
 }

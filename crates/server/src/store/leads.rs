@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use leadcard_core::event::EventAggregate;
 use leadcard_core::lead_sort::LeadSort;
-use leadcard_core::property::{SYSTEM_PROPERTIES, display_name};
+use leadcard_core::property::SYSTEM_PROPERTIES;
 use leadcard_core::tag::parse_tag;
 use leadcard_core::wire::{LeadCard, LeadPage, LeadSummary, Property, Total};
 use leadcard_core::{
@@ -609,7 +609,7 @@ impl Store {
                 };
                 Ok(LeadSummary {
                     id: row.id,
-                    display_name: display_name(row.name.as_deref(), row.email.as_deref(), row.id),
+                    display_name: crate::store::shown_name(row.name.as_deref(), row.email.as_deref(), row.id),
                     tags: tags.remove(&row.id).unwrap_or_default(),
                     email: row.email,
                     avatar_url: row.avatar_url,
@@ -877,7 +877,7 @@ pub(super) async fn read_card(conn: &mut AnyConnection, id: i64, now: DateTime<U
     Ok(Some(LeadCard {
         id: row.id,
         version: row.version,
-        display_name: display_name(row.name.as_deref(), row.email.as_deref(), row.id),
+        display_name: crate::store::shown_name(row.name.as_deref(), row.email.as_deref(), row.id),
         avatar_url: row.avatar_url,
         created_at: from_ms(row.created_at),
         last_seen: opt_time(row.last_seen_at),

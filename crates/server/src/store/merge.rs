@@ -3,7 +3,7 @@
 //! identify), the strictest address status kept, and the other card's id redirected.
 
 use chrono::{DateTime, Utc};
-use leadcard_core::merge::{refusal, surviving_status};
+use leadcard_core::merge::{refusal_text, surviving_status};
 use leadcard_core::wire::LeadCard;
 use leadcard_core::{EmailAddress, Operation, PropertyName};
 use sqlx::AnyConnection;
@@ -27,7 +27,7 @@ pub enum Merged {
     /// `take[index]` names a property the other card does not have.
     NotOnOther(usize),
     /// The core rules refuse it (the reason).
-    Refused(&'static str),
+    Refused(leadcard_core::locale::Text),
 }
 
 impl Store {
@@ -53,7 +53,7 @@ impl Store {
         }
         let kept_before = identity(&mut tx, keep).await?;
         let other_before = identity(&mut tx, other).await?;
-        if let Some(reason) = refusal(kept_before.user_id.as_deref(), other_before.user_id.as_deref()) {
+        if let Some(reason) = refusal_text(kept_before.user_id.as_deref(), other_before.user_id.as_deref()) {
             return Ok(Merged::Refused(reason));
         }
         let names: Vec<&str> = take.iter().map(PropertyName::as_str).collect();

@@ -1,7 +1,8 @@
 //! Hiding a lead from Visitors, and removing a lead completely.
 
 use chrono::{DateTime, Utc};
-use leadcard_core::mail::confirms_removal;
+use leadcard_core::locale::{Language, Texts};
+use leadcard_core::mail::confirms_removal_in;
 
 use super::{Store, StoreResult};
 use crate::clock::to_ms;
@@ -47,7 +48,11 @@ impl Store {
         let Some((name, email, email_norm)) = lead else {
             return Ok(Removal::NotFound);
         };
-        if !confirms_removal(confirm, name.as_deref(), email.as_deref(), id) {
+        let confirmed = {
+            let languages: Vec<&dyn Texts> = Language::ALL.iter().map(|l| l as &dyn Texts).collect();
+            confirms_removal_in(confirm, name.as_deref(), email.as_deref(), id, &languages)
+        };
+        if !confirmed {
             return Ok(Removal::NotConfirmed);
         }
         sqlx::query("DELETE FROM leads WHERE id = $1").bind(id).execute(&mut *tx).await?;

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use leadcard_core::locale::Message;
 use leadcard_core::wire::{JobKind, JobResult, JobState};
 use leadcard_server::jobs::{self, Jobs, cancelled_message};
 use leadcard_server::store::NewJob;
@@ -30,7 +31,13 @@ async fn a_job_reports_progress_live_and_a_cancel_keeps_what_it_did() {
     let operator = app.signed_in().await;
     let mut events = Events::open(&app, None).await;
     let handle = Jobs::of(&app.state)
-        .start(JobKind::Bulk, Some(&operator), "Add tag vip to 10 leads", json!({"ids": [1, 2]}), Some(10))
+        .start(
+            JobKind::Bulk,
+            Some(&operator),
+            Message::plain("Add tag vip to 10 leads"),
+            json!({"ids": [1, 2]}),
+            Some(10),
+        )
         .await
         .unwrap();
     let id = handle.id();
@@ -122,8 +129,10 @@ async fn jobs_are_listed_newest_first_by_keyset_and_bad_ids_are_refused() {
     let jobs = Jobs::of(&app.state);
     let mut ids = Vec::new();
     for i in 0..3 {
-        let handle =
-            jobs.start(JobKind::Import, Some(&operator), format!("Import {i}.csv"), json!({}), None).await.unwrap();
+        let handle = jobs
+            .start(JobKind::Import, Some(&operator), Message::plain(format!("Import {i}.csv")), json!({}), None)
+            .await
+            .unwrap();
         handle.progress(5, &JobResult { created: 5, ..JobResult::default() }).await;
         handle.finish(JobState::Done, JobResult { created: 5, ..JobResult::default() }).await.unwrap();
         ids.push(handle.id());
@@ -159,7 +168,7 @@ async fn a_failing_or_panicking_job_ends_failed_with_what_it_did() {
     let app = spawn_app().await;
     app.signed_in().await;
     let jobs = Jobs::of(&app.state);
-    let failing = jobs.start(JobKind::Bulk, None, "Fails", json!({}), Some(3)).await.unwrap();
+    let failing = jobs.start(JobKind::Bulk, None, Message::plain("Fails"), json!({}), Some(3)).await.unwrap();
     let work = failing.clone();
     jobs::spawn(failing.clone(), async move {
         work.progress(1, &JobResult { changed: 1, ..JobResult::default() }).await;
@@ -172,7 +181,7 @@ async fn a_failing_or_panicking_job_ends_failed_with_what_it_did() {
     assert!(message.contains("The database refused the batch.") && message.contains("after 1"), "{message}");
     assert!(job["by"].is_null());
 
-    let panicking = jobs.start(JobKind::Bulk, None, "Panics", json!({}), None).await.unwrap();
+    let panicking = jobs.start(JobKind::Bulk, None, Message::plain("Panics"), json!({}), None).await.unwrap();
     jobs::spawn(panicking.clone(), async move {
         if std::env::var("NEVER_SET_LEADCARD").is_err() {
             panic!("a bug");

@@ -173,7 +173,7 @@ impl Store {
         };
         let settings = email_settings_in(&mut conn).await?;
         let facts = ChannelFacts { has_visitor: facts.has_visitor, address: facts.address.as_ref() };
-        Ok(Some(Channels::of(facts, &settings, now)))
+        Ok(Some(Channels::in_language(facts, &settings, now, crate::layers::current_language())))
     }
 
     pub async fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>> {

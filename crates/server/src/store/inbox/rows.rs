@@ -6,7 +6,6 @@ use leadcard_core::inbox::{
     OperatorRef, Sent, SystemEntry, WidgetMessage,
 };
 use leadcard_core::mail::OutboxStatus;
-use leadcard_core::property::display_name;
 use sqlx::{AnyConnection, FromRow};
 
 use super::super::sql::Sql;
@@ -62,7 +61,11 @@ impl ConversationRow {
             id: self.id,
             lead: ConversationLead {
                 id: self.lead_id,
-                display_name: display_name(self.lead_name.as_deref(), self.lead_email.as_deref(), self.lead_id),
+                display_name: crate::store::shown_name(
+                    self.lead_name.as_deref(),
+                    self.lead_email.as_deref(),
+                    self.lead_id,
+                ),
                 email: self.lead_email,
                 avatar_url: self.avatar_url,
                 last_heartbeat: self.last_heartbeat_at.map(from_ms),

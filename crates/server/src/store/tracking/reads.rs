@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use leadcard_core::event::EventAggregate;
-use leadcard_core::property::display_name;
 use leadcard_core::tracking::{
     EventGroup, EventPage, EventSource, LeadEvent, SessionPage, SessionPages, SiteSession, Visitor, VisitorList,
     pages_until,
@@ -105,7 +104,7 @@ impl Store {
             .into_iter()
             .map(|r| Visitor {
                 id: r.id,
-                display_name: display_name(r.name.as_deref(), r.email.as_deref(), r.id),
+                display_name: crate::store::shown_name(r.name.as_deref(), r.email.as_deref(), r.id),
                 email: r.email,
                 avatar_url: r.avatar_url,
                 last_heartbeat: r.last_heartbeat_at.map(from_ms),
