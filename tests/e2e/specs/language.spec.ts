@@ -70,7 +70,7 @@ test("the server's refusals and the rules' messages come in the page's language,
   // A lead with a phone only: no name, no email.
   const created = await page.request.post('/api/v1/leads', {
     headers: WRITE,
-    data: { properties: [{ name: '$phone', value: `+49 30 ${Date.now() % 10_000_000}` }] },
+    data: { properties: [{ name: '$phone', value: { type: 'text', value: `+49 30 ${Date.now() % 10_000_000}` } }] },
   });
   expect(created.status()).toBe(201);
   const lead = (await created.json()).id;
