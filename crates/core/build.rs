@@ -42,8 +42,11 @@ fn main() {
         "/// The catalogue's keys (generated from locales/en.json by build.rs).\npub mod k {\n    use super::{Plural, Text};\n",
     );
     let mut ru_rows = Vec::new();
+    let mut entries = Vec::new();
     for (index, (key, value)) in en.iter().enumerate() {
         let name = const_name(key);
+        let kind = if value.is_object() { "Plural" } else { "Text" };
+        entries.push(format!("    ({key:?}, Entry::{kind}(k::{name})),"));
         match value {
             Value::String(text) => {
                 writeln!(keys, "    pub const {name}: Text = Text::new({index}, {text:?});").unwrap();
@@ -75,6 +78,13 @@ fn main() {
     let served =
         serde_json::to_string(&std::iter::once(hash.clone()).chain(ru_rows.iter().cloned()).collect::<Vec<_>>())
             .unwrap();
+    writeln!(keys, "/// Every text by its key, in the keys' order (sorted): stored messages name their texts.")
+        .unwrap();
+    writeln!(keys, "static ENTRIES: [(&str, Entry); {}] = [", entries.len()).unwrap();
+    for entry in &entries {
+        writeln!(keys, "{entry}").unwrap();
+    }
+    keys.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").unwrap()).to_owned();
     std::fs::write(out.join("keys.rs"), keys).unwrap();
     let mut table = format!("static RU: [&str; {}] = [\n", ru_rows.len());

@@ -166,14 +166,14 @@ impl CheckedAction {
     }
 
     /// Why a lead's segments may have moved, in its timeline.
-    pub fn reason(&self) -> String {
+    pub fn reason(&self) -> Message {
         match self {
-            CheckedAction::AddTag(tag) => format!("tag {tag} added (bulk)"),
-            CheckedAction::RemoveTag(tag) => format!("tag {tag} removed (bulk)"),
-            CheckedAction::Properties(_) => "properties changed (bulk)".to_owned(),
-            CheckedAction::Unsubscribe => "unsubscribed (bulk)".to_owned(),
-            CheckedAction::Hide => "hidden (bulk)".to_owned(),
-            CheckedAction::Remove => "removed (bulk)".to_owned(),
+            CheckedAction::AddTag(tag) => Message::new(k::REASON_BULK_TAG_ADDED).arg("tag", tag),
+            CheckedAction::RemoveTag(tag) => Message::new(k::REASON_BULK_TAG_REMOVED).arg("tag", tag),
+            CheckedAction::Properties(_) => k::REASON_BULK_PROPERTIES.into(),
+            CheckedAction::Unsubscribe => k::REASON_BULK_UNSUBSCRIBED.into(),
+            CheckedAction::Hide => k::REASON_BULK_HIDDEN.into(),
+            CheckedAction::Remove => k::REASON_BULK_REMOVED.into(),
         }
     }
 }

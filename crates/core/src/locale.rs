@@ -4,6 +4,8 @@
 //! an object of plural forms by CLDR category (`one`, `few`, `many`, `other`; English needs only
 //! `one` and `other`), the count being the `{count}` placeholder.
 
+use std::borrow::Cow;
+
 include!(concat!(env!("OUT_DIR"), "/keys.rs"));
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -94,6 +96,23 @@ impl Language {
             out.push(c);
         }
         out
+    }
+
+    /// A place in a row: "1st", "2nd", "11th" in English; "1-й" in Russian.
+    pub fn ordinal(self, n: u64) -> String {
+        match self {
+            Language::En => {
+                let suffix = match (n % 10, n % 100) {
+                    (_, 11..=13) => "th",
+                    (1, _) => "st",
+                    (2, _) => "nd",
+                    (3, _) => "rd",
+                    _ => "th",
+                };
+                format!("{n}{suffix}")
+            }
+            Language::Ru => format!("{n}-й"),
+        }
     }
 
     /// The CLDR plural category of a whole number in this language.
@@ -207,7 +226,7 @@ pub struct Message(Box<Said>);
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Said {
     form: Form,
-    args: Vec<(&'static str, Message)>,
+    args: Vec<(Cow<'static, str>, Message)>,
     /// Shown as a sentence: its first letter capital, a full stop at its end.
     sentence: bool,
 }
@@ -217,6 +236,7 @@ enum Form {
     Text(Text),
     Count(Plural, u64),
     Number(u64),
+    Ordinal(u64),
     Plain(String),
 }
 
@@ -228,6 +248,10 @@ pub trait Texts {
     fn count(&self, text: Plural, n: u64) -> String;
     /// A whole number as this language writes it.
     fn number(&self, n: u64) -> String;
+    /// A place in a row as this language writes it: "3rd" (English unless the language says).
+    fn ordinal(&self, n: u64) -> String {
+        Language::En.ordinal(n)
+    }
 }
 
 /// English, compiled in.
@@ -260,6 +284,10 @@ impl Texts for Language {
     fn number(&self, n: u64) -> String {
         Language::number(*self, n)
     }
+
+    fn ordinal(&self, n: u64) -> String {
+        Language::ordinal(*self, n)
+    }
 }
 
 impl Message {
@@ -278,6 +306,11 @@ impl Message {
         Message(Box::new(Said { form: Form::Number(n), args: Vec::new(), sentence: false }))
     }
 
+    /// A place in a row ("3rd"), written as the reader's language writes it.
+    pub fn ordinal(n: u64) -> Message {
+        Message(Box::new(Said { form: Form::Ordinal(n), args: Vec::new(), sentence: false }))
+    }
+
     /// Words that are the same in every language: a name, a value, an identifier.
     pub fn plain(text: impl Into<String>) -> Message {
         Message(Box::new(Said { form: Form::Plain(text.into()), args: Vec::new(), sentence: false }))
@@ -290,7 +323,7 @@ impl Message {
 
     /// The placeholder `{name}` filled with another message, in the same language.
     pub fn with(mut self, name: &'static str, value: impl Into<Message>) -> Message {
-        self.0.args.push((name, value.into()));
+        self.0.args.push((Cow::Borrowed(name), value.into()));
         self
     }
 
@@ -307,12 +340,14 @@ impl Message {
             Form::Text(text) => texts.text(*text).to_owned(),
             Form::Count(text, n) => texts.count(*text, *n),
             Form::Number(n) => texts.number(*n),
+            Form::Ordinal(n) => texts.ordinal(*n),
             Form::Plain(text) => text.clone(),
         };
         let text = if self.0.args.is_empty() {
             template
         } else {
-            let values: Vec<(&str, String)> = self.0.args.iter().map(|(name, m)| (*name, m.render(texts))).collect();
+            let values: Vec<(&str, String)> =
+                self.0.args.iter().map(|(name, m)| (name.as_ref(), m.render(texts))).collect();
             let args: Vec<(&str, &str)> = values.iter().map(|(name, v)| (*name, v.as_str())).collect();
             fill(&template, &args)
         };
@@ -328,6 +363,95 @@ impl Message {
     /// Whether this is words shown as they are (not a text of the catalogue).
     pub fn is_plain(&self) -> bool {
         matches!(self.0.form, Form::Plain(_))
+    }
+}
+
+/// A text of the catalogue, either kind (stored messages name them by key).
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    Text(Text),
+    Plural(Plural),
+}
+
+/// A message as a database keeps it, to be put into each reader's language when read: the texts
+/// by key (their place in the tables changes as the catalogue grows), values as they are.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    k: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    n: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    o: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    p: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    a: Vec<(String, Stored)>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    s: bool,
+}
+
+/// What a stored message starts with (a stored text that does not is words as they are).
+const STORED_PREFIX: &str = "{\"m\":";
+
+impl Message {
+    /// The message as a database keeps it (reasons in a lead's timeline and subscription): read
+    /// back with [`Message::from_stored`] and shown in each reader's language. Plain words are
+    /// kept as they are.
+    pub fn to_stored(&self) -> String {
+        match &self.0.form {
+            Form::Plain(text) if self.0.args.is_empty() && !self.0.sentence => text.clone(),
+            _ => format!("{STORED_PREFIX}{}}}", serde_json::to_string(&self.stored()).unwrap_or_default()),
+        }
+    }
+
+    fn stored(&self) -> Stored {
+        let key = |index: u16| ENTRIES.get(usize::from(index)).map(|(key, _)| (*key).to_owned());
+        let mut stored = Stored { k: None, n: None, o: None, p: None, a: Vec::new(), s: self.0.sentence };
+        match &self.0.form {
+            Form::Text(text) => stored.k = key(text.index),
+            Form::Count(text, n) => (stored.k, stored.n) = (key(text.index), Some(*n)),
+            Form::Number(n) => stored.n = Some(*n),
+            Form::Ordinal(n) => stored.o = Some(*n),
+            Form::Plain(text) => stored.p = Some(text.clone()),
+        }
+        stored.a = self.0.args.iter().map(|(name, m)| (name.to_string(), m.stored())).collect();
+        stored
+    }
+
+    /// A text a database keeps: a stored message ([`Message::to_stored`]), else words as they
+    /// are (what older versions stored, a mail server's bounce reason). A message naming a text
+    /// the catalogue no longer has is shown as the stored text itself.
+    pub fn from_stored(text: &str) -> Message {
+        text.strip_prefix(STORED_PREFIX)
+            .and_then(|rest| rest.strip_suffix('}'))
+            .and_then(|json| serde_json::from_str::<Stored>(json).ok())
+            .and_then(Message::of_stored)
+            .unwrap_or_else(|| Message::plain(text))
+    }
+
+    fn of_stored(stored: Stored) -> Option<Message> {
+        let entry = |key: &str| ENTRIES.binary_search_by(|(k, _)| (*k).cmp(key)).ok().map(|i| ENTRIES[i].1);
+        let form = match (stored.k.as_deref(), stored.n, stored.o, stored.p) {
+            (Some(key), None, None, None) => match entry(key)? {
+                Entry::Text(text) => Form::Text(text),
+                Entry::Plural(_) => return None,
+            },
+            (Some(key), Some(n), None, None) => match entry(key)? {
+                Entry::Plural(text) => Form::Count(text, n),
+                Entry::Text(_) => return None,
+            },
+            (None, Some(n), None, None) => Form::Number(n),
+            (None, None, Some(n), None) => Form::Ordinal(n),
+            (None, None, None, Some(text)) => Form::Plain(text),
+            _ => return None,
+        };
+        let args = stored
+            .a
+            .into_iter()
+            .map(|(name, value)| Some((Cow::Owned(name), Message::of_stored(value)?)))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Message(Box::new(Said { form, args, sentence: stored.s })))
     }
 }
 
@@ -504,6 +628,28 @@ mod tests {
         assert_eq!(Language::parse("ru"), Some(Language::Ru));
         assert_eq!(Language::parse("RU"), None);
         assert_eq!(Language::parse("de"), None);
+    }
+
+    #[test]
+    fn stored_messages_come_back_in_each_readers_language() {
+        let message = Message::new(k::ERROR_CHANNEL_REFUSED)
+            .with("channel", k::CORE_CHANNEL_EMAIL)
+            .with("reason", Message::count(k::COMMON_LEADS, 1_204))
+            .with("extra", Message::ordinal(3))
+            .sentence();
+        let stored = message.to_stored();
+        assert!(stored.contains("\"error.channel.refused\""), "{stored}");
+        let back = Message::from_stored(&stored);
+        assert_eq!(back, message);
+        assert_eq!(back.in_language(Language::Ru), message.in_language(Language::Ru));
+        // Words as they are stay words as they are, whatever they look like.
+        for plain in ["550 5.1.1 mailbox does not exist", "{\"m\":{\"k\":\"no.such.key\"}}", "{\"m\":", ""] {
+            assert_eq!(Message::from_stored(plain), Message::plain(plain), "{plain}");
+        }
+        assert_eq!(Message::plain("as is").to_stored(), "as is");
+        let english: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 103, 111].map(|n| Language::En.ordinal(n)).into();
+        assert_eq!(english, ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "103rd", "111th"]);
+        assert_eq!(Language::Ru.ordinal(22), "22-й");
     }
 
     #[test]

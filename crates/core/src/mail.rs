@@ -711,7 +711,9 @@ mod tests {
         let settings = EmailSettings::default();
         let next = operator_unsubscribe(Some(&state(SubscriptionStatus::Subscribed, None)), &settings, at()).unwrap();
         assert_eq!(next.status, SubscriptionStatus::Unsubscribed);
-        assert_eq!(next.reason.as_deref(), Some("unsubscribed by an operator"));
+        let reason = crate::locale::Message::from_stored(next.reason.as_deref().unwrap());
+        assert_eq!(reason.to_string(), "unsubscribed by an operator");
+        assert_eq!(reason.in_language(crate::locale::Language::Ru), "отписан оператором");
     }
 
     #[test]

@@ -128,10 +128,15 @@ pub fn surviving_status(kept: &AddressState, dropped: &AddressState) -> Option<A
         soft_bounces: kept.soft_bounces,
         cool_down_until: None,
         confirmed: kept.confirmed,
-        reason: Some(match &dropped.reason {
-            Some(reason) => format!("from a merged card's address: {reason}"),
-            None => "from a merged card's address".to_owned(),
-        }),
+        reason: Some(
+            match &dropped.reason {
+                Some(reason) => {
+                    Message::new(k::REASON_MERGED_ADDRESS_BECAUSE).with("reason", Message::from_stored(reason))
+                }
+                None => Message::new(k::REASON_MERGED_ADDRESS),
+            }
+            .to_stored(),
+        ),
     })
 }
 
@@ -218,7 +223,8 @@ mod tests {
         assert_eq!(surviving_status(&subscribed, &unsubscribed).unwrap().status, SubscriptionStatus::Unsubscribed);
         let after = surviving_status(&unsubscribed, &hard).unwrap();
         assert_eq!((after.status, after.bounce), (SubscriptionStatus::Bounced, Some(BounceKind::Hard)));
-        assert_eq!(after.reason.as_deref(), Some("from a merged card's address: 550 5.1.1"));
+        let reason = Message::from_stored(after.reason.as_deref().unwrap());
+        assert_eq!(reason.to_string(), "from a merged card's address: 550 5.1.1");
         assert_eq!(surviving_status(&hard, &unsubscribed), None);
         assert_eq!(surviving_status(&unsubscribed, &unsubscribed), None);
         assert_eq!(surviving_status(&subscribed, &soft), None, "a soft bounce belongs to its address");

@@ -39,12 +39,13 @@ impl Presence {
 
     /// Why a lead whose presence just became `self` entered or left a segment, as its timeline
     /// says it ("Entered segment *Online now* — came online").
-    pub fn change_reason(self) -> &'static str {
+    pub fn change_reason(self) -> crate::locale::Message {
         match self {
-            Presence::Online => "came online",
-            Presence::Sleeping => "went idle (page open, no activity for 2 minutes)",
-            Presence::Offline => "went offline (no heartbeat for 2 minutes)",
+            Presence::Online => k::REASON_CAME_ONLINE,
+            Presence::Sleeping => k::REASON_WENT_IDLE,
+            Presence::Offline => k::REASON_WENT_OFFLINE,
         }
+        .into()
     }
 
     pub fn text(self) -> Text {

@@ -225,14 +225,13 @@ impl AddressState {
                 next.status = S::Unsubscribed;
                 next.bounce = None;
                 next.cool_down_until = None;
-                next.reason = Some(
-                    if matches!(event, E::UnsubscribedByLead) {
-                        "unsubscribed through the link in an email"
-                    } else {
-                        "unsubscribed by an operator"
-                    }
-                    .to_owned(),
-                );
+                let reason = if matches!(event, E::UnsubscribedByLead) {
+                    k::REASON_UNSUBSCRIBED_BY_LEAD
+                } else {
+                    k::REASON_UNSUBSCRIBED_BY_OPERATOR
+                };
+                // Kept as a stored message: each reader sees it in their language.
+                next.reason = Some(crate::locale::Message::new(reason).to_stored());
             }
             E::Delivered => {
                 next.soft_bounces = 0;

@@ -34,7 +34,7 @@ impl Pace {
 /// Runs the action over `ids` (ascending) for the job `handle`.
 pub async fn run(state: AppState, handle: JobHandle, ids: Vec<i64>, action: CheckedAction) -> Result<Outcome, String> {
     let pace = state.bulk_pace;
-    let reason = action.reason();
+    let reason = action.reason().to_stored();
     let total = ids.len() as u64;
     let mut result = JobResult::default();
     let mut done = 0_u64;

@@ -15,6 +15,7 @@
 //! idempotent (a membership row added or removed once is recorded once), so an overlap costs
 //! time, never a duplicate entry.
 
+use leadcard_core::locale::{Message, k};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -53,8 +54,8 @@ pub enum Cause {
     TagRemoved(String),
     /// The lead performed an event (tracked or added by hand).
     Event(String),
-    /// Anything else, said as is.
-    Other(String),
+    /// Anything else.
+    Other(Message),
 }
 
 /// The segments with their filters checked (segment conditions opened from the same list); a
@@ -141,8 +142,9 @@ pub async fn recompute_lead_logged(state: &AppState, lead_id: i64, cause: Cause)
 }
 
 /// Why a change moved a lead in or out of a segment, for the operator.
+/// Why, as a stored message (each reader sees it in their language).
 fn reason(cause: &Cause, filter: &ValidFilter, facts: &LeadFacts) -> String {
-    match cause {
+    let said = match cause {
         Cause::Properties(changes) => {
             let used = |name: &str| {
                 filter
@@ -150,34 +152,23 @@ fn reason(cause: &Cause, filter: &ValidFilter, facts: &LeadFacts) -> String {
                     .iter()
                     .any(|c| matches!(c, ValidCondition::Property { name: n, .. } if n.as_str() == name))
             };
-            let Some((name, value)) = changes.iter().find(|(name, _)| used(name)).or(changes.first()) else {
-                return "properties changed".to_owned();
-            };
-            match value {
-                Some(value) => format!("{name} became {}", value.display()),
-                None => format!("{name} was removed"),
+            match changes.iter().find(|(name, _)| used(name)).or(changes.first()) {
+                None => Message::new(k::REASON_PROPERTIES_CHANGED),
+                Some((name, Some(value))) => {
+                    Message::new(k::REASON_BECAME).arg("name", name).arg("value", value.display())
+                }
+                Some((name, None)) => Message::new(k::REASON_REMOVED).arg("name", name),
             }
         }
-        Cause::TagAdded(tag) => format!("tag {tag} added"),
-        Cause::TagRemoved(tag) => format!("tag {tag} removed"),
+        Cause::TagAdded(tag) => Message::new(k::REASON_TAG_ADDED).arg("tag", tag),
+        Cause::TagRemoved(tag) => Message::new(k::REASON_TAG_REMOVED).arg("tag", tag),
         Cause::Event(name) => {
             let count = facts.event_count(name, None);
-            format!("performed {name} ({} time)", ordinal(count))
+            Message::new(k::REASON_PERFORMED).arg("name", name).with("ordinal", Message::ordinal(count.max(0) as u64))
         }
-        Cause::Other(text) => text.clone(),
-    }
-}
-
-/// 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st...
-pub fn ordinal(n: i64) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
+        Cause::Other(said) => said.clone(),
     };
-    format!("{n}{suffix}")
+    said.to_stored()
 }
 
 /// Recomputes the members of every segment created or redefined since, for all leads in
@@ -199,7 +190,8 @@ pub async fn rebuild_pending(state: &AppState) -> StoreResult<usize> {
         let Some(segment) = pending.segment.checked(&saved) else {
             continue;
         };
-        let reason = if pending.silent { Reason::Silent } else { Reason::Text("segment definition changed") };
+        let redefined = Message::new(k::REASON_REDEFINED).to_stored();
+        let reason = if pending.silent { Reason::Silent } else { Reason::Text(&redefined) };
         let upto_id = state.store.max_lead_id().await?;
         let mut after = 0;
         while after < upto_id {
@@ -277,7 +269,7 @@ pub async fn window_tick(state: &AppState) -> StoreResult<usize> {
             let mut leads: Vec<i64> = closed.iter().map(|(lead, _)| *lead).collect();
             leads.sort_unstable();
             leads.dedup();
-            let reason = format!("{days}-day window for {name} passed");
+            let reason = Message::new(k::REASON_WINDOW_PASSED).arg("days", days).arg("name", name).to_stored();
             let changes =
                 state.store.update_members(&segment, &LeadScope::Ids(leads), now, Reason::Text(&reason)).await?;
             moved += changes.entered.len() + changes.left.len();
@@ -329,15 +321,4 @@ pub fn rebuild_soon(state: &AppState) {
             tracing::warn!(error = %e, "segment rebuild failed; the segment job retries");
         }
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ordinals_read_as_english() {
-        let got: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 103, 111].into_iter().map(ordinal).collect();
-        assert_eq!(got, ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "103rd", "111th"]);
-    }
 }

@@ -249,7 +249,7 @@ async fn import_job(
     let mut hook = JobHook {
         state: state.clone(),
         handle: handle.clone(),
-        reason: format!("imported from {name}"),
+        reason: Message::new(k::REASON_IMPORTED_FROM).arg("name", &name).to_stored(),
         cancelled: false,
     };
     let report = import_with(&state.store, &state.clock, &path, &options, &mut hook)

@@ -51,7 +51,7 @@ async fn merge(
     match state.store.merge_cards(id, other, &take, session.operator.id, state.clock.now()).await? {
         Merged::Done { card, address_leads } => {
             state.live.publish(LiveEvent::LeadMerged { lead_id: other, into: id }).await;
-            recompute_lead_logged(&state, id, Cause::Other(format!("merged with Lead #{other}"))).await;
+            recompute_lead_logged(&state, id, Cause::Other(Message::new(k::REASON_MERGED_WITH).arg("id", other))).await;
             state.live.publish(LiveEvent::LeadChanged { lead_id: id }).await;
             for lead_id in address_leads {
                 state.live.publish(LiveEvent::LeadChanged { lead_id }).await;

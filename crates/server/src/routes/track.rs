@@ -163,10 +163,7 @@ async fn events(
         .find(|name| !name.starts_with('$'))
         .map(|name| Cause::Event(name.to_owned()))
         .or_else(|| {
-            events
-                .iter()
-                .any(|e| e.name.as_str() == SESSION_START)
-                .then(|| Cause::Other("a site visit began".to_owned()))
+            events.iter().any(|e| e.name.as_str() == SESSION_START).then(|| Cause::Other(k::REASON_VISIT_BEGAN.into()))
         });
     // A new session looks the visitor's address up (here, not in the ingest writer).
     let place = match &state.geoip {
@@ -263,7 +260,7 @@ async fn identify(
         field: if e.name.is_empty() { "properties".to_owned() } else { e.name },
         message: e.error.message(),
     })?;
-    let cause = Cause::Other(format!("identified as user {user_id}"));
+    let cause = Cause::Other(Message::new(k::REASON_IDENTIFIED).arg("user_id", &user_id));
     let kind = TrackKind::Identify { user_id, operations: request.properties };
     let now = state.clock.now();
     let visitor_id = request.visitor_id.clone();

@@ -150,7 +150,7 @@ async fn send(
             // hold for a new lead (for a known lead nothing changed, and nothing is written).
             let state = state.clone();
             tokio::spawn(async move {
-                segments::recompute_lead_logged(&state, lead_id, Cause::Other("wrote in the chat".to_owned())).await;
+                segments::recompute_lead_logged(&state, lead_id, Cause::Other(k::REASON_WROTE_IN_CHAT.into())).await;
             });
             Ok((StatusCode::CREATED, Json(message)))
         }

@@ -3,6 +3,7 @@
 //! its write lock, applies a core transition and writes the result, in one transaction.
 
 use chrono::{DateTime, Utc};
+use leadcard_core::locale::Message;
 use leadcard_core::mail::{EmailActions, MenuRefusal, operator_unsubscribe, send_confirmation};
 use leadcard_core::wire::Subscription;
 use leadcard_core::{
@@ -393,7 +394,9 @@ pub(super) async fn read_subscription(
             status: state.status,
             bounce: state.bounce,
             bounce_cause: state.bounce_cause(),
-            reason: state.reason,
+            // An operator's or the lead's unsubscribe is a stored message, a bounce's the mail
+            // server's words: either in the reader's language where it has one.
+            reason: state.reason.map(|r| Message::from_stored(&r).in_language(crate::layers::current_language())),
             changed_at: stored.map(|(_, at)| at),
             cool_down_until: state.cool_down_until,
             actions,

@@ -1,6 +1,7 @@
 //! Segments: their definitions, each lead's current memberships, the timeline of entries and
 //! exits, and the facts of one lead that the core evaluator reads.
 
+use leadcard_core::locale::Message;
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -395,7 +396,7 @@ impl Store {
                 rows.into_iter()
                     .map(|(id, beat, active)| {
                         let presence = Presence::at(now, beat.map(from_ms), active.map(from_ms));
-                        (id, presence.change_reason().to_owned())
+                        (id, presence.change_reason().to_stored())
                     })
                     .collect()
             }
@@ -494,7 +495,8 @@ impl Store {
                     segment_id: r.segment_id,
                     segment_name: r.segment_name,
                     entered: r.entered != 0,
-                    reason: r.reason,
+                    // Stored as a message: in the reader's language.
+                    reason: Message::from_stored(&r.reason).in_language(crate::layers::current_language()),
                     at: from_ms(r.at),
                 })
                 .collect(),

@@ -105,12 +105,21 @@ async fn an_upload_is_previewed_checked_and_imported_as_a_job_with_its_report() 
 
     // Imported leads are in their segments (with why) and announced, as after an edit.
     let ada: i64 = app.count("SELECT id FROM leads WHERE email_norm = 'ada@example.com'").await;
-    let why = app
-        .count(&format!(
-            "SELECT COUNT(*) FROM segment_history WHERE lead_id = {ada} AND reason = 'imported from people.csv'"
-        ))
-        .await;
-    assert_eq!(why, 1);
+    let history = app.get_json(&format!("/api/v1/leads/{ada}/segment-history")).await;
+    let why = history.as_array().unwrap().iter().filter(|e| e["reason"] == "imported from people.csv").count();
+    assert_eq!(why, 1, "{history}");
+    // Kept as a message, read in the reader's language.
+    let russian: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/leads/{ada}/segment-history")))
+        .header("accept-language", "ru")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(russian.as_array().unwrap().iter().any(|e| e["reason"] == "импортирован из people.csv"), "{russian}");
     let events = app.live_events().await;
     assert!(events.iter().any(|e| e["kind"] == "lead_changed" && e["lead_id"] == ada));
     assert!(events.iter().any(|e| e["kind"] == "job_changed" && e["job"]["state"] == "done"));
