@@ -7,7 +7,7 @@ use leadcard_core::wire::{Job, JobState};
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
-use crate::browser::i18n::{k, t};
+use crate::browser::i18n::{k, say, t};
 use crate::live::Live;
 
 /// Whether `incoming` is at least as far along as `known` (updates can arrive out of order: the
@@ -75,7 +75,7 @@ pub fn JobProgress(id: i64, #[prop(optional)] job: Option<RwSignal<Option<Job>>>
     };
     let counts = move || {
         job.with(|j| match j {
-            Some(j) => format!("{} — {}", j.progress_label(), j.result_label()),
+            Some(j) => format!("{} — {}", say(&j.progress_message()), say(&j.result_message())),
             None => String::new(),
         })
     };

@@ -2,6 +2,7 @@
 //! with live progress, a cancel that keeps what was done, a result and a report of the rows or
 //! leads it could not take.
 
+use crate::locale::{Message, k};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -138,27 +139,44 @@ impl Job {
 
     /// "1,204 of 10,000" or "1,204".
     pub fn progress_label(&self) -> String {
+        self.progress_message().to_string()
+    }
+
+    /// [`Job::progress_label`] in no language yet.
+    pub fn progress_message(&self) -> Message {
         match self.total {
-            Some(total) => format!("{} of {}", grouped(self.done), grouped(total)),
-            None => grouped(self.done),
+            Some(total) => Message::new(k::JOB_PROGRESS_OF)
+                .with("done", Message::number(self.done))
+                .with("total", Message::number(total)),
+            None => Message::number(self.done),
         }
     }
 
     /// The result in words: "12 created, 3 updated, 1 skipped, 2 failed" (counts above zero).
     pub fn result_label(&self) -> String {
+        self.result_message().to_string()
+    }
+
+    /// [`Job::result_label`] in no language yet.
+    pub fn result_message(&self) -> Message {
         let r = &self.result;
-        let parts: Vec<String> = [
-            (r.created, "created"),
-            (r.updated, "updated"),
-            (r.changed, "changed"),
-            (r.skipped, "skipped"),
-            (r.failed, "failed"),
+        let parts: Vec<Message> = [
+            (r.created, k::JOB_RESULT_CREATED),
+            (r.updated, k::JOB_RESULT_UPDATED),
+            (r.changed, k::JOB_RESULT_CHANGED),
+            (r.skipped, k::JOB_RESULT_SKIPPED),
+            (r.failed, k::JOB_RESULT_FAILED),
         ]
-        .iter()
+        .into_iter()
         .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{} {what}", grouped(*n)))
+        .map(|(n, what)| Message::new(what).with("n", Message::number(n)))
         .collect();
-        if parts.is_empty() { "nothing yet".to_owned() } else { parts.join(", ") }
+        // "a, b, c": each list joined to the next.
+        parts
+            .into_iter()
+            .rev()
+            .reduce(|rest, first| Message::new(k::JOB_RESULT_LIST).with("first", first).with("rest", rest))
+            .unwrap_or_else(|| k::JOB_RESULT_NOTHING.into())
     }
 }
 
@@ -217,6 +235,9 @@ mod tests {
         let j = job();
         assert_eq!(j.progress_label(), "1,204 of 10,000");
         assert_eq!(j.result_label(), "1,200 created, 4 failed");
+        let ru = crate::locale::Language::Ru;
+        assert_eq!(j.progress_message().in_language(ru), "1\u{a0}204 из 10\u{a0}000");
+        assert_eq!(j.result_message().in_language(ru), "создано: 1\u{a0}200, с ошибкой: 4");
         assert!((j.fraction().unwrap() - 0.1204).abs() < 1e-9);
         assert_eq!(Job { total: None, ..job() }.fraction(), None);
         assert_eq!(grouped(1_234_567), "1,234,567");

@@ -227,7 +227,7 @@ impl Store {
             let result = JobResult {
                 message: Some(
                     Message::new(k::JOB_INTERRUPTED)
-                        .arg("progress", job.progress_label())
+                        .with("progress", job.progress_message())
                         .in_language(crate::layers::current_language()),
                 ),
                 ..job.result.clone()
