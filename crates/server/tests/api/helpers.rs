@@ -146,6 +146,11 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// `GET` asking for `language` (`Accept-Language`), as the console does for its page's.
+    pub async fn get_in(&self, language: &str, path: &str) -> Response {
+        self.client.get(self.url(path)).header("accept-language", language).send().await.unwrap()
+    }
+
     /// `GET /api/v1/leads` with these query parameters.
     pub async fn leads(&self, query: &[(&str, &str)]) -> Response {
         self.client.get(self.url("/api/v1/leads")).query(query).send().await.unwrap()

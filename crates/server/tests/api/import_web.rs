@@ -109,16 +109,7 @@ async fn an_upload_is_previewed_checked_and_imported_as_a_job_with_its_report() 
     let why = history.as_array().unwrap().iter().filter(|e| e["reason"] == "imported from people.csv").count();
     assert_eq!(why, 1, "{history}");
     // Kept as a message, read in the reader's language.
-    let russian: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/leads/{ada}/segment-history")))
-        .header("accept-language", "ru")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let russian: Value = app.get_in("ru", &format!("/api/v1/leads/{ada}/segment-history")).await.json().await.unwrap();
     assert!(russian.as_array().unwrap().iter().any(|e| e["reason"] == "импортирован из people.csv"), "{russian}");
     let events = app.live_events().await;
     assert!(events.iter().any(|e| e["kind"] == "lead_changed" && e["lead_id"] == ada));

@@ -12,10 +12,6 @@ async fn post_in(app: &TestApp, language: &str, path: &str, body: &Value) -> req
     app.client.post(app.url(path)).header("accept-language", language).json(body).send().await.unwrap()
 }
 
-async fn get_in(app: &TestApp, language: &str, path: &str) -> reqwest::Response {
-    app.client.get(app.url(path)).header("accept-language", language).send().await.unwrap()
-}
-
 #[tokio::test]
 async fn a_refusal_names_the_same_field_in_each_language() {
     let app = spawn_app().await;
@@ -34,12 +30,12 @@ async fn a_refusal_names_the_same_field_in_each_language() {
 async fn messages_with_values_and_fixed_ones_are_translated() {
     let app = spawn_app().await;
     app.signed_in().await;
-    let (status, error) = error_of(get_in(&app, "ru", "/api/v1/leads?limit=0").await).await;
+    let (status, error) = error_of(app.get_in("ru", "/api/v1/leads?limit=0").await).await;
     assert_eq!((status, error["field"].as_str()), (422, Some("limit")));
     let message = error["message"].as_str().unwrap();
     assert!(message.starts_with("Размер страницы — число от 1 до "), "{message}");
     assert!(!message.contains('{'), "{message}");
-    let (status, error) = error_of(get_in(&app, "ru", "/api/v1/leads/999999").await).await;
+    let (status, error) = error_of(app.get_in("ru", "/api/v1/leads/999999").await).await;
     assert_eq!((status, error["message"].as_str()), (404, Some("Лида с таким id нет.")));
     let signed_out = reqwest::Client::new();
     let response = signed_out.get(app.url("/api/v1/me")).header("accept-language", "ru").send().await.unwrap();
