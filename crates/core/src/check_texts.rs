@@ -244,11 +244,11 @@ fn the_menu_and_the_channels_give_their_reasons_in_the_readers_language() {
     let settings = EmailSettings::default();
     let english = EmailActions::of(None, &settings, now());
     assert_eq!(english.unsubscribe.reason.as_deref(), Some("the lead has no email address"));
-    let russian = EmailActions::in_language(None, &settings, now(), Language::Ru);
+    let russian = EmailActions::rendered(None, &settings, now(), |m| m.in_language(Language::Ru));
     assert_eq!(russian.unsubscribe.reason.as_deref(), Some("у лида нет адреса эл. почты"));
     assert!(!russian.send_confirmation.allowed);
     let facts = ChannelFacts { has_visitor: false, address: None };
-    let channels = Channels::in_language(facts, &settings, now(), Language::Ru);
+    let channels = Channels::rendered(facts, &settings, now(), |m| m.in_language(Language::Ru));
     assert!(is_russian(channels.popup.reason.as_deref().unwrap()));
     assert_eq!(channels.email.reason.as_deref(), Some("у лида нет адреса эл. почты"));
     assert_eq!(

@@ -583,17 +583,6 @@ impl Channels {
         let one = |channel| Availability::rendered(may_use(channel, facts, settings, now), &render);
         Channels { chat: one(Channel::Chat), email: one(Channel::Email), popup: one(Channel::Popup) }
     }
-
-    /// The channels, their reasons in `language` (the server's answer).
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn in_language(
-        facts: ChannelFacts<'_>,
-        settings: &EmailSettings,
-        now: DateTime<Utc>,
-        language: Language,
-    ) -> Self {
-        Channels::rendered(facts, settings, now, |m| m.in_language(language))
-    }
 }
 
 /// SPEC 5: an operator's chat message is also mailed when the lead is not on the site (offline)

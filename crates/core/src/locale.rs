@@ -359,11 +359,6 @@ impl Message {
     pub fn in_language(&self, language: Language) -> String {
         self.render(&language)
     }
-
-    /// Whether this is words shown as they are (not a text of the catalogue).
-    pub fn is_plain(&self) -> bool {
-        matches!(self.0.form, Form::Plain(_))
-    }
 }
 
 /// A text of the catalogue, either kind (stored messages name them by key).

@@ -197,17 +197,6 @@ impl EmailActions {
             send_confirmation: Availability::rendered(send_confirmation(state, settings, now), &render),
         }
     }
-
-    /// The actions, their reasons in `language` (the server's answer).
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn in_language(
-        state: Option<&AddressState>,
-        settings: &EmailSettings,
-        now: DateTime<Utc>,
-        language: crate::locale::Language,
-    ) -> Self {
-        EmailActions::rendered(state, settings, now, |m| m.in_language(language))
-    }
 }
 
 /// An RFC 3463 enhanced status code, `class.subject.detail` (e.g. `5.1.1`).

@@ -214,7 +214,7 @@ impl ApiError {
     }
 
     pub fn body(&self) -> ErrorBody {
-        let message = self.message().in_language(crate::layers::current_language());
+        let message = crate::language::said(&self.message());
         let request_id = crate::layers::current_request_id();
         ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message, field: self.field(), request_id } }
     }

@@ -19,6 +19,7 @@ use leadcard_core::locale::{Message, k};
 use tokio::sync::mpsc;
 
 use crate::clock::Clock;
+use crate::language::said;
 use crate::store::{OnMatch, RowOutcome, Store, StoreError};
 
 /// Rows per transaction.
@@ -369,7 +370,7 @@ pub async fn import_with(
         };
         report.rows += batch.read;
         for (line, reason) in batch.refused {
-            report.problem(line, in_job_language(reason));
+            report.problem(line, said(&reason));
         }
         let mut changed = Vec::new();
         if !options.dry_run && !batch.rows.is_empty() {
@@ -383,11 +384,6 @@ pub async fn import_with(
     let _ = reader.join();
     report.problems.sort_by_key(|(line, _)| *line);
     Ok(report)
-}
-
-/// A report's reason, in the job's language.
-fn in_job_language(reason: Message) -> String {
-    reason.in_language(crate::layers::current_language())
 }
 
 /// A report's line as the command line prints it: "line 3: ...".
@@ -444,9 +440,7 @@ fn count(report: &mut ImportReport, changed: &mut Vec<i64>, line: u64, outcome: 
         RowOutcome::Skipped(id) => {
             report.skipped += 1;
             if report.problems.len() < PROBLEMS_KEPT {
-                report
-                    .problems
-                    .push((line, in_job_language(Message::new(k::ERROR_IMPORT_SKIPPED_MATCH).arg("id", id))));
+                report.problems.push((line, said(&Message::new(k::ERROR_IMPORT_SKIPPED_MATCH).arg("id", id))));
             }
         }
     }

@@ -24,7 +24,7 @@ use tokio::time::Instant;
 
 use crate::app::AppState;
 use crate::clock::{Clock, to_ms};
-use crate::layers::{current_language, in_language};
+use crate::language::{self, said};
 use crate::live::Live;
 use crate::store::{Backend, LeadScope, NewJob, Reason, Store, StoreResult};
 
@@ -66,7 +66,7 @@ impl Jobs {
         total: Option<u64>,
     ) -> StoreResult<JobHandle> {
         // Written once, in the language of the operator who started it.
-        let summary = summary.into().in_language(current_language());
+        let summary = said(&summary.into());
         let new = NewJob { kind, operator_id: operator.map(|o| o.id), summary, params, total };
         let id = self.store.insert_job(&new, self.clock.now()).await?;
         let handle = JobHandle {
@@ -256,9 +256,9 @@ pub fn spawn<F>(handle: JobHandle, work: F) -> tokio::task::JoinHandle<()>
 where
     F: Future<Output = Result<Outcome, String>> + Send + 'static,
 {
-    let language = current_language();
-    tokio::spawn(in_language(language, async move {
-        let mut work = tokio::spawn(in_language(language, work));
+    let language = language::current();
+    tokio::spawn(language::scoped(language, async move {
+        let mut work = tokio::spawn(language::scoped(language, work));
         let mut beat = tokio::time::interval(HEARTBEAT);
         beat.tick().await;
         let joined = loop {
@@ -272,7 +272,7 @@ where
             Ok(Err(message)) => failed(&handle, message),
             Err(e) => {
                 tracing::error!(job = handle.id(), error = %e, "a job's work panicked");
-                failed(&handle, k::JOB_SERVER_ERROR.get(current_language()).to_owned())
+                failed(&handle, said(&k::JOB_SERVER_ERROR.into()))
             }
         };
         handle.finish(state, result).await;
@@ -281,18 +281,18 @@ where
 
 fn failed(handle: &JobHandle, message: String) -> Outcome {
     let (done, mut result) = handle.last();
-    let said = Message::new(k::JOB_FAILED_AFTER).arg("message", message).with("done", Message::number(done));
-    result.message = Some(said.in_language(current_language()));
+    let ended = Message::new(k::JOB_FAILED_AFTER).arg("message", message).with("done", Message::number(done));
+    result.message = Some(said(&ended));
     (JobState::Failed, result)
 }
 
 /// The sentence a cancelled job ends with, in the language of the job.
 pub fn cancelled_message(done: u64, total: Option<u64>) -> String {
-    let said = match total {
+    let message = match total {
         Some(total) => Message::new(k::JOB_CANCELLED_OF).with("total", Message::number(total)),
         None => Message::new(k::JOB_CANCELLED),
     };
-    said.with("done", Message::number(done)).in_language(current_language())
+    said(&message.with("done", Message::number(done)))
 }
 
 /// After a batch of a job changed these leads (already committed): their segment memberships

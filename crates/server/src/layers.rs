@@ -30,22 +30,6 @@ tokio::task_local! {
     static CURRENT: String;
 }
 
-tokio::task_local! {
-    /// The language the request asked for (`Accept-Language`), for the error body ([`current_language`]).
-    static LANGUAGE: Language;
-}
-
-/// The language of the request this task is handling (English outside a request).
-pub fn current_language() -> Language {
-    LANGUAGE.try_with(|l| *l).unwrap_or_default()
-}
-
-/// Runs `work` in `language`: a job spawned by a request keeps the language of the operator who
-/// started it, for the texts it writes (its summary, how it ended).
-pub async fn in_language<F: std::future::Future>(language: Language, work: F) -> F::Output {
-    LANGUAGE.scope(language, work).await
-}
-
 /// The id of the request this task is handling, if any.
 pub fn current_request_id() -> Option<String> {
     CURRENT.try_with(Clone::clone).ok()
@@ -97,7 +81,7 @@ async fn with_request_id(mut request: Request, next: Next) -> Response {
         .unwrap_or_default();
     if let Ok(value) = HeaderValue::from_str(&id) {
         request.headers_mut().insert(REQUEST_ID, value.clone());
-        let mut response = CURRENT.scope(id, LANGUAGE.scope(language, next.run(request))).await;
+        let mut response = CURRENT.scope(id, crate::language::scoped(language, next.run(request))).await;
         response.headers_mut().insert(REQUEST_ID, value);
         response
     } else {

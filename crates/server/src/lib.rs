@@ -17,6 +17,7 @@ pub mod geoip;
 pub mod import;
 pub mod ingest;
 pub mod jobs;
+pub mod language;
 pub mod layers;
 pub mod live;
 pub mod mail;

@@ -272,7 +272,7 @@ async fn import_job(
         state.uploads.remove(&upload);
         Message::count(k::JOB_IMPORT_IMPORTED, report.rows)
     };
-    result.message = Some(said.in_language(crate::layers::current_language()));
+    result.message = Some(crate::language::said(&said));
     handle.progress(report.rows, &result).await;
     Ok((JobState::Done, result))
 }

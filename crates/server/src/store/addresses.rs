@@ -387,7 +387,7 @@ pub(super) async fn read_subscription(
         (None, Some(email_norm)) => Some(AddressState::new(EmailAddress::parse(email_norm).is_ok(), settings)),
         (None, None) => None,
     };
-    let actions = EmailActions::in_language(state.as_ref(), settings, now, crate::layers::current_language());
+    let actions = EmailActions::rendered(state.as_ref(), settings, now, crate::language::said);
     Ok(match state {
         Some(state) => Subscription {
             email,
@@ -396,7 +396,7 @@ pub(super) async fn read_subscription(
             bounce_cause: state.bounce_cause(),
             // An operator's or the lead's unsubscribe is a stored message, a bounce's the mail
             // server's words: either in the reader's language where it has one.
-            reason: state.reason.map(|r| Message::from_stored(&r).in_language(crate::layers::current_language())),
+            reason: state.reason.map(|r| crate::language::said(&Message::from_stored(&r))),
             changed_at: stored.map(|(_, at)| at),
             cool_down_until: state.cool_down_until,
             actions,

@@ -14,6 +14,7 @@ use super::settings::email_settings_in;
 use super::sql::{Sql, push_lead_conditions};
 use super::{Store, StoreError, StoreResult};
 use crate::clock::to_ms;
+use crate::language::said;
 
 /// Lead ids read per query while a selection is listed.
 const IDS_PER_READ: i64 = 5_000;
@@ -128,7 +129,7 @@ impl Store {
                         }
                         Err(StoreError::InvalidProperty { name, source }) => {
                             lead.rollback().await?;
-                            done.failed.push((id, format!("{name}: {}", said(source.message()))));
+                            done.failed.push((id, format!("{name}: {}", said(&source.message()))));
                         }
                         Err(e) => return Err(e),
                     }
@@ -145,7 +146,7 @@ impl Store {
                 let mut seen = std::collections::HashSet::new();
                 for (id, email_norm) in &leads {
                     let Some(email_norm) = email_norm else {
-                        done.failed.push((*id, said(MenuRefusal::NoAddress.message())));
+                        done.failed.push((*id, said(&MenuRefusal::NoAddress.message())));
                         continue;
                     };
                     if !seen.insert(email_norm.clone()) {
@@ -159,8 +160,8 @@ impl Store {
                             done.addresses.push(change);
                         }
                         AddressOutcome::Refused(MenuRefusal::AlreadyUnsubscribed) => {}
-                        AddressOutcome::Refused(refusal) => done.failed.push((*id, said(refusal.message()))),
-                        AddressOutcome::Unknown => done.failed.push((*id, said(MenuRefusal::NoAddress.message()))),
+                        AddressOutcome::Refused(refusal) => done.failed.push((*id, said(&refusal.message()))),
+                        AddressOutcome::Unknown => done.failed.push((*id, said(&MenuRefusal::NoAddress.message()))),
                     }
                 }
                 // Other cards with the addresses follow (announced with `addresses`); the
@@ -200,9 +201,4 @@ impl Store {
         done.skipped = (ids.len().saturating_sub(touched)) as u64;
         Ok(done)
     }
-}
-
-/// A lead's reason in the job's report, in the language of the job (of who started it).
-fn said(reason: leadcard_core::locale::Message) -> String {
-    reason.in_language(crate::layers::current_language())
 }

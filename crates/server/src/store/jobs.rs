@@ -225,11 +225,9 @@ impl Store {
         for id in ids {
             let Some(job) = self.job(id).await? else { continue };
             let result = JobResult {
-                message: Some(
-                    Message::new(k::JOB_INTERRUPTED)
-                        .with("progress", job.progress_message())
-                        .in_language(crate::layers::current_language()),
-                ),
+                message: Some(crate::language::said(
+                    &Message::new(k::JOB_INTERRUPTED).with("progress", job.progress_message()),
+                )),
                 ..job.result.clone()
             };
             let ended_now = sqlx::query(

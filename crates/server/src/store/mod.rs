@@ -270,7 +270,7 @@ pub fn redact(url: &str) -> String {
 /// The name a card shows, in the request's language: the lead's name, else its email, else
 /// "Lead #7" / "Лид №7".
 pub(crate) fn shown_name(name: Option<&str>, email: Option<&str>, id: i64) -> String {
-    leadcard_core::property::display_name_message(name, email, id).in_language(crate::layers::current_language())
+    crate::language::said(&leadcard_core::property::display_name_message(name, email, id))
 }
 
 #[cfg(test)]

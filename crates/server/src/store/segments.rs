@@ -496,7 +496,7 @@ impl Store {
                     segment_name: r.segment_name,
                     entered: r.entered != 0,
                     // Stored as a message: in the reader's language.
-                    reason: Message::from_stored(&r.reason).in_language(crate::layers::current_language()),
+                    reason: crate::language::said(&Message::from_stored(&r.reason)),
                     at: from_ms(r.at),
                 })
                 .collect(),

@@ -67,3 +67,25 @@ async fn a_job_writes_its_summary_in_the_language_of_who_started_it() {
     let english = app.post_json("/api/v1/leads/bulk", &body).await.json::<Value>().await.unwrap();
     assert_eq!(english["summary"], "Add tag vip to 3 leads");
 }
+
+#[tokio::test]
+async fn a_hostile_or_unreadable_accept_language_never_breaks_an_answer() {
+    let app = spawn_app().await;
+    let body = json!({"email": "", "password": "x"});
+    let long = format!("ru;q=0.{}, {}", "9".repeat(10_000), "xx-".repeat(20_000));
+    let headers: Vec<reqwest::header::HeaderValue> = vec![
+        reqwest::header::HeaderValue::from_bytes(b"\xff\xfe ru").unwrap(),
+        reqwest::header::HeaderValue::from_static("ru;q=abc, ;;;, q=1"),
+        reqwest::header::HeaderValue::from_static("*"),
+        reqwest::header::HeaderValue::from_str(&long).unwrap(),
+    ];
+    for header in headers {
+        let response =
+            app.client.post(app.url("/api/v1/session")).header("accept-language", header.clone()).json(&body).send();
+        let (status, error) = error_of(response.await.unwrap()).await;
+        assert_eq!(status, 422, "{header:?}");
+        assert_eq!(error["field"], "email", "{header:?}");
+        let message = error["message"].as_str().unwrap();
+        assert!(message == "Enter your email." || message == "Введите email.", "{header:?}: {message}");
+    }
+}

@@ -173,7 +173,7 @@ impl Store {
         };
         let settings = email_settings_in(&mut conn).await?;
         let facts = ChannelFacts { has_visitor: facts.has_visitor, address: facts.address.as_ref() };
-        Ok(Some(Channels::in_language(facts, &settings, now, crate::layers::current_language())))
+        Ok(Some(Channels::rendered(facts, &settings, now, crate::language::said)))
     }
 
     pub async fn conversation(&self, id: i64) -> StoreResult<Option<Conversation>> {
